@@ -1,0 +1,229 @@
+//! Wiring: builds the adapters named by the configuration into one `AppState`, starts the
+//! HTTP server, the workers and housekeeping, and stops them again.
+
+use std::fs::File;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+use crate::blob::{self, BlobStore};
+use crate::config::Config;
+use crate::fetch::{HttpFetcher, NameLookup, SystemLookup};
+use crate::jobs::{WorkerPool, spawn_workers};
+use crate::repo::{self, Repo};
+use crate::service::{AssetService, CreatedKey, KeyService};
+
+/// How often housekeeping (orphan blob sweep) runs.
+const SWEEP_EVERY: Duration = Duration::from_secs(600);
+
+/// Everything a request handler or worker needs.
+pub struct App {
+    pub config: Config,
+    pub repo: Arc<dyn Repo>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub assets: AssetService,
+    pub keys: KeyService,
+}
+
+/// Cheap-to-clone handle on the `App`.
+#[derive(Clone)]
+pub struct AppState(pub Arc<App>);
+
+impl Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+/// A running server: HTTP, workers and housekeeping.
+pub struct Server {
+    addr: SocketAddr,
+    state: AppState,
+    /// The admin key created on first start (its secret is shown once).
+    pub bootstrap_key: Option<CreatedKey>,
+    stop: watch::Sender<bool>,
+    http: JoinHandle<std::io::Result<()>>,
+    housekeeping: JoinHandle<()>,
+    workers: WorkerPool,
+    _lock: Option<File>,
+}
+
+impl Server {
+    /// Starts with the system DNS resolver.
+    pub async fn start(config: Config) -> anyhow::Result<Self> {
+        Self::start_with_lookup(config, Arc::new(SystemLookup)).await
+    }
+
+    /// Starts with a given name resolver for the fetcher (tests pin names with it).
+    pub async fn start_with_lookup(
+        config: Config,
+        lookup: Arc<dyn NameLookup>,
+    ) -> anyhow::Result<Self> {
+        let tmp_dir = config.tmp_dir();
+        std::fs::create_dir_all(&tmp_dir)
+            .with_context(|| format!("creating {}", tmp_dir.display()))?;
+
+        let repo = repo::connect(&config.database_url)
+            .await
+            .context("opening the metadata database")?;
+        let lock = if repo.is_embedded() {
+            let lock = lock_data_dir(&config)?;
+            clean_dir(&tmp_dir);
+            let released = repo.release_all_leases().await?;
+            if released > 0 {
+                tracing::info!(jobs = released, "resuming jobs interrupted by the last stop");
+            }
+            Some(lock)
+        } else {
+            None
+        };
+        let blobs = blob::open(&config.blob_url).context("opening the blob store")?;
+        let fetcher = Arc::new(HttpFetcher::new(&config.fetch, lookup, tmp_dir)?);
+        let wake = Arc::new(Notify::new());
+        let assets = AssetService::new(
+            Arc::clone(&repo),
+            Arc::clone(&blobs),
+            fetcher,
+            config.limits.clone(),
+            config.jobs.max_attempts,
+            Arc::clone(&wake),
+        );
+        let keys = KeyService::new(Arc::clone(&repo));
+        let bootstrap_key = if config.bootstrap_admin_key {
+            let created = keys.bootstrap_admin().await?;
+            if let Some(key) = &created {
+                save_admin_key(&config, key)?;
+            }
+            created
+        } else {
+            None
+        };
+
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let state = AppState(Arc::new(App {
+            config,
+            repo: Arc::clone(&repo),
+            blobs,
+            assets: assets.clone(),
+            keys,
+        }));
+
+        let (stop, stop_rx) = watch::channel(false);
+        let mut http_stop = stop_rx.clone();
+        let router = crate::http::router(state.clone());
+        let http = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = http_stop.wait_for(|stopped| *stopped).await;
+                })
+                .await
+        });
+        let node = format!("node-{}", std::process::id());
+        let workers = spawn_workers(
+            &node,
+            Arc::clone(&repo) as Arc<dyn crate::repo::JobQueue>,
+            Arc::new(assets.clone()),
+            &state.config.jobs,
+            wake,
+        );
+        let housekeeping = tokio::spawn(housekeeping(assets, state.config.orphan_grace, stop_rx));
+        tracing::info!(%addr, "assetlib listening");
+        Ok(Self {
+            addr,
+            state,
+            bootstrap_key,
+            stop,
+            http,
+            housekeeping,
+            workers,
+            _lock: lock,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Stops accepting requests, lets in-flight requests and jobs finish, then returns.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        match self.http.await {
+            Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server stopped with an error"),
+            Err(e) => tracing::warn!(error = %e, "HTTP server task failed"),
+            Ok(Ok(())) => {}
+        }
+        self.workers.shutdown().await;
+        let _ = self.housekeeping.await;
+    }
+}
+
+async fn housekeeping(assets: AssetService, grace: Duration, mut stop: watch::Receiver<bool>) {
+    loop {
+        match assets.sweep_orphan_blobs(grace).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "orphan blobs removed"),
+            Err(e) => tracing::warn!(error = %e, "orphan blob sweep failed"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(SWEEP_EVERY) => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
+    }
+}
+
+/// One embedded server per data directory: a second one would share the SQLite file and
+/// take over the first one's jobs.
+fn lock_data_dir(config: &Config) -> anyhow::Result<File> {
+    let path = config.data_dir.join("assetlib.lock");
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    if file.try_lock().is_err() {
+        bail!(
+            "another assetlib server is already using {}; stop it first or choose another --data-dir",
+            config.data_dir.display()
+        );
+    }
+    Ok(file)
+}
+
+/// Removes leftovers of interrupted downloads.
+fn clean_dir(dir: &std::path::Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+fn save_admin_key(config: &Config, key: &CreatedKey) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = config.admin_key_path();
+    let mut file = File::options()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("saving the admin key to {}", path.display()))?;
+    writeln!(file, "{}", key.secret)?;
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! Content-addressed blob storage. One `BlobStore` port; one adapter over the `object_store`
+//! crate, so the local directory and S3-compatible stores share a single code path.
+
+mod object;
+
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+
+pub use object::ObjectBlobStore;
+
+/// Errors of the blob store.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("blob {0} not found")]
+    NotFound(String),
+    #[error("blob store error: {0}")]
+    Store(#[from] object_store::Error),
+    #[error("blob store I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("invalid blob store URL: {0}")]
+    InvalidUrl(String),
+}
+
+impl BlobError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            BlobError::NotFound(_) => "blob-not-found",
+            BlobError::Store(_) => "blob-store-error",
+            BlobError::Io(_) => "blob-io-error",
+            BlobError::InvalidUrl(_) => "blob-invalid-url",
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, BlobError::NotFound(_))
+    }
+
+    /// Transient store failures are worth retrying; a missing blob is not.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, BlobError::Store(_) | BlobError::Io(_))
+    }
+}
+
+/// Whether a put stored new bytes or found them already there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOutcome {
+    Stored,
+    AlreadyPresent,
+}
+
+/// A blob as listed by the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobInfo {
+    pub sha256: String,
+    pub bytes: u64,
+    pub last_modified: DateTime<Utc>,
+}
+
+/// Content-addressed storage keyed by lowercase hex sha256.
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Stores the file's bytes under `sha256` unless a blob with that hash exists.
+    async fn put_file(&self, sha256: &str, file: &Path) -> Result<PutOutcome, BlobError>;
+    /// Bytes `range` of the blob (clamped to its end).
+    async fn read_range(&self, sha256: &str, range: Range<u64>) -> Result<Bytes, BlobError>;
+    async fn exists(&self, sha256: &str) -> Result<bool, BlobError>;
+    /// Deletes the blob; deleting a missing blob is not an error.
+    async fn delete(&self, sha256: &str) -> Result<(), BlobError>;
+    /// Every blob in the store.
+    async fn list(&self) -> Result<Vec<BlobInfo>, BlobError>;
+    /// Cheap round trip for readiness checks.
+    async fn ping(&self) -> Result<(), BlobError>;
+}
+
+/// Opens the blob store named by `url` (`file:///path` or `file://relative/path`).
+pub fn open(url: &str) -> Result<Arc<dyn BlobStore>, BlobError> {
+    Ok(Arc::new(ObjectBlobStore::open(url)?))
+}
+
+/// `sha256/ab/cd/<hex>`: the object key of a content hash.
+pub fn object_key(sha256: &str) -> String {
+    let a = sha256.get(0..2).unwrap_or("00");
+    let b = sha256.get(2..4).unwrap_or("00");
+    format!("sha256/{a}/{b}/{sha256}")
+}
+
+/// Whether `s` is a lowercase hex sha256.
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}

@@ -1,0 +1,126 @@
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use object_store::buffered::BufWriter;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt};
+use tokio::io::AsyncWriteExt;
+
+use super::{BlobError, BlobInfo, BlobStore, PutOutcome, is_sha256_hex, object_key};
+
+/// Upload part size for large blobs; also the most a single put holds in memory.
+const PART_BYTES: usize = 8 * 1024 * 1024;
+
+/// A `BlobStore` over any `object_store` backend.
+#[derive(Debug, Clone)]
+pub struct ObjectBlobStore {
+    store: Arc<dyn ObjectStore>,
+}
+
+impl ObjectBlobStore {
+    pub fn new(store: Arc<dyn ObjectStore>) -> Self {
+        Self { store }
+    }
+
+    /// `file://PATH`: a local directory (created if missing).
+    pub fn open(url: &str) -> Result<Self, BlobError> {
+        if let Some(path) = url.strip_prefix("file://") {
+            std::fs::create_dir_all(path)?;
+            let store = LocalFileSystem::new_with_prefix(path)?.with_automatic_cleanup(true);
+            return Ok(Self::new(Arc::new(store)));
+        }
+        Err(BlobError::InvalidUrl(format!(
+            "'{url}': expected file://PATH (S3-compatible stores are not supported by this build yet)"
+        )))
+    }
+
+    fn location(sha256: &str) -> ObjectPath {
+        ObjectPath::from(object_key(sha256))
+    }
+}
+
+fn not_found(sha256: &str) -> impl FnOnce(object_store::Error) -> BlobError + '_ {
+    move |e| match e {
+        object_store::Error::NotFound { .. } => BlobError::NotFound(sha256.to_owned()),
+        other => BlobError::Store(other),
+    }
+}
+
+#[async_trait]
+impl BlobStore for ObjectBlobStore {
+    async fn put_file(&self, sha256: &str, file: &Path) -> Result<PutOutcome, BlobError> {
+        if self.exists(sha256).await? {
+            return Ok(PutOutcome::AlreadyPresent);
+        }
+        let mut source = tokio::fs::File::open(file).await?;
+        let mut writer =
+            BufWriter::with_capacity(Arc::clone(&self.store), Self::location(sha256), PART_BYTES);
+        if let Err(e) = tokio::io::copy(&mut source, &mut writer).await {
+            let _ = writer.abort().await;
+            return Err(BlobError::Io(e));
+        }
+        if let Err(e) = writer.shutdown().await {
+            let _ = writer.abort().await;
+            return Err(BlobError::Io(e));
+        }
+        Ok(PutOutcome::Stored)
+    }
+
+    async fn read_range(&self, sha256: &str, range: Range<u64>) -> Result<Bytes, BlobError> {
+        let location = Self::location(sha256);
+        let meta = self.store.head(&location).await.map_err(not_found(sha256))?;
+        let end = range.end.min(meta.size);
+        let start = range.start.min(end);
+        if start == end {
+            return Ok(Bytes::new());
+        }
+        self.store
+            .get_range(&location, start..end)
+            .await
+            .map_err(not_found(sha256))
+    }
+
+    async fn exists(&self, sha256: &str) -> Result<bool, BlobError> {
+        match self.store.head(&Self::location(sha256)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(BlobError::Store(e)),
+        }
+    }
+
+    async fn delete(&self, sha256: &str) -> Result<(), BlobError> {
+        match self.store.delete(&Self::location(sha256)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(BlobError::Store(e)),
+        }
+    }
+
+    async fn list(&self) -> Result<Vec<BlobInfo>, BlobError> {
+        let prefix = ObjectPath::from("sha256");
+        let metas: Vec<_> = self.store.list(Some(&prefix)).try_collect().await?;
+        Ok(metas
+            .into_iter()
+            .filter_map(|m| {
+                let name = m.location.filename()?.to_owned();
+                is_sha256_hex(&name).then_some(BlobInfo {
+                    sha256: name,
+                    bytes: m.size,
+                    last_modified: m.last_modified,
+                })
+            })
+            .collect())
+    }
+
+    async fn ping(&self) -> Result<(), BlobError> {
+        // A missing probe object is a healthy answer; any other error is not.
+        match self.store.head(&ObjectPath::from("health/probe")).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(BlobError::Store(e)),
+        }
+    }
+}

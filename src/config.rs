@@ -1,0 +1,232 @@
+//! Configuration: defaults → `ASSETLIB_*` environment variables → command-line flags
+//! (clap reads both). Secrets are redacted in `Debug`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use ipnet::IpNet;
+
+use crate::domain::rules::MediaLimits;
+
+/// Flags of `assetlib serve`; each also reads an `ASSETLIB_*` environment variable.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "ASSETLIB_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// Let the fetcher reach loopback and private addresses (for local testing only).
+    #[arg(long, env = "ASSETLIB_ALLOW_PRIVATE_NETWORKS")]
+    pub allow_private_networks: bool,
+    /// Networks (CIDR) the fetcher may reach even though they are not public; repeatable.
+    #[arg(long = "allow-network", env = "ASSETLIB_ALLOW_NETWORKS", value_delimiter = ',')]
+    pub allow_networks: Vec<IpNet>,
+    /// Processing workers on this node (0 = this node only accepts uploads).
+    #[arg(long, env = "ASSETLIB_WORKERS", default_value_t = 4)]
+    pub workers: usize,
+    /// Seconds to wait for a source server to accept a connection.
+    #[arg(long, env = "ASSETLIB_FETCH_CONNECT_TIMEOUT", default_value_t = 10)]
+    pub fetch_connect_timeout_secs: u64,
+    /// Seconds a whole source download may take.
+    #[arg(long, env = "ASSETLIB_FETCH_TIMEOUT", default_value_t = 120)]
+    pub fetch_timeout_secs: u64,
+    /// Seconds a worker holds a job before another node may take it over (renewed while working).
+    #[arg(long, env = "ASSETLIB_JOB_LEASE", default_value_t = 30)]
+    pub job_lease_secs: u64,
+    /// Seconds an unreferenced blob is kept before the sweeper removes it.
+    #[arg(long, env = "ASSETLIB_ORPHAN_GRACE", default_value_t = 3600)]
+    pub orphan_grace_secs: u64,
+}
+
+/// Where metadata and blobs live; shared by `serve` and `keys`.
+#[derive(Debug, Clone, Args)]
+pub struct StorageArgs {
+    /// Directory for the embedded database, blobs, temp files and the admin key.
+    #[arg(long, env = "ASSETLIB_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Metadata database URL (default: sqlite://DATA_DIR/assetlib.db).
+    #[arg(long, env = "ASSETLIB_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Blob store URL (default: file://DATA_DIR/blobs).
+    #[arg(long, env = "ASSETLIB_BLOB_URL")]
+    pub blob_url: Option<String>,
+}
+
+/// Fetcher settings.
+#[derive(Debug, Clone)]
+pub struct FetchConfig {
+    pub allow_private_networks: bool,
+    pub allow_networks: Vec<IpNet>,
+    pub connect_timeout: Duration,
+    pub total_timeout: Duration,
+    pub max_redirects: usize,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        Self {
+            allow_private_networks: false,
+            allow_networks: Vec::new(),
+            connect_timeout: Duration::from_secs(10),
+            total_timeout: Duration::from_secs(120),
+            max_redirects: 5,
+        }
+    }
+}
+
+/// Job queue settings.
+#[derive(Debug, Clone)]
+pub struct JobConfig {
+    pub workers: usize,
+    pub lease: Duration,
+    pub max_attempts: u32,
+    /// First retry delay; doubles per attempt.
+    pub backoff_base: Duration,
+    /// How long an idle worker sleeps before polling again when nobody wakes it.
+    pub poll_interval: Duration,
+}
+
+impl Default for JobConfig {
+    fn default() -> Self {
+        Self {
+            workers: 4,
+            lease: Duration::from_secs(30),
+            max_attempts: 5,
+            backoff_base: Duration::from_secs(1),
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The whole server configuration.
+#[derive(Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub blob_url: String,
+    pub fetch: FetchConfig,
+    pub jobs: JobConfig,
+    pub orphan_grace: Duration,
+    pub limits: MediaLimits,
+    /// Print and save an admin key when the database has none.
+    pub bootstrap_admin_key: bool,
+}
+
+impl Config {
+    /// Defaults for a data directory; every other setting at its default.
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        let data_dir = data_dir.into();
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: default_database_url(&data_dir),
+            blob_url: default_blob_url(&data_dir),
+            data_dir,
+            fetch: FetchConfig::default(),
+            jobs: JobConfig::default(),
+            orphan_grace: Duration::from_secs(3600),
+            limits: MediaLimits::default(),
+            bootstrap_admin_key: true,
+        }
+    }
+
+    pub fn from_serve_args(args: &ServeArgs) -> Self {
+        let mut config = Self::for_data_dir(&args.storage.data_dir);
+        config.listen = args.listen;
+        config.database_url = args.storage.database_url();
+        config.blob_url = args.storage.blob_url();
+        config.fetch.allow_private_networks = args.allow_private_networks;
+        config.fetch.allow_networks = args.allow_networks.clone();
+        config.fetch.connect_timeout = Duration::from_secs(args.fetch_connect_timeout_secs);
+        config.fetch.total_timeout = Duration::from_secs(args.fetch_timeout_secs);
+        config.jobs.workers = args.workers;
+        config.jobs.lease = Duration::from_secs(args.job_lease_secs.max(1));
+        config.orphan_grace = Duration::from_secs(args.orphan_grace_secs);
+        config
+    }
+
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.data_dir.join("tmp")
+    }
+
+    pub fn admin_key_path(&self) -> PathBuf {
+        self.data_dir.join("admin.key")
+    }
+}
+
+impl StorageArgs {
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| default_database_url(&self.data_dir))
+    }
+
+    pub fn blob_url(&self) -> String {
+        self.blob_url
+            .clone()
+            .unwrap_or_else(|| default_blob_url(&self.data_dir))
+    }
+}
+
+fn default_database_url(data_dir: &std::path::Path) -> String {
+    format!("sqlite://{}", data_dir.join("assetlib.db").display())
+}
+
+fn default_blob_url(data_dir: &std::path::Path) -> String {
+    format!("file://{}", data_dir.join("blobs").display())
+}
+
+/// `scheme://user:secret@host/db` → `scheme://***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://***{}", &url[..scheme_end], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("blob_url", &redact_url(&self.blob_url))
+            .field("fetch", &self.fetch)
+            .field("jobs", &self.jobs)
+            .field("orphan_grace", &self.orphan_grace)
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://app:hunter2@db:5432/assets"),
+            "postgres://***@db:5432/assets"
+        );
+        assert_eq!(redact_url("sqlite://./data/assetlib.db"), "sqlite://./data/assetlib.db");
+        let mut config = Config::for_data_dir("/tmp/x");
+        config.database_url = "postgres://app:hunter2@db/assets".into();
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn defaults_live_in_the_data_dir() {
+        let config = Config::for_data_dir("./data");
+        assert_eq!(config.database_url, "sqlite://./data/assetlib.db");
+        assert_eq!(config.blob_url, "file://./data/blobs");
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert!(!config.fetch.allow_private_networks);
+    }
+}

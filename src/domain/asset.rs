@@ -1,0 +1,190 @@
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use super::{AssetId, MediaFacts};
+
+/// The four asset types of the kyy API, spelled exactly (case-sensitive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AssetType {
+    Image,
+    Video,
+    Audio,
+    Document,
+}
+
+impl AssetType {
+    pub const ALL: [AssetType; 4] = [
+        AssetType::Image,
+        AssetType::Video,
+        AssetType::Audio,
+        AssetType::Document,
+    ];
+
+    /// Exact, case-sensitive parse: `"image"` is not an asset type.
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == raw)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssetType::Image => "Image",
+            AssetType::Video => "Video",
+            AssetType::Audio => "Audio",
+            AssetType::Document => "Document",
+        }
+    }
+}
+
+impl fmt::Display for AssetType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Life cycle of an asset. A status never goes back: `Processing → Active | Failed`, and with
+/// moderation `Processing → PendingReview → Active | Failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    Processing,
+    PendingReview,
+    Active,
+    Failed,
+}
+
+impl Status {
+    pub const ALL: [Status; 4] = [
+        Status::Processing,
+        Status::PendingReview,
+        Status::Active,
+        Status::Failed,
+    ];
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Processing => "Processing",
+            Status::PendingReview => "PendingReview",
+            Status::Active => "Active",
+            Status::Failed => "Failed",
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Status::Active | Status::Failed)
+    }
+
+    /// Whether `self → next` is an allowed transition.
+    pub fn can_become(self, next: Status) -> bool {
+        matches!(
+            (self, next),
+            (Status::Processing, Status::PendingReview)
+                | (Status::Processing, Status::Active)
+                | (Status::Processing, Status::Failed)
+                | (Status::PendingReview, Status::Active)
+                | (Status::PendingReview, Status::Failed)
+        )
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A display name: at most 64 characters, no control characters. Surrounding whitespace is trimmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetName(String);
+
+impl AssetName {
+    pub const MAX_CHARS: usize = 64;
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let trimmed = raw.trim();
+        let chars = trimmed.chars().count();
+        if chars > Self::MAX_CHARS {
+            return Err(format!(
+                "name is {chars} characters long; at most {} are allowed",
+                Self::MAX_CHARS
+            ));
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err("name must not contain control characters".to_owned());
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// Why an asset failed: a stable kebab-case code and a sentence a user can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub code: String,
+    pub message: String,
+}
+
+/// One asset as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Asset {
+    pub id: AssetId,
+    pub tenant: String,
+    pub name: Option<String>,
+    pub asset_type: AssetType,
+    pub url: String,
+    pub sha256: String,
+    pub bytes: u64,
+    pub format: Option<String>,
+    pub facts: MediaFacts,
+    pub status: Status,
+    pub failure: Option<Failure>,
+    pub create_time: DateTime<Utc>,
+    pub update_time: DateTime<Utc>,
+    /// Monotonic insertion order; the keyset for "newest first" pagination.
+    pub seq: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asset_types_are_case_sensitive() {
+        assert_eq!(AssetType::parse("Image"), Some(AssetType::Image));
+        assert_eq!(AssetType::parse("image"), None);
+        assert_eq!(AssetType::parse("IMAGE"), None);
+        assert_eq!(AssetType::parse("Document"), Some(AssetType::Document));
+        assert_eq!(AssetType::parse("Model"), None);
+    }
+
+    #[test]
+    fn statuses_never_go_back() {
+        for from in Status::ALL {
+            assert!(!from.can_become(Status::Processing), "{from} → Processing");
+            assert!(!from.can_become(from), "{from} → itself");
+        }
+        assert!(!Status::Active.can_become(Status::Failed));
+        assert!(!Status::Failed.can_become(Status::Active));
+        assert!(Status::PendingReview.can_become(Status::Active));
+        assert!(Status::Processing.can_become(Status::Failed));
+    }
+
+    #[test]
+    fn names_are_bounded() {
+        assert_eq!(AssetName::parse("  my photo ").map(AssetName::into_string), Ok("my photo".into()));
+        assert!(AssetName::parse(&"x".repeat(64)).is_ok());
+        assert!(AssetName::parse(&"x".repeat(65)).is_err());
+        assert!(AssetName::parse(&"é".repeat(64)).is_ok());
+        assert!(AssetName::parse("a\u{0}b").is_err());
+    }
+}

@@ -1,0 +1,185 @@
+use std::error::Error as StdError;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use reqwest::redirect::{Attempt, Policy};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+use url::Url;
+
+use super::guard::{AddressPolicy, BlockedAddress, GuardedResolver, NameLookup};
+use super::{FetchError, FetchedFile, Fetcher, HEAD_BYTES, hex};
+use crate::config::FetchConfig;
+
+/// The production fetcher: reqwest with the SSRF guard on every resolution and redirect.
+pub struct HttpFetcher {
+    client: reqwest::Client,
+    policy: Arc<AddressPolicy>,
+    tmp_dir: PathBuf,
+    total_timeout: Duration,
+}
+
+/// A redirect the policy refused, carried through reqwest's error chain.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct RedirectRefused(FetchError);
+
+fn redirect_policy(policy: Arc<AddressPolicy>, max: usize) -> Policy {
+    Policy::custom(move |attempt: Attempt| {
+        if attempt.previous().len() > max {
+            return attempt.error(RedirectRefused(FetchError::TooManyRedirects(max)));
+        }
+        match policy.check_url(attempt.url()) {
+            Ok(()) => attempt.follow(),
+            Err(e) => attempt.error(RedirectRefused(e)),
+        }
+    })
+}
+
+fn find_in_chain<'a, T: StdError + 'static>(e: &'a (dyn StdError + 'static)) -> Option<&'a T> {
+    let mut current = Some(e);
+    while let Some(err) = current {
+        if let Some(found) = err.downcast_ref::<T>() {
+            return Some(found);
+        }
+        current = err.source();
+    }
+    None
+}
+
+fn root_cause(e: &(dyn StdError + 'static)) -> String {
+    let mut current = e;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string()
+}
+
+impl HttpFetcher {
+    pub fn new(
+        config: &FetchConfig,
+        lookup: Arc<dyn NameLookup>,
+        tmp_dir: PathBuf,
+    ) -> Result<Self, FetchError> {
+        install_crypto_provider();
+        let policy = Arc::new(AddressPolicy {
+            allow_private: config.allow_private_networks,
+            allow_networks: config.allow_networks.clone(),
+        });
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("assetlib/", env!("CARGO_PKG_VERSION")))
+            .no_proxy()
+            .dns_resolver(Arc::new(GuardedResolver {
+                policy: Arc::clone(&policy),
+                lookup,
+            }))
+            .redirect(redirect_policy(Arc::clone(&policy), config.max_redirects))
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.total_timeout)
+            .build()
+            .map_err(|e| FetchError::LocalIo(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            client,
+            policy,
+            tmp_dir,
+            total_timeout: config.total_timeout,
+        })
+    }
+
+    fn classify(&self, e: &reqwest::Error) -> FetchError {
+        if let Some(refused) = find_in_chain::<RedirectRefused>(e) {
+            return refused.0.clone();
+        }
+        if let Some(blocked) = find_in_chain::<BlockedAddress>(e) {
+            return FetchError::Blocked {
+                host: blocked.host.clone(),
+                addr: blocked.addr,
+            };
+        }
+        if e.is_timeout() {
+            return FetchError::Timeout(self.total_timeout.as_secs());
+        }
+        FetchError::Unreachable(root_cause(e))
+    }
+
+    async fn download(&self, url: &Url, max_bytes: u64) -> Result<FetchedFile, FetchError> {
+        let response = self
+            .client
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|e| self.classify(&e))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(FetchError::HttpStatus(status.as_u16()));
+        }
+        if let Some(declared) = response.content_length().filter(|n| *n > max_bytes) {
+            return Err(FetchError::TooLarge {
+                limit: max_bytes,
+                declared: Some(declared),
+            });
+        }
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+
+        let local = |e: std::io::Error| FetchError::LocalIo(e.to_string());
+        let temp = tempfile::Builder::new()
+            .prefix("fetch-")
+            .tempfile_in(&self.tmp_dir)
+            .map_err(local)?;
+        let (file, path) = temp.into_parts();
+        let mut out = tokio::fs::File::from_std(file);
+        let mut hasher = Sha256::new();
+        let mut head = Vec::with_capacity(HEAD_BYTES.min(64 * 1024));
+        let mut bytes: u64 = 0;
+        let mut body = response.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| self.classify(&e))?;
+            bytes += chunk.len() as u64;
+            if bytes > max_bytes {
+                return Err(FetchError::TooLarge {
+                    limit: max_bytes,
+                    declared: None,
+                });
+            }
+            hasher.update(&chunk);
+            if head.len() < HEAD_BYTES {
+                let take = (HEAD_BYTES - head.len()).min(chunk.len());
+                head.extend_from_slice(&chunk[..take]);
+            }
+            out.write_all(&chunk).await.map_err(local)?;
+        }
+        out.flush().await.map_err(local)?;
+        Ok(FetchedFile {
+            path,
+            sha256: hex(&hasher.finalize()),
+            bytes,
+            head,
+            content_type,
+        })
+    }
+}
+
+#[async_trait]
+impl Fetcher for HttpFetcher {
+    async fn fetch(&self, url: &Url, max_bytes: u64) -> Result<FetchedFile, FetchError> {
+        self.policy.check_url(url)?;
+        // reqwest's timeout covers the body too; this outer bound is a backstop.
+        let bound = self.total_timeout + Duration::from_secs(1);
+        match tokio::time::timeout(bound, self.download(url, max_bytes)).await {
+            Ok(result) => result,
+            Err(_) => Err(FetchError::Timeout(self.total_timeout.as_secs())),
+        }
+    }
+}
+
+/// rustls needs one process-wide crypto provider; installing twice is harmless.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

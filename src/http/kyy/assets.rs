@@ -1,0 +1,109 @@
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+
+use super::dto::{AssetDetail, DeleteEnvelope, Envelope, ListData, UploadBody, UploadData};
+use crate::app::AppState;
+use crate::domain::Status;
+use crate::http::auth::KyyCaller;
+use crate::http::error::KyyError;
+use crate::http::parse_json;
+use crate::service::{ListParams, ServiceError, UploadRequest};
+
+type KyyResult<T> = Result<Json<T>, KyyError>;
+
+pub async fn upload(
+    State(state): State<AppState>,
+    KyyCaller(caller): KyyCaller,
+    body: Bytes,
+) -> KyyResult<Envelope<UploadData>> {
+    let body: UploadBody = parse_json(&body)?;
+    let request = UploadRequest {
+        asset_type: body.asset_type,
+        url: body.url,
+        name: body.name,
+    };
+    let asset = state.assets.upload(&caller, request).await?;
+    Ok(Json(Envelope {
+        code: 0,
+        msg: None,
+        data: UploadData {
+            asset_id: asset.id.to_string(),
+        },
+    }))
+}
+
+pub async fn detail(
+    State(state): State<AppState>,
+    KyyCaller(caller): KyyCaller,
+    Path(asset_id): Path<String>,
+) -> KyyResult<Envelope<AssetDetail>> {
+    let asset = state.assets.get(&caller, &asset_id).await?;
+    // A failed asset carries its reason in `msg` (null otherwise).
+    let msg = match (&asset.status, &asset.failure) {
+        (Status::Failed, Some(f)) => Some(f.message.clone()),
+        _ => None,
+    };
+    Ok(Json(Envelope {
+        code: 0,
+        msg,
+        data: AssetDetail::from(&asset),
+    }))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    KyyCaller(caller): KyyCaller,
+    Path(asset_id): Path<String>,
+) -> Result<Json<DeleteEnvelope>, KyyError> {
+    state.assets.delete(&caller, &asset_id).await?;
+    Ok(Json(DeleteEnvelope {
+        code: "0",
+        msg: "success",
+        data: None,
+    }))
+}
+
+fn parse_number<T: std::str::FromStr>(name: &str, raw: &str) -> Result<T, ServiceError> {
+    raw.trim()
+        .parse()
+        .map_err(|_| ServiceError::invalid(format!("{name} must be a positive integer, got '{raw}'")))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    KyyCaller(caller): KyyCaller,
+    RawQuery(query): RawQuery,
+) -> KyyResult<Envelope<ListData>> {
+    let mut params = ListParams::default();
+    let mut page_num: u64 = 1;
+    let mut page_size: u32 = 10;
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match key.as_ref() {
+            "pageNum" if !value.is_empty() => page_num = parse_number("pageNum", &value)?,
+            "pageSize" if !value.is_empty() => page_size = parse_number("pageSize", &value)?,
+            "assetType" => params.asset_type = Some(value.into_owned()),
+            "status" => params.status = Some(value.into_owned()),
+            "name" => params.name = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    if page_num == 0 {
+        return Err(ServiceError::invalid("pageNum must be 1 or more").into());
+    }
+    if !(1..=100).contains(&page_size) {
+        return Err(ServiceError::invalid(format!("pageSize must be 1–100, got {page_size}")).into());
+    }
+    let filter = params.to_filter(true)?;
+    let page = state.assets.list_page(&caller, &filter, page_num, page_size).await?;
+    Ok(Json(Envelope {
+        code: 0,
+        msg: None,
+        data: ListData {
+            list: page.items.iter().map(AssetDetail::from).collect(),
+            total: page.total,
+            page_num,
+            page_size,
+        },
+    }))
+}

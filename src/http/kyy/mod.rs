@@ -1,0 +1,23 @@
+//! The Seedance 2.0 "kyy" asset API, byte for byte: envelope `{code, msg, data}`.
+
+mod assets;
+mod dto;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use super::error::KyyError;
+use crate::app::AppState;
+use crate::service::{ErrorKind, ServiceError};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/kyyVideo2/asset/upload", post(assets::upload))
+        .route("/kyyVideo2/asset/list", get(assets::list))
+        .route("/kyyVideo2/asset/{asset_id}", get(assets::detail).delete(assets::delete))
+        .fallback(not_found)
+}
+
+async fn not_found() -> KyyError {
+    KyyError(ServiceError::client(ErrorKind::NotFound, "no such API route"))
+}

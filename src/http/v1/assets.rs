@@ -1,0 +1,86 @@
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+
+use super::dto::{AssetBody, CreateBody, ListBody};
+use crate::app::AppState;
+use crate::http::auth::V1Caller;
+use crate::http::error::V1Error;
+use crate::http::parse_json;
+use crate::service::{ListParams, ServiceError, UploadRequest};
+
+const DEFAULT_LIMIT: u32 = 50;
+const MAX_LIMIT: u32 = 100;
+
+pub async fn create(
+    State(state): State<AppState>,
+    V1Caller(caller): V1Caller,
+    body: Bytes,
+) -> Result<(StatusCode, Json<AssetBody>), V1Error> {
+    let body: CreateBody = parse_json(&body)?;
+    let request = UploadRequest {
+        asset_type: body.asset_type,
+        url: body.url,
+        name: body.name,
+    };
+    let asset = state.assets.upload(&caller, request).await?;
+    Ok((StatusCode::CREATED, Json(AssetBody::from(&asset))))
+}
+
+pub async fn detail(
+    State(state): State<AppState>,
+    V1Caller(caller): V1Caller,
+    Path(asset_id): Path<String>,
+) -> Result<Json<AssetBody>, V1Error> {
+    let asset = state.assets.get(&caller, &asset_id).await?;
+    Ok(Json(AssetBody::from(&asset)))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    V1Caller(caller): V1Caller,
+    Path(asset_id): Path<String>,
+) -> Result<StatusCode, V1Error> {
+    state.assets.delete(&caller, &asset_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn parse_cursor(raw: &str) -> Result<i64, ServiceError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ServiceError::invalid(format!("cursor '{raw}' is not valid; pass nextCursor from a previous page")))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    V1Caller(caller): V1Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<ListBody>, V1Error> {
+    let mut params = ListParams::default();
+    let mut limit = DEFAULT_LIMIT;
+    let mut cursor = None;
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match key.as_ref() {
+            "limit" => {
+                limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .ok_or_else(|| ServiceError::invalid(format!("limit must be 1–{MAX_LIMIT}, got '{value}'")))?;
+            }
+            "cursor" if !value.is_empty() => cursor = Some(parse_cursor(&value)?),
+            "assetType" => params.asset_type = Some(value.into_owned()),
+            "status" => params.status = Some(value.into_owned()),
+            "name" => params.name = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    let filter = params.to_filter(false)?;
+    let page = state.assets.list_after(&caller, &filter, cursor, limit).await?;
+    Ok(Json(ListBody {
+        items: page.items.iter().map(AssetBody::from).collect(),
+        next_cursor: page.next_before.map(|n| n.to_string()),
+    }))
+}

@@ -1,0 +1,71 @@
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Asset, MediaFacts};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateBody {
+    pub asset_type: Option<String>,
+    pub url: Option<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FailureBody {
+    pub code: String,
+    pub message: String,
+}
+
+/// The native detail object: the kyy fields plus what the server knows.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssetBody {
+    pub asset_id: String,
+    pub name: Option<String>,
+    pub asset_type: &'static str,
+    pub status: &'static str,
+    pub url: String,
+    pub sha256: String,
+    pub bytes: u64,
+    pub format: Option<String>,
+    #[serde(flatten)]
+    pub facts: MediaFacts,
+    pub failure: Option<FailureBody>,
+    pub create_time: String,
+    pub update_time: String,
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl From<&Asset> for AssetBody {
+    fn from(a: &Asset) -> Self {
+        Self {
+            asset_id: a.id.to_string(),
+            name: a.name.clone(),
+            asset_type: a.asset_type.as_str(),
+            status: a.status.as_str(),
+            url: a.url.clone(),
+            sha256: a.sha256.clone(),
+            bytes: a.bytes,
+            format: a.format.clone(),
+            facts: a.facts.clone(),
+            failure: a.failure.as_ref().map(|f| FailureBody {
+                code: f.code.clone(),
+                message: f.message.clone(),
+            }),
+            create_time: rfc3339(a.create_time),
+            update_time: rfc3339(a.update_time),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListBody {
+    pub items: Vec<AssetBody>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}

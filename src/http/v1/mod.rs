@@ -1,0 +1,22 @@
+//! The native face: JSON, proper HTTP statuses, `{"error": {"code", "message"}}` errors.
+
+mod assets;
+mod dto;
+
+use axum::Router;
+use axum::routing::get;
+
+use super::error::V1Error;
+use crate::app::AppState;
+use crate::service::{ErrorKind, ServiceError};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/assets", get(assets::list).post(assets::create))
+        .route("/assets/{asset_id}", get(assets::detail).delete(assets::delete))
+        .fallback(not_found)
+}
+
+pub async fn not_found() -> V1Error {
+    V1Error(ServiceError::client(ErrorKind::NotFound, "no such API route"))
+}

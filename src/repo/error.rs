@@ -1,0 +1,39 @@
+/// Errors of the metadata store.
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored row is not valid: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("cannot open the database: {0}")]
+    Open(String),
+}
+
+impl RepoError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            RepoError::Database(_) => "database-error",
+            RepoError::Migrate(_) => "database-migration",
+            RepoError::Corrupt(_) => "database-corrupt-row",
+            RepoError::Unsupported(_) => "database-unsupported",
+            RepoError::Open(_) => "database-open",
+        }
+    }
+
+    /// Transient failures worth retrying (busy database, lost connection, pool timeout).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            RepoError::Database(e) => matches!(
+                e,
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
+            ) || e
+                .as_database_error()
+                .is_some_and(|d| d.message().contains("locked") || d.message().contains("busy")),
+            _ => false,
+        }
+    }
+}

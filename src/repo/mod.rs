@@ -1,0 +1,122 @@
+//! Metadata ports (assets, the job queue, API keys) and their adapters.
+//!
+//! The traits are narrow and dyn-safe; `Repo` combines them so one `Arc<dyn Repo>` serves
+//! every use case. The backend is chosen once, from the database URL's scheme.
+
+mod error;
+pub mod sqlite;
+mod types;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::domain::{Asset, AssetId, Status};
+
+pub use error::RepoError;
+pub use types::{
+    ApiKeyRecord, AssetFilter, Insert, Job, KeysetPage, NewApiKey, NewAsset, NewJob, OffsetPage,
+    StatusChange,
+};
+
+pub type RepoResult<T> = Result<T, RepoError>;
+
+/// Assets: create (with its processing job, atomically), read, list, change status, delete.
+#[async_trait]
+pub trait AssetRepo: Send + Sync {
+    /// Inserts the asset row and its job in one transaction. `IdTaken` when the id exists.
+    async fn insert_asset_with_job(&self, asset: &NewAsset, job: &NewJob) -> RepoResult<Insert>;
+    /// A live (not deleted) asset of this tenant.
+    async fn get_asset(&self, tenant: &str, id: &AssetId) -> RepoResult<Option<Asset>>;
+    /// A live asset of any tenant (for workers).
+    async fn get_asset_any_tenant(&self, id: &AssetId) -> RepoResult<Option<Asset>>;
+    /// Newest first, page by offset, with the total count.
+    async fn list_assets_offset(
+        &self,
+        tenant: &str,
+        filter: &AssetFilter,
+        offset: u64,
+        limit: u32,
+    ) -> RepoResult<OffsetPage>;
+    /// Newest first, page by keyset: assets with `seq < before` (all when `None`).
+    async fn list_assets_keyset(
+        &self,
+        tenant: &str,
+        filter: &AssetFilter,
+        before: Option<i64>,
+        limit: u32,
+    ) -> RepoResult<KeysetPage>;
+    /// Compare-and-set: moves the asset from `from` to `change.to`. `false` when the asset
+    /// is no longer in `from` (or gone).
+    async fn change_status(&self, id: &AssetId, from: Status, change: &StatusChange)
+    -> RepoResult<bool>;
+    /// Soft-deletes a live asset of this tenant. `false` when there is none.
+    async fn delete_asset(&self, tenant: &str, id: &AssetId, at: DateTime<Utc>) -> RepoResult<bool>;
+    /// Whether any asset row (deleted ones included) references this content hash.
+    async fn blob_referenced(&self, sha256: &str) -> RepoResult<bool>;
+}
+
+/// The durable job queue that lives beside the assets.
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    /// Takes the next due job (or one whose lease expired) and leases it to `worker`.
+    async fn claim_job(&self, worker: &str, lease: Duration) -> RepoResult<Option<Job>>;
+    /// Extends the lease; `false` when the job is no longer leased to `worker`.
+    async fn heartbeat_job(&self, job_id: i64, worker: &str, lease: Duration) -> RepoResult<bool>;
+    /// Removes a finished job.
+    async fn complete_job(&self, job_id: i64, worker: &str) -> RepoResult<()>;
+    /// Puts the job back in the queue, due at `run_at`, remembering why it failed.
+    async fn retry_job(
+        &self,
+        job_id: i64,
+        worker: &str,
+        run_at: DateTime<Utc>,
+        error: &str,
+    ) -> RepoResult<()>;
+    /// Makes every leased job claimable at once (start-up of the only node on a database).
+    async fn release_all_leases(&self) -> RepoResult<u64>;
+    /// Jobs waiting or running.
+    async fn count_jobs(&self) -> RepoResult<u64>;
+    /// When the next queued job becomes due, if any.
+    async fn next_due(&self) -> RepoResult<Option<DateTime<Utc>>>;
+}
+
+/// API keys, stored as hashes.
+#[async_trait]
+pub trait KeyRepo: Send + Sync {
+    async fn insert_key(&self, key: &NewApiKey) -> RepoResult<()>;
+    /// A key that is not revoked, by the sha256 of its secret.
+    async fn find_active_key(&self, key_hash: &str) -> RepoResult<Option<ApiKeyRecord>>;
+    async fn list_keys(&self) -> RepoResult<Vec<ApiKeyRecord>>;
+    /// `false` when no such unrevoked key exists.
+    async fn revoke_key(&self, id: &str, at: DateTime<Utc>) -> RepoResult<bool>;
+    async fn count_active_admin_keys(&self) -> RepoResult<u64>;
+}
+
+/// Everything the service layer needs from the metadata store.
+#[async_trait]
+pub trait Repo: AssetRepo + JobQueue + KeyRepo {
+    /// Cheap round trip for readiness checks.
+    async fn ping(&self) -> RepoResult<()>;
+    /// Whether this backend is the embedded single-node database.
+    fn is_embedded(&self) -> bool;
+}
+
+/// Opens the repository named by `url` (`sqlite://…`) and runs its migrations.
+pub async fn connect(url: &str) -> RepoResult<Arc<dyn Repo>> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let repo = sqlite::SqliteRepo::open(std::path::Path::new(path)).await?;
+        return Ok(Arc::new(repo));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err(RepoError::Unsupported(
+            "PostgreSQL is not supported by this build yet; use a sqlite:// URL".to_owned(),
+        ));
+    }
+    Err(RepoError::Unsupported(format!(
+        "unknown database URL scheme in '{}'; expected sqlite://PATH",
+        crate::config::redact_url(url)
+    )))
+}

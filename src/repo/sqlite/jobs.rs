@@ -1,0 +1,115 @@
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::SqliteRepo;
+use super::rows::{from_millis, millis};
+use crate::repo::{Job, JobQueue, RepoResult};
+
+fn lease_end(lease: Duration) -> i64 {
+    millis(Utc::now()) + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2)
+}
+
+#[async_trait]
+impl JobQueue for SqliteRepo {
+    async fn claim_job(&self, worker: &str, lease: Duration) -> RepoResult<Option<Job>> {
+        let now = millis(Utc::now());
+        let row = sqlx::query(
+            "UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, \
+             attempts = attempts + 1 \
+             WHERE id = (SELECT id FROM jobs \
+                         WHERE (state = 'queued' AND run_at <= ?) \
+                            OR (state = 'running' AND lease_until < ?) \
+                         ORDER BY run_at, id LIMIT 1) \
+             RETURNING id, kind, asset_id, attempts, max_attempts, last_error",
+        )
+        .bind(worker)
+        .bind(lease_end(lease))
+        .bind(now)
+        .bind(now)
+        .fetch_optional(&self.write)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let attempts: i64 = row.try_get("attempts")?;
+        let max_attempts: i64 = row.try_get("max_attempts")?;
+        Ok(Some(Job {
+            id: row.try_get("id")?,
+            kind: row.try_get("kind")?,
+            asset_id: row.try_get("asset_id")?,
+            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+            max_attempts: u32::try_from(max_attempts).unwrap_or(u32::MAX),
+            last_error: row.try_get("last_error")?,
+        }))
+    }
+
+    async fn heartbeat_job(&self, job_id: i64, worker: &str, lease: Duration) -> RepoResult<bool> {
+        let done = sqlx::query(
+            "UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'running'",
+        )
+        .bind(lease_end(lease))
+        .bind(job_id)
+        .bind(worker)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn complete_job(&self, job_id: i64, worker: &str) -> RepoResult<()> {
+        sqlx::query("DELETE FROM jobs WHERE id = ? AND lease_owner = ?")
+            .bind(job_id)
+            .bind(worker)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn retry_job(
+        &self,
+        job_id: i64,
+        worker: &str,
+        run_at: DateTime<Utc>,
+        error: &str,
+    ) -> RepoResult<()> {
+        sqlx::query(
+            "UPDATE jobs SET state = 'queued', run_at = ?, last_error = ?, lease_owner = NULL, \
+             lease_until = NULL WHERE id = ? AND lease_owner = ?",
+        )
+        .bind(millis(run_at))
+        .bind(error)
+        .bind(job_id)
+        .bind(worker)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn release_all_leases(&self) -> RepoResult<u64> {
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL \
+             WHERE state = 'running'",
+        )
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn count_jobs(&self) -> RepoResult<u64> {
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM jobs")
+            .fetch_one(&self.read)
+            .await?
+            .try_get(0)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn next_due(&self) -> RepoResult<Option<DateTime<Utc>>> {
+        let due: Option<i64> = sqlx::query(
+            "SELECT MIN(CASE WHEN state = 'queued' THEN run_at ELSE lease_until END) FROM jobs",
+        )
+        .fetch_one(&self.read)
+        .await?
+        .try_get(0)?;
+        due.map(from_millis).transpose()
+    }
+}

@@ -1,0 +1,65 @@
+//! Row ↔ domain conversions for SQLite.
+
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use crate::domain::{Asset, AssetId, AssetType, Failure, MediaFacts, Role, Status};
+use crate::repo::{ApiKeyRecord, RepoError, RepoResult};
+
+pub const ASSET_COLUMNS: &str = "seq, id, tenant, name, asset_type, url, sha256, bytes, format, \
+     facts, status, failure_code, failure_message, created_at, updated_at";
+
+pub fn millis(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+pub fn from_millis(ms: i64) -> RepoResult<DateTime<Utc>> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .ok_or_else(|| RepoError::Corrupt(format!("timestamp {ms} out of range")))
+}
+
+pub fn asset_from_row(row: &SqliteRow) -> RepoResult<Asset> {
+    let id: String = row.try_get("id")?;
+    let asset_type: String = row.try_get("asset_type")?;
+    let status: String = row.try_get("status")?;
+    let facts: String = row.try_get("facts")?;
+    let failure_code: Option<String> = row.try_get("failure_code")?;
+    let failure_message: Option<String> = row.try_get("failure_message")?;
+    let bytes: i64 = row.try_get("bytes")?;
+    Ok(Asset {
+        id: AssetId::parse(&id).ok_or_else(|| RepoError::Corrupt(format!("asset id {id}")))?,
+        tenant: row.try_get("tenant")?,
+        name: row.try_get("name")?,
+        asset_type: AssetType::parse(&asset_type)
+            .ok_or_else(|| RepoError::Corrupt(format!("asset type {asset_type}")))?,
+        url: row.try_get("url")?,
+        sha256: row.try_get("sha256")?,
+        bytes: u64::try_from(bytes).map_err(|_| RepoError::Corrupt(format!("size {bytes}")))?,
+        format: row.try_get("format")?,
+        facts: serde_json::from_str::<MediaFacts>(&facts)
+            .map_err(|e| RepoError::Corrupt(format!("facts of {id}: {e}")))?,
+        status: Status::parse(&status)
+            .ok_or_else(|| RepoError::Corrupt(format!("status {status}")))?,
+        failure: failure_code.map(|code| Failure {
+            code,
+            message: failure_message.unwrap_or_default(),
+        }),
+        create_time: from_millis(row.try_get("created_at")?)?,
+        update_time: from_millis(row.try_get("updated_at")?)?,
+        seq: row.try_get("seq")?,
+    })
+}
+
+pub fn key_from_row(row: &SqliteRow) -> RepoResult<ApiKeyRecord> {
+    let role: String = row.try_get("role")?;
+    let revoked_at: Option<i64> = row.try_get("revoked_at")?;
+    Ok(ApiKeyRecord {
+        id: row.try_get("id")?,
+        tenant: row.try_get("tenant")?,
+        role: role.parse::<Role>().map_err(RepoError::Corrupt)?,
+        created_at: from_millis(row.try_get("created_at")?)?,
+        revoked_at: revoked_at.map(from_millis).transpose()?,
+    })
+}

@@ -1,0 +1,96 @@
+use chrono::{DateTime, Utc};
+
+use crate::domain::{Asset, AssetId, AssetType, Failure, MediaFacts, Role, Status};
+
+/// An asset to insert (always `Processing`).
+#[derive(Debug, Clone)]
+pub struct NewAsset {
+    pub id: AssetId,
+    pub tenant: String,
+    pub name: Option<String>,
+    pub asset_type: AssetType,
+    pub url: String,
+    pub sha256: String,
+    pub bytes: u64,
+    pub format: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Outcome of an insert: expected outcomes are values, not errors.
+#[derive(Debug)]
+pub enum Insert {
+    Inserted(Asset),
+    IdTaken,
+}
+
+/// A job to enqueue with its asset.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub kind: String,
+    pub max_attempts: u32,
+}
+
+/// A leased job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub asset_id: String,
+    /// Attempts so far, this one included.
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub last_error: Option<String>,
+}
+
+/// List filters shared by both API faces.
+#[derive(Debug, Clone, Default)]
+pub struct AssetFilter {
+    pub asset_type: Option<AssetType>,
+    /// Any of these statuses; empty means any status.
+    pub statuses: Vec<Status>,
+    /// Case-insensitive substring of the name.
+    pub name_contains: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OffsetPage {
+    pub items: Vec<Asset>,
+    pub total: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct KeysetPage {
+    pub items: Vec<Asset>,
+    /// The keyset value to continue from, when more items may follow.
+    pub next_before: Option<i64>,
+}
+
+/// A status change with what the worker learned.
+#[derive(Debug, Clone)]
+pub struct StatusChange {
+    pub to: Status,
+    pub format: Option<String>,
+    pub facts: Option<MediaFacts>,
+    pub failure: Option<Failure>,
+    pub at: DateTime<Utc>,
+}
+
+/// A key to store: only the hash of the secret.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub id: String,
+    pub key_hash: String,
+    pub tenant: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A stored key (never the secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    pub id: String,
+    pub tenant: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}

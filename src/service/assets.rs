@@ -1,0 +1,53 @@
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use super::ServiceError;
+use crate::blob::BlobStore;
+use crate::domain::rules::MediaLimits;
+use crate::domain::{Asset, AssetId, Caller};
+use crate::fetch::Fetcher;
+use crate::repo::Repo;
+
+/// The asset use cases, over the ports.
+#[derive(Clone)]
+pub struct AssetService {
+    pub(super) repo: Arc<dyn Repo>,
+    pub(super) blobs: Arc<dyn BlobStore>,
+    pub(super) fetcher: Arc<dyn Fetcher>,
+    pub(super) limits: Arc<MediaLimits>,
+    pub(super) max_attempts: u32,
+    /// Wakes an idle worker as soon as a job is enqueued.
+    pub(super) wake: Arc<Notify>,
+}
+
+impl AssetService {
+    pub fn new(
+        repo: Arc<dyn Repo>,
+        blobs: Arc<dyn BlobStore>,
+        fetcher: Arc<dyn Fetcher>,
+        limits: MediaLimits,
+        max_attempts: u32,
+        wake: Arc<Notify>,
+    ) -> Self {
+        Self {
+            repo,
+            blobs,
+            fetcher,
+            limits: Arc::new(limits),
+            max_attempts,
+            wake,
+        }
+    }
+
+    /// One asset of the caller's tenant. Ids of other tenants and malformed ids answer
+    /// exactly like missing ones.
+    pub async fn get(&self, caller: &Caller, raw_id: &str) -> Result<Asset, ServiceError> {
+        let id = AssetId::parse(raw_id).ok_or_else(ServiceError::not_found)?;
+        self.repo
+            .get_asset(&caller.tenant, &id)
+            .await
+            .map_err(|e| ServiceError::internal("reading an asset", e))?
+            .ok_or_else(ServiceError::not_found)
+    }
+}

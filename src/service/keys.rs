@@ -1,0 +1,128 @@
+use std::sync::Arc;
+
+use chrono::Utc;
+use rand::Rng;
+use rand::distr::Alphanumeric;
+use sha2::{Digest, Sha256};
+
+use super::{ErrorKind, ServiceError};
+use crate::domain::{Caller, Role};
+use crate::fetch::hex;
+use crate::repo::{ApiKeyRecord, NewApiKey, Repo};
+
+const SECRET_PREFIX: &str = "alk_";
+
+/// A freshly created key; `secret` is shown once and never stored.
+#[derive(Debug, Clone)]
+pub struct CreatedKey {
+    pub id: String,
+    pub secret: String,
+    pub tenant: String,
+    pub role: Role,
+}
+
+/// API keys: create, authenticate, list, revoke.
+#[derive(Clone)]
+pub struct KeyService {
+    repo: Arc<dyn Repo>,
+}
+
+fn random_chars(n: usize) -> String {
+    rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(n)
+        .map(char::from)
+        .collect()
+}
+
+fn hash_secret(secret: &str) -> String {
+    hex(&Sha256::digest(secret.as_bytes()))
+}
+
+/// Tenant names: 1–64 of `A–Z a–z 0–9 . _ -`.
+pub fn validate_tenant(tenant: &str) -> Result<(), String> {
+    let ok_len = (1..=64).contains(&tenant.len());
+    let ok_chars = tenant
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok_len && ok_chars {
+        Ok(())
+    } else {
+        Err(format!(
+            "tenant '{tenant}' is not valid; use 1–64 letters, digits, '.', '_' or '-'"
+        ))
+    }
+}
+
+impl KeyService {
+    pub fn new(repo: Arc<dyn Repo>) -> Self {
+        Self { repo }
+    }
+
+    pub async fn create(&self, tenant: &str, role: Role) -> Result<CreatedKey, ServiceError> {
+        validate_tenant(tenant).map_err(ServiceError::invalid)?;
+        let secret = format!("{SECRET_PREFIX}{}", random_chars(40));
+        let id = format!("key_{}", random_chars(12).to_lowercase());
+        self.repo
+            .insert_key(&NewApiKey {
+                id: id.clone(),
+                key_hash: hash_secret(&secret),
+                tenant: tenant.to_owned(),
+                role,
+                created_at: Utc::now(),
+            })
+            .await
+            .map_err(|e| ServiceError::internal("creating a key", e))?;
+        Ok(CreatedKey {
+            id,
+            secret,
+            tenant: tenant.to_owned(),
+            role,
+        })
+    }
+
+    /// The caller behind a presented secret.
+    pub async fn authenticate(&self, secret: &str) -> Result<Caller, ServiceError> {
+        let record = self
+            .repo
+            .find_active_key(&hash_secret(secret))
+            .await
+            .map_err(|e| ServiceError::internal("checking a key", e))?
+            .ok_or_else(|| {
+                ServiceError::client(ErrorKind::Unauthorized, "the API key is not valid or was revoked")
+            })?;
+        Ok(Caller {
+            key_id: record.id,
+            tenant: record.tenant,
+            role: record.role,
+        })
+    }
+
+    pub async fn list(&self) -> Result<Vec<ApiKeyRecord>, ServiceError> {
+        self.repo
+            .list_keys()
+            .await
+            .map_err(|e| ServiceError::internal("listing keys", e))
+    }
+
+    /// `Ok(false)` when no such active key exists.
+    pub async fn revoke(&self, id: &str) -> Result<bool, ServiceError> {
+        self.repo
+            .revoke_key(id, Utc::now())
+            .await
+            .map_err(|e| ServiceError::internal("revoking a key", e))
+    }
+
+    /// Creates an admin key when the database has no active one.
+    pub async fn bootstrap_admin(&self) -> Result<Option<CreatedKey>, ServiceError> {
+        let admins = self
+            .repo
+            .count_active_admin_keys()
+            .await
+            .map_err(|e| ServiceError::internal("counting admin keys", e))?;
+        if admins > 0 {
+            return Ok(None);
+        }
+        self.create("admin", Role::Admin).await.map(Some)
+    }
+}

@@ -1,0 +1,82 @@
+use super::{AssetService, ServiceError};
+use crate::domain::{AssetType, Caller, Status};
+use crate::repo::{AssetFilter, KeysetPage, OffsetPage};
+
+/// Raw list filters as a face receives them.
+#[derive(Debug, Clone, Default)]
+pub struct ListParams {
+    pub asset_type: Option<String>,
+    pub status: Option<String>,
+    pub name: Option<String>,
+}
+
+impl ListParams {
+    /// Validates the filters. `processing_includes_review` makes `Processing` also match
+    /// `PendingReview` (the kyy face shows held assets as Processing).
+    pub fn to_filter(&self, processing_includes_review: bool) -> Result<AssetFilter, ServiceError> {
+        let asset_type = match non_empty(&self.asset_type) {
+            None => None,
+            Some(raw) => Some(AssetType::parse(raw).ok_or_else(|| {
+                ServiceError::client(
+                    super::ErrorKind::InvalidAssetType,
+                    format!("assetType '{raw}' is not valid; use one of Image, Video, Audio, Document"),
+                )
+            })?),
+        };
+        let statuses = match non_empty(&self.status) {
+            None => Vec::new(),
+            Some(raw) => {
+                let status = Status::parse(raw).ok_or_else(|| {
+                    ServiceError::invalid(format!(
+                        "status '{raw}' is not valid; use one of Processing, PendingReview, Active, Failed"
+                    ))
+                })?;
+                if status == Status::Processing && processing_includes_review {
+                    vec![Status::Processing, Status::PendingReview]
+                } else {
+                    vec![status]
+                }
+            }
+        };
+        Ok(AssetFilter {
+            asset_type,
+            statuses,
+            name_contains: non_empty(&self.name).map(str::to_owned),
+        })
+    }
+}
+
+fn non_empty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|s| !s.is_empty())
+}
+
+impl AssetService {
+    /// Newest first, by page number (1-based) and size.
+    pub async fn list_page(
+        &self,
+        caller: &Caller,
+        filter: &AssetFilter,
+        page_num: u64,
+        page_size: u32,
+    ) -> Result<OffsetPage, ServiceError> {
+        let offset = page_num.saturating_sub(1).saturating_mul(u64::from(page_size));
+        self.repo
+            .list_assets_offset(&caller.tenant, filter, offset, page_size)
+            .await
+            .map_err(|e| ServiceError::internal("listing assets", e))
+    }
+
+    /// Newest first, continuing before the keyset `before`.
+    pub async fn list_after(
+        &self,
+        caller: &Caller,
+        filter: &AssetFilter,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<KeysetPage, ServiceError> {
+        self.repo
+            .list_assets_keyset(&caller.tenant, filter, before, limit)
+            .await
+            .map_err(|e| ServiceError::internal("listing assets", e))
+    }
+}
