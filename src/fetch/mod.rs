@@ -11,7 +11,7 @@ use url::Url;
 
 pub use error::FetchError;
 pub use guard::{AddressPolicy, NameLookup, StaticLookup, SystemLookup};
-pub use http::HttpFetcher;
+pub use http::{HttpFetcher, install_crypto_provider};
 
 /// How many leading bytes a fetch keeps in memory for sniffing.
 pub const HEAD_BYTES: usize = 64 * 1024;

@@ -22,8 +22,8 @@ const TYPES_HINT: &str = "use exactly one of Image, Video, Audio, Document (case
 
 fn article(t: AssetType) -> &'static str {
     match t {
-        AssetType::Image => "an",
-        _ => "a",
+        AssetType::Image | AssetType::Audio => "an",
+        AssetType::Video | AssetType::Document => "a",
     }
 }
 

@@ -1,0 +1,231 @@
+//! Test harness: the real server on port 0 with a temp data dir, a local origin server
+//! serving generated media, and small JSON helpers.
+
+pub mod media;
+pub mod origin;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use assetlib::app::Server;
+use assetlib::config::Config;
+use assetlib::domain::Role;
+use assetlib::fetch::{NameLookup, SystemLookup};
+use reqwest::StatusCode;
+use serde_json::Value;
+use tempfile::TempDir;
+
+pub use origin::Origin;
+
+pub const KYY: &str = "/kyyReactApiServer/kyyVideo2/asset";
+
+/// A running server with its data directory and an admin key.
+pub struct TestApp {
+    pub server: Option<Server>,
+    pub base: String,
+    pub admin_key: String,
+    pub client: reqwest::Client,
+    pub dir: TempDir,
+}
+
+pub fn client() -> reqwest::Client {
+    assetlib::fetch::install_crypto_provider();
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("test client")
+}
+
+/// Test defaults: port 0, private networks allowed (the origin is on loopback), short timeouts.
+pub fn test_config(dir: &Path) -> Config {
+    let mut config = Config::for_data_dir(dir);
+    config.listen = "127.0.0.1:0".parse().expect("addr");
+    config.fetch.allow_private_networks = true;
+    config.fetch.connect_timeout = Duration::from_secs(2);
+    config.fetch.total_timeout = Duration::from_secs(3);
+    config.jobs.poll_interval = Duration::from_millis(200);
+    config
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}, Arc::new(SystemLookup)).await
+}
+
+pub async fn spawn_app_with(
+    adjust: impl FnOnce(&mut Config),
+    lookup: Arc<dyn NameLookup>,
+) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = test_config(dir.path());
+    adjust(&mut config);
+    let server = Server::start_with_lookup(config, lookup)
+        .await
+        .expect("server starts");
+    let admin_key = server
+        .bootstrap_key
+        .as_ref()
+        .expect("first start creates an admin key")
+        .secret
+        .clone();
+    TestApp {
+        base: format!("http://{}", server.addr()),
+        server: Some(server),
+        admin_key,
+        client: client(),
+        dir,
+    }
+}
+
+impl TestApp {
+    pub async fn create_key(&self, tenant: &str) -> String {
+        let server = self.server.as_ref().expect("running");
+        server
+            .state()
+            .keys
+            .create(tenant, Role::Tenant)
+            .await
+            .expect("key created")
+            .secret
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status();
+        let text = resp.text().await.expect("body read");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("JSON body ({e}): {text}"))
+        };
+        (status, body)
+    }
+
+    pub async fn get(&self, key: &str, path: &str) -> (StatusCode, Value) {
+        self.send(self.client.get(format!("{}{path}", self.base)).bearer_auth(key))
+            .await
+    }
+
+    pub async fn delete(&self, key: &str, path: &str) -> (StatusCode, Value) {
+        self.send(
+            self.client
+                .delete(format!("{}{path}", self.base))
+                .bearer_auth(key),
+        )
+        .await
+    }
+
+    pub async fn post(&self, key: &str, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.send(
+            self.client
+                .post(format!("{}{path}", self.base))
+                .bearer_auth(key)
+                .json(body),
+        )
+        .await
+    }
+
+    /// kyy upload; returns the HTTP status and the envelope.
+    pub async fn kyy_upload(&self, key: &str, asset_type: &str, url: &str) -> (StatusCode, Value) {
+        let body = serde_json::json!({ "assetType": asset_type, "url": url, "name": "test asset" });
+        self.post(key, &format!("{KYY}/upload"), &body).await
+    }
+
+    /// Uploads and returns the new id, failing the test on refusal.
+    pub async fn upload_ok(&self, key: &str, asset_type: &str, url: &str) -> String {
+        let (status, body) = self.kyy_upload(key, asset_type, url).await;
+        assert_eq!(status, StatusCode::OK, "upload of {url} refused: {body}");
+        body["data"]["assetId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no assetId in {body}"))
+            .to_owned()
+    }
+
+    /// Polls v1 details until the asset leaves `Processing`; returns the final body.
+    pub async fn wait_settled(&self, key: &str, id: &str) -> Value {
+        wait_settled(&self.client, &self.base, key, id).await
+    }
+
+    /// Jobs still queued or running.
+    pub async fn count_jobs(&self) -> u64 {
+        let server = self.server.as_ref().expect("running");
+        server.state().repo.count_jobs().await.expect("count jobs")
+    }
+
+    /// Assets of the tenant of `key`, through the v1 list (all pages).
+    pub async fn all_asset_ids(&self, key: &str) -> Vec<String> {
+        let mut ids = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let (status, body) = self
+                .get(key, &format!("/v1/assets?limit=100&cursor={cursor}"))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            for item in body["items"].as_array().expect("items") {
+                ids.push(item["assetId"].as_str().expect("id").to_owned());
+            }
+            match body["nextCursor"].as_str() {
+                Some(next) => cursor = next.to_owned(),
+                None => return ids,
+            }
+        }
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await;
+        }
+    }
+}
+
+/// Polls v1 details until the asset leaves `Processing`; returns the final body.
+pub async fn wait_settled(client: &reqwest::Client, base: &str, key: &str, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let resp = client
+            .get(format!("{base}/v1/assets/{id}"))
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("details request");
+        assert_eq!(resp.status(), StatusCode::OK, "details of {id}");
+        let body: Value = resp.json().await.expect("details JSON");
+        if body["status"] != "Processing" {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "{id} still Processing: {body}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Every blob file under a data dir's blob store.
+pub fn blob_files(data_dir: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&data_dir.join("blobs"), &mut out);
+    out
+}
+
+/// Asserts a JSON object has exactly these keys.
+pub fn assert_keys(value: &Value, keys: &[&str]) {
+    let obj = value
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {value}"));
+    let mut got: Vec<&str> = obj.keys().map(String::as_str).collect();
+    got.sort_unstable();
+    let mut want = keys.to_vec();
+    want.sort_unstable();
+    assert_eq!(got, want, "keys of {value}");
+}

@@ -1,0 +1,125 @@
+//! The native face: details with what the server knows, keyset pagination, proper statuses.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::{Origin, assert_keys, media, spawn_app};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_details_and_delete() {
+    let app = spawn_app().await;
+    let origin = Origin::start().await;
+    let key = app.create_key("native").await;
+    let bytes = media::jpeg(800, 600);
+    let sha = {
+        use sha2::Digest;
+        assetlib::fetch::hex(&sha2::Sha256::digest(&bytes))
+    };
+    let len = bytes.len();
+    let url = origin.put("p.jpg", bytes, "image/jpeg");
+    let (status, created) = app
+        .post(&key, "/v1/assets", &json!({"assetType": "Image", "url": url, "name": "cover"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["status"], "Processing");
+    assert_eq!(created["sha256"], Value::from(sha.clone()));
+    let id = created["assetId"].as_str().expect("id").to_owned();
+
+    let body = app.wait_settled(&key, &id).await;
+    assert_keys(
+        &body,
+        &[
+            "assetId", "name", "assetType", "status", "url", "sha256", "bytes", "format", "width",
+            "height", "failure", "createTime", "updateTime",
+        ],
+    );
+    assert_eq!(body["status"], "Active");
+    assert_eq!(body["name"], "cover");
+    assert_eq!(body["sha256"], Value::from(sha));
+    assert_eq!(body["bytes"], Value::from(len));
+    assert_eq!(body["format"], "jpeg");
+    assert_eq!(body["width"], Value::from(800));
+    assert_eq!(body["height"], Value::from(600));
+    assert!(body["failure"].is_null());
+    for field in ["createTime", "updateTime"] {
+        let t = body[field].as_str().expect("time");
+        chrono::DateTime::parse_from_rfc3339(t).unwrap_or_else(|e| panic!("{field} {t}: {e}"));
+    }
+
+    let (status, _) = app.delete(&key, &format!("/v1/assets/{id}")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, gone) = app.get(&key, &format!("/v1/assets/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(gone, json!({"error": {"code": "not-found", "message": "asset not found"}}));
+
+    // Graceful stop: in-flight work finishes, the port closes.
+    let mut app = app;
+    app.stop().await;
+    assert!(app.client.get(format!("{}/healthz", app.base)).send().await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyset_pages_cover_everything_once_newest_first() {
+    let app = spawn_app().await;
+    let origin = Origin::start().await;
+    let key = app.create_key("pager").await;
+    let good = origin.put("g.png", media::png(400, 400), "image/png");
+    let small = origin.put("s.png", media::png(100, 100), "image/png");
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let url = if i % 3 == 0 { &small } else { &good };
+        let id = app.upload_ok(&key, "Image", url).await;
+        app.wait_settled(&key, &id).await;
+        ids.push(id);
+    }
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    let mut pages = 0;
+    loop {
+        let (status, page) = app.get(&key, &format!("/v1/assets?limit=3&cursor={cursor}")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_keys(&page, &["items", "nextCursor"]);
+        pages += 1;
+        for item in page["items"].as_array().expect("items") {
+            seen.push(item["assetId"].as_str().expect("id").to_owned());
+        }
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, newest_first);
+
+    let (_, failed) = app.get(&key, "/v1/assets?status=Failed").await;
+    let failed: Vec<&str> = failed["items"].as_array().expect("items").iter().map(|a| a["assetId"].as_str().expect("id")).collect();
+    assert_eq!(failed, vec![ids[6].as_str(), ids[3].as_str(), ids[0].as_str()]);
+    let (_, none) = app.get(&key, "/v1/assets?assetType=Video").await;
+    assert_eq!(none["items"], json!([]));
+    assert!(none["nextCursor"].is_null());
+
+    for bad in ["limit=0", "limit=101", "limit=x", "cursor=abc", "cursor=-4", "status=Active,Failed", "assetType=video"] {
+        let (status, body) = app.get(&key, &format!("/v1/assets?{bad}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert!(body["error"]["message"].is_string(), "{bad}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_and_readiness() {
+    let app = spawn_app().await;
+    let (status, body) = app.send(app.client.get(format!("{}/healthz", app.base))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"status": "ok"}));
+    let (status, body) = app.send(app.client.get(format!("{}/readyz", app.base))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"status": "ok", "database": "ok", "blobStore": "ok"}));
+    let (status, body) = app.get(&app.admin_key, "/v1/nothing-here").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "not-found");
+    let (status, body) = app.get(&app.admin_key, "/kyyReactApiServer/nothing").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["code"], Value::from(-1));
+}
