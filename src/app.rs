@@ -79,7 +79,10 @@ impl Server {
             clean_dir(&tmp_dir);
             let released = repo.release_all_leases().await?;
             if released > 0 {
-                tracing::info!(jobs = released, "resuming jobs interrupted by the last stop");
+                tracing::info!(
+                    jobs = released,
+                    "resuming jobs interrupted by the last stop"
+                );
             }
             Some(lock)
         } else {

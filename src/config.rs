@@ -23,7 +23,11 @@ pub struct ServeArgs {
     #[arg(long, env = "ASSETLIB_ALLOW_PRIVATE_NETWORKS")]
     pub allow_private_networks: bool,
     /// Networks (CIDR) the fetcher may reach even though they are not public; repeatable.
-    #[arg(long = "allow-network", env = "ASSETLIB_ALLOW_NETWORKS", value_delimiter = ',')]
+    #[arg(
+        long = "allow-network",
+        env = "ASSETLIB_ALLOW_NETWORKS",
+        value_delimiter = ','
+    )]
     pub allow_networks: Vec<IpNet>,
     /// Processing workers on this node (0 = this node only accepts uploads).
     #[arg(long, env = "ASSETLIB_WORKERS", default_value_t = 4)]
@@ -215,7 +219,10 @@ mod tests {
             redact_url("postgres://app:hunter2@db:5432/assets"),
             "postgres://***@db:5432/assets"
         );
-        assert_eq!(redact_url("sqlite://./data/assetlib.db"), "sqlite://./data/assetlib.db");
+        assert_eq!(
+            redact_url("sqlite://./data/assetlib.db"),
+            "sqlite://./data/assetlib.db"
+        );
         let mut config = Config::for_data_dir("/tmp/x");
         config.database_url = "postgres://app:hunter2@db/assets".into();
         assert!(!format!("{config:?}").contains("hunter2"));

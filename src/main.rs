@@ -112,15 +112,25 @@ async fn key_service(storage: &StorageArgs) -> anyhow::Result<KeyService> {
 
 async fn keys(command: KeysCommand) -> anyhow::Result<()> {
     match command {
-        KeysCommand::Create { tenant, role, storage } => {
+        KeysCommand::Create {
+            tenant,
+            role,
+            storage,
+        } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
             let key = key_service(&storage).await?.create(&tenant, role).await?;
-            println!("Created key {} for tenant '{}' with role {}:", key.id, key.tenant, key.role);
+            println!(
+                "Created key {} for tenant '{}' with role {}:",
+                key.id, key.tenant, key.role
+            );
             println!("{}", key.secret);
         }
         KeysCommand::List { storage } => {
             let keys = key_service(&storage).await?.list().await?;
-            println!("{:<18} {:<24} {:<9} {:<20} REVOKED", "ID", "TENANT", "ROLE", "CREATED");
+            println!(
+                "{:<18} {:<24} {:<9} {:<20} REVOKED",
+                "ID", "TENANT", "ROLE", "CREATED"
+            );
             for k in keys {
                 let revoked = k
                     .revoked_at

@@ -73,7 +73,11 @@ impl BlobStore for ObjectBlobStore {
 
     async fn read_range(&self, sha256: &str, range: Range<u64>) -> Result<Bytes, BlobError> {
         let location = Self::location(sha256);
-        let meta = self.store.head(&location).await.map_err(not_found(sha256))?;
+        let meta = self
+            .store
+            .head(&location)
+            .await
+            .map_err(not_found(sha256))?;
         let end = range.end.min(meta.size);
         let start = range.start.min(end);
         if start == end {

@@ -181,7 +181,10 @@ mod tests {
 
     #[test]
     fn names_are_bounded() {
-        assert_eq!(AssetName::parse("  my photo ").map(AssetName::into_string), Ok("my photo".into()));
+        assert_eq!(
+            AssetName::parse("  my photo ").map(AssetName::into_string),
+            Ok("my photo".into())
+        );
         assert!(AssetName::parse(&"x".repeat(64)).is_ok());
         assert!(AssetName::parse(&"x".repeat(65)).is_err());
         assert!(AssetName::parse(&"é".repeat(64)).is_ok());

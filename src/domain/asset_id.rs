@@ -48,7 +48,10 @@ mod tests {
 
     #[test]
     fn generated_ids_have_the_documented_shape() {
-        let now = Utc.with_ymd_and_hms(2026, 3, 30, 14, 21, 58).single().expect("valid time");
+        let now = Utc
+            .with_ymd_and_hms(2026, 3, 30, 14, 21, 58)
+            .single()
+            .expect("valid time");
         for _ in 0..1000 {
             let id = AssetId::generate(now);
             assert!(id.as_str().starts_with("asset-20260330142158-"), "{id}");

@@ -98,9 +98,9 @@ pub fn describe_bytes(bytes: u64) -> String {
 
 /// Human-readable cap: "under 30 MB" for an exclusive power-of-MiB cap, else "at most N MB".
 pub fn describe_cap(max_bytes: u64) -> String {
-    if (max_bytes + 1) % MIB == 0 {
+    if (max_bytes + 1).is_multiple_of(MIB) {
         format!("under {} MB", (max_bytes + 1) / MIB)
-    } else if max_bytes % MIB == 0 {
+    } else if max_bytes.is_multiple_of(MIB) {
         format!("at most {} MB", max_bytes / MIB)
     } else {
         format!("at most {max_bytes} bytes")
@@ -108,7 +108,11 @@ pub fn describe_cap(max_bytes: u64) -> String {
 }
 
 /// The format must be one the type accepts.
-pub fn check_format(asset_type: AssetType, format: &str, limits: &MediaLimits) -> Option<Violation> {
+pub fn check_format(
+    asset_type: AssetType,
+    format: &str,
+    limits: &MediaLimits,
+) -> Option<Violation> {
     let accepted = &limits.for_type(asset_type).formats;
     if accepted.iter().any(|f| f == format) {
         return None;
@@ -188,9 +192,15 @@ mod tests {
         let small = check_image_dimensions(200, 200, &r);
         assert_eq!(small.len(), 1);
         assert_eq!(small[0].code, "image-dimensions");
-        assert_eq!(small[0].message, "image is 200x200; each side must be 300–6000 px");
+        assert_eq!(
+            small[0].message,
+            "image is 200x200; each side must be 300–6000 px"
+        );
 
-        assert_eq!(check_image_dimensions(6001, 6000, &r)[0].code, "image-dimensions");
+        assert_eq!(
+            check_image_dimensions(6001, 6000, &r)[0].code,
+            "image-dimensions"
+        );
         let wide = check_image_dimensions(1500, 500, &r);
         assert_eq!(wide.len(), 1);
         assert_eq!(wide[0].code, "image-ratio");
@@ -204,8 +214,14 @@ mod tests {
         assert!(check_format(AssetType::Image, "png", &l).is_none());
         let v = check_format(AssetType::Image, "avif", &l).expect("avif refused");
         assert_eq!(v.code, "image-format");
-        assert!(v.message.starts_with("avif is not an accepted image format"));
-        assert_eq!(check_format(AssetType::Audio, "flac", &l).map(|v| v.code), Some("audio-format"));
+        assert!(
+            v.message
+                .starts_with("avif is not an accepted image format")
+        );
+        assert_eq!(
+            check_format(AssetType::Audio, "flac", &l).map(|v| v.code),
+            Some("audio-format")
+        );
 
         assert!(check_size(AssetType::Image, 30 * MIB - 1, &l).is_none());
         let big = check_size(AssetType::Image, 30 * MIB, &l).expect("30 MB refused");

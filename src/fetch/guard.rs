@@ -132,9 +132,10 @@ pub struct StaticLookup(pub HashMap<String, Vec<IpAddr>>);
 #[async_trait]
 impl NameLookup for StaticLookup {
     async fn lookup(&self, host: &str) -> io::Result<Vec<IpAddr>> {
-        self.0.get(host).cloned().ok_or_else(|| {
-            io::Error::new(io::ErrorKind::NotFound, format!("no such host: {host}"))
-        })
+        self.0
+            .get(host)
+            .cloned()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no such host: {host}")))
     }
 }
 
@@ -161,7 +162,11 @@ impl Resolve for GuardedResolver {
         Box::pin(async move {
             let addrs = lookup.lookup(&host).await?;
             if addrs.is_empty() {
-                return Err(io::Error::new(io::ErrorKind::NotFound, format!("{host} has no address")).into());
+                return Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("{host} has no address"),
+                )
+                .into());
             }
             if let Some(bad) = addrs.iter().copied().find(|ip| !policy.permits(*ip)) {
                 return Err(Box::new(BlockedAddress { host, addr: bad }) as _);
@@ -183,15 +188,44 @@ mod tests {
     #[test]
     fn non_global_addresses_are_refused() {
         for s in [
-            "127.0.0.1", "127.1.2.3", "0.0.0.0", "10.0.0.1", "10.255.255.255", "172.16.0.1",
-            "172.31.255.255", "192.168.1.1", "100.64.0.1", "100.127.255.255", "169.254.169.254",
-            "192.0.2.1", "198.18.0.1", "224.0.0.1", "255.255.255.255", "::1", "::", "fc00::1",
-            "fd12:3456::1", "fe80::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a00:1",
-            "2002:7f00:1::", "2001:db8::1", "ff02::1", "::127.0.0.1",
+            "127.0.0.1",
+            "127.1.2.3",
+            "0.0.0.0",
+            "10.0.0.1",
+            "10.255.255.255",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "100.64.0.1",
+            "100.127.255.255",
+            "169.254.169.254",
+            "192.0.2.1",
+            "198.18.0.1",
+            "224.0.0.1",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "64:ff9b::a00:1",
+            "2002:7f00:1::",
+            "2001:db8::1",
+            "ff02::1",
+            "::127.0.0.1",
         ] {
             assert!(!is_global(ip(s)), "{s} must not be global");
         }
-        for s in ["8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8"] {
+        for s in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "172.32.0.1",
+            "100.128.0.1",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
             assert!(is_global(ip(s)), "{s} must be global");
         }
     }
@@ -233,6 +267,12 @@ mod tests {
         };
         assert!(policy.permits(ip("127.0.0.1")));
         assert!(!policy.permits(ip("127.0.0.2")));
-        assert!(AddressPolicy { allow_private: true, allow_networks: vec![] }.permits(ip("10.0.0.1")));
+        assert!(
+            AddressPolicy {
+                allow_private: true,
+                allow_networks: vec![]
+            }
+            .permits(ip("10.0.0.1"))
+        );
     }
 }

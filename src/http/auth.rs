@@ -31,8 +31,14 @@ pub struct KyyCaller(pub Caller);
 impl FromRequestParts<AppState> for KyyCaller {
     type Rejection = KyyError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        authenticate(parts, state).await.map(KyyCaller).map_err(KyyError)
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        authenticate(parts, state)
+            .await
+            .map(KyyCaller)
+            .map_err(KyyError)
     }
 }
 
@@ -42,7 +48,13 @@ pub struct V1Caller(pub Caller);
 impl FromRequestParts<AppState> for V1Caller {
     type Rejection = V1Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        authenticate(parts, state).await.map(V1Caller).map_err(V1Error)
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        authenticate(parts, state)
+            .await
+            .map(V1Caller)
+            .map_err(V1Error)
     }
 }

@@ -93,7 +93,8 @@ impl From<ServiceError> for V1Error {
 impl IntoResponse for V1Error {
     fn into_response(self) -> Response {
         let kind = self.0.kind();
-        let body = json!({ "error": { "code": self.0.code(), "message": public_message(&self.0) } });
+        let body =
+            json!({ "error": { "code": self.0.code(), "message": public_message(&self.0) } });
         (http_status(kind), Json(body)).into_response()
     }
 }

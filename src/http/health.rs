@@ -21,7 +21,11 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     if let Err(e) = &blobs {
         tracing::warn!(error = %e, "readiness: blob store check failed");
     }
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
     (
         status,

@@ -34,6 +34,8 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(
         ));
     }
     serde_json::from_slice(body).map_err(|e| {
-        crate::service::ServiceError::invalid(format!("the request body is not valid JSON for this call: {e}"))
+        crate::service::ServiceError::invalid(format!(
+            "the request body is not valid JSON for this call: {e}"
+        ))
     })
 }

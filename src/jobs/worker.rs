@@ -111,7 +111,11 @@ impl Worker {
                 let run_at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
                 tracing::warn!(worker = %self.id, job = job.id, asset = %job.asset_id,
                     attempt = job.attempts, retry_in = ?delay, reason = %reason, "job will be retried");
-                if let Err(e) = self.queue.retry_job(job.id, &self.id, run_at, &reason).await {
+                if let Err(e) = self
+                    .queue
+                    .retry_job(job.id, &self.id, run_at, &reason)
+                    .await
+                {
                     tracing::error!(job = job.id, error = %e, "could not reschedule the job; its lease will expire");
                 }
             }
@@ -123,13 +127,19 @@ impl Worker {
         let every = (self.config.lease / 3).max(Duration::from_millis(100));
         loop {
             tokio::time::sleep(every).await;
-            match self.queue.heartbeat_job(job_id, &self.id, self.config.lease).await {
+            match self
+                .queue
+                .heartbeat_job(job_id, &self.id, self.config.lease)
+                .await
+            {
                 Ok(true) => {}
                 Ok(false) => {
                     tracing::warn!(worker = %self.id, job = job_id, "lease lost; another worker may run this job");
                     return;
                 }
-                Err(e) => tracing::warn!(worker = %self.id, job = job_id, error = %e, "heartbeat failed"),
+                Err(e) => {
+                    tracing::warn!(worker = %self.id, job = job_id, error = %e, "heartbeat failed")
+                }
             }
         }
     }

@@ -27,12 +27,14 @@ impl RepoError {
     /// Transient failures worth retrying (busy database, lost connection, pool timeout).
     pub fn is_retryable(&self) -> bool {
         match self {
-            RepoError::Database(e) => matches!(
-                e,
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
-            ) || e
-                .as_database_error()
-                .is_some_and(|d| d.message().contains("locked") || d.message().contains("busy")),
+            RepoError::Database(e) => {
+                matches!(
+                    e,
+                    sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
+                ) || e
+                    .as_database_error()
+                    .is_some_and(|d| d.message().contains("locked") || d.message().contains("busy"))
+            }
             _ => false,
         }
     }

@@ -50,10 +50,15 @@ pub trait AssetRepo: Send + Sync {
     ) -> RepoResult<KeysetPage>;
     /// Compare-and-set: moves the asset from `from` to `change.to`. `false` when the asset
     /// is no longer in `from` (or gone).
-    async fn change_status(&self, id: &AssetId, from: Status, change: &StatusChange)
-    -> RepoResult<bool>;
+    async fn change_status(
+        &self,
+        id: &AssetId,
+        from: Status,
+        change: &StatusChange,
+    ) -> RepoResult<bool>;
     /// Soft-deletes a live asset of this tenant. `false` when there is none.
-    async fn delete_asset(&self, tenant: &str, id: &AssetId, at: DateTime<Utc>) -> RepoResult<bool>;
+    async fn delete_asset(&self, tenant: &str, id: &AssetId, at: DateTime<Utc>)
+    -> RepoResult<bool>;
     /// Whether any asset row (deleted ones included) references this content hash.
     async fn blob_referenced(&self, sha256: &str) -> RepoResult<bool>;
 }

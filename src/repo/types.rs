@@ -19,7 +19,7 @@ pub struct NewAsset {
 /// Outcome of an insert: expected outcomes are values, not errors.
 #[derive(Debug)]
 pub enum Insert {
-    Inserted(Asset),
+    Inserted(Box<Asset>),
     IdTaken,
 }
 

@@ -89,7 +89,10 @@ impl KeyService {
             .await
             .map_err(|e| ServiceError::internal("checking a key", e))?
             .ok_or_else(|| {
-                ServiceError::client(ErrorKind::Unauthorized, "the API key is not valid or was revoked")
+                ServiceError::client(
+                    ErrorKind::Unauthorized,
+                    "the API key is not valid or was revoked",
+                )
             })?;
         Ok(Caller {
             key_id: record.id,

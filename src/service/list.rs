@@ -19,7 +19,9 @@ impl ListParams {
             Some(raw) => Some(AssetType::parse(raw).ok_or_else(|| {
                 ServiceError::client(
                     super::ErrorKind::InvalidAssetType,
-                    format!("assetType '{raw}' is not valid; use one of Image, Video, Audio, Document"),
+                    format!(
+                        "assetType '{raw}' is not valid; use one of Image, Video, Audio, Document"
+                    ),
                 )
             })?),
         };
@@ -59,7 +61,9 @@ impl AssetService {
         page_num: u64,
         page_size: u32,
     ) -> Result<OffsetPage, ServiceError> {
-        let offset = page_num.saturating_sub(1).saturating_mul(u64::from(page_size));
+        let offset = page_num
+            .saturating_sub(1)
+            .saturating_mul(u64::from(page_size));
         self.repo
             .list_assets_offset(&caller.tenant, filter, offset, page_size)
             .await

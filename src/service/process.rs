@@ -23,20 +23,26 @@ enum Verdict {
 impl AssetService {
     async fn examine(&self, asset: &Asset) -> Result<Verdict, JobError> {
         let read = |range: std::ops::Range<u64>| async move {
-            self.blobs.read_range(&asset.sha256, range).await.map_err(|e| {
-                if e.is_retryable() {
-                    JobError::Retry(format!("reading the stored file: {e}"))
-                } else {
-                    JobError::Abort(format!("the stored file is missing: {e}"))
-                }
-            })
+            self.blobs
+                .read_range(&asset.sha256, range)
+                .await
+                .map_err(|e| {
+                    if e.is_retryable() {
+                        JobError::Retry(format!("reading the stored file: {e}"))
+                    } else {
+                        JobError::Abort(format!("the stored file is missing: {e}"))
+                    }
+                })
         };
         let head = read(0..PROBE_HEAD).await?;
         let sniffed = sniff(&head);
         if sniffed.family != Some(asset.asset_type) {
             return Ok(Verdict::Failed(Violation {
                 code: "type-mismatch",
-                message: format!("the content is {}, not {}", sniffed.description, asset.asset_type),
+                message: format!(
+                    "the content is {}, not {}",
+                    sniffed.description, asset.asset_type
+                ),
             }));
         }
         if let Some(v) = check_format(asset.asset_type, &sniffed.format, &self.limits) {
@@ -122,7 +128,10 @@ impl AssetService {
 
     async fn load(&self, job: &Job) -> Result<Option<Asset>, JobError> {
         let Some(id) = AssetId::parse(&job.asset_id) else {
-            return Err(JobError::Abort(format!("job names a malformed asset id {}", job.asset_id)));
+            return Err(JobError::Abort(format!(
+                "job names a malformed asset id {}",
+                job.asset_id
+            )));
         };
         let asset = self
             .repo

@@ -10,7 +10,8 @@ use super::{AssetService, ServiceError};
 impl AssetService {
     /// Removes unreferenced blobs older than `grace`; returns how many were removed.
     pub async fn sweep_orphan_blobs(&self, grace: Duration) -> Result<u64, ServiceError> {
-        let cutoff = Utc::now() - chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX);
+        let cutoff =
+            Utc::now() - chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX);
         let blobs = self
             .blobs
             .list()

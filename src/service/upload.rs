@@ -51,7 +51,10 @@ impl UploadRequest {
             ));
         }
         let url = Url::parse(raw_url).map_err(|e| {
-            ServiceError::client(ErrorKind::InvalidUrl, format!("url '{raw_url}' is not a valid URL: {e}"))
+            ServiceError::client(
+                ErrorKind::InvalidUrl,
+                format!("url '{raw_url}' is not a valid URL: {e}"),
+            )
         })?;
         let name = match self.name.as_deref() {
             None => None,
@@ -152,7 +155,7 @@ impl AssetService {
                         format = %sniffed.format, dedup = put == PutOutcome::AlreadyPresent,
                         "asset registered"
                     );
-                    return Ok(asset);
+                    return Ok(*asset);
                 }
                 Ok(Insert::IdTaken) => continue,
                 Err(e) => return Err(ServiceError::internal("registering an asset", e)),

@@ -19,12 +19,18 @@ async fn two_hundred_parallel_uploads_all_settle() {
         let client = app.client.clone();
         let base = app.base.clone();
         let key = Arc::clone(&key);
-        let url = if i % 10 == 0 { small.clone() } else { good.clone() };
+        let url = if i % 10 == 0 {
+            small.clone()
+        } else {
+            good.clone()
+        };
         tasks.push(tokio::spawn(async move {
             let resp = client
                 .post(format!("{base}{KYY}/upload"))
                 .bearer_auth(key.as_str())
-                .json(&serde_json::json!({"assetType": "Image", "url": url, "name": format!("n{i}")}))
+                .json(
+                    &serde_json::json!({"assetType": "Image", "url": url, "name": format!("n{i}")}),
+                )
                 .send()
                 .await
                 .expect("upload sent");

@@ -22,7 +22,13 @@ struct Node {
 
 fn start(data_dir: &Path, extra: &[&str]) -> Node {
     let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--allow-private-networks", "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--allow-private-networks",
+            "--data-dir",
+        ])
         .arg(data_dir)
         .args(extra)
         .env("ASSETLIB_LOG", "warn")
@@ -30,21 +36,28 @@ fn start(data_dir: &Path, extra: &[&str]) -> Node {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("server starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
     let mut printed_key = None;
-    loop {
-        let line = lines.next().expect("server printed its address").expect("line");
-        if line.starts_with("alk_") {
-            printed_key = Some(line.trim().to_owned());
+    let mut base = None;
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.starts_with("alk_") {
+                printed_key = Some(line.trim().to_owned());
+            }
+            if let Some(addr) = line.strip_prefix("assetlib listening on ") {
+                base = Some(addr.trim().to_owned());
+                break;
+            }
         }
-        if let Some(addr) = line.strip_prefix("assetlib listening on ") {
-            return Node {
-                child,
-                base: addr.trim().to_owned(),
-                printed_key,
-            };
-        }
+    }
+    let Some(base) = base else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the server exited before printing its address");
+    };
+    Node {
+        child,
+        base,
+        printed_key,
     }
 }
 
@@ -61,7 +74,11 @@ fn cli(data_dir: &Path, args: &[&str]) -> String {
         .env("ASSETLIB_LOG", "warn")
         .output()
         .expect("cli runs");
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
@@ -88,24 +105,40 @@ async fn sigkill_while_processing_loses_nothing() {
 
     // First start: no workers, so everything stays Processing.
     let node = start(data, &["--workers", "0"]);
-    let admin = node.printed_key.clone().expect("first start prints the admin key");
+    let admin = node
+        .printed_key
+        .clone()
+        .expect("first start prints the admin key");
     let saved = std::fs::read_to_string(data.join("admin.key")).expect("admin.key");
     assert_eq!(saved.trim(), admin);
-    let mode = std::fs::metadata(data.join("admin.key")).expect("meta").permissions().mode();
+    let mode = std::fs::metadata(data.join("admin.key"))
+        .expect("meta")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
     let created = cli(data, &["keys", "create", "--tenant", "crashy"]);
     let key = created.lines().last().expect("key line").trim().to_owned();
     assert!(key.starts_with("alk_"), "{created}");
     let listed = cli(data, &["keys", "list"]);
-    assert!(listed.contains("crashy") && listed.contains("admin"), "{listed}");
+    assert!(
+        listed.contains("crashy") && listed.contains("admin"),
+        "{listed}"
+    );
 
     let mut expected = Vec::new();
     for i in 0..20 {
-        let (url, want) = if i % 4 == 0 { (&small, "Failed") } else { (&good, "Active") };
+        let (url, want) = if i % 4 == 0 {
+            (&small, "Failed")
+        } else {
+            (&good, "Active")
+        };
         expected.push((upload(&node.base, &key, url).await, want));
     }
     let resp = client()
-        .get(format!("{}{KYY}/list?status=Processing&pageSize=100", node.base))
+        .get(format!(
+            "{}{KYY}/list?status=Processing&pageSize=100",
+            node.base
+        ))
         .bearer_auth(&key)
         .send()
         .await
@@ -124,7 +157,10 @@ async fn sigkill_while_processing_loses_nothing() {
 
     // Restart with workers: every asset settles, leftovers go.
     let node = start(data, &["--workers", "2", "--orphan-grace-secs", "0"]);
-    assert!(node.printed_key.is_none(), "the admin key is only printed once");
+    assert!(
+        node.printed_key.is_none(),
+        "the admin key is only printed once"
+    );
     let http = client();
     for (id, want) in &expected {
         let body = wait_settled(&http, &node.base, &key, id).await;
@@ -136,12 +172,20 @@ async fn sigkill_while_processing_loses_nothing() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(!data.join("tmp/fetch-leftover").exists());
-    assert_eq!(blob_files(data).len(), 2, "exactly the two referenced blobs remain");
+    assert_eq!(
+        blob_files(data).len(),
+        2,
+        "exactly the two referenced blobs remain"
+    );
 
     // Second crash, this time while workers are busy.
     let mut more = Vec::new();
     for i in 0..30 {
-        let (url, want) = if i % 5 == 0 { (&small, "Failed") } else { (&good, "Active") };
+        let (url, want) = if i % 5 == 0 {
+            (&small, "Failed")
+        } else {
+            (&good, "Active")
+        };
         more.push((upload(&node.base, &key, url).await, want));
     }
     kill(node);
@@ -172,6 +216,9 @@ async fn a_second_server_on_the_same_data_dir_is_refused() {
         .expect("second server runs");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("another assetlib server is already using"), "{stderr}");
+    assert!(
+        stderr.contains("another assetlib server is already using"),
+        "{stderr}"
+    );
     kill(node);
 }

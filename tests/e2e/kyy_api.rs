@@ -6,20 +6,29 @@ use serde_json::Value;
 
 use crate::common::{KYY, Origin, assert_keys, media, spawn_app};
 
+/// File name, bytes, expected format, expected size.
+type ImageCase = (&'static str, Vec<u8>, &'static str, (u32, u32));
+
 fn assert_asset_id(id: &str) {
-    let rest = id.strip_prefix("asset-").unwrap_or_else(|| panic!("id {id}"));
+    let rest = id
+        .strip_prefix("asset-")
+        .unwrap_or_else(|| panic!("id {id}"));
     let (stamp, suffix) = rest.split_once('-').unwrap_or_else(|| panic!("id {id}"));
     assert_eq!(stamp.len(), 14, "{id}");
     assert!(stamp.bytes().all(|b| b.is_ascii_digit()), "{id}");
     assert_eq!(suffix.len(), 5, "{id}");
     assert!(
-        suffix.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase()),
+        suffix
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase()),
         "{id}"
     );
 }
 
 fn assert_create_time(value: &Value) {
-    let s = value.as_str().unwrap_or_else(|| panic!("createTime {value}"));
+    let s = value
+        .as_str()
+        .unwrap_or_else(|| panic!("createTime {value}"));
     assert_eq!(s.len(), 19, "{s}");
     chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
         .unwrap_or_else(|e| panic!("createTime {s}: {e}"));
@@ -50,7 +59,14 @@ async fn upload_detail_list_delete_have_the_exact_documented_json() {
     assert_keys(&detail, &["code", "msg", "data"]);
     assert_keys(
         &detail["data"],
-        &["name", "assetId", "status", "assetType", "url", "createTime"],
+        &[
+            "name",
+            "assetId",
+            "status",
+            "assetType",
+            "url",
+            "createTime",
+        ],
     );
     let first = detail["data"]["status"].as_str().expect("status");
     assert!(first == "Processing" || first == "Active", "{first}");
@@ -85,7 +101,10 @@ async fn upload_detail_list_delete_have_the_exact_documented_json() {
     // delete: the string "0" quirk
     let (status, del) = app.delete(&key, &format!("{KYY}/{id}")).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(del, serde_json::json!({"code": "0", "msg": "success", "data": null}));
+    assert_eq!(
+        del,
+        serde_json::json!({"code": "0", "msg": "success", "data": null})
+    );
     assert!(del["code"].is_string());
 
     // gone everywhere
@@ -106,13 +125,43 @@ async fn every_accepted_image_format_goes_active() {
     let app = spawn_app().await;
     let origin = Origin::start().await;
     let key = app.create_key("formats").await;
-    let cases: Vec<(&str, Vec<u8>, &str, (u32, u32))> = vec![
-        ("a.jpg", media::image(ImageFormat::Jpeg, 640, 480), "jpeg", (640, 480)),
-        ("a.png", media::image(ImageFormat::Png, 640, 480), "png", (640, 480)),
-        ("a.webp", media::image(ImageFormat::WebP, 640, 480), "webp", (640, 480)),
-        ("a.bmp", media::image(ImageFormat::Bmp, 640, 480), "bmp", (640, 480)),
-        ("a.tiff", media::image(ImageFormat::Tiff, 640, 480), "tiff", (640, 480)),
-        ("a.gif", media::image(ImageFormat::Gif, 320, 320), "gif", (320, 320)),
+    let cases: Vec<ImageCase> = vec![
+        (
+            "a.jpg",
+            media::image(ImageFormat::Jpeg, 640, 480),
+            "jpeg",
+            (640, 480),
+        ),
+        (
+            "a.png",
+            media::image(ImageFormat::Png, 640, 480),
+            "png",
+            (640, 480),
+        ),
+        (
+            "a.webp",
+            media::image(ImageFormat::WebP, 640, 480),
+            "webp",
+            (640, 480),
+        ),
+        (
+            "a.bmp",
+            media::image(ImageFormat::Bmp, 640, 480),
+            "bmp",
+            (640, 480),
+        ),
+        (
+            "a.tiff",
+            media::image(ImageFormat::Tiff, 640, 480),
+            "tiff",
+            (640, 480),
+        ),
+        (
+            "a.gif",
+            media::image(ImageFormat::Gif, 320, 320),
+            "gif",
+            (320, 320),
+        ),
         ("a.heic", media::heic(), "heif", (400, 320)),
     ];
     for (name, bytes, format, (w, h)) in cases {
@@ -134,13 +183,48 @@ async fn each_broken_image_rule_fails_with_its_code() {
     let origin = Origin::start().await;
     let key = app.create_key("rules").await;
     let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
-        ("small.png", media::png(200, 200), "image-dimensions", "image is 200x200; each side must be 300–6000 px"),
-        ("narrow-side.png", media::png(299, 400), "image-dimensions", "image is 299x400; each side must be 300–6000 px"),
-        ("huge.png", media::flat_png(6100, 2500), "image-dimensions", "image is 6100x2500; each side must be 300–6000 px"),
-        ("wide.png", media::png(1500, 500), "image-ratio", "image is 1500x500 (width/height ratio 3.00); the ratio must be 0.4–2.5"),
-        ("tall.png", media::png(400, 1100), "image-ratio", "image is 400x1100 (width/height ratio 0.36); the ratio must be 0.4–2.5"),
-        ("icon.ico", media::ico(), "image-format", "ico is not an accepted image format; accepted: jpeg, png, webp, bmp, tiff, gif, heif"),
-        ("cut.jpg", media::truncated_jpeg(), "image-unreadable", "the jpeg header could not be read; the file is truncated or corrupt"),
+        (
+            "small.png",
+            media::png(200, 200),
+            "image-dimensions",
+            "image is 200x200; each side must be 300–6000 px",
+        ),
+        (
+            "narrow-side.png",
+            media::png(299, 400),
+            "image-dimensions",
+            "image is 299x400; each side must be 300–6000 px",
+        ),
+        (
+            "huge.png",
+            media::flat_png(6100, 2500),
+            "image-dimensions",
+            "image is 6100x2500; each side must be 300–6000 px",
+        ),
+        (
+            "wide.png",
+            media::png(1500, 500),
+            "image-ratio",
+            "image is 1500x500 (width/height ratio 3.00); the ratio must be 0.4–2.5",
+        ),
+        (
+            "tall.png",
+            media::png(400, 1100),
+            "image-ratio",
+            "image is 400x1100 (width/height ratio 0.36); the ratio must be 0.4–2.5",
+        ),
+        (
+            "icon.ico",
+            media::ico(),
+            "image-format",
+            "ico is not an accepted image format; accepted: jpeg, png, webp, bmp, tiff, gif, heif",
+        ),
+        (
+            "cut.jpg",
+            media::truncated_jpeg(),
+            "image-unreadable",
+            "the jpeg header could not be read; the file is truncated or corrupt",
+        ),
     ];
     for (name, bytes, code, message) in cases {
         let url = origin.put(name, bytes, "image/png");
@@ -167,7 +251,12 @@ async fn other_types_get_their_family_confirmed() {
         ("Video", "clip.mp4", media::mp4_header(), "mp4"),
         ("Audio", "tone.wav", media::wav(3), "wav"),
         ("Document", "doc.pdf", media::pdf(), "pdf"),
-        ("Document", "notes.txt", "héllo, notes\n".as_bytes().to_vec(), "text"),
+        (
+            "Document",
+            "notes.txt",
+            "héllo, notes\n".as_bytes().to_vec(),
+            "text",
+        ),
     ];
     for (asset_type, name, bytes, format) in cases {
         let url = origin.put(name, bytes, "application/octet-stream");
@@ -194,9 +283,15 @@ async fn list_pages_filters_and_orders_newest_first() {
     let bad = origin.put("bad.png", media::png(100, 100), "image/png");
     let doc = origin.put("doc.pdf", media::pdf(), "application/pdf");
     let mut ids = Vec::new();
-    for (i, (t, url)) in [("Image", &good), ("Image", &bad), ("Document", &doc), ("Image", &good), ("Image", &good)]
-        .into_iter()
-        .enumerate()
+    for (i, (t, url)) in [
+        ("Image", &good),
+        ("Image", &bad),
+        ("Document", &doc),
+        ("Image", &good),
+        ("Image", &good),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let body = serde_json::json!({"assetType": t, "url": url, "name": format!("item {i} {}", if i % 2 == 0 { "Even" } else { "odd" })});
         let (status, up) = app.post(&key, &format!("{KYY}/upload"), &body).await;
@@ -233,11 +328,21 @@ async fn list_pages_filters_and_orders_newest_first() {
     let (_, failed) = page("status=Failed").await;
     assert_eq!(ids_of(&failed), vec![ids[1].clone()]);
     let (_, named) = page("name=even").await;
-    assert_eq!(ids_of(&named), vec![ids[4].clone(), ids[2].clone(), ids[0].clone()]);
+    assert_eq!(
+        ids_of(&named),
+        vec![ids[4].clone(), ids[2].clone(), ids[0].clone()]
+    );
     let (_, combined) = page("assetType=Image&status=Active&name=EVEN").await;
     assert_eq!(ids_of(&combined), vec![ids[4].clone(), ids[0].clone()]);
 
-    for bad_query in ["pageSize=101", "pageSize=0", "pageNum=0", "pageNum=x", "assetType=image", "status=Done"] {
+    for bad_query in [
+        "pageSize=101",
+        "pageSize=0",
+        "pageNum=0",
+        "pageNum=x",
+        "assetType=image",
+        "status=Done",
+    ] {
         let (status, body) = page(bad_query).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad_query}: {body}");
         assert_ne!(body["code"], Value::from(0), "{bad_query}");
@@ -270,7 +375,15 @@ async fn missing_or_unknown_keys_get_401_in_the_kyy_envelope() {
     let (status, _) = app.get(&key, &format!("{KYY}/list")).await;
     assert_eq!(status, StatusCode::OK);
     let state = app.server.as_ref().expect("running").state();
-    let id = state.keys.list().await.expect("keys").into_iter().find(|k| k.tenant == "short-lived").expect("key").id;
+    let id = state
+        .keys
+        .list()
+        .await
+        .expect("keys")
+        .into_iter()
+        .find(|k| k.tenant == "short-lived")
+        .expect("key")
+        .id;
     assert!(state.keys.revoke(&id).await.expect("revoke"));
     let (status, _) = app.get(&key, &format!("{KYY}/list")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);

@@ -16,8 +16,14 @@ fn lookup() -> Arc<StaticLookup> {
     let mut names = HashMap::new();
     names.insert("localhost".to_owned(), vec![ip("127.0.0.1"), ip("::1")]);
     names.insert("assets.example.com".to_owned(), vec![ip("10.20.30.40")]);
-    names.insert("mixed.example.com".to_owned(), vec![ip("93.184.216.34"), ip("192.168.1.10")]);
-    names.insert("metadata.example.com".to_owned(), vec![ip("169.254.169.254")]);
+    names.insert(
+        "mixed.example.com".to_owned(),
+        vec![ip("93.184.216.34"), ip("192.168.1.10")],
+    );
+    names.insert(
+        "metadata.example.com".to_owned(),
+        vec![ip("169.254.169.254")],
+    );
     names.insert("v6.example.com".to_owned(), vec![ip("fd00::1")]);
     Arc::new(StaticLookup(names))
 }
@@ -60,7 +66,11 @@ async fn private_addresses_are_refused_by_default() {
         let msg = body["msg"].as_str().expect("msg");
         assert!(msg.contains("not a public address"), "{url}: {msg}");
         let (status, v1) = app
-            .post(&key, "/v1/assets", &serde_json::json!({"assetType": "Image", "url": url}))
+            .post(
+                &key,
+                "/v1/assets",
+                &serde_json::json!({"assetType": "Image", "url": url}),
+            )
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{url}");
         assert_eq!(v1["error"]["code"], "url-not-allowed", "{url}: {v1}");
@@ -89,9 +99,13 @@ async fn redirects_to_private_addresses_are_refused() {
     // Controls: the allowed origin works, directly and through five redirects.
     let id = app.upload_ok(&key, "Image", &ok).await;
     assert_eq!(app.wait_settled(&key, &id).await["status"], "Active");
-    let id = app.upload_ok(&key, "Image", &format!("{}/hops/5", origin.base)).await;
+    let id = app
+        .upload_ok(&key, "Image", &format!("{}/hops/5", origin.base))
+        .await;
     assert_eq!(app.wait_settled(&key, &id).await["status"], "Active");
-    let (status, body) = app.kyy_upload(&key, "Image", &format!("{}/hops/6", origin.base)).await;
+    let (status, body) = app
+        .kyy_upload(&key, "Image", &format!("{}/hops/6", origin.base))
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["code"], Value::from(1010), "{body}");
 
@@ -112,13 +126,22 @@ async fn redirects_to_private_addresses_are_refused() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{target}: {body}");
         assert_eq!(body["code"], Value::from(1003), "{target}: {body}");
     }
-    let encoded: String = url::form_urlencoded::byte_serialize(b"ftp://example.com/a.png").collect();
+    let encoded: String =
+        url::form_urlencoded::byte_serialize(b"ftp://example.com/a.png").collect();
     let (status, body) = app
-        .kyy_upload(&key, "Image", &format!("{}/redirect?to={encoded}", origin.base))
+        .kyy_upload(
+            &key,
+            "Image",
+            &format!("{}/redirect?to={encoded}", origin.base),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["code"], Value::from(1008), "{body}");
 
     let (_, list) = app.get(&key, &format!("{KYY}/list")).await;
-    assert_eq!(list["data"]["total"], Value::from(2), "only the two controls exist");
+    assert_eq!(
+        list["data"]["total"],
+        Value::from(2),
+        "only the two controls exist"
+    );
 }

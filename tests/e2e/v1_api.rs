@@ -18,7 +18,11 @@ async fn create_details_and_delete() {
     let len = bytes.len();
     let url = origin.put("p.jpg", bytes, "image/jpeg");
     let (status, created) = app
-        .post(&key, "/v1/assets", &json!({"assetType": "Image", "url": url, "name": "cover"}))
+        .post(
+            &key,
+            "/v1/assets",
+            &json!({"assetType": "Image", "url": url, "name": "cover"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(created["status"], "Processing");
@@ -29,8 +33,19 @@ async fn create_details_and_delete() {
     assert_keys(
         &body,
         &[
-            "assetId", "name", "assetType", "status", "url", "sha256", "bytes", "format", "width",
-            "height", "failure", "createTime", "updateTime",
+            "assetId",
+            "name",
+            "assetType",
+            "status",
+            "url",
+            "sha256",
+            "bytes",
+            "format",
+            "width",
+            "height",
+            "failure",
+            "createTime",
+            "updateTime",
         ],
     );
     assert_eq!(body["status"], "Active");
@@ -50,12 +65,21 @@ async fn create_details_and_delete() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, gone) = app.get(&key, &format!("/v1/assets/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(gone, json!({"error": {"code": "not-found", "message": "asset not found"}}));
+    assert_eq!(
+        gone,
+        json!({"error": {"code": "not-found", "message": "asset not found"}})
+    );
 
     // Graceful stop: in-flight work finishes, the port closes.
     let mut app = app;
     app.stop().await;
-    assert!(app.client.get(format!("{}/healthz", app.base)).send().await.is_err());
+    assert!(
+        app.client
+            .get(format!("{}/healthz", app.base))
+            .send()
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,7 +102,9 @@ async fn keyset_pages_cover_everything_once_newest_first() {
     let mut cursor = String::new();
     let mut pages = 0;
     loop {
-        let (status, page) = app.get(&key, &format!("/v1/assets?limit=3&cursor={cursor}")).await;
+        let (status, page) = app
+            .get(&key, &format!("/v1/assets?limit=3&cursor={cursor}"))
+            .await;
         assert_eq!(status, StatusCode::OK, "{page}");
         assert_keys(&page, &["items", "nextCursor"]);
         pages += 1;
@@ -94,13 +120,29 @@ async fn keyset_pages_cover_everything_once_newest_first() {
     assert_eq!(seen, newest_first);
 
     let (_, failed) = app.get(&key, "/v1/assets?status=Failed").await;
-    let failed: Vec<&str> = failed["items"].as_array().expect("items").iter().map(|a| a["assetId"].as_str().expect("id")).collect();
-    assert_eq!(failed, vec![ids[6].as_str(), ids[3].as_str(), ids[0].as_str()]);
+    let failed: Vec<&str> = failed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|a| a["assetId"].as_str().expect("id"))
+        .collect();
+    assert_eq!(
+        failed,
+        vec![ids[6].as_str(), ids[3].as_str(), ids[0].as_str()]
+    );
     let (_, none) = app.get(&key, "/v1/assets?assetType=Video").await;
     assert_eq!(none["items"], json!([]));
     assert!(none["nextCursor"].is_null());
 
-    for bad in ["limit=0", "limit=101", "limit=x", "cursor=abc", "cursor=-4", "status=Active,Failed", "assetType=video"] {
+    for bad in [
+        "limit=0",
+        "limit=101",
+        "limit=x",
+        "cursor=abc",
+        "cursor=-4",
+        "status=Active,Failed",
+        "assetType=video",
+    ] {
         let (status, body) = app.get(&key, &format!("/v1/assets?{bad}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
         assert!(body["error"]["message"].is_string(), "{bad}");
@@ -110,12 +152,19 @@ async fn keyset_pages_cover_everything_once_newest_first() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_and_readiness() {
     let app = spawn_app().await;
-    let (status, body) = app.send(app.client.get(format!("{}/healthz", app.base))).await;
+    let (status, body) = app
+        .send(app.client.get(format!("{}/healthz", app.base)))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, json!({"status": "ok"}));
-    let (status, body) = app.send(app.client.get(format!("{}/readyz", app.base))).await;
+    let (status, body) = app
+        .send(app.client.get(format!("{}/readyz", app.base)))
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body, json!({"status": "ok", "database": "ok", "blobStore": "ok"}));
+    assert_eq!(
+        body,
+        json!({"status": "ok", "database": "ok", "blobStore": "ok"})
+    );
     let (status, body) = app.get(&app.admin_key, "/v1/nothing-here").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"]["code"], "not-found");

@@ -65,9 +65,9 @@ pub async fn delete(
 }
 
 fn parse_number<T: std::str::FromStr>(name: &str, raw: &str) -> Result<T, ServiceError> {
-    raw.trim()
-        .parse()
-        .map_err(|_| ServiceError::invalid(format!("{name} must be a positive integer, got '{raw}'")))
+    raw.trim().parse().map_err(|_| {
+        ServiceError::invalid(format!("{name} must be a positive integer, got '{raw}'"))
+    })
 }
 
 pub async fn list(
@@ -92,10 +92,15 @@ pub async fn list(
         return Err(ServiceError::invalid("pageNum must be 1 or more").into());
     }
     if !(1..=100).contains(&page_size) {
-        return Err(ServiceError::invalid(format!("pageSize must be 1–100, got {page_size}")).into());
+        return Err(
+            ServiceError::invalid(format!("pageSize must be 1–100, got {page_size}")).into(),
+        );
     }
     let filter = params.to_filter(true)?;
-    let page = state.assets.list_page(&caller, &filter, page_num, page_size).await?;
+    let page = state
+        .assets
+        .list_page(&caller, &filter, page_num, page_size)
+        .await?;
     Ok(Json(Envelope {
         code: 0,
         msg: None,

@@ -14,10 +14,16 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/kyyVideo2/asset/upload", post(assets::upload))
         .route("/kyyVideo2/asset/list", get(assets::list))
-        .route("/kyyVideo2/asset/{asset_id}", get(assets::detail).delete(assets::delete))
+        .route(
+            "/kyyVideo2/asset/{asset_id}",
+            get(assets::detail).delete(assets::delete),
+        )
         .fallback(not_found)
 }
 
 async fn not_found() -> KyyError {
-    KyyError(ServiceError::client(ErrorKind::NotFound, "no such API route"))
+    KyyError(ServiceError::client(
+        ErrorKind::NotFound,
+        "no such API route",
+    ))
 }

@@ -47,10 +47,11 @@ pub async fn delete(
 }
 
 fn parse_cursor(raw: &str) -> Result<i64, ServiceError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| ServiceError::invalid(format!("cursor '{raw}' is not valid; pass nextCursor from a previous page")))
+    raw.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+        ServiceError::invalid(format!(
+            "cursor '{raw}' is not valid; pass nextCursor from a previous page"
+        ))
+    })
 }
 
 pub async fn list(
@@ -68,7 +69,9 @@ pub async fn list(
                     .parse()
                     .ok()
                     .filter(|n| (1..=MAX_LIMIT).contains(n))
-                    .ok_or_else(|| ServiceError::invalid(format!("limit must be 1–{MAX_LIMIT}, got '{value}'")))?;
+                    .ok_or_else(|| {
+                        ServiceError::invalid(format!("limit must be 1–{MAX_LIMIT}, got '{value}'"))
+                    })?;
             }
             "cursor" if !value.is_empty() => cursor = Some(parse_cursor(&value)?),
             "assetType" => params.asset_type = Some(value.into_owned()),
@@ -78,7 +81,10 @@ pub async fn list(
         }
     }
     let filter = params.to_filter(false)?;
-    let page = state.assets.list_after(&caller, &filter, cursor, limit).await?;
+    let page = state
+        .assets
+        .list_after(&caller, &filter, cursor, limit)
+        .await?;
     Ok(Json(ListBody {
         items: page.items.iter().map(AssetBody::from).collect(),
         next_cursor: page.next_before.map(|n| n.to_string()),

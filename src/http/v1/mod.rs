@@ -13,10 +13,16 @@ use crate::service::{ErrorKind, ServiceError};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/assets", get(assets::list).post(assets::create))
-        .route("/assets/{asset_id}", get(assets::detail).delete(assets::delete))
+        .route(
+            "/assets/{asset_id}",
+            get(assets::detail).delete(assets::delete),
+        )
         .fallback(not_found)
 }
 
 pub async fn not_found() -> V1Error {
-    V1Error(ServiceError::client(ErrorKind::NotFound, "no such API route"))
+    V1Error(ServiceError::client(
+        ErrorKind::NotFound,
+        "no such API route",
+    ))
 }

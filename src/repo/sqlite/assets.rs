@@ -78,7 +78,7 @@ impl AssetRepo for SqliteRepo {
         .await?;
         let stored = asset_from_row(&row)?;
         tx.commit().await?;
-        Ok(Insert::Inserted(stored))
+        Ok(Insert::Inserted(Box::new(stored)))
     }
 
     async fn get_asset(&self, tenant: &str, id: &AssetId) -> RepoResult<Option<Asset>> {
@@ -145,7 +145,11 @@ impl AssetRepo for SqliteRepo {
         let mut items: Vec<Asset> = rows.iter().map(asset_from_row).collect::<RepoResult<_>>()?;
         let more = items.len() > limit as usize;
         items.truncate(limit as usize);
-        let next_before = if more { items.last().map(|a| a.seq) } else { None };
+        let next_before = if more {
+            items.last().map(|a| a.seq)
+        } else {
+            None
+        };
         Ok(KeysetPage { items, next_before })
     }
 
@@ -179,7 +183,12 @@ impl AssetRepo for SqliteRepo {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn delete_asset(&self, tenant: &str, id: &AssetId, at: DateTime<Utc>) -> RepoResult<bool> {
+    async fn delete_asset(
+        &self,
+        tenant: &str,
+        id: &AssetId,
+        at: DateTime<Utc>,
+    ) -> RepoResult<bool> {
         let done = sqlx::query(
             "UPDATE assets SET deleted_at = ?, updated_at = ? \
              WHERE id = ? AND tenant = ? AND deleted_at IS NULL",

@@ -18,7 +18,8 @@ pub fn image(format: ImageFormat, width: u32, height: u32) -> Vec<u8> {
 pub fn flat_png(width: u32, height: u32) -> Vec<u8> {
     let img = RgbImage::from_pixel(width, height, Rgb([200, 100, 50]));
     let mut out = Cursor::new(Vec::new());
-    img.write_to(&mut out, ImageFormat::Png).expect("encode png");
+    img.write_to(&mut out, ImageFormat::Png)
+        .expect("encode png");
     out.into_inner()
 }
 
@@ -94,4 +95,5 @@ pub fn pdf() -> Vec<u8> {
         .to_vec()
 }
 
-pub const HTML: &[u8] = b"<!DOCTYPE html>\n<html><head><title>Not found</title></head><body>gone</body></html>\n";
+pub const HTML: &[u8] =
+    b"<!DOCTYPE html>\n<html><head><title>Not found</title></head><body>gone</body></html>\n";

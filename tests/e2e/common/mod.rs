@@ -103,8 +103,12 @@ impl TestApp {
     }
 
     pub async fn get(&self, key: &str, path: &str) -> (StatusCode, Value) {
-        self.send(self.client.get(format!("{}{path}", self.base)).bearer_auth(key))
-            .await
+        self.send(
+            self.client
+                .get(format!("{}{path}", self.base))
+                .bearer_auth(key),
+        )
+        .await
     }
 
     pub async fn delete(&self, key: &str, path: &str) -> (StatusCode, Value) {

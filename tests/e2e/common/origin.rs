@@ -45,7 +45,9 @@ impl Origin {
             let _ = axum::serve(listener, app).await;
         });
 
-        let raw = TcpListener::bind("127.0.0.1:0").await.expect("bind raw origin");
+        let raw = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind raw origin");
         let raw_base = format!("http://{}", raw.local_addr().expect("addr"));
         tokio::spawn(async move {
             while let Ok((stream, _)) = raw.accept().await {
@@ -61,10 +63,10 @@ impl Origin {
 
     /// Serves `bytes` at `/files/{name}` and returns its URL.
     pub fn put(&self, name: &str, bytes: Vec<u8>, content_type: &str) -> String {
-        self.files
-            .lock()
-            .expect("files lock")
-            .insert(name.to_owned(), (Bytes::from(bytes), content_type.to_owned()));
+        self.files.lock().expect("files lock").insert(
+            name.to_owned(),
+            (Bytes::from(bytes), content_type.to_owned()),
+        );
         format!("{}/files/{name}", self.base)
     }
 }
@@ -72,7 +74,9 @@ impl Origin {
 async fn file(State(files): State<Files>, Path(name): Path<String>) -> Response {
     let found = files.lock().expect("files lock").get(&name).cloned();
     match found {
-        Some((bytes, content_type)) => ([(header::CONTENT_TYPE, content_type)], bytes).into_response(),
+        Some((bytes, content_type)) => {
+            ([(header::CONTENT_TYPE, content_type)], bytes).into_response()
+        }
         None => (StatusCode::NOT_FOUND, "no such file").into_response(),
     }
 }
@@ -151,15 +155,28 @@ async fn serve_raw(mut stream: TcpStream) {
     }
     let request = String::from_utf8_lossy(&buf[..read]).to_string();
     let path = request.split_whitespace().nth(1).unwrap_or("/").to_owned();
-    let number = |prefix: &str| path.strip_prefix(prefix).and_then(|n| n.parse::<usize>().ok());
+    let number = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .and_then(|n| n.parse::<usize>().ok())
+    };
     let (head, body_len) = if path == "/declared-huge" {
-        ("HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 40000000\r\n\r\n".to_owned(), 16)
+        (
+            "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 40000000\r\n\r\n"
+                .to_owned(),
+            16,
+        )
     } else if let Some(n) = number("/eof-stream/") {
-        ("HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nConnection: close\r\n\r\n".to_owned(), n)
+        (
+            "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nConnection: close\r\n\r\n".to_owned(),
+            n,
+        )
     } else if let Some(n) = number("/lying-small/") {
         ("HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n".to_owned(), n)
     } else {
-        ("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned(), 0)
+        (
+            "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned(),
+            0,
+        )
     };
     if stream.write_all(head.as_bytes()).await.is_err() {
         return;

@@ -1,0 +1,5 @@
+//! Contract tests for the ports: each contract is one function, run against every backend
+//! available (the embedded SQLite and local-directory stores always).
+
+mod blob_store;
+mod repo;

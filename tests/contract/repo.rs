@@ -1,0 +1,446 @@
+//! The metadata contract: assets, the job queue and keys.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use assetlib::domain::{AssetId, AssetType, Failure, MediaFacts, Role, Status};
+use assetlib::repo::{AssetFilter, Insert, NewApiKey, NewAsset, NewJob, Repo, StatusChange};
+use chrono::{TimeZone, Utc};
+
+async fn backends() -> Vec<(String, Arc<dyn Repo>, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("contract.db").display());
+    let repo = assetlib::repo::connect(&url).await.expect("sqlite opens");
+    vec![("sqlite".to_owned(), repo, dir)]
+}
+
+fn new_asset(id: &str, tenant: &str, seconds: u32, t: AssetType, name: &str) -> NewAsset {
+    NewAsset {
+        id: AssetId::parse(id).expect("id"),
+        tenant: tenant.to_owned(),
+        name: Some(name.to_owned()),
+        asset_type: t,
+        url: format!("https://example.com/{id}"),
+        sha256: format!("{:064x}", seconds),
+        bytes: 1234,
+        format: Some("png".to_owned()),
+        created_at: Utc
+            .with_ymd_and_hms(2026, 1, 1, 0, 0, seconds)
+            .single()
+            .expect("time"),
+    }
+}
+
+fn job() -> NewJob {
+    NewJob {
+        kind: "process-asset".to_owned(),
+        max_attempts: 3,
+    }
+}
+
+fn active() -> StatusChange {
+    StatusChange {
+        to: Status::Active,
+        format: Some("png".into()),
+        facts: Some(MediaFacts {
+            width: Some(640),
+            height: Some(480),
+            ..MediaFacts::default()
+        }),
+        failure: None,
+        at: Utc::now(),
+    }
+}
+
+#[tokio::test]
+async fn assets_contract() {
+    for (name, repo, _dir) in backends().await {
+        let a = new_asset(
+            "asset-20260101000001-aaaaa",
+            "t1",
+            1,
+            AssetType::Image,
+            "Alpha one",
+        );
+        let inserted = repo
+            .insert_asset_with_job(&a, &job())
+            .await
+            .expect("insert");
+        let Insert::Inserted(stored) = inserted else {
+            panic!("{name}: not inserted")
+        };
+        assert_eq!(stored.status, Status::Processing, "{name}");
+        assert_eq!(stored.bytes, 1234);
+        assert_eq!(stored.create_time, a.created_at);
+        assert!(
+            matches!(
+                repo.insert_asset_with_job(&a, &job()).await.expect("dup"),
+                Insert::IdTaken
+            ),
+            "{name}"
+        );
+        assert_eq!(
+            repo.count_jobs().await.expect("jobs"),
+            1,
+            "{name}: a taken id adds no job"
+        );
+
+        let b = new_asset(
+            "asset-20260101000002-bbbbb",
+            "t1",
+            2,
+            AssetType::Document,
+            "beta",
+        );
+        let c = new_asset(
+            "asset-20260101000003-ccccc",
+            "t2",
+            3,
+            AssetType::Image,
+            "gamma",
+        );
+        let d = new_asset(
+            "asset-20260101000004-ddddd",
+            "t1",
+            4,
+            AssetType::Image,
+            "alpha two",
+        );
+        for x in [&b, &c, &d] {
+            repo.insert_asset_with_job(x, &job()).await.expect("insert");
+        }
+
+        // Tenant scoping.
+        assert!(
+            repo.get_asset("t2", &a.id).await.expect("get").is_none(),
+            "{name}"
+        );
+        assert!(
+            repo.get_asset("t1", &a.id).await.expect("get").is_some(),
+            "{name}"
+        );
+        assert!(
+            repo.get_asset_any_tenant(&c.id)
+                .await
+                .expect("get")
+                .is_some(),
+            "{name}"
+        );
+
+        // Compare-and-set transitions.
+        assert!(
+            repo.change_status(&a.id, Status::Processing, &active())
+                .await
+                .expect("cas")
+        );
+        assert!(
+            !repo
+                .change_status(&a.id, Status::Processing, &active())
+                .await
+                .expect("cas"),
+            "{name}: CAS"
+        );
+        let a_now = repo.get_asset("t1", &a.id).await.expect("get").expect("a");
+        assert_eq!(a_now.status, Status::Active);
+        assert_eq!(a_now.facts.width, Some(640));
+        let failed = StatusChange {
+            to: Status::Failed,
+            format: None,
+            facts: None,
+            failure: Some(Failure {
+                code: "image-ratio".into(),
+                message: "too wide".into(),
+            }),
+            at: Utc::now(),
+        };
+        assert!(
+            repo.change_status(&b.id, Status::Processing, &failed)
+                .await
+                .expect("cas")
+        );
+        let b_now = repo.get_asset("t1", &b.id).await.expect("get").expect("b");
+        assert_eq!(
+            b_now.failure,
+            Some(Failure {
+                code: "image-ratio".into(),
+                message: "too wide".into()
+            })
+        );
+        assert_eq!(
+            b_now.format.as_deref(),
+            Some("png"),
+            "{name}: format kept when not given"
+        );
+
+        // Offset pages, newest first, with totals and filters.
+        let all = AssetFilter::default();
+        let page = repo
+            .list_assets_offset("t1", &all, 0, 2)
+            .await
+            .expect("list");
+        assert_eq!(page.total, 3, "{name}");
+        let ids: Vec<_> = page.items.iter().map(|x| x.id.clone()).collect();
+        assert_eq!(ids, vec![d.id.clone(), b.id.clone()], "{name}");
+        let page = repo
+            .list_assets_offset("t1", &all, 2, 2)
+            .await
+            .expect("list");
+        assert_eq!(page.items.len(), 1);
+        let images = AssetFilter {
+            asset_type: Some(AssetType::Image),
+            ..AssetFilter::default()
+        };
+        assert_eq!(
+            repo.list_assets_offset("t1", &images, 0, 10)
+                .await
+                .expect("list")
+                .total,
+            2
+        );
+        let named = AssetFilter {
+            name_contains: Some("ALPHA".into()),
+            ..AssetFilter::default()
+        };
+        assert_eq!(
+            repo.list_assets_offset("t1", &named, 0, 10)
+                .await
+                .expect("list")
+                .total,
+            2
+        );
+        let statuses = AssetFilter {
+            statuses: vec![Status::Active, Status::Failed],
+            ..AssetFilter::default()
+        };
+        assert_eq!(
+            repo.list_assets_offset("t1", &statuses, 0, 10)
+                .await
+                .expect("list")
+                .total,
+            2
+        );
+
+        // Keyset pages.
+        let first = repo
+            .list_assets_keyset("t1", &all, None, 2)
+            .await
+            .expect("keyset");
+        assert_eq!(first.items.len(), 2);
+        let next = first.next_before.expect("more");
+        let second = repo
+            .list_assets_keyset("t1", &all, Some(next), 2)
+            .await
+            .expect("keyset");
+        assert_eq!(
+            second
+                .items
+                .iter()
+                .map(|x| x.id.clone())
+                .collect::<Vec<_>>(),
+            vec![a.id.clone()]
+        );
+        assert_eq!(second.next_before, None, "{name}");
+
+        // Soft delete: gone from reads, blob still referenced.
+        assert!(
+            repo.delete_asset("t2", &a.id, Utc::now())
+                .await
+                .expect("delete")
+                .eq(&false),
+            "{name}: other tenant"
+        );
+        assert!(
+            repo.delete_asset("t1", &a.id, Utc::now())
+                .await
+                .expect("delete")
+        );
+        assert!(
+            !repo
+                .delete_asset("t1", &a.id, Utc::now())
+                .await
+                .expect("delete")
+        );
+        assert!(repo.get_asset("t1", &a.id).await.expect("get").is_none());
+        assert!(
+            repo.blob_referenced(&a.sha256).await.expect("ref"),
+            "{name}"
+        );
+        assert!(!repo.blob_referenced(&"f".repeat(64)).await.expect("ref"));
+        assert!(
+            !repo
+                .change_status(&a.id, Status::Active, &failed)
+                .await
+                .expect("cas"),
+            "{name}: deleted stays"
+        );
+    }
+}
+
+#[tokio::test]
+async fn job_queue_contract() {
+    for (name, repo, _dir) in backends().await {
+        let lease = Duration::from_secs(30);
+        assert!(
+            repo.claim_job("w1", lease).await.expect("claim").is_none(),
+            "{name}: empty"
+        );
+        let a = new_asset("asset-20260101000001-aaaaa", "t1", 1, AssetType::Image, "a");
+        let b = new_asset("asset-20260101000002-bbbbb", "t1", 2, AssetType::Image, "b");
+        repo.insert_asset_with_job(&a, &job())
+            .await
+            .expect("insert");
+        repo.insert_asset_with_job(&b, &job())
+            .await
+            .expect("insert");
+
+        let j1 = repo
+            .claim_job("w1", lease)
+            .await
+            .expect("claim")
+            .expect("job");
+        assert_eq!(j1.asset_id, a.id.as_str(), "{name}: oldest first");
+        assert_eq!(j1.attempts, 1);
+        assert_eq!(j1.max_attempts, 3);
+        let j2 = repo
+            .claim_job("w2", lease)
+            .await
+            .expect("claim")
+            .expect("job");
+        assert_eq!(j2.asset_id, b.id.as_str());
+        assert!(
+            repo.claim_job("w3", lease).await.expect("claim").is_none(),
+            "{name}: both leased"
+        );
+
+        assert!(repo.heartbeat_job(j1.id, "w1", lease).await.expect("beat"));
+        assert!(
+            !repo.heartbeat_job(j1.id, "w2", lease).await.expect("beat"),
+            "{name}: not w2's"
+        );
+
+        // Retry later: not claimable until due, then claimable with the error kept.
+        let later = Utc::now() + chrono::Duration::seconds(60);
+        repo.retry_job(j1.id, "w1", later, "blob store hiccup")
+            .await
+            .expect("retry");
+        assert!(
+            repo.claim_job("w3", lease).await.expect("claim").is_none(),
+            "{name}: not yet due"
+        );
+        assert!(repo.next_due().await.expect("due").is_some());
+        repo.retry_job(
+            j2.id,
+            "w2",
+            Utc::now() - chrono::Duration::seconds(1),
+            "again",
+        )
+        .await
+        .expect("retry");
+        let j2b = repo
+            .claim_job("w3", lease)
+            .await
+            .expect("claim")
+            .expect("due job");
+        assert_eq!(j2b.id, j2.id);
+        assert_eq!(j2b.attempts, 2);
+        assert_eq!(j2b.last_error.as_deref(), Some("again"));
+
+        // An expired lease is taken over.
+        repo.retry_job(j2b.id, "w3", Utc::now() - chrono::Duration::seconds(1), "x")
+            .await
+            .expect("retry");
+        let short = repo
+            .claim_job("w4", Duration::from_millis(1))
+            .await
+            .expect("claim")
+            .expect("job");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let taken = repo
+            .claim_job("w5", lease)
+            .await
+            .expect("claim")
+            .expect("stale job");
+        assert_eq!(taken.id, short.id, "{name}: stale lease requeued");
+        assert_eq!(taken.attempts, 4);
+        repo.complete_job(taken.id, "w4")
+            .await
+            .expect("complete by old owner is ignored");
+        assert_eq!(repo.count_jobs().await.expect("count"), 2, "{name}");
+        repo.complete_job(taken.id, "w5").await.expect("complete");
+        assert_eq!(repo.count_jobs().await.expect("count"), 1);
+
+        // Start-up of the only node: leases are released at once.
+        let c = new_asset("asset-20260101000003-ccccc", "t1", 3, AssetType::Image, "c");
+        repo.insert_asset_with_job(&c, &job())
+            .await
+            .expect("insert");
+        let jc = repo
+            .claim_job("w6", lease)
+            .await
+            .expect("claim")
+            .expect("job");
+        assert_eq!(
+            repo.release_all_leases().await.expect("release"),
+            1,
+            "{name}"
+        );
+        let again = repo
+            .claim_job("w7", lease)
+            .await
+            .expect("claim")
+            .expect("released job");
+        assert_eq!(again.id, jc.id);
+    }
+}
+
+#[tokio::test]
+async fn keys_contract() {
+    for (name, repo, _dir) in backends().await {
+        assert_eq!(repo.count_active_admin_keys().await.expect("count"), 0);
+        for (id, role) in [("key_a", Role::Admin), ("key_t", Role::Tenant)] {
+            repo.insert_key(&NewApiKey {
+                id: id.into(),
+                key_hash: format!("hash-{id}"),
+                tenant: "acme".into(),
+                role,
+                created_at: Utc::now(),
+            })
+            .await
+            .expect("insert key");
+        }
+        assert_eq!(
+            repo.count_active_admin_keys().await.expect("count"),
+            1,
+            "{name}"
+        );
+        let found = repo
+            .find_active_key("hash-key_t")
+            .await
+            .expect("find")
+            .expect("key");
+        assert_eq!(
+            (found.id.as_str(), found.role, found.tenant.as_str()),
+            ("key_t", Role::Tenant, "acme")
+        );
+        assert!(repo.find_active_key("nope").await.expect("find").is_none());
+        assert!(repo.revoke_key("key_a", Utc::now()).await.expect("revoke"));
+        assert!(
+            !repo.revoke_key("key_a", Utc::now()).await.expect("revoke"),
+            "{name}: once"
+        );
+        assert!(
+            repo.find_active_key("hash-key_a")
+                .await
+                .expect("find")
+                .is_none()
+        );
+        assert_eq!(repo.count_active_admin_keys().await.expect("count"), 0);
+        let listed = repo.list_keys().await.expect("list");
+        assert_eq!(listed.len(), 2);
+        assert!(
+            listed
+                .iter()
+                .any(|k| k.id == "key_a" && k.revoked_at.is_some())
+        );
+    }
+}
