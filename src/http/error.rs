@@ -62,6 +62,14 @@ fn public_message(error: &ServiceError) -> String {
     }
 }
 
+/// The kyy error envelope, fields in the documented order.
+#[derive(serde::Serialize)]
+struct KyyErrorBody {
+    code: i64,
+    msg: String,
+    data: Option<()>,
+}
+
 /// An error answered in the kyy envelope `{code, msg, data: null}`.
 #[derive(Debug)]
 pub struct KyyError(pub ServiceError);
@@ -75,7 +83,11 @@ impl From<ServiceError> for KyyError {
 impl IntoResponse for KyyError {
     fn into_response(self) -> Response {
         let kind = self.0.kind();
-        let body = json!({ "code": kyy_code(kind), "msg": public_message(&self.0), "data": null });
+        let body = KyyErrorBody {
+            code: kyy_code(kind),
+            msg: public_message(&self.0),
+            data: None,
+        };
         (http_status(kind), Json(body)).into_response()
     }
 }
