@@ -60,8 +60,13 @@ pub fn spawn_workers(
 }
 
 impl Worker {
+    /// Stopped explicitly, or the pool was dropped.
+    fn stopping(&self) -> bool {
+        *self.stop.borrow() || self.stop.has_changed().is_err()
+    }
+
     async fn run(mut self) {
-        while !*self.stop.borrow() {
+        while !self.stopping() {
             match self.queue.claim_job(&self.id, self.config.lease).await {
                 Ok(Some(job)) => self.execute(job).await,
                 Ok(None) => self.idle().await,

@@ -3,3 +3,4 @@
 
 mod blob_store;
 mod repo;
+mod worker;

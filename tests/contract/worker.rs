@@ -1,0 +1,208 @@
+//! The worker loop over the real queue: success completes, transient errors retry with
+//! backoff until the last attempt, permanent errors give up at once, and stale leases of a
+//! dead worker are taken over.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use assetlib::config::JobConfig;
+use assetlib::domain::{AssetId, AssetType};
+use assetlib::jobs::{JobError, JobHandler, spawn_workers};
+use assetlib::repo::{Job, NewAsset, NewJob, Repo};
+use async_trait::async_trait;
+use chrono::Utc;
+use tokio::sync::Notify;
+
+/// Answers per asset id: how many attempts fail before success, and how they fail.
+struct Scripted {
+    failures: u32,
+    error: fn(String) -> JobError,
+    runs: Mutex<Vec<(String, u32)>>,
+    gave_up: Mutex<Vec<(String, String)>>,
+}
+
+#[async_trait]
+impl JobHandler for Scripted {
+    async fn run(&self, job: &Job) -> Result<(), JobError> {
+        self.runs
+            .lock()
+            .expect("lock")
+            .push((job.asset_id.clone(), job.attempts));
+        if job.attempts <= self.failures {
+            Err((self.error)(format!("failure {}", job.attempts)))
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn give_up(&self, job: &Job, reason: &str) {
+        self.gave_up
+            .lock()
+            .expect("lock")
+            .push((job.asset_id.clone(), reason.to_owned()));
+    }
+}
+
+async fn repo(dir: &tempfile::TempDir) -> Arc<dyn Repo> {
+    let url = format!("sqlite://{}", dir.path().join("jobs.db").display());
+    assetlib::repo::connect(&url).await.expect("repo")
+}
+
+async fn enqueue(repo: &Arc<dyn Repo>, id: &str, max_attempts: u32) {
+    let asset = NewAsset {
+        id: AssetId::parse(id).expect("id"),
+        tenant: "t".into(),
+        name: None,
+        asset_type: AssetType::Image,
+        url: "https://example.com/a.png".into(),
+        sha256: "0".repeat(64),
+        bytes: 1,
+        format: None,
+        created_at: Utc::now(),
+    };
+    let job = NewJob {
+        kind: "process-asset".into(),
+        max_attempts,
+    };
+    repo.insert_asset_with_job(&asset, &job)
+        .await
+        .expect("enqueue");
+}
+
+fn fast() -> JobConfig {
+    JobConfig {
+        workers: 2,
+        lease: Duration::from_secs(5),
+        max_attempts: 3,
+        backoff_base: Duration::from_millis(20),
+        poll_interval: Duration::from_millis(20),
+    }
+}
+
+async fn until_empty(repo: &Arc<dyn Repo>) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while repo.count_jobs().await.expect("count") > 0 {
+        assert!(Instant::now() < deadline, "jobs left in the queue");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_then_succeeds() {
+    let dir = tempfile::tempdir().expect("dir");
+    let repo = repo(&dir).await;
+    let handler = Arc::new(Scripted {
+        failures: 2,
+        error: JobError::Retry,
+        runs: Mutex::default(),
+        gave_up: Mutex::default(),
+    });
+    let pool = spawn_workers(
+        "t",
+        repo.clone(),
+        handler.clone(),
+        &fast(),
+        Arc::new(Notify::new()),
+    );
+    enqueue(&repo, "asset-20260101000001-aaaaa", 3).await;
+    until_empty(&repo).await;
+    pool.shutdown().await;
+    let runs = handler.runs.lock().expect("lock").clone();
+    assert_eq!(runs.iter().map(|r| r.1).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert!(handler.gave_up.lock().expect("lock").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_errors_give_up_after_the_last_attempt_with_the_last_reason() {
+    let dir = tempfile::tempdir().expect("dir");
+    let repo = repo(&dir).await;
+    let handler = Arc::new(Scripted {
+        failures: 99,
+        error: JobError::Retry,
+        runs: Mutex::default(),
+        gave_up: Mutex::default(),
+    });
+    let pool = spawn_workers(
+        "t",
+        repo.clone(),
+        handler.clone(),
+        &fast(),
+        Arc::new(Notify::new()),
+    );
+    enqueue(&repo, "asset-20260101000001-aaaaa", 3).await;
+    until_empty(&repo).await;
+    pool.shutdown().await;
+    assert_eq!(handler.runs.lock().expect("lock").len(), 3);
+    let gave_up = handler.gave_up.lock().expect("lock").clone();
+    assert_eq!(
+        gave_up,
+        vec![(
+            "asset-20260101000001-aaaaa".to_owned(),
+            "failure 3".to_owned()
+        )]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permanent_errors_give_up_at_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let repo = repo(&dir).await;
+    let handler = Arc::new(Scripted {
+        failures: 99,
+        error: JobError::Abort,
+        runs: Mutex::default(),
+        gave_up: Mutex::default(),
+    });
+    let pool = spawn_workers(
+        "t",
+        repo.clone(),
+        handler.clone(),
+        &fast(),
+        Arc::new(Notify::new()),
+    );
+    enqueue(&repo, "asset-20260101000001-aaaaa", 5).await;
+    until_empty(&repo).await;
+    pool.shutdown().await;
+    assert_eq!(handler.runs.lock().expect("lock").len(), 1);
+    assert_eq!(handler.gave_up.lock().expect("lock").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_workers_lease_is_taken_over_and_a_wake_up_starts_work_at_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let repo = repo(&dir).await;
+    enqueue(&repo, "asset-20260101000001-aaaaa", 5).await;
+    // A worker that claimed the job and died: its short lease expires.
+    let claimed = repo
+        .claim_job("dead", Duration::from_millis(50))
+        .await
+        .expect("claim")
+        .expect("job");
+    assert_eq!(claimed.attempts, 1);
+
+    let handler = Arc::new(Scripted {
+        failures: 0,
+        error: JobError::Retry,
+        runs: Mutex::default(),
+        gave_up: Mutex::default(),
+    });
+    let mut config = fast();
+    config.poll_interval = Duration::from_secs(3600); // only wake-ups and the loop itself
+    let wake = Arc::new(Notify::new());
+    let pool = spawn_workers("t", repo.clone(), handler.clone(), &config, wake.clone());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The first claim (before expiry) found nothing; a wake-up makes the idle worker look again.
+    wake.notify_one();
+    until_empty(&repo).await;
+    let runs = handler.runs.lock().expect("lock").clone();
+    assert_eq!(runs, vec![("asset-20260101000001-aaaaa".to_owned(), 2)]);
+
+    enqueue(&repo, "asset-20260101000002-bbbbb", 5).await;
+    wake.notify_one();
+    until_empty(&repo).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3600),
+        "woken without polling"
+    );
+    pool.shutdown().await;
+}
