@@ -89,7 +89,7 @@ impl Server {
             None
         };
         let blobs = blob::open(&config.blob_url).context("opening the blob store")?;
-        let fetcher = Arc::new(HttpFetcher::new(&config.fetch, lookup, tmp_dir)?);
+        let fetcher = Arc::new(HttpFetcher::new(&config.fetch, lookup, tmp_dir.clone())?);
         let wake = Arc::new(Notify::new());
         let assets = AssetService::new(
             Arc::clone(&repo),
@@ -97,6 +97,7 @@ impl Server {
             fetcher,
             config.limits.clone(),
             config.jobs.max_attempts,
+            tmp_dir,
             Arc::clone(&wake),
         );
         let keys = KeyService::new(Arc::clone(&repo));

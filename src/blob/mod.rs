@@ -61,6 +61,13 @@ pub struct BlobInfo {
     pub last_modified: DateTime<Utc>,
 }
 
+/// A local file with a blob's bytes; a temporary copy is removed when this is dropped.
+#[derive(Debug)]
+pub struct LocalBlob {
+    pub path: std::path::PathBuf,
+    pub _temp: Option<tempfile::TempPath>,
+}
+
 /// Content-addressed storage keyed by lowercase hex sha256.
 #[async_trait]
 pub trait BlobStore: Send + Sync {
@@ -71,6 +78,9 @@ pub trait BlobStore: Send + Sync {
     async fn exists(&self, sha256: &str) -> Result<bool, BlobError>;
     /// Deletes the blob; deleting a missing blob is not an error.
     async fn delete(&self, sha256: &str) -> Result<(), BlobError>;
+    /// A local file holding the blob: the stored file itself on a local store, else a copy
+    /// downloaded into `tmp_dir`. Parsers read it with seeks, never whole into memory.
+    async fn local_file(&self, sha256: &str, tmp_dir: &Path) -> Result<LocalBlob, BlobError>;
     /// Every blob in the store.
     async fn list(&self) -> Result<Vec<BlobInfo>, BlobError>;
     /// Cheap round trip for readiness checks.

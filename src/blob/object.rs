@@ -11,7 +11,7 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 use tokio::io::AsyncWriteExt;
 
-use super::{BlobError, BlobInfo, BlobStore, PutOutcome, is_sha256_hex, object_key};
+use super::{BlobError, BlobInfo, BlobStore, LocalBlob, PutOutcome, is_sha256_hex, object_key};
 
 /// Upload part size for large blobs; also the most a single put holds in memory.
 const PART_BYTES: usize = 8 * 1024 * 1024;
@@ -20,11 +20,16 @@ const PART_BYTES: usize = 8 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct ObjectBlobStore {
     store: Arc<dyn ObjectStore>,
+    /// The directory behind a `file://` store, whose files can be read in place.
+    local_root: Option<std::path::PathBuf>,
 }
 
 impl ObjectBlobStore {
     pub fn new(store: Arc<dyn ObjectStore>) -> Self {
-        Self { store }
+        Self {
+            store,
+            local_root: None,
+        }
     }
 
     /// `file://PATH`: a local directory (created if missing).
@@ -32,7 +37,10 @@ impl ObjectBlobStore {
         if let Some(path) = url.strip_prefix("file://") {
             std::fs::create_dir_all(path)?;
             let store = LocalFileSystem::new_with_prefix(path)?.with_automatic_cleanup(true);
-            return Ok(Self::new(Arc::new(store)));
+            return Ok(Self {
+                store: Arc::new(store),
+                local_root: Some(std::fs::canonicalize(path)?),
+            });
         }
         Err(BlobError::InvalidUrl(format!(
             "'{url}': expected file://PATH (S3-compatible stores are not supported by this build yet)"
@@ -87,6 +95,38 @@ impl BlobStore for ObjectBlobStore {
             .get_range(&location, start..end)
             .await
             .map_err(not_found(sha256))
+    }
+
+    async fn local_file(&self, sha256: &str, tmp_dir: &Path) -> Result<LocalBlob, BlobError> {
+        if let Some(root) = &self.local_root {
+            let path = root.join(object_key(sha256));
+            return match tokio::fs::metadata(&path).await {
+                Ok(_) => Ok(LocalBlob { path, _temp: None }),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    Err(BlobError::NotFound(sha256.to_owned()))
+                }
+                Err(e) => Err(BlobError::Io(e)),
+            };
+        }
+        let result = self
+            .store
+            .get(&Self::location(sha256))
+            .await
+            .map_err(not_found(sha256))?;
+        let temp = tempfile::Builder::new()
+            .prefix("blob-")
+            .tempfile_in(tmp_dir)?;
+        let (file, path) = temp.into_parts();
+        let mut out = tokio::fs::File::from_std(file);
+        let mut stream = result.into_stream();
+        while let Some(chunk) = stream.try_next().await? {
+            out.write_all(&chunk).await?;
+        }
+        out.flush().await?;
+        Ok(LocalBlob {
+            path: path.to_path_buf(),
+            _temp: Some(path),
+        })
     }
 
     async fn exists(&self, sha256: &str) -> Result<bool, BlobError> {

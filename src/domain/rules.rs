@@ -1,6 +1,6 @@
 //! Media rules as data (defaults = the product brief §2) and the pure checks over them.
 
-use super::AssetType;
+use super::{AssetType, MediaFacts};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -36,6 +36,32 @@ pub struct ImageLimits {
     pub max_ratio: f64,
 }
 
+/// Video-specific limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VideoLimits {
+    pub min_duration_ms: u64,
+    pub max_duration_ms: u64,
+    pub min_fps: f64,
+    pub max_fps: f64,
+    /// Pixel count (width × height) range of 480p and 720p.
+    pub min_pixels: u64,
+    pub max_pixels: u64,
+    /// Admit 1080p (up to `max_pixels_1080p`).
+    pub allow_1080p: bool,
+    pub max_pixels_1080p: u64,
+    pub min_side: u32,
+    pub max_side: u32,
+    pub min_ratio: f64,
+    pub max_ratio: f64,
+}
+
+/// Audio-specific limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioLimits {
+    pub min_duration_ms: u64,
+    pub max_duration_ms: u64,
+}
+
 /// Every limit, per type. `Default` is the product brief's table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MediaLimits {
@@ -44,6 +70,8 @@ pub struct MediaLimits {
     pub audio: TypeLimits,
     pub document: TypeLimits,
     pub image_rules: ImageLimits,
+    pub video_rules: VideoLimits,
+    pub audio_rules: AudioLimits,
 }
 
 fn formats(list: &[&str]) -> Vec<String> {
@@ -68,13 +96,31 @@ impl Default for MediaLimits {
             },
             document: TypeLimits {
                 max_bytes: 50 * MIB,
-                formats: formats(&["pdf", "docx", "xlsx", "pptx", "text"]),
+                formats: formats(&["pdf", "docx", "xlsx", "pptx", "text", "json"]),
             },
             image_rules: ImageLimits {
                 min_side: 300,
                 max_side: 6000,
                 min_ratio: 0.4,
                 max_ratio: 2.5,
+            },
+            video_rules: VideoLimits {
+                min_duration_ms: 2_000,
+                max_duration_ms: 15_000,
+                min_fps: 24.0,
+                max_fps: 60.0,
+                min_pixels: 409_600,
+                max_pixels: 927_408,
+                allow_1080p: false,
+                max_pixels_1080p: 2_086_876,
+                min_side: 300,
+                max_side: 6000,
+                min_ratio: 0.4,
+                max_ratio: 2.5,
+            },
+            audio_rules: AudioLimits {
+                min_duration_ms: 2_000,
+                max_duration_ms: 15_000,
             },
         }
     }
@@ -177,6 +223,168 @@ pub fn check_image_dimensions(width: u32, height: u32, rules: &ImageLimits) -> V
     out
 }
 
+fn seconds(ms: u64) -> String {
+    let s = ms as f64 / 1000.0;
+    if ms.is_multiple_of(1000) {
+        format!("{s:.0}")
+    } else {
+        format!("{s:.1}")
+    }
+}
+
+fn fps_text(fps: f64) -> String {
+    if (fps - fps.round()).abs() < 0.005 {
+        format!("{fps:.0}")
+    } else {
+        format!("{fps:.2}")
+    }
+}
+
+/// "1080p"-style label from the shorter side.
+fn resolution_label(width: u32, height: u32) -> String {
+    let short = width.min(height);
+    match short {
+        s if s >= 2160 => "4K".to_owned(),
+        s if s >= 1440 => "1440p".to_owned(),
+        s if s >= 1080 => "1080p".to_owned(),
+        s if s >= 720 => "720p".to_owned(),
+        s if s >= 480 => "480p".to_owned(),
+        s => format!("{s}p"),
+    }
+}
+
+fn check_duration(
+    what: &str,
+    code: &'static str,
+    ms: u64,
+    min: u64,
+    max: u64,
+) -> Option<Violation> {
+    (ms < min || ms > max).then(|| {
+        Violation::new(
+            code,
+            format!(
+                "{what} is {} s long; allowed {}–{} s",
+                seconds(ms),
+                seconds(min),
+                seconds(max)
+            ),
+        )
+    })
+}
+
+/// Every video rule over the probed facts.
+pub fn check_video(
+    width: u32,
+    height: u32,
+    duration_ms: u64,
+    fps: f64,
+    rules: &VideoLimits,
+) -> Vec<Violation> {
+    let mut out = Vec::new();
+    out.extend(check_duration(
+        "video",
+        "video-duration",
+        duration_ms,
+        rules.min_duration_ms,
+        rules.max_duration_ms,
+    ));
+    if fps < rules.min_fps - 0.005 || fps > rules.max_fps + 0.005 {
+        out.push(Violation::new(
+            "video-fps",
+            format!(
+                "video is {} fps; allowed {}–{}",
+                fps_text(fps),
+                fps_text(rules.min_fps),
+                fps_text(rules.max_fps)
+            ),
+        ));
+    }
+    let pixels = u64::from(width) * u64::from(height);
+    let max_pixels = if rules.allow_1080p {
+        rules.max_pixels_1080p
+    } else {
+        rules.max_pixels
+    };
+    if pixels < rules.min_pixels || pixels > max_pixels {
+        let allowed = if rules.allow_1080p {
+            "480p, 720p or 1080p"
+        } else {
+            "480p or 720p"
+        };
+        out.push(Violation::new(
+            "video-resolution",
+            format!(
+                "video is {width}x{height} ({}, {pixels} pixels); allowed: {allowed} ({}–{max_pixels} pixels)",
+                resolution_label(width, height),
+                rules.min_pixels
+            ),
+        ));
+    }
+    let side_ok = |side: u32| (rules.min_side..=rules.max_side).contains(&side);
+    if !side_ok(width) || !side_ok(height) {
+        out.push(Violation::new(
+            "video-dimensions",
+            format!(
+                "video is {width}x{height}; each side must be {}–{} px",
+                rules.min_side, rules.max_side
+            ),
+        ));
+    }
+    if height > 0 {
+        let ratio = f64::from(width) / f64::from(height);
+        if ratio < rules.min_ratio || ratio > rules.max_ratio {
+            out.push(Violation::new(
+                "video-ratio",
+                format!(
+                    "video is {width}x{height} (width/height ratio {ratio:.2}); the ratio must be {}–{}",
+                    rules.min_ratio, rules.max_ratio
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// Every rule of `asset_type` over probed facts. Missing facts that a rule needs are a
+/// violation of their own (the file did not say).
+pub fn check(asset_type: AssetType, facts: &MediaFacts, limits: &MediaLimits) -> Vec<Violation> {
+    match asset_type {
+        AssetType::Image => match (facts.width, facts.height) {
+            (Some(w), Some(h)) => check_image_dimensions(w, h, &limits.image_rules),
+            _ => vec![Violation::new(
+                "image-unreadable",
+                "the image does not state its size".into(),
+            )],
+        },
+        AssetType::Video => match (facts.width, facts.height, facts.duration_ms, facts.fps) {
+            (Some(w), Some(h), Some(d), Some(fps)) => {
+                check_video(w, h, d, fps, &limits.video_rules)
+            }
+            _ => vec![Violation::new(
+                "video-unreadable",
+                "the video does not state its size, duration and frame rate".into(),
+            )],
+        },
+        AssetType::Audio => match facts.duration_ms {
+            Some(d) => check_duration(
+                "audio",
+                "audio-duration",
+                d,
+                limits.audio_rules.min_duration_ms,
+                limits.audio_rules.max_duration_ms,
+            )
+            .into_iter()
+            .collect(),
+            None => vec![Violation::new(
+                "audio-unreadable",
+                "the audio does not state its duration".into(),
+            )],
+        },
+        AssetType::Document => Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +414,82 @@ mod tests {
         assert_eq!(wide[0].code, "image-ratio");
         assert!(wide[0].message.contains("3.00"), "{}", wide[0].message);
         assert_eq!(check_image_dimensions(300, 1000, &r)[0].code, "image-ratio");
+    }
+
+    #[test]
+    fn video_rules() {
+        let r = MediaLimits::default().video_rules;
+        assert!(check_video(1280, 720, 5_000, 30.0, &r).is_empty());
+        assert!(check_video(854, 480, 2_000, 24.0, &r).is_empty());
+        assert!(check_video(640, 640, 15_000, 60.0, &r).is_empty());
+        assert!(check_video(1280, 720, 5_000, 29.97, &r).is_empty());
+        let codes = |v: Vec<Violation>| v.into_iter().map(|v| v.code).collect::<Vec<_>>();
+        assert_eq!(
+            codes(check_video(1280, 720, 1_500, 30.0, &r)),
+            vec!["video-duration"]
+        );
+        assert_eq!(
+            codes(check_video(1280, 720, 16_000, 30.0, &r)),
+            vec!["video-duration"]
+        );
+        let slow = check_video(1280, 720, 5_000, 15.0, &r);
+        assert_eq!(slow[0].code, "video-fps");
+        assert_eq!(slow[0].message, "video is 15 fps; allowed 24–60");
+        assert_eq!(
+            codes(check_video(1280, 720, 5_000, 120.0, &r)),
+            vec!["video-fps"]
+        );
+        let hd = check_video(1920, 1080, 5_000, 30.0, &r);
+        assert_eq!(codes(hd.clone()), vec!["video-resolution"]);
+        assert!(
+            hd[0]
+                .message
+                .starts_with("video is 1920x1080 (1080p, 2073600 pixels); allowed: 480p or 720p"),
+            "{}",
+            hd[0].message
+        );
+        let mut with_1080p = r.clone();
+        with_1080p.allow_1080p = true;
+        assert!(check_video(1920, 1080, 5_000, 30.0, &with_1080p).is_empty());
+        assert_eq!(
+            codes(check_video(400, 300, 5_000, 30.0, &r)),
+            vec!["video-resolution"]
+        );
+        assert_eq!(
+            codes(check_video(1440, 480, 5_000, 30.0, &r)),
+            vec!["video-ratio"]
+        );
+        assert_eq!(
+            codes(check_video(3200, 280, 5_000, 30.0, &r)),
+            vec!["video-dimensions", "video-ratio"]
+        );
+        assert_eq!(
+            check_video(1280, 720, 1_500, 30.0, &r)[0].message,
+            "video is 1.5 s long; allowed 2–15 s"
+        );
+    }
+
+    #[test]
+    fn audio_and_document_rules() {
+        let l = MediaLimits::default();
+        let facts = |ms| MediaFacts {
+            duration_ms: Some(ms),
+            ..MediaFacts::default()
+        };
+        assert!(check(AssetType::Audio, &facts(2_000), &l).is_empty());
+        assert!(check(AssetType::Audio, &facts(15_000), &l).is_empty());
+        let short = check(AssetType::Audio, &facts(1_000), &l);
+        assert_eq!(short[0].code, "audio-duration");
+        assert_eq!(short[0].message, "audio is 1 s long; allowed 2–15 s");
+        assert_eq!(
+            check(AssetType::Audio, &facts(20_000), &l)[0].code,
+            "audio-duration"
+        );
+        assert_eq!(
+            check(AssetType::Audio, &MediaFacts::default(), &l)[0].code,
+            "audio-unreadable"
+        );
+        assert!(check(AssetType::Document, &MediaFacts::default(), &l).is_empty());
     }
 
     #[test]

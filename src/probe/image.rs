@@ -1,6 +1,10 @@
-//! Image header probing: format and dimensions from the header alone (nothing is decoded).
+//! Image header probing: format and dimensions from the header alone. Nothing is decoded,
+//! so a 30000×30000 "decompression bomb" costs no more than any other header.
 
 use imagesize::ImageError;
+
+use super::{ProbeError, Probed, Source, invalid, read_at};
+use crate::domain::MediaFacts;
 
 /// Dimensions read from an image header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +37,53 @@ pub fn read_header(head: &[u8]) -> Result<ImageHeader, ImageProbeError> {
         Err(ImageError::IoError(_)) => Err(ImageProbeError::NeedMoreData),
         Err(_) => Err(ImageProbeError::Corrupt),
     }
+}
+
+/// Header windows tried in turn: most headers sit in the first 256 KB; a JPEG with a large
+/// EXIF block may need a few MB. Never more than 8 MB is read.
+const WINDOWS: [u64; 3] = [256 * 1024, 2 * 1024 * 1024, 8 * 1024 * 1024];
+
+/// The end marker a complete file of `format` carries near its end, if it has one.
+fn end_marker(format: &str) -> Option<&'static [u8]> {
+    match format {
+        "jpeg" => Some(b"\xff\xd9"),
+        "png" => Some(b"IEND"),
+        _ => None,
+    }
+}
+
+pub fn probe(src: &mut dyn Source, len: u64, format: &str) -> Result<Probed, ProbeError> {
+    if let Some(marker) = end_marker(format) {
+        // Some writers append padding after the end marker: look at the last 4 KB.
+        let tail = read_at(src, len.saturating_sub(4096), 4096)?;
+        if !tail.windows(marker.len()).any(|w| w == marker) {
+            return Err(invalid(
+                "image-unreadable",
+                format!("the {format} file is truncated: it has no end marker"),
+            ));
+        }
+    }
+    for window in WINDOWS {
+        let head = read_at(src, 0, window)?;
+        match read_header(&head) {
+            Ok(h) => {
+                return Ok(Probed {
+                    format: format.to_owned(),
+                    facts: MediaFacts {
+                        width: Some(h.width),
+                        height: Some(h.height),
+                        ..MediaFacts::default()
+                    },
+                });
+            }
+            Err(ImageProbeError::NeedMoreData) if window < len => continue,
+            Err(_) => break,
+        }
+    }
+    Err(invalid(
+        "image-unreadable",
+        format!("the {format} header could not be read; the file is truncated or corrupt"),
+    ))
 }
 
 #[cfg(test)]

@@ -51,7 +51,7 @@ fn from_infer(ext: &str, mime: &str) -> Sniffed {
         "mp3" | "wav" | "m4a" | "opus" | "ogg" | "flac" | "amr" | "aac" | "aiff" | "dsf"
         | "ape" | "midi" => (Some(AssetType::Audio), ext),
         "pdf" | "docx" | "xlsx" | "pptx" | "doc" | "xls" | "ppt" | "odt" | "ods" | "odp"
-        | "rtf" | "epub" => (Some(AssetType::Document), ext),
+        | "rtf" | "epub" | "zip" => (Some(AssetType::Document), ext),
         "html" | "xml" => (Some(AssetType::Document), ext),
         _ => (None, ext),
     };

@@ -17,6 +17,8 @@ pub struct AssetService {
     pub(super) fetcher: Arc<dyn Fetcher>,
     pub(super) limits: Arc<MediaLimits>,
     pub(super) max_attempts: u32,
+    /// Where remote blobs are copied for probing.
+    pub(super) tmp_dir: std::path::PathBuf,
     /// Wakes an idle worker as soon as a job is enqueued.
     pub(super) wake: Arc<Notify>,
 }
@@ -28,6 +30,7 @@ impl AssetService {
         fetcher: Arc<dyn Fetcher>,
         limits: MediaLimits,
         max_attempts: u32,
+        tmp_dir: std::path::PathBuf,
         wake: Arc<Notify>,
     ) -> Self {
         Self {
@@ -36,6 +39,7 @@ impl AssetService {
             fetcher,
             limits: Arc::new(limits),
             max_attempts,
+            tmp_dir,
             wake,
         }
     }

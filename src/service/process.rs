@@ -1,18 +1,22 @@
 //! The processing job: probe the stored bytes, check every rule, settle the status.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use chrono::Utc;
 
 use super::AssetService;
-use crate::domain::rules::{Violation, check_format, check_image_dimensions, check_size};
+use crate::blob::BlobError;
+use crate::domain::rules::{Violation, check, check_format, check_size};
 use crate::domain::{Asset, AssetId, AssetType, Failure, MediaFacts, Status};
 use crate::jobs::{JobError, JobHandler};
-use crate::probe::image::{ImageProbeError, read_header};
-use crate::probe::sniff;
+use crate::probe::{ProbeError, probe, sniff};
 use crate::repo::{Job, StatusChange};
 
-/// Bytes read first for probing; more only when a header runs past them.
-const PROBE_HEAD: u64 = 256 * 1024;
+/// Bytes read first for sniffing.
+const SNIFF_HEAD: u64 = 64 * 1024;
+/// A probe that runs longer than this is abandoned and the asset fails.
+const PROBE_TIME_LIMIT: Duration = Duration::from_secs(10);
 
 /// What processing decided.
 enum Verdict {
@@ -20,77 +24,125 @@ enum Verdict {
     Failed(Violation),
 }
 
+fn failed(code: &'static str, message: String) -> Verdict {
+    Verdict::Failed(Violation { code, message })
+}
+
+/// Joins all violations into one failure: the first one's code, every message.
+fn first_of(mut violations: Vec<Violation>) -> Option<Violation> {
+    if violations.is_empty() {
+        return None;
+    }
+    let first = violations.remove(0);
+    let message = std::iter::once(first.message)
+        .chain(violations.into_iter().map(|v| v.message))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Some(Violation {
+        code: first.code,
+        message,
+    })
+}
+
+/// The last path segment of the source URL: a hint for JSON strictness, never for the type.
+fn name_hint(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            u.path_segments()
+                .and_then(|mut s| s.next_back().map(str::to_owned))
+        })
+        .unwrap_or_default()
+}
+
+fn blob_error(e: BlobError) -> JobError {
+    if e.is_retryable() {
+        JobError::Retry(format!("reading the stored file: {e}"))
+    } else {
+        JobError::Abort(format!("the stored file is missing: {e}"))
+    }
+}
+
 impl AssetService {
     async fn examine(&self, asset: &Asset) -> Result<Verdict, JobError> {
-        let read = |range: std::ops::Range<u64>| async move {
-            self.blobs
-                .read_range(&asset.sha256, range)
-                .await
-                .map_err(|e| {
-                    if e.is_retryable() {
-                        JobError::Retry(format!("reading the stored file: {e}"))
-                    } else {
-                        JobError::Abort(format!("the stored file is missing: {e}"))
-                    }
-                })
-        };
-        let head = read(0..PROBE_HEAD).await?;
+        let head = self
+            .blobs
+            .read_range(&asset.sha256, 0..SNIFF_HEAD)
+            .await
+            .map_err(blob_error)?;
         let sniffed = sniff(&head);
         if sniffed.family != Some(asset.asset_type) {
-            return Ok(Verdict::Failed(Violation {
-                code: "type-mismatch",
-                message: format!(
+            return Ok(failed(
+                "type-mismatch",
+                format!(
                     "the content is {}, not {}",
                     sniffed.description, asset.asset_type
                 ),
-            }));
+            ));
         }
-        if let Some(v) = check_format(asset.asset_type, &sniffed.format, &self.limits) {
+        // A zip is refined by probing (docx/xlsx/pptx); every other format is final here.
+        let refinable = asset.asset_type == AssetType::Document && sniffed.format == "zip";
+        if !refinable && let Some(v) = check_format(asset.asset_type, &sniffed.format, &self.limits)
+        {
             return Ok(Verdict::Failed(v));
         }
         if let Some(v) = check_size(asset.asset_type, asset.bytes, &self.limits) {
             return Ok(Verdict::Failed(v));
         }
-        let mut facts = MediaFacts::default();
-        if asset.asset_type == AssetType::Image {
-            let header = match read_header(&head) {
-                Err(ImageProbeError::NeedMoreData) if asset.bytes > PROBE_HEAD => {
-                    let all = read(0..asset.bytes).await?;
-                    read_header(&all)
-                }
-                other => other,
-            };
-            let header = match header {
-                Ok(h) => h,
-                Err(_) => {
-                    return Ok(Verdict::Failed(Violation {
-                        code: "image-unreadable",
-                        message: format!(
-                            "the {} header could not be read; the file is truncated or corrupt",
-                            sniffed.format
-                        ),
-                    }));
-                }
-            };
-            facts.width = Some(header.width);
-            facts.height = Some(header.height);
-            let mut violations =
-                check_image_dimensions(header.width, header.height, &self.limits.image_rules);
-            if !violations.is_empty() {
-                let first = violations.remove(0);
-                let message = std::iter::once(first.message)
-                    .chain(violations.into_iter().map(|v| v.message))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                return Ok(Verdict::Failed(Violation {
-                    code: first.code,
-                    message,
-                }));
+
+        let local = self
+            .blobs
+            .local_file(&asset.sha256, &self.tmp_dir)
+            .await
+            .map_err(blob_error)?;
+        let path = local.path.clone();
+        let (asset_type, format, len, hint) = (
+            asset.asset_type,
+            sniffed.format.clone(),
+            asset.bytes,
+            name_hint(&asset.url),
+        );
+        let task = tokio::task::spawn_blocking(move || {
+            let mut file = std::fs::File::open(&path)?;
+            probe(asset_type, &format, &mut file, len, &hint)
+        });
+        let probed = match tokio::time::timeout(PROBE_TIME_LIMIT, task).await {
+            Err(_) => {
+                return Ok(failed(
+                    "probe-timeout",
+                    format!(
+                        "reading the {} headers took longer than {} s; the file is malformed",
+                        sniffed.format,
+                        PROBE_TIME_LIMIT.as_secs()
+                    ),
+                ));
             }
+            Ok(Err(join)) => {
+                tracing::error!(asset = %asset.id, error = %join, "probe crashed");
+                return Ok(failed(
+                    "file-unreadable",
+                    format!(
+                        "the {} file could not be read; it is malformed",
+                        sniffed.format
+                    ),
+                ));
+            }
+            Ok(Ok(Err(ProbeError::Io(e)))) => {
+                return Err(JobError::Retry(format!("reading the stored file: {e}")));
+            }
+            Ok(Ok(Err(ProbeError::Invalid(v)))) => return Ok(Verdict::Failed(v)),
+            Ok(Ok(Ok(probed))) => probed,
+        };
+        drop(local);
+        if let Some(v) = check_format(asset.asset_type, &probed.format, &self.limits) {
+            return Ok(Verdict::Failed(v));
+        }
+        if let Some(v) = first_of(check(asset.asset_type, &probed.facts, &self.limits)) {
+            return Ok(Verdict::Failed(v));
         }
         Ok(Verdict::Active {
-            format: sniffed.format,
-            facts,
+            format: probed.format,
+            facts: probed.facts,
         })
     }
 

@@ -1,10 +1,13 @@
 //! End-to-end tests over the real server (port 0, temp data dir) and a local origin.
 
 mod common;
+#[path = "../support/corpus.rs"]
+mod corpus;
 
 mod concurrency;
 mod crash;
 mod kyy_api;
+mod media_rules;
 mod refusals;
 mod ssrf;
 mod tenancy;

@@ -67,27 +67,6 @@ pub fn mp4_header() -> Vec<u8> {
     out
 }
 
-/// A RIFF/WAVE file of silence (16-bit mono, 8 kHz, `seconds` long).
-pub fn wav(seconds: u32) -> Vec<u8> {
-    let rate = 8000u32;
-    let data_len = rate * 2 * seconds;
-    let mut out = Vec::new();
-    out.extend_from_slice(b"RIFF");
-    out.extend_from_slice(&(36 + data_len).to_le_bytes());
-    out.extend_from_slice(b"WAVEfmt ");
-    out.extend_from_slice(&16u32.to_le_bytes());
-    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    out.extend_from_slice(&1u16.to_le_bytes()); // mono
-    out.extend_from_slice(&rate.to_le_bytes());
-    out.extend_from_slice(&(rate * 2).to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&16u16.to_le_bytes());
-    out.extend_from_slice(b"data");
-    out.extend_from_slice(&data_len.to_le_bytes());
-    out.resize(out.len() + data_len as usize, 0);
-    out
-}
-
 pub fn pdf() -> Vec<u8> {
     b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n\
       2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n\
