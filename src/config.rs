@@ -14,6 +14,12 @@ use crate::domain::rules::MediaLimits;
 /// Flags of `assetlib serve`; each also reads an `ASSETLIB_*` environment variable.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
+    /// A TOML file with media limits (see README); flags still win over it.
+    #[arg(long, env = "ASSETLIB_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Admit 1080p videos (pixel count up to `limits.video_rules.max_pixels_1080p`).
+    #[arg(long, env = "ASSETLIB_ALLOW_1080P")]
+    pub allow_1080p: bool,
     /// Address to listen on.
     #[arg(long, env = "ASSETLIB_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -138,8 +144,18 @@ impl Config {
         }
     }
 
-    pub fn from_serve_args(args: &ServeArgs) -> Self {
+    /// Defaults, then the TOML file (if any), then environment and flags.
+    pub fn from_serve_args(args: &ServeArgs) -> Result<Self, ConfigError> {
         let mut config = Self::for_data_dir(&args.storage.data_dir);
+        if let Some(path) = &args.config {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
+            config.limits = limits_from_toml(&text)
+                .map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
+        }
+        if args.allow_1080p {
+            config.limits.video_rules.allow_1080p = true;
+        }
         config.listen = args.listen;
         config.database_url = args.storage.database_url();
         config.blob_url = args.storage.blob_url();
@@ -150,7 +166,7 @@ impl Config {
         config.jobs.workers = args.workers;
         config.jobs.lease = Duration::from_secs(args.job_lease_secs.max(1));
         config.orphan_grace = Duration::from_secs(args.orphan_grace_secs);
-        config
+        Ok(config)
     }
 
     pub fn tmp_dir(&self) -> PathBuf {
@@ -160,6 +176,46 @@ impl Config {
     pub fn admin_key_path(&self) -> PathBuf {
         self.data_dir.join("admin.key")
     }
+}
+
+/// A configuration file that cannot be used, with the reason.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+/// Media limits from a TOML document: its `[limits.*]` tables are laid over the defaults, key
+/// by key, so a file names only what it changes. Unknown keys are refused.
+pub fn limits_from_toml(text: &str) -> Result<MediaLimits, ConfigError> {
+    let file: toml::Table = toml::from_str(text).map_err(|e| ConfigError(e.to_string()))?;
+    for key in file.keys() {
+        if key != "limits" {
+            return Err(ConfigError(format!(
+                "unknown section [{key}]; expected [limits.*]"
+            )));
+        }
+    }
+    let mut merged =
+        toml::Table::try_from(MediaLimits::default()).map_err(|e| ConfigError(e.to_string()))?;
+    if let Some(limits) = file.get("limits") {
+        let toml::Value::Table(limits) = limits else {
+            return Err(ConfigError("[limits] must be a table".to_owned()));
+        };
+        for (section, value) in limits {
+            let (Some(toml::Value::Table(base)), toml::Value::Table(over)) =
+                (merged.get_mut(section), value)
+            else {
+                return Err(ConfigError(format!(
+                    "unknown table [limits.{section}]; expected image, video, audio, document, image_rules, video_rules or audio_rules"
+                )));
+            };
+            for (key, v) in over {
+                base.insert(key.clone(), v.clone());
+            }
+        }
+    }
+    toml::Value::Table(merged)
+        .try_into()
+        .map_err(|e: toml::de::Error| ConfigError(e.to_string()))
 }
 
 impl StorageArgs {
@@ -226,6 +282,32 @@ mod tests {
         let mut config = Config::for_data_dir("/tmp/x");
         config.database_url = "postgres://app:hunter2@db/assets".into();
         assert!(!format!("{config:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn limits_files_override_only_what_they_name() {
+        let limits = limits_from_toml(
+            "[limits.video_rules]\nallow_1080p = true\nmax_fps = 30.0\n[limits.audio]\nmax_bytes = 1000\n",
+        )
+        .expect("valid file");
+        let defaults = MediaLimits::default();
+        assert!(limits.video_rules.allow_1080p);
+        assert_eq!(limits.video_rules.max_fps, 30.0);
+        assert_eq!(limits.video_rules.min_fps, defaults.video_rules.min_fps);
+        assert_eq!(limits.audio.max_bytes, 1000);
+        assert_eq!(limits.audio.formats, defaults.audio.formats);
+        assert_eq!(limits.image, defaults.image);
+        assert_eq!(limits_from_toml("").expect("empty file"), defaults);
+
+        for bad in [
+            "[limits.video_rules]\nmax_fsp = 30.0",
+            "[limits.videos]\nmax_bytes = 1",
+            "[server]\nlisten = 1",
+            "[limits.audio]\nmax_bytes = \"big\"",
+            "not toml at all [",
+        ] {
+            assert!(limits_from_toml(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

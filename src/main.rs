@@ -63,7 +63,7 @@ fn init_tracing() {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let config = Config::from_serve_args(&args);
+    let config = Config::from_serve_args(&args)?;
     tracing::info!(?config, "starting");
     let server = Server::start(config).await?;
     if let Some(key) = &server.bootstrap_key {

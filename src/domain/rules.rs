@@ -1,5 +1,7 @@
 //! Media rules as data (defaults = the product brief §2) and the pure checks over them.
 
+use serde::{Deserialize, Serialize};
+
 use super::{AssetType, MediaFacts};
 
 const MIB: u64 = 1024 * 1024;
@@ -19,7 +21,8 @@ impl Violation {
 }
 
 /// Limits for one asset type that every type has: a byte cap and the accepted formats.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TypeLimits {
     /// Largest accepted size in bytes (inclusive).
     pub max_bytes: u64,
@@ -28,7 +31,8 @@ pub struct TypeLimits {
 }
 
 /// Image-specific limits.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ImageLimits {
     pub min_side: u32,
     pub max_side: u32,
@@ -37,7 +41,8 @@ pub struct ImageLimits {
 }
 
 /// Video-specific limits.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct VideoLimits {
     pub min_duration_ms: u64,
     pub max_duration_ms: u64,
@@ -56,14 +61,16 @@ pub struct VideoLimits {
 }
 
 /// Audio-specific limits.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AudioLimits {
     pub min_duration_ms: u64,
     pub max_duration_ms: u64,
 }
 
 /// Every limit, per type. `Default` is the product brief's table.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MediaLimits {
     pub image: TypeLimits,
     pub video: TypeLimits,
