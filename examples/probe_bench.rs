@@ -53,7 +53,7 @@ fn ffmpeg(args: &[&str], out: &Path) {
 
 fn noise_jpeg(path: &Path) {
     let mut state = 0x9e3779b97f4a7c15u64;
-    let img = image::RgbImage::from_fn(4200, 3150, |_, _| {
+    let img = image::RgbImage::from_fn(4400, 3300, |_, _| {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
@@ -61,7 +61,7 @@ fn noise_jpeg(path: &Path) {
         image::Rgb([v[0], v[1], v[2]])
     });
     let mut out = Cursor::new(Vec::new());
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 92)
         .encode_image(&img)
         .expect("jpeg");
     std::fs::write(path, out.into_inner()).expect("write jpeg");
@@ -76,7 +76,7 @@ fn generate(dir: &Path) -> Vec<(&'static str, AssetType, PathBuf)> {
             dir.join("big.mp4"),
         ),
         (
-            "30 MB JPEG (4200×3150)",
+            "30 MB JPEG (4400×3300)",
             AssetType::Image,
             dir.join("big.jpg"),
         ),

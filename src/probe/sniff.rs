@@ -43,9 +43,11 @@ fn from_infer(ext: &str, mime: &str) -> Sniffed {
     let (family, format) = match ext {
         "jpg" => (Some(AssetType::Image), "jpeg"),
         "tif" => (Some(AssetType::Image), "tiff"),
+        // An iTunes-branded ISO-BMFF file is an mp4 container.
+        "m4v" => (Some(AssetType::Video), "mp4"),
         "png" | "gif" | "webp" | "bmp" | "heif" | "avif" | "ico" | "jxl" | "jp2" | "jxr"
         | "psd" | "cr2" | "ora" | "djvu" => (Some(AssetType::Image), ext),
-        "mp4" | "m4v" | "mov" | "mkv" | "webm" | "avi" | "wmv" | "mpg" | "flv" => {
+        "mp4" | "mov" | "mkv" | "webm" | "avi" | "wmv" | "mpg" | "flv" => {
             (Some(AssetType::Video), ext)
         }
         "mp3" | "wav" | "m4a" | "opus" | "ogg" | "flac" | "amr" | "aac" | "aiff" | "dsf"

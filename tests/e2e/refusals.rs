@@ -227,6 +227,9 @@ async fn oversize_downloads_are_refused_however_the_size_is_announced() {
     // The per-type cap: 16 MB is fine for a Document but not for Audio.
     expect_refusal(&app, &key, json!({"assetType": "Audio", "url": format!("{}/chunked/{}", origin.base, 16 * 1024 * 1024)}), too_large, 1004).await;
 
+    // Video's cap is 50 MB.
+    expect_refusal(&app, &key, json!({"assetType": "Video", "url": format!("{}/chunked/{}", origin.base, 51 * 1024 * 1024)}), too_large, 1004).await;
+
     // A Content-Length that understates the body: only the announced bytes are taken, so
     // nothing larger than announced is ever stored.
     let (status, answer) = app
