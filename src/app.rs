@@ -91,6 +91,9 @@ impl Server {
         let blobs = blob::open(&config.blob_url).context("opening the blob store")?;
         let fetcher = Arc::new(HttpFetcher::new(&config.fetch, lookup, tmp_dir.clone())?);
         let wake = Arc::new(Notify::new());
+        let detector: Arc<dyn crate::moderation::FaceDetector> = Arc::new(
+            crate::moderation::SeetaDetector::embedded().context("loading the face model")?,
+        );
         let assets = AssetService::new(
             Arc::clone(&repo),
             Arc::clone(&blobs),
@@ -99,6 +102,8 @@ impl Server {
             config.jobs.max_attempts,
             tmp_dir,
             Arc::clone(&wake),
+            detector,
+            config.moderation.clone(),
         );
         let keys = KeyService::new(Arc::clone(&repo));
         let bootstrap_key = if config.bootstrap_admin_key {

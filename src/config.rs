@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::Args;
 use ipnet::IpNet;
 
+use crate::domain::FacePolicy;
 use crate::domain::rules::MediaLimits;
 
 /// Flags of `assetlib serve`; each also reads an `ASSETLIB_*` environment variable.
@@ -17,6 +18,9 @@ pub struct ServeArgs {
     /// A TOML file with media limits (see README); flags still win over it.
     #[arg(long, env = "ASSETLIB_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Face policy for images: hold (for review), reject, or allow.
+    #[arg(long, env = "ASSETLIB_FACES")]
+    pub faces: Option<FacePolicy>,
     /// Admit 1080p videos (pixel count up to `limits.video_rules.max_pixels_1080p`).
     #[arg(long, env = "ASSETLIB_ALLOW_1080P")]
     pub allow_1080p: bool,
@@ -88,6 +92,36 @@ impl Default for FetchConfig {
     }
 }
 
+/// Face moderation settings.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModerationConfig {
+    /// What happens to an image with a face: hold (review), reject, or allow (no check).
+    pub faces: FacePolicy,
+    /// Per-tenant overrides of `faces`.
+    pub tenants: std::collections::BTreeMap<String, FacePolicy>,
+    /// What happens to an image that cannot be scanned (e.g. HEIC, which is not decoded):
+    /// hold it for review, or let it pass (`allow`). `reject` fails it.
+    pub unscannable: FacePolicy,
+}
+
+impl Default for ModerationConfig {
+    fn default() -> Self {
+        Self {
+            faces: FacePolicy::Hold,
+            tenants: std::collections::BTreeMap::new(),
+            unscannable: FacePolicy::Hold,
+        }
+    }
+}
+
+impl ModerationConfig {
+    /// The face policy of a tenant.
+    pub fn policy_for(&self, tenant: &str) -> FacePolicy {
+        self.tenants.get(tenant).copied().unwrap_or(self.faces)
+    }
+}
+
 /// Job queue settings.
 #[derive(Debug, Clone)]
 pub struct JobConfig {
@@ -123,6 +157,7 @@ pub struct Config {
     pub jobs: JobConfig,
     pub orphan_grace: Duration,
     pub limits: MediaLimits,
+    pub moderation: ModerationConfig,
     /// Print and save an admin key when the database has none.
     pub bootstrap_admin_key: bool,
 }
@@ -140,6 +175,7 @@ impl Config {
             jobs: JobConfig::default(),
             orphan_grace: Duration::from_secs(3600),
             limits: MediaLimits::default(),
+            moderation: ModerationConfig::default(),
             bootstrap_admin_key: true,
         }
     }
@@ -150,8 +186,13 @@ impl Config {
         if let Some(path) = &args.config {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
-            config.limits = limits_from_toml(&text)
+            let file = file_from_toml(&text)
                 .map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
+            config.limits = file.limits;
+            config.moderation = file.moderation;
+        }
+        if let Some(faces) = args.faces {
+            config.moderation.faces = faces;
         }
         if args.allow_1080p {
             config.limits.video_rules.allow_1080p = true;
@@ -183,10 +224,41 @@ impl Config {
 #[error("configuration: {0}")]
 pub struct ConfigError(pub String);
 
+/// What a configuration file may set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileConfig {
+    pub limits: MediaLimits,
+    pub moderation: ModerationConfig,
+}
+
+/// A whole configuration file: `[limits.*]` and `[moderation]`.
+pub fn file_from_toml(text: &str) -> Result<FileConfig, ConfigError> {
+    let file: toml::Table = toml::from_str(text).map_err(|e| ConfigError(e.to_string()))?;
+    for key in file.keys() {
+        if key != "limits" && key != "moderation" {
+            return Err(ConfigError(format!(
+                "unknown section [{key}]; expected [limits.*] or [moderation]"
+            )));
+        }
+    }
+    let moderation = match file.get("moderation") {
+        None => ModerationConfig::default(),
+        Some(value) => value
+            .clone()
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError(format!("[moderation]: {e}")))?,
+    };
+    Ok(FileConfig {
+        limits: limits_from_toml(text)?,
+        moderation,
+    })
+}
+
 /// Media limits from a TOML document: its `[limits.*]` tables are laid over the defaults, key
 /// by key, so a file names only what it changes. Unknown keys are refused.
 pub fn limits_from_toml(text: &str) -> Result<MediaLimits, ConfigError> {
-    let file: toml::Table = toml::from_str(text).map_err(|e| ConfigError(e.to_string()))?;
+    let mut file: toml::Table = toml::from_str(text).map_err(|e| ConfigError(e.to_string()))?;
+    file.remove("moderation");
     for key in file.keys() {
         if key != "limits" {
             return Err(ConfigError(format!(
@@ -308,6 +380,23 @@ mod tests {
         ] {
             assert!(limits_from_toml(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn moderation_policy_per_tenant() {
+        let file = file_from_toml(
+            "[moderation]\nfaces = \"reject\"\nunscannable = \"allow\"\n[moderation.tenants]\nstudio = \"allow\"\n",
+        )
+        .expect("valid");
+        assert_eq!(file.moderation.policy_for("studio"), FacePolicy::Allow);
+        assert_eq!(file.moderation.policy_for("other"), FacePolicy::Reject);
+        assert_eq!(file.moderation.unscannable, FacePolicy::Allow);
+        assert_eq!(
+            file_from_toml("").expect("empty").moderation,
+            ModerationConfig::default()
+        );
+        assert!(file_from_toml("[moderation]\nfaces = \"maybe\"").is_err());
+        assert!(file_from_toml("[moderation]\nface = \"hold\"").is_err());
     }
 
     #[test]

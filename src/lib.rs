@@ -9,6 +9,7 @@ pub mod domain;
 pub mod fetch;
 pub mod http;
 pub mod jobs;
+pub mod moderation;
 pub mod probe;
 pub mod repo;
 pub mod service;

@@ -81,6 +81,10 @@ pub trait BlobStore: Send + Sync {
     /// A local file holding the blob: the stored file itself on a local store, else a copy
     /// downloaded into `tmp_dir`. Parsers read it with seeks, never whole into memory.
     async fn local_file(&self, sha256: &str, tmp_dir: &Path) -> Result<LocalBlob, BlobError>;
+    /// Stores the preview image of a blob (replacing any earlier one).
+    async fn put_preview(&self, sha256: &str, jpeg: Bytes) -> Result<(), BlobError>;
+    /// The preview image of a blob, if one was made.
+    async fn read_preview(&self, sha256: &str) -> Result<Option<Bytes>, BlobError>;
     /// Every blob in the store.
     async fn list(&self) -> Result<Vec<BlobInfo>, BlobError>;
     /// Cheap round trip for readiness checks.
@@ -97,6 +101,12 @@ pub fn object_key(sha256: &str) -> String {
     let a = sha256.get(0..2).unwrap_or("00");
     let b = sha256.get(2..4).unwrap_or("00");
     format!("sha256/{a}/{b}/{sha256}")
+}
+
+/// `previews/ab/<hex>.jpg`: the object key of a blob's preview.
+pub fn preview_key(sha256: &str) -> String {
+    let a = sha256.get(0..2).unwrap_or("00");
+    format!("previews/{a}/{sha256}.jpg")
 }
 
 /// Whether `s` is a lowercase hex sha256.

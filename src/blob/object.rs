@@ -11,7 +11,9 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 use tokio::io::AsyncWriteExt;
 
-use super::{BlobError, BlobInfo, BlobStore, LocalBlob, PutOutcome, is_sha256_hex, object_key};
+use super::{
+    BlobError, BlobInfo, BlobStore, LocalBlob, PutOutcome, is_sha256_hex, object_key, preview_key,
+};
 
 /// Upload part size for large blobs; also the most a single put holds in memory.
 const PART_BYTES: usize = 8 * 1024 * 1024;
@@ -129,6 +131,21 @@ impl BlobStore for ObjectBlobStore {
         })
     }
 
+    async fn put_preview(&self, sha256: &str, jpeg: Bytes) -> Result<(), BlobError> {
+        self.store
+            .put(&ObjectPath::from(preview_key(sha256)), jpeg.into())
+            .await?;
+        Ok(())
+    }
+
+    async fn read_preview(&self, sha256: &str) -> Result<Option<Bytes>, BlobError> {
+        match self.store.get(&ObjectPath::from(preview_key(sha256))).await {
+            Ok(result) => Ok(Some(result.bytes().await?)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(BlobError::Store(e)),
+        }
+    }
+
     async fn exists(&self, sha256: &str) -> Result<bool, BlobError> {
         match self.store.head(&Self::location(sha256)).await {
             Ok(_) => Ok(true),
@@ -138,6 +155,14 @@ impl BlobStore for ObjectBlobStore {
     }
 
     async fn delete(&self, sha256: &str) -> Result<(), BlobError> {
+        match self
+            .store
+            .delete(&ObjectPath::from(preview_key(sha256)))
+            .await
+        {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(BlobError::Store(e)),
+        }
         match self.store.delete(&Self::location(sha256)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(BlobError::Store(e)),

@@ -148,6 +148,8 @@ pub struct Asset {
     pub facts: MediaFacts,
     pub status: Status,
     pub failure: Option<Failure>,
+    /// What the face check found, and the review decision, when there was one.
+    pub moderation: Option<super::ModerationRecord>,
     pub create_time: DateTime<Utc>,
     pub update_time: DateTime<Utc>,
     /// Monotonic insertion order; the keyset for "newest first" pagination.

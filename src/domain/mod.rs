@@ -4,9 +4,11 @@ mod asset;
 mod asset_id;
 mod caller;
 mod facts;
+mod review;
 pub mod rules;
 
 pub use asset::{Asset, AssetName, AssetType, Failure, Status};
 pub use asset_id::AssetId;
 pub use caller::{Caller, Role};
 pub use facts::MediaFacts;
+pub use review::{Decision, FaceBox, FacePolicy, ModerationRecord};

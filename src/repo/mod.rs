@@ -56,6 +56,8 @@ pub trait AssetRepo: Send + Sync {
         from: Status,
         change: &StatusChange,
     ) -> RepoResult<bool>;
+    /// Assets of every tenant waiting for review, oldest first, after the keyset `after`.
+    async fn list_pending_reviews(&self, after: Option<i64>, limit: u32) -> RepoResult<KeysetPage>;
     /// Soft-deletes a live asset of this tenant. `false` when there is none.
     async fn delete_asset(&self, tenant: &str, id: &AssetId, at: DateTime<Utc>)
     -> RepoResult<bool>;

@@ -1,6 +1,8 @@
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Asset, AssetId, AssetType, Failure, MediaFacts, Role, Status};
+use crate::domain::{
+    Asset, AssetId, AssetType, Failure, MediaFacts, ModerationRecord, Role, Status,
+};
 
 /// An asset to insert (always `Processing`).
 #[derive(Debug, Clone)]
@@ -72,6 +74,8 @@ pub struct StatusChange {
     pub format: Option<String>,
     pub facts: Option<MediaFacts>,
     pub failure: Option<Failure>,
+    /// Replaces the stored moderation record when set.
+    pub moderation: Option<ModerationRecord>,
     pub at: DateTime<Utc>,
 }
 

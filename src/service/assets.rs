@@ -17,6 +17,8 @@ pub struct AssetService {
     pub(super) fetcher: Arc<dyn Fetcher>,
     pub(super) limits: Arc<MediaLimits>,
     pub(super) max_attempts: u32,
+    pub(super) detector: Arc<dyn crate::moderation::FaceDetector>,
+    pub(super) moderation: Arc<crate::config::ModerationConfig>,
     /// Where remote blobs are copied for probing.
     pub(super) tmp_dir: std::path::PathBuf,
     /// Wakes an idle worker as soon as a job is enqueued.
@@ -32,6 +34,8 @@ impl AssetService {
         max_attempts: u32,
         tmp_dir: std::path::PathBuf,
         wake: Arc<Notify>,
+        detector: Arc<dyn crate::moderation::FaceDetector>,
+        moderation: crate::config::ModerationConfig,
     ) -> Self {
         Self {
             repo,
@@ -41,6 +45,8 @@ impl AssetService {
             max_attempts,
             tmp_dir,
             wake,
+            detector,
+            moderation: Arc::new(moderation),
         }
     }
 

@@ -5,7 +5,9 @@ mod delete;
 mod error;
 mod keys;
 mod list;
+mod moderate;
 mod process;
+mod review;
 mod sweep;
 mod upload;
 

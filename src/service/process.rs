@@ -6,9 +6,10 @@ use async_trait::async_trait;
 use chrono::Utc;
 
 use super::AssetService;
+use super::moderate::Moderated;
 use crate::blob::BlobError;
 use crate::domain::rules::{Violation, check, check_format, check_size};
-use crate::domain::{Asset, AssetId, AssetType, Failure, MediaFacts, Status};
+use crate::domain::{Asset, AssetId, AssetType, Failure, MediaFacts, ModerationRecord, Status};
 use crate::jobs::{JobError, JobHandler};
 use crate::probe::{ProbeError, probe, sniff};
 use crate::repo::{Job, StatusChange};
@@ -20,12 +21,18 @@ const PROBE_TIME_LIMIT: Duration = Duration::from_secs(10);
 
 /// What processing decided.
 enum Verdict {
-    Active { format: String, facts: MediaFacts },
-    Failed(Violation),
+    /// Passed every check: `Active`, or `PendingReview` when held for a reviewer.
+    Passed {
+        to: Status,
+        format: String,
+        facts: MediaFacts,
+        moderation: Option<ModerationRecord>,
+    },
+    Failed(Violation, Option<ModerationRecord>),
 }
 
 fn failed(code: &'static str, message: String) -> Verdict {
-    Verdict::Failed(Violation { code, message })
+    Verdict::Failed(Violation { code, message }, None)
 }
 
 /// Joins all violations into one failure: the first one's code, every message.
@@ -84,10 +91,10 @@ impl AssetService {
         let refinable = asset.asset_type == AssetType::Document && sniffed.format == "zip";
         if !refinable && let Some(v) = check_format(asset.asset_type, &sniffed.format, &self.limits)
         {
-            return Ok(Verdict::Failed(v));
+            return Ok(Verdict::Failed(v, None));
         }
         if let Some(v) = check_size(asset.asset_type, asset.bytes, &self.limits) {
-            return Ok(Verdict::Failed(v));
+            return Ok(Verdict::Failed(v, None));
         }
 
         let local = self
@@ -130,32 +137,56 @@ impl AssetService {
             Ok(Ok(Err(ProbeError::Io(e)))) => {
                 return Err(JobError::Retry(format!("reading the stored file: {e}")));
             }
-            Ok(Ok(Err(ProbeError::Invalid(v)))) => return Ok(Verdict::Failed(v)),
+            Ok(Ok(Err(ProbeError::Invalid(v)))) => return Ok(Verdict::Failed(v, None)),
             Ok(Ok(Ok(probed))) => probed,
         };
-        drop(local);
         if let Some(v) = check_format(asset.asset_type, &probed.format, &self.limits) {
-            return Ok(Verdict::Failed(v));
+            return Ok(Verdict::Failed(v, None));
         }
         if let Some(v) = first_of(check(asset.asset_type, &probed.facts, &self.limits)) {
-            return Ok(Verdict::Failed(v));
+            return Ok(Verdict::Failed(v, None));
         }
-        Ok(Verdict::Active {
+        let (to, moderation) = if asset.asset_type == AssetType::Image {
+            let size = (
+                probed.facts.width.unwrap_or(0),
+                probed.facts.height.unwrap_or(0),
+            );
+            match self
+                .moderate(asset, &local.path, &probed.format, size)
+                .await
+            {
+                Moderated::Pass(record) => (Status::Active, record),
+                Moderated::Hold(record) => (Status::PendingReview, Some(record)),
+                Moderated::Reject(v, record) => return Ok(Verdict::Failed(v, Some(record))),
+            }
+        } else {
+            (Status::Active, None)
+        };
+        drop(local);
+        Ok(Verdict::Passed {
+            to,
             format: probed.format,
             facts: probed.facts,
+            moderation,
         })
     }
 
     async fn settle(&self, asset: &Asset, verdict: Verdict) -> Result<(), JobError> {
         let change = match verdict {
-            Verdict::Active { format, facts } => StatusChange {
-                to: Status::Active,
+            Verdict::Passed {
+                to,
+                format,
+                facts,
+                moderation,
+            } => StatusChange {
+                to,
                 format: Some(format),
                 facts: Some(facts),
                 failure: None,
+                moderation,
                 at: Utc::now(),
             },
-            Verdict::Failed(v) => StatusChange {
+            Verdict::Failed(v, moderation) => StatusChange {
                 to: Status::Failed,
                 format: None,
                 facts: None,
@@ -163,6 +194,7 @@ impl AssetService {
                     code: v.code.to_owned(),
                     message: v.message,
                 }),
+                moderation,
                 at: Utc::now(),
             },
         };
@@ -209,10 +241,13 @@ impl JobHandler for AssetService {
         let Ok(Some(asset)) = self.load(job).await else {
             return;
         };
-        let verdict = Verdict::Failed(Violation {
-            code: "processing-failed",
-            message: format!("processing failed (attempt {}): {reason}", job.attempts),
-        });
+        let verdict = Verdict::Failed(
+            Violation {
+                code: "processing-failed",
+                message: format!("processing failed (attempt {}): {reason}", job.attempts),
+            },
+            None,
+        );
         if let Err(JobError::Retry(e) | JobError::Abort(e)) = self.settle(&asset, verdict).await {
             tracing::error!(asset = %asset.id, error = %e, "could not mark the asset failed");
         }

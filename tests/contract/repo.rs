@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use assetlib::domain::{AssetId, AssetType, Failure, MediaFacts, Role, Status};
+use assetlib::domain::{
+    AssetId, AssetType, FaceBox, Failure, MediaFacts, ModerationRecord, Role, Status,
+};
 use assetlib::repo::{AssetFilter, Insert, NewApiKey, NewAsset, NewJob, Repo, StatusChange};
 use chrono::{TimeZone, Utc};
 
@@ -48,6 +50,7 @@ fn active() -> StatusChange {
             ..MediaFacts::default()
         }),
         failure: None,
+        moderation: None,
         at: Utc::now(),
     }
 }
@@ -151,6 +154,7 @@ async fn assets_contract() {
                 code: "image-ratio".into(),
                 message: "too wide".into(),
             }),
+            moderation: None,
             at: Utc::now(),
         };
         assert!(
@@ -272,6 +276,103 @@ async fn assets_contract() {
                 .await
                 .expect("cas"),
             "{name}: deleted stays"
+        );
+    }
+}
+
+#[tokio::test]
+async fn review_queue_contract() {
+    for (name, repo, _dir) in backends().await {
+        let ids = [
+            "asset-20260101000001-aaaaa",
+            "asset-20260101000002-bbbbb",
+            "asset-20260101000003-ccccc",
+        ];
+        for (i, id) in ids.iter().enumerate() {
+            let tenant = if i == 1 { "t2" } else { "t1" };
+            let a = new_asset(id, tenant, i as u32, AssetType::Image, "x");
+            repo.insert_asset_with_job(&a, &job())
+                .await
+                .expect("insert");
+        }
+        let record = ModerationRecord {
+            detector: "test".into(),
+            faces: vec![FaceBox {
+                x: 1,
+                y: 2,
+                width: 30,
+                height: 40,
+                score: 5.5,
+            }],
+            width: 640,
+            height: 480,
+            ..ModerationRecord::default()
+        };
+        let hold = StatusChange {
+            to: Status::PendingReview,
+            format: None,
+            facts: None,
+            failure: None,
+            moderation: Some(record.clone()),
+            at: Utc::now(),
+        };
+        for id in [ids[2], ids[0], ids[1]] {
+            let id = AssetId::parse(id).expect("id");
+            assert!(
+                repo.change_status(&id, Status::Processing, &hold)
+                    .await
+                    .expect("hold"),
+                "{name}"
+            );
+        }
+        // Every tenant's held assets, oldest first, in keyset pages.
+        let first = repo.list_pending_reviews(None, 2).await.expect("queue");
+        let got: Vec<&str> = first.items.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(got, vec![ids[0], ids[1]], "{name}");
+        assert_eq!(first.items[0].moderation.as_ref(), Some(&record));
+        let rest = repo
+            .list_pending_reviews(first.next_before, 2)
+            .await
+            .expect("queue");
+        assert_eq!(rest.items.len(), 1);
+        assert_eq!(rest.next_before, None);
+
+        // A decision moves it out of the queue once.
+        let approve = StatusChange {
+            to: Status::Active,
+            moderation: None,
+            ..hold.clone()
+        };
+        let first_id = AssetId::parse(ids[0]).expect("id");
+        assert!(
+            repo.change_status(&first_id, Status::PendingReview, &approve)
+                .await
+                .expect("approve")
+        );
+        assert!(
+            !repo
+                .change_status(&first_id, Status::PendingReview, &approve)
+                .await
+                .expect("again"),
+            "{name}"
+        );
+        let kept = repo
+            .get_asset("t1", &first_id)
+            .await
+            .expect("get")
+            .expect("asset");
+        assert_eq!(
+            kept.moderation,
+            Some(record),
+            "{name}: record kept when not replaced"
+        );
+        assert_eq!(
+            repo.list_pending_reviews(None, 10)
+                .await
+                .expect("queue")
+                .items
+                .len(),
+            2
         );
     }
 }

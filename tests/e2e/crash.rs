@@ -61,9 +61,16 @@ fn start(data_dir: &Path, extra: &[&str]) -> Node {
     }
 }
 
-fn kill(mut node: Node) {
-    node.child.kill().expect("SIGKILL");
-    node.child.wait().expect("reaped");
+impl Drop for Node {
+    /// SIGKILL, also when a test fails half-way, so no server outlives its test.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn kill(node: Node) {
+    drop(node);
 }
 
 fn cli(data_dir: &Path, args: &[&str]) -> String {

@@ -162,7 +162,6 @@ async fn every_accepted_image_format_goes_active() {
             "gif",
             (320, 320),
         ),
-        ("a.heic", media::heic(), "heif", (400, 320)),
     ];
     for (name, bytes, format, (w, h)) in cases {
         // A misleading name and Content-Type: the bytes decide.
@@ -174,7 +173,40 @@ async fn every_accepted_image_format_goes_active() {
         assert_eq!(body["width"], Value::from(w), "{name}: {body}");
         assert_eq!(body["height"], Value::from(h), "{name}: {body}");
         assert!(body["failure"].is_null(), "{name}: {body}");
+        assert_eq!(
+            body["moderation"]["faces"],
+            serde_json::json!([]),
+            "{name}: scanned"
+        );
     }
+
+    // HEIC is accepted but not decoded here, so it cannot be scanned for faces: by default it
+    // waits for a reviewer (the kyy face shows Processing); `unscannable = "allow"` passes it.
+    let url = origin.put("a.heic.bin", media::heic(), "application/octet-stream");
+    let id = app.upload_ok(&key, "Image", &url).await;
+    let body = app.wait_settled(&key, &id).await;
+    assert_eq!(body["status"], "PendingReview", "{body}");
+    assert_eq!(
+        (body["format"].clone(), body["width"].clone()),
+        (Value::from("heif"), Value::from(400))
+    );
+    let note = body["moderation"]["note"].as_str().expect("note");
+    assert!(
+        note.starts_with("the heif image could not be scanned for faces"),
+        "{note}"
+    );
+    let (_, kyy) = app.get(&key, &format!("{KYY}/{id}")).await;
+    assert_eq!(kyy["data"]["status"], "Processing");
+
+    let lenient = crate::common::spawn_app_with(
+        |c| c.moderation.unscannable = assetlib::domain::FacePolicy::Allow,
+        std::sync::Arc::new(assetlib::fetch::SystemLookup),
+    )
+    .await;
+    let key = lenient.create_key("formats").await;
+    let id = lenient.upload_ok(&key, "Image", &url).await;
+    let body = lenient.wait_settled(&key, &id).await;
+    assert_eq!(body["status"], "Active", "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -44,6 +44,7 @@ async fn create_details_and_delete() {
             "width",
             "height",
             "failure",
+            "moderation",
             "createTime",
             "updateTime",
         ],

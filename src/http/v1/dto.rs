@@ -1,7 +1,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Asset, MediaFacts};
+use crate::domain::{Asset, MediaFacts, ModerationRecord};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -32,6 +32,9 @@ pub struct AssetBody {
     #[serde(flatten)]
     pub facts: MediaFacts,
     pub failure: Option<FailureBody>,
+    /// What the face check found and what a reviewer decided (images only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moderation: Option<ModerationRecord>,
     pub create_time: String,
     pub update_time: String,
 }
@@ -56,6 +59,7 @@ impl From<&Asset> for AssetBody {
                 code: f.code.clone(),
                 message: f.message.clone(),
             }),
+            moderation: a.moderation.clone(),
             create_time: rfc3339(a.create_time),
             update_time: rfc3339(a.update_time),
         }

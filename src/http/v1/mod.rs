@@ -2,9 +2,10 @@
 
 mod assets;
 mod dto;
+mod reviews;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use super::error::V1Error;
 use crate::app::AppState;
@@ -17,6 +18,10 @@ pub fn router() -> Router<AppState> {
             "/assets/{asset_id}",
             get(assets::detail).delete(assets::delete),
         )
+        .route("/assets/{asset_id}/preview", get(reviews::preview))
+        .route("/reviews", get(reviews::queue))
+        .route("/reviews/{asset_id}/approve", post(reviews::approve))
+        .route("/reviews/{asset_id}/reject", post(reviews::reject))
         .fallback(not_found)
 }
 

@@ -165,14 +165,21 @@ impl AssetRepo for SqliteRepo {
             .map(serde_json::to_string)
             .transpose()
             .map_err(|e| RepoError::Corrupt(format!("facts: {e}")))?;
+        let moderation = change
+            .moderation
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| RepoError::Corrupt(format!("moderation: {e}")))?;
         let done = sqlx::query(
             "UPDATE assets SET status = ?, format = coalesce(?, format), facts = coalesce(?, facts), \
-             failure_code = ?, failure_message = ?, updated_at = ? \
+             moderation = coalesce(?, moderation), failure_code = ?, failure_message = ?, updated_at = ? \
              WHERE id = ? AND status = ? AND deleted_at IS NULL",
         )
         .bind(change.to.as_str())
         .bind(&change.format)
         .bind(facts)
+        .bind(moderation)
         .bind(change.failure.as_ref().map(|f| f.code.clone()))
         .bind(change.failure.as_ref().map(|f| f.message.clone()))
         .bind(millis(change.at))
@@ -181,6 +188,27 @@ impl AssetRepo for SqliteRepo {
         .execute(&self.write)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn list_pending_reviews(&self, after: Option<i64>, limit: u32) -> RepoResult<KeysetPage> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ASSET_COLUMNS} FROM assets \
+             WHERE status = 'PendingReview' AND deleted_at IS NULL AND seq > ? \
+             ORDER BY seq ASC LIMIT ?"
+        )))
+        .bind(after.unwrap_or(0))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.read)
+        .await?;
+        let mut items: Vec<Asset> = rows.iter().map(asset_from_row).collect::<RepoResult<_>>()?;
+        let more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        let next_before = if more {
+            items.last().map(|a| a.seq)
+        } else {
+            None
+        };
+        Ok(KeysetPage { items, next_before })
     }
 
     async fn delete_asset(

@@ -8,7 +8,7 @@ use crate::domain::{Asset, AssetId, AssetType, Failure, MediaFacts, Role, Status
 use crate::repo::{ApiKeyRecord, RepoError, RepoResult};
 
 pub const ASSET_COLUMNS: &str = "seq, id, tenant, name, asset_type, url, sha256, bytes, format, \
-     facts, status, failure_code, failure_message, created_at, updated_at";
+     facts, status, failure_code, failure_message, moderation, created_at, updated_at";
 
 pub fn millis(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
@@ -28,6 +28,7 @@ pub fn asset_from_row(row: &SqliteRow) -> RepoResult<Asset> {
     let failure_code: Option<String> = row.try_get("failure_code")?;
     let failure_message: Option<String> = row.try_get("failure_message")?;
     let bytes: i64 = row.try_get("bytes")?;
+    let moderation: Option<String> = row.try_get("moderation")?;
     Ok(Asset {
         id: AssetId::parse(&id).ok_or_else(|| RepoError::Corrupt(format!("asset id {id}")))?,
         tenant: row.try_get("tenant")?,
@@ -46,6 +47,10 @@ pub fn asset_from_row(row: &SqliteRow) -> RepoResult<Asset> {
             code,
             message: failure_message.unwrap_or_default(),
         }),
+        moderation: moderation
+            .map(|m| serde_json::from_str(&m))
+            .transpose()
+            .map_err(|e| RepoError::Corrupt(format!("moderation of {id}: {e}")))?,
         create_time: from_millis(row.try_get("created_at")?)?,
         update_time: from_millis(row.try_get("updated_at")?)?,
         seq: row.try_get("seq")?,

@@ -203,7 +203,7 @@ pub async fn wait_settled(client: &reqwest::Client, base: &str, key: &str, id: &
     }
 }
 
-/// Every blob file under a data dir's blob store.
+/// Every content blob file under a data dir (previews are not counted).
 pub fn blob_files(data_dir: &Path) -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         if let Ok(entries) = std::fs::read_dir(dir) {
@@ -218,7 +218,7 @@ pub fn blob_files(data_dir: &Path) -> Vec<PathBuf> {
         }
     }
     let mut out = Vec::new();
-    walk(&data_dir.join("blobs"), &mut out);
+    walk(&data_dir.join("blobs").join("sha256"), &mut out);
     out
 }
 

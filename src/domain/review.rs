@@ -1,0 +1,70 @@
+//! Moderation records: what the face check found and what a reviewer decided.
+
+use serde::{Deserialize, Serialize};
+
+/// A detected face, in the coordinates of the original image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaceBox {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+    pub score: f64,
+}
+
+/// What to do with an asset that shows a face.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FacePolicy {
+    /// Wait for a reviewer (`PendingReview`).
+    Hold,
+    /// Fail at once (`face-detected`).
+    Reject,
+    /// No face check.
+    Allow,
+}
+
+impl std::str::FromStr for FacePolicy {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        match raw {
+            "hold" => Ok(FacePolicy::Hold),
+            "reject" => Ok(FacePolicy::Reject),
+            "allow" => Ok(FacePolicy::Allow),
+            other => Err(format!(
+                "unknown face policy '{other}'; expected hold, reject or allow"
+            )),
+        }
+    }
+}
+
+/// What the server records about a moderated asset.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModerationRecord {
+    /// The detector that looked, e.g. `seetaface-frontal-1.0`.
+    pub detector: String,
+    pub faces: Vec<FaceBox>,
+    /// Size of the image the boxes refer to.
+    pub width: u32,
+    pub height: u32,
+    /// Why the content could not be scanned, when it could not (e.g. an undecodable format).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Set when a reviewer decided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
+}
+
+/// A reviewer's decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Decision {
+    /// `approve` or `reject`.
+    pub action: String,
+    pub reviewer_key: String,
+    pub reviewer_tenant: String,
+    pub reason: Option<String>,
+    pub at: chrono::DateTime<chrono::Utc>,
+}

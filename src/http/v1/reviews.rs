@@ -1,0 +1,125 @@
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+
+use super::dto::AssetBody;
+use crate::app::AppState;
+use crate::domain::{Asset, FaceBox};
+use crate::http::auth::V1Caller;
+use crate::http::error::V1Error;
+use crate::service::ServiceError;
+
+/// One held asset in the review queue.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewItem {
+    pub tenant: String,
+    #[serde(flatten)]
+    pub asset: AssetBody,
+    pub faces: Vec<FaceBox>,
+    /// Size of the image the face boxes refer to.
+    pub image_width: u32,
+    pub image_height: u32,
+    /// Why the image could not be scanned, when that is why it is held.
+    pub note: Option<String>,
+    /// A small JPEG of the image (the reviewer's key is needed).
+    pub preview_url: String,
+}
+
+impl From<&Asset> for ReviewItem {
+    fn from(a: &Asset) -> Self {
+        let record = a.moderation.clone().unwrap_or_default();
+        Self {
+            tenant: a.tenant.clone(),
+            asset: AssetBody::from(a),
+            faces: record.faces,
+            image_width: record.width,
+            image_height: record.height,
+            note: record.note,
+            preview_url: format!("/v1/assets/{}/preview", a.id),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewList {
+    pub items: Vec<ReviewItem>,
+    pub next_cursor: Option<String>,
+}
+
+pub async fn queue(
+    State(state): State<AppState>,
+    V1Caller(caller): V1Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<ReviewList>, V1Error> {
+    let mut limit = 50u32;
+    let mut after = None;
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match key.as_ref() {
+            "limit" => {
+                limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=100).contains(n))
+                    .ok_or_else(|| {
+                        ServiceError::invalid(format!("limit must be 1–100, got '{value}'"))
+                    })?;
+            }
+            "cursor" if !value.is_empty() => {
+                after = Some(value.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    ServiceError::invalid(format!("cursor '{value}' is not valid; pass nextCursor from a previous page"))
+                })?);
+            }
+            _ => {}
+        }
+    }
+    let page = state.assets.pending_reviews(&caller, after, limit).await?;
+    Ok(Json(ReviewList {
+        items: page.items.iter().map(ReviewItem::from).collect(),
+        next_cursor: page.next_before.map(|n| n.to_string()),
+    }))
+}
+
+pub async fn approve(
+    State(state): State<AppState>,
+    V1Caller(caller): V1Caller,
+    Path(asset_id): Path<String>,
+) -> Result<Json<AssetBody>, V1Error> {
+    let asset = state.assets.approve(&caller, &asset_id).await?;
+    Ok(Json(AssetBody::from(&asset)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RejectBody {
+    pub reason: Option<String>,
+}
+
+pub async fn reject(
+    State(state): State<AppState>,
+    V1Caller(caller): V1Caller,
+    Path(asset_id): Path<String>,
+    body: Bytes,
+) -> Result<Json<AssetBody>, V1Error> {
+    let body: RejectBody = crate::http::parse_json(&body)?;
+    let asset = state.assets.reject(&caller, &asset_id, body.reason).await?;
+    Ok(Json(AssetBody::from(&asset)))
+}
+
+pub async fn preview(
+    State(state): State<AppState>,
+    V1Caller(caller): V1Caller,
+    Path(asset_id): Path<String>,
+) -> Result<impl IntoResponse, V1Error> {
+    let jpeg = state.assets.preview(&caller, &asset_id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/jpeg"),
+            (header::CACHE_CONTROL, "private, max-age=3600"),
+        ],
+        jpeg,
+    ))
+}

@@ -1,0 +1,15 @@
+//! Face moderation: a `FaceDetector` port and the shipped offline detector.
+
+mod seeta;
+
+pub use seeta::SeetaDetector;
+
+pub use crate::domain::{Decision, FaceBox, FacePolicy, ModerationRecord};
+
+/// Finds faces in a grayscale image.
+pub trait FaceDetector: Send + Sync {
+    /// Every face found (empty when there is none).
+    fn detect(&self, image: &image::GrayImage) -> Vec<FaceBox>;
+    /// A short name for records and docs.
+    fn name(&self) -> &'static str;
+}

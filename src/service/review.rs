@@ -1,0 +1,155 @@
+//! Review of held assets: the queue, approve, reject, and previews.
+
+use bytes::Bytes;
+use chrono::Utc;
+
+use super::{AssetService, ErrorKind, ServiceError};
+use crate::domain::{Asset, AssetId, Caller, Decision, Failure, ModerationRecord, Role, Status};
+use crate::repo::{KeysetPage, StatusChange};
+
+const MAX_REASON_CHARS: usize = 500;
+
+fn require_reviewer(caller: &Caller) -> Result<(), ServiceError> {
+    match caller.role {
+        Role::Reviewer | Role::Admin => Ok(()),
+        Role::Tenant => Err(ServiceError::client(
+            ErrorKind::Forbidden,
+            "reviewing needs a key with the reviewer or admin role",
+        )),
+    }
+}
+
+impl AssetService {
+    /// Held assets of every tenant, oldest first.
+    pub async fn pending_reviews(
+        &self,
+        caller: &Caller,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<KeysetPage, ServiceError> {
+        require_reviewer(caller)?;
+        self.repo
+            .list_pending_reviews(after, limit)
+            .await
+            .map_err(|e| ServiceError::internal("listing the review queue", e))
+    }
+
+    async fn held(&self, raw_id: &str) -> Result<Asset, ServiceError> {
+        let id = AssetId::parse(raw_id).ok_or_else(ServiceError::not_found)?;
+        let asset = self
+            .repo
+            .get_asset_any_tenant(&id)
+            .await
+            .map_err(|e| ServiceError::internal("reading an asset", e))?
+            .ok_or_else(ServiceError::not_found)?;
+        if asset.status != Status::PendingReview {
+            return Err(ServiceError::client(
+                ErrorKind::Conflict,
+                format!(
+                    "asset {} is not waiting for review; it is {}",
+                    asset.id, asset.status
+                ),
+            ));
+        }
+        Ok(asset)
+    }
+
+    async fn decide(
+        &self,
+        caller: &Caller,
+        asset: Asset,
+        action: &str,
+        reason: Option<String>,
+    ) -> Result<Asset, ServiceError> {
+        let at = Utc::now();
+        let mut record = asset
+            .moderation
+            .clone()
+            .unwrap_or_else(ModerationRecord::default);
+        record.decision = Some(Decision {
+            action: action.to_owned(),
+            reviewer_key: caller.key_id.clone(),
+            reviewer_tenant: caller.tenant.clone(),
+            reason: reason.clone(),
+            at,
+        });
+        let change = StatusChange {
+            to: if action == "approve" {
+                Status::Active
+            } else {
+                Status::Failed
+            },
+            format: None,
+            facts: None,
+            failure: (action == "reject").then(|| Failure {
+                code: "review-rejected".to_owned(),
+                message: reason.clone().unwrap_or_default(),
+            }),
+            moderation: Some(record),
+            at,
+        };
+        let moved = self
+            .repo
+            .change_status(&asset.id, Status::PendingReview, &change)
+            .await
+            .map_err(|e| ServiceError::internal("recording a review decision", e))?;
+        if !moved {
+            return Err(ServiceError::client(
+                ErrorKind::Conflict,
+                format!("asset {} was decided by someone else meanwhile", asset.id),
+            ));
+        }
+        tracing::info!(asset = %asset.id, %action, reviewer = %caller.key_id, "review decision");
+        self.repo
+            .get_asset_any_tenant(&asset.id)
+            .await
+            .map_err(|e| ServiceError::internal("reading an asset", e))?
+            .ok_or_else(ServiceError::not_found)
+    }
+
+    /// Approves a held asset: it becomes `Active`.
+    pub async fn approve(&self, caller: &Caller, raw_id: &str) -> Result<Asset, ServiceError> {
+        require_reviewer(caller)?;
+        let asset = self.held(raw_id).await?;
+        self.decide(caller, asset, "approve", None).await
+    }
+
+    /// Rejects a held asset: it becomes `Failed` (`review-rejected`) with the reason.
+    pub async fn reject(
+        &self,
+        caller: &Caller,
+        raw_id: &str,
+        reason: Option<String>,
+    ) -> Result<Asset, ServiceError> {
+        require_reviewer(caller)?;
+        let reason = reason.map(|r| r.trim().to_owned()).unwrap_or_default();
+        if reason.is_empty() {
+            return Err(ServiceError::invalid(
+                "a rejection needs a reason: send {\"reason\": \"…\"}; the asset's owner sees it",
+            ));
+        }
+        if reason.chars().count() > MAX_REASON_CHARS {
+            return Err(ServiceError::invalid(format!(
+                "the reason is longer than {MAX_REASON_CHARS} characters"
+            )));
+        }
+        let asset = self.held(raw_id).await?;
+        self.decide(caller, asset, "reject", Some(reason)).await
+    }
+
+    /// The preview of an asset: for its owner, and for reviewers of every tenant.
+    pub async fn preview(&self, caller: &Caller, raw_id: &str) -> Result<Bytes, ServiceError> {
+        let id = AssetId::parse(raw_id).ok_or_else(ServiceError::not_found)?;
+        let asset = match caller.role {
+            Role::Reviewer | Role::Admin => self.repo.get_asset_any_tenant(&id).await,
+            Role::Tenant => self.repo.get_asset(&caller.tenant, &id).await,
+        }
+        .map_err(|e| ServiceError::internal("reading an asset", e))?
+        .ok_or_else(ServiceError::not_found)?;
+        self.blobs
+            .read_preview(&asset.sha256)
+            .await
+            .map_err(|e| ServiceError::internal("reading a preview", e))?
+            .ok_or_else(|| ServiceError::client(ErrorKind::NotFound, "this asset has no preview"))
+    }
+}
