@@ -23,7 +23,7 @@ impl SeetaDetector {
             model: rustface::read_model(MODEL)?,
             work_side: 800,
             min_face: 40,
-            threshold: 2.0,
+            threshold: 1.5,
         })
     }
 

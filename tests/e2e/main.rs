@@ -8,6 +8,7 @@ mod concurrency;
 mod crash;
 mod kyy_api;
 mod media_rules;
+mod moderation;
 mod refusals;
 mod ssrf;
 mod tenancy;

@@ -1,0 +1,268 @@
+//! Face moderation through the real server: real photos with faces are held, others pass;
+//! reviewers approve or reject; tenants cannot review; previews are served.
+
+use std::sync::Arc;
+
+use assetlib::domain::{FacePolicy, Role};
+use assetlib::fetch::SystemLookup;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::common::{KYY, Origin, TestApp, media, spawn_app, spawn_app_with};
+
+fn photo(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/tests/fixtures/photos/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+async fn reviewer_key(app: &TestApp) -> String {
+    let server = app.server.as_ref().expect("running");
+    server
+        .state()
+        .keys
+        .create("moderators", Role::Reviewer)
+        .await
+        .expect("reviewer key")
+        .secret
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn photos_with_faces_are_held_and_others_pass() {
+    let app = spawn_app().await;
+    let origin = Origin::start().await;
+    let key = app.create_key("studio").await;
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("astronaut.png", photo("astronaut.png"), "PendingReview"),
+        ("camera.png", photo("camera.png"), "PendingReview"),
+        (
+            "grace_hopper.jpg",
+            photo("grace_hopper.jpg"),
+            "PendingReview",
+        ),
+        ("chelsea.png", photo("chelsea.png"), "Active"),
+        ("coffee.png", photo("coffee.png"), "Active"),
+        ("rocket.jpg", photo("rocket.jpg"), "Active"),
+        ("gradient.png", media::png(800, 600), "Active"),
+        ("flat.png", media::flat_png(640, 640), "Active"),
+    ];
+    for (name, bytes, want) in cases {
+        let url = origin.put(name, bytes, "application/octet-stream");
+        let id = app.upload_ok(&key, "Image", &url).await;
+        let body = app.wait_settled(&key, &id).await;
+        assert_eq!(body["status"], want, "{name}: {body}");
+        let faces = body["moderation"]["faces"].as_array().expect("faces").len();
+        assert_eq!(faces > 0, want == "PendingReview", "{name}: {body}");
+        assert_eq!(body["moderation"]["detector"], "seetaface-frontal-1.0");
+        if want == "PendingReview" {
+            // The kyy face knows three states: a held asset is still Processing there.
+            let (_, kyy) = app.get(&key, &format!("{KYY}/{id}")).await;
+            assert_eq!(kyy["data"]["status"], "Processing", "{name}");
+            let (_, list) = app
+                .get(&key, &format!("{KYY}/list?status=Processing"))
+                .await;
+            let listed = list["data"]["list"].as_array().expect("list");
+            assert!(listed.iter().any(|a| a["assetId"] == id.as_str()), "{name}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reviewers_approve_or_reject_held_assets() {
+    let app = spawn_app().await;
+    let origin = Origin::start().await;
+    let alice = app.create_key("alice").await;
+    let bob = app.create_key("bob").await;
+    let reviewer = reviewer_key(&app).await;
+    let face = origin.put("astronaut.png", photo("astronaut.png"), "image/png");
+    let other_face = origin.put("grace_hopper.jpg", photo("grace_hopper.jpg"), "image/jpeg");
+    let first = app.upload_ok(&alice, "Image", &face).await;
+    app.wait_settled(&alice, &first).await;
+    let second = app.upload_ok(&bob, "Image", &other_face).await;
+    app.wait_settled(&bob, &second).await;
+
+    // A tenant key cannot review.
+    for (method, path) in [
+        ("GET", "/v1/reviews".to_owned()),
+        ("POST", format!("/v1/reviews/{first}/approve")),
+        ("POST", format!("/v1/reviews/{first}/reject")),
+    ] {
+        let req = if method == "GET" {
+            app.client.get(format!("{}{path}", app.base))
+        } else {
+            app.client
+                .post(format!("{}{path}", app.base))
+                .json(&json!({"reason": "x"}))
+        };
+        let (status, body) = app.send(req.bearer_auth(&alice)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {body}");
+        assert_eq!(body["error"]["code"], "forbidden");
+    }
+
+    // The reviewer sees every tenant's held assets, oldest first, with boxes and a preview.
+    let (status, queue) = app.get(&reviewer, "/v1/reviews").await;
+    assert_eq!(status, StatusCode::OK, "{queue}");
+    let items = queue["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2, "{queue}");
+    assert_eq!(items[0]["assetId"], first.as_str());
+    assert_eq!(items[0]["tenant"], "alice");
+    assert_eq!(items[1]["tenant"], "bob");
+    assert_eq!(
+        (
+            items[0]["imageWidth"].clone(),
+            items[0]["imageHeight"].clone()
+        ),
+        (json!(512), json!(512))
+    );
+    let boxes = items[0]["faces"].as_array().expect("faces");
+    assert!(!boxes.is_empty());
+    let b = &boxes[0];
+    for field in ["x", "y", "width", "height", "score"] {
+        assert!(b[field].is_number(), "{field} in {b}");
+    }
+    let preview_url = items[0]["previewUrl"].as_str().expect("preview url");
+    let resp = app
+        .client
+        .get(format!("{}{preview_url}", app.base))
+        .bearer_auth(&reviewer)
+        .send()
+        .await
+        .expect("preview");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "image/jpeg");
+    let jpeg = resp.bytes().await.expect("bytes");
+    let preview = image::load_from_memory(&jpeg).expect("a decodable JPEG");
+    assert!(preview.width() <= 512 && preview.height() <= 512);
+    // Owners see their own preview; other tenants do not.
+    let status_for = |key: String| {
+        app.client
+            .get(format!("{}{preview_url}", app.base))
+            .bearer_auth(key)
+            .send()
+    };
+    assert_eq!(
+        status_for(alice.clone()).await.expect("sent").status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        status_for(bob.clone()).await.expect("sent").status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // Approve: Active, and the decision is recorded.
+    let (status, approved) = app
+        .post(
+            &reviewer,
+            &format!("/v1/reviews/{first}/approve"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{approved}");
+    assert_eq!(approved["status"], "Active");
+    let (_, seen) = app.get(&alice, &format!("/v1/assets/{first}")).await;
+    assert_eq!(seen["status"], "Active");
+    let decision = &seen["moderation"]["decision"];
+    assert_eq!(decision["action"], "approve");
+    assert_eq!(decision["reviewerTenant"], "moderators");
+    assert!(
+        decision["reviewerKey"]
+            .as_str()
+            .expect("key id")
+            .starts_with("key_")
+    );
+    chrono::DateTime::parse_from_rfc3339(decision["at"].as_str().expect("at")).expect("rfc3339");
+    let (_, kyy) = app.get(&alice, &format!("{KYY}/{first}")).await;
+    assert_eq!(kyy["data"]["status"], "Active");
+    // Deciding twice is a conflict.
+    let (status, again) = app
+        .post(
+            &reviewer,
+            &format!("/v1/reviews/{first}/approve"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+
+    // Reject needs a reason; then Failed with review-rejected and the reason.
+    let (status, _) = app
+        .post(
+            &reviewer,
+            &format!("/v1/reviews/{second}/reject"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let reason = "identifiable person without a release form";
+    let (status, rejected) = app
+        .post(
+            &reviewer,
+            &format!("/v1/reviews/{second}/reject"),
+            &json!({"reason": reason}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rejected}");
+    let (_, seen) = app.get(&bob, &format!("/v1/assets/{second}")).await;
+    assert_eq!(seen["status"], "Failed");
+    assert_eq!(
+        seen["failure"],
+        json!({"code": "review-rejected", "message": reason})
+    );
+    assert_eq!(seen["moderation"]["decision"]["action"], "reject");
+    assert_eq!(seen["moderation"]["decision"]["reason"], reason);
+    let (_, kyy) = app.get(&bob, &format!("{KYY}/{second}")).await;
+    assert_eq!(kyy["data"]["status"], "Failed");
+    assert_eq!(kyy["msg"], reason);
+
+    let (_, queue) = app.get(&reviewer, "/v1/reviews").await;
+    assert_eq!(queue["items"], json!([]));
+    let (status, _) = app
+        .post(
+            &reviewer,
+            "/v1/reviews/asset-20200101000000-zzzzz/approve",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policies_reject_or_allow_per_deployment_and_tenant() {
+    let app = spawn_app_with(
+        |c| {
+            c.moderation.faces = FacePolicy::Reject;
+            c.moderation
+                .tenants
+                .insert("film-crew".into(), FacePolicy::Allow);
+        },
+        Arc::new(SystemLookup),
+    )
+    .await;
+    let origin = Origin::start().await;
+    let strict = app.create_key("agency").await;
+    let lenient = app.create_key("film-crew").await;
+    let url = origin.put("camera.png", photo("camera.png"), "image/png");
+
+    let id = app.upload_ok(&strict, "Image", &url).await;
+    let body = app.wait_settled(&strict, &id).await;
+    assert_eq!(body["status"], "Failed", "{body}");
+    assert_eq!(body["failure"]["code"], "face-detected");
+    let message = body["failure"]["message"].as_str().expect("message");
+    assert!(
+        message.starts_with("the image shows ")
+            && message.ends_with("images with faces are not accepted here"),
+        "{message}"
+    );
+    assert!(
+        !body["moderation"]["faces"]
+            .as_array()
+            .expect("faces")
+            .is_empty()
+    );
+
+    let id = app.upload_ok(&lenient, "Image", &url).await;
+    let body = app.wait_settled(&lenient, &id).await;
+    assert_eq!(body["status"], "Active", "{body}");
+    assert_eq!(body.get("moderation"), None, "no check under allow: {body}");
+}
