@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::fetch::{HttpFetcher, NameLookup, SystemLookup};
 use crate::jobs::{WorkerPool, spawn_workers};
 use crate::repo::{self, Repo};
-use crate::service::{AssetService, CreatedKey, KeyService};
+use crate::service::{AssetPorts, AssetService, AssetSettings, CreatedKey, KeyService};
 
 /// How often housekeeping (orphan blob sweep) runs.
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
@@ -95,15 +95,19 @@ impl Server {
             crate::moderation::SeetaDetector::embedded().context("loading the face model")?,
         );
         let assets = AssetService::new(
-            Arc::clone(&repo),
-            Arc::clone(&blobs),
-            fetcher,
-            config.limits.clone(),
-            config.jobs.max_attempts,
-            tmp_dir,
-            Arc::clone(&wake),
-            detector,
-            config.moderation.clone(),
+            AssetPorts {
+                repo: Arc::clone(&repo),
+                blobs: Arc::clone(&blobs),
+                fetcher,
+                detector,
+                wake: Arc::clone(&wake),
+            },
+            AssetSettings {
+                limits: config.limits.clone(),
+                moderation: config.moderation.clone(),
+                max_attempts: config.jobs.max_attempts,
+                tmp_dir,
+            },
         );
         let keys = KeyService::new(Arc::clone(&repo));
         let bootstrap_key = if config.bootstrap_admin_key {

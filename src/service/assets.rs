@@ -4,9 +4,11 @@ use tokio::sync::Notify;
 
 use super::ServiceError;
 use crate::blob::BlobStore;
+use crate::config::ModerationConfig;
 use crate::domain::rules::MediaLimits;
 use crate::domain::{Asset, AssetId, Caller};
 use crate::fetch::Fetcher;
+use crate::moderation::FaceDetector;
 use crate::repo::Repo;
 
 /// The asset use cases, over the ports.
@@ -17,36 +19,44 @@ pub struct AssetService {
     pub(super) fetcher: Arc<dyn Fetcher>,
     pub(super) limits: Arc<MediaLimits>,
     pub(super) max_attempts: u32,
-    pub(super) detector: Arc<dyn crate::moderation::FaceDetector>,
-    pub(super) moderation: Arc<crate::config::ModerationConfig>,
+    pub(super) detector: Arc<dyn FaceDetector>,
+    pub(super) moderation: Arc<ModerationConfig>,
     /// Where remote blobs are copied for probing.
     pub(super) tmp_dir: std::path::PathBuf,
     /// Wakes an idle worker as soon as a job is enqueued.
     pub(super) wake: Arc<Notify>,
 }
 
+/// The ports the asset use cases run on.
+pub struct AssetPorts {
+    pub repo: Arc<dyn Repo>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub fetcher: Arc<dyn Fetcher>,
+    pub detector: Arc<dyn FaceDetector>,
+    /// Notified on every enqueue, so an idle worker starts at once.
+    pub wake: Arc<Notify>,
+}
+
+/// The settings the asset use cases follow.
+pub struct AssetSettings {
+    pub limits: MediaLimits,
+    pub moderation: ModerationConfig,
+    pub max_attempts: u32,
+    pub tmp_dir: std::path::PathBuf,
+}
+
 impl AssetService {
-    pub fn new(
-        repo: Arc<dyn Repo>,
-        blobs: Arc<dyn BlobStore>,
-        fetcher: Arc<dyn Fetcher>,
-        limits: MediaLimits,
-        max_attempts: u32,
-        tmp_dir: std::path::PathBuf,
-        wake: Arc<Notify>,
-        detector: Arc<dyn crate::moderation::FaceDetector>,
-        moderation: crate::config::ModerationConfig,
-    ) -> Self {
+    pub fn new(ports: AssetPorts, settings: AssetSettings) -> Self {
         Self {
-            repo,
-            blobs,
-            fetcher,
-            limits: Arc::new(limits),
-            max_attempts,
-            tmp_dir,
-            wake,
-            detector,
-            moderation: Arc::new(moderation),
+            repo: ports.repo,
+            blobs: ports.blobs,
+            fetcher: ports.fetcher,
+            detector: ports.detector,
+            wake: ports.wake,
+            limits: Arc::new(settings.limits),
+            moderation: Arc::new(settings.moderation),
+            max_attempts: settings.max_attempts,
+            tmp_dir: settings.tmp_dir,
         }
     }
 

@@ -11,7 +11,7 @@ mod review;
 mod sweep;
 mod upload;
 
-pub use assets::AssetService;
+pub use assets::{AssetPorts, AssetService, AssetSettings};
 pub use error::{ErrorKind, ServiceError};
 pub use keys::{CreatedKey, KeyService};
 pub use list::ListParams;

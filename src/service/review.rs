@@ -4,7 +4,7 @@ use bytes::Bytes;
 use chrono::Utc;
 
 use super::{AssetService, ErrorKind, ServiceError};
-use crate::domain::{Asset, AssetId, Caller, Decision, Failure, ModerationRecord, Role, Status};
+use crate::domain::{Asset, AssetId, Caller, Decision, Failure, Role, Status};
 use crate::repo::{KeysetPage, StatusChange};
 
 const MAX_REASON_CHARS: usize = 500;
@@ -62,10 +62,7 @@ impl AssetService {
         reason: Option<String>,
     ) -> Result<Asset, ServiceError> {
         let at = Utc::now();
-        let mut record = asset
-            .moderation
-            .clone()
-            .unwrap_or_else(ModerationRecord::default);
+        let mut record = asset.moderation.clone().unwrap_or_default();
         record.decision = Some(Decision {
             action: action.to_owned(),
             reviewer_key: caller.key_id.clone(),
