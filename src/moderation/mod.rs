@@ -1,6 +1,7 @@
 //! Face moderation: a `FaceDetector` port and the shipped offline detector.
 
 mod seeta;
+pub mod video;
 
 pub use seeta::SeetaDetector;
 

@@ -20,7 +20,7 @@ fn unreadable(message: impl Into<String>) -> ProbeError {
 }
 
 /// Loads `ftyp` + `moov` (in that order) from the top-level boxes.
-fn load_header_boxes(src: &mut dyn Source, len: u64) -> Result<Vec<u8>, ProbeError> {
+pub(crate) fn load_header_boxes(src: &mut dyn Source, len: u64) -> Result<Vec<u8>, ProbeError> {
     let mut pos = 0u64;
     let mut ftyp = Vec::new();
     let mut moov = None;

@@ -10,7 +10,7 @@ use bytes::Bytes;
 
 use super::AssetService;
 use crate::domain::rules::Violation;
-use crate::domain::{Asset, FacePolicy, ModerationRecord};
+use crate::domain::{Asset, AssetType, FacePolicy, ModerationRecord};
 use crate::moderation::FaceDetector;
 
 /// Longest side of a preview.
@@ -64,6 +64,41 @@ fn scan(path: &Path, detector: &dyn FaceDetector) -> Result<Scan, String> {
     })
 }
 
+/// How many frames of a video are checked: the first and up to four keyframes.
+const VIDEO_FRAMES: usize = 5;
+
+/// Decodes the first frame and evenly spaced keyframes; detects faces on each; the first frame
+/// becomes the poster preview.
+fn scan_video(path: &Path, len: u64, detector: &dyn FaceDetector) -> Result<Scan, String> {
+    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let frames = crate::moderation::video::frames(&mut file, len, VIDEO_FRAMES)?;
+    let (width, height) = frames
+        .gray
+        .first()
+        .map(|f| f.dimensions())
+        .unwrap_or((0, 0));
+    let mut faces = Vec::new();
+    for frame in &frames.gray {
+        faces.extend(detector.detect(frame));
+    }
+    let preview = frames.poster.and_then(|rgb| {
+        let small = image::DynamicImage::ImageRgb8(rgb)
+            .thumbnail(PREVIEW_SIDE, PREVIEW_SIDE)
+            .to_rgb8();
+        let mut out = Cursor::new(Vec::new());
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
+            .encode_image(&small)
+            .ok()
+            .map(|()| out.into_inner())
+    });
+    Ok(Scan {
+        faces,
+        width,
+        height,
+        preview,
+    })
+}
+
 impl AssetService {
     /// `size` is the probed size, used for the record when the image cannot be decoded.
     pub(super) async fn moderate(
@@ -79,7 +114,14 @@ impl AssetService {
         }
         let detector: Arc<dyn FaceDetector> = Arc::clone(&self.detector);
         let owned: PathBuf = path.to_path_buf();
-        let task = tokio::task::spawn_blocking(move || scan(&owned, detector.as_ref()));
+        let (is_video, len) = (asset.asset_type == AssetType::Video, asset.bytes);
+        let task = tokio::task::spawn_blocking(move || {
+            if is_video {
+                scan_video(&owned, len, detector.as_ref())
+            } else {
+                scan(&owned, detector.as_ref())
+            }
+        });
         let scanned = match tokio::time::timeout(SCAN_TIME_LIMIT, task).await {
             Ok(Ok(result)) => result,
             Ok(Err(join)) => Err(format!("the decoder failed: {join}")),
@@ -87,6 +129,11 @@ impl AssetService {
                 "decoding took longer than {} s",
                 SCAN_TIME_LIMIT.as_secs()
             )),
+        };
+        let what = if asset.asset_type == AssetType::Video {
+            "video"
+        } else {
+            "image"
         };
         let mut record = ModerationRecord {
             detector: self.detector.name().to_owned(),
@@ -106,9 +153,13 @@ impl AssetService {
                     FacePolicy::Hold => Moderated::Hold(record),
                     FacePolicy::Reject => Moderated::Reject(
                         Violation {
-                            code: "image-unscannable",
+                            code: if is_video {
+                                "video-unscannable"
+                            } else {
+                                "image-unscannable"
+                            },
                             message: format!(
-                                "the {format} image could not be checked for faces, and unchecked images are not accepted"
+                                "the {format} {what} could not be checked for faces, and unchecked media are not accepted"
                             ),
                         },
                         record,
@@ -135,7 +186,7 @@ impl AssetService {
                 Violation {
                     code: "face-detected",
                     message: format!(
-                        "the image shows {n} face{}; images with faces are not accepted here",
+                        "the {what} shows {n} face{}; media with faces are not accepted here",
                         if n == 1 { "" } else { "s" }
                     ),
                 },

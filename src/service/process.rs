@@ -146,7 +146,8 @@ impl AssetService {
         if let Some(v) = first_of(check(asset.asset_type, &probed.facts, &self.limits)) {
             return Ok(Verdict::Failed(v, None));
         }
-        let (to, moderation) = if asset.asset_type == AssetType::Image {
+        let checked = matches!(asset.asset_type, AssetType::Image | AssetType::Video);
+        let (to, moderation) = if checked {
             let size = (
                 probed.facts.width.unwrap_or(0),
                 probed.facts.height.unwrap_or(0),

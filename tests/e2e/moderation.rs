@@ -251,7 +251,7 @@ async fn policies_reject_or_allow_per_deployment_and_tenant() {
     let message = body["failure"]["message"].as_str().expect("message");
     assert!(
         message.starts_with("the image shows ")
-            && message.ends_with("images with faces are not accepted here"),
+            && message.ends_with("media with faces are not accepted here"),
         "{message}"
     );
     assert!(
@@ -265,4 +265,85 @@ async fn policies_reject_or_allow_per_deployment_and_tenant() {
     let body = app.wait_settled(&lenient, &id).await;
     assert_eq!(body["status"], "Active", "{body}");
     assert_eq!(body.get("moderation"), None, "no check under allow: {body}");
+}
+
+/// A 3 s video of a still photo, made with ffmpeg.
+fn video_of(photo_name: &str, codec: &[&str], container: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = dir.path().join(photo_name);
+    std::fs::write(&input, photo(photo_name)).expect("photo");
+    let out = dir.path().join(format!("clip.{container}"));
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-loop", "1", "-i"])
+        .arg(&input)
+        .args(["-t", "3", "-r", "24", "-vf", "scale=720:720,format=yuv420p"])
+        .args(codec)
+        .arg(&out)
+        .status()
+        .expect("ffmpeg is installed");
+    assert!(status.success());
+    std::fs::read(out).expect("video")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn videos_are_checked_on_their_first_frame_and_keyframes() {
+    let app = spawn_app().await;
+    let origin = Origin::start().await;
+    let key = app.create_key("studio").await;
+    let reviewer = reviewer_key(&app).await;
+    let h264 = ["-c:v", "libx264", "-preset", "ultrafast", "-g", "24"];
+
+    // H.264 of a face photo: decoded in-process and held, with a poster frame for the reviewer.
+    let url = origin.put(
+        "face.mp4",
+        video_of("astronaut.png", &h264, "mp4"),
+        "video/mp4",
+    );
+    let id = app.upload_ok(&key, "Video", &url).await;
+    let body = app.wait_settled(&key, &id).await;
+    assert_eq!(body["status"], "PendingReview", "{body}");
+    assert!(
+        !body["moderation"]["faces"]
+            .as_array()
+            .expect("faces")
+            .is_empty(),
+        "{body}"
+    );
+    assert_eq!(body["moderation"]["width"], json!(720));
+    let (_, kyy) = app.get(&key, &format!("{KYY}/{id}")).await;
+    assert_eq!(kyy["data"]["status"], "Processing");
+    let resp = app
+        .client
+        .get(format!("{}/v1/assets/{id}/preview", app.base))
+        .bearer_auth(&reviewer)
+        .send()
+        .await
+        .expect("poster");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let poster = image::load_from_memory(&resp.bytes().await.expect("bytes")).expect("jpeg");
+    assert_eq!((poster.width(), poster.height()), (512, 512));
+    let (status, approved) = app
+        .post(&reviewer, &format!("/v1/reviews/{id}/approve"), &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{approved}");
+    assert_eq!(approved["status"], "Active");
+
+    // H.264 without a face passes.
+    let url = origin.put("cup.mp4", video_of("coffee.png", &h264, "mp4"), "video/mp4");
+    let id = app.upload_ok(&key, "Video", &url).await;
+    let body = app.wait_settled(&key, &id).await;
+    assert_eq!(body["status"], "Active", "{body}");
+    assert_eq!(body["moderation"]["faces"], json!([]));
+
+    // A codec that is not decoded here (MPEG-4 Part 2) cannot be scanned: held by default.
+    let url = origin.put(
+        "face.mov",
+        video_of("grace_hopper.jpg", &["-c:v", "mpeg4"], "mov"),
+        "video/quicktime",
+    );
+    let id = app.upload_ok(&key, "Video", &url).await;
+    let body = app.wait_settled(&key, &id).await;
+    assert_eq!(body["status"], "PendingReview", "{body}");
+    let note = body["moderation"]["note"].as_str().expect("note");
+    assert!(note.contains("not H.264"), "{note}");
 }
