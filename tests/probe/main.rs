@@ -215,3 +215,45 @@ fn truncations_and_bit_flips_never_panic_or_hang() {
     }
     assert!(runs > 1000, "{runs} probe runs in {:?}", started.elapsed());
 }
+
+#[test]
+fn video_frames_decode_and_survive_corruption() {
+    for file in [
+        "v-720p-h264-aac.mp4",
+        "v-faststart.mp4",
+        "v-720x1280-portrait.mp4",
+    ] {
+        let bytes = corpus::read(file);
+        let frames =
+            assetlib::moderation::video::frames(&mut Cursor::new(&bytes), bytes.len() as u64, 5)
+                .unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(!frames.gray.is_empty(), "{file}");
+        assert!(frames.poster.is_some(), "{file}");
+        let (w, h) = frames.gray[0].dimensions();
+        assert!(w >= 720 && h >= 720, "{file}: {w}x{h}");
+    }
+    let err = assetlib::moderation::video::frames(
+        &mut Cursor::new(corpus::read("v-480p-mpeg4.mov")),
+        corpus::read("v-480p-mpeg4.mov").len() as u64,
+        5,
+    )
+    .err()
+    .expect("mpeg4 is not decoded");
+    assert!(err.contains("not H.264"), "{err}");
+
+    // Flipped bits in the media data and the headers: an error or frames, never a crash.
+    let bytes = corpus::read("v-faststart.mp4");
+    let mut rng = Lcg(0xf00d);
+    for _ in 0..60 {
+        let mut flipped = bytes.clone();
+        for _ in 0..8 {
+            let at = (rng.next() as usize) % flipped.len();
+            flipped[at] ^= 1 << (rng.next() % 8);
+        }
+        let _ = assetlib::moderation::video::frames(
+            &mut Cursor::new(&flipped),
+            flipped.len() as u64,
+            5,
+        );
+    }
+}
