@@ -202,32 +202,52 @@ pub fn check_size(asset_type: AssetType, bytes: u64, limits: &MediaLimits) -> Op
     })
 }
 
-/// Every image rule over the measured dimensions.
-pub fn check_image_dimensions(width: u32, height: u32, rules: &ImageLimits) -> Vec<Violation> {
+/// Side and ratio rules shared by images and videos; codes are `{what}-dimensions` and
+/// `{what}-ratio`.
+fn check_frame(
+    what: &str,
+    codes: (&'static str, &'static str),
+    width: u32,
+    height: u32,
+    sides: (u32, u32),
+    ratios: (f64, f64),
+) -> Vec<Violation> {
     let mut out = Vec::new();
-    let side_ok = |side: u32| (rules.min_side..=rules.max_side).contains(&side);
+    let side_ok = |side: u32| (sides.0..=sides.1).contains(&side);
     if !side_ok(width) || !side_ok(height) {
         out.push(Violation::new(
-            "image-dimensions",
+            codes.0,
             format!(
-                "image is {width}x{height}; each side must be {}–{} px",
-                rules.min_side, rules.max_side
+                "{what} is {width}x{height}; each side must be {}–{} px",
+                sides.0, sides.1
             ),
         ));
     }
     if height > 0 {
         let ratio = f64::from(width) / f64::from(height);
-        if ratio < rules.min_ratio || ratio > rules.max_ratio {
+        if ratio < ratios.0 || ratio > ratios.1 {
             out.push(Violation::new(
-                "image-ratio",
+                codes.1,
                 format!(
-                    "image is {width}x{height} (width/height ratio {ratio:.2}); the ratio must be {}–{}",
-                    rules.min_ratio, rules.max_ratio
+                    "{what} is {width}x{height} (width/height ratio {ratio:.2}); the ratio must be {}–{}",
+                    ratios.0, ratios.1
                 ),
             ));
         }
     }
     out
+}
+
+/// Every image rule over the measured dimensions.
+pub fn check_image_dimensions(width: u32, height: u32, rules: &ImageLimits) -> Vec<Violation> {
+    check_frame(
+        "image",
+        ("image-dimensions", "image-ratio"),
+        width,
+        height,
+        (rules.min_side, rules.max_side),
+        (rules.min_ratio, rules.max_ratio),
+    )
 }
 
 fn seconds(ms: u64) -> String {
@@ -328,28 +348,14 @@ pub fn check_video(
             ),
         ));
     }
-    let side_ok = |side: u32| (rules.min_side..=rules.max_side).contains(&side);
-    if !side_ok(width) || !side_ok(height) {
-        out.push(Violation::new(
-            "video-dimensions",
-            format!(
-                "video is {width}x{height}; each side must be {}–{} px",
-                rules.min_side, rules.max_side
-            ),
-        ));
-    }
-    if height > 0 {
-        let ratio = f64::from(width) / f64::from(height);
-        if ratio < rules.min_ratio || ratio > rules.max_ratio {
-            out.push(Violation::new(
-                "video-ratio",
-                format!(
-                    "video is {width}x{height} (width/height ratio {ratio:.2}); the ratio must be {}–{}",
-                    rules.min_ratio, rules.max_ratio
-                ),
-            ));
-        }
-    }
+    out.extend(check_frame(
+        "video",
+        ("video-dimensions", "video-ratio"),
+        width,
+        height,
+        (rules.min_side, rules.max_side),
+        (rules.min_ratio, rules.max_ratio),
+    ));
     out
 }
 

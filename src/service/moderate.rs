@@ -36,6 +36,16 @@ struct Scan {
     preview: Option<Vec<u8>>,
 }
 
+/// A JPEG at most `PREVIEW_SIDE` px on its longer side.
+fn preview_jpeg(image: &image::DynamicImage) -> Option<Vec<u8>> {
+    let small = image.thumbnail(PREVIEW_SIDE, PREVIEW_SIDE).to_rgb8();
+    let mut out = Cursor::new(Vec::new());
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
+        .encode_image(&small)
+        .ok()
+        .map(|()| out.into_inner())
+}
+
 /// Decodes the image once; detects faces on its grayscale and encodes a small JPEG preview.
 fn scan(path: &Path, detector: &dyn FaceDetector) -> Result<Scan, String> {
     let mut reader = image::ImageReader::open(path)
@@ -48,14 +58,7 @@ fn scan(path: &Path, detector: &dyn FaceDetector) -> Result<Scan, String> {
     let decoded = reader.decode().map_err(|e| e.to_string())?;
     let (width, height) = (decoded.width(), decoded.height());
     let faces = detector.detect(&decoded.to_luma8());
-    let preview = {
-        let small = decoded.thumbnail(PREVIEW_SIDE, PREVIEW_SIDE).to_rgb8();
-        let mut out = Cursor::new(Vec::new());
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
-            .encode_image(&small)
-            .ok()
-            .map(|()| out.into_inner())
-    };
+    let preview = preview_jpeg(&decoded);
     Ok(Scan {
         faces,
         width,
@@ -81,16 +84,9 @@ fn scan_video(path: &Path, len: u64, detector: &dyn FaceDetector) -> Result<Scan
     for frame in &frames.gray {
         faces.extend(detector.detect(frame));
     }
-    let preview = frames.poster.and_then(|rgb| {
-        let small = image::DynamicImage::ImageRgb8(rgb)
-            .thumbnail(PREVIEW_SIDE, PREVIEW_SIDE)
-            .to_rgb8();
-        let mut out = Cursor::new(Vec::new());
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
-            .encode_image(&small)
-            .ok()
-            .map(|()| out.into_inner())
-    });
+    let preview = frames
+        .poster
+        .and_then(|rgb| preview_jpeg(&image::DynamicImage::ImageRgb8(rgb)));
     Ok(Scan {
         faces,
         width,

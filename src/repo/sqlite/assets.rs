@@ -32,6 +32,20 @@ fn push_filter(q: &mut QueryBuilder<Sqlite>, tenant: &str, filter: &AssetFilter)
     }
 }
 
+/// A page of at most `limit` rows from a query that fetched `limit + 1`: the extra row only
+/// says that more follow.
+fn keyset_page(rows: &[sqlx::sqlite::SqliteRow], limit: u32) -> RepoResult<KeysetPage> {
+    let mut items: Vec<Asset> = rows.iter().map(asset_from_row).collect::<RepoResult<_>>()?;
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next_before = if more {
+        items.last().map(|a| a.seq)
+    } else {
+        None
+    };
+    Ok(KeysetPage { items, next_before })
+}
+
 #[async_trait]
 impl AssetRepo for SqliteRepo {
     async fn insert_asset_with_job(&self, asset: &NewAsset, job: &NewJob) -> RepoResult<Insert> {
@@ -142,15 +156,7 @@ impl AssetRepo for SqliteRepo {
         q.push(" ORDER BY seq DESC LIMIT ");
         q.push_bind(i64::from(limit) + 1);
         let rows = q.build().fetch_all(&self.read).await?;
-        let mut items: Vec<Asset> = rows.iter().map(asset_from_row).collect::<RepoResult<_>>()?;
-        let more = items.len() > limit as usize;
-        items.truncate(limit as usize);
-        let next_before = if more {
-            items.last().map(|a| a.seq)
-        } else {
-            None
-        };
-        Ok(KeysetPage { items, next_before })
+        keyset_page(&rows, limit)
     }
 
     async fn change_status(
@@ -200,15 +206,7 @@ impl AssetRepo for SqliteRepo {
         .bind(i64::from(limit) + 1)
         .fetch_all(&self.read)
         .await?;
-        let mut items: Vec<Asset> = rows.iter().map(asset_from_row).collect::<RepoResult<_>>()?;
-        let more = items.len() > limit as usize;
-        items.truncate(limit as usize);
-        let next_before = if more {
-            items.last().map(|a| a.seq)
-        } else {
-            None
-        };
-        Ok(KeysetPage { items, next_before })
+        keyset_page(&rows, limit)
     }
 
     async fn delete_asset(
