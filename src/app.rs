@@ -17,7 +17,9 @@ use crate::config::Config;
 use crate::fetch::{HttpFetcher, NameLookup, SystemLookup};
 use crate::jobs::{WorkerPool, spawn_workers};
 use crate::repo::{self, Repo};
-use crate::service::{AssetPorts, AssetService, AssetSettings, CreatedKey, KeyService};
+use crate::service::{
+    AssetPorts, AssetService, AssetSettings, ContentSigner, CreatedKey, KeyService,
+};
 
 /// How often housekeeping (orphan blob sweep) runs.
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
@@ -29,6 +31,8 @@ pub struct App {
     pub blobs: Arc<dyn BlobStore>,
     pub assets: AssetService,
     pub keys: KeyService,
+    /// Signs and checks content URLs.
+    pub signer: ContentSigner,
 }
 
 /// Cheap-to-clone handle on the `App`.
@@ -124,12 +128,20 @@ impl Server {
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
         let addr = listener.local_addr()?;
+        let secret = ContentSigner::load_or_create_secret(&config.signing_key_path())
+            .context("reading the URL signing secret")?;
+        let base = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let signer = ContentSigner::new(secret, config.content_url_ttl, base);
         let state = AppState(Arc::new(App {
             config,
             repo: Arc::clone(&repo),
             blobs,
             assets: assets.clone(),
             keys,
+            signer,
         }));
 
         let (stop, stop_rx) = watch::channel(false);

@@ -51,6 +51,12 @@ pub struct ServeArgs {
     /// Seconds a worker holds a job before another node may take it over (renewed while working).
     #[arg(long, env = "ASSETLIB_JOB_LEASE", default_value_t = 30)]
     pub job_lease_secs: u64,
+    /// Base URL that signed content URLs start with (default: http://LISTEN).
+    #[arg(long, env = "ASSETLIB_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Seconds a signed content URL stays valid.
+    #[arg(long, env = "ASSETLIB_CONTENT_URL_TTL", default_value_t = 43200)]
+    pub content_url_ttl_secs: u64,
     /// Seconds an unreferenced blob is kept before the sweeper removes it.
     #[arg(long, env = "ASSETLIB_ORPHAN_GRACE", default_value_t = 3600)]
     pub orphan_grace_secs: u64,
@@ -158,6 +164,9 @@ pub struct Config {
     pub orphan_grace: Duration,
     pub limits: MediaLimits,
     pub moderation: ModerationConfig,
+    /// Base URL of signed content URLs; `None` = `http://{listen}` as bound.
+    pub public_url: Option<String>,
+    pub content_url_ttl: Duration,
     /// Print and save an admin key when the database has none.
     pub bootstrap_admin_key: bool,
 }
@@ -176,6 +185,8 @@ impl Config {
             orphan_grace: Duration::from_secs(3600),
             limits: MediaLimits::default(),
             moderation: ModerationConfig::default(),
+            public_url: None,
+            content_url_ttl: Duration::from_secs(12 * 3600),
             bootstrap_admin_key: true,
         }
     }
@@ -207,11 +218,18 @@ impl Config {
         config.jobs.workers = args.workers;
         config.jobs.lease = Duration::from_secs(args.job_lease_secs.max(1));
         config.orphan_grace = Duration::from_secs(args.orphan_grace_secs);
+        config.public_url = args.public_url.clone();
+        config.content_url_ttl = Duration::from_secs(args.content_url_ttl_secs.max(1));
         Ok(config)
     }
 
     pub fn tmp_dir(&self) -> PathBuf {
         self.data_dir.join("tmp")
+    }
+
+    /// The secret that signs content URLs (created on first start; share it between nodes).
+    pub fn signing_key_path(&self) -> PathBuf {
+        self.data_dir.join("url-signing.key")
     }
 
     pub fn admin_key_path(&self) -> PathBuf {

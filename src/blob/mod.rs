@@ -81,6 +81,12 @@ pub trait BlobStore: Send + Sync {
     /// A local file holding the blob: the stored file itself on a local store, else a copy
     /// downloaded into `tmp_dir`. Parsers read it with seeks, never whole into memory.
     async fn local_file(&self, sha256: &str, tmp_dir: &Path) -> Result<LocalBlob, BlobError>;
+    /// The blob's bytes (or a byte range of them, clamped to its end) as a stream.
+    async fn stream(
+        &self,
+        sha256: &str,
+        range: Option<Range<u64>>,
+    ) -> Result<futures_util::stream::BoxStream<'static, Result<Bytes, BlobError>>, BlobError>;
     /// Stores the preview image of a blob (replacing any earlier one).
     async fn put_preview(&self, sha256: &str, jpeg: Bytes) -> Result<(), BlobError>;
     /// The preview image of a blob, if one was made.

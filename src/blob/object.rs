@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use object_store::buffered::BufWriter;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
@@ -129,6 +129,23 @@ impl BlobStore for ObjectBlobStore {
             path: path.to_path_buf(),
             _temp: Some(path),
         })
+    }
+
+    async fn stream(
+        &self,
+        sha256: &str,
+        range: Option<Range<u64>>,
+    ) -> Result<futures_util::stream::BoxStream<'static, Result<Bytes, BlobError>>, BlobError> {
+        let options = object_store::GetOptions {
+            range: range.map(object_store::GetRange::Bounded),
+            ..object_store::GetOptions::default()
+        };
+        let result = self
+            .store
+            .get_opts(&Self::location(sha256), options)
+            .await
+            .map_err(not_found(sha256))?;
+        Ok(result.into_stream().map_err(BlobError::Store).boxed())
     }
 
     async fn put_preview(&self, sha256: &str, jpeg: Bytes) -> Result<(), BlobError> {

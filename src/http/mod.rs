@@ -2,6 +2,7 @@
 //! health checks. Handlers only translate; every rule lives in `service`.
 
 pub mod auth;
+pub(crate) mod content;
 pub mod error;
 mod health;
 pub mod kyy;
@@ -17,6 +18,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/content/{asset_id}", get(content::signed_content))
         .nest("/kyyReactApiServer", kyy::router())
         .nest("/v1", v1::router())
         .fallback(v1::not_found)

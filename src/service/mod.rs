@@ -1,18 +1,22 @@
 //! Use cases. No HTTP types here: both API faces call these and map the results.
 
 mod assets;
+mod content;
 mod delete;
 mod error;
 mod keys;
 mod list;
 mod moderate;
 mod process;
+mod resolve;
 mod review;
 mod sweep;
 mod upload;
 
 pub use assets::{AssetPorts, AssetService, AssetSettings};
+pub use content::{Content, ContentSigner, mime_type};
 pub use error::{ErrorKind, ServiceError};
 pub use keys::{CreatedKey, KeyService};
 pub use list::ListParams;
+pub use resolve::{ResolveViolation, Resolved};
 pub use upload::UploadRequest;

@@ -10,6 +10,7 @@ mod kyy_api;
 mod media_rules;
 mod moderation;
 mod refusals;
+mod resolve;
 mod ssrf;
 mod tenancy;
 mod v1_api;

@@ -2,6 +2,7 @@
 
 mod assets;
 mod dto;
+mod resolve;
 mod reviews;
 
 use axum::Router;
@@ -19,6 +20,11 @@ pub fn router() -> Router<AppState> {
             get(assets::detail).delete(assets::delete),
         )
         .route("/assets/{asset_id}/preview", get(reviews::preview))
+        .route(
+            "/assets/{asset_id}/content",
+            get(crate::http::content::owner_content),
+        )
+        .route("/resolve", post(resolve::resolve))
         .route("/reviews", get(reviews::queue))
         .route("/reviews/{asset_id}/approve", post(reviews::approve))
         .route("/reviews/{asset_id}/reject", post(reviews::reject))

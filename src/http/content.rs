@@ -1,0 +1,186 @@
+//! Serving asset bytes: `GET /v1/assets/{id}/content` for the owner, and `GET /content/{id}`
+//! through a signed, expiring URL. Single byte ranges are honoured (206/416).
+
+use std::ops::Range;
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use chrono::Utc;
+
+use super::auth::V1Caller;
+use super::error::V1Error;
+use crate::app::AppState;
+use crate::domain::Asset;
+use crate::service::{ErrorKind, ServiceError, mime_type};
+
+/// What a `Range` header asks of a body of `len` bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RangeAsk {
+    /// No usable range: the whole body (200). Malformed and multi-range headers land here,
+    /// as RFC 9110 allows a server to ignore them.
+    Full,
+    /// One satisfiable range, end exclusive (206).
+    Part(Range<u64>),
+    /// A well-formed range outside the body (416).
+    Unsatisfiable,
+}
+
+pub fn parse_range(value: Option<&str>, len: u64) -> RangeAsk {
+    let Some(spec) = value.and_then(|v| v.trim().strip_prefix("bytes=")) else {
+        return RangeAsk::Full;
+    };
+    if spec.contains(',') {
+        return RangeAsk::Full;
+    }
+    let Some((first, last)) = spec.trim().split_once('-') else {
+        return RangeAsk::Full;
+    };
+    let number = |s: &str| s.trim().parse::<u64>().ok();
+    match (first.trim().is_empty(), last.trim().is_empty()) {
+        // bytes=-N: the last N bytes
+        (true, false) => match number(last) {
+            Some(0) => RangeAsk::Unsatisfiable,
+            Some(n) if len > 0 => RangeAsk::Part(len.saturating_sub(n)..len),
+            Some(_) => RangeAsk::Unsatisfiable,
+            None => RangeAsk::Full,
+        },
+        // bytes=A-
+        (false, true) => match number(first) {
+            Some(a) if a < len => RangeAsk::Part(a..len),
+            Some(_) => RangeAsk::Unsatisfiable,
+            None => RangeAsk::Full,
+        },
+        // bytes=A-B
+        (false, false) => match (number(first), number(last)) {
+            (Some(a), Some(b)) if a <= b => {
+                if a >= len {
+                    RangeAsk::Unsatisfiable
+                } else {
+                    RangeAsk::Part(a..b.min(len - 1) + 1)
+                }
+            }
+            _ => RangeAsk::Full,
+        },
+        (true, true) => RangeAsk::Full,
+    }
+}
+
+async fn respond(state: &AppState, asset: Asset, headers: &HeaderMap) -> Result<Response, V1Error> {
+    let len = asset.bytes;
+    let ask = parse_range(
+        headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
+        len,
+    );
+    let etag = format!("\"{}\"", asset.sha256);
+    let content_type = mime_type(asset.format.as_deref());
+    let build = |status: StatusCode| {
+        Response::builder()
+            .status(status)
+            .header(header::ACCEPT_RANGES, "bytes")
+            .header(header::ETAG, etag.clone())
+            .header(header::CACHE_CONTROL, "private, max-age=3600")
+    };
+    let internal = |e: axum::http::Error| V1Error(ServiceError::internal("building a response", e));
+    match ask {
+        RangeAsk::Unsatisfiable => build(StatusCode::RANGE_NOT_SATISFIABLE)
+            .header(header::CONTENT_RANGE, format!("bytes */{len}"))
+            .body(Body::empty())
+            .map_err(internal),
+        RangeAsk::Full => {
+            let content = state.assets.open_content(asset, None).await?;
+            build(StatusCode::OK)
+                .header(header::CONTENT_TYPE, content_type)
+                .header(header::CONTENT_LENGTH, len)
+                .body(Body::from_stream(content.body))
+                .map_err(internal)
+        }
+        RangeAsk::Part(range) => {
+            let (start, end) = (range.start, range.end);
+            let content = state.assets.open_content(asset, Some(range)).await?;
+            build(StatusCode::PARTIAL_CONTENT)
+                .header(header::CONTENT_TYPE, content_type)
+                .header(header::CONTENT_LENGTH, end - start)
+                .header(
+                    header::CONTENT_RANGE,
+                    format!("bytes {start}-{}/{len}", end - 1),
+                )
+                .body(Body::from_stream(content.body))
+                .map_err(internal)
+        }
+    }
+}
+
+/// `GET /v1/assets/{id}/content`: the owner's bytes.
+pub async fn owner_content(
+    State(state): State<AppState>,
+    V1Caller(caller): V1Caller,
+    Path(asset_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, V1Error> {
+    let asset = state.assets.content_of(&caller, &asset_id).await?;
+    respond(&state, asset, &headers).await
+}
+
+/// `GET /content/{id}?exp=…&sig=…`: bytes behind a signed URL, no key needed.
+pub async fn signed_content(
+    State(state): State<AppState>,
+    Path(asset_id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, V1Error> {
+    let (mut exp, mut sig) = (String::new(), String::new());
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match key.as_ref() {
+            "exp" => exp = value.into_owned(),
+            "sig" => sig = value.into_owned(),
+            _ => {}
+        }
+    }
+    if exp.is_empty() || sig.is_empty() {
+        return Err(V1Error(ServiceError::client(
+            ErrorKind::Forbidden,
+            "a content URL needs its exp and sig parameters",
+        )));
+    }
+    state.signer.verify(&asset_id, &exp, &sig, Utc::now())?;
+    let asset = state.assets.signed_asset(&asset_id).await?;
+    let mut response = respond(&state, asset, &headers).await?;
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        let r = |v: &str| parse_range(Some(v), 1000);
+        assert_eq!(parse_range(None, 1000), RangeAsk::Full);
+        assert_eq!(r("bytes=0-99"), RangeAsk::Part(0..100));
+        assert_eq!(r("bytes=500-599"), RangeAsk::Part(500..600));
+        assert_eq!(r("bytes=900-"), RangeAsk::Part(900..1000));
+        assert_eq!(r("bytes=-100"), RangeAsk::Part(900..1000));
+        assert_eq!(r("bytes=-5000"), RangeAsk::Part(0..1000));
+        assert_eq!(r("bytes=990-2000"), RangeAsk::Part(990..1000));
+        assert_eq!(r("bytes=1000-"), RangeAsk::Unsatisfiable);
+        assert_eq!(r("bytes=1000-1001"), RangeAsk::Unsatisfiable);
+        assert_eq!(r("bytes=-0"), RangeAsk::Unsatisfiable);
+        for ignored in [
+            "bytes=5-1",
+            "bytes=a-b",
+            "items=0-1",
+            "bytes=0-1,5-6",
+            "bytes=-",
+            "0-99",
+        ] {
+            assert_eq!(r(ignored), RangeAsk::Full, "{ignored}");
+        }
+        assert_eq!(parse_range(Some("bytes=0-"), 0), RangeAsk::Unsatisfiable);
+    }
+}
