@@ -18,7 +18,7 @@ use crate::fetch::{HttpFetcher, NameLookup, SystemLookup};
 use crate::jobs::{WorkerPool, spawn_workers};
 use crate::repo::{self, Repo};
 use crate::service::{
-    AssetPorts, AssetService, AssetSettings, ContentSigner, CreatedKey, KeyService,
+    AssetPorts, AssetService, AssetSettings, ContentSigner, CreatedKey, Gateway, KeyService,
 };
 
 /// How often housekeeping (orphan blob sweep) runs.
@@ -33,6 +33,8 @@ pub struct App {
     pub keys: KeyService,
     /// Signs and checks content URLs.
     pub signer: ContentSigner,
+    /// The task gateway, when an upstream is configured.
+    pub gateway: Option<Gateway>,
 }
 
 /// Cheap-to-clone handle on the `App`.
@@ -135,6 +137,7 @@ impl Server {
             .clone()
             .unwrap_or_else(|| format!("http://{addr}"));
         let signer = ContentSigner::new(secret, config.content_url_ttl, base);
+        let gateway = config.upstream.clone().map(Gateway::new).transpose()?;
         let state = AppState(Arc::new(App {
             config,
             repo: Arc::clone(&repo),
@@ -142,6 +145,7 @@ impl Server {
             assets: assets.clone(),
             keys,
             signer,
+            gateway,
         }));
 
         let (stop, stop_rx) = watch::channel(false);

@@ -54,6 +54,12 @@ pub struct ServeArgs {
     /// Base URL that signed content URLs start with (default: http://LISTEN).
     #[arg(long, env = "ASSETLIB_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Generation endpoint the task gateway forwards to (e.g. https://host/kyyReactApiServer).
+    #[arg(long, env = "ASSETLIB_UPSTREAM_URL")]
+    pub upstream_url: Option<String>,
+    /// API key sent to the upstream generation endpoint.
+    #[arg(long, env = "ASSETLIB_UPSTREAM_KEY", hide_env_values = true)]
+    pub upstream_key: Option<String>,
     /// Seconds a signed content URL stays valid.
     #[arg(long, env = "ASSETLIB_CONTENT_URL_TTL", default_value_t = 43200)]
     pub content_url_ttl_secs: u64,
@@ -128,6 +134,22 @@ impl ModerationConfig {
     }
 }
 
+/// The generation endpoint behind the task gateway. The key is redacted in `Debug`.
+#[derive(Clone)]
+pub struct Upstream {
+    pub url: String,
+    pub key: String,
+}
+
+impl fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Upstream")
+            .field("url", &self.url)
+            .field("key", &"***")
+            .finish()
+    }
+}
+
 /// Job queue settings.
 #[derive(Debug, Clone)]
 pub struct JobConfig {
@@ -167,6 +189,8 @@ pub struct Config {
     /// Base URL of signed content URLs; `None` = `http://{listen}` as bound.
     pub public_url: Option<String>,
     pub content_url_ttl: Duration,
+    /// The task gateway's upstream (base URL, key); `None` turns the gateway off.
+    pub upstream: Option<Upstream>,
     /// Print and save an admin key when the database has none.
     pub bootstrap_admin_key: bool,
 }
@@ -187,6 +211,7 @@ impl Config {
             moderation: ModerationConfig::default(),
             public_url: None,
             content_url_ttl: Duration::from_secs(12 * 3600),
+            upstream: None,
             bootstrap_admin_key: true,
         }
     }
@@ -220,6 +245,10 @@ impl Config {
         config.orphan_grace = Duration::from_secs(args.orphan_grace_secs);
         config.public_url = args.public_url.clone();
         config.content_url_ttl = Duration::from_secs(args.content_url_ttl_secs.max(1));
+        config.upstream = args.upstream_url.clone().map(|url| Upstream {
+            url,
+            key: args.upstream_key.clone().unwrap_or_default(),
+        });
         Ok(config)
     }
 
@@ -351,6 +380,7 @@ impl fmt::Debug for Config {
             .field("jobs", &self.jobs)
             .field("orphan_grace", &self.orphan_grace)
             .field("limits", &self.limits)
+            .field("upstream", &self.upstream)
             .finish()
     }
 }

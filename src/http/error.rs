@@ -18,7 +18,8 @@ pub fn http_status(kind: Option<ErrorKind>) -> StatusCode {
         Some(ErrorKind::Unauthorized) => StatusCode::UNAUTHORIZED,
         Some(ErrorKind::Forbidden) => StatusCode::FORBIDDEN,
         Some(ErrorKind::NotFound) => StatusCode::NOT_FOUND,
-        Some(ErrorKind::Conflict) => StatusCode::CONFLICT,
+        Some(ErrorKind::Conflict) | Some(ErrorKind::AssetInUse) => StatusCode::CONFLICT,
+        Some(ErrorKind::UpstreamError) => StatusCode::BAD_GATEWAY,
         Some(ErrorKind::TooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
         Some(ErrorKind::SourceUnreachable)
         | Some(ErrorKind::SourceTimeout)
@@ -49,6 +50,8 @@ pub fn kyy_code(kind: Option<ErrorKind>) -> i64 {
         Some(ErrorKind::Unauthorized) => 1401,
         Some(ErrorKind::Forbidden) => 1403,
         Some(ErrorKind::Conflict) => 1409,
+        Some(ErrorKind::AssetInUse) => 1410,
+        Some(ErrorKind::UpstreamError) => 5002,
         Some(ErrorKind::Unavailable) => 5003,
         None => 5000,
     }

@@ -41,3 +41,9 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(
         ))
     })
 }
+
+/// `force=true` (or `1`) in a query string.
+pub fn force_flag(query: Option<&str>) -> bool {
+    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .any(|(k, v)| k == "force" && (v == "true" || v == "1"))
+}

@@ -90,6 +90,30 @@ pub trait JobQueue: Send + Sync {
     async fn next_due(&self) -> RepoResult<Option<DateTime<Utc>>>;
 }
 
+/// Generation tasks forwarded upstream, and the assets they reference.
+#[async_trait]
+pub trait TaskRepo: Send + Sync {
+    /// Records a task (or updates its status when it exists) with the assets it references.
+    async fn record_task(
+        &self,
+        id: &str,
+        tenant: &str,
+        status: &str,
+        finished: bool,
+        asset_ids: &[String],
+    ) -> RepoResult<()>;
+    /// Updates the status of a task of this tenant; `false` when there is none.
+    async fn update_task(
+        &self,
+        tenant: &str,
+        id: &str,
+        status: &str,
+        finished: bool,
+    ) -> RepoResult<bool>;
+    /// An unfinished task that references the asset, if any.
+    async fn unfinished_task_using(&self, asset_id: &str) -> RepoResult<Option<String>>;
+}
+
 /// API keys, stored as hashes.
 #[async_trait]
 pub trait KeyRepo: Send + Sync {
@@ -104,7 +128,7 @@ pub trait KeyRepo: Send + Sync {
 
 /// Everything the service layer needs from the metadata store.
 #[async_trait]
-pub trait Repo: AssetRepo + JobQueue + KeyRepo {
+pub trait Repo: AssetRepo + JobQueue + KeyRepo + TaskRepo {
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> RepoResult<()>;
     /// Whether this backend is the embedded single-node database.

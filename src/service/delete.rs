@@ -1,13 +1,43 @@
 use chrono::Utc;
 
-use super::{AssetService, ServiceError};
+use super::{AssetService, ErrorKind, ServiceError};
 use crate::domain::{AssetId, Caller};
 
 impl AssetService {
     /// Deletes an asset of the caller's tenant. The row is kept (soft delete) so the blob
     /// stays referenced; it disappears from every read.
-    pub async fn delete(&self, caller: &Caller, raw_id: &str) -> Result<(), ServiceError> {
+    /// An asset referenced by an unfinished generation task is kept (409 `asset-in-use`)
+    /// unless `force` is set.
+    pub async fn delete(
+        &self,
+        caller: &Caller,
+        raw_id: &str,
+        force: bool,
+    ) -> Result<(), ServiceError> {
         let id = AssetId::parse(raw_id).ok_or_else(ServiceError::not_found)?;
+        if !force {
+            // Only the owner may learn that a task uses the asset.
+            let owned = self
+                .repo
+                .get_asset(&caller.tenant, &id)
+                .await
+                .map_err(|e| ServiceError::internal("reading an asset", e))?;
+            if owned.is_some() {
+                let task = self
+                    .repo
+                    .unfinished_task_using(id.as_str())
+                    .await
+                    .map_err(|e| ServiceError::internal("checking tasks", e))?;
+                if let Some(task) = task {
+                    return Err(ServiceError::client(
+                        ErrorKind::AssetInUse,
+                        format!(
+                            "asset {id} is used by generation task {task}, which has not finished; retry with force=true to delete it anyway"
+                        ),
+                    ));
+                }
+            }
+        }
         let deleted = self
             .repo
             .delete_asset(&caller.tenant, &id, Utc::now())

@@ -545,3 +545,66 @@ async fn keys_contract() {
         );
     }
 }
+
+#[tokio::test]
+async fn tasks_contract() {
+    for (name, repo, _dir) in backends().await {
+        let a = "asset-20260101000001-aaaaa".to_owned();
+        let b = "asset-20260101000002-bbbbb".to_owned();
+        assert_eq!(repo.unfinished_task_using(&a).await.expect("query"), None);
+        repo.record_task("task-1", "t1", "queued", false, &[a.clone(), b.clone()])
+            .await
+            .expect("record");
+        repo.record_task("task-2", "t1", "queued", false, std::slice::from_ref(&a))
+            .await
+            .expect("record");
+        assert_eq!(
+            repo.unfinished_task_using(&a)
+                .await
+                .expect("query")
+                .as_deref(),
+            Some("task-1"),
+            "{name}"
+        );
+        // Recording again updates, without duplicating links.
+        repo.record_task(
+            "task-1",
+            "t1",
+            "processing",
+            false,
+            std::slice::from_ref(&a),
+        )
+        .await
+        .expect("again");
+        assert!(
+            !repo
+                .update_task("t2", "task-1", "completed", true)
+                .await
+                .expect("update"),
+            "{name}: other tenant"
+        );
+        assert!(
+            repo.update_task("t1", "task-1", "completed", true)
+                .await
+                .expect("update")
+        );
+        assert_eq!(
+            repo.unfinished_task_using(&a)
+                .await
+                .expect("query")
+                .as_deref(),
+            Some("task-2")
+        );
+        assert_eq!(
+            repo.unfinished_task_using(&b).await.expect("query"),
+            None,
+            "{name}: task-1 finished"
+        );
+        assert!(
+            repo.update_task("t1", "task-2", "failed", true)
+                .await
+                .expect("update")
+        );
+        assert_eq!(repo.unfinished_task_using(&a).await.expect("query"), None);
+    }
+}

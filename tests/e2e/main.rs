@@ -6,6 +6,7 @@ mod corpus;
 
 mod concurrency;
 mod crash;
+mod gateway;
 mod kyy_api;
 mod media_rules;
 mod moderation;

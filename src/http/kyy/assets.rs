@@ -55,8 +55,16 @@ pub async fn delete(
     State(state): State<AppState>,
     KyyCaller(caller): KyyCaller,
     Path(asset_id): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<DeleteEnvelope>, KyyError> {
-    state.assets.delete(&caller, &asset_id).await?;
+    state
+        .assets
+        .delete(
+            &caller,
+            &asset_id,
+            crate::http::force_flag(query.as_deref()),
+        )
+        .await?;
     Ok(Json(DeleteEnvelope {
         code: "0",
         msg: "success",

@@ -2,6 +2,7 @@
 
 mod assets;
 mod dto;
+mod tasks;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -18,6 +19,9 @@ pub fn router() -> Router<AppState> {
             "/kyyVideo2/asset/{asset_id}",
             get(assets::detail).delete(assets::delete),
         )
+        .route("/v1/kyyvideo2/videos", post(tasks::submit))
+        .route("/v1/kyyvideo2/videos/{id}", get(tasks::video))
+        .route("/v1/result/{id}", get(tasks::result))
         .fallback(not_found)
 }
 

@@ -41,8 +41,16 @@ pub async fn delete(
     State(state): State<AppState>,
     V1Caller(caller): V1Caller,
     Path(asset_id): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Result<StatusCode, V1Error> {
-    state.assets.delete(&caller, &asset_id).await?;
+    state
+        .assets
+        .delete(
+            &caller,
+            &asset_id,
+            crate::http::force_flag(query.as_deref()),
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -5,6 +5,7 @@ mod assets;
 mod jobs;
 mod keys;
 mod rows;
+mod tasks;
 
 use std::path::Path;
 use std::str::FromStr;

@@ -1,0 +1,80 @@
+//! The task gateway routes: `POST /v1/kyyvideo2/videos`, `GET /v1/result/{id}` and
+//! `GET /v1/kyyvideo2/videos/{id}`. The upstream's answer is returned as is.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use crate::app::AppState;
+use crate::http::auth::KyyCaller;
+use crate::http::error::KyyError;
+use crate::service::{ErrorKind, Gateway, GatewayOutcome, ServiceError, UpstreamAnswer};
+
+fn gateway(state: &AppState) -> Result<&Gateway, KyyError> {
+    state.gateway.as_ref().ok_or_else(|| {
+        KyyError(ServiceError::client(
+            ErrorKind::Unavailable,
+            "no generation service is configured on this server (start it with --upstream-url and --upstream-key)",
+        ))
+    })
+}
+
+fn pass_through(answer: UpstreamAnswer) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    (status, Json(answer.body)).into_response()
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    KyyCaller(caller): KyyCaller,
+    body: Bytes,
+) -> Result<Response, KyyError> {
+    let gateway = gateway(&state)?;
+    let task: Value = crate::http::parse_json(&body)?;
+    match state
+        .assets
+        .submit_task(&caller, gateway, &state.signer, task)
+        .await?
+    {
+        GatewayOutcome::Forwarded(answer) => Ok(pass_through(answer)),
+        GatewayOutcome::Invalid(violations) => {
+            let msg = violations
+                .iter()
+                .map(|v| format!("{}: {}", v.field, v.message))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let body =
+                serde_json::json!({"code": 1011, "msg": msg, "data": {"violations": violations}});
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response())
+        }
+    }
+}
+
+pub async fn result(
+    State(state): State<AppState>,
+    KyyCaller(caller): KyyCaller,
+    Path(id): Path<String>,
+) -> Result<Response, KyyError> {
+    let gateway = gateway(&state)?;
+    let answer = state
+        .assets
+        .task_status(&caller, gateway, "/v1/result", &id)
+        .await?;
+    Ok(pass_through(answer))
+}
+
+pub async fn video(
+    State(state): State<AppState>,
+    KyyCaller(caller): KyyCaller,
+    Path(id): Path<String>,
+) -> Result<Response, KyyError> {
+    let gateway = gateway(&state)?;
+    let answer = state
+        .assets
+        .task_status(&caller, gateway, "/v1/kyyvideo2/videos", &id)
+        .await?;
+    Ok(pass_through(answer))
+}

@@ -1,0 +1,231 @@
+//! The task gateway against a local fake upstream that records what it receives, and delete
+//! protection across a task's life.
+
+use std::sync::{Arc, Mutex};
+
+use assetlib::config::Upstream;
+use assetlib::fetch::SystemLookup;
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sha2::Digest;
+
+use crate::common::{KYY, Origin, media, spawn_app, spawn_app_with};
+
+#[derive(Clone, Default)]
+struct Fake {
+    received: Arc<Mutex<Vec<(String, Value)>>>,
+    status: Arc<Mutex<String>>,
+}
+
+async fn submit(
+    State(fake): State<Fake>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Json<Value> {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let model = body["model"].clone();
+    fake.received.lock().expect("lock").push((auth, body));
+    *fake.status.lock().expect("lock") = "queued".into();
+    Json(
+        json!({"id": "task-123", "object": "video", "created": 1764000000, "model": model, "status": "queued", "error": null}),
+    )
+}
+
+async fn status(State(fake): State<Fake>, Path(id): Path<String>) -> Json<Value> {
+    let status = fake.status.lock().expect("lock").clone();
+    Json(json!({"id": id, "object": "video", "status": status, "error": null}))
+}
+
+async fn start_fake() -> (String, Fake) {
+    let fake = Fake::default();
+    let app = Router::new()
+        .route("/v1/kyyvideo2/videos", post(submit))
+        .route("/v1/kyyvideo2/videos/{id}", get(status))
+        .route("/v1/result/{id}", get(status))
+        .with_state(fake.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (base, fake)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_an_upstream_the_gateway_says_so() {
+    let app = spawn_app().await;
+    let key = app.create_key("t").await;
+    let (status, body) = app
+        .post(
+            &key,
+            "/kyyReactApiServer/v1/kyyvideo2/videos",
+            &json!({"model": "m"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["code"], json!(5003));
+    assert!(
+        body["msg"]
+            .as_str()
+            .expect("msg")
+            .contains("--upstream-url")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_are_resolved_forwarded_and_protect_their_assets() {
+    let (upstream, fake) = start_fake().await;
+    let app = spawn_app_with(
+        |c| {
+            c.upstream = Some(Upstream {
+                url: upstream.clone(),
+                key: "upstream-secret".into(),
+            })
+        },
+        Arc::new(SystemLookup),
+    )
+    .await;
+    let origin = Origin::start().await;
+    let key = app.create_key("studio").await;
+    let bytes = media::png(400, 400);
+    let url = origin.put("a.png", bytes.clone(), "image/png");
+    let first = app.upload_ok(&key, "Image", &url).await;
+    app.wait_settled(&key, &first).await;
+    let url2 = origin.put("b.png", media::png(500, 400), "image/png");
+    let second = app.upload_ok(&key, "Image", &url2).await;
+    app.wait_settled(&key, &second).await;
+
+    // Invalid references: 422, nothing forwarded.
+    let (status, bad) = app
+        .post(
+            &key,
+            "/kyyReactApiServer/v1/kyyvideo2/videos",
+            &json!({"model": "m", "referenceImages": ["asset:/x"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    assert_eq!(bad["code"], json!(1011));
+    assert_eq!(bad["data"]["violations"][0]["field"], "referenceImages[0]");
+    assert!(fake.received.lock().expect("lock").is_empty());
+
+    let task = json!({
+        "model": "seedance-2.0", "prompt": "a slow pan", "duration": 5, "ratio": "16:9",
+        "referenceImages": [format!("asset://{first}"), "https://cdn.example.com/x.png", format!("asset://{second}")],
+    });
+    let (status, answer) = app
+        .post(&key, "/kyyReactApiServer/v1/kyyvideo2/videos", &task)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(
+        answer,
+        json!({"id": "task-123", "object": "video", "created": 1764000000, "model": "seedance-2.0", "status": "queued", "error": null})
+    );
+    let (auth, forwarded) = fake.received.lock().expect("lock")[0].clone();
+    assert_eq!(auth, "Bearer upstream-secret");
+    assert!(
+        !forwarded.to_string().contains(&key),
+        "the caller's key is never forwarded"
+    );
+    for field in ["model", "prompt", "duration", "ratio"] {
+        assert_eq!(forwarded[field], task[field], "{field}");
+    }
+    assert_eq!(
+        forwarded["referenceImages"][1],
+        "https://cdn.example.com/x.png"
+    );
+    let signed = forwarded["referenceImages"][0]
+        .as_str()
+        .expect("signed url");
+    let fetched = app
+        .client
+        .get(signed)
+        .send()
+        .await
+        .expect("fetch")
+        .bytes()
+        .await
+        .expect("bytes");
+    assert_eq!(
+        assetlib::fetch::hex(&sha2::Sha256::digest(&fetched)),
+        assetlib::fetch::hex(&sha2::Sha256::digest(&bytes)),
+        "the signed URL serves the asset's bytes"
+    );
+
+    // Queued and processing: the assets cannot be deleted, on either face.
+    for stage in ["queued", "processing"] {
+        *fake.status.lock().expect("lock") = stage.into();
+        let (status, result) = app.get(&key, "/kyyReactApiServer/v1/result/task-123").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(result["status"], stage);
+        let (status, kyy) = app.delete(&key, &format!("{KYY}/{first}")).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{stage}: {kyy}");
+        assert_eq!(kyy["code"], json!(1410));
+        assert!(kyy["msg"].as_str().expect("msg").contains("task-123"));
+        let (status, v1) = app.delete(&key, &format!("/v1/assets/{first}")).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(v1["error"]["code"], "asset-in-use");
+    }
+    // force=true deletes anyway.
+    let (status, forced) = app
+        .delete(&key, &format!("{KYY}/{second}?force=true"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{forced}");
+    assert_eq!(forced["code"], "0");
+
+    // Finished (through the other status route): delete works.
+    *fake.status.lock().expect("lock") = "completed".into();
+    let (status, result) = app
+        .get(&key, "/kyyReactApiServer/v1/kyyvideo2/videos/task-123")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(result["status"], "completed");
+    let (status, del) = app.delete(&key, &format!("{KYY}/{first}")).await;
+    assert_eq!(status, StatusCode::OK, "{del}");
+    assert_eq!(del, json!({"code": "0", "msg": "success", "data": null}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_task_releases_its_assets() {
+    let (upstream, fake) = start_fake().await;
+    let app = spawn_app_with(
+        |c| {
+            c.upstream = Some(Upstream {
+                url: upstream.clone(),
+                key: "k".into(),
+            })
+        },
+        Arc::new(SystemLookup),
+    )
+    .await;
+    let origin = Origin::start().await;
+    let key = app.create_key("studio").await;
+    let url = origin.put("a.png", media::png(400, 400), "image/png");
+    let id = app.upload_ok(&key, "Image", &url).await;
+    app.wait_settled(&key, &id).await;
+    let (status, _) = app
+        .post(
+            &key,
+            "/kyyReactApiServer/v1/kyyvideo2/videos",
+            &json!({"model": "m", "first_image": format!("asset://{id}")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app.delete(&key, &format!("/v1/assets/{id}")).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    *fake.status.lock().expect("lock") = "failed".into();
+    let (_, result) = app.get(&key, "/kyyReactApiServer/v1/result/task-123").await;
+    assert_eq!(result["status"], "failed");
+    let (status, _) = app.delete(&key, &format!("/v1/assets/{id}")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+}
