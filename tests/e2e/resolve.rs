@@ -324,3 +324,39 @@ async fn resolve_checks_every_reference_and_names_every_problem() {
         .await;
     assert_eq!(status, StatusCode::OK, "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_urls_expire() {
+    let app = crate::common::spawn_app_with(
+        |c| c.content_url_ttl = std::time::Duration::from_secs(1),
+        std::sync::Arc::new(assetlib::fetch::SystemLookup),
+    )
+    .await;
+    let origin = Origin::start().await;
+    let key = app.create_key("brief").await;
+    let id = active(&app, &origin, &key, "Image", "a.png", media::png(400, 400)).await;
+    let (_, out) = app
+        .post(
+            &key,
+            "/v1/resolve",
+            &json!({"first_image": format!("asset://{id}")}),
+        )
+        .await;
+    let url = out["first_image"].as_str().expect("url").to_owned();
+    assert_eq!(
+        app.client.get(&url).send().await.expect("sent").status(),
+        StatusCode::OK
+    );
+    // Expiry has one-second resolution: wait past it.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let resp = app.client.get(&url).send().await.expect("sent");
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let body: Value = resp.json().await.expect("json");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("expired"),
+        "{body}"
+    );
+}
