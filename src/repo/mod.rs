@@ -4,6 +4,8 @@
 //! every use case. The backend is chosen once, from the database URL's scheme.
 
 mod error;
+pub mod postgres;
+mod rows;
 pub mod sqlite;
 mod types;
 
@@ -135,19 +137,18 @@ pub trait Repo: AssetRepo + JobQueue + KeyRepo + TaskRepo {
     fn is_embedded(&self) -> bool;
 }
 
-/// Opens the repository named by `url` (`sqlite://…`) and runs its migrations.
+/// Opens the repository named by `url` (`sqlite://…` or `postgres://…`) and runs its migrations.
 pub async fn connect(url: &str) -> RepoResult<Arc<dyn Repo>> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         let repo = sqlite::SqliteRepo::open(std::path::Path::new(path)).await?;
         return Ok(Arc::new(repo));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(RepoError::Unsupported(
-            "PostgreSQL is not supported by this build yet; use a sqlite:// URL".to_owned(),
-        ));
+        let repo = postgres::PgRepo::connect(url).await?;
+        return Ok(Arc::new(repo));
     }
     Err(RepoError::Unsupported(format!(
-        "unknown database URL scheme in '{}'; expected sqlite://PATH",
+        "unknown database URL scheme in '{}'; expected sqlite://PATH or postgres://…",
         crate::config::redact_url(url)
     )))
 }

@@ -10,6 +10,7 @@ mod gateway;
 mod kyy_api;
 mod media_rules;
 mod moderation;
+mod multinode;
 mod refusals;
 mod resolve;
 mod ssrf;

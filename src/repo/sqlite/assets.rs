@@ -3,8 +3,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::SqliteRepo;
-use super::rows::{ASSET_COLUMNS, asset_from_row, millis};
 use crate::domain::{Asset, AssetId, Status};
+use crate::repo::rows::{ASSET_COLUMNS, asset_from_row, millis};
 use crate::repo::{
     AssetFilter, AssetRepo, Insert, KeysetPage, NewAsset, NewJob, OffsetPage, RepoError,
     RepoResult, StatusChange,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::SqliteRepo;
-use super::rows::{from_millis, millis};
+use crate::repo::rows::{from_millis, millis};
 use crate::repo::{Job, JobQueue, RepoResult};
 
 fn lease_end(lease: Duration) -> i64 {

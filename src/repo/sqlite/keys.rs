@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::SqliteRepo;
-use super::rows::{key_from_row, millis};
+use crate::repo::rows::{key_from_row, millis};
 use crate::repo::{ApiKeyRecord, KeyRepo, NewApiKey, RepoResult};
 
 #[async_trait]

@@ -4,7 +4,6 @@
 mod assets;
 mod jobs;
 mod keys;
-mod rows;
 mod tasks;
 
 use std::path::Path;

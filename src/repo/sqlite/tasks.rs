@@ -3,7 +3,7 @@ use chrono::Utc;
 use sqlx::Row;
 
 use super::SqliteRepo;
-use super::rows::millis;
+use crate::repo::rows::millis;
 use crate::repo::{RepoResult, TaskRepo};
 
 #[async_trait]

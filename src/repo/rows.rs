@@ -1,8 +1,8 @@
-//! Row ↔ domain conversions for SQLite.
+//! Row ↔ domain conversions shared by every SQL backend (times are Unix milliseconds; facts
+//! and moderation records are JSON text).
 
 use chrono::{DateTime, TimeZone, Utc};
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::domain::{Asset, AssetId, AssetType, Failure, MediaFacts, Role, Status};
 use crate::repo::{ApiKeyRecord, RepoError, RepoResult};
@@ -20,7 +20,14 @@ pub fn from_millis(ms: i64) -> RepoResult<DateTime<Utc>> {
         .ok_or_else(|| RepoError::Corrupt(format!("timestamp {ms} out of range")))
 }
 
-pub fn asset_from_row(row: &SqliteRow) -> RepoResult<Asset> {
+pub fn asset_from_row<'r, R>(row: &'r R) -> RepoResult<Asset>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+{
     let id: String = row.try_get("id")?;
     let asset_type: String = row.try_get("asset_type")?;
     let status: String = row.try_get("status")?;
@@ -57,7 +64,14 @@ pub fn asset_from_row(row: &SqliteRow) -> RepoResult<Asset> {
     })
 }
 
-pub fn key_from_row(row: &SqliteRow) -> RepoResult<ApiKeyRecord> {
+pub fn key_from_row<'r, R>(row: &'r R) -> RepoResult<ApiKeyRecord>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+{
     let role: String = row.try_get("role")?;
     let revoked_at: Option<i64> = row.try_get("revoked_at")?;
     Ok(ApiKeyRecord {

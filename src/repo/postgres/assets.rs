@@ -1,0 +1,238 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{Postgres, QueryBuilder, Row};
+
+use super::PgRepo;
+use crate::domain::{Asset, AssetId, Status};
+use crate::repo::rows::{ASSET_COLUMNS, asset_from_row, millis};
+use crate::repo::{
+    AssetFilter, AssetRepo, Insert, KeysetPage, NewAsset, NewJob, OffsetPage, RepoError,
+    RepoResult, StatusChange,
+};
+
+fn push_filter(q: &mut QueryBuilder<Postgres>, tenant: &str, filter: &AssetFilter) {
+    q.push(" WHERE deleted_at IS NULL AND tenant = ");
+    q.push_bind(tenant.to_owned());
+    if let Some(t) = filter.asset_type {
+        q.push(" AND asset_type = ");
+        q.push_bind(t.as_str());
+    }
+    if !filter.statuses.is_empty() {
+        q.push(" AND status IN (");
+        let mut list = q.separated(", ");
+        for s in &filter.statuses {
+            list.push_bind(s.as_str());
+        }
+        q.push(")");
+    }
+    if let Some(name) = &filter.name_contains {
+        q.push(" AND strpos(lower(coalesce(name, '')), lower(");
+        q.push_bind(name.clone());
+        q.push(")) > 0");
+    }
+}
+
+/// A page of at most `limit` rows from a query that fetched `limit + 1`: the extra row only
+/// says that more follow.
+fn keyset_page(rows: &[sqlx::postgres::PgRow], limit: u32) -> RepoResult<KeysetPage> {
+    let mut items: Vec<Asset> = rows.iter().map(asset_from_row).collect::<RepoResult<_>>()?;
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next_before = if more {
+        items.last().map(|a| a.seq)
+    } else {
+        None
+    };
+    Ok(KeysetPage { items, next_before })
+}
+
+#[async_trait]
+impl AssetRepo for PgRepo {
+    async fn insert_asset_with_job(&self, asset: &NewAsset, job: &NewJob) -> RepoResult<Insert> {
+        let now = millis(asset.created_at);
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO assets (id, tenant, name, asset_type, url, sha256, bytes, format, facts, \
+             status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '{}', 'Processing', $9, $10) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(asset.id.as_str())
+        .bind(&asset.tenant)
+        .bind(&asset.name)
+        .bind(asset.asset_type.as_str())
+        .bind(&asset.url)
+        .bind(&asset.sha256)
+        .bind(i64::try_from(asset.bytes).map_err(|_| RepoError::Corrupt("size".into()))?)
+        .bind(&asset.format)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(Insert::IdTaken);
+        }
+        sqlx::query(
+            "INSERT INTO jobs (kind, asset_id, state, attempts, max_attempts, run_at, created_at) \
+             VALUES ($1, $2, 'queued', 0, $3, $4, $5)",
+        )
+        .bind(&job.kind)
+        .bind(asset.id.as_str())
+        .bind(i64::from(job.max_attempts))
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ASSET_COLUMNS} FROM assets WHERE id = $1"
+        )))
+        .bind(asset.id.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        let stored = asset_from_row(&row)?;
+        tx.commit().await?;
+        Ok(Insert::Inserted(Box::new(stored)))
+    }
+
+    async fn get_asset(&self, tenant: &str, id: &AssetId) -> RepoResult<Option<Asset>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ASSET_COLUMNS} FROM assets WHERE id = $1 AND tenant = $2 AND deleted_at IS NULL"
+        )))
+        .bind(id.as_str())
+        .bind(tenant)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(asset_from_row).transpose()
+    }
+
+    async fn get_asset_any_tenant(&self, id: &AssetId) -> RepoResult<Option<Asset>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ASSET_COLUMNS} FROM assets WHERE id = $1 AND deleted_at IS NULL"
+        )))
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(asset_from_row).transpose()
+    }
+
+    async fn list_assets_offset(
+        &self,
+        tenant: &str,
+        filter: &AssetFilter,
+        offset: u64,
+        limit: u32,
+    ) -> RepoResult<OffsetPage> {
+        let mut count = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM assets");
+        push_filter(&mut count, tenant, filter);
+        let total: i64 = count.build().fetch_one(&self.pool).await?.try_get(0)?;
+
+        let mut q = QueryBuilder::<Postgres>::new(format!("SELECT {ASSET_COLUMNS} FROM assets"));
+        push_filter(&mut q, tenant, filter);
+        q.push(" ORDER BY seq DESC LIMIT ");
+        q.push_bind(i64::from(limit));
+        q.push(" OFFSET ");
+        q.push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+        let rows = q.build().fetch_all(&self.pool).await?;
+        Ok(OffsetPage {
+            items: rows.iter().map(asset_from_row).collect::<RepoResult<_>>()?,
+            total: u64::try_from(total).unwrap_or(0),
+        })
+    }
+
+    async fn list_assets_keyset(
+        &self,
+        tenant: &str,
+        filter: &AssetFilter,
+        before: Option<i64>,
+        limit: u32,
+    ) -> RepoResult<KeysetPage> {
+        let mut q = QueryBuilder::<Postgres>::new(format!("SELECT {ASSET_COLUMNS} FROM assets"));
+        push_filter(&mut q, tenant, filter);
+        if let Some(before) = before {
+            q.push(" AND seq < ");
+            q.push_bind(before);
+        }
+        q.push(" ORDER BY seq DESC LIMIT ");
+        q.push_bind(i64::from(limit) + 1);
+        let rows = q.build().fetch_all(&self.pool).await?;
+        keyset_page(&rows, limit)
+    }
+
+    async fn change_status(
+        &self,
+        id: &AssetId,
+        from: Status,
+        change: &StatusChange,
+    ) -> RepoResult<bool> {
+        let facts = change
+            .facts
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| RepoError::Corrupt(format!("facts: {e}")))?;
+        let moderation = change
+            .moderation
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| RepoError::Corrupt(format!("moderation: {e}")))?;
+        let done = sqlx::query(
+            "UPDATE assets SET status = $1, format = coalesce($2, format), facts = coalesce($3, facts), \
+             moderation = coalesce($4, moderation), failure_code = $5, failure_message = $6, updated_at = $7 \
+             WHERE id = $8 AND status = $9 AND deleted_at IS NULL",
+        )
+        .bind(change.to.as_str())
+        .bind(&change.format)
+        .bind(facts)
+        .bind(moderation)
+        .bind(change.failure.as_ref().map(|f| f.code.clone()))
+        .bind(change.failure.as_ref().map(|f| f.message.clone()))
+        .bind(millis(change.at))
+        .bind(id.as_str())
+        .bind(from.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn list_pending_reviews(&self, after: Option<i64>, limit: u32) -> RepoResult<KeysetPage> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ASSET_COLUMNS} FROM assets \
+             WHERE status = 'PendingReview' AND deleted_at IS NULL AND seq > $1 \
+             ORDER BY seq ASC LIMIT $2"
+        )))
+        .bind(after.unwrap_or(0))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        keyset_page(&rows, limit)
+    }
+
+    async fn delete_asset(
+        &self,
+        tenant: &str,
+        id: &AssetId,
+        at: DateTime<Utc>,
+    ) -> RepoResult<bool> {
+        let done = sqlx::query(
+            "UPDATE assets SET deleted_at = $1, updated_at = $2 \
+             WHERE id = $3 AND tenant = $4 AND deleted_at IS NULL",
+        )
+        .bind(millis(at))
+        .bind(millis(at))
+        .bind(id.as_str())
+        .bind(tenant)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn blob_referenced(&self, sha256: &str) -> RepoResult<bool> {
+        let row = sqlx::query("SELECT EXISTS (SELECT 1 FROM assets WHERE sha256 = $1)")
+            .bind(sha256)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<bool, _>(0)?)
+    }
+}

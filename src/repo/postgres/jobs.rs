@@ -1,0 +1,115 @@
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::PgRepo;
+use crate::repo::rows::{from_millis, millis};
+use crate::repo::{Job, JobQueue, RepoResult};
+
+fn lease_end(lease: Duration) -> i64 {
+    millis(Utc::now()) + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2)
+}
+
+#[async_trait]
+impl JobQueue for PgRepo {
+    async fn claim_job(&self, worker: &str, lease: Duration) -> RepoResult<Option<Job>> {
+        let now = millis(Utc::now());
+        let row = sqlx::query(
+            "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, \
+             attempts = attempts + 1 \
+             WHERE id = (SELECT id FROM jobs \
+                         WHERE (state = 'queued' AND run_at <= $3) \
+                            OR (state = 'running' AND lease_until < $4) \
+                         ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+             RETURNING id, kind, asset_id, attempts, max_attempts, last_error",
+        )
+        .bind(worker)
+        .bind(lease_end(lease))
+        .bind(now)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let attempts: i64 = row.try_get("attempts")?;
+        let max_attempts: i64 = row.try_get("max_attempts")?;
+        Ok(Some(Job {
+            id: row.try_get("id")?,
+            kind: row.try_get("kind")?,
+            asset_id: row.try_get("asset_id")?,
+            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+            max_attempts: u32::try_from(max_attempts).unwrap_or(u32::MAX),
+            last_error: row.try_get("last_error")?,
+        }))
+    }
+
+    async fn heartbeat_job(&self, job_id: i64, worker: &str, lease: Duration) -> RepoResult<bool> {
+        let done = sqlx::query(
+            "UPDATE jobs SET lease_until = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
+        )
+        .bind(lease_end(lease))
+        .bind(job_id)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn complete_job(&self, job_id: i64, worker: &str) -> RepoResult<()> {
+        sqlx::query("DELETE FROM jobs WHERE id = $1 AND lease_owner = $2")
+            .bind(job_id)
+            .bind(worker)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn retry_job(
+        &self,
+        job_id: i64,
+        worker: &str,
+        run_at: DateTime<Utc>,
+        error: &str,
+    ) -> RepoResult<()> {
+        sqlx::query(
+            "UPDATE jobs SET state = 'queued', run_at = $1, last_error = $2, lease_owner = NULL, \
+             lease_until = NULL WHERE id = $3 AND lease_owner = $4",
+        )
+        .bind(millis(run_at))
+        .bind(error)
+        .bind(job_id)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn release_all_leases(&self) -> RepoResult<u64> {
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL \
+             WHERE state = 'running'",
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn count_jobs(&self) -> RepoResult<u64> {
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM jobs")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn next_due(&self) -> RepoResult<Option<DateTime<Utc>>> {
+        let due: Option<i64> = sqlx::query(
+            "SELECT MIN(CASE WHEN state = 'queued' THEN run_at ELSE lease_until END) FROM jobs",
+        )
+        .fetch_one(&self.pool)
+        .await?
+        .try_get(0)?;
+        due.map(from_millis).transpose()
+    }
+}

@@ -1,0 +1,54 @@
+//! The PostgreSQL backend for several nodes on one database: jobs are claimed with
+//! `FOR UPDATE SKIP LOCKED`, so any node may process any job; idle workers poll.
+
+mod assets;
+mod jobs;
+mod keys;
+mod tasks;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use super::{Repo, RepoResult};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// PostgreSQL adapter for every metadata port.
+#[derive(Debug, Clone)]
+pub struct PgRepo {
+    pool: PgPool,
+}
+
+impl PgRepo {
+    /// Connects and runs migrations (safe to run from several nodes at once).
+    pub async fn connect(url: &str) -> RepoResult<Self> {
+        Self::connect_with(PgConnectOptions::from_str(url)?).await
+    }
+
+    /// Connects with explicit options (e.g. a `search_path` schema) and runs migrations.
+    pub async fn connect_with(options: PgConnectOptions) -> RepoResult<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+#[async_trait]
+impl Repo for PgRepo {
+    async fn ping(&self) -> RepoResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    fn is_embedded(&self) -> bool {
+        false
+    }
+}

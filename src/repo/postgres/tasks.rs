@@ -1,0 +1,78 @@
+use async_trait::async_trait;
+use chrono::Utc;
+use sqlx::Row;
+
+use super::PgRepo;
+use crate::repo::rows::millis;
+use crate::repo::{RepoResult, TaskRepo};
+
+#[async_trait]
+impl TaskRepo for PgRepo {
+    async fn record_task(
+        &self,
+        id: &str,
+        tenant: &str,
+        status: &str,
+        finished: bool,
+        asset_ids: &[String],
+    ) -> RepoResult<()> {
+        let now = millis(Utc::now());
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO tasks (id, tenant, status, finished, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (id) DO UPDATE SET status = excluded.status, finished = excluded.finished, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(id)
+        .bind(tenant)
+        .bind(status)
+        .bind(i64::from(finished))
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        for asset in asset_ids {
+            sqlx::query("INSERT INTO task_assets (task_id, asset_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(id)
+                .bind(asset)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn update_task(
+        &self,
+        tenant: &str,
+        id: &str,
+        status: &str,
+        finished: bool,
+    ) -> RepoResult<bool> {
+        let done = sqlx::query(
+            "UPDATE tasks SET status = $1, finished = $2, updated_at = $3 WHERE id = $4 AND tenant = $5",
+        )
+        .bind(status)
+        .bind(i64::from(finished))
+        .bind(millis(Utc::now()))
+        .bind(id)
+        .bind(tenant)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn unfinished_task_using(&self, asset_id: &str) -> RepoResult<Option<String>> {
+        let row = sqlx::query(
+            "SELECT t.id FROM tasks t JOIN task_assets a ON a.task_id = t.id \
+             WHERE a.asset_id = $1 AND t.finished = 0 ORDER BY t.created_at LIMIT 1",
+        )
+        .bind(asset_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| r.try_get::<String, _>(0))
+            .transpose()
+            .map_err(Into::into)
+    }
+}
