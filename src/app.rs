@@ -130,8 +130,11 @@ impl Server {
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
         let addr = listener.local_addr()?;
-        let secret = ContentSigner::load_or_create_secret(&config.signing_key_path())
-            .context("reading the URL signing secret")?;
+        let secret = match &config.signing_secret {
+            Some(shared) => shared.as_bytes().to_vec(),
+            None => ContentSigner::load_or_create_secret(&config.signing_key_path())
+                .context("reading the URL signing secret")?,
+        };
         let base = config
             .public_url
             .clone()
@@ -158,7 +161,8 @@ impl Server {
                 })
                 .await
         });
-        let node = format!("node-{}", std::process::id());
+        repo.forward_wakeups(Arc::clone(&wake));
+        let node = format!("node-{}-{}", std::process::id(), addr.port());
         let workers = spawn_workers(
             &node,
             Arc::clone(&repo) as Arc<dyn crate::repo::JobQueue>,

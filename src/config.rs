@@ -60,6 +60,10 @@ pub struct ServeArgs {
     /// API key sent to the upstream generation endpoint.
     #[arg(long, env = "ASSETLIB_UPSTREAM_KEY", hide_env_values = true)]
     pub upstream_key: Option<String>,
+    /// Secret that signs content URLs; give every node the same one (default: a random secret
+    /// kept in DATA_DIR/url-signing.key). Prefer the environment variable to the flag.
+    #[arg(long, env = "ASSETLIB_SIGNING_SECRET", hide_env_values = true)]
+    pub signing_secret: Option<String>,
     /// Seconds a signed content URL stays valid.
     #[arg(long, env = "ASSETLIB_CONTENT_URL_TTL", default_value_t = 43200)]
     pub content_url_ttl_secs: u64,
@@ -189,6 +193,8 @@ pub struct Config {
     /// Base URL of signed content URLs; `None` = `http://{listen}` as bound.
     pub public_url: Option<String>,
     pub content_url_ttl: Duration,
+    /// Content URL signing secret shared by nodes; `None` = the data dir's own key file.
+    pub signing_secret: Option<String>,
     /// The task gateway's upstream (base URL, key); `None` turns the gateway off.
     pub upstream: Option<Upstream>,
     /// Print and save an admin key when the database has none.
@@ -211,6 +217,7 @@ impl Config {
             moderation: ModerationConfig::default(),
             public_url: None,
             content_url_ttl: Duration::from_secs(12 * 3600),
+            signing_secret: None,
             upstream: None,
             bootstrap_admin_key: true,
         }
@@ -245,6 +252,7 @@ impl Config {
         config.orphan_grace = Duration::from_secs(args.orphan_grace_secs);
         config.public_url = args.public_url.clone();
         config.content_url_ttl = Duration::from_secs(args.content_url_ttl_secs.max(1));
+        config.signing_secret = args.signing_secret.clone().filter(|s| !s.is_empty());
         config.upstream = args.upstream_url.clone().map(|url| Upstream {
             url,
             key: args.upstream_key.clone().unwrap_or_default(),
@@ -381,6 +389,10 @@ impl fmt::Debug for Config {
             .field("orphan_grace", &self.orphan_grace)
             .field("limits", &self.limits)
             .field("upstream", &self.upstream)
+            .field(
+                "signing_secret",
+                &self.signing_secret.as_ref().map(|_| "***"),
+            )
             .finish()
     }
 }

@@ -135,6 +135,11 @@ pub trait Repo: AssetRepo + JobQueue + KeyRepo + TaskRepo {
     async fn ping(&self) -> RepoResult<()>;
     /// Whether this backend is the embedded single-node database.
     fn is_embedded(&self) -> bool;
+    /// Wakes `wake` when any node enqueues a job (backends shared by several nodes). The
+    /// default does nothing: the embedded database has a single node, which wakes itself.
+    fn forward_wakeups(&self, wake: std::sync::Arc<tokio::sync::Notify>) {
+        let _ = wake;
+    }
 }
 
 /// Opens the repository named by `url` (`sqlite://…` or `postgres://…`) and runs its migrations.

@@ -38,6 +38,7 @@ async fn two_nodes_share_one_postgres_and_one_blob_store() {
         move |c| {
             c.database_url = db;
             c.blob_url = bu;
+            c.signing_secret = Some("shared-secret-of-the-cluster".into());
         },
         Arc::new(SystemLookup),
     )
@@ -48,6 +49,7 @@ async fn two_nodes_share_one_postgres_and_one_blob_store() {
             c.database_url = db;
             c.blob_url = bu;
             c.bootstrap_admin_key = false;
+            c.signing_secret = Some("shared-secret-of-the-cluster".into());
         },
         Arc::new(SystemLookup),
     )
@@ -71,6 +73,81 @@ async fn two_nodes_share_one_postgres_and_one_blob_store() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list["data"]["total"], serde_json::json!(20));
     assert_eq!(a.count_jobs().await, 0);
+
+    // A URL signed by node A is honoured by node B (same secret, same blob store).
+    let (_, resolved) = a
+        .post(
+            &key,
+            "/v1/resolve",
+            &serde_json::json!({"first_image": format!("asset://{}", ids[0])}),
+        )
+        .await;
+    let signed = resolved["first_image"].as_str().expect("signed url");
+    let on_b = signed.replace(&a.base, &b.base);
+    let resp = b.client.get(&on_b).send().await.expect("fetch");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE"
+    )))
+    .execute(&pool)
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_enqueued_on_one_node_wakes_another_through_notify() {
+    let Ok(pg) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("TEST_DATABASE_URL is not set: the wake-up test needs PostgreSQL");
+        return;
+    };
+    let pool = sqlx::PgPool::connect(&pg).await.expect("postgres");
+    let schema = format!("assetlib_e2e_notify_{}", std::process::id());
+    for sql in [
+        format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+        format!("CREATE SCHEMA {schema}"),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&pool)
+            .await
+            .expect("schema");
+    }
+    let sep = if pg.contains('?') { '&' } else { '?' };
+    let database_url = format!("{pg}{sep}options=-c%20search_path%3D{schema}");
+    let blobs = tempfile::tempdir().expect("shared blob dir");
+    let blob_url = format!("file://{}", blobs.path().display());
+
+    // Node A only accepts uploads; node B only processes, and would poll just once an hour.
+    let (db, bu) = (database_url.clone(), blob_url.clone());
+    let a = spawn_app_with(
+        move |c| {
+            c.database_url = db;
+            c.blob_url = bu;
+            c.jobs.workers = 0;
+        },
+        Arc::new(SystemLookup),
+    )
+    .await;
+    let (db, bu) = (database_url.clone(), blob_url.clone());
+    let b = spawn_app_with(
+        move |c| {
+            c.database_url = db;
+            c.blob_url = bu;
+            c.bootstrap_admin_key = false;
+            c.jobs.poll_interval = std::time::Duration::from_secs(3600);
+        },
+        Arc::new(SystemLookup),
+    )
+    .await;
+    // Let node B's workers go idle (their first poll finds nothing).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let origin = Origin::start().await;
+    let key = a.create_key("notify").await;
+    let url = origin.put("p.png", media::png(400, 400), "image/png");
+    for _ in 0..3 {
+        let id = a.upload_ok(&key, "Image", &url).await;
+        // wait_settled's deadline is far below the hour-long poll: only NOTIFY can wake B.
+        let body = wait_settled(&b.client, &b.base, &key, &id).await;
+        assert_eq!(body["status"], "Active", "{body}");
+    }
     let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
         "DROP SCHEMA IF EXISTS {schema} CASCADE"
     )))

@@ -91,6 +91,11 @@ impl AssetRepo for PgRepo {
         .fetch_one(&mut *tx)
         .await?;
         let stored = asset_from_row(&row)?;
+        // Delivered at commit to every node's listener.
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(super::JOB_CHANNEL)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(Insert::Inserted(Box::new(stored)))
     }

@@ -15,6 +15,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use super::{Repo, RepoResult};
 
+/// The NOTIFY channel that announces new jobs.
+pub(crate) const JOB_CHANNEL: &str = "assetlib_jobs";
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// PostgreSQL adapter for every metadata port.
@@ -50,5 +53,33 @@ impl Repo for PgRepo {
 
     fn is_embedded(&self) -> bool {
         false
+    }
+
+    /// LISTEN on the job channel; every notification wakes an idle worker of this node. On a
+    /// lost connection it reconnects; meanwhile workers fall back to polling.
+    fn forward_wakeups(&self, wake: std::sync::Arc<tokio::sync::Notify>) {
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            loop {
+                match sqlx::postgres::PgListener::connect_with(&pool).await {
+                    Ok(mut listener) => {
+                        if let Err(e) = listener.listen(JOB_CHANNEL).await {
+                            tracing::warn!(error = %e, "cannot listen for job notifications");
+                        } else {
+                            while listener.recv().await.is_ok() {
+                                wake.notify_one();
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "job notification listener cannot connect")
+                    }
+                }
+                if pool.is_closed() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
     }
 }
