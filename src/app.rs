@@ -80,6 +80,12 @@ impl Server {
         let repo = repo::connect(&config.database_url)
             .await
             .context("opening the metadata database")?;
+        if !config.serve_http && repo.is_embedded() {
+            bail!(
+                "a worker-only node needs a database shared with the API nodes (--database-url postgres://…); \
+                 the embedded database already has its workers in `assetlib serve`"
+            );
+        }
         let lock = if repo.is_embedded() {
             let lock = lock_data_dir(&config)?;
             clean_dir(&tmp_dir);
@@ -126,10 +132,20 @@ impl Server {
             None
         };
 
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("listening on {}", config.listen))?;
-        let addr = listener.local_addr()?;
+        // A worker-only node serves no HTTP.
+        let listener = if config.serve_http {
+            Some(
+                tokio::net::TcpListener::bind(config.listen)
+                    .await
+                    .with_context(|| format!("listening on {}", config.listen))?,
+            )
+        } else {
+            None
+        };
+        let addr = match &listener {
+            Some(l) => l.local_addr()?,
+            None => config.listen,
+        };
         let secret = match &config.signing_secret {
             Some(shared) => shared.as_bytes().to_vec(),
             None => ContentSigner::load_or_create_secret(&config.signing_key_path())
@@ -155,14 +171,28 @@ impl Server {
         let mut http_stop = stop_rx.clone();
         let router = crate::http::router(state.clone());
         let http = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = http_stop.wait_for(|stopped| *stopped).await;
-                })
-                .await
+            let stopped = async move {
+                let _ = http_stop.wait_for(|stopped| *stopped).await;
+            };
+            match listener {
+                Some(listener) => {
+                    axum::serve(listener, router)
+                        .with_graceful_shutdown(stopped)
+                        .await
+                }
+                None => {
+                    stopped.await;
+                    Ok(())
+                }
+            }
         });
         repo.forward_wakeups(Arc::clone(&wake));
-        let node = format!("node-{}-{}", std::process::id(), addr.port());
+        let node = format!(
+            "node-{}-{}-{}",
+            std::process::id(),
+            addr.port(),
+            rand::random::<u32>()
+        );
         let workers = spawn_workers(
             &node,
             Arc::clone(&repo) as Arc<dyn crate::repo::JobQueue>,
@@ -171,7 +201,14 @@ impl Server {
             wake,
         );
         let housekeeping = tokio::spawn(housekeeping(assets, state.config.orphan_grace, stop_rx));
-        tracing::info!(%addr, "assetlib listening");
+        if state.config.serve_http {
+            tracing::info!(%addr, "assetlib listening");
+        } else {
+            tracing::info!(
+                workers = state.config.jobs.workers,
+                "assetlib worker running"
+            );
+        }
         Ok(Self {
             addr,
             state,

@@ -199,6 +199,8 @@ pub struct Config {
     pub upstream: Option<Upstream>,
     /// Print and save an admin key when the database has none.
     pub bootstrap_admin_key: bool,
+    /// Serve the HTTP API (`false` for `assetlib worker`).
+    pub serve_http: bool,
 }
 
 impl Config {
@@ -220,6 +222,7 @@ impl Config {
             signing_secret: None,
             upstream: None,
             bootstrap_admin_key: true,
+            serve_http: true,
         }
     }
 

@@ -21,6 +21,8 @@ struct Cli {
 enum Command {
     /// Run the server (embedded default: SQLite + local blobs under ./data).
     Serve(ServeArgs),
+    /// Run processing workers only (no HTTP), on a database shared with API nodes.
+    Worker(ServeArgs),
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
@@ -62,8 +64,9 @@ fn init_tracing() {
         .init();
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let config = Config::from_serve_args(&args)?;
+async fn serve(args: ServeArgs, http: bool) -> anyhow::Result<()> {
+    let mut config = Config::from_serve_args(&args)?;
+    config.serve_http = http;
     tracing::info!(?config, "starting");
     let server = Server::start(config).await?;
     if let Some(key) = &server.bootstrap_key {
@@ -73,7 +76,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
         println!("{}", key.secret);
     }
-    println!("assetlib listening on http://{}", server.addr());
+    if http {
+        println!("assetlib listening on http://{}", server.addr());
+    } else {
+        println!("assetlib worker running");
+    }
     shutdown_signal().await;
     tracing::info!("shutting down");
     server.shutdown().await;
@@ -161,7 +168,8 @@ async fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(args, true).await,
+        Command::Worker(args) => serve(args, false).await,
         Command::Keys { command } => keys(command).await,
     };
     match result {

@@ -154,3 +154,103 @@ async fn a_job_enqueued_on_one_node_wakes_another_through_notify() {
     .execute(&pool)
     .await;
 }
+
+/// Kills the child process when the test ends, however it ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_only_node_processes_uploads_taken_by_an_api_node() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    const BIN: &str = env!("CARGO_BIN_EXE_assetlib");
+
+    // On the embedded database a worker-only node makes no sense: refused with a reason.
+    let lonely = tempfile::tempdir().expect("dir");
+    let out = Command::new(BIN)
+        .args(["worker", "--data-dir"])
+        .arg(lonely.path())
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a database shared"));
+
+    let Ok(pg) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("TEST_DATABASE_URL is not set: the worker-node test needs PostgreSQL");
+        return;
+    };
+    let pool = sqlx::PgPool::connect(&pg).await.expect("postgres");
+    let schema = format!("assetlib_e2e_worker_{}", std::process::id());
+    for sql in [
+        format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+        format!("CREATE SCHEMA {schema}"),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&pool)
+            .await
+            .expect("schema");
+    }
+    let sep = if pg.contains('?') { '&' } else { '?' };
+    let database_url = format!("{pg}{sep}options=-c%20search_path%3D{schema}");
+    let blobs = tempfile::tempdir().expect("shared blob dir");
+    let blob_url = format!("file://{}", blobs.path().display());
+
+    let (db, bu) = (database_url.clone(), blob_url.clone());
+    let api = spawn_app_with(
+        move |c| {
+            c.database_url = db;
+            c.blob_url = bu;
+            c.jobs.workers = 0;
+        },
+        Arc::new(SystemLookup),
+    )
+    .await;
+    let worker_dir = tempfile::tempdir().expect("dir");
+    let mut child = Command::new(BIN)
+        .args([
+            "worker",
+            "--database-url",
+            &database_url,
+            "--blob-url",
+            &blob_url,
+            "--data-dir",
+        ])
+        .arg(worker_dir.path())
+        .env("ASSETLIB_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("worker starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let guard = Child(child);
+    let started = tokio::task::spawn_blocking(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .any(|line| line.contains("assetlib worker running"))
+    })
+    .await
+    .expect("read");
+    assert!(started, "the worker announced itself");
+
+    let origin = Origin::start().await;
+    let key = api.create_key("split").await;
+    let url = origin.put("p.png", media::png(400, 400), "image/png");
+    let small = origin.put("s.png", media::png(40, 40), "image/png");
+    for (url, want) in [(&url, "Active"), (&small, "Failed"), (&url, "Active")] {
+        let id = api.upload_ok(&key, "Image", url).await;
+        let body = wait_settled(&api.client, &api.base, &key, &id).await;
+        assert_eq!(body["status"], want, "{body}");
+    }
+    drop(guard);
+    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE"
+    )))
+    .execute(&pool)
+    .await;
+}
