@@ -44,8 +44,19 @@ impl ObjectBlobStore {
                 local_root: Some(std::fs::canonicalize(path)?),
             });
         }
+        if url.starts_with("s3://") {
+            // Endpoint, credentials, region, AWS_ALLOW_HTTP… come from the standard AWS_*
+            // variables that object_store reads.
+            crate::fetch::install_crypto_provider();
+            let parsed =
+                url::Url::parse(url).map_err(|e| BlobError::InvalidUrl(format!("'{url}': {e}")))?;
+            let store = object_store::aws::AmazonS3Builder::from_env()
+                .with_url(parsed.as_str())
+                .build()?;
+            return Ok(Self::new(Arc::new(store)));
+        }
         Err(BlobError::InvalidUrl(format!(
-            "'{url}': expected file://PATH (S3-compatible stores are not supported by this build yet)"
+            "'{url}': expected file://PATH or s3://BUCKET"
         )))
     }
 

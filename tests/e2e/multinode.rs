@@ -30,8 +30,21 @@ async fn two_nodes_share_one_postgres_and_one_blob_store() {
         .expect("schema");
     let sep = if pg.contains('?') { '&' } else { '?' };
     let database_url = format!("{pg}{sep}options=-c%20search_path%3D{schema}");
+    // One blob store for both nodes: the S3-compatible server when there is one.
     let blobs = tempfile::tempdir().expect("shared blob dir");
-    let blob_url = format!("file://{}", blobs.path().display());
+    let blob_url = match std::env::var("TEST_S3_ENDPOINT") {
+        Ok(endpoint) => {
+            let bucket = format!("assetlib-nodes-{}", std::process::id());
+            let created = reqwest::Client::new()
+                .put(format!("{endpoint}/{bucket}"))
+                .send()
+                .await
+                .expect("S3 endpoint");
+            assert!(created.status().is_success());
+            format!("s3://{bucket}")
+        }
+        Err(_) => format!("file://{}", blobs.path().display()),
+    };
 
     let (db, bu) = (database_url.clone(), blob_url.clone());
     let a = spawn_app_with(
