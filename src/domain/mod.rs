@@ -4,6 +4,7 @@ mod asset;
 mod asset_id;
 mod caller;
 mod facts;
+pub mod limits;
 mod review;
 pub mod rules;
 
