@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{AssetService, ContentSigner, ErrorKind, ResolveViolation, Resolved, ServiceError};
 use crate::config::Upstream;
-use crate::domain::{AssetId, Caller};
+use crate::domain::Caller;
 
 /// Statuses after which a task no longer needs its assets.
 const TERMINAL: [&str; 7] = [
@@ -47,32 +47,6 @@ fn upstream_error(e: impl std::fmt::Display) -> ServiceError {
         ErrorKind::UpstreamError,
         format!("the generation service could not be reached: {e}"),
     )
-}
-
-fn asset_ids(task: &Value) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut push = |v: &Value| {
-        if let Some(id) = v
-            .as_str()
-            .and_then(|s| s.strip_prefix("asset://"))
-            .and_then(AssetId::parse)
-        {
-            out.push(id.to_string());
-        }
-    };
-    for field in ["first_image", "last_image"] {
-        if let Some(v) = task.get(field) {
-            push(v);
-        }
-    }
-    for field in ["referenceImages", "referenceVideos", "referenceAudios"] {
-        if let Some(items) = task.get(field).and_then(Value::as_array) {
-            items.iter().for_each(&mut push);
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
 }
 
 impl Gateway {
@@ -119,9 +93,8 @@ impl AssetService {
         signer: &ContentSigner,
         task: Value,
     ) -> Result<GatewayOutcome, ServiceError> {
-        let referenced = asset_ids(&task);
-        let rewritten = match self.resolve(caller, task, signer).await? {
-            Resolved::Task(t) => t,
+        let (rewritten, referenced) = match self.resolve(caller, task, signer).await? {
+            Resolved::Task { task, assets } => (task, assets),
             Resolved::Invalid(v) => return Ok(GatewayOutcome::Invalid(v)),
         };
         let body = serde_json::to_vec(&rewritten)
@@ -133,10 +106,11 @@ impl AssetService {
             .body(body);
         let answer = gateway.call(request).await?;
         if let Some(id) = answer.body.get("id").and_then(Value::as_str) {
+            let referenced_ids: Vec<String> = referenced.iter().map(ToString::to_string).collect();
             let (status, finished) =
                 is_terminal(&answer.body).unwrap_or(("submitted".to_owned(), false));
             self.repo
-                .record_task(id, &caller.tenant, &status, finished, &referenced)
+                .record_task(id, &caller.tenant, &status, finished, &referenced_ids)
                 .await
                 .map_err(|e| ServiceError::internal("recording a task", e))?;
             tracing::info!(task = id, tenant = %caller.tenant, assets = referenced.len(), "task forwarded");

@@ -25,10 +25,21 @@ pub struct ResolveViolation {
     pub message: String,
 }
 
+/// What checking the references found: the problems, and the assets that passed.
+#[derive(Default)]
+struct Findings {
+    problems: Vec<ResolveViolation>,
+    assets: Vec<AssetId>,
+}
+
 /// The rewritten task, or every problem found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Resolved {
-    Task(Value),
+    /// The rewritten task and the assets it references (each once).
+    Task {
+        task: Value,
+        assets: Vec<AssetId>,
+    },
     Invalid(Vec<ResolveViolation>),
 }
 
@@ -82,12 +93,14 @@ impl AssetService {
         raw: &str,
         wants: AssetType,
         signer: &ContentSigner,
-        problems: &mut Vec<ResolveViolation>,
+        found: &mut Findings,
     ) -> Result<Option<String>, ServiceError> {
         match classify(raw) {
             Reference::Url => Ok(None),
             Reference::Malformed(why) => {
-                problems.push(violation(field, "reference-malformed", why));
+                found
+                    .problems
+                    .push(violation(field, "reference-malformed", why));
                 Ok(None)
             }
             Reference::Asset(id) => {
@@ -97,7 +110,7 @@ impl AssetService {
                     .await
                     .map_err(|e| ServiceError::internal("resolving a reference", e))?;
                 let Some(asset) = asset else {
-                    problems.push(violation(
+                    found.problems.push(violation(
                         field,
                         "asset-not-found",
                         format!("asset {id} does not exist"),
@@ -105,7 +118,7 @@ impl AssetService {
                     return Ok(None);
                 };
                 if asset.asset_type != wants {
-                    problems.push(violation(
+                    found.problems.push(violation(
                         field,
                         "asset-type-mismatch",
                         format!(
@@ -119,13 +132,15 @@ impl AssetService {
                     } else {
                         asset.status.as_str()
                     };
-                    problems.push(violation(
+                    found.problems.push(violation(
                         field,
                         "asset-not-active",
                         format!("asset {id} is {shown}; only Active assets can be used"),
                     ));
                 } else {
-                    return Ok(Some(signer.url(&id, Utc::now())));
+                    let url = signer.url(&id, Utc::now());
+                    found.assets.push(id);
+                    return Ok(Some(url));
                 }
                 Ok(None)
             }
@@ -142,7 +157,7 @@ impl AssetService {
         let Some(body) = task.as_object_mut() else {
             return Err(ServiceError::invalid("the task must be a JSON object"));
         };
-        let mut problems = Vec::new();
+        let mut found = Findings::default();
         let present = |v: Option<&Value>| !matches!(v, None | Some(Value::Null));
         let has_first = present(body.get("first_image"));
         let has_last = present(body.get("last_image"));
@@ -157,14 +172,14 @@ impl AssetService {
             } else {
                 "last_image"
             };
-            problems.push(violation(
+            found.problems.push(violation(
                 field,
                 "frames-with-references",
                 "first_image/last_image cannot be combined with referenceImages, referenceVideos or referenceAudios".to_owned(),
             ));
         }
         if has_last && !has_first {
-            problems.push(violation(
+            found.problems.push(violation(
                 "last_image",
                 "last-without-first",
                 "last_image needs a first_image".to_owned(),
@@ -177,13 +192,13 @@ impl AssetService {
                 Some(Value::String(raw)) => {
                     let raw = raw.clone();
                     if let Some(url) = self
-                        .resolve_one(caller, field, &raw, AssetType::Image, signer, &mut problems)
+                        .resolve_one(caller, field, &raw, AssetType::Image, signer, &mut found)
                         .await?
                     {
                         body.insert(field.to_owned(), Value::String(url));
                     }
                 }
-                Some(_) => problems.push(violation(
+                Some(_) => found.problems.push(violation(
                     field,
                     "field-type",
                     format!("{field} must be a string"),
@@ -198,7 +213,7 @@ impl AssetService {
                 Value::Null => continue,
                 Value::Array(items) => items,
                 _ => {
-                    problems.push(violation(
+                    found.problems.push(violation(
                         name,
                         "field-type",
                         format!("{name} must be an array of strings"),
@@ -207,7 +222,7 @@ impl AssetService {
                 }
             };
             if items.len() > max {
-                problems.push(violation(
+                found.problems.push(violation(
                     name,
                     "too-many-references",
                     format!(
@@ -222,7 +237,7 @@ impl AssetService {
                 match item {
                     Value::String(raw) => {
                         match self
-                            .resolve_one(caller, &path, &raw, wants, signer, &mut problems)
+                            .resolve_one(caller, &path, &raw, wants, signer, &mut found)
                             .await?
                         {
                             Some(url) => rewritten.push(Value::String(url)),
@@ -230,7 +245,7 @@ impl AssetService {
                         }
                     }
                     other => {
-                        problems.push(violation(
+                        found.problems.push(violation(
                             &path,
                             "field-type",
                             format!("{path} must be a string"),
@@ -241,10 +256,13 @@ impl AssetService {
             }
             body.insert(name.to_owned(), Value::Array(rewritten));
         }
-        if problems.is_empty() {
-            Ok(Resolved::Task(task))
+        if found.problems.is_empty() {
+            let mut assets = found.assets;
+            assets.sort();
+            assets.dedup();
+            Ok(Resolved::Task { task, assets })
         } else {
-            Ok(Resolved::Invalid(problems))
+            Ok(Resolved::Invalid(found.problems))
         }
     }
 }

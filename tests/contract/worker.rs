@@ -21,6 +21,18 @@ struct Scripted {
     gave_up: Mutex<Vec<(String, String)>>,
 }
 
+impl Scripted {
+    /// Fails the first `failures` attempts with `error`, then succeeds.
+    fn new(failures: u32, error: fn(String) -> JobError) -> Arc<Self> {
+        Arc::new(Self {
+            failures,
+            error,
+            runs: Mutex::default(),
+            gave_up: Mutex::default(),
+        })
+    }
+}
+
 #[async_trait]
 impl JobHandler for Scripted {
     async fn run(&self, job: &Job) -> Result<(), JobError> {
@@ -91,12 +103,7 @@ async fn until_empty(repo: &Arc<dyn Repo>) {
 async fn retries_then_succeeds() {
     let dir = tempfile::tempdir().expect("dir");
     let repo = repo(&dir).await;
-    let handler = Arc::new(Scripted {
-        failures: 2,
-        error: JobError::Retry,
-        runs: Mutex::default(),
-        gave_up: Mutex::default(),
-    });
+    let handler = Scripted::new(2, JobError::Retry);
     let pool = spawn_workers(
         "t",
         repo.clone(),
@@ -116,12 +123,7 @@ async fn retries_then_succeeds() {
 async fn transient_errors_give_up_after_the_last_attempt_with_the_last_reason() {
     let dir = tempfile::tempdir().expect("dir");
     let repo = repo(&dir).await;
-    let handler = Arc::new(Scripted {
-        failures: 99,
-        error: JobError::Retry,
-        runs: Mutex::default(),
-        gave_up: Mutex::default(),
-    });
+    let handler = Scripted::new(99, JobError::Retry);
     let pool = spawn_workers(
         "t",
         repo.clone(),
@@ -147,12 +149,7 @@ async fn transient_errors_give_up_after_the_last_attempt_with_the_last_reason() 
 async fn permanent_errors_give_up_at_once() {
     let dir = tempfile::tempdir().expect("dir");
     let repo = repo(&dir).await;
-    let handler = Arc::new(Scripted {
-        failures: 99,
-        error: JobError::Abort,
-        runs: Mutex::default(),
-        gave_up: Mutex::default(),
-    });
+    let handler = Scripted::new(99, JobError::Abort);
     let pool = spawn_workers(
         "t",
         repo.clone(),
@@ -180,12 +177,7 @@ async fn a_dead_workers_lease_is_taken_over_and_a_wake_up_starts_work_at_once() 
         .expect("job");
     assert_eq!(claimed.attempts, 1);
 
-    let handler = Arc::new(Scripted {
-        failures: 0,
-        error: JobError::Retry,
-        runs: Mutex::default(),
-        gave_up: Mutex::default(),
-    });
+    let handler = Scripted::new(0, JobError::Retry);
     let mut config = fast();
     config.poll_interval = Duration::from_secs(3600); // only wake-ups and the loop itself
     let wake = Arc::new(Notify::new());

@@ -9,6 +9,39 @@ use reqwest::StatusCode;
 
 use crate::common::{KYY, Origin, media, spawn_app_with, wait_settled};
 
+/// A fresh PostgreSQL schema for one test, and the database URL that selects it.
+struct PgSchema {
+    pool: sqlx::PgPool,
+    name: String,
+    url: String,
+}
+
+impl PgSchema {
+    async fn create(pg: &str, prefix: &str) -> Self {
+        let pool = sqlx::PgPool::connect(pg).await.expect("postgres");
+        let name = format!("{prefix}_{}", std::process::id());
+        for sql in [
+            format!("DROP SCHEMA IF EXISTS {name} CASCADE"),
+            format!("CREATE SCHEMA {name}"),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .expect("schema");
+        }
+        let sep = if pg.contains('?') { '&' } else { '?' };
+        let url = format!("{pg}{sep}options=-c%20search_path%3D{name}");
+        Self { pool, name, url }
+    }
+
+    async fn remove(self) {
+        let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
+        let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&self.pool)
+            .await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_share_one_postgres_and_one_blob_store() {
     let Ok(pg) = std::env::var("TEST_DATABASE_URL") else {
@@ -16,20 +49,8 @@ async fn two_nodes_share_one_postgres_and_one_blob_store() {
         eprintln!("TEST_DATABASE_URL is not set: the two-node test needs PostgreSQL");
         return;
     };
-    let pool = sqlx::PgPool::connect(&pg).await.expect("postgres");
-    let schema = format!("assetlib_e2e_{}", std::process::id());
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP SCHEMA IF EXISTS {schema} CASCADE"
-    )))
-    .execute(&pool)
-    .await
-    .expect("drop");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&pool)
-        .await
-        .expect("schema");
-    let sep = if pg.contains('?') { '&' } else { '?' };
-    let database_url = format!("{pg}{sep}options=-c%20search_path%3D{schema}");
+    let schema = PgSchema::create(&pg, "assetlib_e2e").await;
+    let database_url = schema.url.clone();
     // One blob store for both nodes: the S3-compatible server when there is one.
     let blobs = tempfile::tempdir().expect("shared blob dir");
     let blob_url = match std::env::var("TEST_S3_ENDPOINT") {
@@ -99,11 +120,7 @@ async fn two_nodes_share_one_postgres_and_one_blob_store() {
     let on_b = signed.replace(&a.base, &b.base);
     let resp = b.client.get(&on_b).send().await.expect("fetch");
     assert_eq!(resp.status(), StatusCode::OK);
-    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP SCHEMA IF EXISTS {schema} CASCADE"
-    )))
-    .execute(&pool)
-    .await;
+    schema.remove().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -112,19 +129,8 @@ async fn a_job_enqueued_on_one_node_wakes_another_through_notify() {
         eprintln!("TEST_DATABASE_URL is not set: the wake-up test needs PostgreSQL");
         return;
     };
-    let pool = sqlx::PgPool::connect(&pg).await.expect("postgres");
-    let schema = format!("assetlib_e2e_notify_{}", std::process::id());
-    for sql in [
-        format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
-        format!("CREATE SCHEMA {schema}"),
-    ] {
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&pool)
-            .await
-            .expect("schema");
-    }
-    let sep = if pg.contains('?') { '&' } else { '?' };
-    let database_url = format!("{pg}{sep}options=-c%20search_path%3D{schema}");
+    let schema = PgSchema::create(&pg, "assetlib_e2e_notify").await;
+    let database_url = schema.url.clone();
     let blobs = tempfile::tempdir().expect("shared blob dir");
     let blob_url = format!("file://{}", blobs.path().display());
 
@@ -161,11 +167,7 @@ async fn a_job_enqueued_on_one_node_wakes_another_through_notify() {
         let body = wait_settled(&b.client, &b.base, &key, &id).await;
         assert_eq!(body["status"], "Active", "{body}");
     }
-    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP SCHEMA IF EXISTS {schema} CASCADE"
-    )))
-    .execute(&pool)
-    .await;
+    schema.remove().await;
 }
 
 /// Kills the child process when the test ends, however it ends.
@@ -198,19 +200,8 @@ async fn a_worker_only_node_processes_uploads_taken_by_an_api_node() {
         eprintln!("TEST_DATABASE_URL is not set: the worker-node test needs PostgreSQL");
         return;
     };
-    let pool = sqlx::PgPool::connect(&pg).await.expect("postgres");
-    let schema = format!("assetlib_e2e_worker_{}", std::process::id());
-    for sql in [
-        format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
-        format!("CREATE SCHEMA {schema}"),
-    ] {
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&pool)
-            .await
-            .expect("schema");
-    }
-    let sep = if pg.contains('?') { '&' } else { '?' };
-    let database_url = format!("{pg}{sep}options=-c%20search_path%3D{schema}");
+    let schema = PgSchema::create(&pg, "assetlib_e2e_worker").await;
+    let database_url = schema.url.clone();
     let blobs = tempfile::tempdir().expect("shared blob dir");
     let blob_url = format!("file://{}", blobs.path().display());
 
@@ -261,9 +252,5 @@ async fn a_worker_only_node_processes_uploads_taken_by_an_api_node() {
         assert_eq!(body["status"], want, "{body}");
     }
     drop(guard);
-    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP SCHEMA IF EXISTS {schema} CASCADE"
-    )))
-    .execute(&pool)
-    .await;
+    schema.remove().await;
 }

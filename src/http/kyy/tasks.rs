@@ -53,17 +53,23 @@ pub async fn submit(
     }
 }
 
+async fn status_at(
+    state: &AppState,
+    caller: &crate::domain::Caller,
+    path: &str,
+    id: &str,
+) -> Result<Response, KyyError> {
+    let gateway = gateway(state)?;
+    let answer = state.assets.task_status(caller, gateway, path, id).await?;
+    Ok(pass_through(answer))
+}
+
 pub async fn result(
     State(state): State<AppState>,
     KyyCaller(caller): KyyCaller,
     Path(id): Path<String>,
 ) -> Result<Response, KyyError> {
-    let gateway = gateway(&state)?;
-    let answer = state
-        .assets
-        .task_status(&caller, gateway, "/v1/result", &id)
-        .await?;
-    Ok(pass_through(answer))
+    status_at(&state, &caller, "/v1/result", &id).await
 }
 
 pub async fn video(
@@ -71,10 +77,5 @@ pub async fn video(
     KyyCaller(caller): KyyCaller,
     Path(id): Path<String>,
 ) -> Result<Response, KyyError> {
-    let gateway = gateway(&state)?;
-    let answer = state
-        .assets
-        .task_status(&caller, gateway, "/v1/kyyvideo2/videos", &id)
-        .await?;
-    Ok(pass_through(answer))
+    status_at(&state, &caller, "/v1/kyyvideo2/videos", &id).await
 }

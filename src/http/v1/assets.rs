@@ -4,14 +4,12 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 
 use super::dto::{AssetBody, CreateBody, ListBody};
+use super::paging::Paging;
 use crate::app::AppState;
 use crate::http::auth::V1Caller;
 use crate::http::error::V1Error;
 use crate::http::parse_json;
-use crate::service::{ListParams, ServiceError, UploadRequest};
-
-const DEFAULT_LIMIT: u32 = 50;
-const MAX_LIMIT: u32 = 100;
+use crate::service::{ListParams, UploadRequest};
 
 pub async fn create(
     State(state): State<AppState>,
@@ -54,34 +52,18 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn parse_cursor(raw: &str) -> Result<i64, ServiceError> {
-    raw.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
-        ServiceError::invalid(format!(
-            "cursor '{raw}' is not valid; pass nextCursor from a previous page"
-        ))
-    })
-}
-
 pub async fn list(
     State(state): State<AppState>,
     V1Caller(caller): V1Caller,
     RawQuery(query): RawQuery,
 ) -> Result<Json<ListBody>, V1Error> {
     let mut params = ListParams::default();
-    let mut limit = DEFAULT_LIMIT;
-    let mut cursor = None;
+    let mut paging = Paging::default();
     for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if paging.accept(&key, &value)? {
+            continue;
+        }
         match key.as_ref() {
-            "limit" => {
-                limit = value
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=MAX_LIMIT).contains(n))
-                    .ok_or_else(|| {
-                        ServiceError::invalid(format!("limit must be 1–{MAX_LIMIT}, got '{value}'"))
-                    })?;
-            }
-            "cursor" if !value.is_empty() => cursor = Some(parse_cursor(&value)?),
             "assetType" => params.asset_type = Some(value.into_owned()),
             "status" => params.status = Some(value.into_owned()),
             "name" => params.name = Some(value.into_owned()),
@@ -91,7 +73,7 @@ pub async fn list(
     let filter = params.to_filter(false)?;
     let page = state
         .assets
-        .list_after(&caller, &filter, cursor, limit)
+        .list_after(&caller, &filter, paging.cursor, paging.limit)
         .await?;
     Ok(Json(ListBody {
         items: page.items.iter().map(AssetBody::from).collect(),

@@ -2,6 +2,7 @@
 
 mod assets;
 mod dto;
+mod paging;
 mod resolve;
 mod reviews;
 

@@ -19,7 +19,7 @@ pub async fn resolve(
 ) -> Result<Response, V1Error> {
     let task: Value = crate::http::parse_json(&body)?;
     match state.assets.resolve(&caller, task, &state.signer).await? {
-        Resolved::Task(task) => Ok(Json(task).into_response()),
+        Resolved::Task { task, .. } => Ok(Json(task).into_response()),
         Resolved::Invalid(violations) => {
             let message = format!(
                 "{} problem{} with the task's references",

@@ -6,11 +6,11 @@ use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 
 use super::dto::AssetBody;
+use super::paging::Paging;
 use crate::app::AppState;
 use crate::domain::{Asset, FaceBox};
 use crate::http::auth::V1Caller;
 use crate::http::error::V1Error;
-use crate::service::ServiceError;
 
 /// One held asset in the review queue.
 #[derive(Debug, Serialize)]
@@ -56,28 +56,14 @@ pub async fn queue(
     V1Caller(caller): V1Caller,
     RawQuery(query): RawQuery,
 ) -> Result<Json<ReviewList>, V1Error> {
-    let mut limit = 50u32;
-    let mut after = None;
+    let mut paging = Paging::default();
     for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        match key.as_ref() {
-            "limit" => {
-                limit = value
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=100).contains(n))
-                    .ok_or_else(|| {
-                        ServiceError::invalid(format!("limit must be 1–100, got '{value}'"))
-                    })?;
-            }
-            "cursor" if !value.is_empty() => {
-                after = Some(value.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                    ServiceError::invalid(format!("cursor '{value}' is not valid; pass nextCursor from a previous page"))
-                })?);
-            }
-            _ => {}
-        }
+        paging.accept(&key, &value)?;
     }
-    let page = state.assets.pending_reviews(&caller, after, limit).await?;
+    let page = state
+        .assets
+        .pending_reviews(&caller, paging.cursor, paging.limit)
+        .await?;
     Ok(Json(ReviewList {
         items: page.items.iter().map(ReviewItem::from).collect(),
         next_cursor: page.next_before.map(|n| n.to_string()),
