@@ -155,7 +155,20 @@ impl Server {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{addr}"));
-        let signer = ContentSigner::new(secret, config.content_url_ttl, base);
+        if config.presign_content
+            && blobs
+                .presigned_url(
+                    &"0".repeat(64),
+                    "application/octet-stream",
+                    config.content_url_ttl,
+                )
+                .await?
+                .is_none()
+        {
+            bail!("--presign-content needs a blob store that signs URLs (--blob-url s3://…)");
+        }
+        let signer = ContentSigner::new(secret, config.content_url_ttl, base)
+            .presigning(config.presign_content);
         let gateway = config.upstream.clone().map(Gateway::new).transpose()?;
         let state = AppState(Arc::new(App {
             config,

@@ -55,6 +55,10 @@ pub struct ServeArgs {
     /// Seconds a worker holds a job before another node may take it over (renewed while working).
     #[arg(long, env = "ASSETLIB_JOB_LEASE", default_value_t = 30)]
     pub job_lease_secs: u64,
+    /// Seconds a stopping node (SIGTERM) lets running jobs finish before it hands them back
+    /// to the queue for another node.
+    #[arg(long, env = "ASSETLIB_SHUTDOWN_GRACE", default_value_t = 20)]
+    pub shutdown_grace_secs: u64,
     /// Base URL that signed content URLs start with (default: http://LISTEN).
     #[arg(long, env = "ASSETLIB_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -71,6 +75,10 @@ pub struct ServeArgs {
     /// Seconds a signed content URL stays valid.
     #[arg(long, env = "ASSETLIB_CONTENT_URL_TTL", default_value_t = 43200)]
     pub content_url_ttl_secs: u64,
+    /// Hand out presigned URLs of the S3-compatible blob store instead of this server's
+    /// signed /content URLs, so generation tasks read assets straight from the store.
+    #[arg(long, env = "ASSETLIB_PRESIGN_CONTENT")]
+    pub presign_content: bool,
     /// Seconds an unreferenced blob is kept before the sweeper removes it.
     #[arg(long, env = "ASSETLIB_ORPHAN_GRACE", default_value_t = 3600)]
     pub orphan_grace_secs: u64,
@@ -168,6 +176,8 @@ pub struct JobConfig {
     pub backoff_base: Duration,
     /// How long an idle worker sleeps before polling again when nobody wakes it.
     pub poll_interval: Duration,
+    /// How long shutdown waits for running jobs before releasing their leases.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for JobConfig {
@@ -178,6 +188,7 @@ impl Default for JobConfig {
             max_attempts: 5,
             backoff_base: Duration::from_secs(1),
             poll_interval: Duration::from_secs(1),
+            shutdown_grace: Duration::from_secs(20),
         }
     }
 }
@@ -197,6 +208,8 @@ pub struct Config {
     /// Base URL of signed content URLs; `None` = `http://{listen}` as bound.
     pub public_url: Option<String>,
     pub content_url_ttl: Duration,
+    /// Resolve to the blob store's presigned URLs (S3) instead of /content URLs.
+    pub presign_content: bool,
     /// Content URL signing secret shared by nodes; `None` = the data dir's own key file.
     pub signing_secret: Option<String>,
     /// The task gateway's upstream (base URL, key); `None` turns the gateway off.
@@ -223,6 +236,7 @@ impl Config {
             moderation: ModerationConfig::default(),
             public_url: None,
             content_url_ttl: Duration::from_secs(12 * 3600),
+            presign_content: false,
             signing_secret: None,
             upstream: None,
             bootstrap_admin_key: true,
@@ -256,9 +270,11 @@ impl Config {
         config.fetch.total_timeout = Duration::from_secs(args.fetch_timeout_secs);
         config.jobs.workers = args.workers;
         config.jobs.lease = Duration::from_secs(args.job_lease_secs.max(1));
+        config.jobs.shutdown_grace = Duration::from_secs(args.shutdown_grace_secs);
         config.orphan_grace = Duration::from_secs(args.orphan_grace_secs);
         config.public_url = args.public_url.clone();
         config.content_url_ttl = Duration::from_secs(args.content_url_ttl_secs.max(1));
+        config.presign_content = args.presign_content;
         config.signing_secret = args.signing_secret.clone().filter(|s| !s.is_empty());
         config.upstream = args.upstream_url.clone().map(|url| Upstream {
             url,

@@ -1,13 +1,15 @@
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use assetlib::app::Server;
-use assetlib::config::{Config, ServeArgs, StorageArgs};
+use assetlib::blob;
+use assetlib::config::{Config, JobConfig, ServeArgs, StorageArgs};
 use assetlib::domain::Role;
 use assetlib::repo;
-use assetlib::service::KeyService;
+use assetlib::service::{Fsck, FsckOptions, FsckReport, KeyService};
 
 /// Self-hostable asset library server for AI video generation.
 #[derive(Debug, Parser)]
@@ -23,11 +25,31 @@ enum Command {
     Serve(ServeArgs),
     /// Run processing workers only (no HTTP), on a database shared with API nodes.
     Worker(ServeArgs),
+    /// Check metadata against blobs; with --repair, fix what is safe to fix.
+    ///
+    /// Exit status: 0 clean, 1 problems found and repaired, 4 problems left (run with
+    /// --repair), 8 the check itself failed.
+    Fsck(FsckArgs),
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
     },
+}
+
+#[derive(Debug, clap::Args)]
+struct FsckArgs {
+    /// Remove orphan blobs, queue stuck assets again, mark assets whose content is gone Failed.
+    #[arg(long)]
+    repair: bool,
+    /// Unreferenced blobs younger than this many seconds are left alone (uploads in progress).
+    #[arg(long, env = "ASSETLIB_ORPHAN_GRACE", default_value_t = 3600)]
+    grace_secs: u64,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    storage: StorageArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -163,20 +185,104 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// fsck's exit statuses (as fsck(8)).
+const FSCK_REPAIRED: u8 = 1;
+const FSCK_PROBLEMS_LEFT: u8 = 4;
+const FSCK_FAILED: u8 = 8;
+
+async fn fsck(args: FsckArgs) -> anyhow::Result<ExitCode> {
+    let repo = repo::connect(&args.storage.database_url())
+        .await
+        .context("opening the metadata database")?;
+    let blobs = blob::open(&args.storage.blob_url()).context("opening the blob store")?;
+    let options = FsckOptions {
+        grace: Duration::from_secs(args.grace_secs),
+        repair: args.repair,
+        max_attempts: JobConfig::default().max_attempts,
+    };
+    let report = Fsck::new(repo, blobs).run(&options).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_fsck(&report, args.repair);
+    }
+    Ok(if report.is_clean() {
+        ExitCode::SUCCESS
+    } else if args.repair && report.repairs() as usize >= report.problems() {
+        ExitCode::from(FSCK_REPAIRED)
+    } else {
+        ExitCode::from(FSCK_PROBLEMS_LEFT)
+    })
+}
+
+fn print_fsck(report: &FsckReport, repair: bool) {
+    println!(
+        "checked {} assets and {} blobs",
+        report.assets_checked, report.blobs_checked
+    );
+    for orphan in &report.orphan_blobs {
+        println!(
+            "orphan blob {} ({} bytes, stored {}): no asset references it",
+            orphan.sha256,
+            orphan.bytes,
+            orphan.last_modified.format("%Y-%m-%d %H:%M:%S UTC")
+        );
+    }
+    for missing in &report.missing_blobs {
+        println!(
+            "missing blob {} of asset {} ({})",
+            missing.sha256, missing.asset_id, missing.status
+        );
+    }
+    for stuck in &report.stuck_processing {
+        println!("asset {} is Processing with no job", stuck.asset_id);
+    }
+    if report.recent_unreferenced_blobs > 0 {
+        println!(
+            "{} unreferenced blobs are younger than the grace period; left alone",
+            report.recent_unreferenced_blobs
+        );
+    }
+    if repair {
+        let r = &report.repaired;
+        println!(
+            "repaired: {} orphan blobs removed, {} assets marked Failed ({}), {} jobs queued",
+            r.orphan_blobs_removed,
+            r.assets_marked_failed,
+            assetlib::service::CONTENT_MISSING,
+            r.jobs_queued
+        );
+    }
+    if report.is_clean() {
+        println!("fsck: clean");
+    } else if repair {
+        println!("fsck: {} problems found", report.problems());
+    } else {
+        println!(
+            "fsck: {} problems found; run with --repair to fix them",
+            report.problems()
+        );
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Serve(args) => serve(args, true).await,
-        Command::Worker(args) => serve(args, false).await,
-        Command::Keys { command } => keys(command).await,
+    let (result, failure) = match cli.command {
+        Command::Serve(args) => (serve(args, true).await, ExitCode::FAILURE),
+        Command::Worker(args) => (serve(args, false).await, ExitCode::FAILURE),
+        Command::Keys { command } => (keys(command).await, ExitCode::FAILURE),
+        Command::Fsck(args) => match fsck(args).await {
+            Ok(code) => return code,
+            Err(e) => (Err(e), ExitCode::from(FSCK_FAILED)),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("assetlib: {e:#}");
-            ExitCode::FAILURE
+            failure
         }
     }
 }

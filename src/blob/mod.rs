@@ -71,8 +71,14 @@ pub struct LocalBlob {
 /// Content-addressed storage keyed by lowercase hex sha256.
 #[async_trait]
 pub trait BlobStore: Send + Sync {
-    /// Stores the file's bytes under `sha256` unless a blob with that hash exists.
-    async fn put_file(&self, sha256: &str, file: &Path) -> Result<PutOutcome, BlobError>;
+    /// Stores the file's bytes under `sha256` unless a blob with that hash exists. Stores that
+    /// keep metadata (S3) record `content_type`, which direct (presigned) reads answer with.
+    async fn put_file(
+        &self,
+        sha256: &str,
+        file: &Path,
+        content_type: &str,
+    ) -> Result<PutOutcome, BlobError>;
     /// Bytes `range` of the blob (clamped to its end).
     async fn read_range(&self, sha256: &str, range: Range<u64>) -> Result<Bytes, BlobError>;
     async fn exists(&self, sha256: &str) -> Result<bool, BlobError>;
@@ -95,6 +101,14 @@ pub trait BlobStore: Send + Sync {
     async fn list(&self) -> Result<Vec<BlobInfo>, BlobError>;
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> Result<(), BlobError>;
+    /// A URL that reads the blob straight from the store, without credentials, for `ttl`,
+    /// answered with `content_type`; `None` when the store cannot sign URLs (local disk).
+    async fn presigned_url(
+        &self,
+        sha256: &str,
+        content_type: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Option<String>, BlobError>;
 }
 
 /// Opens the blob store named by `url` (`file:///path` or `file://relative/path`).

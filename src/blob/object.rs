@@ -8,7 +8,8 @@ use futures_util::{StreamExt, TryStreamExt};
 use object_store::buffered::BufWriter;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::signer::{Method, SignedUrlOptions, Signer};
+use object_store::{Attribute, Attributes, ObjectStore, ObjectStoreExt, PutMode, PutOptions};
 use tokio::io::AsyncWriteExt;
 
 use super::{
@@ -22,6 +23,8 @@ const PART_BYTES: usize = 8 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct ObjectBlobStore {
     store: Arc<dyn ObjectStore>,
+    /// Signs direct-read URLs (S3-compatible stores).
+    signer: Option<Arc<dyn Signer>>,
     /// The directory behind a `file://` store, whose files can be read in place.
     local_root: Option<std::path::PathBuf>,
 }
@@ -30,6 +33,7 @@ impl ObjectBlobStore {
     pub fn new(store: Arc<dyn ObjectStore>) -> Self {
         Self {
             store,
+            signer: None,
             local_root: None,
         }
     }
@@ -41,6 +45,7 @@ impl ObjectBlobStore {
             let store = LocalFileSystem::new_with_prefix(path)?.with_automatic_cleanup(true);
             return Ok(Self {
                 store: Arc::new(store),
+                signer: None,
                 local_root: Some(std::fs::canonicalize(path)?),
             });
         }
@@ -53,11 +58,25 @@ impl ObjectBlobStore {
             let store = object_store::aws::AmazonS3Builder::from_env()
                 .with_url(parsed.as_str())
                 .build()?;
-            return Ok(Self::new(Arc::new(store)));
+            let store = Arc::new(store);
+            return Ok(Self {
+                store: Arc::clone(&store) as Arc<dyn ObjectStore>,
+                signer: Some(store),
+                local_root: None,
+            });
         }
         Err(BlobError::InvalidUrl(format!(
             "'{url}': expected file://PATH or s3://BUCKET"
         )))
+    }
+
+    /// Object metadata to store: none on a local directory, which keeps none.
+    fn attributes(&self, content_type: &str) -> Attributes {
+        let mut attributes = Attributes::new();
+        if self.local_root.is_none() {
+            attributes.insert(Attribute::ContentType, content_type.to_owned().into());
+        }
+        attributes
     }
 
     fn location(sha256: &str) -> ObjectPath {
@@ -74,13 +93,40 @@ fn not_found(sha256: &str) -> impl FnOnce(object_store::Error) -> BlobError + '_
 
 #[async_trait]
 impl BlobStore for ObjectBlobStore {
-    async fn put_file(&self, sha256: &str, file: &Path) -> Result<PutOutcome, BlobError> {
+    async fn put_file(
+        &self,
+        sha256: &str,
+        file: &Path,
+        content_type: &str,
+    ) -> Result<PutOutcome, BlobError> {
         if self.exists(sha256).await? {
             return Ok(PutOutcome::AlreadyPresent);
         }
+        let size = tokio::fs::metadata(file).await?.len();
+        if size <= PART_BYTES as u64 {
+            // One conditional put: when two nodes store the same new content at once, exactly
+            // one write lands and the other learns the blob is already there.
+            let bytes = tokio::fs::read(file).await?;
+            let options = PutOptions {
+                mode: PutMode::Create,
+                attributes: self.attributes(content_type),
+                ..PutOptions::default()
+            };
+            return match self
+                .store
+                .put_opts(&Self::location(sha256), bytes.into(), options)
+                .await
+            {
+                Ok(_) => Ok(PutOutcome::Stored),
+                Err(object_store::Error::AlreadyExists { .. }) => Ok(PutOutcome::AlreadyPresent),
+                Err(e) => Err(BlobError::Store(e)),
+            };
+        }
+        // Large blobs go up in parts; identical content written twice at once is harmless.
         let mut source = tokio::fs::File::open(file).await?;
         let mut writer =
-            BufWriter::with_capacity(Arc::clone(&self.store), Self::location(sha256), PART_BYTES);
+            BufWriter::with_capacity(Arc::clone(&self.store), Self::location(sha256), PART_BYTES)
+                .with_attributes(self.attributes(content_type));
         if let Err(e) = tokio::io::copy(&mut source, &mut writer).await {
             let _ = writer.abort().await;
             return Err(BlobError::Io(e));
@@ -219,5 +265,22 @@ impl BlobStore for ObjectBlobStore {
             Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(BlobError::Store(e)),
         }
+    }
+
+    async fn presigned_url(
+        &self,
+        sha256: &str,
+        content_type: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Option<String>, BlobError> {
+        let Some(signer) = &self.signer else {
+            return Ok(None);
+        };
+        let options =
+            SignedUrlOptions::default().with_query([("response-content-type", content_type)]);
+        let url = signer
+            .signed_url_opts(Method::GET, &Self::location(sha256), ttl, &options)
+            .await?;
+        Ok(Some(url.to_string()))
     }
 }

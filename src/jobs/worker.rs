@@ -12,16 +12,38 @@ use crate::repo::{Job, JobQueue};
 /// Running workers; stop them with `shutdown`.
 pub struct WorkerPool {
     stop: watch::Sender<bool>,
-    handles: Vec<JoinHandle<()>>,
+    workers: Vec<(String, JoinHandle<()>)>,
+    queue: Arc<dyn JobQueue>,
+    grace: Duration,
 }
 
 impl WorkerPool {
-    /// Lets current jobs finish, then stops every worker.
-    pub async fn shutdown(self) {
+    /// Stops claiming, lets running jobs finish within the shutdown grace period, then
+    /// interrupts the rest and gives their jobs back to the queue, so another node takes them
+    /// at once instead of after the lease expires. Returns how many jobs were given back.
+    pub async fn shutdown(self) -> u64 {
         let _ = self.stop.send(true);
-        for handle in self.handles {
+        let deadline = tokio::time::Instant::now() + self.grace;
+        let mut released = 0;
+        for (id, mut handle) in self.workers {
+            if tokio::time::timeout_at(deadline, &mut handle).await.is_ok() {
+                continue;
+            }
+            handle.abort();
             let _ = handle.await;
+            match self.queue.release_leases(&id).await {
+                Ok(n) => {
+                    if n > 0 {
+                        tracing::info!(worker = %id, jobs = n, "unfinished job handed back to the queue");
+                    }
+                    released += n;
+                }
+                Err(e) => {
+                    tracing::warn!(worker = %id, error = %e, "could not hand a job back; its lease will expire");
+                }
+            }
         }
+        released
     }
 }
 
@@ -43,20 +65,26 @@ pub fn spawn_workers(
     wake: Arc<Notify>,
 ) -> WorkerPool {
     let (stop, stop_rx) = watch::channel(false);
-    let handles = (0..config.workers)
+    let workers = (0..config.workers)
         .map(|n| {
+            let id = format!("{node}-{n}");
             let worker = Worker {
-                id: format!("{node}-{n}"),
+                id: id.clone(),
                 queue: Arc::clone(&queue),
                 handler: Arc::clone(&handler),
                 config: config.clone(),
                 wake: Arc::clone(&wake),
                 stop: stop_rx.clone(),
             };
-            tokio::spawn(worker.run())
+            (id, tokio::spawn(worker.run()))
         })
         .collect();
-    WorkerPool { stop, handles }
+    WorkerPool {
+        stop,
+        workers,
+        queue,
+        grace: config.shutdown_grace,
+    }
 }
 
 impl Worker {
@@ -106,7 +134,11 @@ impl Worker {
             }
         };
         match outcome {
-            Ok(()) => self.complete(&job).await,
+            Ok(()) => {
+                tracing::info!(worker = %self.id, job = job.id, asset = %job.asset_id,
+                    attempt = job.attempts, "job finished");
+                self.complete(&job).await;
+            }
             Err(JobError::Abort(reason)) => self.finish_failed(&job, &reason).await,
             Err(JobError::Retry(reason)) if job.attempts >= job.max_attempts => {
                 self.finish_failed(&job, &reason).await;

@@ -38,4 +38,26 @@ impl RepoError {
             _ => false,
         }
     }
+
+    /// The database cannot be reached right now (down, restarting, refusing connections, or
+    /// every pooled connection busy past the acquire timeout). Requests answer 503.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            RepoError::Database(e) => match e {
+                sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::WorkerCrashed => true,
+                sqlx::Error::Database(d) => d.code().is_some_and(|code| {
+                    // 08xxx connection exceptions; 57P01-57P03 shutdown / not yet accepting
+                    // connections; 53300 too many connections.
+                    code.starts_with("08")
+                        || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+                }),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
 }

@@ -19,8 +19,8 @@ use crate::domain::{Asset, AssetId, Status};
 
 pub use error::RepoError;
 pub use types::{
-    ApiKeyRecord, AssetFilter, Insert, Job, KeysetPage, NewApiKey, NewAsset, NewJob, OffsetPage,
-    StatusChange,
+    ApiKeyRecord, AssetFilter, AssetRef, Insert, Job, KeysetPage, NewApiKey, NewAsset, NewJob,
+    OffsetPage, StatusChange,
 };
 
 pub type RepoResult<T> = Result<T, RepoError>;
@@ -86,10 +86,25 @@ pub trait JobQueue: Send + Sync {
     ) -> RepoResult<()>;
     /// Makes every leased job claimable at once (start-up of the only node on a database).
     async fn release_all_leases(&self) -> RepoResult<u64>;
+    /// Gives back the jobs leased to `worker` (a node stopping before it could finish them):
+    /// they become claimable at once and the interrupted attempt is not counted.
+    async fn release_leases(&self, worker: &str) -> RepoResult<u64>;
+    /// Enqueues a job for an existing asset, due now.
+    async fn enqueue_job(&self, asset_id: &str, job: &NewJob) -> RepoResult<()>;
     /// Jobs waiting or running.
     async fn count_jobs(&self) -> RepoResult<u64>;
     /// When the next queued job becomes due, if any.
     async fn next_due(&self) -> RepoResult<Option<DateTime<Utc>>>;
+}
+
+/// What a consistency check (`assetlib fsck`) walks: every live asset's content reference,
+/// and the assets that are Processing with no job to finish them.
+#[async_trait]
+pub trait MaintenanceRepo: Send + Sync {
+    /// Live assets with `seq > after`, in `seq` order, at most `limit`.
+    async fn scan_assets(&self, after: i64, limit: u32) -> RepoResult<Vec<AssetRef>>;
+    /// Live assets in Processing that have no job, oldest first.
+    async fn processing_without_job(&self) -> RepoResult<Vec<AssetRef>>;
 }
 
 /// Generation tasks forwarded upstream, and the assets they reference.
@@ -130,7 +145,7 @@ pub trait KeyRepo: Send + Sync {
 
 /// Everything the service layer needs from the metadata store.
 #[async_trait]
-pub trait Repo: AssetRepo + JobQueue + KeyRepo + TaskRepo {
+pub trait Repo: AssetRepo + JobQueue + KeyRepo + TaskRepo + MaintenanceRepo {
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> RepoResult<()>;
     /// Whether this backend is the embedded single-node database.

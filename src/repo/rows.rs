@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::domain::{Asset, AssetId, AssetType, Failure, MediaFacts, Role, Status};
-use crate::repo::{ApiKeyRecord, RepoError, RepoResult};
+use crate::repo::{ApiKeyRecord, AssetRef, RepoError, RepoResult};
 
 pub const ASSET_COLUMNS: &str = "seq, id, tenant, name, asset_type, url, sha256, bytes, format, \
      facts, status, failure_code, failure_message, moderation, created_at, updated_at";
@@ -80,5 +80,26 @@ where
         role: role.parse::<Role>().map_err(RepoError::Corrupt)?,
         created_at: from_millis(row.try_get("created_at")?)?,
         revoked_at: revoked_at.map(from_millis).transpose()?,
+    })
+}
+
+pub const ASSET_REF_COLUMNS: &str = "seq, id, sha256, status, updated_at";
+
+pub fn asset_ref_from_row<'r, R>(row: &'r R) -> RepoResult<AssetRef>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let status: String = row.try_get("status")?;
+    let id: String = row.try_get("id")?;
+    Ok(AssetRef {
+        seq: row.try_get("seq")?,
+        id: AssetId::parse(&id).ok_or_else(|| RepoError::Corrupt(format!("asset id {id}")))?,
+        sha256: row.try_get("sha256")?,
+        status: Status::parse(&status)
+            .ok_or_else(|| RepoError::Corrupt(format!("status {status}")))?,
+        updated_at: from_millis(row.try_get("updated_at")?)?,
     })
 }

@@ -44,6 +44,16 @@ pub struct Job {
     pub last_error: Option<String>,
 }
 
+/// An asset's identity and content reference, as a consistency check walks them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetRef {
+    pub seq: i64,
+    pub id: AssetId,
+    pub sha256: String,
+    pub status: Status,
+    pub updated_at: DateTime<Utc>,
+}
+
 /// List filters shared by both API faces.
 #[derive(Debug, Clone, Default)]
 pub struct AssetFilter {

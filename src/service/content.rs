@@ -22,6 +22,8 @@ pub struct ContentSigner {
     secret: Vec<u8>,
     ttl: Duration,
     base: String,
+    /// Hand out the blob store's presigned URLs instead (S3-compatible stores).
+    presign: bool,
 }
 
 impl std::fmt::Debug for ContentSigner {
@@ -29,6 +31,7 @@ impl std::fmt::Debug for ContentSigner {
         f.debug_struct("ContentSigner")
             .field("ttl", &self.ttl)
             .field("base", &self.base)
+            .field("presign", &self.presign)
             .finish()
     }
 }
@@ -39,7 +42,14 @@ impl ContentSigner {
             secret,
             ttl,
             base: base.into().trim_end_matches('/').to_owned(),
+            presign: false,
         }
+    }
+
+    /// Resolve to the blob store's presigned URLs instead of this server's /content URLs.
+    pub fn presigning(mut self, presign: bool) -> Self {
+        self.presign = presign;
+        self
     }
 
     /// Reads the secret at `path`, creating a random one (mode 0600) on first use.
@@ -119,6 +129,30 @@ pub struct Content {
 }
 
 impl AssetService {
+    /// The URL a generation task reads an Active asset from: the blob store's presigned URL
+    /// when configured, else a signed /content URL of this server.
+    pub async fn content_url(
+        &self,
+        asset: &Asset,
+        signer: &ContentSigner,
+    ) -> Result<String, ServiceError> {
+        if signer.presign {
+            let presigned = self
+                .blobs
+                .presigned_url(
+                    &asset.sha256,
+                    mime_type(asset.format.as_deref()),
+                    signer.ttl,
+                )
+                .await
+                .map_err(|e| ServiceError::internal("presigning a content URL", e))?;
+            if let Some(url) = presigned {
+                return Ok(url);
+            }
+        }
+        Ok(signer.url(&asset.id, Utc::now()))
+    }
+
     /// An asset of the caller's tenant, any status but deleted.
     pub async fn content_of(&self, caller: &Caller, raw_id: &str) -> Result<Asset, ServiceError> {
         self.get(caller, raw_id).await

@@ -75,8 +75,20 @@ impl ServiceError {
         Self::client(ErrorKind::NotFound, "asset not found")
     }
 
+    /// Our failure, logged with `context`. A database that cannot be reached is not a bug:
+    /// it becomes `Unavailable` (503), which clients may retry.
     pub fn internal(context: &str, error: impl Into<anyhow::Error>) -> Self {
-        ServiceError::Internal(error.into().context(context.to_owned()))
+        let error = error.into();
+        if let Some(repo) = error.downcast_ref::<crate::repo::RepoError>()
+            && repo.is_unavailable()
+        {
+            tracing::warn!(error = %repo, "{context}: database unavailable");
+            return Self::client(
+                ErrorKind::Unavailable,
+                "the metadata database is unavailable; try again shortly",
+            );
+        }
+        ServiceError::Internal(error.context(context.to_owned()))
     }
 
     pub fn kind(&self) -> Option<ErrorKind> {

@@ -1,7 +1,6 @@
 //! Resolving a generation task: every `asset://` reference is checked (owner, Active, type fits
 //! the field, counts, frame/reference rules) and rewritten to a signed content URL.
 
-use chrono::Utc;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -138,7 +137,7 @@ impl AssetService {
                         format!("asset {id} is {shown}; only Active assets can be used"),
                     ));
                 } else {
-                    let url = signer.url(&id, Utc::now());
+                    let url = self.content_url(&asset, signer).await?;
                     found.assets.push(id);
                     return Ok(Some(url));
                 }

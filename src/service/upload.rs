@@ -126,7 +126,11 @@ impl AssetService {
 
         let put = self
             .blobs
-            .put_file(&fetched.sha256, &fetched.path)
+            .put_file(
+                &fetched.sha256,
+                &fetched.path,
+                super::mime_type(Some(&sniffed.format)),
+            )
             .await
             .map_err(|e| ServiceError::internal("storing a blob", e))?;
 

@@ -9,61 +9,7 @@ use assetlib::domain::{
 use assetlib::repo::{AssetFilter, Insert, NewApiKey, NewAsset, NewJob, Repo, StatusChange};
 use chrono::{TimeZone, Utc};
 
-/// SQLite always; PostgreSQL too when `TEST_DATABASE_URL` is set (`.ci/run` sets it). Each
-/// call gets a fresh database: a new file, or a new schema.
-async fn backends() -> Vec<(String, Arc<dyn Repo>, tempfile::TempDir)> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("contract.db").display());
-    let repo = assetlib::repo::connect(&url).await.expect("sqlite opens");
-    let mut out = vec![("sqlite".to_owned(), repo, dir)];
-    if let Ok(pg) = std::env::var("TEST_DATABASE_URL") {
-        let schema = fresh_schema(&pg).await;
-        let options = <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(&pg)
-            .expect("TEST_DATABASE_URL parses")
-            .options([("search_path", schema.as_str())]);
-        let repo = assetlib::repo::postgres::PgRepo::connect_with(options)
-            .await
-            .expect("postgres opens");
-        out.push((
-            "postgres".to_owned(),
-            Arc::new(repo),
-            tempfile::tempdir().expect("dir"),
-        ));
-    }
-    out
-}
-
-/// A new empty schema; schemas left by earlier test processes are dropped first.
-async fn fresh_schema(url: &str) -> String {
-    use sqlx::Row;
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let pid = std::process::id();
-    let pool = sqlx::PgPool::connect(url)
-        .await
-        .expect("TEST_DATABASE_URL reachable");
-    let old = sqlx::query(
-        "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'assetlib_test_%' AND nspname NOT LIKE $1",
-    )
-    .bind(format!("assetlib_test_{pid}_%"))
-    .fetch_all(&pool)
-    .await
-    .expect("list schemas");
-    for row in old {
-        let name: String = row.get(0);
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP SCHEMA IF EXISTS {name} CASCADE"
-        )))
-        .execute(&pool)
-        .await;
-    }
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let schema = format!("assetlib_test_{pid}_{n}");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&pool)
-        .await
-        .expect("create schema");
-    schema
-}
+use crate::backends::backends;
 
 fn new_asset(id: &str, tenant: &str, seconds: u32, t: AssetType, name: &str) -> NewAsset {
     NewAsset {
@@ -655,5 +601,157 @@ async fn tasks_contract() {
                 .expect("update")
         );
         assert_eq!(repo.unfinished_task_using(&a).await.expect("query"), None);
+    }
+}
+
+#[tokio::test]
+async fn lease_release_and_enqueue_contract() {
+    for (name, repo, _dir) in backends().await {
+        let a = new_asset("asset-20260101000001-aaaaa", "t", 1, AssetType::Image, "a");
+        let b = new_asset("asset-20260101000002-bbbbb", "t", 2, AssetType::Image, "b");
+        repo.insert_asset_with_job(&a, &job()).await.expect("a");
+        repo.insert_asset_with_job(&b, &job()).await.expect("b");
+        let lease = Duration::from_secs(60);
+        let first = repo
+            .claim_job("w1", lease)
+            .await
+            .expect("claim")
+            .expect("job");
+        let second = repo
+            .claim_job("w2", lease)
+            .await
+            .expect("claim")
+            .expect("job");
+        assert_eq!((first.attempts, second.attempts), (1, 1), "{name}");
+        assert!(repo.claim_job("w3", lease).await.expect("claim").is_none());
+
+        // A stopping worker hands back its own job only, uncounted, claimable at once.
+        assert_eq!(
+            repo.release_leases("w1").await.expect("release"),
+            1,
+            "{name}"
+        );
+        assert_eq!(repo.release_leases("w1").await.expect("again"), 0, "{name}");
+        let again = repo
+            .claim_job("w3", lease)
+            .await
+            .expect("claim")
+            .expect("released job");
+        assert_eq!(again.id, first.id, "{name}");
+        assert_eq!(
+            again.attempts, 1,
+            "{name}: the interrupted attempt is not counted"
+        );
+        assert!(
+            repo.heartbeat_job(second.id, "w2", lease)
+                .await
+                .expect("beat"),
+            "{name}: the other worker keeps its lease"
+        );
+
+        // Enqueue for an existing asset (a repair): due now, fresh attempts.
+        repo.complete_job(again.id, "w3").await.expect("complete");
+        assert_eq!(repo.count_jobs().await.expect("count"), 1, "{name}");
+        repo.enqueue_job(a.id.as_str(), &job())
+            .await
+            .expect("enqueue");
+        assert_eq!(repo.count_jobs().await.expect("count"), 2, "{name}");
+        let queued = repo
+            .claim_job("w4", lease)
+            .await
+            .expect("claim")
+            .expect("job");
+        assert_eq!(queued.asset_id, a.id.as_str(), "{name}");
+        assert_eq!((queued.attempts, queued.max_attempts), (1, 3), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn maintenance_contract() {
+    for (name, repo, _dir) in backends().await {
+        let mut ids = Vec::new();
+        for n in 1..=5u32 {
+            let id = format!("asset-2026010100000{n}-aaaaa");
+            let asset = new_asset(
+                &id,
+                if n % 2 == 0 { "t2" } else { "t1" },
+                n,
+                AssetType::Image,
+                "x",
+            );
+            repo.insert_asset_with_job(&asset, &job())
+                .await
+                .expect("insert");
+            ids.push(asset.id);
+        }
+        // Asset 1 settles (its job is done), asset 2 is deleted, asset 3 loses its job.
+        repo.change_status(&ids[0], Status::Processing, &active())
+            .await
+            .expect("settle");
+        let lease = Duration::from_secs(60);
+        let j1 = repo
+            .claim_job("w", lease)
+            .await
+            .expect("claim")
+            .expect("job 1");
+        repo.complete_job(j1.id, "w").await.expect("done 1");
+        repo.delete_asset("t2", &ids[1], Utc::now())
+            .await
+            .expect("delete");
+        let j2 = repo
+            .claim_job("w", lease)
+            .await
+            .expect("claim")
+            .expect("job 2");
+        let j3 = repo
+            .claim_job("w", lease)
+            .await
+            .expect("claim")
+            .expect("job 3");
+        assert_eq!(j3.asset_id, ids[2].as_str());
+        repo.complete_job(j3.id, "w").await.expect("lost job");
+
+        // The walk sees live assets of every tenant in seq order, page by page.
+        let first = repo.scan_assets(0, 2).await.expect("scan");
+        let rest = repo.scan_assets(first[1].seq, 10).await.expect("scan");
+        let walked: Vec<_> = first.iter().chain(&rest).map(|a| a.id.clone()).collect();
+        assert_eq!(
+            walked,
+            vec![
+                ids[0].clone(),
+                ids[2].clone(),
+                ids[3].clone(),
+                ids[4].clone()
+            ],
+            "{name}"
+        );
+        assert_eq!(first[0].status, Status::Active, "{name}");
+        assert_eq!(first[0].sha256, format!("{:064x}", 1), "{name}");
+        assert!(
+            repo.scan_assets(rest[1].seq, 10)
+                .await
+                .expect("scan")
+                .is_empty()
+        );
+
+        // Only asset 3 is Processing without a job (asset 2's job still exists but it is
+        // deleted; 4 and 5 have theirs).
+        let stuck = repo.processing_without_job().await.expect("stuck");
+        assert_eq!(
+            stuck.iter().map(|a| a.id.clone()).collect::<Vec<_>>(),
+            vec![ids[2].clone()],
+            "{name}"
+        );
+        repo.enqueue_job(ids[2].as_str(), &job())
+            .await
+            .expect("requeue");
+        assert!(
+            repo.processing_without_job()
+                .await
+                .expect("stuck")
+                .is_empty(),
+            "{name}"
+        );
+        repo.complete_job(j2.id, "w").await.expect("done 2");
     }
 }

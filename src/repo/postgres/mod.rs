@@ -4,6 +4,7 @@
 mod assets;
 mod jobs;
 mod keys;
+mod maintenance;
 mod tasks;
 
 use std::str::FromStr;
@@ -17,6 +18,10 @@ use super::{Repo, RepoResult};
 
 /// The NOTIFY channel that announces new jobs.
 pub(crate) const JOB_CHANNEL: &str = "assetlib_jobs";
+
+/// How long a request waits for a connection before it answers 503: short, so an outage is
+/// reported quickly instead of piling up requests.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -36,7 +41,7 @@ impl PgRepo {
     pub async fn connect_with(options: PgConnectOptions) -> RepoResult<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;

@@ -6,7 +6,7 @@ use sqlx::Row;
 
 use super::SqliteRepo;
 use crate::repo::rows::{from_millis, millis};
-use crate::repo::{Job, JobQueue, RepoResult};
+use crate::repo::{Job, JobQueue, NewJob, RepoResult};
 
 fn lease_end(lease: Duration) -> i64 {
     millis(Utc::now()) + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2)
@@ -93,6 +93,36 @@ impl JobQueue for SqliteRepo {
         .execute(&self.write)
         .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn release_leases(&self, worker: &str) -> RepoResult<u64> {
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL, \
+             attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END \
+             WHERE state = 'running' AND lease_owner = ?",
+        )
+        .bind(worker)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn enqueue_job(&self, asset_id: &str, job: &NewJob) -> RepoResult<()> {
+        let now = millis(Utc::now());
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "INSERT INTO jobs (kind, asset_id, state, attempts, max_attempts, run_at, created_at) \
+             VALUES (?, ?, 'queued', 0, ?, ?, ?)",
+        )
+        .bind(&job.kind)
+        .bind(asset_id)
+        .bind(i64::from(job.max_attempts))
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn count_jobs(&self) -> RepoResult<u64> {

@@ -4,6 +4,7 @@
 mod assets;
 mod jobs;
 mod keys;
+mod maintenance;
 mod tasks;
 
 use std::path::Path;

@@ -1,0 +1,61 @@
+//! The metadata backends every contract runs on.
+
+use std::sync::Arc;
+
+use assetlib::repo::Repo;
+
+/// SQLite always; PostgreSQL too when `TEST_DATABASE_URL` is set (`.ci/run` sets it). Each
+/// call gets a fresh database: a new file, or a new schema.
+pub async fn backends() -> Vec<(String, Arc<dyn Repo>, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("contract.db").display());
+    let repo = assetlib::repo::connect(&url).await.expect("sqlite opens");
+    let mut out = vec![("sqlite".to_owned(), repo, dir)];
+    if let Ok(pg) = std::env::var("TEST_DATABASE_URL") {
+        let schema = fresh_schema(&pg).await;
+        let options = <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(&pg)
+            .expect("TEST_DATABASE_URL parses")
+            .options([("search_path", schema.as_str())]);
+        let repo = assetlib::repo::postgres::PgRepo::connect_with(options)
+            .await
+            .expect("postgres opens");
+        out.push((
+            "postgres".to_owned(),
+            Arc::new(repo),
+            tempfile::tempdir().expect("dir"),
+        ));
+    }
+    out
+}
+
+/// A new empty schema; schemas left by earlier test processes are dropped first.
+async fn fresh_schema(url: &str) -> String {
+    use sqlx::Row;
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let pid = std::process::id();
+    let pool = sqlx::PgPool::connect(url)
+        .await
+        .expect("TEST_DATABASE_URL reachable");
+    let old = sqlx::query(
+        "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'assetlib_test_%' AND nspname NOT LIKE $1",
+    )
+    .bind(format!("assetlib_test_{pid}_%"))
+    .fetch_all(&pool)
+    .await
+    .expect("list schemas");
+    for row in old {
+        let name: String = row.get(0);
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS {name} CASCADE"
+        )))
+        .execute(&pool)
+        .await;
+    }
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let schema = format!("assetlib_test_{pid}_{n}");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&pool)
+        .await
+        .expect("create schema");
+    schema
+}
