@@ -1,12 +1,11 @@
 //! The metadata contract: assets, the job queue and keys.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use assetlib::domain::{
     AssetId, AssetType, FaceBox, Failure, MediaFacts, ModerationRecord, Role, Status,
 };
-use assetlib::repo::{AssetFilter, Insert, NewApiKey, NewAsset, NewJob, Repo, StatusChange};
+use assetlib::repo::{AssetFilter, Insert, NewApiKey, NewAsset, NewJob, StatusChange};
 use chrono::{TimeZone, Utc};
 
 use crate::backends::backends;
