@@ -1,75 +1,22 @@
 //! Crash safety over the real binary: SIGKILL while assets are Processing, restart on the
 //! same data dir, and every asset settles; leftovers of interrupted uploads are cleaned.
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use crate::common::process::{BIN, Proc};
 use crate::common::{KYY, Origin, blob_files, client, media, wait_settled};
 
-const BIN: &str = env!("CARGO_BIN_EXE_assetlib");
-
-struct Node {
-    child: Child,
-    base: String,
-    printed_key: Option<String>,
+fn start(data_dir: &Path, extra: &[&str]) -> Proc {
+    Proc::serve(data_dir, extra, "warn")
 }
 
-fn start(data_dir: &Path, extra: &[&str]) -> Node {
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--allow-private-networks",
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .args(extra)
-        .env("ASSETLIB_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("server starts");
-    let mut printed_key = None;
-    let mut base = None;
-    if let Some(stdout) = child.stdout.take() {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.starts_with("alk_") {
-                printed_key = Some(line.trim().to_owned());
-            }
-            if let Some(addr) = line.strip_prefix("assetlib listening on ") {
-                base = Some(addr.trim().to_owned());
-                break;
-            }
-        }
-    }
-    let Some(base) = base else {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("the server exited before printing its address");
-    };
-    Node {
-        child,
-        base,
-        printed_key,
-    }
-}
-
-impl Drop for Node {
-    /// SIGKILL, also when a test fails half-way, so no server outlives its test.
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn kill(node: Node) {
+fn kill(node: Proc) {
     drop(node);
 }
 

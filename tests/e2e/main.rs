@@ -4,6 +4,7 @@ mod common;
 #[path = "../support/corpus.rs"]
 mod corpus;
 
+mod cluster;
 mod concurrency;
 mod crash;
 mod gateway;
@@ -11,6 +12,7 @@ mod kyy_api;
 mod media_rules;
 mod moderation;
 mod multinode;
+mod pg_restart;
 mod refusals;
 mod resolve;
 mod ssrf;

@@ -7,40 +7,7 @@ use std::sync::Arc;
 use assetlib::fetch::SystemLookup;
 use reqwest::StatusCode;
 
-use crate::common::{KYY, Origin, media, spawn_app_with, wait_settled};
-
-/// A fresh PostgreSQL schema for one test, and the database URL that selects it.
-struct PgSchema {
-    pool: sqlx::PgPool,
-    name: String,
-    url: String,
-}
-
-impl PgSchema {
-    async fn create(pg: &str, prefix: &str) -> Self {
-        let pool = sqlx::PgPool::connect(pg).await.expect("postgres");
-        let name = format!("{prefix}_{}", std::process::id());
-        for sql in [
-            format!("DROP SCHEMA IF EXISTS {name} CASCADE"),
-            format!("CREATE SCHEMA {name}"),
-        ] {
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .execute(&pool)
-                .await
-                .expect("schema");
-        }
-        let sep = if pg.contains('?') { '&' } else { '?' };
-        let url = format!("{pg}{sep}options=-c%20search_path%3D{name}");
-        Self { pool, name, url }
-    }
-
-    async fn remove(self) {
-        let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
-        let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&self.pool)
-            .await;
-    }
-}
+use crate::common::{KYY, Origin, PgSchema, media, spawn_app_with, wait_settled};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_share_one_postgres_and_one_blob_store() {

@@ -3,6 +3,7 @@
 
 pub mod media;
 pub mod origin;
+pub mod process;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -232,4 +233,50 @@ pub fn assert_keys(value: &Value, keys: &[&str]) {
     let mut want = keys.to_vec();
     want.sort_unstable();
     assert_eq!(got, want, "keys of {value}");
+}
+
+/// A fresh PostgreSQL schema for one test, and the database URL that selects it.
+pub struct PgSchema {
+    pub pool: sqlx::PgPool,
+    pub name: String,
+    pub url: String,
+}
+
+impl PgSchema {
+    pub async fn create(pg: &str, prefix: &str) -> Self {
+        let pool = sqlx::PgPool::connect(pg).await.expect("postgres");
+        let name = format!("{prefix}_{}", std::process::id());
+        for sql in [
+            format!("DROP SCHEMA IF EXISTS {name} CASCADE"),
+            format!("CREATE SCHEMA {name}"),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .expect("schema");
+        }
+        let sep = if pg.contains('?') { '&' } else { '?' };
+        let url = format!("{pg}{sep}options=-c%20search_path%3D{name}");
+        Self { pool, name, url }
+    }
+
+    pub async fn remove(self) {
+        let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
+        let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&self.pool)
+            .await;
+    }
+}
+
+/// A fresh bucket on the S3-compatible test server, as a blob URL; `None` without one.
+pub async fn s3_bucket(prefix: &str) -> Option<String> {
+    let endpoint = std::env::var("TEST_S3_ENDPOINT").ok()?;
+    let bucket = format!("{prefix}-{}-{}", std::process::id(), rand::random::<u32>());
+    let created = client()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .expect("S3 endpoint reachable");
+    assert!(created.status().is_success(), "create bucket {bucket}");
+    Some(format!("s3://{bucket}"))
 }
