@@ -7,6 +7,7 @@ mod corpus;
 mod cluster;
 mod concurrency;
 mod crash;
+mod fsck;
 mod gateway;
 mod kyy_api;
 mod media_rules;
