@@ -1,0 +1,105 @@
+//! Scenario 2: ~46 MB 720p MP4 imports, one and eight at once, next to a plain streaming copy
+//! of the same bytes from the same origin to disk (the practical limit).
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+
+use super::origin::Origin;
+use super::stats::{Row, Samples};
+use super::target::Importer;
+
+static NEXT: AtomicU64 = AtomicU64::new(1_000_000);
+
+fn next_url(origin: &Origin, file: &str) -> String {
+    origin.url(file, NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Streams `url` into a file in `dir`, as a download-to-disk with nothing else would.
+async fn plain_copy(client: &reqwest::Client, url: &str, dir: &Path) -> Result<Duration, String> {
+    let start = Instant::now();
+    let resp = client.get(url).send().await.map_err(|e| e.to_string())?;
+    let file = tempfile::NamedTempFile::new_in(dir).map_err(|e| e.to_string())?;
+    let mut out = tokio::fs::File::from_std(file.reopen().map_err(|e| e.to_string())?);
+    let mut body = resp.bytes_stream();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| e.to_string())?;
+        out.write_all(&chunk).await.map_err(|e| e.to_string())?;
+    }
+    out.flush().await.map_err(|e| e.to_string())?;
+    Ok(start.elapsed())
+}
+
+/// Plain copies, `n` at once.
+pub async fn copies(
+    client: &reqwest::Client,
+    origin: &Origin,
+    file: &str,
+    n: usize,
+    dir: &Path,
+) -> Row {
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let client = client.clone();
+            let url = next_url(origin, file);
+            let dir = dir.to_path_buf();
+            tokio::spawn(async move { plain_copy(&client, &url, &dir).await })
+        })
+        .collect();
+    let mut samples = Samples::default();
+    for task in tasks {
+        match task.await {
+            Ok(Ok(took)) => samples.ok(took),
+            Ok(Err(e)) => samples.error(e),
+            Err(e) => samples.error(e.to_string()),
+        }
+    }
+    Row::new(
+        &format!("ingest {n}× plain copy"),
+        "curl-like",
+        &samples,
+        None,
+    )
+}
+
+/// Imports, `n` at once: rows for "answered" and, for assetlib, "Active after the answer".
+pub async fn imports(imp: &Importer, origin: &Origin, file: &str, n: usize) -> Vec<Row> {
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let imp = imp.clone();
+            let url = next_url(origin, file);
+            tokio::spawn(async move { imp.import(&url, "Video").await })
+        })
+        .collect();
+    let mut answered = Samples::default();
+    let mut after = Samples::default();
+    for task in tasks {
+        match task.await {
+            Ok(Ok(t)) => {
+                answered.ok(t.answered);
+                after.ok(t.usable.saturating_sub(t.answered));
+            }
+            Ok(Err(e)) => answered.error(e),
+            Err(e) => answered.error(e.to_string()),
+        }
+    }
+    let name = imp.name();
+    let mut rows = vec![Row::new(
+        &format!("ingest {n}× import answered"),
+        name,
+        &answered,
+        None,
+    )];
+    if name == "assetlib" {
+        rows.push(Row::new(
+            &format!("ingest {n}× Active after answer"),
+            name,
+            &after,
+            None,
+        ));
+    }
+    rows
+}
