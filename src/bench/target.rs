@@ -115,7 +115,8 @@ pub enum Kind {
 pub struct Imported {
     /// The import request was answered.
     pub answered: Duration,
-    /// The file is usable (assetlib: `Active` seen on the details endpoint; the peers answer
+    /// The file is usable (assetlib: `Active` seen on the details endpoint, asked with
+    /// `?wait=60` so it answers the moment processing ends, not at the next poll; the peers answer
     /// only once the file is stored, so this equals `answered`).
     pub usable: Duration,
 }
@@ -124,8 +125,6 @@ pub struct Imported {
 pub struct Importer {
     pub kind: Kind,
     client: reqwest::Client,
-    /// How often assetlib's details are polled while Processing.
-    poll: Duration,
 }
 
 impl Importer {
@@ -136,11 +135,7 @@ impl Importer {
             .pool_max_idle_per_host(64)
             .timeout(Duration::from_secs(300))
             .build()?;
-        Ok(Self {
-            kind,
-            client,
-            poll: Duration::from_millis(2),
-        })
+        Ok(Self { kind, client })
     }
 
     pub fn name(&self) -> &'static str {
@@ -180,7 +175,7 @@ impl Importer {
                 loop {
                     let resp = self
                         .client
-                        .get(format!("{base}/v1/assets/{id}"))
+                        .get(format!("{base}/v1/assets/{id}?wait=60"))
                         .bearer_auth(key)
                         .send()
                         .await
@@ -194,7 +189,7 @@ impl Importer {
                                 usable: start.elapsed(),
                             });
                         }
-                        Some("Processing") => tokio::time::sleep(self.poll).await,
+                        Some("Processing") => {}
                         _ => return Err(format!("{id} ended {json}")),
                     }
                 }

@@ -1,8 +1,10 @@
 //! Face moderation: a `FaceDetector` port and the shipped offline detector.
 
+mod scan;
 mod seeta;
 pub mod video;
 
+pub use scan::{DETECT_SIDE, Scan, scan_image, scan_video};
 pub use seeta::SeetaDetector;
 
 pub use crate::domain::{Decision, FaceBox, FacePolicy, ModerationRecord};

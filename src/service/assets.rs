@@ -25,6 +25,8 @@ pub struct AssetService {
     pub(super) tmp_dir: std::path::PathBuf,
     /// Wakes an idle worker as soon as a job is enqueued.
     pub(super) wake: Arc<Notify>,
+    /// Announces every asset this node moves out of Processing (details `?wait=` listens).
+    pub(super) settled: tokio::sync::broadcast::Sender<AssetId>,
 }
 
 /// The ports the asset use cases run on.
@@ -45,6 +47,9 @@ pub struct AssetSettings {
     pub tmp_dir: std::path::PathBuf,
 }
 
+/// Settled-asset announcements kept for slow listeners (a lagging listener re-reads).
+const SETTLED_BACKLOG: usize = 1024;
+
 impl AssetService {
     pub fn new(ports: AssetPorts, settings: AssetSettings) -> Self {
         Self {
@@ -57,6 +62,7 @@ impl AssetService {
             moderation: Arc::new(settings.moderation),
             max_attempts: settings.max_attempts,
             tmp_dir: settings.tmp_dir,
+            settled: tokio::sync::broadcast::channel(SETTLED_BACKLOG).0,
         }
     }
 

@@ -14,6 +14,7 @@ mod resolve;
 mod review;
 mod sweep;
 mod upload;
+mod wait;
 
 pub use assets::{AssetPorts, AssetService, AssetSettings};
 pub use content::{Content, ContentSigner, mime_type};
@@ -24,3 +25,4 @@ pub use keys::{CreatedKey, KeyService};
 pub use list::ListParams;
 pub use resolve::{ResolveViolation, Resolved};
 pub use upload::UploadRequest;
+pub use wait::MAX_WAIT;

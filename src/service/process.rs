@@ -205,6 +205,7 @@ impl AssetService {
             .await
             .map_err(|e| JobError::Retry(format!("saving the result: {e}")))?;
         if moved {
+            let _ = self.settled.send(asset.id.clone());
             tracing::info!(asset = %asset.id, status = %change.to,
                 code = change.failure.as_ref().map(|f| f.code.as_str()), "asset processed");
         }

@@ -173,3 +173,76 @@ async fn health_and_readiness() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["code"], Value::from(-1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn details_can_wait_for_processing_to_finish() {
+    use assetlib::jobs::JobHandler;
+    use std::time::{Duration, Instant};
+
+    // No workers: the test runs the job itself while a details request waits.
+    let app = crate::common::spawn_app_with(
+        |c| c.jobs.workers = 0,
+        std::sync::Arc::new(assetlib::fetch::SystemLookup),
+    )
+    .await;
+    let origin = Origin::start().await;
+    let key = app.create_key("waiter").await;
+    let url = origin.put("w.png", media::png(400, 300), "image/png");
+    let id = app.upload_ok(&key, "Image", &url).await;
+
+    // Nothing happens within the wait: the answer is Processing, after the wait.
+    let started = Instant::now();
+    let (status, body) = app.get(&key, &format!("/v1/assets/{id}?wait=0.3")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "Processing");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+
+    // Processing finishes while a request waits: it answers Active at once.
+    let waiting = {
+        let (client, base, key, id) = (
+            app.client.clone(),
+            app.base.clone(),
+            key.clone(),
+            id.clone(),
+        );
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let resp = client
+                .get(format!("{base}/v1/assets/{id}?wait=30"))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .expect("details");
+            let body: Value = resp.json().await.expect("json");
+            (body, started.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let state = app.server.as_ref().expect("server").state().clone();
+    let job = state
+        .repo
+        .claim_job("test", Duration::from_secs(30))
+        .await
+        .expect("claim")
+        .expect("the upload's job");
+    state.assets.run(&job).await.expect("processed");
+    let (body, took) = waiting.await.expect("join");
+    assert_eq!(body["status"], "Active", "{body}");
+    assert!(took >= Duration::from_millis(300), "it waited: {took:?}");
+    assert!(
+        took < Duration::from_secs(10),
+        "it answered on the change: {took:?}"
+    );
+
+    // A settled asset answers at once; a bad wait is refused.
+    let (status, body) = app.get(&key, &format!("/v1/assets/{id}?wait=30")).await;
+    assert_eq!(
+        (status, body["status"].clone()),
+        (StatusCode::OK, json!("Active"))
+    );
+    for bad in ["-1", "61", "soon"] {
+        let (status, body) = app.get(&key, &format!("/v1/assets/{id}?wait={bad}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(body["error"]["code"], "invalid-request", "{body}");
+    }
+}

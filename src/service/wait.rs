@@ -1,0 +1,49 @@
+//! Details that wait: `GET /v1/assets/{id}?wait=S` answers as soon as the asset leaves
+//! Processing (or after S seconds), so clients need not poll.
+
+use std::time::Duration;
+
+use tokio::sync::broadcast::error::RecvError;
+
+use super::{AssetService, ServiceError};
+use crate::domain::{Asset, Caller, Status};
+
+/// The longest a details request may wait.
+pub const MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// How often a waiting request re-reads the asset anyway: another node may have settled it.
+const RECHECK: Duration = Duration::from_millis(250);
+
+impl AssetService {
+    /// The asset, once it is no longer Processing or `wait` has passed (whichever is first).
+    pub async fn get_when_settled(
+        &self,
+        caller: &Caller,
+        raw_id: &str,
+        wait: Duration,
+    ) -> Result<Asset, ServiceError> {
+        // Listen before the first read, so a change in between is not missed.
+        let mut settled = self.settled.subscribe();
+        let asset = self.get(caller, raw_id).await?;
+        if asset.status != Status::Processing || wait.is_zero() {
+            return Ok(asset);
+        }
+        let deadline = tokio::time::Instant::now() + wait.min(MAX_WAIT);
+        let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
+        loop {
+            tokio::select! {
+                message = settled.recv() => match message {
+                    Ok(id) if id != asset.id => continue,
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => return self.get(caller, raw_id).await,
+                },
+                _ = recheck.tick() => {}
+                () = tokio::time::sleep_until(deadline) => return self.get(caller, raw_id).await,
+            }
+            let now = self.get(caller, raw_id).await?;
+            if now.status != Status::Processing {
+                return Ok(now);
+            }
+        }
+    }
+}
