@@ -26,6 +26,9 @@ use target::{Importer, Kind, Node};
 
 pub use reads::serve_bare;
 
+/// Names the n-th request of a load run.
+type PathFn = Arc<dyn Fn(u64) -> String + Send + Sync>;
+
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// Which scenario to run.
@@ -308,17 +311,15 @@ async fn reads(args: &BenchArgs, summary: &mut Vec<String>) -> anyhow::Result<Ve
     })?
     .client()
     .clone();
-    let details: Arc<dyn Fn(u64) -> String + Send + Sync> =
+    let details: PathFn =
         Arc::new(move |n| format!("/v1/assets/{}", reads::seeded_id(reads::spread(n, count))));
-    let first: Arc<dyn Fn(u64) -> String + Send + Sync> =
-        Arc::new(|_| "/v1/assets?limit=20".to_owned());
+    let first: PathFn = Arc::new(|_| "/v1/assets?limit=20".to_owned());
     // Keyset cursor near the oldest assets: the deepest page of the library.
-    let deep: Arc<dyn Fn(u64) -> String + Send + Sync> =
-        Arc::new(|_| "/v1/assets?limit=20&cursor=1021".to_owned());
-    let kyy_first: Arc<dyn Fn(u64) -> String + Send + Sync> =
+    let deep: PathFn = Arc::new(|_| "/v1/assets?limit=20&cursor=1021".to_owned());
+    let kyy_first: PathFn =
         Arc::new(|_| "/kyyReactApiServer/kyyVideo2/asset/list?pageNum=1&pageSize=20".to_owned());
     let mut rows = Vec::new();
-    let runs: [(&str, &str, &str, &Arc<dyn Fn(u64) -> String + Send + Sync>); 5] = [
+    let runs: [(&str, &str, &str, &PathFn); 5] = [
         ("details (bare axum handler)", "bare", &bare.base, &details),
         ("details", "assetlib", &node.base, &details),
         ("v1 list, first page", "assetlib", &node.base, &first),

@@ -91,7 +91,7 @@ pub async fn load(
     client: &reqwest::Client,
     base: &str,
     key: &str,
-    path: Arc<dyn Fn(u64) -> String + Send + Sync>,
+    path: super::PathFn,
     concurrency: usize,
     length: Duration,
 ) -> (Samples, Duration) {
