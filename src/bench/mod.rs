@@ -55,9 +55,15 @@ pub struct BenchArgs {
     /// Assets in the library for the reads scenario.
     #[arg(long, default_value_t = 1_000_000)]
     assets: u64,
+    /// Concurrent connections of the reads scenario.
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
     /// Where generated media are cached (default: $TMPDIR/assetlib-bench).
     #[arg(long)]
     work_dir: Option<PathBuf>,
+    /// A flag for the server under test, e.g. `--server-arg=--faces=allow` (repeatable).
+    #[arg(long = "server-arg", allow_hyphen_values = true)]
+    server_args: Vec<String>,
     /// Also write the JSON results to this file.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -107,6 +113,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
+}
+
+fn server_args(args: &BenchArgs) -> Vec<&str> {
+    args.server_args.iter().map(String::as_str).collect()
 }
 
 fn machine() -> String {
@@ -188,7 +198,7 @@ async fn time_to_active(
             open_loop: Some((args.rate, Duration::from_secs(args.open_loop_secs))),
         }
     };
-    let node = Node::start(None, &[])?;
+    let node = Node::start(None, &server_args(args))?;
     let ours = Importer::new(Kind::Assetlib {
         base: node.base.clone(),
         key: node.key.clone(),
@@ -212,10 +222,11 @@ async fn time_to_active(
         ) && a.p50_ms > 0.0
         {
             summary.push(format!(
-                "sequential p50: {} is {:.1}× faster than {}",
-                "assetlib",
-                b.p50_ms / a.p50_ms,
-                peer.name()
+                "sequential p50: assetlib {:.1} ms, {} {:.1} ms ({:.1}× as fast)",
+                a.p50_ms,
+                peer.name(),
+                b.p50_ms,
+                b.p50_ms / a.p50_ms
             ));
         }
         if let (Some(a), Some(b)) = (
@@ -252,7 +263,7 @@ async fn ingest(
         ("photo.jpg", photo, "image/jpeg"),
     ])
     .await?;
-    let node = Node::start(None, &[])?;
+    let node = Node::start(None, &server_args(args))?;
     let ours = Importer::new(Kind::Assetlib {
         base: node.base.clone(),
         key: node.key.clone(),
@@ -293,7 +304,7 @@ async fn reads(args: &BenchArgs, summary: &mut Vec<String>) -> anyhow::Result<Ve
     let (length, concurrency) = if args.smoke {
         (Duration::from_secs(1), 4)
     } else {
-        (Duration::from_secs(10), 32)
+        (Duration::from_secs(10), args.connections)
     };
     let dir = tempfile::Builder::new()
         .prefix("assetlib-bench-reads-")
@@ -303,7 +314,7 @@ async fn reads(args: &BenchArgs, summary: &mut Vec<String>) -> anyhow::Result<Ve
         "reads: {count} assets seeded in {:.1} s",
         seeded.as_secs_f64()
     ));
-    let node = Node::start(Some(dir.path()), &[])?;
+    let node = Node::start(Some(dir.path()), &server_args(args))?;
     let bare = reads::Bare::start()?;
     let client = Importer::new(Kind::Assetlib {
         base: node.base.clone(),

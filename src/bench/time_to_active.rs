@@ -94,6 +94,9 @@ pub async fn concurrent(
     (all, start.elapsed())
 }
 
+/// How long an open-loop import may take before it counts as an error.
+const OPEN_LOOP_DEADLINE: Duration = Duration::from_secs(30);
+
 /// Imports started at a fixed rate whatever the answers do (no coordinated omission).
 async fn open_loop(
     imp: &Importer,
@@ -114,7 +117,16 @@ async fn open_loop(
         let url = next_url(origin, file);
         let results = Arc::clone(&results);
         tasks.push(tokio::spawn(async move {
-            let outcome = imp.import(&url, "Image").await;
+            // Past the deadline an import counts as an error, so an overload ends the run
+            // instead of draining for minutes.
+            let outcome = tokio::time::timeout(OPEN_LOOP_DEADLINE, imp.import(&url, "Image"))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(format!(
+                        "not Active within {} s",
+                        OPEN_LOOP_DEADLINE.as_secs()
+                    ))
+                });
             if let Ok(mut r) = results.lock() {
                 match outcome {
                     Ok(t) => r.ok(t.usable),

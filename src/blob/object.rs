@@ -16,8 +16,10 @@ use super::{
     BlobError, BlobInfo, BlobStore, LocalBlob, PutOutcome, is_sha256_hex, object_key, preview_key,
 };
 
-/// Upload part size for large blobs; also the most a single put holds in memory.
+/// Upload part size for large blobs.
 const PART_BYTES: usize = 8 * 1024 * 1024;
+/// Parts of one blob uploading at once: a large put holds at most (1 + this) × `PART_BYTES`.
+const PARTS_IN_FLIGHT: usize = 2;
 
 /// A `BlobStore` over any `object_store` backend.
 #[derive(Debug, Clone)]
@@ -84,6 +86,28 @@ impl ObjectBlobStore {
     }
 }
 
+/// On a local store, a hard link puts the downloaded file in place without copying a byte
+/// (and fails, rather than overwrites, when the blob appeared meanwhile). `None` when the
+/// file is on another filesystem: the caller copies instead.
+async fn link_into(
+    root: &Path,
+    sha256: &str,
+    file: &Path,
+) -> Result<Option<PutOutcome>, BlobError> {
+    let target = root.join(object_key(sha256));
+    if let Some(parent) = target.parent() {
+        tokio::fs::create_dir_all(parent).await?;
+    }
+    match tokio::fs::hard_link(file, &target).await {
+        Ok(()) => Ok(Some(PutOutcome::Stored)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Ok(Some(PutOutcome::AlreadyPresent))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => Ok(None),
+        Err(e) => Err(BlobError::Io(e)),
+    }
+}
+
 fn not_found(sha256: &str) -> impl FnOnce(object_store::Error) -> BlobError + '_ {
     move |e| match e {
         object_store::Error::NotFound { .. } => BlobError::NotFound(sha256.to_owned()),
@@ -101,6 +125,11 @@ impl BlobStore for ObjectBlobStore {
     ) -> Result<PutOutcome, BlobError> {
         if self.exists(sha256).await? {
             return Ok(PutOutcome::AlreadyPresent);
+        }
+        if let Some(root) = &self.local_root
+            && let Some(outcome) = link_into(root, sha256, file).await?
+        {
+            return Ok(outcome);
         }
         let size = tokio::fs::metadata(file).await?.len();
         if size <= PART_BYTES as u64 {
@@ -123,11 +152,14 @@ impl BlobStore for ObjectBlobStore {
             };
         }
         // Large blobs go up in parts; identical content written twice at once is harmless.
-        let mut source = tokio::fs::File::open(file).await?;
+        // Large reads: each read of a tokio file is a trip to the blocking pool.
+        let mut source =
+            tokio::io::BufReader::with_capacity(1 << 20, tokio::fs::File::open(file).await?);
         let mut writer =
             BufWriter::with_capacity(Arc::clone(&self.store), Self::location(sha256), PART_BYTES)
-                .with_attributes(self.attributes(content_type));
-        if let Err(e) = tokio::io::copy(&mut source, &mut writer).await {
+                .with_attributes(self.attributes(content_type))
+                .with_max_concurrency(PARTS_IN_FLIGHT);
+        if let Err(e) = tokio::io::copy_buf(&mut source, &mut writer).await {
             let _ = writer.abort().await;
             return Err(BlobError::Io(e));
         }

@@ -7,8 +7,10 @@ use std::path::Path;
 use super::FaceDetector;
 use crate::domain::FaceBox;
 
-/// Longest side of a preview.
+/// Longest side of a preview: at most this…
 const PREVIEW_SIDE: u32 = 512;
+/// …and at least this (when the image is that large).
+const PREVIEW_MIN_SIDE: u32 = 384;
 /// Working size of the face check: the detector looks at images at most this large.
 pub const DETECT_SIDE: u32 = 800;
 /// Decoding a 6000×6000 image takes ~110 MB; more than this is refused as unscannable.
@@ -20,13 +22,30 @@ pub struct Scan {
     /// Size of the image (or of the video's frames).
     pub width: u32,
     pub height: u32,
-    /// A JPEG at most `PREVIEW_SIDE` px on its longer side, for reviewers.
+    /// A JPEG of 384–512 px on its longer side (smaller images keep their size), for reviewers.
     pub preview: Option<Vec<u8>>,
 }
 
-/// A JPEG at most `PREVIEW_SIDE` px on its longer side.
+/// A JPEG of `PREVIEW_MIN_SIDE`–`PREVIEW_SIDE` px on its longer side (smaller images keep theirs).
 fn preview_jpeg(image: &image::DynamicImage) -> Option<Vec<u8>> {
-    let small = image.thumbnail(PREVIEW_SIDE, PREVIEW_SIDE).to_rgb8();
+    // Block averaging first (a fraction of a filtered resize's cost), by as much as keeps the
+    // preview at least `PREVIEW_MIN_SIDE`; a filtered resize only for what remains.
+    let side = image.width().max(image.height());
+    let factor = side / PREVIEW_MIN_SIDE;
+    let shrunk = if factor >= 2 {
+        let rgb = match image {
+            image::DynamicImage::ImageRgb8(rgb) => box_shrink(rgb, factor),
+            other => box_shrink(&other.to_rgb8(), factor),
+        };
+        image::DynamicImage::ImageRgb8(rgb)
+    } else {
+        image.clone()
+    };
+    let small = if shrunk.width().max(shrunk.height()) > PREVIEW_SIDE {
+        shrunk.thumbnail(PREVIEW_SIDE, PREVIEW_SIDE).to_rgb8()
+    } else {
+        shrunk.to_rgb8()
+    };
     let mut out = Cursor::new(Vec::new());
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
         .encode_image(&small)

@@ -13,6 +13,16 @@ use crate::repo::{
 fn push_filter(q: &mut QueryBuilder<Postgres>, tenant: &str, filter: &AssetFilter) {
     q.push(" WHERE deleted_at IS NULL AND tenant = ");
     q.push_bind(tenant.to_owned());
+    push_kind_filter(q, filter);
+    if let Some(name) = &filter.name_contains {
+        q.push(" AND strpos(lower(coalesce(name, '')), lower(");
+        q.push_bind(name.clone());
+        q.push(")) > 0");
+    }
+}
+
+/// The type and status conditions, shared by the rows and the per-tenant counts.
+fn push_kind_filter(q: &mut QueryBuilder<Postgres>, filter: &AssetFilter) {
     if let Some(t) = filter.asset_type {
         q.push(" AND asset_type = ");
         q.push_bind(t.as_str());
@@ -24,11 +34,6 @@ fn push_filter(q: &mut QueryBuilder<Postgres>, tenant: &str, filter: &AssetFilte
             list.push_bind(s.as_str());
         }
         q.push(")");
-    }
-    if let Some(name) = &filter.name_contains {
-        q.push(" AND strpos(lower(coalesce(name, '')), lower(");
-        q.push_bind(name.clone());
-        q.push(")) > 0");
     }
 }
 
@@ -128,8 +133,20 @@ impl AssetRepo for PgRepo {
         offset: u64,
         limit: u32,
     ) -> RepoResult<OffsetPage> {
-        let mut count = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM assets");
-        push_filter(&mut count, tenant, filter);
+        // Without a name filter the total is a sum over the trigger-kept counts (a few rows);
+        // a name filter has to look at the names.
+        let mut count = if filter.name_contains.is_none() {
+            let mut q = QueryBuilder::<Postgres>::new(
+                "SELECT COALESCE(SUM(n), 0)::BIGINT FROM asset_counts WHERE tenant = ",
+            );
+            q.push_bind(tenant.to_owned());
+            push_kind_filter(&mut q, filter);
+            q
+        } else {
+            let mut q = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM assets");
+            push_filter(&mut q, tenant, filter);
+            q
+        };
         let total: i64 = count.build().fetch_one(&self.pool).await?.try_get(0)?;
 
         let mut q = QueryBuilder::<Postgres>::new(format!("SELECT {ASSET_COLUMNS} FROM assets"));
