@@ -754,3 +754,71 @@ async fn maintenance_contract() {
         repo.complete_job(j2.id, "w").await.expect("done 2");
     }
 }
+
+#[tokio::test]
+async fn list_totals_follow_inserts_status_changes_and_deletes_contract() {
+    for (name, repo, _dir) in backends().await {
+        let total = |tenant: &'static str, filter: AssetFilter| {
+            let repo = repo.clone();
+            async move {
+                repo.list_assets_offset(tenant, &filter, 0, 1)
+                    .await
+                    .expect("list")
+                    .total
+            }
+        };
+        let by_status = |s: Status| AssetFilter {
+            statuses: vec![s],
+            ..AssetFilter::default()
+        };
+        let videos = AssetFilter {
+            asset_type: Some(AssetType::Video),
+            ..AssetFilter::default()
+        };
+        let mut ids = Vec::new();
+        for n in 1..=4u32 {
+            let t = if n == 4 {
+                AssetType::Video
+            } else {
+                AssetType::Image
+            };
+            let a = new_asset(&format!("asset-2026010100000{n}-ccccc"), "t", n, t, "x");
+            repo.insert_asset_with_job(&a, &job())
+                .await
+                .expect("insert");
+            ids.push(a.id);
+        }
+        let other = new_asset("asset-20260101000009-ddddd", "u", 9, AssetType::Image, "y");
+        repo.insert_asset_with_job(&other, &job())
+            .await
+            .expect("insert");
+        assert_eq!(total("t", AssetFilter::default()).await, 4, "{name}");
+        assert_eq!(total("u", AssetFilter::default()).await, 1, "{name}");
+        assert_eq!(total("t", videos.clone()).await, 1, "{name}");
+        assert_eq!(total("t", by_status(Status::Processing)).await, 4, "{name}");
+
+        repo.change_status(&ids[0], Status::Processing, &active())
+            .await
+            .expect("settle");
+        assert_eq!(total("t", by_status(Status::Processing)).await, 3, "{name}");
+        assert_eq!(total("t", by_status(Status::Active)).await, 1, "{name}");
+        assert_eq!(total("t", AssetFilter::default()).await, 4, "{name}");
+
+        repo.delete_asset("t", &ids[0], Utc::now())
+            .await
+            .expect("delete");
+        repo.delete_asset("t", &ids[3], Utc::now())
+            .await
+            .expect("delete");
+        assert_eq!(total("t", AssetFilter::default()).await, 2, "{name}");
+        assert_eq!(total("t", by_status(Status::Active)).await, 0, "{name}");
+        assert_eq!(total("t", videos).await, 0, "{name}");
+        // A name filter counts the rows themselves, with the same answer.
+        let named = AssetFilter {
+            name_contains: Some("X".into()),
+            ..AssetFilter::default()
+        };
+        assert_eq!(total("t", named).await, 2, "{name}");
+        assert_eq!(total("nobody", AssetFilter::default()).await, 0, "{name}");
+    }
+}
