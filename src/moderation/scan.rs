@@ -66,16 +66,18 @@ pub fn scan_image(path: &Path, detector: &dyn FaceDetector) -> Result<Scan, Stri
     let decoded = reader.decode().map_err(|e| e.to_string())?;
     let (width, height) = (decoded.width(), decoded.height());
     let factor = width.max(height) / DETECT_SIDE;
-    let work = if factor >= 2 {
+    let shrunk = factor >= 2;
+    let work = if shrunk {
         image::DynamicImage::ImageRgb8(box_shrink(&decoded.into_rgb8(), factor))
     } else {
         decoded
     };
-    // The rest of the way (under 2×) by nearest sampling: cheap, and after the box average it
-    // drops detail evenly instead of aliasing.
+    // After a box average, the rest of the way (under 2×) by nearest sampling: cheap, and the
+    // averaged image has no fine detail left to alias. Images under twice the working size go
+    // to the detector as they are (it resizes them with a filter, as evaluated).
     let mut gray = work.to_luma8();
     let side = gray.width().max(gray.height());
-    if side > DETECT_SIDE {
+    if shrunk && side > DETECT_SIDE {
         let s = f64::from(DETECT_SIDE) / f64::from(side);
         let fit = |v: u32| ((f64::from(v) * s).round() as u32).max(1);
         gray = nearest(&gray, fit(gray.width()), fit(gray.height()));

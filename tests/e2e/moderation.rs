@@ -347,3 +347,32 @@ async fn videos_are_checked_on_their_first_frame_and_keyframes() {
     let note = body["moderation"]["note"].as_str().expect("note");
     assert!(note.contains("not H.264"), "{note}");
 }
+
+/// Large photos take the fast path (block average, then nearest sampling to the working size):
+/// the faces of the held fixtures are still found at 1080p and 4K, boxes in full-size
+/// coordinates, and the preview stays within 384–512 px.
+#[test]
+fn large_photos_keep_their_faces_through_the_fast_downscale() {
+    use assetlib::moderation::{SeetaDetector, scan_image};
+    let detector = SeetaDetector::embedded().expect("model");
+    let dir = tempfile::tempdir().expect("dir");
+    for name in ["astronaut.png", "grace_hopper.jpg"] {
+        let original = image::load_from_memory(&photo(name)).expect("decode");
+        for width in [1920u32, 3840] {
+            let height = original.height() * width / original.width();
+            let big = original.resize_exact(width, height, image::imageops::FilterType::Lanczos3);
+            let path = dir.path().join(format!("{width}-{name}.png"));
+            big.save(&path).expect("save");
+            let scan = scan_image(&path, &detector).expect("scan");
+            assert!(!scan.faces.is_empty(), "{name} at {width} px: no face");
+            assert_eq!((scan.width, scan.height), (width, height));
+            for face in &scan.faces {
+                assert!(face.x + face.width <= width && face.y + face.height <= height);
+                assert!(face.width > width / 10, "{name} at {width}: box in full-size pixels");
+            }
+            let preview = image::load_from_memory(&scan.preview.expect("preview")).expect("jpeg");
+            let side = preview.width().max(preview.height());
+            assert!((384..=512).contains(&side), "{name} at {width}: preview {side} px");
+        }
+    }
+}
