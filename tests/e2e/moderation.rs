@@ -368,11 +368,17 @@ fn large_photos_keep_their_faces_through_the_fast_downscale() {
             assert_eq!((scan.width, scan.height), (width, height));
             for face in &scan.faces {
                 assert!(face.x + face.width <= width && face.y + face.height <= height);
-                assert!(face.width > width / 10, "{name} at {width}: box in full-size pixels");
+                assert!(
+                    face.width > width / 10,
+                    "{name} at {width}: box in full-size pixels"
+                );
             }
             let preview = image::load_from_memory(&scan.preview.expect("preview")).expect("jpeg");
             let side = preview.width().max(preview.height());
-            assert!((384..=512).contains(&side), "{name} at {width}: preview {side} px");
+            assert!(
+                (384..=512).contains(&side),
+                "{name} at {width}: preview {side} px"
+            );
         }
     }
 }
