@@ -12,7 +12,7 @@ use serde_json::Value;
 use sqlx::Row;
 
 use crate::common::process::{JOB_LOGS, Proc, count_by_field, run};
-use crate::common::{Origin, PgSchema, client, media, s3_bucket, wait_settled};
+use crate::common::{Origin, PgSchema, client, media, s3_bucket, upload_image, wait_settled};
 
 const SECRET: &str = "cluster-signing-secret";
 
@@ -104,26 +104,10 @@ impl Shared {
     }
 }
 
-async fn upload(base: &str, key: &str, url: &str) -> String {
-    let resp = client()
-        .post(format!("{base}{}/upload", crate::common::KYY))
-        .bearer_auth(key)
-        .json(&serde_json::json!({"assetType": "Image", "url": url}))
-        .send()
-        .await
-        .expect("upload");
-    assert_eq!(resp.status(), StatusCode::OK);
-    let body: Value = resp.json().await.expect("json");
-    body["data"]["assetId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no id: {body}"))
-        .to_owned()
-}
-
 /// Uploads `urls` spread round-robin over `nodes`, eight at a time.
 async fn upload_all(nodes: &[&str], key: &str, urls: &[String]) -> Vec<String> {
     futures_util::stream::iter(urls.iter().enumerate())
-        .map(|(i, url)| upload(nodes[i % nodes.len()], key, url))
+        .map(|(i, url)| upload_image(nodes[i % nodes.len()], key, url))
         .buffered(8)
         .collect()
         .await

@@ -6,11 +6,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::common::process::{BIN, Proc};
-use crate::common::{KYY, Origin, blob_files, client, media, wait_settled};
+use crate::common::{KYY, Origin, blob_files, client, media, upload_image, wait_settled};
 
 fn start(data_dir: &Path, extra: &[&str]) -> Proc {
     Proc::serve(data_dir, extra, "warn")
@@ -34,19 +33,6 @@ fn cli(data_dir: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).expect("utf-8")
-}
-
-async fn upload(base: &str, key: &str, url: &str) -> String {
-    let resp = client()
-        .post(format!("{base}{KYY}/upload"))
-        .bearer_auth(key)
-        .json(&serde_json::json!({"assetType": "Image", "url": url}))
-        .send()
-        .await
-        .expect("upload");
-    assert_eq!(resp.status(), StatusCode::OK);
-    let body: Value = resp.json().await.expect("json");
-    body["data"]["assetId"].as_str().expect("id").to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -86,7 +72,7 @@ async fn sigkill_while_processing_loses_nothing() {
         } else {
             (&good, "Active")
         };
-        expected.push((upload(&node.base, &key, url).await, want));
+        expected.push((upload_image(&node.base, &key, url).await, want));
     }
     let resp = client()
         .get(format!(
@@ -140,7 +126,7 @@ async fn sigkill_while_processing_loses_nothing() {
         } else {
             (&good, "Active")
         };
-        more.push((upload(&node.base, &key, url).await, want));
+        more.push((upload_image(&node.base, &key, url).await, want));
     }
     kill(node);
     let node = start(data, &["--workers", "2"]);

@@ -2,11 +2,10 @@
 //! asset, a lost blob and an orphan are found, repaired, and the server carries on from there.
 //! The same check on PostgreSQL + S3 runs in `cluster.rs`.
 
-use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::common::process::{Proc, run};
-use crate::common::{KYY, Origin, client, media, wait_settled};
+use crate::common::{Origin, client, media, upload_image, wait_settled};
 
 fn fsck(data: &str, extra: &[&str]) -> (i32, Value) {
     let mut args = vec!["fsck", "--json", "--data-dir", data];
@@ -32,16 +31,7 @@ async fn fsck_finds_and_repairs_stuck_assets_lost_blobs_and_orphans() {
     let http = client();
     let mut ids = Vec::new();
     for url in [&first, &second] {
-        let resp = http
-            .post(format!("{}{KYY}/upload", node.base))
-            .bearer_auth(&key)
-            .json(&serde_json::json!({"assetType": "Image", "url": url}))
-            .send()
-            .await
-            .expect("upload");
-        assert_eq!(resp.status(), StatusCode::OK);
-        let body: Value = resp.json().await.expect("json");
-        ids.push(body["data"]["assetId"].as_str().expect("id").to_owned());
+        ids.push(upload_image(&node.base, &key, url).await);
     }
     let (code, report) = fsck(&data, &[]);
     assert_eq!(code, 0, "a healthy library is clean: {report}");

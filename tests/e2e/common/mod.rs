@@ -280,3 +280,20 @@ pub async fn s3_bucket(prefix: &str) -> Option<String> {
     assert!(created.status().is_success(), "create bucket {bucket}");
     Some(format!("s3://{bucket}"))
 }
+
+/// Uploads an image by URL through the kyy face of a server at `base`; the new asset's id.
+pub async fn upload_image(base: &str, key: &str, url: &str) -> String {
+    let resp = client()
+        .post(format!("{base}{KYY}/upload"))
+        .bearer_auth(key)
+        .json(&serde_json::json!({"assetType": "Image", "url": url}))
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.expect("json");
+    body["data"]["assetId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no asset id: {body}"))
+        .to_owned()
+}
