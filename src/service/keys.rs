@@ -1,4 +1,6 @@
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use rand::Rng;
@@ -21,10 +23,21 @@ pub struct CreatedKey {
     pub role: Role,
 }
 
+/// How long a key found active is trusted without asking the database again. A key revoked
+/// from another process (`assetlib keys revoke`, another node) stops working within this time;
+/// one revoked through this service stops at once.
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
+/// Keys remembered at most (the cache starts over when full).
+const KEY_CACHE_MAX: usize = 10_000;
+
+/// Keys recently found active, by the hash of their secret.
+type KeyCache = Mutex<HashMap<String, (Instant, ApiKeyRecord)>>;
+
 /// API keys: create, authenticate, list, revoke.
 #[derive(Clone)]
 pub struct KeyService {
     repo: Arc<dyn Repo>,
+    cache: Arc<KeyCache>,
 }
 
 fn random_chars(n: usize) -> String {
@@ -56,7 +69,25 @@ pub fn validate_tenant(tenant: &str) -> Result<(), String> {
 
 impl KeyService {
     pub fn new(repo: Arc<dyn Repo>) -> Self {
-        Self { repo }
+        Self {
+            repo,
+            cache: Arc::default(),
+        }
+    }
+
+    fn cached(&self, hash: &str) -> Option<ApiKeyRecord> {
+        let cache = self.cache.lock().ok()?;
+        let (at, record) = cache.get(hash)?;
+        (at.elapsed() < KEY_CACHE_TTL).then(|| record.clone())
+    }
+
+    fn remember(&self, hash: String, record: &ApiKeyRecord) {
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() >= KEY_CACHE_MAX {
+                cache.clear();
+            }
+            cache.insert(hash, (Instant::now(), record.clone()));
+        }
     }
 
     pub async fn create(&self, tenant: &str, role: Role) -> Result<CreatedKey, ServiceError> {
@@ -83,17 +114,25 @@ impl KeyService {
 
     /// The caller behind a presented secret.
     pub async fn authenticate(&self, secret: &str) -> Result<Caller, ServiceError> {
-        let record = self
-            .repo
-            .find_active_key(&hash_secret(secret))
-            .await
-            .map_err(|e| ServiceError::internal("checking a key", e))?
-            .ok_or_else(|| {
-                ServiceError::client(
-                    ErrorKind::Unauthorized,
-                    "the API key is not valid or was revoked",
-                )
-            })?;
+        let hash = hash_secret(secret);
+        let record = match self.cached(&hash) {
+            Some(record) => record,
+            None => {
+                let record = self
+                    .repo
+                    .find_active_key(&hash)
+                    .await
+                    .map_err(|e| ServiceError::internal("checking a key", e))?
+                    .ok_or_else(|| {
+                        ServiceError::client(
+                            ErrorKind::Unauthorized,
+                            "the API key is not valid or was revoked",
+                        )
+                    })?;
+                self.remember(hash, &record);
+                record
+            }
+        };
         Ok(Caller {
             key_id: record.id,
             tenant: record.tenant,
@@ -110,10 +149,15 @@ impl KeyService {
 
     /// `Ok(false)` when no such active key exists.
     pub async fn revoke(&self, id: &str) -> Result<bool, ServiceError> {
-        self.repo
+        let revoked = self
+            .repo
             .revoke_key(id, Utc::now())
             .await
-            .map_err(|e| ServiceError::internal("revoking a key", e))
+            .map_err(|e| ServiceError::internal("revoking a key", e))?;
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.retain(|_, (_, record)| record.id != id);
+        }
+        Ok(revoked)
     }
 
     /// Creates an admin key when the database has no active one.

@@ -21,7 +21,7 @@ pub use content::{Content, ContentSigner, mime_type};
 pub use error::{ErrorKind, ServiceError};
 pub use fsck::{CONTENT_MISSING, Fsck, FsckOptions, FsckReport};
 pub use gateway::{Gateway, GatewayOutcome, UpstreamAnswer};
-pub use keys::{CreatedKey, KeyService};
+pub use keys::{CreatedKey, KEY_CACHE_TTL, KeyService};
 pub use list::ListParams;
 pub use resolve::{ResolveViolation, Resolved};
 pub use upload::UploadRequest;

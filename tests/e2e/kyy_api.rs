@@ -388,3 +388,27 @@ async fn missing_or_unknown_keys_get_401_in_the_kyy_envelope() {
     let (status, _) = app.get(&key, &format!("{KYY}/list")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_revoked_from_another_process_stops_working_within_the_cache_time() {
+    let app = spawn_app().await;
+    let key = app.create_key("elsewhere").await;
+    let (status, _) = app.get(&key, &format!("{KYY}/list")).await;
+    assert_eq!(status, StatusCode::OK);
+    // `assetlib keys revoke` runs in another process: a key service of its own on the database.
+    let state = app.server.as_ref().expect("running").state();
+    let other = assetlib::service::KeyService::new(state.repo.clone());
+    let id = other
+        .list()
+        .await
+        .expect("keys")
+        .into_iter()
+        .find(|k| k.tenant == "elsewhere")
+        .expect("key")
+        .id;
+    assert!(other.revoke(&id).await.expect("revoke"));
+    tokio::time::sleep(assetlib::service::KEY_CACHE_TTL + std::time::Duration::from_millis(100))
+        .await;
+    let (status, body) = app.get(&key, &format!("{KYY}/list")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+}
