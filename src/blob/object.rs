@@ -87,8 +87,8 @@ impl ObjectBlobStore {
 }
 
 /// On a local store, a hard link puts the downloaded file in place without copying a byte
-/// (and fails, rather than overwrites, when the blob appeared meanwhile). `None` when the
-/// file is on another filesystem: the caller copies instead.
+/// (and fails, rather than overwrites, when the blob appeared meanwhile). `None` when it cannot
+/// link (another filesystem, no hard links there): the caller copies instead.
 async fn link_into(
     root: &Path,
     sha256: &str,
@@ -103,8 +103,8 @@ async fn link_into(
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             Ok(Some(PutOutcome::AlreadyPresent))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => Ok(None),
-        Err(e) => Err(BlobError::Io(e)),
+        // Another filesystem, or one without hard links: copy instead.
+        Err(_) => Ok(None),
     }
 }
 
