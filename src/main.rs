@@ -1,7 +1,7 @@
+mod bench;
+
 use std::process::ExitCode;
 use std::time::Duration;
-
-mod bench;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
