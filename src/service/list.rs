@@ -2,6 +2,9 @@ use super::{AssetService, ServiceError};
 use crate::domain::{AssetType, Caller, Status};
 use crate::repo::{AssetFilter, KeysetPage, OffsetPage};
 
+/// The largest page of an offset-paged list.
+pub const MAX_PAGE_SIZE: u32 = 100;
+
 /// Raw list filters as a face receives them.
 #[derive(Debug, Clone, Default)]
 pub struct ListParams {
@@ -61,6 +64,14 @@ impl AssetService {
         page_num: u64,
         page_size: u32,
     ) -> Result<OffsetPage, ServiceError> {
+        if page_num == 0 {
+            return Err(ServiceError::invalid("pageNum must be 1 or more"));
+        }
+        if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
+            return Err(ServiceError::invalid(format!(
+                "pageSize must be 1–{MAX_PAGE_SIZE}, got {page_size}"
+            )));
+        }
         let offset = page_num
             .saturating_sub(1)
             .saturating_mul(u64::from(page_size));

@@ -96,14 +96,6 @@ pub async fn list(
             _ => {}
         }
     }
-    if page_num == 0 {
-        return Err(ServiceError::invalid("pageNum must be 1 or more").into());
-    }
-    if !(1..=100).contains(&page_size) {
-        return Err(
-            ServiceError::invalid(format!("pageSize must be 1–100, got {page_size}")).into(),
-        );
-    }
     let filter = params.to_filter(true)?;
     let page = state
         .assets
