@@ -101,6 +101,9 @@ impl Server {
             None
         };
         let blobs = blob::open(&config.blob_url).context("opening the blob store")?;
+        if config.presign_content && !blobs.signs_urls() {
+            bail!("--presign-content needs a blob store that signs URLs (--blob-url s3://…)");
+        }
         let fetcher = Arc::new(HttpFetcher::new(&config.fetch, lookup, tmp_dir.clone())?);
         let wake = Arc::new(Notify::new());
         let detector: Arc<dyn crate::moderation::FaceDetector> = Arc::new(
@@ -155,18 +158,6 @@ impl Server {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{addr}"));
-        if config.presign_content
-            && blobs
-                .presigned_url(
-                    &"0".repeat(64),
-                    "application/octet-stream",
-                    config.content_url_ttl,
-                )
-                .await?
-                .is_none()
-        {
-            bail!("--presign-content needs a blob store that signs URLs (--blob-url s3://…)");
-        }
         let signer = ContentSigner::new(secret, config.content_url_ttl, base)
             .presigning(config.presign_content);
         let gateway = config.upstream.clone().map(Gateway::new).transpose()?;

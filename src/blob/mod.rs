@@ -101,6 +101,8 @@ pub trait BlobStore: Send + Sync {
     async fn list(&self) -> Result<Vec<BlobInfo>, BlobError>;
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> Result<(), BlobError>;
+    /// Whether `presigned_url` can answer (S3-compatible stores; not a local directory).
+    fn signs_urls(&self) -> bool;
     /// A URL that reads the blob straight from the store, without credentials, for `ttl`,
     /// answered with `content_type`; `None` when the store cannot sign URLs (local disk).
     async fn presigned_url(

@@ -299,6 +299,10 @@ impl BlobStore for ObjectBlobStore {
         }
     }
 
+    fn signs_urls(&self) -> bool {
+        self.signer.is_some()
+    }
+
     async fn presigned_url(
         &self,
         sha256: &str,

@@ -22,10 +22,13 @@ impl AssetService {
         raw_id: &str,
         wait: Duration,
     ) -> Result<Asset, ServiceError> {
+        if wait.is_zero() {
+            return self.get(caller, raw_id).await;
+        }
         // Listen before the first read, so a change in between is not missed.
         let mut settled = self.settled.subscribe();
         let asset = self.get(caller, raw_id).await?;
-        if asset.status != Status::Processing || wait.is_zero() {
+        if asset.status != Status::Processing {
             return Ok(asset);
         }
         let deadline = tokio::time::Instant::now() + wait.min(MAX_WAIT);

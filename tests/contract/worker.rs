@@ -97,21 +97,26 @@ async fn until_empty(repo: &Arc<dyn Repo>) {
     }
 }
 
+/// Two workers on `repo` run one job for asset `asset-20260101000001-aaaaa` to its end.
+async fn run_one_job(repo: &Arc<dyn Repo>, handler: &Arc<Scripted>, max_attempts: u32) {
+    let pool = spawn_workers(
+        "t",
+        repo.clone(),
+        handler.clone(),
+        &fast(),
+        Arc::new(Notify::new()),
+    );
+    enqueue(repo, "asset-20260101000001-aaaaa", max_attempts).await;
+    until_empty(repo).await;
+    pool.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retries_then_succeeds() {
     for (name, repo, _dir) in backends().await {
         eprintln!("backend: {name}");
         let handler = Scripted::new(2, JobError::Retry);
-        let pool = spawn_workers(
-            "t",
-            repo.clone(),
-            handler.clone(),
-            &fast(),
-            Arc::new(Notify::new()),
-        );
-        enqueue(&repo, "asset-20260101000001-aaaaa", 3).await;
-        until_empty(&repo).await;
-        pool.shutdown().await;
+        run_one_job(&repo, &handler, 3).await;
         let runs = handler.runs.lock().expect("lock").clone();
         assert_eq!(runs.iter().map(|r| r.1).collect::<Vec<_>>(), vec![1, 2, 3]);
         assert!(handler.gave_up.lock().expect("lock").is_empty());
@@ -123,16 +128,7 @@ async fn transient_errors_give_up_after_the_last_attempt_with_the_last_reason() 
     for (name, repo, _dir) in backends().await {
         eprintln!("backend: {name}");
         let handler = Scripted::new(99, JobError::Retry);
-        let pool = spawn_workers(
-            "t",
-            repo.clone(),
-            handler.clone(),
-            &fast(),
-            Arc::new(Notify::new()),
-        );
-        enqueue(&repo, "asset-20260101000001-aaaaa", 3).await;
-        until_empty(&repo).await;
-        pool.shutdown().await;
+        run_one_job(&repo, &handler, 3).await;
         assert_eq!(handler.runs.lock().expect("lock").len(), 3);
         let gave_up = handler.gave_up.lock().expect("lock").clone();
         assert_eq!(
@@ -150,16 +146,7 @@ async fn permanent_errors_give_up_at_once() {
     for (name, repo, _dir) in backends().await {
         eprintln!("backend: {name}");
         let handler = Scripted::new(99, JobError::Abort);
-        let pool = spawn_workers(
-            "t",
-            repo.clone(),
-            handler.clone(),
-            &fast(),
-            Arc::new(Notify::new()),
-        );
-        enqueue(&repo, "asset-20260101000001-aaaaa", 5).await;
-        until_empty(&repo).await;
-        pool.shutdown().await;
+        run_one_job(&repo, &handler, 5).await;
         assert_eq!(handler.runs.lock().expect("lock").len(), 1);
         assert_eq!(handler.gave_up.lock().expect("lock").len(), 1);
     }

@@ -254,6 +254,19 @@ async fn three_nodes_process_300_uploads_exactly_once_and_store_each_blob_once()
     shared.remove().await;
 }
 
+/// `n` distinct large JPEGs on the origin: each keeps a worker's face check busy for a while.
+fn big_photos(origin: &Origin, n: u32) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            origin.put(
+                &format!("big{i}.jpg"),
+                media::jpeg(1800 + i, 1400),
+                "image/jpeg",
+            )
+        })
+        .collect()
+}
+
 /// Waits until `node` (by pid) holds at least one running lease; returns the asset ids.
 async fn leases_of(shared: &Shared, pid: u32, within: Duration) -> Vec<String> {
     let deadline = Instant::now() + within;
@@ -290,15 +303,7 @@ async fn a_node_killed_while_holding_leases_loses_nothing() {
 
     // Large photos keep the face check busy long enough to catch C holding leases.
     let origin = Origin::start().await;
-    let urls: Vec<String> = (0..24)
-        .map(|i| {
-            origin.put(
-                &format!("big{i}.jpg"),
-                media::jpeg(1800 + i, 1400),
-                "image/jpeg",
-            )
-        })
-        .collect();
+    let urls = big_photos(&origin, 24);
     let ids = upload_all(&[&a.base, &b.base], &key, &urls).await;
     let held = leases_of(&shared, c.pid(), Duration::from_secs(60)).await;
     c.kill(); // SIGKILL while holding `held`
@@ -352,15 +357,7 @@ async fn sigterm_hands_running_jobs_to_the_other_nodes() {
     ]);
     let key = shared.create_key("sigterm");
     let origin = Origin::start().await;
-    let urls: Vec<String> = (0..16)
-        .map(|i| {
-            origin.put(
-                &format!("big{i}.jpg"),
-                media::jpeg(1800 + i, 1400),
-                "image/jpeg",
-            )
-        })
-        .collect();
+    let urls = big_photos(&origin, 16);
     let ids = upload_all(&[&a.base], &key, &urls).await;
     let held = leases_of(&shared, c.pid(), Duration::from_secs(60)).await;
     let status = c.terminate(Duration::from_secs(30));

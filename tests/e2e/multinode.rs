@@ -7,7 +7,23 @@ use std::sync::Arc;
 use assetlib::fetch::SystemLookup;
 use reqwest::StatusCode;
 
-use crate::common::{KYY, Origin, PgSchema, media, spawn_app_with, wait_settled};
+use assetlib::config::Config;
+
+use crate::common::{KYY, Origin, PgSchema, TestApp, media, spawn_app_with, wait_settled};
+
+/// An in-process node on the shared database and blob store; `adjust` sets the rest.
+async fn node_on(database_url: &str, blob_url: &str, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let (db, bu) = (database_url.to_owned(), blob_url.to_owned());
+    spawn_app_with(
+        move |c| {
+            c.database_url = db;
+            c.blob_url = bu;
+            adjust(c);
+        },
+        Arc::new(SystemLookup),
+    )
+    .await
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_share_one_postgres_and_one_blob_store() {
@@ -34,26 +50,14 @@ async fn two_nodes_share_one_postgres_and_one_blob_store() {
         Err(_) => format!("file://{}", blobs.path().display()),
     };
 
-    let (db, bu) = (database_url.clone(), blob_url.clone());
-    let a = spawn_app_with(
-        move |c| {
-            c.database_url = db;
-            c.blob_url = bu;
-            c.signing_secret = Some("shared-secret-of-the-cluster".into());
-        },
-        Arc::new(SystemLookup),
-    )
+    let a = node_on(&database_url, &blob_url, |c| {
+        c.signing_secret = Some("shared-secret-of-the-cluster".into());
+    })
     .await;
-    let (db, bu) = (database_url.clone(), blob_url.clone());
-    let b = spawn_app_with(
-        move |c| {
-            c.database_url = db;
-            c.blob_url = bu;
-            c.bootstrap_admin_key = false;
-            c.signing_secret = Some("shared-secret-of-the-cluster".into());
-        },
-        Arc::new(SystemLookup),
-    )
+    let b = node_on(&database_url, &blob_url, |c| {
+        c.bootstrap_admin_key = false;
+        c.signing_secret = Some("shared-secret-of-the-cluster".into());
+    })
     .await;
     let origin = Origin::start().await;
     let key = a.create_key("shared").await; // one key table: valid on both nodes
@@ -102,26 +106,14 @@ async fn a_job_enqueued_on_one_node_wakes_another_through_notify() {
     let blob_url = format!("file://{}", blobs.path().display());
 
     // Node A only accepts uploads; node B only processes, and would poll just once an hour.
-    let (db, bu) = (database_url.clone(), blob_url.clone());
-    let a = spawn_app_with(
-        move |c| {
-            c.database_url = db;
-            c.blob_url = bu;
-            c.jobs.workers = 0;
-        },
-        Arc::new(SystemLookup),
-    )
+    let a = node_on(&database_url, &blob_url, |c| {
+        c.jobs.workers = 0;
+    })
     .await;
-    let (db, bu) = (database_url.clone(), blob_url.clone());
-    let b = spawn_app_with(
-        move |c| {
-            c.database_url = db;
-            c.blob_url = bu;
-            c.bootstrap_admin_key = false;
-            c.jobs.poll_interval = std::time::Duration::from_secs(3600);
-        },
-        Arc::new(SystemLookup),
-    )
+    let b = node_on(&database_url, &blob_url, |c| {
+        c.bootstrap_admin_key = false;
+        c.jobs.poll_interval = std::time::Duration::from_secs(3600);
+    })
     .await;
     // Let node B's workers go idle (their first poll finds nothing).
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -172,15 +164,9 @@ async fn a_worker_only_node_processes_uploads_taken_by_an_api_node() {
     let blobs = tempfile::tempdir().expect("shared blob dir");
     let blob_url = format!("file://{}", blobs.path().display());
 
-    let (db, bu) = (database_url.clone(), blob_url.clone());
-    let api = spawn_app_with(
-        move |c| {
-            c.database_url = db;
-            c.blob_url = bu;
-            c.jobs.workers = 0;
-        },
-        Arc::new(SystemLookup),
-    )
+    let api = node_on(&database_url, &blob_url, |c| {
+        c.jobs.workers = 0;
+    })
     .await;
     let worker_dir = tempfile::tempdir().expect("dir");
     let mut child = Command::new(BIN)
