@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::Args;
 use ipnet::IpNet;
 
+pub mod defaults;
 mod file;
 
 pub use file::{ConfigError, FileConfig, file_from_toml, limits_from_toml};
@@ -29,7 +30,7 @@ pub struct ServeArgs {
     #[arg(long, env = "ASSETLIB_ALLOW_1080P")]
     pub allow_1080p: bool,
     /// Address to listen on.
-    #[arg(long, env = "ASSETLIB_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "ASSETLIB_LISTEN", default_value_t = defaults::LISTEN)]
     pub listen: SocketAddr,
     #[command(flatten)]
     pub storage: StorageArgs,
@@ -44,20 +45,20 @@ pub struct ServeArgs {
     )]
     pub allow_networks: Vec<IpNet>,
     /// Processing workers on this node (0 = this node only accepts uploads).
-    #[arg(long, env = "ASSETLIB_WORKERS", default_value_t = 4)]
+    #[arg(long, env = "ASSETLIB_WORKERS", default_value_t = defaults::WORKERS)]
     pub workers: usize,
     /// Seconds to wait for a source server to accept a connection.
-    #[arg(long, env = "ASSETLIB_FETCH_CONNECT_TIMEOUT", default_value_t = 10)]
+    #[arg(long, env = "ASSETLIB_FETCH_CONNECT_TIMEOUT", default_value_t = defaults::FETCH_CONNECT_TIMEOUT_SECS)]
     pub fetch_connect_timeout_secs: u64,
     /// Seconds a whole source download may take.
-    #[arg(long, env = "ASSETLIB_FETCH_TIMEOUT", default_value_t = 120)]
+    #[arg(long, env = "ASSETLIB_FETCH_TIMEOUT", default_value_t = defaults::FETCH_TIMEOUT_SECS)]
     pub fetch_timeout_secs: u64,
     /// Seconds a worker holds a job before another node may take it over (renewed while working).
-    #[arg(long, env = "ASSETLIB_JOB_LEASE", default_value_t = 30)]
+    #[arg(long, env = "ASSETLIB_JOB_LEASE", default_value_t = defaults::JOB_LEASE_SECS)]
     pub job_lease_secs: u64,
     /// Seconds a stopping node (SIGTERM) lets running jobs finish before it hands them back
     /// to the queue for another node.
-    #[arg(long, env = "ASSETLIB_SHUTDOWN_GRACE", default_value_t = 20)]
+    #[arg(long, env = "ASSETLIB_SHUTDOWN_GRACE", default_value_t = defaults::SHUTDOWN_GRACE_SECS)]
     pub shutdown_grace_secs: u64,
     /// Base URL that signed content URLs start with (default: http://LISTEN).
     #[arg(long, env = "ASSETLIB_PUBLIC_URL")]
@@ -73,14 +74,14 @@ pub struct ServeArgs {
     #[arg(long, env = "ASSETLIB_SIGNING_SECRET", hide_env_values = true)]
     pub signing_secret: Option<String>,
     /// Seconds a signed content URL stays valid.
-    #[arg(long, env = "ASSETLIB_CONTENT_URL_TTL", default_value_t = 43200)]
+    #[arg(long, env = "ASSETLIB_CONTENT_URL_TTL", default_value_t = defaults::CONTENT_URL_TTL_SECS)]
     pub content_url_ttl_secs: u64,
     /// Hand out presigned URLs of the S3-compatible blob store instead of this server's
     /// signed /content URLs, so generation tasks read assets straight from the store.
     #[arg(long, env = "ASSETLIB_PRESIGN_CONTENT")]
     pub presign_content: bool,
     /// Seconds an unreferenced blob is kept before the sweeper removes it.
-    #[arg(long, env = "ASSETLIB_ORPHAN_GRACE", default_value_t = 3600)]
+    #[arg(long, env = "ASSETLIB_ORPHAN_GRACE", default_value_t = defaults::ORPHAN_GRACE_SECS)]
     pub orphan_grace_secs: u64,
 }
 
@@ -88,7 +89,7 @@ pub struct ServeArgs {
 #[derive(Debug, Clone, Args)]
 pub struct StorageArgs {
     /// Directory for the embedded database, blobs, temp files and the admin key.
-    #[arg(long, env = "ASSETLIB_DATA_DIR", default_value = "./data")]
+    #[arg(long, env = "ASSETLIB_DATA_DIR", default_value = defaults::DATA_DIR)]
     pub data_dir: PathBuf,
     /// Metadata database URL (default: sqlite://DATA_DIR/assetlib.db).
     #[arg(long, env = "ASSETLIB_DATABASE_URL")]
@@ -113,9 +114,9 @@ impl Default for FetchConfig {
         Self {
             allow_private_networks: false,
             allow_networks: Vec::new(),
-            connect_timeout: Duration::from_secs(10),
-            total_timeout: Duration::from_secs(120),
-            max_redirects: 5,
+            connect_timeout: Duration::from_secs(defaults::FETCH_CONNECT_TIMEOUT_SECS),
+            total_timeout: Duration::from_secs(defaults::FETCH_TIMEOUT_SECS),
+            max_redirects: defaults::MAX_REDIRECTS,
         }
     }
 }
@@ -152,14 +153,14 @@ impl ModerationConfig {
 
 /// The generation endpoint behind the task gateway. The key is redacted in `Debug`.
 #[derive(Clone)]
-pub struct Upstream {
+pub struct UpstreamConfig {
     pub url: String,
     pub key: String,
 }
 
-impl fmt::Debug for Upstream {
+impl fmt::Debug for UpstreamConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Upstream")
+        f.debug_struct("UpstreamConfig")
             .field("url", &self.url)
             .field("key", &"***")
             .finish()
@@ -183,12 +184,12 @@ pub struct JobConfig {
 impl Default for JobConfig {
     fn default() -> Self {
         Self {
-            workers: 4,
-            lease: Duration::from_secs(30),
-            max_attempts: 5,
-            backoff_base: Duration::from_secs(1),
-            poll_interval: Duration::from_secs(1),
-            shutdown_grace: Duration::from_secs(20),
+            workers: defaults::WORKERS,
+            lease: Duration::from_secs(defaults::JOB_LEASE_SECS),
+            max_attempts: defaults::JOB_MAX_ATTEMPTS,
+            backoff_base: Duration::from_secs(defaults::JOB_BACKOFF_BASE_SECS),
+            poll_interval: Duration::from_secs(defaults::JOB_POLL_INTERVAL_SECS),
+            shutdown_grace: Duration::from_secs(defaults::SHUTDOWN_GRACE_SECS),
         }
     }
 }
@@ -213,7 +214,7 @@ pub struct Config {
     /// Content URL signing secret shared by nodes; `None` = the data dir's own key file.
     pub signing_secret: Option<String>,
     /// The task gateway's upstream (base URL, key); `None` turns the gateway off.
-    pub upstream: Option<Upstream>,
+    pub upstream: Option<UpstreamConfig>,
     /// Print and save an admin key when the database has none.
     pub bootstrap_admin_key: bool,
     /// Serve the HTTP API (`false` for `assetlib worker`).
@@ -225,17 +226,17 @@ impl Config {
     pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
         let data_dir = data_dir.into();
         Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            listen: defaults::LISTEN,
             database_url: default_database_url(&data_dir),
             blob_url: default_blob_url(&data_dir),
             data_dir,
             fetch: FetchConfig::default(),
             jobs: JobConfig::default(),
-            orphan_grace: Duration::from_secs(3600),
+            orphan_grace: Duration::from_secs(defaults::ORPHAN_GRACE_SECS),
             limits: MediaLimits::default(),
             moderation: ModerationConfig::default(),
             public_url: None,
-            content_url_ttl: Duration::from_secs(12 * 3600),
+            content_url_ttl: Duration::from_secs(defaults::CONTENT_URL_TTL_SECS),
             presign_content: false,
             signing_secret: None,
             upstream: None,
@@ -276,7 +277,7 @@ impl Config {
         config.content_url_ttl = Duration::from_secs(args.content_url_ttl_secs.max(1));
         config.presign_content = args.presign_content;
         config.signing_secret = args.signing_secret.clone().filter(|s| !s.is_empty());
-        config.upstream = args.upstream_url.clone().map(|url| Upstream {
+        config.upstream = args.upstream_url.clone().map(|url| UpstreamConfig {
             url,
             key: args.upstream_key.clone().unwrap_or_default(),
         });
@@ -340,11 +341,17 @@ impl fmt::Debug for Config {
             .field("jobs", &self.jobs)
             .field("orphan_grace", &self.orphan_grace)
             .field("limits", &self.limits)
-            .field("upstream", &self.upstream)
+            .field("moderation", &self.moderation)
+            .field("public_url", &self.public_url)
+            .field("content_url_ttl", &self.content_url_ttl)
+            .field("presign_content", &self.presign_content)
             .field(
                 "signing_secret",
                 &self.signing_secret.as_ref().map(|_| "***"),
             )
+            .field("upstream", &self.upstream)
+            .field("bootstrap_admin_key", &self.bootstrap_admin_key)
+            .field("serve_http", &self.serve_http)
             .finish()
     }
 }
@@ -365,7 +372,26 @@ mod tests {
         );
         let mut config = Config::for_data_dir("/tmp/x");
         config.database_url = "postgres://app:hunter2@db/assets".into();
-        assert!(!format!("{config:?}").contains("hunter2"));
+        config.signing_secret = Some("s3cret-signing".into());
+        config.upstream = Some(UpstreamConfig {
+            url: "https://upstream".into(),
+            key: "upstream-k3y".into(),
+        });
+        let shown = format!("{config:?}");
+        for secret in ["hunter2", "s3cret-signing", "upstream-k3y"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        // Every setting is shown (secrets as ***).
+        for field in [
+            "moderation",
+            "public_url",
+            "content_url_ttl",
+            "presign_content",
+            "bootstrap_admin_key",
+            "serve_http",
+        ] {
+            assert!(shown.contains(field), "{field} missing from {shown}");
+        }
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //!
 //! The crate is laid out as `http → service → ports ← adapters`; see `docs/ARCHITECTURE.md`.
 
-pub mod app;
 pub mod blob;
 pub mod config;
 pub mod domain;
@@ -12,4 +11,7 @@ pub mod jobs;
 pub mod moderation;
 pub mod probe;
 pub mod repo;
+pub mod server;
 pub mod service;
+pub mod state;
+pub mod upstream;

@@ -6,11 +6,11 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use assetlib::app::Server;
 use assetlib::blob;
-use assetlib::config::{Config, JobConfig, ServeArgs, StorageArgs};
+use assetlib::config::{Config, JobConfig, ServeArgs, StorageArgs, defaults};
 use assetlib::domain::Role;
 use assetlib::repo;
+use assetlib::server::Server;
 use assetlib::service::{Fsck, FsckOptions, FsckReport, KeyService};
 
 /// Self-hostable asset library server for AI video generation.
@@ -50,7 +50,7 @@ struct FsckArgs {
     #[arg(long)]
     repair: bool,
     /// Unreferenced blobs younger than this many seconds are left alone (uploads in progress).
-    #[arg(long, env = "ASSETLIB_ORPHAN_GRACE", default_value_t = 3600)]
+    #[arg(long, env = "ASSETLIB_ORPHAN_GRACE", default_value_t = defaults::ORPHAN_GRACE_SECS)]
     grace_secs: u64,
     /// Print the report as JSON.
     #[arg(long)]
@@ -257,7 +257,7 @@ fn print_fsck(report: &FsckReport, repair: bool) {
             "repaired: {} orphan blobs removed, {} assets marked Failed ({}), {} jobs queued",
             r.orphan_blobs_removed,
             r.assets_marked_failed,
-            assetlib::service::CONTENT_MISSING,
+            assetlib::domain::codes::CONTENT_MISSING,
             r.jobs_queued
         );
     }

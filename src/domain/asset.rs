@@ -43,7 +43,8 @@ impl fmt::Display for AssetType {
 }
 
 /// Life cycle of an asset. A status never goes back: `Processing → Active | Failed`, and with
-/// moderation `Processing → PendingReview → Active | Failed`.
+/// moderation `Processing → PendingReview → Active | Failed`. The one exception is a repair
+/// (`Transition::ContentLost`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Status {
     Processing,
@@ -77,7 +78,15 @@ impl Status {
         matches!(self, Status::Active | Status::Failed)
     }
 
-    /// Whether `self → next` is an allowed transition.
+    /// Whether `self → next` is allowed for this kind of change.
+    pub fn may_become(self, next: Status, transition: Transition) -> bool {
+        match transition {
+            Transition::Lifecycle => self.can_become(next),
+            Transition::ContentLost => next == Status::Failed && self != Status::Failed,
+        }
+    }
+
+    /// Whether `self → next` is a step of the life cycle.
     pub fn can_become(self, next: Status) -> bool {
         matches!(
             (self, next),
@@ -88,6 +97,17 @@ impl Status {
                 | (Status::PendingReview, Status::Failed)
         )
     }
+}
+
+/// Why a status changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    /// Processing settles or a reviewer decides: only the forward steps of the life cycle.
+    Lifecycle,
+    /// A repair (`assetlib fsck --repair`) found the stored bytes gone: any status but
+    /// `Failed` becomes `Failed` (`content-missing`), `Active` included, because the asset
+    /// can no longer be served and its owner must upload it again.
+    ContentLost,
 }
 
 impl fmt::Display for Status {
@@ -179,6 +199,26 @@ mod tests {
         assert!(!Status::Failed.can_become(Status::Active));
         assert!(Status::PendingReview.can_become(Status::Active));
         assert!(Status::Processing.can_become(Status::Failed));
+        for from in Status::ALL {
+            for to in Status::ALL {
+                assert_eq!(
+                    from.may_become(to, Transition::Lifecycle),
+                    from.can_become(to)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn lost_content_fails_any_live_status() {
+        for from in [Status::Processing, Status::PendingReview, Status::Active] {
+            assert!(
+                from.may_become(Status::Failed, Transition::ContentLost),
+                "{from}"
+            );
+            assert!(!from.may_become(Status::Active, Transition::ContentLost));
+        }
+        assert!(!Status::Failed.may_become(Status::Failed, Transition::ContentLost));
     }
 
     #[test]

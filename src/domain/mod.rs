@@ -3,13 +3,17 @@
 mod asset;
 mod asset_id;
 mod caller;
+pub mod codes;
 mod facts;
 pub mod limits;
-mod review;
+mod mime;
+mod moderation;
 pub mod rules;
 
-pub use asset::{Asset, AssetName, AssetType, Failure, Status};
+pub use asset::{Asset, AssetName, AssetType, Failure, Status, Transition};
 pub use asset_id::AssetId;
 pub use caller::{Caller, Role};
+pub use codes::Code;
 pub use facts::MediaFacts;
-pub use review::{Decision, FaceBox, FacePolicy, ModerationRecord};
+pub use mime::mime_type;
+pub use moderation::{Decision, FaceBox, FacePolicy, ModerationRecord, ReviewAction};

@@ -1,5 +1,6 @@
 //! Media rules as data (defaults = the product brief §2) and the pure checks over them.
 
+use super::codes::{self, Code};
 use super::limits::MIB;
 pub use super::limits::{AudioLimits, ImageLimits, MediaLimits, TypeLimits, VideoLimits};
 use super::{AssetType, MediaFacts};
@@ -8,12 +9,12 @@ use super::{AssetType, MediaFacts};
 /// and the allowed range.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
-    pub code: &'static str,
+    pub code: &'static Code,
     pub message: String,
 }
 
 impl Violation {
-    fn new(code: &'static str, message: String) -> Self {
+    fn new(code: &'static Code, message: String) -> Self {
         Self { code, message }
     }
 }
@@ -45,10 +46,10 @@ pub fn check_format(
         return None;
     }
     let code = match asset_type {
-        AssetType::Image => "image-format",
-        AssetType::Video => "video-format",
-        AssetType::Audio => "audio-format",
-        AssetType::Document => "document-format",
+        AssetType::Image => &codes::IMAGE_FORMAT,
+        AssetType::Video => &codes::VIDEO_FORMAT,
+        AssetType::Audio => &codes::AUDIO_FORMAT,
+        AssetType::Document => &codes::DOCUMENT_FORMAT,
     };
     Some(Violation::new(
         code,
@@ -65,7 +66,7 @@ pub fn check_size(asset_type: AssetType, bytes: u64, limits: &MediaLimits) -> Op
     let cap = limits.for_type(asset_type).max_bytes;
     (bytes > cap).then(|| {
         Violation::new(
-            "too-large",
+            &codes::TOO_LARGE,
             format!(
                 "{} is {}; it must be {}",
                 asset_type.as_str().to_lowercase(),
@@ -80,7 +81,7 @@ pub fn check_size(asset_type: AssetType, bytes: u64, limits: &MediaLimits) -> Op
 /// `{what}-ratio`.
 fn check_frame(
     what: &str,
-    codes: (&'static str, &'static str),
+    codes: (&'static Code, &'static Code),
     width: u32,
     height: u32,
     sides: (u32, u32),
@@ -116,7 +117,7 @@ fn check_frame(
 pub fn check_image_dimensions(width: u32, height: u32, rules: &ImageLimits) -> Vec<Violation> {
     check_frame(
         "image",
-        ("image-dimensions", "image-ratio"),
+        (&codes::IMAGE_DIMENSIONS, &codes::IMAGE_RATIO),
         width,
         height,
         (rules.min_side, rules.max_side),
@@ -156,7 +157,7 @@ fn resolution_label(width: u32, height: u32) -> String {
 
 fn check_duration(
     what: &str,
-    code: &'static str,
+    code: &'static Code,
     ms: u64,
     min: u64,
     max: u64,
@@ -185,14 +186,14 @@ pub fn check_video(
     let mut out = Vec::new();
     out.extend(check_duration(
         "video",
-        "video-duration",
+        &codes::VIDEO_DURATION,
         duration_ms,
         rules.min_duration_ms,
         rules.max_duration_ms,
     ));
     if fps < rules.min_fps - 0.005 || fps > rules.max_fps + 0.005 {
         out.push(Violation::new(
-            "video-fps",
+            &codes::VIDEO_FPS,
             format!(
                 "video is {} fps; allowed {}–{}",
                 fps_text(fps),
@@ -214,7 +215,7 @@ pub fn check_video(
             "480p or 720p"
         };
         out.push(Violation::new(
-            "video-resolution",
+            &codes::VIDEO_RESOLUTION,
             format!(
                 "video is {width}x{height} ({}, {pixels} pixels); allowed: {allowed} ({}–{max_pixels} pixels)",
                 resolution_label(width, height),
@@ -224,7 +225,7 @@ pub fn check_video(
     }
     out.extend(check_frame(
         "video",
-        ("video-dimensions", "video-ratio"),
+        (&codes::VIDEO_DIMENSIONS, &codes::VIDEO_RATIO),
         width,
         height,
         (rules.min_side, rules.max_side),
@@ -240,7 +241,7 @@ pub fn check(asset_type: AssetType, facts: &MediaFacts, limits: &MediaLimits) ->
         AssetType::Image => match (facts.width, facts.height) {
             (Some(w), Some(h)) => check_image_dimensions(w, h, &limits.image_rules),
             _ => vec![Violation::new(
-                "image-unreadable",
+                &codes::IMAGE_UNREADABLE,
                 "the image does not state its size".into(),
             )],
         },
@@ -249,14 +250,14 @@ pub fn check(asset_type: AssetType, facts: &MediaFacts, limits: &MediaLimits) ->
                 check_video(w, h, d, fps, &limits.video_rules)
             }
             _ => vec![Violation::new(
-                "video-unreadable",
+                &codes::VIDEO_UNREADABLE,
                 "the video does not state its size, duration and frame rate".into(),
             )],
         },
         AssetType::Audio => match facts.duration_ms {
             Some(d) => check_duration(
                 "audio",
-                "audio-duration",
+                &codes::AUDIO_DURATION,
                 d,
                 limits.audio_rules.min_duration_ms,
                 limits.audio_rules.max_duration_ms,
@@ -264,7 +265,7 @@ pub fn check(asset_type: AssetType, facts: &MediaFacts, limits: &MediaLimits) ->
             .into_iter()
             .collect(),
             None => vec![Violation::new(
-                "audio-unreadable",
+                &codes::AUDIO_UNREADABLE,
                 "the audio does not state its duration".into(),
             )],
         },
@@ -286,7 +287,7 @@ mod tests {
 
         let small = check_image_dimensions(200, 200, &r);
         assert_eq!(small.len(), 1);
-        assert_eq!(small[0].code, "image-dimensions");
+        assert_eq!(small[0].code, &codes::IMAGE_DIMENSIONS);
         assert_eq!(
             small[0].message,
             "image is 200x200; each side must be 300–6000 px"
@@ -294,13 +295,16 @@ mod tests {
 
         assert_eq!(
             check_image_dimensions(6001, 6000, &r)[0].code,
-            "image-dimensions"
+            &codes::IMAGE_DIMENSIONS
         );
         let wide = check_image_dimensions(1500, 500, &r);
         assert_eq!(wide.len(), 1);
-        assert_eq!(wide[0].code, "image-ratio");
+        assert_eq!(wide[0].code, &codes::IMAGE_RATIO);
         assert!(wide[0].message.contains("3.00"), "{}", wide[0].message);
-        assert_eq!(check_image_dimensions(300, 1000, &r)[0].code, "image-ratio");
+        assert_eq!(
+            check_image_dimensions(300, 1000, &r)[0].code,
+            &codes::IMAGE_RATIO
+        );
     }
 
     #[test]
@@ -310,24 +314,24 @@ mod tests {
         assert!(check_video(854, 480, 2_000, 24.0, &r).is_empty());
         assert!(check_video(640, 640, 15_000, 60.0, &r).is_empty());
         assert!(check_video(1280, 720, 5_000, 29.97, &r).is_empty());
-        let codes = |v: Vec<Violation>| v.into_iter().map(|v| v.code).collect::<Vec<_>>();
+        let found = |v: Vec<Violation>| v.into_iter().map(|v| v.code).collect::<Vec<_>>();
         assert_eq!(
-            codes(check_video(1280, 720, 1_500, 30.0, &r)),
-            vec!["video-duration"]
+            found(check_video(1280, 720, 1_500, 30.0, &r)),
+            vec![&codes::VIDEO_DURATION]
         );
         assert_eq!(
-            codes(check_video(1280, 720, 16_000, 30.0, &r)),
-            vec!["video-duration"]
+            found(check_video(1280, 720, 16_000, 30.0, &r)),
+            vec![&codes::VIDEO_DURATION]
         );
         let slow = check_video(1280, 720, 5_000, 15.0, &r);
-        assert_eq!(slow[0].code, "video-fps");
+        assert_eq!(slow[0].code, &codes::VIDEO_FPS);
         assert_eq!(slow[0].message, "video is 15 fps; allowed 24–60");
         assert_eq!(
-            codes(check_video(1280, 720, 5_000, 120.0, &r)),
-            vec!["video-fps"]
+            found(check_video(1280, 720, 5_000, 120.0, &r)),
+            vec![&codes::VIDEO_FPS]
         );
         let hd = check_video(1920, 1080, 5_000, 30.0, &r);
-        assert_eq!(codes(hd.clone()), vec!["video-resolution"]);
+        assert_eq!(found(hd.clone()), vec![&codes::VIDEO_RESOLUTION]);
         assert!(
             hd[0]
                 .message
@@ -339,16 +343,16 @@ mod tests {
         with_1080p.allow_1080p = true;
         assert!(check_video(1920, 1080, 5_000, 30.0, &with_1080p).is_empty());
         assert_eq!(
-            codes(check_video(400, 300, 5_000, 30.0, &r)),
-            vec!["video-resolution"]
+            found(check_video(400, 300, 5_000, 30.0, &r)),
+            vec![&codes::VIDEO_RESOLUTION]
         );
         assert_eq!(
-            codes(check_video(1440, 480, 5_000, 30.0, &r)),
-            vec!["video-ratio"]
+            found(check_video(1440, 480, 5_000, 30.0, &r)),
+            vec![&codes::VIDEO_RATIO]
         );
         assert_eq!(
-            codes(check_video(3200, 280, 5_000, 30.0, &r)),
-            vec!["video-dimensions", "video-ratio"]
+            found(check_video(3200, 280, 5_000, 30.0, &r)),
+            vec![&codes::VIDEO_DIMENSIONS, &codes::VIDEO_RATIO]
         );
         assert_eq!(
             check_video(1280, 720, 1_500, 30.0, &r)[0].message,
@@ -366,15 +370,15 @@ mod tests {
         assert!(check(AssetType::Audio, &facts(2_000), &l).is_empty());
         assert!(check(AssetType::Audio, &facts(15_000), &l).is_empty());
         let short = check(AssetType::Audio, &facts(1_000), &l);
-        assert_eq!(short[0].code, "audio-duration");
+        assert_eq!(short[0].code, &codes::AUDIO_DURATION);
         assert_eq!(short[0].message, "audio is 1 s long; allowed 2–15 s");
         assert_eq!(
             check(AssetType::Audio, &facts(20_000), &l)[0].code,
-            "audio-duration"
+            &codes::AUDIO_DURATION
         );
         assert_eq!(
             check(AssetType::Audio, &MediaFacts::default(), &l)[0].code,
-            "audio-unreadable"
+            &codes::AUDIO_UNREADABLE
         );
         assert!(check(AssetType::Document, &MediaFacts::default(), &l).is_empty());
     }
@@ -384,14 +388,14 @@ mod tests {
         let l = MediaLimits::default();
         assert!(check_format(AssetType::Image, "png", &l).is_none());
         let v = check_format(AssetType::Image, "avif", &l).expect("avif refused");
-        assert_eq!(v.code, "image-format");
+        assert_eq!(v.code, &codes::IMAGE_FORMAT);
         assert!(
             v.message
                 .starts_with("avif is not an accepted image format")
         );
         assert_eq!(
             check_format(AssetType::Audio, "flac", &l).map(|v| v.code),
-            Some("audio-format")
+            Some(&codes::AUDIO_FORMAT)
         );
 
         assert!(check_size(AssetType::Image, 30 * MIB - 1, &l).is_none());

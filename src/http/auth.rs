@@ -5,14 +5,15 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use super::error::{KyyError, V1Error};
-use crate::app::AppState;
 use crate::domain::Caller;
-use crate::service::{ErrorKind, ServiceError};
+use crate::domain::codes;
+use crate::service::ServiceError;
+use crate::state::AppState;
 
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ServiceError> {
     let missing = || {
         ServiceError::client(
-            ErrorKind::Unauthorized,
+            &codes::UNAUTHORIZED,
             "missing API key; send the header 'Authorization: Bearer <key>'",
         )
     };

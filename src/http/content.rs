@@ -7,13 +7,13 @@ use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use chrono::Utc;
 
 use super::auth::V1Caller;
 use super::error::V1Error;
-use crate::app::AppState;
 use crate::domain::Asset;
-use crate::service::{ErrorKind, ServiceError, mime_type};
+use crate::domain::{codes, mime_type};
+use crate::service::ServiceError;
+use crate::state::AppState;
 
 /// What a `Range` header asks of a body of `len` bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,16 +89,16 @@ async fn respond(state: &AppState, asset: Asset, headers: &HeaderMap) -> Result<
             .body(Body::empty())
             .map_err(internal),
         RangeAsk::Full => {
-            let content = state.assets.open_content(asset, None).await?;
+            let body = state.delivery.open_content(&asset, None).await?;
             build(StatusCode::OK)
                 .header(header::CONTENT_TYPE, content_type)
                 .header(header::CONTENT_LENGTH, len)
-                .body(Body::from_stream(content.body))
+                .body(Body::from_stream(body))
                 .map_err(internal)
         }
         RangeAsk::Part(range) => {
             let (start, end) = (range.start, range.end);
-            let content = state.assets.open_content(asset, Some(range)).await?;
+            let body = state.delivery.open_content(&asset, Some(range)).await?;
             build(StatusCode::PARTIAL_CONTENT)
                 .header(header::CONTENT_TYPE, content_type)
                 .header(header::CONTENT_LENGTH, end - start)
@@ -106,7 +106,7 @@ async fn respond(state: &AppState, asset: Asset, headers: &HeaderMap) -> Result<
                     header::CONTENT_RANGE,
                     format!("bytes {start}-{}/{len}", end - 1),
                 )
-                .body(Body::from_stream(content.body))
+                .body(Body::from_stream(body))
                 .map_err(internal)
         }
     }
@@ -119,7 +119,7 @@ pub async fn owner_content(
     Path(asset_id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, V1Error> {
-    let asset = state.assets.content_of(&caller, &asset_id).await?;
+    let asset = state.delivery.owned_asset(&caller, &asset_id).await?;
     respond(&state, asset, &headers).await
 }
 
@@ -140,12 +140,11 @@ pub async fn signed_content(
     }
     if exp.is_empty() || sig.is_empty() {
         return Err(V1Error(ServiceError::client(
-            ErrorKind::Forbidden,
+            &codes::FORBIDDEN,
             "a content URL needs its exp and sig parameters",
         )));
     }
-    state.signer.verify(&asset_id, &exp, &sig, Utc::now())?;
-    let asset = state.assets.signed_asset(&asset_id).await?;
+    let asset = state.delivery.signed_asset(&asset_id, &exp, &sig).await?;
     let mut response = respond(&state, asset, &headers).await?;
     response.headers_mut().insert(
         header::CACHE_CONTROL,

@@ -1,60 +1,32 @@
-//! The one place that maps service errors to each face's status and body.
+//! The one place that maps service errors to each face's status and body; the numbers come
+//! from the code registry (`domain::codes`).
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::json;
 
-use crate::service::{ErrorKind, ServiceError};
+use crate::domain::codes::{self, Code, Refusal};
+use crate::service::ServiceError;
 
 const INTERNAL_MESSAGE: &str = "internal error; the request was not completed, please retry";
 
-pub fn http_status(kind: Option<ErrorKind>) -> StatusCode {
-    match kind {
-        Some(ErrorKind::InvalidRequest)
-        | Some(ErrorKind::InvalidAssetType)
-        | Some(ErrorKind::InvalidUrl)
-        | Some(ErrorKind::InvalidName) => StatusCode::BAD_REQUEST,
-        Some(ErrorKind::Unauthorized) => StatusCode::UNAUTHORIZED,
-        Some(ErrorKind::Forbidden) => StatusCode::FORBIDDEN,
-        Some(ErrorKind::NotFound) => StatusCode::NOT_FOUND,
-        Some(ErrorKind::Conflict) | Some(ErrorKind::AssetInUse) => StatusCode::CONFLICT,
-        Some(ErrorKind::UpstreamError) => StatusCode::BAD_GATEWAY,
-        Some(ErrorKind::TooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
-        Some(ErrorKind::SourceUnreachable)
-        | Some(ErrorKind::SourceTimeout)
-        | Some(ErrorKind::SourceHttpError)
-        | Some(ErrorKind::UrlNotAllowed)
-        | Some(ErrorKind::TooManyRedirects)
-        | Some(ErrorKind::TypeMismatch) => StatusCode::UNPROCESSABLE_ENTITY,
-        Some(ErrorKind::Unavailable) => StatusCode::SERVICE_UNAVAILABLE,
-        None => StatusCode::INTERNAL_SERVER_ERROR,
-    }
+fn refusal(code: &Code) -> Refusal {
+    code.refusal.or(codes::INTERNAL.refusal).unwrap_or(Refusal {
+        kyy: 5000,
+        http: 500,
+    })
 }
 
-/// The numeric `code` of the kyy envelope (documented in README).
-pub fn kyy_code(kind: Option<ErrorKind>) -> i64 {
-    match kind {
-        Some(ErrorKind::NotFound) => -1,
-        Some(ErrorKind::InvalidRequest) => 1000,
-        Some(ErrorKind::SourceUnreachable) => 1001,
-        Some(ErrorKind::SourceHttpError) => 1002,
-        Some(ErrorKind::UrlNotAllowed) => 1003,
-        Some(ErrorKind::TooLarge) => 1004,
-        Some(ErrorKind::TypeMismatch) => 1005,
-        Some(ErrorKind::SourceTimeout) => 1006,
-        Some(ErrorKind::InvalidAssetType) => 1007,
-        Some(ErrorKind::InvalidUrl) => 1008,
-        Some(ErrorKind::InvalidName) => 1009,
-        Some(ErrorKind::TooManyRedirects) => 1010,
-        Some(ErrorKind::Unauthorized) => 1401,
-        Some(ErrorKind::Forbidden) => 1403,
-        Some(ErrorKind::Conflict) => 1409,
-        Some(ErrorKind::AssetInUse) => 1410,
-        Some(ErrorKind::UpstreamError) => 5002,
-        Some(ErrorKind::Unavailable) => 5003,
-        None => 5000,
-    }
+/// The HTTP status a refusal with `code` answers.
+pub fn http_status(code: &Code) -> StatusCode {
+    StatusCode::from_u16(refusal(code).http).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// The numeric `code` of the kyy envelope.
+pub fn kyy_code(code: &Code) -> i64 {
+    refusal(code).kyy
 }
 
 fn public_message(error: &ServiceError) -> String {
@@ -68,7 +40,7 @@ fn public_message(error: &ServiceError) -> String {
 }
 
 /// The kyy error envelope, fields in the documented order.
-#[derive(serde::Serialize)]
+#[derive(Serialize)]
 struct KyyErrorBody {
     code: i64,
     msg: String,
@@ -87,13 +59,13 @@ impl From<ServiceError> for KyyError {
 
 impl IntoResponse for KyyError {
     fn into_response(self) -> Response {
-        let kind = self.0.kind();
+        let code = self.0.code();
         let body = KyyErrorBody {
-            code: kyy_code(kind),
+            code: kyy_code(code),
             msg: public_message(&self.0),
             data: None,
         };
-        (http_status(kind), Json(body)).into_response()
+        (http_status(code), Json(body)).into_response()
     }
 }
 
@@ -109,9 +81,22 @@ impl From<ServiceError> for V1Error {
 
 impl IntoResponse for V1Error {
     fn into_response(self) -> Response {
-        let kind = self.0.kind();
-        let body =
-            json!({ "error": { "code": self.0.code(), "message": public_message(&self.0) } });
-        (http_status(kind), Json(body)).into_response()
+        let code = self.0.code();
+        let body = json!({ "error": { "code": code.name, "message": public_message(&self.0) } });
+        (http_status(code), Json(body)).into_response()
     }
+}
+
+/// A refusal that lists every problem found (`invalid-references`), in the kyy envelope:
+/// `{"code", "data": {"violations"}, "msg"}`.
+pub fn kyy_violations(code: &Code, msg: String, violations: impl Serialize) -> Response {
+    let body = json!({ "code": kyy_code(code), "msg": msg, "data": { "violations": violations } });
+    (http_status(code), Json(body)).into_response()
+}
+
+/// A refusal that lists every problem found, on v1: `{"error": {"code", "message", "violations"}}`.
+pub fn v1_violations(code: &Code, message: String, violations: impl Serialize) -> Response {
+    let body =
+        json!({ "error": { "code": code.name, "message": message, "violations": violations } });
+    (http_status(code), Json(body)).into_response()
 }

@@ -1,6 +1,7 @@
 //! The durable job queue's workers: claim with a lease, heartbeat while working, retry
 //! with exponential backoff, give up with the last reason.
 
+mod registry;
 mod worker;
 
 use std::time::Duration;
@@ -9,9 +10,10 @@ use async_trait::async_trait;
 
 use crate::repo::Job;
 
+pub use registry::JobRegistry;
 pub use worker::{WorkerPool, spawn_workers};
 
-/// The only job kind so far: probe and validate a newly registered asset.
+/// Probe, check and moderate a newly registered asset (`service::ProcessingService`).
 pub const PROCESS_ASSET: &str = "process-asset";
 
 /// How a job attempt failed.

@@ -5,11 +5,11 @@
 use std::io::{BufReader, Read, SeekFrom};
 
 use super::{ProbeError, Probed, Source, invalid, read_at};
-use crate::domain::MediaFacts;
+use crate::domain::{MediaFacts, codes};
 
 fn unreadable(format: &str, detail: impl std::fmt::Display) -> ProbeError {
     invalid(
-        "audio-unreadable",
+        &codes::AUDIO_UNREADABLE,
         format!("the {format} file cannot be read: {detail}"),
     )
 }
@@ -249,7 +249,7 @@ fn probe_mp3(src: &mut dyn Source, len: u64) -> Result<MediaFacts, ProbeError> {
     let (at, frame) = first.ok_or_else(|| unreadable("mp3", "no MPEG audio frames were found"))?;
     if frame.layer != 3 {
         return Err(invalid(
-            "audio-format",
+            &codes::AUDIO_FORMAT,
             format!(
                 "mp{} is not an accepted audio format; accepted: wav, mp3",
                 frame.layer

@@ -4,7 +4,7 @@
 use std::io::{BufReader, Read, SeekFrom};
 
 use super::{ProbeError, Probed, Source, invalid, read_at};
-use crate::domain::MediaFacts;
+use crate::domain::{MediaFacts, codes};
 
 /// `[Content_Types].xml` larger than this is not read (real ones are a few KB).
 const MAX_CONTENT_TYPES: u64 = 1024 * 1024;
@@ -50,7 +50,7 @@ fn probe_pdf(src: &mut dyn Source, len: u64) -> Result<String, ProbeError> {
     let head = read_at(src, 0, 1024)?;
     if !contains(&head, b"%PDF-") {
         return Err(invalid(
-            "document-unreadable",
+            &codes::DOCUMENT_UNREADABLE,
             "the PDF has no %PDF- header",
         ));
     }
@@ -58,7 +58,7 @@ fn probe_pdf(src: &mut dyn Source, len: u64) -> Result<String, ProbeError> {
     if !contains(&tail, b"%%EOF") || !(contains(&tail, b"startxref") || contains(&tail, b"trailer"))
     {
         return Err(invalid(
-            "document-unreadable",
+            &codes::DOCUMENT_UNREADABLE,
             "the PDF has no trailer (startxref … %%EOF); the file is truncated",
         ));
     }
@@ -69,7 +69,7 @@ fn probe_office(src: &mut dyn Source) -> Result<String, ProbeError> {
     src.seek(SeekFrom::Start(0))?;
     let mut archive = zip::ZipArchive::new(&mut *src).map_err(|e| {
         invalid(
-            "document-unreadable",
+            &codes::DOCUMENT_UNREADABLE,
             format!("the zip container cannot be read: {e}"),
         )
     })?;
@@ -77,7 +77,7 @@ fn probe_office(src: &mut dyn Source) -> Result<String, ProbeError> {
     {
         let entry = archive.by_name("[Content_Types].xml").map_err(|_| {
             invalid(
-                "document-format",
+                &codes::DOCUMENT_FORMAT,
                 "a zip archive without [Content_Types].xml is not a Word, Excel or PowerPoint file; accepted: pdf, docx, xlsx, pptx, txt, md, csv, json",
             )
         })?;
@@ -86,7 +86,7 @@ fn probe_office(src: &mut dyn Source) -> Result<String, ProbeError> {
             .read_to_string(&mut types)
             .map_err(|e| {
                 invalid(
-                    "document-unreadable",
+                    &codes::DOCUMENT_UNREADABLE,
                     format!("[Content_Types].xml cannot be read: {e}"),
                 )
             })?;
@@ -97,7 +97,7 @@ fn probe_office(src: &mut dyn Source) -> Result<String, ProbeError> {
         .map(|(format, _)| (*format).to_owned())
         .ok_or_else(|| {
             invalid(
-                "document-format",
+                &codes::DOCUMENT_FORMAT,
                 "the zip archive is not a Word, Excel or PowerPoint document (its [Content_Types].xml names no docx/xlsx/pptx main part)",
             )
         })
@@ -126,7 +126,7 @@ fn probe_text(src: &mut dyn Source, name_hint: &str) -> Result<String, ProbeErro
             Err(e) if e.error_len().is_none() => e.valid_up_to(), // cut mid-character
             Err(e) => {
                 return Err(invalid(
-                    "document-encoding",
+                    &codes::DOCUMENT_ENCODING,
                     format!(
                         "the text is not valid UTF-8 (at byte {}); save it as UTF-8",
                         offset + e.valid_up_to() as u64
@@ -144,7 +144,7 @@ fn probe_text(src: &mut dyn Source, name_hint: &str) -> Result<String, ProbeErro
     }
     if !carry.is_empty() {
         return Err(invalid(
-            "document-encoding",
+            &codes::DOCUMENT_ENCODING,
             format!("the text is not valid UTF-8 (it ends inside a character at byte {offset})"),
         ));
     }
@@ -157,7 +157,7 @@ fn probe_text(src: &mut dyn Source, name_hint: &str) -> Result<String, ProbeErro
             Ok(_) => return Ok("json".to_owned()),
             Err(e) if named_json => {
                 return Err(invalid(
-                    "document-json",
+                    &codes::DOCUMENT_JSON,
                     format!("the JSON does not parse: {e}"),
                 ));
             }

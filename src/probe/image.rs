@@ -4,7 +4,7 @@
 use imagesize::ImageError;
 
 use super::{ProbeError, Probed, Source, invalid, read_at};
-use crate::domain::MediaFacts;
+use crate::domain::{MediaFacts, codes};
 
 /// Dimensions read from an image header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +58,7 @@ pub fn probe(src: &mut dyn Source, len: u64, format: &str) -> Result<Probed, Pro
         let tail = read_at(src, len.saturating_sub(4096), 4096)?;
         if !tail.windows(marker.len()).any(|w| w == marker) {
             return Err(invalid(
-                "image-unreadable",
+                &codes::IMAGE_UNREADABLE,
                 format!("the {format} file is truncated: it has no end marker"),
             ));
         }
@@ -81,7 +81,7 @@ pub fn probe(src: &mut dyn Source, len: u64, format: &str) -> Result<Probed, Pro
         }
     }
     Err(invalid(
-        "image-unreadable",
+        &codes::IMAGE_UNREADABLE,
         format!("the {format} header could not be read; the file is truncated or corrupt"),
     ))
 }

@@ -12,6 +12,7 @@ use std::io::{self, Read, Seek};
 
 pub use sniff::{Sniffed, sniff};
 
+use crate::domain::codes::{self, Code};
 use crate::domain::rules::Violation;
 use crate::domain::{AssetType, MediaFacts};
 
@@ -36,7 +37,7 @@ impl From<io::Error> for ProbeError {
         // A read past the end of a file that announced more is a broken file, not an I/O fault.
         if e.kind() == io::ErrorKind::UnexpectedEof {
             ProbeError::Invalid(Violation {
-                code: "file-truncated",
+                code: &codes::FILE_TRUNCATED,
                 message: "the file ends in the middle of its headers; it is truncated".to_owned(),
             })
         } else {
@@ -45,7 +46,7 @@ impl From<io::Error> for ProbeError {
     }
 }
 
-pub(crate) fn invalid(code: &'static str, message: impl Into<String>) -> ProbeError {
+pub(crate) fn invalid(code: &'static Code, message: impl Into<String>) -> ProbeError {
     ProbeError::Invalid(Violation {
         code,
         message: message.into(),

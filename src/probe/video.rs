@@ -7,7 +7,7 @@ use std::io::{Cursor, SeekFrom};
 use mp4parse::{CodecType, SampleEntry, Track, TrackType};
 
 use super::{ProbeError, Source, invalid, read_at};
-use crate::domain::MediaFacts;
+use crate::domain::{MediaFacts, codes};
 
 /// A `moov` larger than this is refused rather than loaded (real ones are a few hundred KB
 /// for 15 s of video).
@@ -16,7 +16,7 @@ const MAX_MOOV: u64 = 16 * 1024 * 1024;
 const MAX_TOP_BOXES: usize = 4096;
 
 fn unreadable(message: impl Into<String>) -> ProbeError {
-    invalid("video-unreadable", message)
+    invalid(&codes::VIDEO_UNREADABLE, message)
 }
 
 /// Loads `ftyp` + `moov` (in that order) from the top-level boxes.
@@ -159,7 +159,7 @@ pub fn probe(src: &mut dyn Source, len: u64) -> Result<MediaFacts, ProbeError> {
         .find(|(_, t)| t.track_type == TrackType::Video)
     else {
         return Err(invalid(
-            "video-no-video-track",
+            &codes::VIDEO_NO_VIDEO_TRACK,
             "the file has no video track (an audio-only mp4?); a Video needs one",
         ));
     };

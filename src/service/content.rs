@@ -1,148 +1,52 @@
-//! Asset bytes: for their owner, and through signed, expiring URLs that need no key (what a
-//! generation task is handed in place of `asset://`).
+//! Asset bytes and the URLs generation tasks read them from: for the owner, through this
+//! server's signed URLs, or through the blob store's presigned URLs.
 
 use std::ops::Range;
-use std::path::Path;
-use std::time::Duration;
+use std::sync::Arc;
 
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use futures_util::stream::BoxStream;
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
 
-use super::{AssetService, ErrorKind, ServiceError};
-use crate::blob::BlobError;
-use crate::domain::{Asset, AssetId, Caller};
-use crate::fetch::hex;
+use super::{ContentSigner, ServiceError};
+use crate::blob::{BlobError, BlobStore};
+use crate::domain::{Asset, AssetId, Caller, mime_type};
+use crate::repo::AssetRepo;
 
-/// Signs and checks content URLs: HMAC-SHA256 over `{assetId}\n{expiry}` with a server secret.
+/// Serves asset bytes and resolves `asset://` references to URLs.
 #[derive(Clone)]
-pub struct ContentSigner {
-    secret: Vec<u8>,
-    ttl: Duration,
-    base: String,
-    /// Hand out the blob store's presigned URLs instead (S3-compatible stores).
-    presign: bool,
+pub struct DeliveryService {
+    pub(super) assets: Arc<dyn AssetRepo>,
+    blobs: Arc<dyn BlobStore>,
+    signer: ContentSigner,
 }
 
-impl std::fmt::Debug for ContentSigner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ContentSigner")
-            .field("ttl", &self.ttl)
-            .field("base", &self.base)
-            .field("presign", &self.presign)
-            .finish()
-    }
-}
+/// A body stream of asset bytes.
+pub type ContentStream = BoxStream<'static, Result<Bytes, BlobError>>;
 
-impl ContentSigner {
-    pub fn new(secret: Vec<u8>, ttl: Duration, base: impl Into<String>) -> Self {
+impl DeliveryService {
+    pub fn new(
+        assets: Arc<dyn AssetRepo>,
+        blobs: Arc<dyn BlobStore>,
+        signer: ContentSigner,
+    ) -> Self {
         Self {
-            secret,
-            ttl,
-            base: base.into().trim_end_matches('/').to_owned(),
-            presign: false,
+            assets,
+            blobs,
+            signer,
         }
     }
 
-    /// Resolve to the blob store's presigned URLs instead of this server's /content URLs.
-    pub fn presigning(mut self, presign: bool) -> Self {
-        self.presign = presign;
-        self
-    }
-
-    /// Reads the secret at `path`, creating a random one (mode 0600) on first use.
-    pub fn load_or_create_secret(path: &Path) -> std::io::Result<Vec<u8>> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        if let Ok(text) = std::fs::read_to_string(path) {
-            return Ok(text.trim().as_bytes().to_vec());
-        }
-        let secret: [u8; 32] = rand::random();
-        let text = hex(&secret);
-        let mut file = std::fs::File::options()
-            .create_new(true)
-            .write(true)
-            .mode(0o600)
-            .open(path)?;
-        writeln!(file, "{text}")?;
-        Ok(text.into_bytes())
-    }
-
-    fn signature(&self, id: &str, expires: i64) -> String {
-        // HMAC accepts keys of any length.
-        let mut mac = match <Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret) {
-            Ok(mac) => mac,
-            Err(_) => return String::new(),
-        };
-        mac.update(id.as_bytes());
-        mac.update(b"\n");
-        mac.update(expires.to_string().as_bytes());
-        hex(&mac.finalize().into_bytes())
-    }
-
-    /// A URL for `id` valid until now + ttl.
-    pub fn url(&self, id: &AssetId, now: DateTime<Utc>) -> String {
-        let expires = now.timestamp() + i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX / 2);
-        let sig = self.signature(id.as_str(), expires);
-        format!("{}/content/{id}?exp={expires}&sig={sig}", self.base)
-    }
-
-    /// Checks a presented signature; expired or tampered answers `forbidden`.
-    pub fn verify(
-        &self,
-        id: &str,
-        expires: &str,
-        sig: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), ServiceError> {
-        let denied = |why: &str| ServiceError::client(ErrorKind::Forbidden, why.to_owned());
-        let expires: i64 = expires
-            .parse()
-            .map_err(|_| denied("the content URL is not valid"))?;
-        let expected = self.signature(id, expires);
-        // Constant-time comparison of the hex strings.
-        let same = expected.len() == sig.len()
-            && expected
-                .bytes()
-                .zip(sig.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        if !same {
-            return Err(denied("the content URL's signature is not valid"));
-        }
-        if now.timestamp() > expires {
-            return Err(denied(
-                "the content URL has expired; resolve the asset again for a new one",
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// The bytes to send: the whole asset or one range of it.
-pub struct Content {
-    pub asset: Asset,
-    pub range: Option<Range<u64>>,
-    pub body: BoxStream<'static, Result<Bytes, BlobError>>,
-}
-
-impl AssetService {
     /// The URL a generation task reads an Active asset from: the blob store's presigned URL
     /// when configured, else a signed /content URL of this server.
-    pub async fn content_url(
-        &self,
-        asset: &Asset,
-        signer: &ContentSigner,
-    ) -> Result<String, ServiceError> {
-        if signer.presign {
+    pub async fn content_url(&self, asset: &Asset) -> Result<String, ServiceError> {
+        if self.signer.presigns() {
             let presigned = self
                 .blobs
                 .presigned_url(
                     &asset.sha256,
                     mime_type(asset.format.as_deref()),
-                    signer.ttl,
+                    self.signer.ttl(),
                 )
                 .await
                 .map_err(|e| ServiceError::internal("presigning a content URL", e))?;
@@ -150,18 +54,29 @@ impl AssetService {
                 return Ok(url);
             }
         }
-        Ok(signer.url(&asset.id, Utc::now()))
+        Ok(self.signer.url(&asset.id, Utc::now()))
     }
 
     /// An asset of the caller's tenant, any status but deleted.
-    pub async fn content_of(&self, caller: &Caller, raw_id: &str) -> Result<Asset, ServiceError> {
-        self.get(caller, raw_id).await
+    pub async fn owned_asset(&self, caller: &Caller, raw_id: &str) -> Result<Asset, ServiceError> {
+        let id = AssetId::parse(raw_id).ok_or_else(ServiceError::not_found)?;
+        self.assets
+            .get_asset(&caller.tenant, &id)
+            .await
+            .map_err(|e| ServiceError::internal("reading an asset", e))?
+            .ok_or_else(ServiceError::not_found)
     }
 
-    /// An asset behind a signed URL (the signature was checked by the caller).
-    pub async fn signed_asset(&self, raw_id: &str) -> Result<Asset, ServiceError> {
+    /// The asset behind a signed URL: the signature (`exp`, `sig`) is checked first.
+    pub async fn signed_asset(
+        &self,
+        raw_id: &str,
+        expires: &str,
+        sig: &str,
+    ) -> Result<Asset, ServiceError> {
+        self.signer.verify(raw_id, expires, sig, Utc::now())?;
         let id = AssetId::parse(raw_id).ok_or_else(ServiceError::not_found)?;
-        self.repo
+        self.assets
             .get_asset_any_tenant(&id)
             .await
             .map_err(|e| ServiceError::internal("reading an asset", e))?
@@ -171,90 +86,12 @@ impl AssetService {
     /// Opens the asset's bytes, or one range of them.
     pub async fn open_content(
         &self,
-        asset: Asset,
+        asset: &Asset,
         range: Option<Range<u64>>,
-    ) -> Result<Content, ServiceError> {
-        let body = self
-            .blobs
-            .stream(&asset.sha256, range.clone())
+    ) -> Result<ContentStream, ServiceError> {
+        self.blobs
+            .stream(&asset.sha256, range)
             .await
-            .map_err(|e| ServiceError::internal("opening an asset's bytes", e))?;
-        Ok(Content { asset, range, body })
-    }
-}
-
-/// Content-Type of a stored format.
-pub fn mime_type(format: Option<&str>) -> &'static str {
-    match format.unwrap_or_default() {
-        "jpeg" => "image/jpeg",
-        "png" => "image/png",
-        "webp" => "image/webp",
-        "bmp" => "image/bmp",
-        "tiff" => "image/tiff",
-        "gif" => "image/gif",
-        "heif" => "image/heif",
-        "mp4" => "video/mp4",
-        "mov" => "video/quicktime",
-        "wav" => "audio/wav",
-        "mp3" => "audio/mpeg",
-        "pdf" => "application/pdf",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-        "json" => "application/json",
-        "text" => "text/plain; charset=utf-8",
-        _ => "application/octet-stream",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn signatures_bind_id_and_expiry() {
-        let signer = ContentSigner::new(b"secret".to_vec(), Duration::from_secs(60), "http://h/");
-        let id = AssetId::parse("asset-20260101000000-abcde").expect("id");
-        let now = Utc::now();
-        let url = signer.url(&id, now);
-        assert!(
-            url.starts_with("http://h/content/asset-20260101000000-abcde?exp="),
-            "{url}"
-        );
-        let query = url.split_once('?').expect("query").1;
-        let mut exp = "";
-        let mut sig = "";
-        for pair in query.split('&') {
-            match pair.split_once('=') {
-                Some(("exp", v)) => exp = v,
-                Some(("sig", v)) => sig = v,
-                _ => {}
-            }
-        }
-        assert!(signer.verify(id.as_str(), exp, sig, now).is_ok());
-        assert!(
-            signer
-                .verify("asset-20260101000000-abcdf", exp, sig, now)
-                .is_err()
-        );
-        let later: i64 = exp.parse::<i64>().expect("exp") + 1;
-        assert!(
-            signer
-                .verify(id.as_str(), &later.to_string(), sig, now)
-                .is_err()
-        );
-        assert!(
-            signer
-                .verify(id.as_str(), exp, &sig.replace('a', "b"), now)
-                .is_err()
-                || !sig.contains('a')
-        );
-        let future = now + chrono::Duration::seconds(61);
-        assert!(
-            signer.verify(id.as_str(), exp, sig, future).is_err(),
-            "expired"
-        );
-        let other = ContentSigner::new(b"other".to_vec(), Duration::from_secs(60), "http://h");
-        assert!(other.verify(id.as_str(), exp, sig, now).is_err());
+            .map_err(|e| ServiceError::internal("opening an asset's bytes", e))
     }
 }

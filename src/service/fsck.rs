@@ -3,6 +3,9 @@
 //! stuck in Processing with no job. With `repair`, fixes what is safe to fix: orphan blobs
 //! are removed, stuck assets are queued again, and assets whose content is gone are marked
 //! Failed with `content-missing` so clients know to upload them again.
+//!
+//! Housekeeping runs the orphan part alone (`sweep_orphans`) every few minutes; both remove an
+//! orphan through the same check-then-delete.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,16 +15,15 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::ServiceError;
+use super::status::change_status;
 use crate::blob::{BlobInfo, BlobStore};
-use crate::domain::{AssetId, Failure, Status};
+use crate::domain::codes;
+use crate::domain::{AssetId, Failure, Status, Transition};
 use crate::jobs::PROCESS_ASSET;
-use crate::repo::{NewJob, Repo, StatusChange};
+use crate::repo::{AssetRepo, JobQueue, MaintenanceRepo, NewJob, Repo, StatusChange};
 
 /// Assets read per round trip while walking the library.
 const SCAN_PAGE: u32 = 1000;
-
-/// The failure code given to an asset whose stored content is gone.
-pub const CONTENT_MISSING: &str = "content-missing";
 
 /// What to check and whether to repair.
 #[derive(Debug, Clone)]
@@ -103,13 +105,63 @@ struct Listed {
 /// Checks (and repairs) one metadata store against one blob store.
 #[derive(Clone)]
 pub struct Fsck {
-    repo: Arc<dyn Repo>,
+    maintenance: Arc<dyn MaintenanceRepo>,
+    /// Which content hashes rows reference; status changes of lost assets.
+    assets: Arc<dyn AssetRepo>,
+    /// Jobs for assets stuck in Processing.
+    jobs: Arc<dyn JobQueue>,
     blobs: Arc<dyn BlobStore>,
 }
 
 impl Fsck {
+    /// Over the three metadata ports it walks and repairs, all of one store.
     pub fn new(repo: Arc<dyn Repo>, blobs: Arc<dyn BlobStore>) -> Self {
-        Self { repo, blobs }
+        Self {
+            maintenance: repo.clone(),
+            assets: repo.clone(),
+            jobs: repo,
+            blobs,
+        }
+    }
+
+    /// Removes unreferenced blobs older than `grace` (the leftovers of a crash between
+    /// storing a blob and inserting its row); returns how many were removed.
+    pub async fn sweep_orphans(&self, grace: Duration) -> Result<u64, ServiceError> {
+        let cutoff = cutoff(grace);
+        let blobs = self
+            .blobs
+            .list()
+            .await
+            .map_err(|e| ServiceError::internal("listing blobs", e))?;
+        let mut removed = 0;
+        for blob in blobs.into_iter().filter(|b| b.last_modified <= cutoff) {
+            if self.remove_if_orphan(&blob.sha256, blob.bytes).await? {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Whether any row (deleted ones included) references the blob.
+    async fn referenced(&self, sha256: &str) -> Result<bool, ServiceError> {
+        self.assets
+            .blob_referenced(sha256)
+            .await
+            .map_err(|e| ServiceError::internal("checking a blob reference", e))
+    }
+
+    /// Deletes the blob unless a row references it (a row may have appeared since it was
+    /// found unreferenced). `true` when it was removed.
+    async fn remove_if_orphan(&self, sha256: &str, bytes: u64) -> Result<bool, ServiceError> {
+        if self.referenced(sha256).await? {
+            return Ok(false);
+        }
+        self.blobs
+            .delete(sha256)
+            .await
+            .map_err(|e| ServiceError::internal("deleting an orphan blob", e))?;
+        tracing::info!(%sha256, bytes, "orphan blob removed");
+        Ok(true)
     }
 
     pub async fn run(&self, options: &FsckOptions) -> Result<FsckReport, ServiceError> {
@@ -153,7 +205,7 @@ impl Fsck {
         let mut after = 0;
         loop {
             let page = self
-                .repo
+                .maintenance
                 .scan_assets(after, SCAN_PAGE)
                 .await
                 .map_err(|e| ServiceError::internal("reading assets", e))?;
@@ -198,12 +250,7 @@ impl Fsck {
         let cutoff = cutoff(options.grace);
         let mut orphans: Vec<OrphanBlob> = Vec::new();
         for entry in listed.into_values().filter(|e| !e.referenced) {
-            let referenced = self
-                .repo
-                .blob_referenced(&entry.info.sha256)
-                .await
-                .map_err(|e| ServiceError::internal("checking a blob reference", e))?;
-            if referenced {
+            if self.referenced(&entry.info.sha256).await? {
                 continue;
             }
             if entry.info.last_modified > cutoff {
@@ -223,7 +270,7 @@ impl Fsck {
 
     async fn check_stuck(&self, report: &mut FsckReport) -> Result<(), ServiceError> {
         let stuck = self
-            .repo
+            .maintenance
             .processing_without_job()
             .await
             .map_err(|e| ServiceError::internal("finding assets without a job", e))?;
@@ -247,21 +294,9 @@ impl Fsck {
         report: &mut FsckReport,
     ) -> Result<(), ServiceError> {
         for orphan in &report.orphan_blobs {
-            // A row may have appeared since the check; never remove a referenced blob.
-            let referenced = self
-                .repo
-                .blob_referenced(&orphan.sha256)
-                .await
-                .map_err(|e| ServiceError::internal("checking a blob reference", e))?;
-            if referenced {
-                continue;
+            if self.remove_if_orphan(&orphan.sha256, orphan.bytes).await? {
+                report.repaired.orphan_blobs_removed += 1;
             }
-            self.blobs
-                .delete(&orphan.sha256)
-                .await
-                .map_err(|e| ServiceError::internal("deleting an orphan blob", e))?;
-            tracing::info!(sha256 = %orphan.sha256, bytes = orphan.bytes, "orphan blob removed");
-            report.repaired.orphan_blobs_removed += 1;
         }
         for missing in &report.missing_blobs {
             let Some(from) = Status::parse(missing.status) else {
@@ -272,7 +307,7 @@ impl Fsck {
                 format: None,
                 facts: None,
                 failure: Some(Failure {
-                    code: CONTENT_MISSING.to_owned(),
+                    code: codes::CONTENT_MISSING.name.to_owned(),
                     message: "the stored content of this asset is missing from the blob store; \
                               upload it again"
                         .to_owned(),
@@ -280,11 +315,16 @@ impl Fsck {
                 moderation: None,
                 at: Utc::now(),
             };
-            let changed = self
-                .repo
-                .change_status(&missing.id, from, &change)
-                .await
-                .map_err(|e| ServiceError::internal("marking an asset failed", e))?;
+            // The one transition that breaks the life cycle: even an Active asset fails.
+            let changed = change_status(
+                self.assets.as_ref(),
+                &missing.id,
+                from,
+                &change,
+                Transition::ContentLost,
+            )
+            .await
+            .map_err(|e| ServiceError::internal("marking an asset failed", e))?;
             if changed {
                 tracing::warn!(asset = %missing.asset_id, sha256 = %missing.sha256, "content missing; asset marked failed");
                 report.repaired.assets_marked_failed += 1;
@@ -295,7 +335,7 @@ impl Fsck {
             max_attempts: options.max_attempts,
         };
         for stuck in &report.stuck_processing {
-            self.repo
+            self.jobs
                 .enqueue_job(&stuck.asset_id, &job)
                 .await
                 .map_err(|e| ServiceError::internal("queueing a job", e))?;

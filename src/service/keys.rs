@@ -7,10 +7,11 @@ use rand::Rng;
 use rand::distr::Alphanumeric;
 use sha2::{Digest, Sha256};
 
-use super::{ErrorKind, ServiceError};
+use super::ServiceError;
+use crate::domain::codes;
 use crate::domain::{Caller, Role};
 use crate::fetch::hex;
-use crate::repo::{ApiKeyRecord, NewApiKey, Repo};
+use crate::repo::{ApiKeyRecord, KeyRepo, NewApiKey};
 
 const SECRET_PREFIX: &str = "alk_";
 
@@ -36,7 +37,7 @@ type KeyCache = Mutex<HashMap<String, (Instant, ApiKeyRecord)>>;
 /// API keys: create, authenticate, list, revoke.
 #[derive(Clone)]
 pub struct KeyService {
-    repo: Arc<dyn Repo>,
+    keys: Arc<dyn KeyRepo>,
     cache: Arc<KeyCache>,
 }
 
@@ -68,9 +69,9 @@ pub fn validate_tenant(tenant: &str) -> Result<(), String> {
 }
 
 impl KeyService {
-    pub fn new(repo: Arc<dyn Repo>) -> Self {
+    pub fn new(keys: Arc<dyn KeyRepo>) -> Self {
         Self {
-            repo,
+            keys,
             cache: Arc::default(),
         }
     }
@@ -94,7 +95,7 @@ impl KeyService {
         validate_tenant(tenant).map_err(ServiceError::invalid)?;
         let secret = format!("{SECRET_PREFIX}{}", random_chars(40));
         let id = format!("key_{}", random_chars(12).to_lowercase());
-        self.repo
+        self.keys
             .insert_key(&NewApiKey {
                 id: id.clone(),
                 key_hash: hash_secret(&secret),
@@ -119,13 +120,13 @@ impl KeyService {
             Some(record) => record,
             None => {
                 let record = self
-                    .repo
+                    .keys
                     .find_active_key(&hash)
                     .await
                     .map_err(|e| ServiceError::internal("checking a key", e))?
                     .ok_or_else(|| {
                         ServiceError::client(
-                            ErrorKind::Unauthorized,
+                            &codes::UNAUTHORIZED,
                             "the API key is not valid or was revoked",
                         )
                     })?;
@@ -141,7 +142,7 @@ impl KeyService {
     }
 
     pub async fn list(&self) -> Result<Vec<ApiKeyRecord>, ServiceError> {
-        self.repo
+        self.keys
             .list_keys()
             .await
             .map_err(|e| ServiceError::internal("listing keys", e))
@@ -150,7 +151,7 @@ impl KeyService {
     /// `Ok(false)` when no such active key exists.
     pub async fn revoke(&self, id: &str) -> Result<bool, ServiceError> {
         let revoked = self
-            .repo
+            .keys
             .revoke_key(id, Utc::now())
             .await
             .map_err(|e| ServiceError::internal("revoking a key", e))?;
@@ -163,7 +164,7 @@ impl KeyService {
     /// Creates an admin key when the database has no active one.
     pub async fn bootstrap_admin(&self) -> Result<Option<CreatedKey>, ServiceError> {
         let admins = self
-            .repo
+            .keys
             .count_active_admin_keys()
             .await
             .map_err(|e| ServiceError::internal("counting admin keys", e))?;

@@ -1,4 +1,7 @@
-use super::{AssetService, ServiceError};
+//! Listing a tenant's assets: filters, offset pages (kyy) and keyset pages (v1).
+
+use super::{LibraryService, ServiceError};
+use crate::domain::codes;
 use crate::domain::{AssetType, Caller, Status};
 use crate::repo::{AssetFilter, KeysetPage, OffsetPage};
 
@@ -21,7 +24,7 @@ impl ListParams {
             None => None,
             Some(raw) => Some(AssetType::parse(raw).ok_or_else(|| {
                 ServiceError::client(
-                    super::ErrorKind::InvalidAssetType,
+                    &codes::INVALID_ASSET_TYPE,
                     format!(
                         "assetType '{raw}' is not valid; use one of Image, Video, Audio, Document"
                     ),
@@ -55,7 +58,7 @@ fn non_empty(v: &Option<String>) -> Option<&str> {
     v.as_deref().filter(|s| !s.is_empty())
 }
 
-impl AssetService {
+impl LibraryService {
     /// Newest first, by page number (1-based) and size.
     pub async fn list_page(
         &self,
@@ -75,21 +78,21 @@ impl AssetService {
         let offset = page_num
             .saturating_sub(1)
             .saturating_mul(u64::from(page_size));
-        self.repo
+        self.assets
             .list_assets_offset(&caller.tenant, filter, offset, page_size)
             .await
             .map_err(|e| ServiceError::internal("listing assets", e))
     }
 
-    /// Newest first, continuing before the keyset `before`.
-    pub async fn list_after(
+    /// Newest first, continuing with the assets older than the keyset `before`.
+    pub async fn list_before(
         &self,
         caller: &Caller,
         filter: &AssetFilter,
         before: Option<i64>,
         limit: u32,
     ) -> Result<KeysetPage, ServiceError> {
-        self.repo
+        self.assets
             .list_assets_keyset(&caller.tenant, filter, before, limit)
             .await
             .map_err(|e| ServiceError::internal("listing assets", e))

@@ -1,5 +1,5 @@
-//! The face check of an image: decode once, make the reviewer's preview, detect faces, and
-//! apply the tenant's policy.
+//! The face check of an image or a video: decode once (the image, or the video's sampled
+//! frames), make the reviewer's preview, detect faces, and apply the tenant's policy.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::AssetService;
+use super::ProcessingService;
+use crate::domain::codes;
 use crate::domain::rules::Violation;
 use crate::domain::{Asset, AssetType, FacePolicy, ModerationRecord};
 use crate::moderation::{FaceDetector, scan_image, scan_video};
@@ -24,7 +25,7 @@ pub(super) enum Moderated {
     Reject(Violation, ModerationRecord),
 }
 
-impl AssetService {
+impl ProcessingService {
     /// `size` is the probed size, used for the record when the image cannot be decoded.
     pub(super) async fn moderate(
         &self,
@@ -70,18 +71,18 @@ impl AssetService {
             Ok(scan) => scan,
             Err(reason) => {
                 record.note = Some(format!(
-                    "the {format} image could not be scanned for faces: {reason}"
+                    "the {format} {what} could not be scanned for faces: {reason}"
                 ));
-                tracing::info!(asset = %asset.id, %reason, "image not scannable");
+                tracing::info!(asset = %asset.id, %reason, "{what} not scannable");
                 return match self.moderation.unscannable {
                     FacePolicy::Allow => Moderated::Pass(Some(record)),
                     FacePolicy::Hold => Moderated::Hold(record),
                     FacePolicy::Reject => Moderated::Reject(
                         Violation {
                             code: if is_video {
-                                "video-unscannable"
+                                &codes::VIDEO_UNSCANNABLE
                             } else {
-                                "image-unscannable"
+                                &codes::IMAGE_UNSCANNABLE
                             },
                             message: format!(
                                 "the {format} {what} could not be checked for faces, and unchecked media are not accepted"
@@ -109,7 +110,7 @@ impl AssetService {
             (_, FacePolicy::Hold) => Moderated::Hold(record),
             (n, FacePolicy::Reject) => Moderated::Reject(
                 Violation {
-                    code: "face-detected",
+                    code: &codes::FACE_DETECTED,
                     message: format!(
                         "the {what} shows {n} face{}; media with faces are not accepted here",
                         if n == 1 { "" } else { "s" }

@@ -1,23 +1,59 @@
 //! The processing job: probe the stored bytes, check every rule, settle the status.
 
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::Utc;
 
-use super::AssetService;
+use super::Settled;
 use super::moderate::Moderated;
-use crate::blob::BlobError;
-use crate::domain::rules::{Violation, check, check_format, check_size};
-use crate::domain::{Asset, AssetId, AssetType, Failure, MediaFacts, ModerationRecord, Status};
+use super::status::{StatusError, change_status};
+use crate::blob::{BlobError, BlobStore};
+use crate::config::ModerationConfig;
+use crate::domain::codes::{self, Code};
+use crate::domain::rules::{MediaLimits, Violation, check, check_format, check_size};
+use crate::domain::{
+    Asset, AssetId, AssetType, Failure, MediaFacts, ModerationRecord, Status, Transition,
+};
 use crate::jobs::{JobError, JobHandler};
+use crate::moderation::FaceDetector;
 use crate::probe::{ProbeError, probe, sniff};
-use crate::repo::{Job, StatusChange};
+use crate::repo::{AssetRepo, Job, StatusChange};
 
 /// Bytes read first for sniffing.
 const SNIFF_HEAD: u64 = 64 * 1024;
 /// A probe that runs longer than this is abandoned and the asset fails.
 const PROBE_TIME_LIMIT: Duration = Duration::from_secs(10);
+
+/// The `process-asset` job: examines stored bytes and settles the asset's status.
+#[derive(Clone)]
+pub struct ProcessingService {
+    pub(super) blobs: Arc<dyn BlobStore>,
+    pub(super) assets: Arc<dyn AssetRepo>,
+    pub(super) detector: Arc<dyn FaceDetector>,
+    pub(super) limits: Arc<MediaLimits>,
+    pub(super) moderation: Arc<ModerationConfig>,
+    /// Where remote blobs are copied for probing.
+    pub(super) tmp_dir: PathBuf,
+    pub(super) settled: Settled,
+}
+
+/// The ports processing runs on.
+pub struct ProcessingPorts {
+    pub blobs: Arc<dyn BlobStore>,
+    pub assets: Arc<dyn AssetRepo>,
+    pub detector: Arc<dyn FaceDetector>,
+    pub settled: Settled,
+}
+
+/// The settings processing follows.
+pub struct ProcessingSettings {
+    pub limits: Arc<MediaLimits>,
+    pub moderation: ModerationConfig,
+    pub tmp_dir: PathBuf,
+}
 
 /// What processing decided.
 enum Verdict {
@@ -31,7 +67,7 @@ enum Verdict {
     Failed(Violation, Option<ModerationRecord>),
 }
 
-fn failed(code: &'static str, message: String) -> Verdict {
+fn failed(code: &'static Code, message: String) -> Verdict {
     Verdict::Failed(Violation { code, message }, None)
 }
 
@@ -70,7 +106,19 @@ fn blob_error(e: BlobError) -> JobError {
     }
 }
 
-impl AssetService {
+impl ProcessingService {
+    pub fn new(ports: ProcessingPorts, settings: ProcessingSettings) -> Self {
+        Self {
+            blobs: ports.blobs,
+            assets: ports.assets,
+            detector: ports.detector,
+            settled: ports.settled,
+            limits: settings.limits,
+            moderation: Arc::new(settings.moderation),
+            tmp_dir: settings.tmp_dir,
+        }
+    }
+
     async fn examine(&self, asset: &Asset) -> Result<Verdict, JobError> {
         let head = self
             .blobs
@@ -80,7 +128,7 @@ impl AssetService {
         let sniffed = sniff(&head);
         if sniffed.family != Some(asset.asset_type) {
             return Ok(failed(
-                "type-mismatch",
+                &codes::TYPE_MISMATCH,
                 format!(
                     "the content is {}, not {}",
                     sniffed.description, asset.asset_type
@@ -116,7 +164,7 @@ impl AssetService {
         let probed = match tokio::time::timeout(PROBE_TIME_LIMIT, task).await {
             Err(_) => {
                 return Ok(failed(
-                    "probe-timeout",
+                    &codes::PROBE_TIMEOUT,
                     format!(
                         "reading the {} headers took longer than {} s; the file is malformed",
                         sniffed.format,
@@ -127,7 +175,7 @@ impl AssetService {
             Ok(Err(join)) => {
                 tracing::error!(asset = %asset.id, error = %join, "probe crashed");
                 return Ok(failed(
-                    "file-unreadable",
+                    &codes::FILE_UNREADABLE,
                     format!(
                         "the {} file could not be read; it is malformed",
                         sniffed.format
@@ -192,20 +240,27 @@ impl AssetService {
                 format: None,
                 facts: None,
                 failure: Some(Failure {
-                    code: v.code.to_owned(),
+                    code: v.code.name.to_owned(),
                     message: v.message,
                 }),
                 moderation,
                 at: Utc::now(),
             },
         };
-        let moved = self
-            .repo
-            .change_status(&asset.id, Status::Processing, &change)
-            .await
-            .map_err(|e| JobError::Retry(format!("saving the result: {e}")))?;
+        let moved = change_status(
+            self.assets.as_ref(),
+            &asset.id,
+            Status::Processing,
+            &change,
+            Transition::Lifecycle,
+        )
+        .await
+        .map_err(|e| match e {
+            StatusError::Repo(e) => JobError::Retry(format!("saving the result: {e}")),
+            forbidden @ StatusError::Forbidden { .. } => JobError::Abort(forbidden.to_string()),
+        })?;
         if moved {
-            let _ = self.settled.send(asset.id.clone());
+            self.settled.announce(&asset.id);
             tracing::info!(asset = %asset.id, status = %change.to,
                 code = change.failure.as_ref().map(|f| f.code.as_str()), "asset processed");
         }
@@ -220,7 +275,7 @@ impl AssetService {
             )));
         };
         let asset = self
-            .repo
+            .assets
             .get_asset_any_tenant(&id)
             .await
             .map_err(|e| JobError::Retry(format!("loading the asset: {e}")))?;
@@ -230,7 +285,7 @@ impl AssetService {
 }
 
 #[async_trait]
-impl JobHandler for AssetService {
+impl JobHandler for ProcessingService {
     async fn run(&self, job: &Job) -> Result<(), JobError> {
         let Some(asset) = self.load(job).await? else {
             return Ok(());
@@ -245,7 +300,7 @@ impl JobHandler for AssetService {
         };
         let verdict = Verdict::Failed(
             Violation {
-                code: "processing-failed",
+                code: &codes::PROCESSING_FAILED,
                 message: format!("processing failed (attempt {}): {reason}", job.attempts),
             },
             None,

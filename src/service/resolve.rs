@@ -4,7 +4,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{AssetService, ContentSigner, ServiceError};
+use super::{DeliveryService, ServiceError};
+use crate::domain::codes::{self, Code};
 use crate::domain::{AssetId, AssetType, Caller, Status};
 
 const SCHEME: &str = "asset://";
@@ -20,7 +21,7 @@ const FRAMES: [&str; 2] = ["first_image", "last_image"];
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ResolveViolation {
     pub field: String,
-    pub code: &'static str,
+    pub code: &'static Code,
     pub message: String,
 }
 
@@ -42,7 +43,7 @@ pub enum Resolved {
     Invalid(Vec<ResolveViolation>),
 }
 
-fn violation(field: &str, code: &'static str, message: String) -> ResolveViolation {
+fn violation(field: &str, code: &'static Code, message: String) -> ResolveViolation {
     ResolveViolation {
         field: field.to_owned(),
         code,
@@ -83,7 +84,7 @@ fn classify(raw: &str) -> Reference {
     }
 }
 
-impl AssetService {
+impl DeliveryService {
     /// Checks one reference and returns its replacement string.
     async fn resolve_one(
         &self,
@@ -91,7 +92,6 @@ impl AssetService {
         field: &str,
         raw: &str,
         wants: AssetType,
-        signer: &ContentSigner,
         found: &mut Findings,
     ) -> Result<Option<String>, ServiceError> {
         match classify(raw) {
@@ -99,19 +99,19 @@ impl AssetService {
             Reference::Malformed(why) => {
                 found
                     .problems
-                    .push(violation(field, "reference-malformed", why));
+                    .push(violation(field, &codes::REFERENCE_MALFORMED, why));
                 Ok(None)
             }
             Reference::Asset(id) => {
                 let asset = self
-                    .repo
+                    .assets
                     .get_asset(&caller.tenant, &id)
                     .await
                     .map_err(|e| ServiceError::internal("resolving a reference", e))?;
                 let Some(asset) = asset else {
                     found.problems.push(violation(
                         field,
-                        "asset-not-found",
+                        &codes::ASSET_NOT_FOUND,
                         format!("asset {id} does not exist"),
                     ));
                     return Ok(None);
@@ -119,7 +119,7 @@ impl AssetService {
                 if asset.asset_type != wants {
                     found.problems.push(violation(
                         field,
-                        "asset-type-mismatch",
+                        &codes::ASSET_TYPE_MISMATCH,
                         format!(
                             "asset {id} is a {}; {field} takes a {wants}",
                             asset.asset_type
@@ -133,11 +133,11 @@ impl AssetService {
                     };
                     found.problems.push(violation(
                         field,
-                        "asset-not-active",
+                        &codes::ASSET_NOT_ACTIVE,
                         format!("asset {id} is {shown}; only Active assets can be used"),
                     ));
                 } else {
-                    let url = self.content_url(&asset, signer).await?;
+                    let url = self.content_url(&asset).await?;
                     found.assets.push(id);
                     return Ok(Some(url));
                 }
@@ -151,7 +151,6 @@ impl AssetService {
         &self,
         caller: &Caller,
         mut task: Value,
-        signer: &ContentSigner,
     ) -> Result<Resolved, ServiceError> {
         let Some(body) = task.as_object_mut() else {
             return Err(ServiceError::invalid("the task must be a JSON object"));
@@ -173,14 +172,14 @@ impl AssetService {
             };
             found.problems.push(violation(
                 field,
-                "frames-with-references",
+                &codes::FRAMES_WITH_REFERENCES,
                 "first_image/last_image cannot be combined with referenceImages, referenceVideos or referenceAudios".to_owned(),
             ));
         }
         if has_last && !has_first {
             found.problems.push(violation(
                 "last_image",
-                "last-without-first",
+                &codes::LAST_WITHOUT_FIRST,
                 "last_image needs a first_image".to_owned(),
             ));
         }
@@ -191,7 +190,7 @@ impl AssetService {
                 Some(Value::String(raw)) => {
                     let raw = raw.clone();
                     if let Some(url) = self
-                        .resolve_one(caller, field, &raw, AssetType::Image, signer, &mut found)
+                        .resolve_one(caller, field, &raw, AssetType::Image, &mut found)
                         .await?
                     {
                         body.insert(field.to_owned(), Value::String(url));
@@ -199,7 +198,7 @@ impl AssetService {
                 }
                 Some(_) => found.problems.push(violation(
                     field,
-                    "field-type",
+                    &codes::FIELD_TYPE,
                     format!("{field} must be a string"),
                 )),
             }
@@ -214,7 +213,7 @@ impl AssetService {
                 _ => {
                     found.problems.push(violation(
                         name,
-                        "field-type",
+                        &codes::FIELD_TYPE,
                         format!("{name} must be an array of strings"),
                     ));
                     continue;
@@ -223,7 +222,7 @@ impl AssetService {
             if items.len() > max {
                 found.problems.push(violation(
                     name,
-                    "too-many-references",
+                    &codes::TOO_MANY_REFERENCES,
                     format!(
                         "{name} has {} entries; at most {max} are allowed",
                         items.len()
@@ -236,7 +235,7 @@ impl AssetService {
                 match item {
                     Value::String(raw) => {
                         match self
-                            .resolve_one(caller, &path, &raw, wants, signer, &mut found)
+                            .resolve_one(caller, &path, &raw, wants, &mut found)
                             .await?
                         {
                             Some(url) => rewritten.push(Value::String(url)),
@@ -246,7 +245,7 @@ impl AssetService {
                     other => {
                         found.problems.push(violation(
                             &path,
-                            "field-type",
+                            &codes::FIELD_TYPE,
                             format!("{path} must be a string"),
                         ));
                         rewritten.push(other);

@@ -1,11 +1,26 @@
 //! Review of held assets: the queue, approve, reject, and previews.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use chrono::Utc;
 
-use super::{AssetService, ErrorKind, ServiceError};
-use crate::domain::{Asset, AssetId, Caller, Decision, Failure, Role, Status};
-use crate::repo::{KeysetPage, StatusChange};
+use super::ServiceError;
+use super::status::change_status;
+use crate::blob::BlobStore;
+use crate::domain::codes;
+use crate::domain::{
+    Asset, AssetId, Caller, Decision, Failure, ReviewAction, Role, Status, Transition,
+};
+use crate::repo::{AssetRepo, KeysetPage, StatusChange};
+
+/// The review queue and its decisions, for reviewer and admin keys.
+#[derive(Clone)]
+pub struct ReviewService {
+    assets: Arc<dyn AssetRepo>,
+    /// Where the previews made by the face check are kept.
+    blobs: Arc<dyn BlobStore>,
+}
 
 const MAX_REASON_CHARS: usize = 500;
 
@@ -13,13 +28,17 @@ fn require_reviewer(caller: &Caller) -> Result<(), ServiceError> {
     match caller.role {
         Role::Reviewer | Role::Admin => Ok(()),
         Role::Tenant => Err(ServiceError::client(
-            ErrorKind::Forbidden,
+            &codes::FORBIDDEN,
             "reviewing needs a key with the reviewer or admin role",
         )),
     }
 }
 
-impl AssetService {
+impl ReviewService {
+    pub fn new(assets: Arc<dyn AssetRepo>, blobs: Arc<dyn BlobStore>) -> Self {
+        Self { assets, blobs }
+    }
+
     /// Held assets of every tenant, oldest first.
     pub async fn pending_reviews(
         &self,
@@ -28,7 +47,7 @@ impl AssetService {
         limit: u32,
     ) -> Result<KeysetPage, ServiceError> {
         require_reviewer(caller)?;
-        self.repo
+        self.assets
             .list_pending_reviews(after, limit)
             .await
             .map_err(|e| ServiceError::internal("listing the review queue", e))
@@ -37,14 +56,14 @@ impl AssetService {
     async fn held(&self, raw_id: &str) -> Result<Asset, ServiceError> {
         let id = AssetId::parse(raw_id).ok_or_else(ServiceError::not_found)?;
         let asset = self
-            .repo
+            .assets
             .get_asset_any_tenant(&id)
             .await
             .map_err(|e| ServiceError::internal("reading an asset", e))?
             .ok_or_else(ServiceError::not_found)?;
         if asset.status != Status::PendingReview {
             return Err(ServiceError::client(
-                ErrorKind::Conflict,
+                &codes::CONFLICT,
                 format!(
                     "asset {} is not waiting for review; it is {}",
                     asset.id, asset.status
@@ -58,46 +77,53 @@ impl AssetService {
         &self,
         caller: &Caller,
         asset: Asset,
-        action: &str,
+        action: ReviewAction,
         reason: Option<String>,
     ) -> Result<Asset, ServiceError> {
         let at = Utc::now();
         let mut record = asset.moderation.clone().unwrap_or_default();
         record.decision = Some(Decision {
-            action: action.to_owned(),
+            action,
             reviewer_key: caller.key_id.clone(),
             reviewer_tenant: caller.tenant.clone(),
             reason: reason.clone(),
             at,
         });
+        let (to, failure) = match action {
+            ReviewAction::Approve => (Status::Active, None),
+            ReviewAction::Reject => (
+                Status::Failed,
+                Some(Failure {
+                    code: codes::REVIEW_REJECTED.name.to_owned(),
+                    message: reason.clone().unwrap_or_default(),
+                }),
+            ),
+        };
         let change = StatusChange {
-            to: if action == "approve" {
-                Status::Active
-            } else {
-                Status::Failed
-            },
+            to,
             format: None,
             facts: None,
-            failure: (action == "reject").then(|| Failure {
-                code: "review-rejected".to_owned(),
-                message: reason.clone().unwrap_or_default(),
-            }),
+            failure,
             moderation: Some(record),
             at,
         };
-        let moved = self
-            .repo
-            .change_status(&asset.id, Status::PendingReview, &change)
-            .await
-            .map_err(|e| ServiceError::internal("recording a review decision", e))?;
+        let moved = change_status(
+            self.assets.as_ref(),
+            &asset.id,
+            Status::PendingReview,
+            &change,
+            Transition::Lifecycle,
+        )
+        .await
+        .map_err(|e| ServiceError::internal("recording a review decision", e))?;
         if !moved {
             return Err(ServiceError::client(
-                ErrorKind::Conflict,
+                &codes::CONFLICT,
                 format!("asset {} was decided by someone else meanwhile", asset.id),
             ));
         }
         tracing::info!(asset = %asset.id, %action, reviewer = %caller.key_id, "review decision");
-        self.repo
+        self.assets
             .get_asset_any_tenant(&asset.id)
             .await
             .map_err(|e| ServiceError::internal("reading an asset", e))?
@@ -108,7 +134,8 @@ impl AssetService {
     pub async fn approve(&self, caller: &Caller, raw_id: &str) -> Result<Asset, ServiceError> {
         require_reviewer(caller)?;
         let asset = self.held(raw_id).await?;
-        self.decide(caller, asset, "approve", None).await
+        self.decide(caller, asset, ReviewAction::Approve, None)
+            .await
     }
 
     /// Rejects a held asset: it becomes `Failed` (`review-rejected`) with the reason.
@@ -131,15 +158,16 @@ impl AssetService {
             )));
         }
         let asset = self.held(raw_id).await?;
-        self.decide(caller, asset, "reject", Some(reason)).await
+        self.decide(caller, asset, ReviewAction::Reject, Some(reason))
+            .await
     }
 
     /// The preview of an asset: for its owner, and for reviewers of every tenant.
     pub async fn preview(&self, caller: &Caller, raw_id: &str) -> Result<Bytes, ServiceError> {
         let id = AssetId::parse(raw_id).ok_or_else(ServiceError::not_found)?;
         let asset = match caller.role {
-            Role::Reviewer | Role::Admin => self.repo.get_asset_any_tenant(&id).await,
-            Role::Tenant => self.repo.get_asset(&caller.tenant, &id).await,
+            Role::Reviewer | Role::Admin => self.assets.get_asset_any_tenant(&id).await,
+            Role::Tenant => self.assets.get_asset(&caller.tenant, &id).await,
         }
         .map_err(|e| ServiceError::internal("reading an asset", e))?
         .ok_or_else(ServiceError::not_found)?;
@@ -147,6 +175,6 @@ impl AssetService {
             .read_preview(&asset.sha256)
             .await
             .map_err(|e| ServiceError::internal("reading a preview", e))?
-            .ok_or_else(|| ServiceError::client(ErrorKind::NotFound, "this asset has no preview"))
+            .ok_or_else(|| ServiceError::client(&codes::NOT_FOUND, "this asset has no preview"))
     }
 }

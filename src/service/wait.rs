@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::sync::broadcast::error::RecvError;
 
-use super::{AssetService, ServiceError};
+use super::{LibraryService, ServiceError};
 use crate::domain::{Asset, Caller, Status};
 
 /// The longest a details request may wait.
@@ -14,7 +14,7 @@ pub const MAX_WAIT: Duration = Duration::from_secs(60);
 /// How often a waiting request re-reads the asset anyway: another node may have settled it.
 const RECHECK: Duration = Duration::from_millis(250);
 
-impl AssetService {
+impl LibraryService {
     /// The asset, once it is no longer Processing or `wait` has passed (whichever is first).
     pub async fn get_when_settled(
         &self,

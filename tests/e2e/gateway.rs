@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use assetlib::config::Upstream;
+use assetlib::config::UpstreamConfig;
 use assetlib::fetch::SystemLookup;
 use axum::Json;
 use axum::Router;
@@ -88,7 +88,7 @@ async fn tasks_are_resolved_forwarded_and_protect_their_assets() {
     let (upstream, fake) = start_fake().await;
     let app = spawn_app_with(
         |c| {
-            c.upstream = Some(Upstream {
+            c.upstream = Some(UpstreamConfig {
                 url: upstream.clone(),
                 key: "upstream-secret".into(),
             })
@@ -200,7 +200,7 @@ async fn a_failed_task_releases_its_assets() {
     let (upstream, fake) = start_fake().await;
     let app = spawn_app_with(
         |c| {
-            c.upstream = Some(Upstream {
+            c.upstream = Some(UpstreamConfig {
                 url: upstream.clone(),
                 key: "k".into(),
             })

@@ -225,7 +225,7 @@ async fn details_can_wait_for_processing_to_finish() {
         .await
         .expect("claim")
         .expect("the upload's job");
-    state.assets.run(&job).await.expect("processed");
+    state.processing.run(&job).await.expect("processed");
     let (body, took) = waiting.await.expect("join");
     assert_eq!(body["status"], "Active", "{body}");
     assert!(took >= Duration::from_millis(300), "it waited: {took:?}");

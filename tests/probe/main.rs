@@ -31,7 +31,7 @@ fn facts(asset_type: AssetType, file: &str) -> Probed {
 
 fn code(asset_type: AssetType, file: &str) -> &'static str {
     match run(asset_type, &corpus::read(file), file) {
-        Err(ProbeError::Invalid(v)) => v.code,
+        Err(ProbeError::Invalid(v)) => v.code.name,
         other => panic!("{file}: expected a violation, got {other:?}"),
     }
 }

@@ -3,12 +3,12 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 
 use super::dto::{AssetDetail, DeleteEnvelope, Envelope, ListData, UploadBody, UploadData};
-use crate::app::AppState;
 use crate::domain::Status;
 use crate::http::auth::KyyCaller;
 use crate::http::error::KyyError;
-use crate::http::parse_json;
+use crate::http::request::{force_flag, parse_json};
 use crate::service::{ListParams, ServiceError, UploadRequest};
+use crate::state::AppState;
 
 type KyyResult<T> = Result<Json<T>, KyyError>;
 
@@ -23,7 +23,7 @@ pub async fn upload(
         url: body.url,
         name: body.name,
     };
-    let asset = state.assets.upload(&caller, request).await?;
+    let asset = state.ingest.upload(&caller, request).await?;
     Ok(Json(Envelope {
         code: 0,
         msg: None,
@@ -38,7 +38,7 @@ pub async fn detail(
     KyyCaller(caller): KyyCaller,
     Path(asset_id): Path<String>,
 ) -> KyyResult<Envelope<AssetDetail>> {
-    let asset = state.assets.get(&caller, &asset_id).await?;
+    let asset = state.library.get(&caller, &asset_id).await?;
     // A failed asset carries its reason in `msg` (null otherwise).
     let msg = match (&asset.status, &asset.failure) {
         (Status::Failed, Some(f)) => Some(f.message.clone()),
@@ -58,12 +58,8 @@ pub async fn delete(
     RawQuery(query): RawQuery,
 ) -> Result<Json<DeleteEnvelope>, KyyError> {
     state
-        .assets
-        .delete(
-            &caller,
-            &asset_id,
-            crate::http::force_flag(query.as_deref()),
-        )
+        .library
+        .delete(&caller, &asset_id, force_flag(query.as_deref()))
         .await?;
     Ok(Json(DeleteEnvelope {
         code: "0",
@@ -98,7 +94,7 @@ pub async fn list(
     }
     let filter = params.to_filter(true)?;
     let page = state
-        .assets
+        .library
         .list_page(&caller, &filter, page_num, page_size)
         .await?;
     Ok(Json(Envelope {

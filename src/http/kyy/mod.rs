@@ -8,8 +8,9 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use super::error::KyyError;
-use crate::app::AppState;
-use crate::service::{ErrorKind, ServiceError};
+use crate::domain::codes;
+use crate::service::ServiceError;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -26,8 +27,5 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn not_found() -> KyyError {
-    KyyError(ServiceError::client(
-        ErrorKind::NotFound,
-        "no such API route",
-    ))
+    KyyError(ServiceError::client(&codes::NOT_FOUND, "no such API route"))
 }

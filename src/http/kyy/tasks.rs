@@ -8,15 +8,17 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use crate::app::AppState;
+use crate::domain::codes;
 use crate::http::auth::KyyCaller;
-use crate::http::error::KyyError;
-use crate::service::{ErrorKind, Gateway, GatewayOutcome, ServiceError, UpstreamAnswer};
+use crate::http::error::{KyyError, kyy_violations};
+use crate::service::{GatewayOutcome, GatewayService, ServiceError};
+use crate::state::AppState;
+use crate::upstream::{SUBMIT_PATH, UpstreamAnswer};
 
-fn gateway(state: &AppState) -> Result<&Gateway, KyyError> {
+fn gateway(state: &AppState) -> Result<&GatewayService, KyyError> {
     state.gateway.as_ref().ok_or_else(|| {
         KyyError(ServiceError::client(
-            ErrorKind::Unavailable,
+            &codes::UNAVAILABLE,
             "no generation service is configured on this server (start it with --upstream-url and --upstream-key)",
         ))
     })
@@ -33,12 +35,8 @@ pub async fn submit(
     body: Bytes,
 ) -> Result<Response, KyyError> {
     let gateway = gateway(&state)?;
-    let task: Value = crate::http::parse_json(&body)?;
-    match state
-        .assets
-        .submit_task(&caller, gateway, &state.signer, task)
-        .await?
-    {
+    let task: Value = crate::http::request::parse_json(&body)?;
+    match gateway.submit_task(&caller, task).await? {
         GatewayOutcome::Forwarded(answer) => Ok(pass_through(answer)),
         GatewayOutcome::Invalid(violations) => {
             let msg = violations
@@ -46,9 +44,7 @@ pub async fn submit(
                 .map(|v| format!("{}: {}", v.field, v.message))
                 .collect::<Vec<_>>()
                 .join("; ");
-            let body =
-                serde_json::json!({"code": 1011, "msg": msg, "data": {"violations": violations}});
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response())
+            Ok(kyy_violations(&codes::INVALID_REFERENCES, msg, violations))
         }
     }
 }
@@ -59,8 +55,7 @@ async fn status_at(
     path: &str,
     id: &str,
 ) -> Result<Response, KyyError> {
-    let gateway = gateway(state)?;
-    let answer = state.assets.task_status(caller, gateway, path, id).await?;
+    let answer = gateway(state)?.task_status(caller, path, id).await?;
     Ok(pass_through(answer))
 }
 
@@ -77,5 +72,5 @@ pub async fn video(
     KyyCaller(caller): KyyCaller,
     Path(id): Path<String>,
 ) -> Result<Response, KyyError> {
-    status_at(&state, &caller, "/v1/kyyvideo2/videos", &id).await
+    status_at(&state, &caller, SUBMIT_PATH, &id).await
 }

@@ -7,11 +7,11 @@ use axum::http::StatusCode;
 
 use super::dto::{AssetBody, CreateBody, ListBody};
 use super::paging::Paging;
-use crate::app::AppState;
 use crate::http::auth::V1Caller;
 use crate::http::error::V1Error;
-use crate::http::parse_json;
+use crate::http::request::{force_flag, parse_json};
 use crate::service::{ListParams, MAX_WAIT, ServiceError, UploadRequest};
+use crate::state::AppState;
 
 pub async fn create(
     State(state): State<AppState>,
@@ -24,7 +24,7 @@ pub async fn create(
         url: body.url,
         name: body.name,
     };
-    let asset = state.assets.upload(&caller, request).await?;
+    let asset = state.ingest.upload(&caller, request).await?;
     Ok((StatusCode::CREATED, Json(AssetBody::from(&asset))))
 }
 
@@ -36,7 +36,7 @@ pub async fn detail(
 ) -> Result<Json<AssetBody>, V1Error> {
     let wait = wait_param(query.as_deref())?;
     let asset = state
-        .assets
+        .library
         .get_when_settled(&caller, &asset_id, wait)
         .await?;
     Ok(Json(AssetBody::from(&asset)))
@@ -69,12 +69,8 @@ pub async fn delete(
     RawQuery(query): RawQuery,
 ) -> Result<StatusCode, V1Error> {
     state
-        .assets
-        .delete(
-            &caller,
-            &asset_id,
-            crate::http::force_flag(query.as_deref()),
-        )
+        .library
+        .delete(&caller, &asset_id, force_flag(query.as_deref()))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -99,8 +95,8 @@ pub async fn list(
     }
     let filter = params.to_filter(false)?;
     let page = state
-        .assets
-        .list_after(&caller, &filter, paging.cursor, paging.limit)
+        .library
+        .list_before(&caller, &filter, paging.cursor, paging.limit)
         .await?;
     Ok(Json(ListBody {
         items: page.items.iter().map(AssetBody::from).collect(),

@@ -10,8 +10,9 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use super::error::V1Error;
-use crate::app::AppState;
-use crate::service::{ErrorKind, ServiceError};
+use crate::domain::codes;
+use crate::service::ServiceError;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -33,8 +34,5 @@ pub fn router() -> Router<AppState> {
 }
 
 pub async fn not_found() -> V1Error {
-    V1Error(ServiceError::client(
-        ErrorKind::NotFound,
-        "no such API route",
-    ))
+    V1Error(ServiceError::client(&codes::NOT_FOUND, "no such API route"))
 }

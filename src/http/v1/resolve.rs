@@ -1,14 +1,13 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
 
-use crate::app::AppState;
+use crate::domain::codes;
 use crate::http::auth::V1Caller;
-use crate::http::error::V1Error;
+use crate::http::error::{V1Error, v1_violations};
 use crate::service::Resolved;
+use crate::state::AppState;
 
 /// `POST /v1/resolve`: the task with every `asset://` rewritten to a signed URL, or 422 with
 /// every violation by field path.
@@ -17,8 +16,8 @@ pub async fn resolve(
     V1Caller(caller): V1Caller,
     body: Bytes,
 ) -> Result<Response, V1Error> {
-    let task: Value = crate::http::parse_json(&body)?;
-    match state.assets.resolve(&caller, task, &state.signer).await? {
+    let task: serde_json::Value = crate::http::request::parse_json(&body)?;
+    match state.delivery.resolve(&caller, task).await? {
         Resolved::Task { task, .. } => Ok(Json(task).into_response()),
         Resolved::Invalid(violations) => {
             let message = format!(
@@ -26,10 +25,11 @@ pub async fn resolve(
                 violations.len(),
                 if violations.len() == 1 { "" } else { "s" }
             );
-            let body = json!({
-                "error": {"code": "invalid-references", "message": message, "violations": violations}
-            });
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response())
+            Ok(v1_violations(
+                &codes::INVALID_REFERENCES,
+                message,
+                violations,
+            ))
         }
     }
 }

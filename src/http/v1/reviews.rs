@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use super::dto::AssetBody;
 use super::paging::Paging;
-use crate::app::AppState;
 use crate::domain::{Asset, FaceBox};
 use crate::http::auth::V1Caller;
 use crate::http::error::V1Error;
+use crate::state::AppState;
 
 /// One held asset in the review queue.
 #[derive(Debug, Serialize)]
@@ -61,7 +61,7 @@ pub async fn queue(
         paging.accept(&key, &value)?;
     }
     let page = state
-        .assets
+        .review
         .pending_reviews(&caller, paging.cursor, paging.limit)
         .await?;
     Ok(Json(ReviewList {
@@ -75,7 +75,7 @@ pub async fn approve(
     V1Caller(caller): V1Caller,
     Path(asset_id): Path<String>,
 ) -> Result<Json<AssetBody>, V1Error> {
-    let asset = state.assets.approve(&caller, &asset_id).await?;
+    let asset = state.review.approve(&caller, &asset_id).await?;
     Ok(Json(AssetBody::from(&asset)))
 }
 
@@ -90,8 +90,8 @@ pub async fn reject(
     Path(asset_id): Path<String>,
     body: Bytes,
 ) -> Result<Json<AssetBody>, V1Error> {
-    let body: RejectBody = crate::http::parse_json(&body)?;
-    let asset = state.assets.reject(&caller, &asset_id, body.reason).await?;
+    let body: RejectBody = crate::http::request::parse_json(&body)?;
+    let asset = state.review.reject(&caller, &asset_id, body.reason).await?;
     Ok(Json(AssetBody::from(&asset)))
 }
 
@@ -100,7 +100,7 @@ pub async fn preview(
     V1Caller(caller): V1Caller,
     Path(asset_id): Path<String>,
 ) -> Result<impl IntoResponse, V1Error> {
-    let jpeg = state.assets.preview(&caller, &asset_id).await?;
+    let jpeg = state.review.preview(&caller, &asset_id).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "image/jpeg"),

@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use assetlib::app::Server;
 use assetlib::config::Config;
 use assetlib::domain::Role;
 use assetlib::fetch::{NameLookup, SystemLookup};
+use assetlib::server::Server;
 use reqwest::StatusCode;
 use serde_json::Value;
 use tempfile::TempDir;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 pub const BIN: &str = env!("CARGO_BIN_EXE_assetlib");
 
 /// Log filter of child servers: warnings, plus one line per finished job and per upload.
-pub const JOB_LOGS: &str = "warn,assetlib::jobs=info,assetlib::service::upload=info";
+pub const JOB_LOGS: &str = "warn,assetlib::jobs=info,assetlib::service::ingest=info";
 
 pub struct Proc {
     child: Child,

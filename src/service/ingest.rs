@@ -1,14 +1,33 @@
+//! Ingest: an upload by URL becomes a stored blob and a `Processing` asset with its job.
+
+use std::sync::Arc;
+
 use chrono::Utc;
+use tokio::sync::Notify;
 use url::Url;
 
-use super::{AssetService, ErrorKind, ServiceError};
-use crate::blob::PutOutcome;
-use crate::domain::rules::{describe_bytes, describe_cap};
+use super::ServiceError;
+use crate::blob::{BlobStore, PutOutcome};
+use crate::domain::codes;
+use crate::domain::rules::{MediaLimits, describe_bytes, describe_cap};
 use crate::domain::{Asset, AssetId, AssetName, AssetType, Caller};
-use crate::fetch::FetchError;
+use crate::fetch::{FetchError, Fetcher};
 use crate::jobs::PROCESS_ASSET;
 use crate::probe::sniff;
-use crate::repo::{Insert, NewAsset, NewJob};
+use crate::repo::{AssetRepo, Insert, NewAsset, NewJob};
+
+/// Registers media: fetch, sniff, store, insert.
+#[derive(Clone)]
+pub struct IngestService {
+    fetcher: Arc<dyn Fetcher>,
+    blobs: Arc<dyn BlobStore>,
+    assets: Arc<dyn AssetRepo>,
+    /// Notified on every enqueue, so an idle worker of this node starts at once.
+    wake: Arc<Notify>,
+    limits: Arc<MediaLimits>,
+    /// Attempts given to each processing job.
+    max_attempts: u32,
+}
 
 /// An upload as a face receives it; every field is validated here.
 #[derive(Debug, Clone, Default)]
@@ -32,13 +51,13 @@ impl UploadRequest {
         let asset_type = match self.asset_type.as_deref() {
             None | Some("") => {
                 return Err(ServiceError::client(
-                    ErrorKind::InvalidAssetType,
+                    &codes::INVALID_ASSET_TYPE,
                     format!("assetType is required; {TYPES_HINT}"),
                 ));
             }
             Some(raw) => AssetType::parse(raw).ok_or_else(|| {
                 ServiceError::client(
-                    ErrorKind::InvalidAssetType,
+                    &codes::INVALID_ASSET_TYPE,
                     format!("assetType '{raw}' is not valid; {TYPES_HINT}"),
                 )
             })?,
@@ -46,13 +65,13 @@ impl UploadRequest {
         let raw_url = self.url.as_deref().map(str::trim).unwrap_or_default();
         if raw_url.is_empty() {
             return Err(ServiceError::client(
-                ErrorKind::InvalidUrl,
+                &codes::INVALID_URL,
                 "url is required: a public http(s) URL the server can fetch now",
             ));
         }
         let url = Url::parse(raw_url).map_err(|e| {
             ServiceError::client(
-                ErrorKind::InvalidUrl,
+                &codes::INVALID_URL,
                 format!("url '{raw_url}' is not a valid URL: {e}"),
             )
         })?;
@@ -60,7 +79,7 @@ impl UploadRequest {
             None => None,
             Some(raw) => {
                 let name = AssetName::parse(raw)
-                    .map_err(|m| ServiceError::client(ErrorKind::InvalidName, m))?;
+                    .map_err(|m| ServiceError::client(&codes::INVALID_NAME, m))?;
                 Some(name.into_string()).filter(|n| !n.is_empty())
             }
         };
@@ -69,13 +88,13 @@ impl UploadRequest {
 }
 
 fn fetch_error(e: FetchError, asset_type: AssetType) -> ServiceError {
-    let kind = match &e {
-        FetchError::InvalidUrl(_) | FetchError::UnsupportedScheme(_) => ErrorKind::InvalidUrl,
-        FetchError::Blocked { .. } => ErrorKind::UrlNotAllowed,
-        FetchError::Unreachable(_) => ErrorKind::SourceUnreachable,
-        FetchError::Timeout(_) => ErrorKind::SourceTimeout,
-        FetchError::HttpStatus(_) => ErrorKind::SourceHttpError,
-        FetchError::TooManyRedirects(_) => ErrorKind::TooManyRedirects,
+    let code = match &e {
+        FetchError::InvalidUrl(_) | FetchError::UnsupportedScheme(_) => &codes::INVALID_URL,
+        FetchError::Blocked { .. } => &codes::URL_NOT_ALLOWED,
+        FetchError::Unreachable(_) => &codes::SOURCE_UNREACHABLE,
+        FetchError::Timeout(_) => &codes::SOURCE_TIMEOUT,
+        FetchError::HttpStatus(_) => &codes::SOURCE_HTTP_ERROR,
+        FetchError::TooManyRedirects(_) => &codes::TOO_MANY_REDIRECTS,
         FetchError::TooLarge { limit, declared } => {
             let what = asset_type.as_str().to_lowercase();
             let message = match declared {
@@ -89,14 +108,32 @@ fn fetch_error(e: FetchError, asset_type: AssetType) -> ServiceError {
                     describe_cap(*limit)
                 ),
             };
-            return ServiceError::client(ErrorKind::TooLarge, message);
+            return ServiceError::client(&codes::TOO_LARGE, message);
         }
         FetchError::LocalIo(_) => return ServiceError::internal("storing a download", e),
     };
-    ServiceError::client(kind, e)
+    ServiceError::client(code, e)
 }
 
-impl AssetService {
+impl IngestService {
+    pub fn new(
+        fetcher: Arc<dyn Fetcher>,
+        blobs: Arc<dyn BlobStore>,
+        assets: Arc<dyn AssetRepo>,
+        wake: Arc<Notify>,
+        limits: Arc<MediaLimits>,
+        max_attempts: u32,
+    ) -> Self {
+        Self {
+            fetcher,
+            blobs,
+            assets,
+            wake,
+            limits,
+            max_attempts,
+        }
+    }
+
     /// Registers media by URL: fetch (SSRF-safe, capped) → sniff → store the blob → insert the
     /// asset (`Processing`) and its job in one transaction. Nothing is created on failure.
     pub async fn upload(&self, caller: &Caller, req: UploadRequest) -> Result<Asset, ServiceError> {
@@ -115,7 +152,7 @@ impl AssetService {
                 .map(|f| format!(" ({} {f})", article(f)))
                 .unwrap_or_default();
             return Err(ServiceError::client(
-                ErrorKind::TypeMismatch,
+                &codes::TYPE_MISMATCH,
                 format!(
                     "the content at the URL is {}{family}, not {} {asset_type}",
                     sniffed.description,
@@ -129,7 +166,7 @@ impl AssetService {
             .put_file(
                 &fetched.sha256,
                 &fetched.path,
-                super::mime_type(Some(&sniffed.format)),
+                crate::domain::mime_type(Some(&sniffed.format)),
             )
             .await
             .map_err(|e| ServiceError::internal("storing a blob", e))?;
@@ -151,7 +188,7 @@ impl AssetService {
                 format: Some(sniffed.format.clone()),
                 created_at: now,
             };
-            match self.repo.insert_asset_with_job(&new, &job).await {
+            match self.assets.insert_asset_with_job(&new, &job).await {
                 Ok(Insert::Inserted(asset)) => {
                     self.wake.notify_one();
                     tracing::info!(

@@ -57,12 +57,36 @@ pub struct ModerationRecord {
     pub decision: Option<Decision>,
 }
 
+/// What a reviewer decided about a held asset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReviewAction {
+    /// The asset becomes `Active`.
+    Approve,
+    /// The asset becomes `Failed` (`review-rejected`) with the reviewer's reason.
+    Reject,
+}
+
+impl ReviewAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewAction::Approve => "approve",
+            ReviewAction::Reject => "reject",
+        }
+    }
+}
+
+impl std::fmt::Display for ReviewAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A reviewer's decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Decision {
-    /// `approve` or `reject`.
-    pub action: String,
+    pub action: ReviewAction,
     pub reviewer_key: String,
     pub reviewer_tenant: String,
     pub reason: Option<String>,

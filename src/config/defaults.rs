@@ -1,0 +1,18 @@
+//! Every default setting, named once: the flags' defaults, `Config::for_data_dir` and the
+//! other commands read them from here.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+
+pub const LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8080));
+pub const DATA_DIR: &str = "./data";
+pub const WORKERS: usize = 4;
+pub const FETCH_CONNECT_TIMEOUT_SECS: u64 = 10;
+pub const FETCH_TIMEOUT_SECS: u64 = 120;
+pub const MAX_REDIRECTS: usize = 5;
+pub const JOB_LEASE_SECS: u64 = 30;
+pub const JOB_MAX_ATTEMPTS: u32 = 5;
+pub const JOB_BACKOFF_BASE_SECS: u64 = 1;
+pub const JOB_POLL_INTERVAL_SECS: u64 = 1;
+pub const SHUTDOWN_GRACE_SECS: u64 = 20;
+pub const CONTENT_URL_TTL_SECS: u64 = 12 * 3600;
+pub const ORPHAN_GRACE_SECS: u64 = 3600;

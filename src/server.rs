@@ -1,0 +1,262 @@
+//! Start-up and shutdown of a node: open the metadata store, claim the data directory when the
+//! store is embedded, bind, build the state, then run HTTP, workers and housekeeping until
+//! stopped.
+
+use std::fs::File;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::fetch::{NameLookup, SystemLookup};
+use crate::jobs::{WorkerPool, spawn_workers};
+use crate::repo::{self, JobQueue, Repo};
+use crate::service::{CreatedKey, Fsck};
+use crate::state::AppState;
+
+/// How often housekeeping (orphan blob sweep) runs.
+const SWEEP_EVERY: Duration = Duration::from_secs(600);
+
+/// A running node: HTTP, workers and housekeeping.
+pub struct Server {
+    addr: SocketAddr,
+    state: AppState,
+    /// The admin key created on first start (its secret is shown once).
+    pub bootstrap_key: Option<CreatedKey>,
+    stop: watch::Sender<bool>,
+    http: JoinHandle<std::io::Result<()>>,
+    housekeeping: JoinHandle<()>,
+    workers: WorkerPool,
+    _lock: Option<File>,
+}
+
+impl Server {
+    /// Starts with the system DNS resolver.
+    pub async fn start(config: Config) -> anyhow::Result<Self> {
+        Self::start_with_lookup(config, Arc::new(SystemLookup)).await
+    }
+
+    /// Starts with a given name resolver for the fetcher (tests pin names with it).
+    pub async fn start_with_lookup(
+        config: Config,
+        lookup: Arc<dyn NameLookup>,
+    ) -> anyhow::Result<Self> {
+        let repo = open_metadata(&config).await?;
+        let lock = claim_embedded_node(&config, repo.as_ref()).await?;
+        let listener = bind(&config).await?;
+        let addr = match &listener {
+            Some(l) => l.local_addr()?,
+            None => config.listen,
+        };
+        let state = AppState::build(config, repo, lookup, addr)?;
+        let bootstrap_key = bootstrap_admin_key(&state).await?;
+
+        let (stop, stop_rx) = watch::channel(false);
+        let http = spawn_http(listener, state.clone(), stop_rx.clone());
+        let workers = start_workers(&state, addr);
+        let housekeeping = tokio::spawn(housekeeping(
+            state.fsck.clone(),
+            state.config.orphan_grace,
+            stop_rx,
+        ));
+        if state.config.serve_http {
+            tracing::info!(%addr, "assetlib listening");
+        } else {
+            tracing::info!(
+                workers = state.config.jobs.workers,
+                "assetlib worker running"
+            );
+        }
+        Ok(Self {
+            addr,
+            state,
+            bootstrap_key,
+            stop,
+            http,
+            housekeeping,
+            workers,
+            _lock: lock,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Stops accepting requests, lets in-flight requests and jobs finish, then returns.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        match self.http.await {
+            Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server stopped with an error"),
+            Err(e) => tracing::warn!(error = %e, "HTTP server task failed"),
+            Ok(Ok(())) => {}
+        }
+        self.workers.shutdown().await;
+        let _ = self.housekeeping.await;
+    }
+}
+
+/// Opens (and migrates) the metadata store; a worker-only node needs a shared one.
+async fn open_metadata(config: &Config) -> anyhow::Result<Arc<dyn Repo>> {
+    let tmp_dir = config.tmp_dir();
+    std::fs::create_dir_all(&tmp_dir).with_context(|| format!("creating {}", tmp_dir.display()))?;
+    let repo = repo::connect(&config.database_url)
+        .await
+        .context("opening the metadata database")?;
+    if !config.serve_http && repo.is_embedded() {
+        bail!(
+            "a worker-only node needs a database shared with the API nodes (--database-url postgres://…); \
+             the embedded database already has its workers in `assetlib serve`"
+        );
+    }
+    Ok(repo)
+}
+
+/// On the embedded store this node is the only one: it locks the data directory, clears
+/// interrupted downloads and takes back every job the last run left leased.
+async fn claim_embedded_node(config: &Config, repo: &dyn Repo) -> anyhow::Result<Option<File>> {
+    if !repo.is_embedded() {
+        return Ok(None);
+    }
+    let lock = lock_data_dir(config)?;
+    clean_dir(&config.tmp_dir());
+    let released = repo.release_all_leases().await?;
+    if released > 0 {
+        tracing::info!(
+            jobs = released,
+            "resuming jobs interrupted by the last stop"
+        );
+    }
+    Ok(Some(lock))
+}
+
+/// A worker-only node serves no HTTP.
+async fn bind(config: &Config) -> anyhow::Result<Option<TcpListener>> {
+    if !config.serve_http {
+        return Ok(None);
+    }
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    Ok(Some(listener))
+}
+
+/// Creates, prints later and saves an admin key when the store has none (first start).
+async fn bootstrap_admin_key(state: &AppState) -> anyhow::Result<Option<CreatedKey>> {
+    if !state.config.bootstrap_admin_key {
+        return Ok(None);
+    }
+    let created = state.keys.bootstrap_admin().await?;
+    if let Some(key) = &created {
+        save_admin_key(&state.config, key)?;
+    }
+    Ok(created)
+}
+
+fn spawn_http(
+    listener: Option<TcpListener>,
+    state: AppState,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<std::io::Result<()>> {
+    let router = crate::http::router(state);
+    tokio::spawn(async move {
+        let stopped = async move {
+            let _ = stop.wait_for(|stopped| *stopped).await;
+        };
+        match listener {
+            Some(listener) => {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(stopped)
+                    .await
+            }
+            None => {
+                stopped.await;
+                Ok(())
+            }
+        }
+    })
+}
+
+/// Starts this node's workers, woken by enqueues of this node and (shared stores) of others.
+fn start_workers(state: &AppState, addr: SocketAddr) -> WorkerPool {
+    state.repo.forward_wakeups(Arc::clone(&state.wake));
+    let node = format!(
+        "node-{}-{}-{}",
+        std::process::id(),
+        addr.port(),
+        rand::random::<u32>()
+    );
+    spawn_workers(
+        &node,
+        Arc::clone(&state.repo) as Arc<dyn JobQueue>,
+        Arc::new(state.jobs.clone()),
+        &state.config.jobs,
+        Arc::clone(&state.wake),
+    )
+}
+
+async fn housekeeping(fsck: Fsck, grace: Duration, mut stop: watch::Receiver<bool>) {
+    loop {
+        match fsck.sweep_orphans(grace).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "orphan blobs removed"),
+            Err(e) => tracing::warn!(error = %e, "orphan blob sweep failed"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(SWEEP_EVERY) => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
+    }
+}
+
+/// One embedded server per data directory: a second one would share the SQLite file and
+/// take over the first one's jobs.
+fn lock_data_dir(config: &Config) -> anyhow::Result<File> {
+    let path = config.data_dir.join("assetlib.lock");
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    if file.try_lock().is_err() {
+        bail!(
+            "another assetlib server is already using {}; stop it first or choose another --data-dir",
+            config.data_dir.display()
+        );
+    }
+    Ok(file)
+}
+
+/// Removes leftovers of interrupted downloads.
+fn clean_dir(dir: &std::path::Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+fn save_admin_key(config: &Config, key: &CreatedKey) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = config.admin_key_path();
+    let mut file = File::options()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("saving the admin key to {}", path.display()))?;
+    writeln!(file, "{}", key.secret)?;
+    Ok(())
+}

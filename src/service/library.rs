@@ -1,0 +1,38 @@
+//! A tenant's library: read one asset (now, or once it settles), list, delete.
+
+use std::sync::Arc;
+
+use super::{ServiceError, Settled};
+use crate::domain::{Asset, AssetId, Caller};
+use crate::repo::{AssetRepo, TaskRepo};
+
+/// Reads and deletes the caller's assets.
+#[derive(Clone)]
+pub struct LibraryService {
+    pub(super) assets: Arc<dyn AssetRepo>,
+    /// A delete checks that no unfinished task still uses the asset.
+    pub(super) tasks: Arc<dyn TaskRepo>,
+    /// Wakes details requests that wait for processing to end.
+    pub(super) settled: Settled,
+}
+
+impl LibraryService {
+    pub fn new(assets: Arc<dyn AssetRepo>, tasks: Arc<dyn TaskRepo>, settled: Settled) -> Self {
+        Self {
+            assets,
+            tasks,
+            settled,
+        }
+    }
+
+    /// One asset of the caller's tenant. Ids of other tenants and malformed ids answer
+    /// exactly like missing ones.
+    pub async fn get(&self, caller: &Caller, raw_id: &str) -> Result<Asset, ServiceError> {
+        let id = AssetId::parse(raw_id).ok_or_else(ServiceError::not_found)?;
+        self.assets
+            .get_asset(&caller.tenant, &id)
+            .await
+            .map_err(|e| ServiceError::internal("reading an asset", e))?
+            .ok_or_else(ServiceError::not_found)
+    }
+}

@@ -1,0 +1,146 @@
+//! What a request handler or a worker needs: the configuration, the use-case services and the
+//! ports readiness checks ping. Built by one function from the configuration and the adapters
+//! opened at start-up; the HTTP layer depends on this module, never on `server`.
+
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use tokio::sync::Notify;
+
+use crate::blob::{self, BlobStore};
+use crate::config::Config;
+use crate::fetch::{HttpFetcher, NameLookup};
+use crate::jobs::{JobRegistry, PROCESS_ASSET};
+use crate::moderation::{FaceDetector, SeetaDetector};
+use crate::repo::Repo;
+use crate::service::{
+    ContentSigner, DeliveryService, Fsck, GatewayService, IngestService, KeyService,
+    LibraryService, ProcessingPorts, ProcessingService, ProcessingSettings, ReviewService, Settled,
+};
+use crate::upstream::HttpUpstream;
+
+/// Everything a request handler or worker needs.
+pub struct App {
+    pub config: Config,
+    /// The metadata store (readiness checks; the workers' job queue).
+    pub repo: Arc<dyn Repo>,
+    /// The blob store (readiness checks).
+    pub blobs: Arc<dyn BlobStore>,
+    pub ingest: IngestService,
+    pub library: LibraryService,
+    pub processing: ProcessingService,
+    pub review: ReviewService,
+    pub delivery: DeliveryService,
+    /// The task gateway, when an upstream is configured.
+    pub gateway: Option<GatewayService>,
+    pub keys: KeyService,
+    pub fsck: Fsck,
+    /// The job kinds this node runs.
+    pub jobs: JobRegistry,
+    /// Notified on every enqueue of this node and, on shared databases, of every node.
+    pub wake: Arc<Notify>,
+}
+
+/// Cheap-to-clone handle on the `App`.
+#[derive(Clone)]
+pub struct AppState(pub Arc<App>);
+
+impl Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Opens the blob store, the fetcher, the face detector and the upstream named by
+    /// `config`, and builds every service over them and `repo`. `addr` is where this node
+    /// listens (the default base of signed content URLs).
+    pub fn build(
+        config: Config,
+        repo: Arc<dyn Repo>,
+        lookup: Arc<dyn NameLookup>,
+        addr: SocketAddr,
+    ) -> anyhow::Result<Self> {
+        let blobs = blob::open(&config.blob_url).context("opening the blob store")?;
+        if config.presign_content && !blobs.signs_urls() {
+            bail!("--presign-content needs a blob store that signs URLs (--blob-url s3://…)");
+        }
+        let tmp_dir = config.tmp_dir();
+        let fetcher = Arc::new(HttpFetcher::new(&config.fetch, lookup, tmp_dir.clone())?);
+        let detector: Arc<dyn FaceDetector> =
+            Arc::new(SeetaDetector::embedded().context("loading the face model")?);
+        let wake = Arc::new(Notify::new());
+        let settled = Settled::default();
+        let limits = Arc::new(config.limits.clone());
+
+        let ingest = IngestService::new(
+            fetcher,
+            Arc::clone(&blobs),
+            repo.clone(),
+            Arc::clone(&wake),
+            Arc::clone(&limits),
+            config.jobs.max_attempts,
+        );
+        let library = LibraryService::new(repo.clone(), repo.clone(), settled.clone());
+        let processing = ProcessingService::new(
+            ProcessingPorts {
+                blobs: Arc::clone(&blobs),
+                assets: repo.clone(),
+                detector,
+                settled,
+            },
+            ProcessingSettings {
+                limits,
+                moderation: config.moderation.clone(),
+                tmp_dir,
+            },
+        );
+        let review = ReviewService::new(repo.clone(), Arc::clone(&blobs));
+        let delivery =
+            DeliveryService::new(repo.clone(), Arc::clone(&blobs), signer(&config, addr)?);
+        let gateway = match config.upstream.clone() {
+            Some(upstream) => Some(GatewayService::new(
+                Arc::new(HttpUpstream::new(upstream)?),
+                repo.clone(),
+                delivery.clone(),
+            )),
+            None => None,
+        };
+        let keys = KeyService::new(repo.clone());
+        let fsck = Fsck::new(repo.clone(), Arc::clone(&blobs));
+        let jobs = JobRegistry::default().with(PROCESS_ASSET, Arc::new(processing.clone()));
+        Ok(Self(Arc::new(App {
+            config,
+            repo,
+            blobs,
+            ingest,
+            library,
+            processing,
+            review,
+            delivery,
+            gateway,
+            keys,
+            fsck,
+            jobs,
+            wake,
+        })))
+    }
+}
+
+/// Signs content URLs with the shared secret, or this data directory's own.
+fn signer(config: &Config, addr: SocketAddr) -> anyhow::Result<ContentSigner> {
+    let secret = match &config.signing_secret {
+        Some(shared) => shared.as_bytes().to_vec(),
+        None => ContentSigner::load_or_create_secret(&config.signing_key_path())
+            .context("reading the URL signing secret")?,
+    };
+    let base = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    Ok(ContentSigner::new(secret, config.content_url_ttl, base).presigning(config.presign_content))
+}

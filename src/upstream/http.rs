@@ -1,0 +1,65 @@
+//! `UpstreamApi` over HTTP: the upstream's base URL and key from the configuration.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::{SUBMIT_PATH, UpstreamAnswer, UpstreamApi, UpstreamError};
+use crate::config::UpstreamConfig;
+
+/// Talks to the upstream generation endpoint with its own key (never the caller's).
+pub struct HttpUpstream {
+    config: UpstreamConfig,
+    client: reqwest::Client,
+}
+
+impl HttpUpstream {
+    pub fn new(config: UpstreamConfig) -> Result<Self, UpstreamError> {
+        crate::fetch::install_crypto_provider();
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            .build()
+            .map_err(|e| UpstreamError(format!("building the upstream client: {e}")))?;
+        Ok(Self { config, client })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.config.url.trim_end_matches('/'))
+    }
+
+    async fn call(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<UpstreamAnswer, UpstreamError> {
+        let unreachable = |e: reqwest::Error| UpstreamError(e.to_string());
+        let response = request
+            .bearer_auth(&self.config.key)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = response.status().as_u16();
+        let text = response.text().await.map_err(unreachable)?;
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Ok(UpstreamAnswer { status, body })
+    }
+}
+
+#[async_trait]
+impl UpstreamApi for HttpUpstream {
+    async fn submit(&self, body: Vec<u8>) -> Result<UpstreamAnswer, UpstreamError> {
+        let request = self
+            .client
+            .post(self.url(SUBMIT_PATH))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        self.call(request).await
+    }
+
+    async fn status(&self, path: &str, id: &str) -> Result<UpstreamAnswer, UpstreamError> {
+        self.call(self.client.get(self.url(&format!("{path}/{id}"))))
+            .await
+    }
+}
