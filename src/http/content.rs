@@ -119,7 +119,7 @@ pub async fn owner_content(
     Path(asset_id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, V1Error> {
-    let asset = state.delivery.owned_asset(&caller, &asset_id).await?;
+    let asset = state.library.get(&caller, &asset_id).await?;
     respond(&state, asset, &headers).await
 }
 

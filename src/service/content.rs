@@ -10,7 +10,7 @@ use futures_util::stream::BoxStream;
 
 use super::{ContentSigner, ServiceError};
 use crate::blob::{BlobError, BlobStore};
-use crate::domain::{Asset, AssetId, Caller, mime_type};
+use crate::domain::{Asset, AssetId, mime_type};
 use crate::repo::AssetRepo;
 
 /// Serves asset bytes and resolves `asset://` references to URLs.
@@ -55,16 +55,6 @@ impl DeliveryService {
             }
         }
         Ok(self.signer.url(&asset.id, Utc::now()))
-    }
-
-    /// An asset of the caller's tenant, any status but deleted.
-    pub async fn owned_asset(&self, caller: &Caller, raw_id: &str) -> Result<Asset, ServiceError> {
-        let id = AssetId::parse(raw_id).ok_or_else(ServiceError::not_found)?;
-        self.assets
-            .get_asset(&caller.tenant, &id)
-            .await
-            .map_err(|e| ServiceError::internal("reading an asset", e))?
-            .ok_or_else(ServiceError::not_found)
     }
 
     /// The asset behind a signed URL: the signature (`exp`, `sig`) is checked first.

@@ -1,0 +1,154 @@
+//! The task gateway use case over a fake upstream port: no socket, every metadata backend.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use assetlib::domain::{AssetId, AssetType, Caller, Role, Status};
+use assetlib::repo::{Insert, NewAsset, NewJob, StatusChange};
+use assetlib::service::{ContentSigner, DeliveryService, GatewayOutcome, GatewayService};
+use assetlib::upstream::{UpstreamAnswer, UpstreamApi, UpstreamError};
+use async_trait::async_trait;
+use chrono::Utc;
+use serde_json::{Value, json};
+
+/// Answers every submit with a task id and every status read with `status`, remembering
+/// what it was sent.
+#[derive(Default)]
+struct FakeUpstream {
+    submitted: Mutex<Vec<Value>>,
+    reads: Mutex<Vec<String>>,
+    status: Mutex<String>,
+}
+
+#[async_trait]
+impl UpstreamApi for FakeUpstream {
+    async fn submit(&self, body: Vec<u8>) -> Result<UpstreamAnswer, UpstreamError> {
+        let task: Value =
+            serde_json::from_slice(&body).map_err(|e| UpstreamError(e.to_string()))?;
+        self.submitted.lock().expect("lock").push(task);
+        Ok(UpstreamAnswer {
+            status: 200,
+            body: json!({"id": "task-1", "status": "queued"}),
+        })
+    }
+
+    async fn status(&self, path: &str, id: &str) -> Result<UpstreamAnswer, UpstreamError> {
+        self.reads
+            .lock()
+            .expect("lock")
+            .push(format!("{path}/{id}"));
+        let status = self.status.lock().expect("lock").clone();
+        Ok(UpstreamAnswer {
+            status: 200,
+            body: json!({"id": id, "status": status}),
+        })
+    }
+}
+
+fn caller(tenant: &str) -> Caller {
+    Caller {
+        key_id: format!("key-{tenant}"),
+        tenant: tenant.to_owned(),
+        role: Role::Tenant,
+    }
+}
+
+#[tokio::test]
+async fn tasks_are_resolved_forwarded_and_recorded() {
+    for (backend, repo, dir) in crate::backends::backends().await {
+        let blobs = assetlib::blob::open(&format!("file://{}", dir.path().join("b").display()))
+            .expect("blob store");
+        let signer = ContentSigner::new(b"k".to_vec(), Duration::from_secs(60), "http://here");
+        let delivery = DeliveryService::new(repo.clone(), blobs, signer);
+        let upstream = Arc::new(FakeUpstream::default());
+        let gateway = GatewayService::new(upstream.clone(), repo.clone(), delivery);
+
+        // An Active image of tenant "a".
+        let now = Utc::now();
+        let id = AssetId::generate(now);
+        let new = NewAsset {
+            id: id.clone(),
+            tenant: "a".into(),
+            name: None,
+            asset_type: AssetType::Image,
+            url: "https://example.com/p.png".into(),
+            sha256: format!("{:064x}", 7),
+            bytes: 10,
+            format: Some("png".into()),
+            created_at: now,
+        };
+        let job = NewJob {
+            kind: "process-asset".into(),
+            max_attempts: 1,
+        };
+        let inserted = repo
+            .insert_asset_with_job(&new, &job)
+            .await
+            .expect("insert");
+        assert!(matches!(inserted, Insert::Inserted(_)), "{backend}");
+        let active = StatusChange {
+            to: Status::Active,
+            format: None,
+            facts: None,
+            failure: None,
+            moderation: None,
+            at: now,
+        };
+        assert!(
+            repo.change_status(&id, Status::Processing, &active)
+                .await
+                .expect("activate")
+        );
+
+        let task = json!({"prompt": "p", "referenceImages": [format!("asset://{id}")]});
+        let outcome = gateway
+            .submit_task(&caller("a"), task)
+            .await
+            .expect("submitted");
+        assert!(matches!(outcome, GatewayOutcome::Forwarded(_)), "{backend}");
+        let sent = upstream.submitted.lock().expect("lock").clone();
+        let url = sent[0]["referenceImages"][0]
+            .as_str()
+            .expect("url")
+            .to_owned();
+        assert!(
+            url.starts_with(&format!("http://here/content/{id}?exp=")),
+            "{backend}: {url}"
+        );
+        assert_eq!(sent[0]["prompt"], "p");
+        assert_eq!(
+            repo.unfinished_task_using(id.as_str())
+                .await
+                .expect("tasks"),
+            Some("task-1".to_owned()),
+            "{backend}"
+        );
+
+        // Another tenant's reference is refused and nothing is forwarded.
+        let foreign = json!({"referenceImages": [format!("asset://{id}")]});
+        match gateway.submit_task(&caller("b"), foreign).await {
+            Ok(GatewayOutcome::Invalid(v)) => assert_eq!(v[0].code.name, "asset-not-found"),
+            other => panic!("{backend}: {other:?}"),
+        }
+        assert_eq!(upstream.submitted.lock().expect("lock").len(), 1);
+
+        // A terminal status read releases the asset.
+        *upstream.status.lock().expect("lock") = "succeeded".into();
+        let answer = gateway
+            .task_status(&caller("a"), "/v1/result", "task-1")
+            .await
+            .expect("status");
+        assert_eq!(answer.body["status"], "succeeded");
+        assert_eq!(
+            upstream.reads.lock().expect("lock").as_slice(),
+            ["/v1/result/task-1"]
+        );
+        assert_eq!(
+            repo.unfinished_task_using(id.as_str())
+                .await
+                .expect("tasks"),
+            None,
+            "{backend}"
+        );
+    }
+}
