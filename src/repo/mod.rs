@@ -93,8 +93,6 @@ pub trait JobQueue: Send + Sync {
     async fn enqueue_job(&self, asset_id: &str, job: &NewJob) -> RepoResult<()>;
     /// Jobs waiting or running.
     async fn count_jobs(&self) -> RepoResult<u64>;
-    /// When the next queued job becomes due, if any.
-    async fn next_due(&self) -> RepoResult<Option<DateTime<Utc>>>;
 }
 
 /// What a consistency check (`assetlib fsck`) walks: every live asset's content reference,

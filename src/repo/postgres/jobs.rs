@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::PgRepo;
-use crate::repo::rows::{from_millis, millis};
+use crate::repo::rows::millis;
 use crate::repo::{Job, JobQueue, NewJob, RepoResult};
 
 fn lease_end(lease: Duration) -> i64 {
@@ -135,15 +135,5 @@ impl JobQueue for PgRepo {
             .await?
             .try_get(0)?;
         Ok(u64::try_from(n).unwrap_or(0))
-    }
-
-    async fn next_due(&self) -> RepoResult<Option<DateTime<Utc>>> {
-        let due: Option<i64> = sqlx::query(
-            "SELECT MIN(CASE WHEN state = 'queued' THEN run_at ELSE lease_until END) FROM jobs",
-        )
-        .fetch_one(&self.pool)
-        .await?
-        .try_get(0)?;
-        due.map(from_millis).transpose()
     }
 }
