@@ -14,16 +14,6 @@ pub enum RepoError {
 }
 
 impl RepoError {
-    pub fn code(&self) -> &'static str {
-        match self {
-            RepoError::Database(_) => "database-error",
-            RepoError::Migrate(_) => "database-migration",
-            RepoError::Corrupt(_) => "database-corrupt-row",
-            RepoError::Unsupported(_) => "database-unsupported",
-            RepoError::Open(_) => "database-open",
-        }
-    }
-
     /// Transient failures worth retrying (busy database, lost connection, pool timeout).
     pub fn is_retryable(&self) -> bool {
         match self {

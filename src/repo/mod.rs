@@ -1,12 +1,10 @@
-//! Metadata ports (assets, the job queue, API keys) and their adapters.
+//! Metadata ports (assets, the job queue, API keys, tasks) and their SQL adapter.
 //!
 //! The traits are narrow and dyn-safe; `Repo` combines them so one `Arc<dyn Repo>` serves
 //! every use case. The backend is chosen once, from the database URL's scheme.
 
 mod error;
-pub mod postgres;
-mod rows;
-pub mod sqlite;
+mod sql;
 mod types;
 
 use std::sync::Arc;
@@ -18,6 +16,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::{Asset, AssetId, Status};
 
 pub use error::RepoError;
+pub use sql::{Dialect, SqlRepo, postgres, sqlite};
 pub use types::{
     ApiKeyRecord, AssetFilter, AssetRef, Insert, Job, KeysetPage, NewApiKey, NewAsset, NewJob,
     OffsetPage, StatusChange,
@@ -93,8 +92,6 @@ pub trait JobQueue: Send + Sync {
     async fn enqueue_job(&self, asset_id: &str, job: &NewJob) -> RepoResult<()>;
     /// Jobs waiting or running.
     async fn count_jobs(&self) -> RepoResult<u64>;
-    /// When the next queued job becomes due, if any.
-    async fn next_due(&self) -> RepoResult<Option<DateTime<Utc>>>;
 }
 
 /// What a consistency check (`assetlib fsck`) walks: every live asset's content reference,

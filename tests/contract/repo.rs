@@ -422,7 +422,11 @@ async fn job_queue_contract() {
             repo.claim_job("w3", lease).await.expect("claim").is_none(),
             "{name}: not yet due"
         );
-        assert!(repo.next_due().await.expect("due").is_some());
+        assert_eq!(
+            repo.count_jobs().await.expect("count"),
+            2,
+            "{name}: the retried job is still queued"
+        );
         repo.retry_job(
             j2.id,
             "w2",

@@ -2,10 +2,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, Row, Type};
 
-use super::PgRepo;
-use crate::repo::rows::{from_millis, millis};
+use super::rows::millis;
+use super::{Dialect, SqlRepo};
 use crate::repo::{Job, JobQueue, NewJob, RepoResult};
 
 fn lease_end(lease: Duration) -> i64 {
@@ -13,23 +13,33 @@ fn lease_end(lease: Duration) -> i64 {
 }
 
 #[async_trait]
-impl JobQueue for PgRepo {
+impl<DB> JobQueue for SqlRepo<DB>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'a> &'a str: Encode<'a, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    String: for<'a> Encode<'a, DB> + for<'r> Decode<'r, DB> + Type<DB>,
+    Option<String>: for<'a> Encode<'a, DB>,
+    i64: for<'a> Encode<'a, DB> + for<'r> Decode<'r, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
     async fn claim_job(&self, worker: &str, lease: Duration) -> RepoResult<Option<Job>> {
         let now = millis(Utc::now());
-        let row = sqlx::query(
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, \
              attempts = attempts + 1 \
              WHERE id = (SELECT id FROM jobs \
                          WHERE (state = 'queued' AND run_at <= $3) \
                             OR (state = 'running' AND lease_until < $4) \
-                         ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+                         ORDER BY run_at, id LIMIT 1{}) \
              RETURNING id, kind, asset_id, attempts, max_attempts, last_error",
-        )
+            DB::CLAIM_SUFFIX
+        )))
         .bind(worker)
         .bind(lease_end(lease))
         .bind(now)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.write)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let attempts: i64 = row.try_get("attempts")?;
@@ -46,21 +56,22 @@ impl JobQueue for PgRepo {
 
     async fn heartbeat_job(&self, job_id: i64, worker: &str, lease: Duration) -> RepoResult<bool> {
         let done = sqlx::query(
-            "UPDATE jobs SET lease_until = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
+            "UPDATE jobs SET lease_until = $1 \
+             WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
         )
         .bind(lease_end(lease))
         .bind(job_id)
         .bind(worker)
-        .execute(&self.pool)
+        .execute(&self.write)
         .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(DB::rows_affected(&done) == 1)
     }
 
     async fn complete_job(&self, job_id: i64, worker: &str) -> RepoResult<()> {
         sqlx::query("DELETE FROM jobs WHERE id = $1 AND lease_owner = $2")
             .bind(job_id)
             .bind(worker)
-            .execute(&self.pool)
+            .execute(&self.write)
             .await?;
         Ok(())
     }
@@ -80,7 +91,7 @@ impl JobQueue for PgRepo {
         .bind(error)
         .bind(job_id)
         .bind(worker)
-        .execute(&self.pool)
+        .execute(&self.write)
         .await?;
         Ok(())
     }
@@ -90,9 +101,9 @@ impl JobQueue for PgRepo {
             "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL \
              WHERE state = 'running'",
         )
-        .execute(&self.pool)
+        .execute(&self.write)
         .await?;
-        Ok(done.rows_affected())
+        Ok(DB::rows_affected(&done))
     }
 
     async fn release_leases(&self, worker: &str) -> RepoResult<u64> {
@@ -102,14 +113,14 @@ impl JobQueue for PgRepo {
              WHERE state = 'running' AND lease_owner = $1",
         )
         .bind(worker)
-        .execute(&self.pool)
+        .execute(&self.write)
         .await?;
-        Ok(done.rows_affected())
+        Ok(DB::rows_affected(&done))
     }
 
     async fn enqueue_job(&self, asset_id: &str, job: &NewJob) -> RepoResult<()> {
         let now = millis(Utc::now());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write.begin().await?;
         sqlx::query(
             "INSERT INTO jobs (kind, asset_id, state, attempts, max_attempts, run_at, created_at) \
              VALUES ($1, $2, 'queued', 0, $3, $4, $5)",
@@ -121,29 +132,16 @@ impl JobQueue for PgRepo {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("SELECT pg_notify($1, '')")
-            .bind(super::JOB_CHANNEL)
-            .execute(&mut *tx)
-            .await?;
+        DB::announce_job(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn count_jobs(&self) -> RepoResult<u64> {
         let n: i64 = sqlx::query("SELECT COUNT(*) FROM jobs")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.read)
             .await?
             .try_get(0)?;
         Ok(u64::try_from(n).unwrap_or(0))
-    }
-
-    async fn next_due(&self) -> RepoResult<Option<DateTime<Utc>>> {
-        let due: Option<i64> = sqlx::query(
-            "SELECT MIN(CASE WHEN state = 'queued' THEN run_at ELSE lease_until END) FROM jobs",
-        )
-        .fetch_one(&self.pool)
-        .await?
-        .try_get(0)?;
-        due.map(from_millis).transpose()
     }
 }

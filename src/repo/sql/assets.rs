@@ -1,28 +1,40 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{Postgres, QueryBuilder, Row};
+use sqlx::{ColumnIndex, Decode, Encode, Executor, QueryBuilder, Row, Type};
 
-use super::PgRepo;
+use super::rows::{ASSET_COLUMNS, asset_from_row, millis};
+use super::{Dialect, SqlRepo};
 use crate::domain::{Asset, AssetId, Status};
-use crate::repo::rows::{ASSET_COLUMNS, asset_from_row, millis};
 use crate::repo::{
     AssetFilter, AssetRepo, Insert, KeysetPage, NewAsset, NewJob, OffsetPage, RepoError,
     RepoResult, StatusChange,
 };
 
-fn push_filter(q: &mut QueryBuilder<Postgres>, tenant: &str, filter: &AssetFilter) {
+fn push_filter<DB>(q: &mut QueryBuilder<DB>, tenant: &str, filter: &AssetFilter)
+where
+    DB: Dialect,
+    String: for<'a> Encode<'a, DB> + Type<DB>,
+    for<'a> &'a str: Encode<'a, DB> + Type<DB>,
+{
     q.push(" WHERE deleted_at IS NULL AND tenant = ");
     q.push_bind(tenant.to_owned());
     push_kind_filter(q, filter);
     if let Some(name) = &filter.name_contains {
-        q.push(" AND strpos(lower(coalesce(name, '')), lower(");
+        q.push(format_args!(
+            " AND {}(lower(coalesce(name, '')), lower(",
+            DB::POSITION_FN
+        ));
         q.push_bind(name.clone());
         q.push(")) > 0");
     }
 }
 
 /// The type and status conditions, shared by the rows and the per-tenant counts.
-fn push_kind_filter(q: &mut QueryBuilder<Postgres>, filter: &AssetFilter) {
+fn push_kind_filter<DB>(q: &mut QueryBuilder<DB>, filter: &AssetFilter)
+where
+    DB: Dialect,
+    for<'a> &'a str: Encode<'a, DB> + Type<DB>,
+{
     if let Some(t) = filter.asset_type {
         q.push(" AND asset_type = ");
         q.push_bind(t.as_str());
@@ -39,7 +51,13 @@ fn push_kind_filter(q: &mut QueryBuilder<Postgres>, filter: &AssetFilter) {
 
 /// A page of at most `limit` rows from a query that fetched `limit + 1`: the extra row only
 /// says that more follow.
-fn keyset_page(rows: &[sqlx::postgres::PgRow], limit: u32) -> RepoResult<KeysetPage> {
+fn keyset_page<DB>(rows: &[DB::Row], limit: u32) -> RepoResult<KeysetPage>
+where
+    DB: Dialect,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
+    String: for<'r> Decode<'r, DB> + Type<DB>,
+    i64: for<'r> Decode<'r, DB> + Type<DB>,
+{
     let mut items: Vec<Asset> = rows.iter().map(asset_from_row).collect::<RepoResult<_>>()?;
     let more = items.len() > limit as usize;
     items.truncate(limit as usize);
@@ -52,10 +70,19 @@ fn keyset_page(rows: &[sqlx::postgres::PgRow], limit: u32) -> RepoResult<KeysetP
 }
 
 #[async_trait]
-impl AssetRepo for PgRepo {
+impl<DB> AssetRepo for SqlRepo<DB>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'a> &'a str: Encode<'a, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    String: for<'a> Encode<'a, DB> + for<'r> Decode<'r, DB> + Type<DB>,
+    Option<String>: for<'a> Encode<'a, DB>,
+    i64: for<'a> Encode<'a, DB> + for<'r> Decode<'r, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
     async fn insert_asset_with_job(&self, asset: &NewAsset, job: &NewJob) -> RepoResult<Insert> {
         let now = millis(asset.created_at);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO assets (id, tenant, name, asset_type, url, sha256, bytes, format, facts, \
              status, created_at, updated_at) \
@@ -74,7 +101,7 @@ impl AssetRepo for PgRepo {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        if inserted.rows_affected() == 0 {
+        if DB::rows_affected(&inserted) == 0 {
             tx.rollback().await?;
             return Ok(Insert::IdTaken);
         }
@@ -96,22 +123,19 @@ impl AssetRepo for PgRepo {
         .fetch_one(&mut *tx)
         .await?;
         let stored = asset_from_row(&row)?;
-        // Delivered at commit to every node's listener.
-        sqlx::query("SELECT pg_notify($1, '')")
-            .bind(super::JOB_CHANNEL)
-            .execute(&mut *tx)
-            .await?;
+        DB::announce_job(&mut tx).await?;
         tx.commit().await?;
         Ok(Insert::Inserted(Box::new(stored)))
     }
 
     async fn get_asset(&self, tenant: &str, id: &AssetId) -> RepoResult<Option<Asset>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {ASSET_COLUMNS} FROM assets WHERE id = $1 AND tenant = $2 AND deleted_at IS NULL"
+            "SELECT {ASSET_COLUMNS} FROM assets \
+             WHERE id = $1 AND tenant = $2 AND deleted_at IS NULL"
         )))
         .bind(id.as_str())
         .bind(tenant)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read)
         .await?;
         row.as_ref().map(asset_from_row).transpose()
     }
@@ -121,7 +145,7 @@ impl AssetRepo for PgRepo {
             "SELECT {ASSET_COLUMNS} FROM assets WHERE id = $1 AND deleted_at IS NULL"
         )))
         .bind(id.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read)
         .await?;
         row.as_ref().map(asset_from_row).transpose()
     }
@@ -136,26 +160,26 @@ impl AssetRepo for PgRepo {
         // Without a name filter the total is a sum over the trigger-kept counts (a few rows);
         // a name filter has to look at the names.
         let mut count = if filter.name_contains.is_none() {
-            let mut q = QueryBuilder::<Postgres>::new(
-                "SELECT COALESCE(SUM(n), 0)::BIGINT FROM asset_counts WHERE tenant = ",
+            let mut q = QueryBuilder::<DB>::new(
+                "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM asset_counts WHERE tenant = ",
             );
             q.push_bind(tenant.to_owned());
             push_kind_filter(&mut q, filter);
             q
         } else {
-            let mut q = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM assets");
+            let mut q = QueryBuilder::<DB>::new("SELECT COUNT(*) FROM assets");
             push_filter(&mut q, tenant, filter);
             q
         };
-        let total: i64 = count.build().fetch_one(&self.pool).await?.try_get(0)?;
+        let total: i64 = count.build().fetch_one(&self.read).await?.try_get(0)?;
 
-        let mut q = QueryBuilder::<Postgres>::new(format!("SELECT {ASSET_COLUMNS} FROM assets"));
+        let mut q = QueryBuilder::<DB>::new(format!("SELECT {ASSET_COLUMNS} FROM assets"));
         push_filter(&mut q, tenant, filter);
         q.push(" ORDER BY seq DESC LIMIT ");
         q.push_bind(i64::from(limit));
         q.push(" OFFSET ");
         q.push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
-        let rows = q.build().fetch_all(&self.pool).await?;
+        let rows = q.build().fetch_all(&self.read).await?;
         Ok(OffsetPage {
             items: rows.iter().map(asset_from_row).collect::<RepoResult<_>>()?,
             total: u64::try_from(total).unwrap_or(0),
@@ -169,7 +193,7 @@ impl AssetRepo for PgRepo {
         before: Option<i64>,
         limit: u32,
     ) -> RepoResult<KeysetPage> {
-        let mut q = QueryBuilder::<Postgres>::new(format!("SELECT {ASSET_COLUMNS} FROM assets"));
+        let mut q = QueryBuilder::<DB>::new(format!("SELECT {ASSET_COLUMNS} FROM assets"));
         push_filter(&mut q, tenant, filter);
         if let Some(before) = before {
             q.push(" AND seq < ");
@@ -177,8 +201,8 @@ impl AssetRepo for PgRepo {
         }
         q.push(" ORDER BY seq DESC LIMIT ");
         q.push_bind(i64::from(limit) + 1);
-        let rows = q.build().fetch_all(&self.pool).await?;
-        keyset_page(&rows, limit)
+        let rows = q.build().fetch_all(&self.read).await?;
+        keyset_page::<DB>(&rows, limit)
     }
 
     async fn change_status(
@@ -200,8 +224,9 @@ impl AssetRepo for PgRepo {
             .transpose()
             .map_err(|e| RepoError::Corrupt(format!("moderation: {e}")))?;
         let done = sqlx::query(
-            "UPDATE assets SET status = $1, format = coalesce($2, format), facts = coalesce($3, facts), \
-             moderation = coalesce($4, moderation), failure_code = $5, failure_message = $6, updated_at = $7 \
+            "UPDATE assets SET status = $1, format = coalesce($2, format), \
+             facts = coalesce($3, facts), moderation = coalesce($4, moderation), \
+             failure_code = $5, failure_message = $6, updated_at = $7 \
              WHERE id = $8 AND status = $9 AND deleted_at IS NULL",
         )
         .bind(change.to.as_str())
@@ -213,9 +238,9 @@ impl AssetRepo for PgRepo {
         .bind(millis(change.at))
         .bind(id.as_str())
         .bind(from.as_str())
-        .execute(&self.pool)
+        .execute(&self.write)
         .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(DB::rows_affected(&done) == 1)
     }
 
     async fn list_pending_reviews(&self, after: Option<i64>, limit: u32) -> RepoResult<KeysetPage> {
@@ -226,9 +251,9 @@ impl AssetRepo for PgRepo {
         )))
         .bind(after.unwrap_or(0))
         .bind(i64::from(limit) + 1)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
-        keyset_page(&rows, limit)
+        keyset_page::<DB>(&rows, limit)
     }
 
     async fn delete_asset(
@@ -245,16 +270,16 @@ impl AssetRepo for PgRepo {
         .bind(millis(at))
         .bind(id.as_str())
         .bind(tenant)
-        .execute(&self.pool)
+        .execute(&self.write)
         .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(DB::rows_affected(&done) == 1)
     }
 
     async fn blob_referenced(&self, sha256: &str) -> RepoResult<bool> {
-        let row = sqlx::query("SELECT EXISTS (SELECT 1 FROM assets WHERE sha256 = $1)")
+        let row = sqlx::query("SELECT 1 FROM assets WHERE sha256 = $1 LIMIT 1")
             .bind(sha256)
-            .fetch_one(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
-        Ok(row.try_get::<bool, _>(0)?)
+        Ok(row.is_some())
     }
 }

@@ -1,13 +1,22 @@
 use async_trait::async_trait;
 use chrono::Utc;
-use sqlx::Row;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, Row, Type};
 
-use super::SqliteRepo;
-use crate::repo::rows::millis;
+use super::rows::millis;
+use super::{Dialect, SqlRepo};
 use crate::repo::{RepoResult, TaskRepo};
 
 #[async_trait]
-impl TaskRepo for SqliteRepo {
+impl<DB> TaskRepo for SqlRepo<DB>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'a> &'a str: Encode<'a, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    String: for<'a> Encode<'a, DB> + for<'r> Decode<'r, DB> + Type<DB>,
+    Option<String>: for<'a> Encode<'a, DB>,
+    i64: for<'a> Encode<'a, DB> + for<'r> Decode<'r, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
     async fn record_task(
         &self,
         id: &str,
@@ -20,7 +29,7 @@ impl TaskRepo for SqliteRepo {
         let mut tx = self.write.begin().await?;
         sqlx::query(
             "INSERT INTO tasks (id, tenant, status, finished, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (id) DO UPDATE SET status = excluded.status, finished = excluded.finished, \
              updated_at = excluded.updated_at",
         )
@@ -33,11 +42,14 @@ impl TaskRepo for SqliteRepo {
         .execute(&mut *tx)
         .await?;
         for asset in asset_ids {
-            sqlx::query("INSERT OR IGNORE INTO task_assets (task_id, asset_id) VALUES (?, ?)")
-                .bind(id)
-                .bind(asset)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO task_assets (task_id, asset_id) VALUES ($1, $2) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(id)
+            .bind(asset)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -51,7 +63,8 @@ impl TaskRepo for SqliteRepo {
         finished: bool,
     ) -> RepoResult<bool> {
         let done = sqlx::query(
-            "UPDATE tasks SET status = ?, finished = ?, updated_at = ? WHERE id = ? AND tenant = ?",
+            "UPDATE tasks SET status = $1, finished = $2, updated_at = $3 \
+             WHERE id = $4 AND tenant = $5",
         )
         .bind(status)
         .bind(i64::from(finished))
@@ -60,13 +73,13 @@ impl TaskRepo for SqliteRepo {
         .bind(tenant)
         .execute(&self.write)
         .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(DB::rows_affected(&done) == 1)
     }
 
     async fn unfinished_task_using(&self, asset_id: &str) -> RepoResult<Option<String>> {
         let row = sqlx::query(
             "SELECT t.id FROM tasks t JOIN task_assets a ON a.task_id = t.id \
-             WHERE a.asset_id = ? AND t.finished = 0 ORDER BY t.created_at LIMIT 1",
+             WHERE a.asset_id = $1 AND t.finished = 0 ORDER BY t.created_at LIMIT 1",
         )
         .bind(asset_id)
         .fetch_optional(&self.read)

@@ -1,32 +1,44 @@
-//! The embedded SQLite backend (WAL). Writes go through a single-connection pool so they
-//! never contend for the write lock; reads use a pool of their own.
-
-mod assets;
-mod jobs;
-mod keys;
-mod maintenance;
-mod tasks;
+//! The embedded SQLite database (WAL). Writes go through a single-connection pool so they
+//! never contend for the write lock; reads use a read-only pool of their own.
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions,
+    SqliteQueryResult, SqliteSynchronous,
+};
+use sqlx::{Pool, Sqlite};
+use tokio::sync::Notify;
 
-use super::{Repo, RepoError, RepoResult};
+use super::{Dialect, SqlRepo};
+use crate::repo::{RepoError, RepoResult};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// SQLite adapter for every metadata port.
-#[derive(Debug, Clone)]
-pub struct SqliteRepo {
-    read: SqlitePool,
-    write: SqlitePool,
+/// The SQL adapter on SQLite.
+pub type SqliteRepo = SqlRepo<Sqlite>;
+
+impl Dialect for Sqlite {
+    const EMBEDDED: bool = true;
+    const POSITION_FN: &'static str = "instr";
+    /// The single writer connection already serialises claims.
+    const CLAIM_SUFFIX: &'static str = "";
+
+    fn rows_affected(done: &SqliteQueryResult) -> u64 {
+        done.rows_affected()
+    }
+
+    async fn announce_job(_tx: &mut SqliteConnection) -> RepoResult<()> {
+        Ok(())
+    }
+
+    fn forward_wakeups(_pool: &Pool<Sqlite>, _wake: Arc<Notify>) {}
 }
 
-impl SqliteRepo {
+impl SqlRepo<Sqlite> {
     /// Opens (creating if missing) the database file and runs migrations.
     pub async fn open(path: &Path) -> RepoResult<Self> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -51,18 +63,6 @@ impl SqliteRepo {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self { read, write })
-    }
-}
-
-#[async_trait]
-impl Repo for SqliteRepo {
-    async fn ping(&self) -> RepoResult<()> {
-        sqlx::query("SELECT 1").execute(&self.read).await?;
-        Ok(())
-    }
-
-    fn is_embedded(&self) -> bool {
-        true
+        Ok(Self::new(read, write))
     }
 }

@@ -1,23 +1,33 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, Row, Type};
 
-use super::PgRepo;
-use crate::repo::rows::{key_from_row, millis};
+use super::rows::{key_from_row, millis};
+use super::{Dialect, SqlRepo};
 use crate::repo::{ApiKeyRecord, KeyRepo, NewApiKey, RepoResult};
 
 #[async_trait]
-impl KeyRepo for PgRepo {
+impl<DB> KeyRepo for SqlRepo<DB>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'a> &'a str: Encode<'a, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    String: for<'a> Encode<'a, DB> + for<'r> Decode<'r, DB> + Type<DB>,
+    Option<String>: for<'a> Encode<'a, DB>,
+    i64: for<'a> Encode<'a, DB> + for<'r> Decode<'r, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
     async fn insert_key(&self, key: &NewApiKey) -> RepoResult<()> {
         sqlx::query(
-            "INSERT INTO api_keys (id, key_hash, tenant, role, created_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO api_keys (id, key_hash, tenant, role, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&key.id)
         .bind(&key.key_hash)
         .bind(&key.tenant)
         .bind(key.role.as_str())
         .bind(millis(key.created_at))
-        .execute(&self.pool)
+        .execute(&self.write)
         .await?;
         Ok(())
     }
@@ -28,7 +38,7 @@ impl KeyRepo for PgRepo {
              WHERE key_hash = $1 AND revoked_at IS NULL",
         )
         .bind(key_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read)
         .await?;
         row.as_ref().map(key_from_row).transpose()
     }
@@ -37,7 +47,7 @@ impl KeyRepo for PgRepo {
         let rows = sqlx::query(
             "SELECT id, tenant, role, created_at, revoked_at FROM api_keys ORDER BY created_at, id",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         rows.iter().map(key_from_row).collect()
     }
@@ -47,16 +57,16 @@ impl KeyRepo for PgRepo {
             sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
                 .bind(millis(at))
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&self.write)
                 .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(DB::rows_affected(&done) == 1)
     }
 
     async fn count_active_admin_keys(&self) -> RepoResult<u64> {
         let n: i64 = sqlx::query(
             "SELECT COUNT(*) FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL",
         )
-        .fetch_one(&self.pool)
+        .fetch_one(&self.read)
         .await?
         .try_get(0)?;
         Ok(u64::try_from(n).unwrap_or(0))

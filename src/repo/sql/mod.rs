@@ -1,0 +1,72 @@
+//! The SQL adapter of every metadata port, written once over a [`Dialect`]: queries use `$n`
+//! placeholders and portable SQL, so each one serves SQLite and PostgreSQL alike. What really
+//! differs (opening the pools, migrations, WAL, LISTEN/NOTIFY) lives in `sqlite` and `postgres`.
+//!
+//! The impls of the ports (a file each) share one where-clause: the types their queries bind
+//! and read. Rust does not carry such bounds along with a trait bound, so they cannot live in
+//! `Dialect` alone.
+
+mod assets;
+mod dialect;
+mod jobs;
+mod keys;
+mod maintenance;
+pub mod postgres;
+mod rows;
+pub mod sqlite;
+mod tasks;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use sqlx::{Database, Executor, Pool};
+use tokio::sync::Notify;
+
+pub use dialect::Dialect;
+
+use super::{AssetRepo, JobQueue, KeyRepo, MaintenanceRepo, Repo, RepoResult, TaskRepo};
+
+/// SQL adapter for every metadata port. Reads go to `read`, writes (and transactions that
+/// read what they wrote) to `write`: one single-connection pool for SQLite, so writers never
+/// contend for the file's lock, beside a read-only pool; the same pool twice for PostgreSQL.
+#[derive(Debug)]
+pub struct SqlRepo<DB: Database> {
+    read: Pool<DB>,
+    write: Pool<DB>,
+}
+
+impl<DB: Database> Clone for SqlRepo<DB> {
+    fn clone(&self) -> Self {
+        Self {
+            read: self.read.clone(),
+            write: self.write.clone(),
+        }
+    }
+}
+
+impl<DB: Database> SqlRepo<DB> {
+    fn new(read: Pool<DB>, write: Pool<DB>) -> Self {
+        Self { read, write }
+    }
+}
+
+#[async_trait]
+impl<DB> Repo for SqlRepo<DB>
+where
+    DB: Dialect,
+    Self: AssetRepo + JobQueue + KeyRepo + TaskRepo + MaintenanceRepo,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    async fn ping(&self) -> RepoResult<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    fn is_embedded(&self) -> bool {
+        DB::EMBEDDED
+    }
+
+    fn forward_wakeups(&self, wake: Arc<Notify>) {
+        DB::forward_wakeups(&self.read, wake);
+    }
+}
