@@ -27,15 +27,6 @@ pub enum BlobError {
 }
 
 impl BlobError {
-    pub fn code(&self) -> &'static str {
-        match self {
-            BlobError::NotFound(_) => "blob-not-found",
-            BlobError::Store(_) => "blob-store-error",
-            BlobError::Io(_) => "blob-io-error",
-            BlobError::InvalidUrl(_) => "blob-invalid-url",
-        }
-    }
-
     pub fn is_not_found(&self) -> bool {
         matches!(self, BlobError::NotFound(_))
     }
@@ -61,11 +52,21 @@ pub struct BlobInfo {
     pub last_modified: DateTime<Utc>,
 }
 
-/// A local file with a blob's bytes; a temporary copy is removed when this is dropped.
+/// A local file with a blob's bytes: the stored file itself, or a temporary copy that is
+/// removed when this is dropped.
 #[derive(Debug)]
-pub struct LocalBlob {
-    pub path: std::path::PathBuf,
-    pub _temp: Option<tempfile::TempPath>,
+pub enum LocalBlob {
+    Stored(std::path::PathBuf),
+    Copy(tempfile::TempPath),
+}
+
+impl LocalBlob {
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            LocalBlob::Stored(path) => path,
+            LocalBlob::Copy(temp) => temp,
+        }
+    }
 }
 
 /// Content-addressed storage keyed by lowercase hex sha256.

@@ -192,7 +192,7 @@ impl BlobStore for ObjectBlobStore {
         if let Some(root) = &self.local_root {
             let path = root.join(object_key(sha256));
             return match tokio::fs::metadata(&path).await {
-                Ok(_) => Ok(LocalBlob { path, _temp: None }),
+                Ok(_) => Ok(LocalBlob::Stored(path)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     Err(BlobError::NotFound(sha256.to_owned()))
                 }
@@ -214,10 +214,7 @@ impl BlobStore for ObjectBlobStore {
             out.write_all(&chunk).await?;
         }
         out.flush().await?;
-        Ok(LocalBlob {
-            path: path.to_path_buf(),
-            _temp: Some(path),
-        })
+        Ok(LocalBlob::Copy(path))
     }
 
     async fn stream(

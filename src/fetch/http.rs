@@ -122,12 +122,6 @@ impl HttpFetcher {
                 declared: Some(declared),
             });
         }
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-
         let local = |e: std::io::Error| FetchError::LocalIo(e.to_string());
         let temp = tempfile::Builder::new()
             .prefix("fetch-")
@@ -161,7 +155,6 @@ impl HttpFetcher {
             sha256: hex(&hasher.finalize()),
             bytes,
             head,
-            content_type,
         })
     }
 }

@@ -25,7 +25,6 @@ pub struct FetchedFile {
     pub bytes: u64,
     /// The first `HEAD_BYTES` bytes (fewer for a smaller file).
     pub head: Vec<u8>,
-    pub content_type: Option<String>,
 }
 
 /// Downloads a URL into a temp file, refusing anything larger than `max_bytes`.

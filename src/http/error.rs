@@ -31,7 +31,9 @@ pub fn kyy_code(code: &Code) -> i64 {
 
 fn public_message(error: &ServiceError) -> String {
     match error {
-        ServiceError::Client { message, .. } => message.clone(),
+        ServiceError::Client { message, .. } | ServiceError::Dependency { message, .. } => {
+            message.clone()
+        }
         ServiceError::Internal(e) => {
             tracing::error!(error = %format!("{e:#}"), "internal error");
             INTERNAL_MESSAGE.to_owned()

@@ -50,7 +50,8 @@ pub trait AssetRepo: Send + Sync {
         limit: u32,
     ) -> RepoResult<KeysetPage>;
     /// Compare-and-set: moves the asset from `from` to `change.to`. `false` when the asset
-    /// is no longer in `from` (or gone).
+    /// is no longer in `from` (or gone). It does not judge the transition: use cases call
+    /// `service::status::change_status`, which checks the domain's rule first.
     async fn change_status(
         &self,
         id: &AssetId,

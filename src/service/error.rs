@@ -3,11 +3,19 @@ use std::fmt;
 use crate::domain::codes::{self, Code};
 
 /// A use case's failure: the caller's fault (with a stable code from `domain::codes` and a
-/// sentence they can act on), or ours. The HTTP faces map codes to bodies in `http::error`.
+/// sentence they can act on), a service we depend on that failed (the caller may retry), or
+/// ours. The HTTP faces map codes to bodies in `http::error`.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     #[error("{message}")]
     Client {
+        code: &'static Code,
+        message: String,
+    },
+    /// The metadata database or the upstream generation service is down or failing: nothing
+    /// was done, and the same request may succeed later.
+    #[error("{message}")]
+    Dependency {
         code: &'static Code,
         message: String,
     },
@@ -22,6 +30,22 @@ impl ServiceError {
         debug_assert!(code.refusal.is_some(), "{code} is not a refusal code");
         ServiceError::Client {
             code,
+            message: message.to_string(),
+        }
+    }
+
+    /// The metadata database cannot be reached.
+    pub fn unavailable(message: impl fmt::Display) -> Self {
+        ServiceError::Dependency {
+            code: &codes::UNAVAILABLE,
+            message: message.to_string(),
+        }
+    }
+
+    /// The upstream generation service could not be reached.
+    pub fn upstream(message: impl fmt::Display) -> Self {
+        ServiceError::Dependency {
+            code: &codes::UPSTREAM_ERROR,
             message: message.to_string(),
         }
     }
@@ -42,10 +66,7 @@ impl ServiceError {
             && repo.is_unavailable()
         {
             tracing::warn!(error = %repo, "{context}: database unavailable");
-            return Self::client(
-                &codes::UNAVAILABLE,
-                "the metadata database is unavailable; try again shortly",
-            );
+            return Self::unavailable("the metadata database is unavailable; try again shortly");
         }
         ServiceError::Internal(error.context(context.to_owned()))
     }
@@ -53,7 +74,7 @@ impl ServiceError {
     /// The stable code: the client's, or `internal`.
     pub fn code(&self) -> &'static Code {
         match self {
-            ServiceError::Client { code, .. } => code,
+            ServiceError::Client { code, .. } | ServiceError::Dependency { code, .. } => code,
             ServiceError::Internal(_) => &codes::INTERNAL,
         }
     }

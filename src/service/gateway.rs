@@ -8,7 +8,6 @@ use serde_json::Value;
 
 use super::{DeliveryService, ResolveViolation, Resolved, ServiceError};
 use crate::domain::Caller;
-use crate::domain::codes;
 use crate::repo::TaskRepo;
 use crate::upstream::{UpstreamAnswer, UpstreamApi, UpstreamError};
 
@@ -40,10 +39,7 @@ pub struct GatewayService {
 }
 
 fn upstream_error(e: UpstreamError) -> ServiceError {
-    ServiceError::client(
-        &codes::UPSTREAM_ERROR,
-        format!("the generation service could not be reached: {e}"),
-    )
+    ServiceError::upstream(format!("the generation service could not be reached: {e}"))
 }
 
 fn is_terminal(body: &Value) -> Option<(String, bool)> {

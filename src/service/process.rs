@@ -150,7 +150,7 @@ impl ProcessingService {
             .local_file(&asset.sha256, &self.tmp_dir)
             .await
             .map_err(blob_error)?;
-        let path = local.path.clone();
+        let path = local.path().to_path_buf();
         let (asset_type, format, len, hint) = (
             asset.asset_type,
             sniffed.format.clone(),
@@ -201,7 +201,7 @@ impl ProcessingService {
                 probed.facts.height.unwrap_or(0),
             );
             match self
-                .moderate(asset, &local.path, &probed.format, size)
+                .moderate(asset, local.path(), &probed.format, size)
                 .await
             {
                 Moderated::Pass(record) => (Status::Active, record),

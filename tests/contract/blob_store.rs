@@ -108,7 +108,7 @@ async fn blob_store_contract() {
             .await
             .expect("local file");
         assert_eq!(
-            std::fs::read(&local.path).expect("read").len(),
+            std::fs::read(local.path()).expect("read").len(),
             content.len(),
             "{name}"
         );

@@ -17,8 +17,7 @@ use crate::upstream::{SUBMIT_PATH, UpstreamAnswer};
 
 fn gateway(state: &AppState) -> Result<&GatewayService, KyyError> {
     state.gateway.as_ref().ok_or_else(|| {
-        KyyError(ServiceError::client(
-            &codes::UNAVAILABLE,
+        KyyError(ServiceError::unavailable(
             "no generation service is configured on this server (start it with --upstream-url and --upstream-key)",
         ))
     })
