@@ -1,5 +1,3 @@
-mod bench;
-
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -32,11 +30,6 @@ enum Command {
     /// Exit status: 0 clean, 1 problems found and repaired, 4 problems left (run with
     /// --repair), 8 the check itself failed.
     Fsck(FsckArgs),
-    /// Measure: time-to-active, ingest bandwidth, reads, face check (docs/PERFORMANCE.md).
-    Bench(bench::BenchArgs),
-    /// The bare JSON handler the reads benchmark compares with.
-    #[command(hide = true)]
-    BenchBare,
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
@@ -309,8 +302,6 @@ async fn run() -> ExitCode {
         Command::Serve(args) => (serve(args, true).await, ExitCode::FAILURE),
         Command::Worker(args) => (serve(args, false).await, ExitCode::FAILURE),
         Command::Keys { command } => (keys(command).await, ExitCode::FAILURE),
-        Command::Bench(args) => (bench::run(args).await, ExitCode::FAILURE),
-        Command::BenchBare => (bench::serve_bare().await, ExitCode::FAILURE),
         Command::Fsck(args) => match fsck(args).await {
             Ok(code) => return code,
             Err(e) => (Err(e), ExitCode::from(FSCK_FAILED)),

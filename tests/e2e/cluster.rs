@@ -11,8 +11,10 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use sqlx::Row;
 
-use crate::common::process::{JOB_LOGS, Proc, count_by_field, run};
-use crate::common::{Origin, PgSchema, client, media, s3_bucket, upload_image, wait_settled};
+use crate::common::{
+    JOB_LOGS, Origin, PgSchema, Proc, client, count_by_field, media, run, s3_bucket, serve,
+    upload_image, wait_settled,
+};
 
 const SECRET: &str = "cluster-signing-secret";
 
@@ -56,7 +58,7 @@ impl Shared {
         args.extend(["--signing-secret".into(), SECRET.into()]);
         args.extend(extra.iter().map(|s| s.to_string()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let node = Proc::serve(dir.path(), &args, JOB_LOGS);
+        let node = serve(dir.path(), &args, JOB_LOGS);
         self.dirs.push(dir);
         node
     }
@@ -360,7 +362,9 @@ async fn sigterm_hands_running_jobs_to_the_other_nodes() {
     let urls = big_photos(&origin, 16);
     let ids = upload_all(&[&a.base], &key, &urls).await;
     let held = leases_of(&shared, c.pid(), Duration::from_secs(60)).await;
-    let status = c.terminate(Duration::from_secs(30));
+    let status = c
+        .terminate(Duration::from_secs(30))
+        .expect("the node stops after SIGTERM");
     assert!(status.success(), "clean exit: {status:?}");
     let handed = c
         .logs()

@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::process::{BIN, Proc};
-use crate::common::{KYY, Origin, blob_files, client, media, upload_image, wait_settled};
+use crate::common::{
+    BIN, KYY, Origin, Proc, blob_files, client, media, serve, upload_image, wait_settled,
+};
 
 fn start(data_dir: &Path, extra: &[&str]) -> Proc {
-    Proc::serve(data_dir, extra, "warn")
+    serve(data_dir, extra, "warn")
 }
 
 fn kill(node: Proc) {

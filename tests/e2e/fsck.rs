@@ -4,8 +4,7 @@
 
 use serde_json::Value;
 
-use crate::common::process::{Proc, run};
-use crate::common::{Origin, client, media, upload_image, wait_settled};
+use crate::common::{Origin, client, media, run, serve, upload_image, wait_settled};
 
 fn fsck(data: &str, extra: &[&str]) -> (i32, Value) {
     let mut args = vec!["fsck", "--json", "--data-dir", data];
@@ -26,7 +25,7 @@ async fn fsck_finds_and_repairs_stuck_assets_lost_blobs_and_orphans() {
     let second = origin.put("b.png", media::png(500, 300), "image/png");
 
     // No workers: both assets stay Processing.
-    let node = Proc::serve(dir.path(), &["--workers", "0"], "warn");
+    let node = serve(dir.path(), &["--workers", "0"], "warn");
     let key = node.printed_key.clone().expect("admin key");
     let http = client();
     let mut ids = Vec::new();
@@ -100,7 +99,7 @@ async fn fsck_finds_and_repairs_stuck_assets_lost_blobs_and_orphans() {
     assert_eq!(code, 0, "clean after repair: {report}");
 
     // With workers, the re-queued asset is processed; the lost one says why it failed.
-    let node = Proc::serve(dir.path(), &["--workers", "2"], "warn");
+    let node = serve(dir.path(), &["--workers", "2"], "warn");
     let body = wait_settled(&http, &node.base, &key, &ids[0]).await;
     assert_eq!(body["status"], "Active", "{body}");
     let body = wait_settled(&http, &node.base, &key, &ids[1]).await;

@@ -9,7 +9,9 @@ use reqwest::StatusCode;
 
 use assetlib::config::Config;
 
-use crate::common::{KYY, Origin, PgSchema, TestApp, media, spawn_app_with, wait_settled};
+use crate::common::{
+    BIN, KYY, Origin, PgSchema, Proc, Stderr, TestApp, media, spawn_app_with, wait_settled,
+};
 
 /// An in-process node on the shared database and blob store; `adjust` sets the rest.
 async fn node_on(database_url: &str, blob_url: &str, adjust: impl FnOnce(&mut Config)) -> TestApp {
@@ -129,21 +131,9 @@ async fn a_job_enqueued_on_one_node_wakes_another_through_notify() {
     schema.remove().await;
 }
 
-/// Kills the child process when the test ends, however it ends.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_only_node_processes_uploads_taken_by_an_api_node() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-    const BIN: &str = env!("CARGO_BIN_EXE_assetlib");
+    use std::process::Command;
 
     // On the embedded database a worker-only node makes no sense: refused with a reason.
     let lonely = tempfile::tempdir().expect("dir");
@@ -169,7 +159,8 @@ async fn a_worker_only_node_processes_uploads_taken_by_an_api_node() {
     })
     .await;
     let worker_dir = tempfile::tempdir().expect("dir");
-    let mut child = Command::new(BIN)
+    let mut worker = Command::new(BIN);
+    worker
         .args([
             "worker",
             "--database-url",
@@ -179,21 +170,14 @@ async fn a_worker_only_node_processes_uploads_taken_by_an_api_node() {
             "--data-dir",
         ])
         .arg(worker_dir.path())
-        .env("ASSETLIB_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("worker starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let guard = Child(child);
-    let started = tokio::task::spawn_blocking(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .any(|line| line.contains("assetlib worker running"))
+        .env("ASSETLIB_LOG", "warn");
+    // Killed when the test ends, however it ends.
+    let guard = tokio::task::spawn_blocking(move || {
+        Proc::start(worker, "assetlib worker running", Stderr::Inherit)
     })
     .await
-    .expect("read");
-    assert!(started, "the worker announced itself");
+    .expect("start task")
+    .unwrap_or_else(|e| panic!("the worker announced itself: {e}"));
 
     let origin = Origin::start().await;
     let key = api.create_key("split").await;

@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::common::process::{Proc, run};
-use crate::common::{KYY, Origin, client, media, wait_settled};
+use crate::common::{KYY, Origin, Proc, client, media, run, serve, wait_settled};
 
 /// The directory holding `initdb` and `pg_ctl`: `TEST_PG_BIN`, or the newest Debian install.
 fn pg_bin() -> Option<PathBuf> {
@@ -174,7 +173,7 @@ fn node(data: &Path, database_url: &str, blob_url: &str, extra: &[&str]) -> Proc
         "restart-secret",
     ];
     args.extend_from_slice(extra);
-    Proc::serve(data, &args, "warn")
+    serve(data, &args, "warn")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,9 +1,9 @@
-//! Test harness: the real server on port 0 with a temp data dir, a local origin server
-//! serving generated media, and small JSON helpers.
+//! Test harness: the real server on port 0 with a temp data dir (in process, or the binary as
+//! a child process), a local origin server serving generated media, and small JSON helpers. The
+//! origin and the child-process handling come from `assetlib-test-support`, shared with the
+//! benchmark.
 
 pub mod media;
-pub mod origin;
-pub mod process;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,9 +17,27 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use tempfile::TempDir;
 
-pub use origin::Origin;
+pub use assetlib_test_support::{JOB_LOGS, Origin, Proc, Serve, Stderr, count_by_field};
 
 pub const KYY: &str = "/kyyReactApiServer/kyyVideo2/asset";
+
+/// The server binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_assetlib");
+
+/// `assetlib serve` as a child process on a free port, private networks allowed (the origin is
+/// local), `ASSETLIB_LOG=log`, its log lines captured; SIGKILLed when dropped.
+pub fn serve(data_dir: &Path, extra: &[&str], log: &str) -> Proc {
+    Serve::new(BIN, data_dir)
+        .args(extra)
+        .log(log)
+        .start()
+        .unwrap_or_else(|e| panic!("the server starts: {e}"))
+}
+
+/// Runs a one-shot command of the binary; returns its exit code and stdout.
+pub fn run(args: &[&str]) -> (i32, String) {
+    assetlib_test_support::run(Path::new(BIN), args).expect("the command runs")
+}
 
 /// A running server with its data directory and an admin key.
 pub struct TestApp {

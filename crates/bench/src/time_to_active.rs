@@ -1,13 +1,21 @@
 //! Scenario 1: upload-request-start → usable (assetlib: `Active` seen on the details endpoint),
 //! sequentially, eight importers at once, and open-loop at a fixed rate.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::origin::Origin;
-use super::stats::{Row, Samples};
-use super::target::Importer;
+use assetlib_test_support::Origin;
+
+use crate::args::BenchArgs;
+use crate::importer::Importer;
+use crate::media;
+use crate::server::{Binary, Node};
+use crate::stats::{Row, Samples};
+
+/// The photo's name on the origin.
+const PHOTO: &str = "photo.jpg";
 
 /// Distinct variant numbers for every import of a run.
 static NEXT: AtomicU64 = AtomicU64::new(1);
@@ -22,6 +30,71 @@ pub struct Plan {
     pub concurrent_for: Duration,
     /// Open-loop rate and length; `None` skips it (peers that cannot keep up).
     pub open_loop: Option<(f64, Duration)>,
+}
+
+pub async fn scenario(
+    args: &BenchArgs,
+    server: &Binary,
+    work: &Path,
+    summary: &mut Vec<String>,
+) -> anyhow::Result<Vec<Row>> {
+    let origin = media::serve(&[(PHOTO, media::photo_jpeg(work)?.as_path(), "image/jpeg")]).await?;
+    let plan = if args.smoke {
+        Plan {
+            sequential: 3,
+            concurrency: 8,
+            concurrent_for: Duration::from_secs(2),
+            open_loop: Some((10.0, Duration::from_secs(2))),
+        }
+    } else {
+        Plan {
+            sequential: 100,
+            concurrency: 8,
+            concurrent_for: Duration::from_secs(30),
+            open_loop: Some((args.rate, Duration::from_secs(args.open_loop_secs))),
+        }
+    };
+    let node = Node::start(server, None, &args.server_args)?;
+    let mut rows = node.note_rss(run(&node.importer()?, &origin, PHOTO, &plan).await);
+    drop(node);
+    if let Some(peer) = args.peer()? {
+        let peer_plan = Plan {
+            open_loop: None,
+            ..plan
+        };
+        let theirs = run(&peer, &origin, PHOTO, &peer_plan).await;
+        compare(&rows, &theirs, peer.name(), summary);
+        rows.extend(theirs);
+    }
+    Ok(rows)
+}
+
+/// Summary lines: our sequential p50 and 8-way throughput against the peer's.
+fn compare(ours: &[Row], theirs: &[Row], peer: &str, summary: &mut Vec<String>) {
+    let find = |rows: &[Row], scenario: &str| rows.iter().find(|r| r.scenario == scenario).cloned();
+    if let (Some(a), Some(b)) = (
+        find(ours, "time-to-active sequential"),
+        find(theirs, "time-to-active sequential"),
+    ) && a.p50_ms > 0.0
+    {
+        summary.push(format!(
+            "sequential p50: assetlib {:.1} ms, {peer} {:.1} ms ({:.1}× as fast)",
+            a.p50_ms,
+            b.p50_ms,
+            b.p50_ms / a.p50_ms
+        ));
+    }
+    if let (Some(a), Some(b)) = (
+        find(ours, "time-to-active 8-way"),
+        find(theirs, "time-to-active 8-way"),
+    ) && let (Some(x), Some(y)) = (a.per_sec, b.per_sec)
+        && y > 0.0
+    {
+        summary.push(format!(
+            "8-way throughput: assetlib {x:.1}/s, {peer} {y:.1}/s ({:.2}×)",
+            x / y
+        ));
+    }
 }
 
 pub async fn run(imp: &Importer, origin: &Origin, file: &str, plan: &Plan) -> Vec<Row> {
@@ -72,7 +145,7 @@ pub async fn concurrent(
     let mut tasks = Vec::new();
     for _ in 0..workers {
         let imp = imp.clone();
-        let origin = *origin;
+        let origin = origin.clone();
         let file = file.to_owned();
         tasks.push(tokio::spawn(async move {
             let mut samples = Samples::default();

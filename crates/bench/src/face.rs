@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use assetlib::moderation::{DETECT_SIDE, FaceDetector, SeetaDetector, scan_image};
 
-use super::stats::{Row, Samples};
+use crate::stats::{Row, Samples};
 
 pub fn run(photo: &Path, runs: usize) -> anyhow::Result<Vec<Row>> {
     let detector = SeetaDetector::embedded()?;

@@ -1,106 +1,11 @@
-//! What the bench drives: an assetlib server it starts itself (a child process of this very
-//! binary, so its memory is measured alone), or a peer already running (pict-rs, Directus).
+//! What the bench drives: the assetlib server it started (`server.rs`), or a peer already
+//! running (pict-rs, Directus); one import, from the request until the file is usable.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
 use serde_json::Value;
 
 const KYY: &str = "/kyyReactApiServer/kyyVideo2/asset";
-
-/// An assetlib server on a temp data dir, killed when dropped.
-pub struct Node {
-    child: Child,
-    pub base: String,
-    /// The admin key printed on first start.
-    pub key: String,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl Node {
-    /// `assetlib serve` on a fresh temp data dir (or `data_dir`), loopback sources allowed.
-    pub fn start(data_dir: Option<&std::path::Path>, extra: &[&str]) -> anyhow::Result<Self> {
-        let (dir, path) = match data_dir {
-            Some(p) => (None, p.to_path_buf()),
-            None => {
-                let d = tempfile::Builder::new()
-                    .prefix("assetlib-bench-")
-                    .tempdir()?;
-                let p = d.path().to_path_buf();
-                (Some(d), p)
-            }
-        };
-        let exe = std::env::current_exe().context("locating the assetlib binary")?;
-        let mut child = Command::new(exe)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--allow-private-networks",
-                "--data-dir",
-            ])
-            .arg(&path)
-            .args(extra)
-            .env(
-                "ASSETLIB_LOG",
-                std::env::var("ASSETLIB_LOG").unwrap_or_else(|_| "warn".into()),
-            )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .context("starting the server")?;
-        let mut key = String::new();
-        let mut base = None;
-        if let Some(stdout) = child.stdout.take() {
-            let mut lines = BufReader::new(stdout).lines();
-            for line in lines.by_ref().map_while(Result::ok) {
-                if line.starts_with("alk_") {
-                    line.trim().clone_into(&mut key);
-                }
-                if let Some(addr) = line.strip_prefix("assetlib listening on ") {
-                    base = Some(addr.trim().to_owned());
-                    break;
-                }
-            }
-            std::thread::spawn(move || for _ in lines {});
-        }
-        let Some(base) = base else {
-            let _ = child.kill();
-            bail!("the server exited before printing its address");
-        };
-        Ok(Self {
-            child,
-            base,
-            key,
-            _dir: dir,
-        })
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Peak resident memory of the server process so far (VmHWM), in MiB.
-    pub fn peak_rss_mib(&self) -> Option<f64> {
-        peak_rss_mib(self.pid())
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-pub fn peak_rss_mib(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
 
 /// Which product imports the file.
 #[derive(Debug, Clone)]

@@ -5,17 +5,70 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use assetlib_test_support::Origin;
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
-use super::origin::Origin;
-use super::stats::{Row, Samples};
-use super::target::Importer;
+use crate::args::BenchArgs;
+use crate::importer::Importer;
+use crate::media;
+use crate::server::{Binary, Node};
+use crate::stats::{Row, Samples};
 
 static NEXT: AtomicU64 = AtomicU64::new(1_000_000);
 
 fn next_url(origin: &Origin, file: &str) -> String {
     origin.url(file, NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+pub async fn scenario(
+    args: &BenchArgs,
+    server: &Binary,
+    work: &Path,
+    summary: &mut Vec<String>,
+) -> anyhow::Result<Vec<Row>> {
+    let video = if args.smoke {
+        media::video_mp4_sized(work, 3, "2M")?
+    } else {
+        media::video_mp4(work)?
+    };
+    let size_mb = std::fs::metadata(&video)?.len() as f64 / 1e6;
+    let photo = media::photo_jpeg(work)?;
+    let origin = media::serve(&[
+        ("video.mp4", video.as_path(), "video/mp4"),
+        ("photo.jpg", photo.as_path(), "image/jpeg"),
+    ])
+    .await?;
+    let node = Node::start(server, None, &args.server_args)?;
+    let ours = node.importer()?;
+    // Memory after small imports, to compare with after the large ones.
+    for v in 0..3 {
+        let _ = ours
+            .import(&origin.url("photo.jpg", 9_000_000 + v), "Image")
+            .await;
+    }
+    let rss_small = node.peak_rss_mib().unwrap_or(0.0);
+    let scratch = tempfile::Builder::new()
+        .prefix("assetlib-bench-copy-")
+        .tempdir_in(work)?;
+    let mut rows = Vec::new();
+    for n in [1, 8] {
+        rows.push(copies(ours.client(), &origin, "video.mp4", n, scratch.path()).await);
+        rows.extend(imports(&ours, &origin, "video.mp4", n).await);
+    }
+    let rss_large = node.peak_rss_mib().unwrap_or(0.0);
+    summary.push(format!(
+        "ingest: video {size_mb:.1} MB; server peak RSS {rss_small:.0} MiB after three 1 MB \
+         imports, {rss_large:.0} MiB after the video imports"
+    ));
+    let mut rows = node.note_rss(rows);
+    drop(node);
+    if let Some(peer) = args.peer()? {
+        for n in [1, 8] {
+            rows.extend(imports(&peer, &origin, "video.mp4", n).await);
+        }
+    }
+    Ok(rows)
 }
 
 /// Streams `url` into a file in `dir`, as a download-to-disk with nothing else would.

@@ -1,10 +1,23 @@
 //! The bench's media: a ~1 MB 1080p JPEG made with the `image` crate, and a ~46 MB 720p
-//! H.264 MP4 made once with ffmpeg; both cached in the work directory.
+//! H.264 MP4 made once with ffmpeg; both cached in the work directory and served by an
+//! in-memory origin.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail};
+use assetlib_test_support::Origin;
+
+/// An origin serving these files (name, path, content type) from memory; every import asks for
+/// a distinct variant (`Origin::url`), so nothing is deduplicated away.
+pub async fn serve(files: &[(&str, &Path, &str)]) -> anyhow::Result<Origin> {
+    let origin = Origin::try_start().await.context("starting the origin")?;
+    for (name, path, content_type) in files {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        origin.put(name, bytes, content_type);
+    }
+    Ok(origin)
+}
 
 /// A 1920×1080 photo-like JPEG of about 1 MB: smooth gradients under fine noise.
 pub fn photo_jpeg(work: &Path) -> anyhow::Result<PathBuf> {
