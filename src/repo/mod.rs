@@ -108,7 +108,9 @@ pub trait MaintenanceRepo: Send + Sync {
 /// Generation tasks forwarded upstream, and the assets they reference.
 #[async_trait]
 pub trait TaskRepo: Send + Sync {
-    /// Records a task (or updates its status when it exists) with the assets it references.
+    /// Records a task of `tenant` (or updates its status when that tenant has it) with the
+    /// assets it references. `false`, recording nothing, when another tenant has a task of
+    /// this id.
     async fn record_task(
         &self,
         id: &str,
@@ -116,7 +118,9 @@ pub trait TaskRepo: Send + Sync {
         status: &str,
         finished: bool,
         asset_ids: &[String],
-    ) -> RepoResult<()>;
+    ) -> RepoResult<bool>;
+    /// Whether `tenant` has recorded a task of this id.
+    async fn has_task(&self, tenant: &str, id: &str) -> RepoResult<bool>;
     /// Updates the status of a task of this tenant; `false` when there is none.
     async fn update_task(
         &self,

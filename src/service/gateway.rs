@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::{DeliveryService, ResolveViolation, Resolved, ServiceError};
 use crate::domain::Caller;
+use crate::domain::codes;
 use crate::repo::TaskRepo;
 use crate::upstream::{UpstreamAnswer, UpstreamApi, UpstreamError};
 
@@ -78,23 +79,38 @@ impl GatewayService {
             let referenced_ids: Vec<String> = referenced.iter().map(ToString::to_string).collect();
             let (status, finished) =
                 is_terminal(&answer.body).unwrap_or(("submitted".to_owned(), false));
-            self.tasks
+            let recorded = self
+                .tasks
                 .record_task(id, &caller.tenant, &status, finished, &referenced_ids)
                 .await
                 .map_err(|e| ServiceError::internal("recording a task", e))?;
-            tracing::info!(task = id, tenant = %caller.tenant, assets = referenced.len(), "task forwarded");
+            if recorded {
+                tracing::info!(task = id, tenant = %caller.tenant, assets = referenced.len(), "task forwarded");
+            } else {
+                // The caller cannot read or take over the other tenant's task by this id.
+                tracing::warn!(task = id, tenant = %caller.tenant, "the upstream named a task id another tenant has; not recorded");
+            }
         }
         Ok(GatewayOutcome::Forwarded(answer))
     }
 
     /// Passes a task's status through (read at `{path}/{id}` upstream), recording terminal
-    /// states.
+    /// states. Only tasks the caller's tenant submitted through this server are read: any
+    /// other id answers `not-found`, exactly like one nobody submitted, and is not forwarded.
     pub async fn task_status(
         &self,
         caller: &Caller,
         path: &str,
         id: &str,
     ) -> Result<UpstreamAnswer, ServiceError> {
+        let owned = self
+            .tasks
+            .has_task(&caller.tenant, id)
+            .await
+            .map_err(|e| ServiceError::internal("reading a task", e))?;
+        if !owned {
+            return Err(ServiceError::client(&codes::NOT_FOUND, "task not found"));
+        }
         let answer = self
             .upstream
             .status(path, id)

@@ -132,6 +132,16 @@ async fn tasks_are_resolved_forwarded_and_recorded() {
         }
         assert_eq!(upstream.submitted.lock().expect("lock").len(), 1);
 
+        // Another tenant cannot read the task: not found, and nothing is asked upstream.
+        let foreign = gateway
+            .task_status(&caller("b"), "/v1/result", "task-1")
+            .await;
+        assert!(
+            matches!(&foreign, Err(e) if e.code().name == "not-found"),
+            "{backend}: {foreign:?}"
+        );
+        assert!(upstream.reads.lock().expect("lock").is_empty());
+
         // A terminal status read releases the asset.
         *upstream.status.lock().expect("lock") = "succeeded".into();
         let answer = gateway

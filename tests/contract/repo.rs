@@ -565,15 +565,30 @@ async fn tasks_contract() {
             "{name}"
         );
         // Recording again updates, without duplicating links.
-        repo.record_task(
-            "task-1",
-            "t1",
-            "processing",
-            false,
-            std::slice::from_ref(&a),
-        )
-        .await
-        .expect("again");
+        assert!(
+            repo.record_task(
+                "task-1",
+                "t1",
+                "processing",
+                false,
+                std::slice::from_ref(&a),
+            )
+            .await
+            .expect("again")
+        );
+        // Another tenant's task of the same id is neither taken over nor linked.
+        let c = "asset-20260101000003-ccccc".to_owned();
+        assert!(
+            !repo
+                .record_task("task-1", "t2", "completed", true, std::slice::from_ref(&c))
+                .await
+                .expect("other tenant"),
+            "{name}"
+        );
+        assert!(repo.has_task("t1", "task-1").await.expect("has"), "{name}");
+        assert!(!repo.has_task("t2", "task-1").await.expect("has"), "{name}");
+        assert!(!repo.has_task("t1", "task-9").await.expect("has"), "{name}");
+        assert_eq!(repo.unfinished_task_using(&c).await.expect("query"), None);
         assert!(
             !repo
                 .update_task("t2", "task-1", "completed", true)

@@ -20,6 +20,8 @@ use crate::common::{KYY, Origin, media, spawn_app, spawn_app_with};
 struct Fake {
     received: Arc<Mutex<Vec<(String, Value)>>>,
     status: Arc<Mutex<String>>,
+    /// Every task id whose status was read.
+    reads: Arc<Mutex<Vec<String>>>,
 }
 
 async fn submit(
@@ -41,6 +43,7 @@ async fn submit(
 }
 
 async fn status(State(fake): State<Fake>, Path(id): Path<String>) -> Json<Value> {
+    fake.reads.lock().expect("lock").push(id.clone());
     let status = fake.status.lock().expect("lock").clone();
     Json(json!({"id": id, "object": "video", "status": status, "error": null}))
 }
@@ -228,4 +231,69 @@ async fn a_failed_task_releases_its_assets() {
     assert_eq!(result["status"], "failed");
     let (status, _) = app.delete(&key, &format!("/v1/assets/{id}")).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_tenants_task_answers_like_a_missing_one() {
+    let (upstream, fake) = start_fake().await;
+    let app = spawn_app_with(
+        |c| {
+            c.upstream = Some(UpstreamConfig {
+                url: upstream.clone(),
+                key: "k".into(),
+            })
+        },
+        Arc::new(SystemLookup),
+    )
+    .await;
+    let owner = app.create_key("owner").await;
+    let other = app.create_key("other").await;
+    let (status, submitted) = app
+        .post(
+            &owner,
+            "/kyyReactApiServer/v1/kyyvideo2/videos",
+            &json!({"model": "m", "prompt": "p"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{submitted}");
+    assert_eq!(submitted["id"], "task-123");
+
+    for route in [
+        "/kyyReactApiServer/v1/result",
+        "/kyyReactApiServer/v1/kyyvideo2/videos",
+    ] {
+        let foreign = app.get(&other, &format!("{route}/task-123")).await;
+        let missing = app.get(&other, &format!("{route}/task-nope")).await;
+        let missing_for_owner = app.get(&owner, &format!("{route}/task-nope")).await;
+        assert_eq!(foreign.0, StatusCode::NOT_FOUND, "{route}: {}", foreign.1);
+        assert_eq!(foreign, missing, "{route}");
+        assert_eq!(foreign, missing_for_owner, "{route}");
+        assert_eq!(foreign.1["code"], json!(-1));
+        // The owner still reads it.
+        let (status, own) = app.get(&owner, &format!("{route}/task-123")).await;
+        assert_eq!(status, StatusCode::OK, "{own}");
+    }
+    // Only the owner's reads reached the upstream.
+    assert_eq!(
+        fake.reads.lock().expect("lock").as_slice(),
+        ["task-123", "task-123"]
+    );
+
+    // An upstream that hands the other tenant the same id does not give it the owner's task.
+    let (status, _) = app
+        .post(
+            &other,
+            "/kyyReactApiServer/v1/kyyvideo2/videos",
+            &json!({"model": "m", "prompt": "q"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app
+        .get(&other, "/kyyReactApiServer/v1/result/task-123")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app
+        .get(&owner, "/kyyReactApiServer/v1/result/task-123")
+        .await;
+    assert_eq!(status, StatusCode::OK);
 }

@@ -24,14 +24,15 @@ where
         status: &str,
         finished: bool,
         asset_ids: &[String],
-    ) -> RepoResult<()> {
+    ) -> RepoResult<bool> {
         let now = millis(Utc::now());
         let mut tx = self.write.begin().await?;
-        sqlx::query(
+        // Another tenant's task of the same id is left alone (no row changes).
+        let done = sqlx::query(
             "INSERT INTO tasks (id, tenant, status, finished, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (id) DO UPDATE SET status = excluded.status, finished = excluded.finished, \
-             updated_at = excluded.updated_at",
+             updated_at = excluded.updated_at WHERE tasks.tenant = excluded.tenant",
         )
         .bind(id)
         .bind(tenant)
@@ -41,6 +42,9 @@ where
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        if DB::rows_affected(&done) == 0 {
+            return Ok(false);
+        }
         for asset in asset_ids {
             sqlx::query(
                 "INSERT INTO task_assets (task_id, asset_id) VALUES ($1, $2) \
@@ -52,7 +56,16 @@ where
             .await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(true)
+    }
+
+    async fn has_task(&self, tenant: &str, id: &str) -> RepoResult<bool> {
+        let row = sqlx::query("SELECT 1 FROM tasks WHERE id = $1 AND tenant = $2")
+            .bind(id)
+            .bind(tenant)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.is_some())
     }
 
     async fn update_task(
