@@ -80,6 +80,12 @@ pub struct ServeArgs {
     /// signed /content URLs, so generation tasks read assets straight from the store.
     #[arg(long, env = "ASSETLIB_PRESIGN_CONTENT")]
     pub presign_content: bool,
+    /// Uploads of one tenant this node fetches at once; more answer 429 `too-many-uploads`.
+    #[arg(long, env = "ASSETLIB_MAX_FETCHES_PER_TENANT", default_value_t = defaults::MAX_FETCHES_PER_TENANT)]
+    pub max_fetches_per_tenant: usize,
+    /// Assets waiting for processing (all nodes) past which uploads answer 429 `queue-full`.
+    #[arg(long, env = "ASSETLIB_MAX_QUEUED_JOBS", default_value_t = defaults::MAX_QUEUED_JOBS)]
+    pub max_queued_jobs: u64,
     /// Seconds an unreferenced blob is kept before the sweeper removes it.
     #[arg(long, env = "ASSETLIB_ORPHAN_GRACE", default_value_t = defaults::ORPHAN_GRACE_SECS)]
     pub orphan_grace_secs: u64,
@@ -167,6 +173,24 @@ impl fmt::Debug for UpstreamConfig {
     }
 }
 
+/// When uploads are refused under load (429).
+#[derive(Debug, Clone)]
+pub struct AdmissionConfig {
+    /// Uploads of one tenant being fetched at once on this node.
+    pub max_fetches_per_tenant: usize,
+    /// Jobs waiting or running, all nodes together.
+    pub max_queued_jobs: u64,
+}
+
+impl Default for AdmissionConfig {
+    fn default() -> Self {
+        Self {
+            max_fetches_per_tenant: defaults::MAX_FETCHES_PER_TENANT,
+            max_queued_jobs: defaults::MAX_QUEUED_JOBS,
+        }
+    }
+}
+
 /// Job queue settings.
 #[derive(Debug, Clone)]
 pub struct JobConfig {
@@ -203,6 +227,7 @@ pub struct Config {
     pub blob_url: String,
     pub fetch: FetchConfig,
     pub jobs: JobConfig,
+    pub admission: AdmissionConfig,
     pub orphan_grace: Duration,
     pub limits: MediaLimits,
     pub moderation: ModerationConfig,
@@ -232,6 +257,7 @@ impl Config {
             data_dir,
             fetch: FetchConfig::default(),
             jobs: JobConfig::default(),
+            admission: AdmissionConfig::default(),
             orphan_grace: Duration::from_secs(defaults::ORPHAN_GRACE_SECS),
             limits: MediaLimits::default(),
             moderation: ModerationConfig::default(),
@@ -273,6 +299,10 @@ impl Config {
         config.jobs.lease = Duration::from_secs(args.job_lease_secs.max(1));
         config.jobs.shutdown_grace = Duration::from_secs(args.shutdown_grace_secs);
         config.orphan_grace = Duration::from_secs(args.orphan_grace_secs);
+        config.admission = AdmissionConfig {
+            max_fetches_per_tenant: args.max_fetches_per_tenant.max(1),
+            max_queued_jobs: args.max_queued_jobs.max(1),
+        };
         config.public_url = args.public_url.clone();
         config.content_url_ttl = Duration::from_secs(args.content_url_ttl_secs.max(1));
         config.presign_content = args.presign_content;
@@ -339,6 +369,7 @@ impl fmt::Debug for Config {
             .field("blob_url", &redact_url(&self.blob_url))
             .field("fetch", &self.fetch)
             .field("jobs", &self.jobs)
+            .field("admission", &self.admission)
             .field("orphan_grace", &self.orphan_grace)
             .field("limits", &self.limits)
             .field("moderation", &self.moderation)

@@ -16,7 +16,7 @@ use crate::jobs::{JobRegistry, PROCESS_ASSET};
 use crate::moderation::{FaceDetector, SeetaDetector};
 use crate::repo::Repo;
 use crate::service::{
-    ContentSigner, DeliveryService, Fsck, GatewayService, IngestService, KeyService,
+    Admission, ContentSigner, DeliveryService, Fsck, GatewayService, IngestService, KeyService,
     LibraryService, ProcessingPorts, ProcessingService, ProcessingSettings, ReviewService, Settled,
 };
 use crate::upstream::HttpUpstream;
@@ -77,6 +77,7 @@ impl AppState {
         let settled = Settled::default();
         let limits = Arc::new(config.limits.clone());
 
+        let admission = Arc::new(Admission::new(config.admission.clone(), repo.clone()));
         let ingest = IngestService::new(
             fetcher,
             Arc::clone(&blobs),
@@ -84,6 +85,7 @@ impl AppState {
             Arc::clone(&wake),
             Arc::clone(&limits),
             config.jobs.max_attempts,
+            admission,
         );
         let library = LibraryService::new(repo.clone(), repo.clone(), settled.clone());
         let processing = ProcessingService::new(

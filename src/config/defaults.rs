@@ -16,3 +16,5 @@ pub const JOB_POLL_INTERVAL_SECS: u64 = 1;
 pub const SHUTDOWN_GRACE_SECS: u64 = 20;
 pub const CONTENT_URL_TTL_SECS: u64 = 12 * 3600;
 pub const ORPHAN_GRACE_SECS: u64 = 3600;
+pub const MAX_FETCHES_PER_TENANT: usize = 32;
+pub const MAX_QUEUED_JOBS: u64 = 2000;

@@ -94,6 +94,8 @@ pub const ASSET_IN_USE: Code = refusal("asset-in-use", 1410, 409);
 pub const UPSTREAM_ERROR: Code = refusal("upstream-error", 5002, 502);
 pub const UNAVAILABLE: Code = refusal("unavailable", 5003, 503);
 pub const INTERNAL: Code = refusal("internal", 5000, 500);
+pub const TOO_MANY_UPLOADS: Code = refusal("too-many-uploads", 1429, 429);
+pub const QUEUE_FULL: Code = refusal("queue-full", 1430, 429);
 
 // Failures of accepted assets (`failure.code`).
 pub const IMAGE_FORMAT: Code = failure("image-format");
@@ -157,6 +159,8 @@ pub const ALL: &[&Code] = &[
     &UPSTREAM_ERROR,
     &UNAVAILABLE,
     &INTERNAL,
+    &TOO_MANY_UPLOADS,
+    &QUEUE_FULL,
     &IMAGE_FORMAT,
     &VIDEO_FORMAT,
     &AUDIO_FORMAT,

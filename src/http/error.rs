@@ -31,9 +31,9 @@ pub fn kyy_code(code: &Code) -> i64 {
 
 fn public_message(error: &ServiceError) -> String {
     match error {
-        ServiceError::Client { message, .. } | ServiceError::Dependency { message, .. } => {
-            message.clone()
-        }
+        ServiceError::Client { message, .. }
+        | ServiceError::Dependency { message, .. }
+        | ServiceError::Busy { message, .. } => message.clone(),
         ServiceError::Internal(e) => {
             tracing::error!(error = %format!("{e:#}"), "internal error");
             INTERNAL_MESSAGE.to_owned()
@@ -67,8 +67,21 @@ impl IntoResponse for KyyError {
             msg: public_message(&self.0),
             data: None,
         };
-        (http_status(code), Json(body)).into_response()
+        with_retry_after(&self.0, (http_status(code), Json(body)).into_response())
     }
+}
+
+/// A refusal under load tells the client when to come back.
+fn with_retry_after(error: &ServiceError, mut response: Response) -> Response {
+    if let ServiceError::Busy { retry_after, .. } = error {
+        let secs = retry_after.as_secs().max(1);
+        if let Ok(value) = axum::http::HeaderValue::from_str(&secs.to_string()) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
+        }
+    }
+    response
 }
 
 /// An error answered as `{"error": {"code", "message"}}`.
@@ -85,7 +98,7 @@ impl IntoResponse for V1Error {
     fn into_response(self) -> Response {
         let code = self.0.code();
         let body = json!({ "error": { "code": code.name, "message": public_message(&self.0) } });
-        (http_status(code), Json(body)).into_response()
+        with_retry_after(&self.0, (http_status(code), Json(body)).into_response())
     }
 }
 

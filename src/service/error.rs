@@ -19,6 +19,14 @@ pub enum ServiceError {
         code: &'static Code,
         message: String,
     },
+    /// Refused for now to keep the server responsive (too many uploads in flight, a full
+    /// queue): the same request may be sent again after `retry_after`.
+    #[error("{message}")]
+    Busy {
+        code: &'static Code,
+        message: String,
+        retry_after: std::time::Duration,
+    },
     /// Logged with its context; clients only see a generic sentence.
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
@@ -50,6 +58,19 @@ impl ServiceError {
         }
     }
 
+    /// Refused under load; answered with `Retry-After`.
+    pub fn busy(
+        code: &'static Code,
+        message: impl fmt::Display,
+        retry_after: std::time::Duration,
+    ) -> Self {
+        ServiceError::Busy {
+            code,
+            message: message.to_string(),
+            retry_after,
+        }
+    }
+
     pub fn invalid(message: impl fmt::Display) -> Self {
         Self::client(&codes::INVALID_REQUEST, message)
     }
@@ -74,7 +95,9 @@ impl ServiceError {
     /// The stable code: the client's, or `internal`.
     pub fn code(&self) -> &'static Code {
         match self {
-            ServiceError::Client { code, .. } | ServiceError::Dependency { code, .. } => code,
+            ServiceError::Client { code, .. }
+            | ServiceError::Dependency { code, .. }
+            | ServiceError::Busy { code, .. } => code,
             ServiceError::Internal(_) => &codes::INTERNAL,
         }
     }

@@ -7,6 +7,7 @@ use tokio::sync::Notify;
 use url::Url;
 
 use super::ServiceError;
+use super::admission::Admission;
 use crate::blob::{BlobStore, PutOutcome};
 use crate::domain::codes;
 use crate::domain::rules::{MediaLimits, describe_bytes, describe_cap};
@@ -27,6 +28,7 @@ pub struct IngestService {
     limits: Arc<MediaLimits>,
     /// Attempts given to each processing job.
     max_attempts: u32,
+    admission: Arc<Admission>,
 }
 
 /// An upload as a face receives it; every field is validated here.
@@ -123,6 +125,7 @@ impl IngestService {
         wake: Arc<Notify>,
         limits: Arc<MediaLimits>,
         max_attempts: u32,
+        admission: Arc<Admission>,
     ) -> Self {
         Self {
             fetcher,
@@ -131,6 +134,7 @@ impl IngestService {
             wake,
             limits,
             max_attempts,
+            admission,
         }
     }
 
@@ -138,6 +142,8 @@ impl IngestService {
     /// asset (`Processing`) and its job in one transaction. Nothing is created on failure.
     pub async fn upload(&self, caller: &Caller, req: UploadRequest) -> Result<Asset, ServiceError> {
         let (asset_type, url, name) = req.parse()?;
+        // Held until the upload answers, whichever way.
+        let _slot = self.admission.admit(&caller.tenant).await?;
         let cap = self.limits.for_type(asset_type).max_bytes;
         let fetched = self
             .fetcher

@@ -3,7 +3,7 @@
 //!
 //! | service | use case | ports |
 //! |---|---|---|
-//! | `IngestService` | upload by URL | fetcher, blobs, assets |
+//! | `IngestService` | upload by URL, admission under load | fetcher, blobs, assets, job queue |
 //! | `LibraryService` | get (also waiting), list, delete | assets, tasks |
 //! | `ProcessingService` | the `process-asset` job: probe, rules, face check | blobs, assets, face detector |
 //! | `ReviewService` | review queue, approve, reject, previews | assets, blobs |
@@ -12,6 +12,7 @@
 //! | `KeyService` | API keys | keys |
 //! | `Fsck` | consistency check, repairs, orphan sweep | maintenance, assets, jobs, blobs |
 
+mod admission;
 mod content;
 mod delete;
 mod error;
@@ -30,6 +31,7 @@ mod signer;
 mod status;
 mod wait;
 
+pub use admission::{Admission, FetchSlot};
 pub use content::{ContentStream, DeliveryService};
 pub use error::ServiceError;
 pub use fsck::{Fsck, FsckOptions, FsckReport};

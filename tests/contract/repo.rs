@@ -841,3 +841,47 @@ async fn list_totals_follow_inserts_status_changes_and_deletes_contract() {
         assert_eq!(total("nobody", AssetFilter::default()).await, 0, "{name}");
     }
 }
+
+/// One tenant's burst does not hold back another tenant's job: claims follow the fair order.
+#[tokio::test]
+async fn fair_claims_across_tenants_contract() {
+    for (name, repo, _dir) in backends().await {
+        let lease = Duration::from_secs(30);
+        // Registered now, one after the other: the burst first, then the single upload.
+        let at_now = |id: &str, tenant: &str| NewAsset {
+            created_at: Utc::now(),
+            ..new_asset(id, tenant, 0, AssetType::Image, "x")
+        };
+        for i in 0..40u32 {
+            let asset = at_now(&format!("asset-20260101000{:03}-burst", i + 100), "bulk");
+            repo.insert_asset_with_job(&asset, &job())
+                .await
+                .expect("insert");
+        }
+        let single = at_now("asset-20260101000999-alone", "small");
+        repo.insert_asset_with_job(&single, &job())
+            .await
+            .expect("insert");
+
+        let mut order = Vec::new();
+        while let Some(job) = repo.claim_job("w", lease).await.expect("claim") {
+            order.push(job.asset_id.clone());
+            repo.complete_job(job.id, "w").await.expect("complete");
+        }
+        assert_eq!(order.len(), 41, "{name}: every job claimed once");
+        let place = order
+            .iter()
+            .position(|id| id == single.id.as_str())
+            .expect("claimed");
+        assert!(
+            place <= 2,
+            "{name}: the other tenant's job was claimed {}th, behind the burst",
+            place + 1
+        );
+        // The burst keeps its own order.
+        let burst: Vec<&String> = order.iter().filter(|id| id.ends_with("burst")).collect();
+        let mut sorted = burst.clone();
+        sorted.sort();
+        assert_eq!(burst, sorted, "{name}");
+    }
+}

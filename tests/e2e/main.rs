@@ -4,6 +4,7 @@ mod common;
 #[path = "../support/corpus.rs"]
 mod corpus;
 
+mod admission;
 mod cluster;
 mod concurrency;
 mod crash;

@@ -2,6 +2,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, QueryBuilder, Row, Type};
 
+use super::jobs::{FAIR_SLICE_MS, INSERT_JOB};
 use super::rows::{ASSET_COLUMNS, asset_from_row, millis};
 use super::{Dialect, SqlRepo};
 use crate::domain::{Asset, AssetId, Status};
@@ -105,17 +106,14 @@ where
             tx.rollback().await?;
             return Ok(Insert::IdTaken);
         }
-        sqlx::query(
-            "INSERT INTO jobs (kind, asset_id, state, attempts, max_attempts, run_at, created_at) \
-             VALUES ($1, $2, 'queued', 0, $3, $4, $5)",
-        )
-        .bind(&job.kind)
-        .bind(asset.id.as_str())
-        .bind(i64::from(job.max_attempts))
-        .bind(now)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(INSERT_JOB)
+            .bind(&job.kind)
+            .bind(asset.id.as_str())
+            .bind(i64::from(job.max_attempts))
+            .bind(now)
+            .bind(FAIR_SLICE_MS)
+            .execute(&mut *tx)
+            .await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {ASSET_COLUMNS} FROM assets WHERE id = $1"
         )))

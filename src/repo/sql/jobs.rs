@@ -8,6 +8,22 @@ use super::rows::millis;
 use super::{Dialect, SqlRepo};
 use crate::repo::{Job, JobQueue, NewJob, RepoResult};
 
+/// How far behind its own last queued job a tenant's next job is placed in the fair order.
+/// Claims take jobs by `fair_at`, so a tenant that queues a burst of N jobs spreads them over
+/// N slices from now, while another tenant's job queued meanwhile takes its place at *its*
+/// now: it waits for the burst's jobs placed before it (one per slice elapsed), not for the
+/// whole burst. A single tenant alone is not slowed: a due job is claimed whatever its place.
+pub(super) const FAIR_SLICE_MS: i64 = 1000;
+
+/// Enqueues a job (`$1` kind, `$2` asset id, `$3` max attempts, `$4` now, `$5` the slice) for
+/// the asset's tenant, due now, placed one slice after the tenant's last queued job or now.
+pub(super) const INSERT_JOB: &str = "INSERT INTO jobs \
+     (kind, asset_id, tenant, state, attempts, max_attempts, run_at, fair_at, created_at) \
+     SELECT $1, $2, a.tenant, 'queued', 0, $3, $4, \
+     COALESCE((SELECT MAX(j.fair_at) + $5 FROM jobs j \
+               WHERE j.tenant = a.tenant AND j.fair_at + $5 > $4), $4), $4 \
+     FROM assets a WHERE a.id = $2";
+
 fn lease_end(lease: Duration) -> i64 {
     millis(Utc::now()) + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2)
 }
@@ -31,7 +47,7 @@ where
              WHERE id = (SELECT id FROM jobs \
                          WHERE (state = 'queued' AND run_at <= $3) \
                             OR (state = 'running' AND lease_until < $4) \
-                         ORDER BY run_at, id LIMIT 1{}) \
+                         ORDER BY fair_at, id LIMIT 1{}) \
              RETURNING id, kind, asset_id, attempts, max_attempts, last_error",
             DB::CLAIM_SUFFIX
         )))
@@ -121,17 +137,14 @@ where
     async fn enqueue_job(&self, asset_id: &str, job: &NewJob) -> RepoResult<()> {
         let now = millis(Utc::now());
         let mut tx = self.write.begin().await?;
-        sqlx::query(
-            "INSERT INTO jobs (kind, asset_id, state, attempts, max_attempts, run_at, created_at) \
-             VALUES ($1, $2, 'queued', 0, $3, $4, $5)",
-        )
-        .bind(&job.kind)
-        .bind(asset_id)
-        .bind(i64::from(job.max_attempts))
-        .bind(now)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(INSERT_JOB)
+            .bind(&job.kind)
+            .bind(asset_id)
+            .bind(i64::from(job.max_attempts))
+            .bind(now)
+            .bind(FAIR_SLICE_MS)
+            .execute(&mut *tx)
+            .await?;
         DB::announce_job(&mut tx).await?;
         tx.commit().await?;
         Ok(())
