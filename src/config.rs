@@ -86,6 +86,9 @@ pub struct ServeArgs {
     /// Assets waiting for processing (all nodes) past which uploads answer 429 `queue-full`.
     #[arg(long, env = "ASSETLIB_MAX_QUEUED_JOBS", default_value_t = defaults::MAX_QUEUED_JOBS)]
     pub max_queued_jobs: u64,
+    /// MiB of decoded pixels the face check and the media checks may hold at once (all workers).
+    #[arg(long, env = "ASSETLIB_DECODE_BUDGET_MIB", default_value_t = defaults::DECODE_BUDGET_MIB)]
+    pub decode_budget_mib: u64,
     /// Seconds an unreferenced blob is kept before the sweeper removes it.
     #[arg(long, env = "ASSETLIB_ORPHAN_GRACE", default_value_t = defaults::ORPHAN_GRACE_SECS)]
     pub orphan_grace_secs: u64,
@@ -228,6 +231,8 @@ pub struct Config {
     pub fetch: FetchConfig,
     pub jobs: JobConfig,
     pub admission: AdmissionConfig,
+    /// Bytes of decoded pixels held at once, process-wide.
+    pub decode_budget_bytes: u64,
     pub orphan_grace: Duration,
     pub limits: MediaLimits,
     pub moderation: ModerationConfig,
@@ -258,6 +263,7 @@ impl Config {
             fetch: FetchConfig::default(),
             jobs: JobConfig::default(),
             admission: AdmissionConfig::default(),
+            decode_budget_bytes: defaults::DECODE_BUDGET_MIB * 1024 * 1024,
             orphan_grace: Duration::from_secs(defaults::ORPHAN_GRACE_SECS),
             limits: MediaLimits::default(),
             moderation: ModerationConfig::default(),
@@ -299,6 +305,7 @@ impl Config {
         config.jobs.lease = Duration::from_secs(args.job_lease_secs.max(1));
         config.jobs.shutdown_grace = Duration::from_secs(args.shutdown_grace_secs);
         config.orphan_grace = Duration::from_secs(args.orphan_grace_secs);
+        config.decode_budget_bytes = args.decode_budget_mib.max(1).saturating_mul(1024 * 1024);
         config.admission = AdmissionConfig {
             max_fetches_per_tenant: args.max_fetches_per_tenant.max(1),
             max_queued_jobs: args.max_queued_jobs.max(1),
@@ -370,6 +377,7 @@ impl fmt::Debug for Config {
             .field("fetch", &self.fetch)
             .field("jobs", &self.jobs)
             .field("admission", &self.admission)
+            .field("decode_budget_bytes", &self.decode_budget_bytes)
             .field("orphan_grace", &self.orphan_grace)
             .field("limits", &self.limits)
             .field("moderation", &self.moderation)

@@ -13,7 +13,7 @@ use crate::blob::{self, BlobStore};
 use crate::config::Config;
 use crate::fetch::{HttpFetcher, NameLookup};
 use crate::jobs::{JobRegistry, PROCESS_ASSET};
-use crate::moderation::{FaceDetector, SeetaDetector};
+use crate::moderation::{DecodeBudget, FaceDetector, SeetaDetector};
 use crate::repo::Repo;
 use crate::service::{
     Admission, ContentSigner, DeliveryService, Fsck, GatewayService, IngestService, KeyService,
@@ -93,6 +93,7 @@ impl AppState {
                 blobs: Arc::clone(&blobs),
                 assets: repo.clone(),
                 detector,
+                budget: DecodeBudget::new(config.decode_budget_bytes),
                 settled,
             },
             ProcessingSettings {

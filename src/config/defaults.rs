@@ -18,3 +18,5 @@ pub const CONTENT_URL_TTL_SECS: u64 = 12 * 3600;
 pub const ORPHAN_GRACE_SECS: u64 = 3600;
 pub const MAX_FETCHES_PER_TENANT: usize = 32;
 pub const MAX_QUEUED_JOBS: u64 = 2000;
+/// Enough for the largest image the rules admit (6000×6000 RGBA, 144 MB) alongside others.
+pub const DECODE_BUDGET_MIB: u64 = 512;

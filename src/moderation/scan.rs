@@ -5,6 +5,7 @@ use std::io::Cursor;
 use std::path::Path;
 
 use super::FaceDetector;
+use super::decode::{DecodeError, decode, plan};
 use crate::domain::FaceBox;
 
 /// Longest side of a preview: at most this…
@@ -13,8 +14,6 @@ const PREVIEW_SIDE: u32 = 512;
 const PREVIEW_MIN_SIDE: u32 = 384;
 /// Working size of the face check: the detector looks at images at most this large.
 pub const DETECT_SIDE: u32 = 800;
-/// Decoding a 6000×6000 image takes ~110 MB; more than this is refused as unscannable.
-const MAX_DECODE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// What a face check found in an image or a video's sampled frames.
 pub struct Scan {
@@ -53,22 +52,32 @@ fn preview_jpeg(image: &image::DynamicImage) -> Option<Vec<u8>> {
         .map(|()| out.into_inner())
 }
 
-/// Decodes the image once; one fast downscale towards the detector's working size serves both
-/// the face check (boxes are mapped back to the full image) and the preview.
-pub fn scan_image(path: &Path, detector: &dyn FaceDetector) -> Result<Scan, String> {
-    let mut reader = image::ImageReader::open(path)
-        .map_err(|e| e.to_string())?
-        .with_guessed_format()
-        .map_err(|e| e.to_string())?;
-    let mut limits = image::Limits::default();
-    limits.max_alloc = Some(MAX_DECODE_BYTES);
-    reader.limits(limits);
-    let decoded = reader.decode().map_err(|e| e.to_string())?;
+/// Decodes the image at `path` and scans it (`decode::plan` + `decode::decode` + `scan_decoded`),
+/// without a decode budget: for tools and benchmarks.
+pub fn scan_image(path: &Path, detector: &dyn FaceDetector) -> Result<Scan, DecodeError> {
+    let plan = plan(path)?;
+    let decoded = decode(path, &plan)?;
+    Ok(scan_decoded(decoded, Some(detector)))
+}
+
+/// Scans a decoded image; one fast downscale towards the detector's working size serves both
+/// the face check (boxes are mapped back to the full image) and the preview. Without a
+/// detector only the size is taken (no check, no preview).
+pub fn scan_decoded(decoded: image::DynamicImage, detector: Option<&dyn FaceDetector>) -> Scan {
     let (width, height) = (decoded.width(), decoded.height());
+    let Some(detector) = detector else {
+        return Scan {
+            faces: Vec::new(),
+            width,
+            height,
+            preview: None,
+        };
+    };
     let factor = width.max(height) / DETECT_SIDE;
     let shrunk = factor >= 2;
     let work = if shrunk {
-        image::DynamicImage::ImageRgb8(box_shrink(&decoded.into_rgb8(), factor))
+        // The decoded pixels are dropped as soon as the small image exists.
+        image::DynamicImage::ImageRgb8(box_shrink_any(decoded, factor))
     } else {
         decoded
     };
@@ -98,34 +107,68 @@ pub fn scan_image(path: &Path, detector: &dyn FaceDetector) -> Result<Scan, Stri
         })
         .collect();
     let preview = preview_jpeg(&work);
-    Ok(Scan {
+    Scan {
         faces,
         width,
         height,
         preview,
-    })
+    }
+}
+
+/// `box_shrink` from any decoded layout: 8-bit grey, grey+alpha, RGB and RGBA are read in
+/// place (alpha ignored); other layouts are converted to RGB first.
+fn box_shrink_any(decoded: image::DynamicImage, factor: u32) -> image::RgbImage {
+    use image::DynamicImage as D;
+    let (w, h) = (decoded.width(), decoded.height());
+    match &decoded {
+        D::ImageRgb8(rgb) => box_shrink_raw(rgb.as_raw(), w, h, 3, factor),
+        D::ImageRgba8(rgba) => box_shrink_raw(rgba.as_raw(), w, h, 4, factor),
+        D::ImageLuma8(l) => box_shrink_raw(l.as_raw(), w, h, 1, factor),
+        D::ImageLumaA8(la) => box_shrink_raw(la.as_raw(), w, h, 2, factor),
+        _ => box_shrink(&decoded.to_rgb8(), factor),
+    }
 }
 
 /// Shrinks by an integer `factor`, each output pixel the mean of a `factor`×`factor` block:
 /// one pass over the pixels, several times cheaper than a filtered resize, and free of the
 /// aliasing that would hide faces from the detector.
 fn box_shrink(src: &image::RgbImage, factor: u32) -> image::RgbImage {
-    let (w, h) = (src.width() / factor, src.height() / factor);
+    box_shrink_raw(src.as_raw(), src.width(), src.height(), 3, factor)
+}
+
+/// `box_shrink` over raw 8-bit pixels of `channels` channels (1 and 2: grey, replicated).
+fn box_shrink_raw(
+    raw: &[u8],
+    width: u32,
+    height: u32,
+    channels: usize,
+    factor: u32,
+) -> image::RgbImage {
+    let (w, h) = (width / factor, height / factor);
     let area = factor * factor;
-    let row_len = src.width() as usize * 3;
-    let raw = src.as_raw();
+    let row_len = width as usize * channels;
     let mut out = image::RgbImage::new(w.max(1), h.max(1));
     let mut sums = vec![0u32; w as usize * 3];
     for oy in 0..h {
         sums.iter_mut().for_each(|s| *s = 0);
         for dy in 0..factor {
-            let row = &raw[(oy * factor + dy) as usize * row_len..][..row_len];
+            let Some(row) = raw.get((oy * factor + dy) as usize * row_len..) else {
+                break;
+            };
             for (ox, sum) in sums.chunks_exact_mut(3).enumerate() {
-                let start = ox * factor as usize * 3;
-                for px in row[start..start + factor as usize * 3].chunks_exact(3) {
-                    sum[0] += u32::from(px[0]);
-                    sum[1] += u32::from(px[1]);
-                    sum[2] += u32::from(px[2]);
+                let start = ox * factor as usize * channels;
+                let Some(block) = row.get(start..start + factor as usize * channels) else {
+                    break;
+                };
+                for px in block.chunks_exact(channels) {
+                    let (r, g, b) = if channels >= 3 {
+                        (px[0], px[1], px[2])
+                    } else {
+                        (px[0], px[0], px[0])
+                    };
+                    sum[0] += u32::from(r);
+                    sum[1] += u32::from(g);
+                    sum[2] += u32::from(b);
                 }
             }
         }
@@ -162,15 +205,29 @@ fn nearest(src: &image::GrayImage, w: u32, h: u32) -> image::GrayImage {
 const VIDEO_FRAMES: usize = 5;
 
 /// Decodes the first frame and evenly spaced keyframes; detects faces on each; the first frame
-/// becomes the poster preview.
-pub fn scan_video(path: &Path, len: u64, detector: &dyn FaceDetector) -> Result<Scan, String> {
+/// becomes the poster preview. Without a detector only the first frame is decoded, for its
+/// size (no check, no preview).
+pub fn scan_video(
+    path: &Path,
+    len: u64,
+    detector: Option<&dyn FaceDetector>,
+) -> Result<Scan, String> {
     let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let frames = crate::moderation::video::frames(&mut file, len, VIDEO_FRAMES)?;
+    let count = if detector.is_some() { VIDEO_FRAMES } else { 1 };
+    let frames = crate::moderation::video::frames(&mut file, len, count)?;
     let (width, height) = frames
         .gray
         .first()
         .map(|f| f.dimensions())
         .unwrap_or((0, 0));
+    let Some(detector) = detector else {
+        return Ok(Scan {
+            faces: Vec::new(),
+            width,
+            height,
+            preview: None,
+        });
+    };
     let mut faces = Vec::new();
     for frame in &frames.gray {
         faces.extend(detector.detect(frame));
@@ -201,5 +258,12 @@ mod tests {
         let gray = image::GrayImage::from_fn(4, 2, |x, y| image::Luma([(x + 10 * y) as u8]));
         let half = nearest(&gray, 2, 1);
         assert_eq!(half.as_raw(), &vec![0, 2]);
+        // Other layouts average the same way.
+        let rgba = image::RgbaImage::from_fn(4, 4, |x, _| image::Rgba([(x * 10) as u8, 0, 0, 9]));
+        let out = box_shrink_any(image::DynamicImage::ImageRgba8(rgba), 2);
+        assert_eq!(out.get_pixel(1, 1).0, [25, 0, 0]);
+        let grey = image::GrayImage::from_fn(4, 4, |x, _| image::Luma([(x * 10) as u8]));
+        let out = box_shrink_any(image::DynamicImage::ImageLuma8(grey), 2);
+        assert_eq!(out.get_pixel(0, 0).0, [5, 5, 5]);
     }
 }

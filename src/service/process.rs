@@ -18,7 +18,7 @@ use crate::domain::{
     Asset, AssetId, AssetType, Failure, MediaFacts, ModerationRecord, Status, Transition,
 };
 use crate::jobs::{JobError, JobHandler};
-use crate::moderation::FaceDetector;
+use crate::moderation::{DecodeBudget, FaceDetector};
 use crate::probe::{ProbeError, probe, sniff};
 use crate::repo::{AssetRepo, Job, StatusChange};
 
@@ -33,6 +33,8 @@ pub struct ProcessingService {
     pub(super) blobs: Arc<dyn BlobStore>,
     pub(super) assets: Arc<dyn AssetRepo>,
     pub(super) detector: Arc<dyn FaceDetector>,
+    /// What decodes may hold at once, process-wide.
+    pub(super) budget: DecodeBudget,
     pub(super) limits: Arc<MediaLimits>,
     pub(super) moderation: Arc<ModerationConfig>,
     /// Where remote blobs are copied for probing.
@@ -45,6 +47,7 @@ pub struct ProcessingPorts {
     pub blobs: Arc<dyn BlobStore>,
     pub assets: Arc<dyn AssetRepo>,
     pub detector: Arc<dyn FaceDetector>,
+    pub budget: DecodeBudget,
     pub settled: Settled,
 }
 
@@ -112,6 +115,7 @@ impl ProcessingService {
             blobs: ports.blobs,
             assets: ports.assets,
             detector: ports.detector,
+            budget: ports.budget,
             settled: ports.settled,
             limits: settings.limits,
             moderation: Arc::new(settings.moderation),
@@ -194,19 +198,30 @@ impl ProcessingService {
         if let Some(v) = first_of(check(asset.asset_type, &probed.facts, &self.limits)) {
             return Ok(Verdict::Failed(v, None));
         }
-        let checked = matches!(asset.asset_type, AssetType::Image | AssetType::Video);
-        let (to, moderation) = if checked {
-            let size = (
-                probed.facts.width.unwrap_or(0),
-                probed.facts.height.unwrap_or(0),
-            );
-            match self
-                .moderate(asset, local.path(), &probed.format, size)
-                .await
+        let mut facts = probed.facts;
+        let decodable = matches!(asset.asset_type, AssetType::Image | AssetType::Video);
+        let (to, moderation) = if decodable {
+            let size = (facts.width.unwrap_or(0), facts.height.unwrap_or(0));
+            let inspection = self
+                .inspect(asset, local.path(), &probed.format, size)
+                .await;
+            // What the decoder found is the size, whatever the headers claimed.
+            if let Some((width, height)) = inspection.decoded_size
+                && (Some(width), Some(height)) != (facts.width, facts.height)
             {
+                tracing::warn!(asset = %asset.id, claimed = ?size, decoded = ?(width, height),
+                    "the headers misstate the size");
+                facts.width = Some(width);
+                facts.height = Some(height);
+                if let Some(v) = first_of(check(asset.asset_type, &facts, &self.limits)) {
+                    return Ok(Verdict::Failed(v, None));
+                }
+            }
+            match inspection.moderated {
                 Moderated::Pass(record) => (Status::Active, record),
                 Moderated::Hold(record) => (Status::PendingReview, Some(record)),
                 Moderated::Reject(v, record) => return Ok(Verdict::Failed(v, Some(record))),
+                Moderated::Unreadable(v) => return Ok(Verdict::Failed(v, None)),
             }
         } else {
             (Status::Active, None)
@@ -215,7 +230,7 @@ impl ProcessingService {
         Ok(Verdict::Passed {
             to,
             format: probed.format,
-            facts: probed.facts,
+            facts,
             moderation,
         })
     }

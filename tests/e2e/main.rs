@@ -11,6 +11,7 @@ mod crash;
 mod fsck;
 mod gateway;
 mod kyy_api;
+mod lying_media;
 mod media_rules;
 mod moderation;
 mod multinode;
