@@ -91,6 +91,11 @@ pub const UNAUTHORIZED: Code = refusal("unauthorized", 1401, 401);
 pub const FORBIDDEN: Code = refusal("forbidden", 1403, 403);
 pub const CONFLICT: Code = refusal("conflict", 1409, 409);
 pub const ASSET_IN_USE: Code = refusal("asset-in-use", 1410, 409);
+pub const METHOD_NOT_ALLOWED: Code = refusal("method-not-allowed", 1405, 405);
+pub const BODY_TOO_LARGE: Code = refusal("body-too-large", 1413, 413);
+pub const URI_TOO_LONG: Code = refusal("uri-too-long", 1414, 414);
+pub const RANGE_NOT_SATISFIABLE: Code = refusal("range-not-satisfiable", 1416, 416);
+pub const HEADERS_TOO_LARGE: Code = refusal("headers-too-large", 1431, 431);
 pub const UPSTREAM_ERROR: Code = refusal("upstream-error", 5002, 502);
 pub const UNAVAILABLE: Code = refusal("unavailable", 5003, 503);
 pub const INTERNAL: Code = refusal("internal", 5000, 500);
@@ -156,6 +161,11 @@ pub const ALL: &[&Code] = &[
     &FORBIDDEN,
     &CONFLICT,
     &ASSET_IN_USE,
+    &METHOD_NOT_ALLOWED,
+    &BODY_TOO_LARGE,
+    &URI_TOO_LONG,
+    &RANGE_NOT_SATISFIABLE,
+    &HEADERS_TOO_LARGE,
     &UPSTREAM_ERROR,
     &UNAVAILABLE,
     &INTERNAL,

@@ -6,7 +6,7 @@ use std::ops::Range;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 use super::auth::V1Caller;
 use super::error::V1Error;
@@ -84,10 +84,17 @@ async fn respond(state: &AppState, asset: Asset, headers: &HeaderMap) -> Result<
     };
     let internal = |e: axum::http::Error| V1Error(ServiceError::internal("building a response", e));
     match ask {
-        RangeAsk::Unsatisfiable => build(StatusCode::RANGE_NOT_SATISFIABLE)
-            .header(header::CONTENT_RANGE, format!("bytes */{len}"))
-            .body(Body::empty())
-            .map_err(internal),
+        RangeAsk::Unsatisfiable => {
+            let message = format!("the range is outside the {len} bytes of this asset");
+            let mut refusal = V1Error(ServiceError::client(&codes::RANGE_NOT_SATISFIABLE, message))
+                .into_response();
+            let content_range = HeaderValue::try_from(format!("bytes */{len}"))
+                .map_err(|e| V1Error(ServiceError::internal("building a response", e)))?;
+            let headers = refusal.headers_mut();
+            headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+            headers.insert(header::CONTENT_RANGE, content_range);
+            Ok(refusal)
+        }
         RangeAsk::Full => {
             let body = state.delivery.open_content(&asset, None).await?;
             build(StatusCode::OK)

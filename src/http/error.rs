@@ -10,7 +10,51 @@ use serde_json::json;
 use crate::domain::codes::{self, Code, Refusal};
 use crate::service::ServiceError;
 
-const INTERNAL_MESSAGE: &str = "internal error; the request was not completed, please retry";
+/// The prefix of the kyy face; every other path answers in the v1 envelope.
+pub const KYY_PREFIX: &str = "/kyyReactApiServer";
+
+/// Which envelope an answer takes, chosen by the request path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Face {
+    /// `{code, msg, data}` under `/kyyReactApiServer`.
+    Kyy,
+    /// `{"error": {"code", "message"}}` everywhere else.
+    V1,
+}
+
+impl Face {
+    pub fn of(path: &str) -> Self {
+        match path.strip_prefix(KYY_PREFIX) {
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => Face::Kyy,
+            _ => Face::V1,
+        }
+    }
+}
+
+/// Marks an error answer whose body is final: the face's envelope, or an upstream answer
+/// passed through. The envelope middleware (`http::envelope`) rewrites every other error
+/// answer (axum's own 404/405 and extractor rejections) into the face's envelope.
+#[derive(Debug, Clone, Copy)]
+pub struct KeepBody;
+
+fn keep_body(mut response: Response) -> Response {
+    response.extensions_mut().insert(KeepBody);
+    response
+}
+
+/// The refusal `code` with `message`, in the envelope of the face `path` belongs to. This is
+/// also how a connection layer answers for the router (a 414 or 431 it detects itself, a
+/// connection it sheds with 503) so that its answers look like every other.
+pub fn envelope_for(path: &str, code: &'static Code, message: impl std::fmt::Display) -> Response {
+    let error = ServiceError::client(code, message);
+    match Face::of(path) {
+        Face::Kyy => KyyError(error).into_response(),
+        Face::V1 => V1Error(error).into_response(),
+    }
+}
+
+pub(crate) const INTERNAL_MESSAGE: &str =
+    "internal error; the request was not completed, please retry";
 
 fn refusal(code: &Code) -> Refusal {
     code.refusal.or(codes::INTERNAL.refusal).unwrap_or(Refusal {
@@ -67,7 +111,10 @@ impl IntoResponse for KyyError {
             msg: public_message(&self.0),
             data: None,
         };
-        with_retry_after(&self.0, (http_status(code), Json(body)).into_response())
+        keep_body(with_retry_after(
+            &self.0,
+            (http_status(code), Json(body)).into_response(),
+        ))
     }
 }
 
@@ -98,20 +145,28 @@ impl IntoResponse for V1Error {
     fn into_response(self) -> Response {
         let code = self.0.code();
         let body = json!({ "error": { "code": code.name, "message": public_message(&self.0) } });
-        with_retry_after(&self.0, (http_status(code), Json(body)).into_response())
+        keep_body(with_retry_after(
+            &self.0,
+            (http_status(code), Json(body)).into_response(),
+        ))
     }
+}
+
+/// An answer of another service passed through as it is, error statuses included.
+pub fn passed_through(response: Response) -> Response {
+    keep_body(response)
 }
 
 /// A refusal that lists every problem found (`invalid-references`), in the kyy envelope:
 /// `{"code", "data": {"violations"}, "msg"}`.
 pub fn kyy_violations(code: &Code, msg: String, violations: impl Serialize) -> Response {
     let body = json!({ "code": kyy_code(code), "msg": msg, "data": { "violations": violations } });
-    (http_status(code), Json(body)).into_response()
+    keep_body((http_status(code), Json(body)).into_response())
 }
 
 /// A refusal that lists every problem found, on v1: `{"error": {"code", "message", "violations"}}`.
 pub fn v1_violations(code: &Code, message: String, violations: impl Serialize) -> Response {
     let body =
         json!({ "error": { "code": code.name, "message": message, "violations": violations } });
-    (http_status(code), Json(body)).into_response()
+    keep_body((http_status(code), Json(body)).into_response())
 }

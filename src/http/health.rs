@@ -1,8 +1,10 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::error::passed_through;
 use crate::state::AppState;
 
 /// Liveness: the process answers.
@@ -10,8 +12,9 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Readiness: the metadata database and the blob store answer.
-pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+/// Readiness: the metadata database and the blob store answer. Not ready is a 503 with the same
+/// document (which dependency is down), not an error envelope.
+pub async fn readyz(State(state): State<AppState>) -> Response {
     let database = state.repo.ping().await;
     let blobs = state.blobs.ping().await;
     let ready = database.is_ok() && blobs.is_ok();
@@ -27,12 +30,15 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         StatusCode::SERVICE_UNAVAILABLE
     };
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
-    (
-        status,
-        Json(json!({
-            "status": word(ready),
-            "database": word(database.is_ok()),
-            "blobStore": word(blobs.is_ok()),
-        })),
+    passed_through(
+        (
+            status,
+            Json(json!({
+                "status": word(ready),
+                "database": word(database.is_ok()),
+                "blobStore": word(blobs.is_ok()),
+            })),
+        )
+            .into_response(),
     )
 }

@@ -1,8 +1,10 @@
 //! HTTP faces over the service layer: the kyy-compatible face, the native `/v1` face and
-//! health checks. Handlers only translate; every rule lives in `service`.
+//! health checks. Handlers only translate; every rule lives in `service`. `envelope` wraps the
+//! whole router: limits, and every error answer in the envelope of the face called.
 
 pub mod auth;
 pub(crate) mod content;
+pub mod envelope;
 pub mod error;
 mod health;
 pub mod kyy;
@@ -10,19 +12,29 @@ pub mod request;
 pub mod v1;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use axum::routing::get;
 use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
 
+/// Every route of both faces. A path no route answers is a 404, a route called with another
+/// method a 405: axum answers both, and `envelope::guard` puts them in the face's envelope.
+/// Paths are exact: `/v1/assets/` is not `/v1/assets` (404, the message names the route).
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/content/{asset_id}", get(content::signed_content))
-        .nest("/kyyReactApiServer", kyy::router())
+        .nest(error::KYY_PREFIX, kyy::router())
         .nest("/v1", v1::router())
-        .fallback(v1::not_found)
+        .layer(DefaultBodyLimit::max(envelope::MAX_BODY_BYTES))
+        .with_state(state);
+    // The guard wraps the routing itself (a `Router::layer` would run after it, per route),
+    // so it sees axum's own 404s and 405s with their `Allow` headers.
+    Router::new()
+        .fallback_service(routes)
+        .layer(middleware::from_fn(envelope::guard))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
 }

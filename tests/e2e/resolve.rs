@@ -92,6 +92,11 @@ async fn content_ranges_and_signed_urls() {
         resp.headers()["content-range"],
         format!("bytes */{len}").as_str()
     );
+    let refusal: Value = resp.json().await.expect("a JSON refusal");
+    assert_eq!(
+        refusal["error"]["code"], "range-not-satisfiable",
+        "{refusal}"
+    );
 
     // A signed URL from resolve: no key needed; tampering or expiry answers 403.
     let (status, resolved) = app

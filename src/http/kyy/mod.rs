@@ -7,9 +7,6 @@ mod tasks;
 use axum::Router;
 use axum::routing::{get, post};
 
-use super::error::KyyError;
-use crate::domain::codes;
-use crate::service::ServiceError;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -23,9 +20,4 @@ pub fn router() -> Router<AppState> {
         .route("/v1/kyyvideo2/videos", post(tasks::submit))
         .route("/v1/kyyvideo2/videos/{id}", get(tasks::video))
         .route("/v1/result/{id}", get(tasks::result))
-        .fallback(not_found)
-}
-
-async fn not_found() -> KyyError {
-    KyyError(ServiceError::client(&codes::NOT_FOUND, "no such API route"))
 }

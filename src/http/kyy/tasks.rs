@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::domain::codes;
 use crate::http::auth::KyyCaller;
-use crate::http::error::{KyyError, kyy_violations};
+use crate::http::error::{KyyError, kyy_violations, passed_through};
 use crate::service::{GatewayOutcome, GatewayService, ServiceError};
 use crate::state::AppState;
 use crate::upstream::{SUBMIT_PATH, UpstreamAnswer};
@@ -25,7 +25,7 @@ fn gateway(state: &AppState) -> Result<&GatewayService, KyyError> {
 
 fn pass_through(answer: UpstreamAnswer) -> Response {
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
-    (status, Json(answer.body)).into_response()
+    passed_through((status, Json(answer.body)).into_response())
 }
 
 pub async fn submit(

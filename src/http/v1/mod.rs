@@ -9,9 +9,6 @@ mod reviews;
 use axum::Router;
 use axum::routing::{get, post};
 
-use super::error::V1Error;
-use crate::domain::codes;
-use crate::service::ServiceError;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -30,9 +27,4 @@ pub fn router() -> Router<AppState> {
         .route("/reviews", get(reviews::queue))
         .route("/reviews/{asset_id}/approve", post(reviews::approve))
         .route("/reviews/{asset_id}/reject", post(reviews::reject))
-        .fallback(not_found)
-}
-
-pub async fn not_found() -> V1Error {
-    V1Error(ServiceError::client(&codes::NOT_FOUND, "no such API route"))
 }
