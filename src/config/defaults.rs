@@ -16,3 +16,9 @@ pub const JOB_POLL_INTERVAL_SECS: u64 = 1;
 pub const SHUTDOWN_GRACE_SECS: u64 = 20;
 pub const CONTENT_URL_TTL_SECS: u64 = 12 * 3600;
 pub const ORPHAN_GRACE_SECS: u64 = 3600;
+/// Client connections (see `HttpConfig`).
+pub const HEADER_READ_TIMEOUT_SECS: u64 = 10;
+/// Longer than the 60 s idle timeout of common load balancers, so that they close first.
+pub const KEEP_ALIVE_TIMEOUT_SECS: u64 = 75;
+pub const BODY_READ_TIMEOUT_SECS: u64 = 30;
+pub const MAX_CONNECTIONS: usize = 4096;

@@ -91,6 +91,7 @@ pub const UNAUTHORIZED: Code = refusal("unauthorized", 1401, 401);
 pub const FORBIDDEN: Code = refusal("forbidden", 1403, 403);
 pub const CONFLICT: Code = refusal("conflict", 1409, 409);
 pub const ASSET_IN_USE: Code = refusal("asset-in-use", 1410, 409);
+pub const REQUEST_TIMEOUT: Code = refusal("request-timeout", 1408, 408);
 pub const UPSTREAM_ERROR: Code = refusal("upstream-error", 5002, 502);
 pub const UNAVAILABLE: Code = refusal("unavailable", 5003, 503);
 pub const INTERNAL: Code = refusal("internal", 5000, 500);
@@ -154,6 +155,7 @@ pub const ALL: &[&Code] = &[
     &FORBIDDEN,
     &CONFLICT,
     &ASSET_IN_USE,
+    &REQUEST_TIMEOUT,
     &UPSTREAM_ERROR,
     &UNAVAILABLE,
     &INTERNAL,

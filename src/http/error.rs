@@ -102,3 +102,23 @@ pub fn v1_violations(code: &Code, message: String, violations: impl Serialize) -
         json!({ "error": { "code": code.name, "message": message, "violations": violations } });
     (http_status(code), Json(body)).into_response()
 }
+
+/// The face that serves `path`: the kyy envelope under `/kyyReactApiServer`, v1 elsewhere.
+pub fn for_path(path: &str, error: ServiceError) -> Response {
+    let kyy = path
+        .strip_prefix("/kyyReactApiServer")
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+    if kyy {
+        KyyError(error).into_response()
+    } else {
+        V1Error(error).into_response()
+    }
+}
+
+/// The v1 body of a refusal, serialised: for answers written before any request is read
+/// (a connection over the cap), when the face is not yet known.
+pub fn v1_body(code: &Code, message: &str) -> Vec<u8> {
+    json!({ "error": { "code": code.name, "message": message } })
+        .to_string()
+        .into_bytes()
+}

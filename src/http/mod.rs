@@ -6,6 +6,7 @@ pub(crate) mod content;
 pub mod error;
 mod health;
 pub mod kyy;
+pub mod limits;
 pub mod request;
 pub mod v1;
 

@@ -6,6 +6,7 @@ mod corpus;
 
 mod cluster;
 mod concurrency;
+mod connections;
 mod crash;
 mod fsck;
 mod gateway;
@@ -16,6 +17,7 @@ mod multinode;
 mod pg_restart;
 mod refusals;
 mod resolve;
+mod shutdown;
 mod ssrf;
 mod tenancy;
 mod v1_api;
