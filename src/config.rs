@@ -56,8 +56,8 @@ pub struct ServeArgs {
     /// Seconds a worker holds a job before another node may take it over (renewed while working).
     #[arg(long, env = "ASSETLIB_JOB_LEASE", default_value_t = defaults::JOB_LEASE_SECS)]
     pub job_lease_secs: u64,
-    /// Seconds a stopping node (SIGTERM) lets running jobs finish before it hands them back
-    /// to the queue for another node.
+    /// Seconds a stopping node (SIGTERM) lets in-flight requests and running jobs finish; then
+    /// requests still running are answered 503 and jobs are handed back to the queue.
     #[arg(long, env = "ASSETLIB_SHUTDOWN_GRACE", default_value_t = defaults::SHUTDOWN_GRACE_SECS)]
     pub shutdown_grace_secs: u64,
     /// Base URL that signed content URLs start with (default: http://LISTEN).
@@ -92,6 +92,27 @@ pub struct ServeArgs {
     /// Seconds an unreferenced blob is kept before the sweeper removes it.
     #[arg(long, env = "ASSETLIB_ORPHAN_GRACE", default_value_t = defaults::ORPHAN_GRACE_SECS)]
     pub orphan_grace_secs: u64,
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+/// Limits on client connections.
+#[derive(Debug, Clone, Args)]
+pub struct HttpArgs {
+    /// Seconds a client has to send a request's head (line and headers), counted from the
+    /// connection's opening or from the first byte after an idle keep-alive pause.
+    #[arg(long, env = "ASSETLIB_HEADER_READ_TIMEOUT", default_value_t = defaults::HEADER_READ_TIMEOUT_SECS)]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a keep-alive connection may sit idle between requests before it is closed.
+    #[arg(long, env = "ASSETLIB_KEEP_ALIVE_TIMEOUT", default_value_t = defaults::KEEP_ALIVE_TIMEOUT_SECS)]
+    pub keep_alive_timeout_secs: u64,
+    /// Seconds a request body may take to arrive in full (answered 408 otherwise).
+    #[arg(long, env = "ASSETLIB_BODY_READ_TIMEOUT", default_value_t = defaults::BODY_READ_TIMEOUT_SECS)]
+    pub body_read_timeout_secs: u64,
+    /// Open client connections at most; newer ones are answered 503 and closed. Lowered to
+    /// half the open-file limit when that is smaller.
+    #[arg(long, env = "ASSETLIB_MAX_CONNECTIONS", default_value_t = defaults::MAX_CONNECTIONS)]
+    pub max_connections: usize,
 }
 
 /// Where metadata and blobs live; shared by `serve` and `keys`.
@@ -194,6 +215,42 @@ impl Default for AdmissionConfig {
     }
 }
 
+/// Limits on client connections (`HttpArgs`).
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Time to receive a request's head, from the connection's opening or from the first byte
+    /// after a keep-alive pause.
+    pub header_read_timeout: Duration,
+    /// Time a keep-alive connection may sit idle between requests.
+    pub keep_alive_timeout: Duration,
+    /// Time for a whole request body to arrive.
+    pub body_read_timeout: Duration,
+    /// Open client connections at most (before the open-file limit lowers it).
+    pub max_connections: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(defaults::HEADER_READ_TIMEOUT_SECS),
+            keep_alive_timeout: Duration::from_secs(defaults::KEEP_ALIVE_TIMEOUT_SECS),
+            body_read_timeout: Duration::from_secs(defaults::BODY_READ_TIMEOUT_SECS),
+            max_connections: defaults::MAX_CONNECTIONS,
+        }
+    }
+}
+
+impl HttpConfig {
+    fn from_args(args: &HttpArgs) -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(args.header_read_timeout_secs.max(1)),
+            keep_alive_timeout: Duration::from_secs(args.keep_alive_timeout_secs.max(1)),
+            body_read_timeout: Duration::from_secs(args.body_read_timeout_secs.max(1)),
+            max_connections: args.max_connections.max(1),
+        }
+    }
+}
+
 /// Job queue settings.
 #[derive(Debug, Clone)]
 pub struct JobConfig {
@@ -204,7 +261,8 @@ pub struct JobConfig {
     pub backoff_base: Duration,
     /// How long an idle worker sleeps before polling again when nobody wakes it.
     pub poll_interval: Duration,
-    /// How long shutdown waits for running jobs before releasing their leases.
+    /// How long shutdown waits for running jobs (and in-flight requests) before releasing their
+    /// leases (and answering them 503).
     pub shutdown_grace: Duration,
 }
 
@@ -229,6 +287,7 @@ pub struct Config {
     pub database_url: String,
     pub blob_url: String,
     pub fetch: FetchConfig,
+    pub http: HttpConfig,
     pub jobs: JobConfig,
     pub admission: AdmissionConfig,
     /// Bytes of decoded pixels held at once, process-wide.
@@ -261,6 +320,7 @@ impl Config {
             blob_url: default_blob_url(&data_dir),
             data_dir,
             fetch: FetchConfig::default(),
+            http: HttpConfig::default(),
             jobs: JobConfig::default(),
             admission: AdmissionConfig::default(),
             decode_budget_bytes: defaults::DECODE_BUDGET_MIB * 1024 * 1024,
@@ -301,6 +361,7 @@ impl Config {
         config.fetch.allow_networks = args.allow_networks.clone();
         config.fetch.connect_timeout = Duration::from_secs(args.fetch_connect_timeout_secs);
         config.fetch.total_timeout = Duration::from_secs(args.fetch_timeout_secs);
+        config.http = HttpConfig::from_args(&args.http);
         config.jobs.workers = args.workers;
         config.jobs.lease = Duration::from_secs(args.job_lease_secs.max(1));
         config.jobs.shutdown_grace = Duration::from_secs(args.shutdown_grace_secs);
@@ -375,6 +436,7 @@ impl fmt::Debug for Config {
             .field("database_url", &redact_url(&self.database_url))
             .field("blob_url", &redact_url(&self.blob_url))
             .field("fetch", &self.fetch)
+            .field("http", &self.http)
             .field("jobs", &self.jobs)
             .field("admission", &self.admission)
             .field("decode_budget_bytes", &self.decode_budget_bytes)

@@ -1,6 +1,10 @@
 //! Start-up and shutdown of a node: open the metadata store, claim the data directory when the
-//! store is embedded, bind, build the state, then run HTTP, workers and housekeeping until
-//! stopped.
+//! store is embedded, raise the open-file limit, bind, build the state, then run HTTP (our own
+//! accept loop: `listen.rs`, `connection.rs`), workers and housekeeping until stopped.
+
+mod connection;
+mod fd_limit;
+mod listen;
 
 use std::fs::File;
 use std::io::Write;
@@ -15,6 +19,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::Config;
 use crate::fetch::{NameLookup, SystemLookup};
+use crate::http::limits::{RequestLimits, with_limits};
 use crate::jobs::{WorkerPool, spawn_workers};
 use crate::repo::{self, JobQueue, Repo};
 use crate::service::{CreatedKey, Fsck};
@@ -30,7 +35,7 @@ pub struct Server {
     /// The admin key created on first start (its secret is shown once).
     pub bootstrap_key: Option<CreatedKey>,
     stop: watch::Sender<bool>,
-    http: JoinHandle<std::io::Result<()>>,
+    http: JoinHandle<()>,
     housekeeping: JoinHandle<()>,
     workers: WorkerPool,
     _lock: Option<File>,
@@ -49,6 +54,7 @@ impl Server {
     ) -> anyhow::Result<Self> {
         let repo = open_metadata(&config).await?;
         let lock = claim_embedded_node(&config, repo.as_ref()).await?;
+        let open_files = fd_limit::raise_open_file_limit();
         let listener = bind(&config).await?;
         let addr = match &listener {
             Some(l) => l.local_addr()?,
@@ -58,7 +64,7 @@ impl Server {
         let bootstrap_key = bootstrap_admin_key(&state).await?;
 
         let (stop, stop_rx) = watch::channel(false);
-        let http = spawn_http(listener, state.clone(), stop_rx.clone());
+        let http = spawn_http(listener, state.clone(), open_files, stop_rx.clone());
         let workers = start_workers(&state, addr);
         let housekeeping = tokio::spawn(housekeeping(
             state.fsck.clone(),
@@ -93,16 +99,26 @@ impl Server {
         &self.state
     }
 
-    /// Stops accepting requests, lets in-flight requests and jobs finish, then returns.
+    /// Stops accepting requests and claiming jobs; in-flight requests and running jobs get the
+    /// shutdown grace at the same time. Then requests still running are answered 503 and cut,
+    /// and unfinished jobs are handed back: it returns about a second after the grace.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
-        match self.http.await {
-            Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server stopped with an error"),
-            Err(e) => tracing::warn!(error = %e, "HTTP server task failed"),
-            Ok(Ok(())) => {}
+        let deadline = tokio::time::Instant::now() + self.state.config.jobs.shutdown_grace;
+        let http = async {
+            if let Err(e) = self.http.await {
+                tracing::warn!(error = %e, "HTTP server task failed");
+            }
+        };
+        tokio::join!(http, self.workers.shutdown());
+        // An orphan sweep in progress gets the same grace; it resumes at the next start.
+        let mut housekeeping = self.housekeeping;
+        if tokio::time::timeout_at(deadline, &mut housekeeping)
+            .await
+            .is_err()
+        {
+            housekeeping.abort();
         }
-        self.workers.shutdown().await;
-        let _ = self.housekeeping.await;
     }
 }
 
@@ -163,28 +179,34 @@ async fn bootstrap_admin_key(state: &AppState) -> anyhow::Result<Option<CreatedK
     Ok(created)
 }
 
+/// Serves the API on `listener` until stopped (a worker-only node has none and only waits).
 fn spawn_http(
     listener: Option<TcpListener>,
     state: AppState,
+    open_files: Option<u64>,
     mut stop: watch::Receiver<bool>,
-) -> JoinHandle<std::io::Result<()>> {
-    let router = crate::http::router(state);
-    tokio::spawn(async move {
-        let stopped = async move {
+) -> JoinHandle<()> {
+    let Some(listener) = listener else {
+        return tokio::spawn(async move {
             let _ = stop.wait_for(|stopped| *stopped).await;
-        };
-        match listener {
-            Some(listener) => {
-                axum::serve(listener, router)
-                    .with_graceful_shutdown(stopped)
-                    .await
-            }
-            None => {
-                stopped.await;
-                Ok(())
-            }
-        }
-    })
+        });
+    };
+    let http = &state.config.http;
+    let limits = listen::Limits {
+        timeouts: connection::Timeouts {
+            header_read: http.header_read_timeout,
+            keep_alive: http.keep_alive_timeout,
+        },
+        max_connections: fd_limit::connection_cap(http.max_connections, open_files),
+        grace: state.config.jobs.shutdown_grace,
+    };
+    let (cut, cut_rx) = watch::channel(false);
+    let request_limits = RequestLimits {
+        body_read_timeout: http.body_read_timeout,
+        cut: cut_rx,
+    };
+    let router = with_limits(crate::http::router(state), request_limits);
+    tokio::spawn(listen::serve(listener, router, limits, stop, cut))
 }
 
 /// Starts this node's workers, woken by enqueues of this node and (shared stores) of others.

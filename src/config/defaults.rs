@@ -20,3 +20,9 @@ pub const MAX_FETCHES_PER_TENANT: usize = 32;
 pub const MAX_QUEUED_JOBS: u64 = 2000;
 /// Enough for the largest image the rules admit (6000×6000 RGBA, 144 MB) alongside others.
 pub const DECODE_BUDGET_MIB: u64 = 512;
+/// Client connections (see `HttpConfig`).
+pub const HEADER_READ_TIMEOUT_SECS: u64 = 10;
+/// Longer than the 60 s idle timeout of common load balancers, so that they close first.
+pub const KEEP_ALIVE_TIMEOUT_SECS: u64 = 75;
+pub const BODY_READ_TIMEOUT_SECS: u64 = 30;
+pub const MAX_CONNECTIONS: usize = 4096;

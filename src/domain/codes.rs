@@ -96,6 +96,7 @@ pub const BODY_TOO_LARGE: Code = refusal("body-too-large", 1413, 413);
 pub const URI_TOO_LONG: Code = refusal("uri-too-long", 1414, 414);
 pub const RANGE_NOT_SATISFIABLE: Code = refusal("range-not-satisfiable", 1416, 416);
 pub const HEADERS_TOO_LARGE: Code = refusal("headers-too-large", 1431, 431);
+pub const REQUEST_TIMEOUT: Code = refusal("request-timeout", 1408, 408);
 pub const UPSTREAM_ERROR: Code = refusal("upstream-error", 5002, 502);
 pub const UNAVAILABLE: Code = refusal("unavailable", 5003, 503);
 pub const INTERNAL: Code = refusal("internal", 5000, 500);
@@ -166,6 +167,7 @@ pub const ALL: &[&Code] = &[
     &URI_TOO_LONG,
     &RANGE_NOT_SATISFIABLE,
     &HEADERS_TOO_LARGE,
+    &REQUEST_TIMEOUT,
     &UPSTREAM_ERROR,
     &UNAVAILABLE,
     &INTERNAL,

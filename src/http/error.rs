@@ -46,11 +46,7 @@ fn keep_body(mut response: Response) -> Response {
 /// also how a connection layer answers for the router (a 414 or 431 it detects itself, a
 /// connection it sheds with 503) so that its answers look like every other.
 pub fn envelope_for(path: &str, code: &'static Code, message: impl std::fmt::Display) -> Response {
-    let error = ServiceError::client(code, message);
-    match Face::of(path) {
-        Face::Kyy => KyyError(error).into_response(),
-        Face::V1 => V1Error(error).into_response(),
-    }
+    for_path(path, ServiceError::client(code, message))
 }
 
 pub(crate) const INTERNAL_MESSAGE: &str =
@@ -169,4 +165,20 @@ pub fn v1_violations(code: &Code, message: String, violations: impl Serialize) -
     let body =
         json!({ "error": { "code": code.name, "message": message, "violations": violations } });
     keep_body((http_status(code), Json(body)).into_response())
+}
+
+/// The face that serves `path`: the kyy envelope under `/kyyReactApiServer`, v1 elsewhere.
+pub fn for_path(path: &str, error: ServiceError) -> Response {
+    match Face::of(path) {
+        Face::Kyy => KyyError(error).into_response(),
+        Face::V1 => V1Error(error).into_response(),
+    }
+}
+
+/// The v1 body of a refusal, serialised: for answers written before any request is read
+/// (a connection over the cap), when the face is not yet known.
+pub fn v1_body(code: &Code, message: &str) -> Vec<u8> {
+    json!({ "error": { "code": code.name, "message": message } })
+        .to_string()
+        .into_bytes()
 }

@@ -8,6 +8,7 @@ pub mod envelope;
 pub mod error;
 mod health;
 pub mod kyy;
+pub mod limits;
 pub mod request;
 pub mod v1;
 

@@ -1,0 +1,259 @@
+//! One client connection, served by hyper (HTTP/1.1), with the two clocks hyper keeps as one:
+//! the time to send a request head (from the connection's opening, or from the first byte after
+//! a keep-alive pause) and the idle time between requests. A watchdog closes the connection when
+//! the clock of its current phase runs out; while a request is being handled neither runs
+//! (the request body has its own deadline in `http::limits`).
+
+use std::io;
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::response::Response;
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, watch};
+use tokio::time::Instant;
+use tower_service::Service;
+
+/// The per-connection clocks.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Timeouts {
+    pub header_read: Duration,
+    pub keep_alive: Duration,
+}
+
+/// Serves one connection until it closes, times out, or is dropped at the end of shutdown.
+/// `stop` starts a graceful close: the running request finishes, an idle connection closes.
+pub(super) async fn serve(
+    stream: TcpStream,
+    router: Router,
+    timeouts: Timeouts,
+    mut stop: watch::Receiver<bool>,
+    _place: OwnedSemaphorePermit,
+) {
+    let activity = Arc::new(Activity::new());
+    let io = TokioIo::new(Watched {
+        inner: stream,
+        activity: Arc::clone(&activity),
+    });
+    let service = hyper::service::service_fn({
+        let activity = Arc::clone(&activity);
+        move |request: hyper::Request<Incoming>| {
+            activity.request_started();
+            let mut router = router.clone();
+            let activity = Arc::clone(&activity);
+            async move {
+                let response: Response = match router.call(request.map(Body::new)).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                };
+                Ok::<_, std::convert::Infallible>(response.map(|body| Answered { body, activity }))
+            }
+        }
+    });
+    let mut builder = http1::Builder::new();
+    // The watchdog below keeps the header clock; hyper's would also cut idle keep-alives.
+    builder.header_read_timeout(None);
+    // Room for heads over the router's own limits (`http::envelope`), so that it, not hyper,
+    // refuses them — in the face's envelope instead of a bare 431.
+    builder.max_headers(1000);
+    builder.max_buf_size(2 * 1024 * 1024);
+    let mut connection = pin!(builder.serve_connection(io, service));
+    let mut stopping = false;
+    loop {
+        let check = activity.next_check(timeouts);
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(e) = result {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+                return;
+            }
+            () = stopped(&mut stop), if !stopping => {
+                stopping = true;
+                connection.as_mut().graceful_shutdown();
+            }
+            () = tokio::time::sleep_until(check) => {
+                if let Some(phase) = activity.expired(timeouts) {
+                    tracing::debug!(phase, "closing a connection that timed out");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Resolves once stop is signalled (or its sender is gone: the server is going away).
+pub(super) async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
+}
+
+const HEAD: u64 = 0;
+const BUSY: u64 = 1;
+const IDLE: u64 = 2;
+const PHASE_SHIFT: u32 = 62;
+const SINCE_MASK: u64 = (1 << PHASE_SHIFT) - 1;
+
+/// What the connection waits for and since when: the phase in the top two bits, milliseconds
+/// after the connection opened in the rest (one atomic, so the watchdog never reads a torn pair).
+struct Activity {
+    opened: Instant,
+    state: AtomicU64,
+}
+
+impl Activity {
+    /// A new connection owes its first head.
+    fn new() -> Self {
+        Self {
+            opened: Instant::now(),
+            state: AtomicU64::new(HEAD << PHASE_SHIFT),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(SINCE_MASK) & SINCE_MASK
+    }
+
+    fn set(&self, phase: u64) {
+        self.state
+            .store(phase << PHASE_SHIFT | self.now_ms(), Ordering::Release);
+    }
+
+    /// The head is in: no connection clock runs while the request is handled.
+    fn request_started(&self) {
+        self.set(BUSY);
+    }
+
+    /// The response is written (or abandoned): the keep-alive clock starts.
+    fn request_finished(&self) {
+        self.set(IDLE);
+    }
+
+    /// Bytes arrived: after a pause, they start the next head and its clock.
+    fn bytes_read(&self) {
+        let state = self.state.load(Ordering::Acquire);
+        if state >> PHASE_SHIFT == IDLE {
+            let head = HEAD << PHASE_SHIFT | self.now_ms();
+            let _ = self
+                .state
+                .compare_exchange(state, head, Ordering::AcqRel, Ordering::Acquire);
+        }
+    }
+
+    /// When to look again: when the current phase's clock runs out, and no later than the
+    /// shorter timeout from now (the phase may change meanwhile to one with a shorter clock).
+    fn next_check(&self, timeouts: Timeouts) -> Instant {
+        let state = self.state.load(Ordering::Acquire);
+        let since = self.opened + Duration::from_millis(state & SINCE_MASK);
+        let look_again = Instant::now() + timeouts.header_read.min(timeouts.keep_alive);
+        match state >> PHASE_SHIFT {
+            HEAD => look_again.min(since + timeouts.header_read),
+            IDLE => look_again.min(since + timeouts.keep_alive),
+            _ => look_again,
+        }
+    }
+
+    /// The phase whose clock has run out, if any.
+    fn expired(&self, timeouts: Timeouts) -> Option<&'static str> {
+        let state = self.state.load(Ordering::Acquire);
+        let elapsed = Duration::from_millis(self.now_ms().saturating_sub(state & SINCE_MASK));
+        match state >> PHASE_SHIFT {
+            HEAD if elapsed >= timeouts.header_read => Some("request head"),
+            IDLE if elapsed >= timeouts.keep_alive => Some("keep-alive"),
+            _ => None,
+        }
+    }
+}
+
+/// The socket, telling the activity when bytes arrive.
+struct Watched {
+    inner: TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.bytes_read();
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// A response body that ends the busy phase when hyper is done with it.
+struct Answered {
+    body: Body,
+    activity: Arc<Activity>,
+}
+
+impl Drop for Answered {
+    fn drop(&mut self) {
+        self.activity.request_finished();
+    }
+}
+
+impl http_body::Body for Answered {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}

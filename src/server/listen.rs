@@ -1,0 +1,218 @@
+//! The accept loop: every connection is accepted at once and served in its own task while the
+//! node has room (`max_connections`); past the cap the newest is answered a short 503 and closed,
+//! so accepting never stalls and established connections keep working. On stop, the listener
+//! closes, connections finish their requests for the shutdown grace, then the rest are answered
+//! 503 (`http::limits`) and cut.
+
+use std::io::{self, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::connection::{self, Timeouts};
+use crate::domain::codes;
+use crate::http::error::v1_body;
+
+/// How the HTTP side of a node behaves.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
+    pub timeouts: Timeouts,
+    /// Open connections at most (after the open-file limit lowered it).
+    pub max_connections: usize,
+    /// On stop, how long running requests may finish before they are answered 503.
+    pub grace: Duration,
+}
+
+/// After the cut, how long the 503 answers have to be written before connections are dropped.
+const CUT_MARGIN: Duration = Duration::from_secs(1);
+/// Connections over the cap answered in a task of their own at once (the rest are answered
+/// straight from the accept loop).
+const SHED_AT_ONCE: usize = 64;
+/// How long such a connection waits for the client's request before the answer goes out (an
+/// answer that arrives before the request confuses some clients).
+const SHED_WAIT: Duration = Duration::from_millis(500);
+/// How long it is then kept to read what the client still sends, so that closing it does not
+/// reset the answer away.
+const SHED_LINGER: Duration = Duration::from_secs(1);
+/// How often accept errors are logged at most.
+const ACCEPT_ERROR_LOG_EVERY: Duration = Duration::from_secs(10);
+/// Pause after an accept error that is not the client's (e.g. out of descriptors).
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
+
+/// Serves `listener` until `stop`, then drains within the grace; `cut` tells running handlers
+/// that the grace is over.
+pub(super) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    mut stop: watch::Receiver<bool>,
+    cut: watch::Sender<bool>,
+) {
+    let places = Arc::new(Semaphore::new(limits.max_connections));
+    let shedder = Shedder::new();
+    let mut accept_errors = AcceptErrors::default();
+    let conn_stop = stop.clone();
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            biased;
+            () = connection::stopped(&mut stop) => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => match Arc::clone(&places).try_acquire_owned() {
+                    Ok(place) => {
+                        connections.spawn(connection::serve(
+                            stream,
+                            router.clone(),
+                            limits.timeouts,
+                            conn_stop.clone(),
+                            place,
+                        ));
+                    }
+                    Err(_) => shedder.shed(stream),
+                },
+                Err(e) => {
+                    if !is_connection_error(&e) {
+                        accept_errors.log(&e);
+                        tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                    }
+                }
+            }
+        }
+    }
+    drop(listener);
+    drain(connections, limits.grace, &cut).await;
+}
+
+/// Lets connections finish within `grace`; then signals the cut, gives the answers a moment to
+/// go out, and drops what is left.
+async fn drain(mut connections: JoinSet<()>, grace: Duration, cut: &watch::Sender<bool>) {
+    let deadline = Instant::now() + grace;
+    while !connections.is_empty() {
+        if tokio::time::timeout_at(deadline, connections.join_next())
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    if connections.is_empty() {
+        return;
+    }
+    tracing::warn!(
+        connections = connections.len(),
+        grace_secs = grace.as_secs(),
+        "requests still running at the end of the shutdown grace: answering them 503 and closing"
+    );
+    let _ = cut.send(true);
+    let margin = Instant::now() + CUT_MARGIN;
+    while !connections.is_empty() {
+        if tokio::time::timeout_at(margin, connections.join_next())
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    connections.shutdown().await;
+}
+
+/// Answers connections over the cap.
+struct Shedder {
+    answer: Arc<[u8]>,
+    at_once: Arc<Semaphore>,
+}
+
+impl Shedder {
+    fn new() -> Self {
+        let body = v1_body(
+            &codes::UNAVAILABLE,
+            "the server is at its connection limit; retry shortly",
+        );
+        let mut answer = format!(
+            "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+             content-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        answer.extend_from_slice(&body);
+        Self {
+            answer: answer.into(),
+            at_once: Arc::new(Semaphore::new(SHED_AT_ONCE)),
+        }
+    }
+
+    /// Answers 503 and closes: after reading the request, in a task bounded in time; straight
+    /// away when too many are being answered so already.
+    fn shed(&self, stream: TcpStream) {
+        let Ok(slot) = Arc::clone(&self.at_once).try_acquire_owned() else {
+            answer_now(stream, &self.answer);
+            return;
+        };
+        let answer = Arc::clone(&self.answer);
+        tokio::spawn(async move {
+            let _ = answer_after_request(stream, &answer).await;
+            drop(slot);
+        });
+    }
+}
+
+async fn answer_after_request(mut stream: TcpStream, answer: &[u8]) -> io::Result<()> {
+    let mut sink = [0u8; 1024];
+    let _ = tokio::time::timeout(SHED_WAIT, stream.read(&mut sink)).await;
+    tokio::time::timeout(SHED_LINGER, async {
+        stream.write_all(answer).await?;
+        stream.shutdown().await?;
+        while stream.read(&mut sink).await? > 0 {}
+        Ok(())
+    })
+    .await
+    .unwrap_or(Ok(()))
+}
+
+/// Writes the answer without waiting (the send buffer of a new socket takes it) and closes.
+fn answer_now(stream: TcpStream, answer: &[u8]) {
+    if let Ok(mut stream) = stream.into_std() {
+        let _ = stream.write(answer);
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+    }
+}
+
+/// Errors of one connection (the client gave up before it was accepted): not worth a pause.
+fn is_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}
+
+/// Logs accept errors at most once per `ACCEPT_ERROR_LOG_EVERY`, with how many were not shown.
+#[derive(Default)]
+struct AcceptErrors {
+    last: Option<Instant>,
+    unlogged: u64,
+}
+
+impl AcceptErrors {
+    fn log(&mut self, e: &io::Error) {
+        let now = Instant::now();
+        if self
+            .last
+            .is_some_and(|last| now.duration_since(last) < ACCEPT_ERROR_LOG_EVERY)
+        {
+            self.unlogged += 1;
+            return;
+        }
+        tracing::warn!(error = %e, since_last = self.unlogged, "accept error");
+        self.last = Some(now);
+        self.unlogged = 0;
+    }
+}
