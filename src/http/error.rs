@@ -69,7 +69,8 @@ pub fn kyy_code(code: &Code) -> i64 {
     refusal(code).kyy
 }
 
-fn public_message(error: &ServiceError) -> String {
+/// The sentence a client is shown for `error` (internal errors are logged, never shown).
+pub(crate) fn public_message(error: &ServiceError) -> String {
     match error {
         ServiceError::Client { message, .. }
         | ServiceError::Dependency { message, .. }

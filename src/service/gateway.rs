@@ -1,11 +1,12 @@
 //! The task gateway: a generation task is resolved (every `asset://` checked and signed), then
-//! forwarded to the upstream generation service; the task id and the assets it references are
-//! recorded so they cannot be deleted while it runs.
+//! forwarded to the upstream generation service at its family's path (`families`); the task id
+//! and the assets it references are recorded so they cannot be deleted while it runs.
 
 use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::families::{TaskFamily, task_status};
 use super::{DeliveryService, ResolveViolation, Resolved, ServiceError};
 use crate::domain::Caller;
 use crate::domain::codes;
@@ -13,11 +14,12 @@ use crate::repo::TaskRepo;
 use crate::upstream::{UpstreamAnswer, UpstreamApi, UpstreamError};
 
 /// Statuses after which a task no longer needs its assets.
-const TERMINAL: [&str; 7] = [
+const TERMINAL: [&str; 8] = [
     "completed",
     "succeeded",
     "success",
     "failed",
+    "failure",
     "cancelled",
     "canceled",
     "expired",
@@ -44,7 +46,7 @@ fn upstream_error(e: UpstreamError) -> ServiceError {
 }
 
 fn is_terminal(body: &Value) -> Option<(String, bool)> {
-    let status = body.get("status")?.as_str()?.to_owned();
+    let status = task_status(body)?;
     let finished = TERMINAL.contains(&status.to_ascii_lowercase().as_str());
     Some((status, finished))
 }
@@ -62,10 +64,12 @@ impl GatewayService {
         }
     }
 
-    /// Resolves and forwards a task; records the task and its assets when the upstream names it.
+    /// Resolves a task of `family` and forwards it to the family's upstream path; records the
+    /// task and its assets when the upstream's answer names it where the family says.
     pub async fn submit_task(
         &self,
         caller: &Caller,
+        family: &TaskFamily,
         task: Value,
     ) -> Result<GatewayOutcome, ServiceError> {
         let (rewritten, referenced) = match self.delivery.resolve(caller, task).await? {
@@ -74,8 +78,13 @@ impl GatewayService {
         };
         let body = serde_json::to_vec(&rewritten)
             .map_err(|e| ServiceError::internal("encoding a task", e))?;
-        let answer = self.upstream.submit(body).await.map_err(upstream_error)?;
-        if let Some(id) = answer.body.get("id").and_then(Value::as_str) {
+        let answer = self
+            .upstream
+            .submit(family.upstream_path, body)
+            .await
+            .map_err(upstream_error)?;
+        if let Some(id) = family.task_id(&answer.body) {
+            let id = id.as_str();
             let referenced_ids: Vec<String> = referenced.iter().map(ToString::to_string).collect();
             let (status, finished) =
                 is_terminal(&answer.body).unwrap_or(("submitted".to_owned(), false));
@@ -85,7 +94,7 @@ impl GatewayService {
                 .await
                 .map_err(|e| ServiceError::internal("recording a task", e))?;
             if recorded {
-                tracing::info!(task = id, tenant = %caller.tenant, assets = referenced.len(), "task forwarded");
+                tracing::info!(task = id, family = family.name, tenant = %caller.tenant, assets = referenced.len(), "task forwarded");
             } else {
                 // The caller cannot read or take over the other tenant's task by this id.
                 tracing::warn!(task = id, tenant = %caller.tenant, "the upstream named a task id another tenant has; not recorded");

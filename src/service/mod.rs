@@ -3,19 +3,21 @@
 //!
 //! | service | use case | ports |
 //! |---|---|---|
-//! | `IngestService` | upload by URL, admission under load | fetcher, blobs, assets, job queue |
-//! | `LibraryService` | get (also waiting), list, delete | assets, tasks |
+//! | `IngestService` | upload by URL (also in batches: `batch`), admission under load | fetcher, blobs, assets, job queue |
+//! | `LibraryService` | get (also waiting, also many at once), list, delete | assets, tasks |
 //! | `ProcessingService` | the `process-asset` job: probe, rules, face check | blobs, assets, face detector |
 //! | `ReviewService` | review queue, approve, reject, previews | assets, blobs |
 //! | `DeliveryService` | content bytes, signed URLs, `asset://` resolution | assets, blobs, signer |
-//! | `GatewayService` | forward generation tasks, record them | upstream, tasks, delivery |
+//! | `GatewayService` | forward generation tasks of every family (`families`), record them | upstream, tasks, delivery |
 //! | `KeyService` | API keys | keys |
 //! | `Fsck` | consistency check, repairs, orphan sweep | maintenance, assets, jobs, blobs |
 
 mod admission;
+mod batch;
 mod content;
 mod delete;
 mod error;
+mod families;
 mod fsck;
 mod gateway;
 mod ingest;
@@ -32,8 +34,10 @@ mod status;
 mod wait;
 
 pub use admission::{Admission, FetchSlot};
+pub use batch::{BATCH_CONCURRENCY, BatchUpload, MAX_BATCH_URLS, MAX_STATUS_IDS};
 pub use content::{ContentStream, DeliveryService};
 pub use error::ServiceError;
+pub use families::{RESULT_PATH, TASK_FAMILIES, TaskFamily, TaskShape};
 pub use fsck::{Fsck, FsckOptions, FsckReport};
 pub use gateway::{GatewayOutcome, GatewayService};
 pub use ingest::{IngestService, UploadRequest};

@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{SUBMIT_PATH, UpstreamAnswer, UpstreamApi, UpstreamError};
+use super::{UpstreamAnswer, UpstreamApi, UpstreamError};
 use crate::config::UpstreamConfig;
 
 /// Talks to the upstream generation endpoint with its own key (never the caller's).
@@ -49,10 +49,10 @@ impl HttpUpstream {
 
 #[async_trait]
 impl UpstreamApi for HttpUpstream {
-    async fn submit(&self, body: Vec<u8>) -> Result<UpstreamAnswer, UpstreamError> {
+    async fn submit(&self, path: &str, body: Vec<u8>) -> Result<UpstreamAnswer, UpstreamError> {
         let request = self
             .client
-            .post(self.url(SUBMIT_PATH))
+            .post(self.url(path))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
         self.call(request).await

@@ -8,9 +8,6 @@ use serde_json::Value;
 
 pub use http::HttpUpstream;
 
-/// The path tasks are submitted to, below the upstream's base URL.
-pub const SUBMIT_PATH: &str = "/v1/kyyvideo2/videos";
-
 /// The upstream's answer, passed through as is.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpstreamAnswer {
@@ -25,8 +22,8 @@ pub struct UpstreamError(pub String);
 
 #[async_trait]
 pub trait UpstreamApi: Send + Sync {
-    /// Submits a task (a JSON body) to `SUBMIT_PATH`.
-    async fn submit(&self, body: Vec<u8>) -> Result<UpstreamAnswer, UpstreamError>;
+    /// Submits a task (a JSON body) to `path` below the upstream's base URL.
+    async fn submit(&self, path: &str, body: Vec<u8>) -> Result<UpstreamAnswer, UpstreamError>;
     /// Reads `{path}/{id}` (a task's status).
     async fn status(&self, path: &str, id: &str) -> Result<UpstreamAnswer, UpstreamError>;
 }

@@ -8,7 +8,7 @@ use assetlib::fetch::SystemLookup;
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Uri};
 use axum::routing::{get, post};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -19,13 +19,48 @@ use crate::common::{KYY, Origin, media, spawn_app, spawn_app_with};
 #[derive(Clone, Default)]
 struct Fake {
     received: Arc<Mutex<Vec<(String, Value)>>>,
+    /// The path of every submit, in order.
+    submit_paths: Arc<Mutex<Vec<String>>>,
     status: Arc<Mutex<String>>,
     /// Every task id whose status was read.
     reads: Arc<Mutex<Vec<String>>>,
+    /// The path of every status read.
+    read_paths: Arc<Mutex<Vec<String>>>,
 }
+
+/// The families the fake serves: the path, the task id it hands out there, and its answer to a
+/// submit in the family's documented shape.
+fn family_answer(path: &str, model: &Value) -> Value {
+    match path {
+        "/v1/kyyvideo2/videos" => {
+            json!({"id": "task-123", "object": "video", "created": 1764000000, "model": model, "status": "queued", "error": null})
+        }
+        "/v1/sd2_manxue/videos" => {
+            json!({"code": "0", "msg": null, "data": {"projectId": "proj_sd2manxue_1"}})
+        }
+        "/v2/model-center/tasks" => {
+            json!({"code": 0, "msg": "success", "data": {"taskId": "mc-task-1", "status": "queued"}})
+        }
+        other => {
+            let family = other.trim_start_matches("/v1/").trim_end_matches("/videos");
+            json!({"id": format!("video_{family}_1"), "object": "video", "created": 1764000000, "model": model, "status": "queued", "error": null})
+        }
+    }
+}
+
+/// Every family route of the gateway, with the task id the fake hands out there.
+const FAMILIES: [(&str, &str); 6] = [
+    ("/v1/kyyvideo2/videos", "task-123"),
+    ("/v1/seedance/videos", "video_seedance_1"),
+    ("/v1/seedance-discount/videos", "video_seedance-discount_1"),
+    ("/v1/seedance-special/videos", "video_seedance-special_1"),
+    ("/v1/sd2_manxue/videos", "proj_sd2manxue_1"),
+    ("/v2/model-center/tasks", "mc-task-1"),
+];
 
 async fn submit(
     State(fake): State<Fake>,
+    uri: Uri,
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Json<Value> {
@@ -36,25 +71,33 @@ async fn submit(
         .to_owned();
     let model = body["model"].clone();
     fake.received.lock().expect("lock").push((auth, body));
+    fake.submit_paths
+        .lock()
+        .expect("lock")
+        .push(uri.path().to_owned());
     *fake.status.lock().expect("lock") = "queued".into();
-    Json(
-        json!({"id": "task-123", "object": "video", "created": 1764000000, "model": model, "status": "queued", "error": null}),
-    )
+    Json(family_answer(uri.path(), &model))
 }
 
-async fn status(State(fake): State<Fake>, Path(id): Path<String>) -> Json<Value> {
+async fn status(State(fake): State<Fake>, uri: Uri, Path(id): Path<String>) -> Json<Value> {
     fake.reads.lock().expect("lock").push(id.clone());
+    fake.read_paths
+        .lock()
+        .expect("lock")
+        .push(uri.path().to_owned());
     let status = fake.status.lock().expect("lock").clone();
     Json(json!({"id": id, "object": "video", "status": status, "error": null}))
 }
 
 async fn start_fake() -> (String, Fake) {
     let fake = Fake::default();
-    let app = Router::new()
-        .route("/v1/kyyvideo2/videos", post(submit))
-        .route("/v1/kyyvideo2/videos/{id}", get(status))
-        .route("/v1/result/{id}", get(status))
-        .with_state(fake.clone());
+    let mut app = Router::new().route("/v1/result/{id}", get(status));
+    for (path, _) in FAMILIES {
+        app = app
+            .route(path, post(submit))
+            .route(&format!("{path}/{{id}}"), get(status));
+    }
+    let app = app.with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -296,4 +339,95 @@ async fn another_tenants_task_answers_like_a_missing_one() {
         .get(&owner, "/kyyReactApiServer/v1/result/task-123")
         .await;
     assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_task_family_is_resolved_forwarded_recorded_and_tenant_checked() {
+    let (upstream, fake) = start_fake().await;
+    let app = spawn_app_with(
+        |c| {
+            c.upstream = Some(UpstreamConfig {
+                url: upstream.clone(),
+                key: "upstream-secret".into(),
+            })
+        },
+        Arc::new(SystemLookup),
+    )
+    .await;
+    let origin = Origin::start().await;
+    let owner = app.create_key("studio").await;
+    let other = app.create_key("other").await;
+    let url = origin.put("a.png", media::png(400, 400), "image/png");
+    let asset = app.upload_ok(&owner, "Image", &url).await;
+    app.wait_settled(&owner, &asset).await;
+
+    for (n, (path, task_id)) in FAMILIES.iter().enumerate() {
+        let route = format!("/kyyReactApiServer{path}");
+        let task = json!({
+            "model": format!("model-{n}"), "prompt": "a slow pan", "duration": 5,
+            "referenceImages": [format!("asset://{asset}"), "https://cdn.example.com/x.png"],
+        });
+        let (status, answer) = app.post(&owner, &route, &task).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {answer}");
+        // The upstream's answer, as is: enveloped where the family envelopes it.
+        assert_eq!(
+            answer,
+            family_answer(path, &json!(format!("model-{n}"))),
+            "{path}"
+        );
+
+        // Forwarded to the family's own upstream path, with the upstream key and the
+        // reference resolved to a signed URL of this server.
+        assert_eq!(fake.submit_paths.lock().expect("lock")[n], *path);
+        let (auth, forwarded) = fake.received.lock().expect("lock")[n].clone();
+        assert_eq!(auth, "Bearer upstream-secret", "{path}");
+        assert_eq!(forwarded["prompt"], "a slow pan", "{path}");
+        let signed = forwarded["referenceImages"][0].as_str().expect("url");
+        assert!(
+            signed.starts_with(&format!("{}/content/{asset}?exp=", app.base)),
+            "{path}: {signed}"
+        );
+        assert_eq!(
+            forwarded["referenceImages"][1],
+            "https://cdn.example.com/x.png"
+        );
+
+        // Recorded under the id read from the answer: the owner reads it on the family's own
+        // route and on /v1/result; another tenant gets exactly the 404 of a missing id.
+        for read in [
+            format!("{route}/{task_id}"),
+            format!("/kyyReactApiServer/v1/result/{task_id}"),
+        ] {
+            let (status, own) = app.get(&owner, &read).await;
+            assert_eq!(status, StatusCode::OK, "{read}: {own}");
+            assert_eq!(own["id"], *task_id, "{read}");
+            let foreign = app.get(&other, &read).await;
+            let missing = app
+                .get(&other, &read.replace(task_id, "no-such-task"))
+                .await;
+            assert_eq!(foreign.0, StatusCode::NOT_FOUND, "{read}: {}", foreign.1);
+            assert_eq!(foreign, missing, "{read}");
+            assert_eq!(foreign.1["code"], json!(-1));
+        }
+        let reads = fake.read_paths.lock().expect("lock").clone();
+        assert_eq!(
+            reads[reads.len() - 2..],
+            [format!("{path}/{task_id}"), format!("/v1/result/{task_id}")],
+            "only the owner's reads reach the upstream, at the family's path"
+        );
+    }
+
+    // Every family's task protects the asset until it has finished.
+    let (status, busy) = app.delete(&owner, &format!("{KYY}/{asset}")).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{busy}");
+    *fake.status.lock().expect("lock") = "completed".into();
+    for (n, (path, task_id)) in FAMILIES.iter().enumerate() {
+        let (status, _) = app
+            .get(&owner, &format!("/kyyReactApiServer{path}/{task_id}"))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = app.delete(&owner, &format!("{KYY}/{asset}")).await;
+        let last = n == FAMILIES.len() - 1;
+        assert_eq!(status == StatusCode::OK, last, "{path}: {status}");
+    }
 }

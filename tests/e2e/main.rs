@@ -14,6 +14,7 @@ mod fsck;
 mod gateway;
 mod kyy_api;
 mod lying_media;
+mod manxue;
 mod media_rules;
 mod moderation;
 mod multinode;

@@ -1,5 +1,5 @@
-//! The task gateway routes: `POST /v1/kyyvideo2/videos`, `GET /v1/result/{id}` and
-//! `GET /v1/kyyvideo2/videos/{id}`. The upstream's answer is returned as is.
+//! The task gateway routes, one pair per family of `service::TASK_FAMILIES` (`POST {path}`,
+//! `GET {path}/{id}`) and `GET /v1/result/{id}` for all. The upstream's answer is returned as is.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -11,9 +11,9 @@ use serde_json::Value;
 use crate::domain::codes;
 use crate::http::auth::KyyCaller;
 use crate::http::error::{KyyError, kyy_violations, passed_through};
-use crate::service::{GatewayOutcome, GatewayService, ServiceError};
+use crate::service::{GatewayOutcome, GatewayService, ServiceError, TaskFamily};
 use crate::state::AppState;
-use crate::upstream::{SUBMIT_PATH, UpstreamAnswer};
+use crate::upstream::UpstreamAnswer;
 
 fn gateway(state: &AppState) -> Result<&GatewayService, KyyError> {
     state.gateway.as_ref().ok_or_else(|| {
@@ -28,14 +28,16 @@ fn pass_through(answer: UpstreamAnswer) -> Response {
     passed_through((status, Json(answer.body)).into_response())
 }
 
+/// `POST {family.path}`: resolve, forward, record.
 pub async fn submit(
+    family: &'static TaskFamily,
     State(state): State<AppState>,
     KyyCaller(caller): KyyCaller,
     body: Bytes,
 ) -> Result<Response, KyyError> {
     let gateway = gateway(&state)?;
     let task: Value = crate::http::request::parse_json(&body)?;
-    match gateway.submit_task(&caller, task).await? {
+    match gateway.submit_task(&caller, family, task).await? {
         GatewayOutcome::Forwarded(answer) => Ok(pass_through(answer)),
         GatewayOutcome::Invalid(violations) => {
             let msg = violations
@@ -48,28 +50,15 @@ pub async fn submit(
     }
 }
 
-async fn status_at(
-    state: &AppState,
-    caller: &crate::domain::Caller,
-    path: &str,
-    id: &str,
+/// `GET …/{id}`: the status read at `{upstream_path}/{id}`, for a task of the caller's tenant.
+pub async fn status(
+    upstream_path: &'static str,
+    State(state): State<AppState>,
+    KyyCaller(caller): KyyCaller,
+    Path(id): Path<String>,
 ) -> Result<Response, KyyError> {
-    let answer = gateway(state)?.task_status(caller, path, id).await?;
+    let answer = gateway(&state)?
+        .task_status(&caller, upstream_path, &id)
+        .await?;
     Ok(pass_through(answer))
-}
-
-pub async fn result(
-    State(state): State<AppState>,
-    KyyCaller(caller): KyyCaller,
-    Path(id): Path<String>,
-) -> Result<Response, KyyError> {
-    status_at(&state, &caller, "/v1/result", &id).await
-}
-
-pub async fn video(
-    State(state): State<AppState>,
-    KyyCaller(caller): KyyCaller,
-    Path(id): Path<String>,
-) -> Result<Response, KyyError> {
-    status_at(&state, &caller, SUBMIT_PATH, &id).await
 }
