@@ -14,13 +14,13 @@ mod file;
 
 pub use file::{ConfigError, FileConfig, file_from_toml, limits_from_toml};
 
-use crate::domain::FacePolicy;
 use crate::domain::rules::MediaLimits;
+use crate::domain::{FacePolicy, TaskRules};
 
 /// Flags of `assetlib serve`; each also reads an `ASSETLIB_*` environment variable.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// A TOML file with media limits (see README); flags still win over it.
+    /// A TOML file with media limits, moderation and task rules (see README); flags still win over it.
     #[arg(long, env = "ASSETLIB_CONFIG")]
     pub config: Option<PathBuf>,
     /// Face policy for images: hold (for review), reject, or allow.
@@ -295,6 +295,8 @@ pub struct Config {
     pub orphan_grace: Duration,
     pub limits: MediaLimits,
     pub moderation: ModerationConfig,
+    /// Shape rules of generation tasks, per model (`[tasks]` of the configuration file).
+    pub tasks: TaskRules,
     /// Base URL of signed content URLs; `None` = `http://{listen}` as bound.
     pub public_url: Option<String>,
     pub content_url_ttl: Duration,
@@ -327,6 +329,7 @@ impl Config {
             orphan_grace: Duration::from_secs(defaults::ORPHAN_GRACE_SECS),
             limits: MediaLimits::default(),
             moderation: ModerationConfig::default(),
+            tasks: TaskRules::default(),
             public_url: None,
             content_url_ttl: Duration::from_secs(defaults::CONTENT_URL_TTL_SECS),
             presign_content: false,
@@ -347,6 +350,7 @@ impl Config {
                 .map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
             config.limits = file.limits;
             config.moderation = file.moderation;
+            config.tasks = file.tasks;
         }
         if let Some(faces) = args.faces {
             config.moderation.faces = faces;
@@ -443,6 +447,7 @@ impl fmt::Debug for Config {
             .field("orphan_grace", &self.orphan_grace)
             .field("limits", &self.limits)
             .field("moderation", &self.moderation)
+            .field("tasks", &self.tasks)
             .field("public_url", &self.public_url)
             .field("content_url_ttl", &self.content_url_ttl)
             .field("presign_content", &self.presign_content)

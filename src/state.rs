@@ -104,7 +104,8 @@ impl AppState {
         );
         let review = ReviewService::new(repo.clone(), Arc::clone(&blobs));
         let delivery =
-            DeliveryService::new(repo.clone(), Arc::clone(&blobs), signer(&config, addr)?);
+            DeliveryService::new(repo.clone(), Arc::clone(&blobs), signer(&config, addr)?)
+                .with_task_rules(config.tasks.clone());
         let gateway = match config.upstream.clone() {
             Some(upstream) => Some(GatewayService::new(
                 Arc::new(HttpUpstream::new(upstream)?),

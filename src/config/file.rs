@@ -1,8 +1,9 @@
-//! Configuration files (TOML): `[limits.*]` tables laid over the defaults key by key, and
-//! `[moderation]`.
+//! Configuration files (TOML): `[limits.*]` tables laid over the defaults key by key,
+//! `[moderation]`, and `[tasks]` (per-model task rules, each model's table laid over `[tasks]`).
 
 use super::ModerationConfig;
 use crate::domain::rules::MediaLimits;
+use crate::domain::{TaskProfile, TaskRules};
 
 /// A configuration file that cannot be used, with the reason.
 #[derive(Debug, thiserror::Error)]
@@ -14,15 +15,16 @@ pub struct ConfigError(pub String);
 pub struct FileConfig {
     pub limits: MediaLimits,
     pub moderation: ModerationConfig,
+    pub tasks: TaskRules,
 }
 
-/// A whole configuration file: `[limits.*]` and `[moderation]`.
+/// A whole configuration file: `[limits.*]`, `[moderation]` and `[tasks]`.
 pub fn file_from_toml(text: &str) -> Result<FileConfig, ConfigError> {
     let file: toml::Table = toml::from_str(text).map_err(|e| ConfigError(e.to_string()))?;
     for key in file.keys() {
-        if key != "limits" && key != "moderation" {
+        if !matches!(key.as_str(), "limits" | "moderation" | "tasks") {
             return Err(ConfigError(format!(
-                "unknown section [{key}]; expected [limits.*] or [moderation]"
+                "unknown section [{key}]; expected [limits.*], [moderation] or [tasks]"
             )));
         }
     }
@@ -33,10 +35,59 @@ pub fn file_from_toml(text: &str) -> Result<FileConfig, ConfigError> {
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError(format!("[moderation]: {e}")))?,
     };
+    let tasks = match file.get("tasks") {
+        None => TaskRules::default(),
+        Some(value) => tasks_from_toml(value)?,
+    };
     Ok(FileConfig {
         limits: limits_from_toml(text)?,
         moderation,
+        tasks,
     })
+}
+
+/// `[tasks]` (the profile of every model not named) laid over the shipped defaults, and each
+/// `[tasks.models."NAME"]` laid over `[tasks]`, key by key.
+fn tasks_from_toml(value: &toml::Value) -> Result<TaskRules, ConfigError> {
+    let toml::Value::Table(table) = value else {
+        return Err(ConfigError("[tasks] must be a table".to_owned()));
+    };
+    let mut base =
+        toml::Table::try_from(TaskProfile::default()).map_err(|e| ConfigError(e.to_string()))?;
+    let mut models = None;
+    for (key, v) in table {
+        if key == "models" {
+            models = Some(v);
+        } else {
+            base.insert(key.clone(), v.clone());
+        }
+    }
+    let profile = |table: toml::Table, name: &str| -> Result<TaskProfile, ConfigError> {
+        toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError(format!("{name}: {e}")))
+    };
+    let mut rules = TaskRules {
+        default: profile(base.clone(), "[tasks]")?,
+        models: Default::default(),
+    };
+    if let Some(models) = models {
+        let toml::Value::Table(models) = models else {
+            return Err(ConfigError("[tasks.models] must be a table".to_owned()));
+        };
+        for (model, over) in models {
+            let name = format!("[tasks.models.\"{model}\"]");
+            let toml::Value::Table(over) = over else {
+                return Err(ConfigError(format!("{name} must be a table")));
+            };
+            let mut merged = base.clone();
+            for (key, v) in over {
+                merged.insert(key.clone(), v.clone());
+            }
+            rules.models.insert(model.clone(), profile(merged, &name)?);
+        }
+    }
+    Ok(rules)
 }
 
 /// Media limits from a TOML document: its `[limits.*]` tables are laid over the defaults, key
@@ -44,6 +95,7 @@ pub fn file_from_toml(text: &str) -> Result<FileConfig, ConfigError> {
 pub fn limits_from_toml(text: &str) -> Result<MediaLimits, ConfigError> {
     let mut file: toml::Table = toml::from_str(text).map_err(|e| ConfigError(e.to_string()))?;
     file.remove("moderation");
+    file.remove("tasks");
     for key in file.keys() {
         if key != "limits" {
             return Err(ConfigError(format!(
@@ -122,5 +174,37 @@ mod tests {
         );
         assert!(file_from_toml("[moderation]\nfaces = \"maybe\"").is_err());
         assert!(file_from_toml("[moderation]\nface = \"hold\"").is_err());
+    }
+
+    #[test]
+    fn task_profiles_per_model() {
+        let file = file_from_toml(
+            "[tasks]\nmax_reference_duration_ms = 15000\n[tasks.models.\"seedance-2.0-lite\"]\nframes_with_references = true\nrequired = [\"prompt\"]\n",
+        )
+        .expect("valid");
+        let shipped = TaskProfile::default();
+        assert!(!shipped.frames_with_references);
+        assert!(shipped.last_without_first);
+        let other = file.tasks.profile_for(Some("seedance-2.0"));
+        assert_eq!(other.max_reference_duration_ms, 15000);
+        assert!(!other.frames_with_references);
+        assert_eq!(file.tasks.profile_for(None), other);
+        let lite = file.tasks.profile_for(Some("seedance-2.0-lite"));
+        assert!(lite.frames_with_references);
+        assert!(lite.last_without_first);
+        assert_eq!(lite.max_reference_duration_ms, 15000, "laid over [tasks]");
+        assert_eq!(lite.required, vec!["prompt".to_owned()]);
+        assert_eq!(
+            file_from_toml("").expect("empty").tasks,
+            TaskRules::default()
+        );
+        for bad in [
+            "[tasks]\nframes_with_refs = true",
+            "[tasks.models.x]\nlast_without_first = \"yes\"",
+            "[tasks]\nmodels = 3",
+            "tasks = 1",
+        ] {
+            assert!(file_from_toml(bad).is_err(), "{bad}");
+        }
     }
 }

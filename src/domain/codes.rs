@@ -142,6 +142,9 @@ pub const TOO_MANY_REFERENCES: Code = violation("too-many-references");
 pub const FRAMES_WITH_REFERENCES: Code = violation("frames-with-references");
 pub const LAST_WITHOUT_FIRST: Code = violation("last-without-first");
 pub const FIELD_TYPE: Code = violation("field-type");
+pub const REFERENCE_DURATION: Code = violation("reference-duration");
+pub const MISSING_FIELD: Code = violation("missing-field");
+pub const TASK_TOO_DEEP: Code = violation("task-too-deep");
 
 /// Every code, in the order README lists them.
 pub const ALL: &[&Code] = &[
@@ -209,6 +212,9 @@ pub const ALL: &[&Code] = &[
     &FRAMES_WITH_REFERENCES,
     &LAST_WITHOUT_FIRST,
     &FIELD_TYPE,
+    &REFERENCE_DURATION,
+    &MISSING_FIELD,
+    &TASK_TOO_DEEP,
 ];
 
 /// The registered code of this name.

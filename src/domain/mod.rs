@@ -9,6 +9,8 @@ pub mod limits;
 mod mime;
 mod moderation;
 pub mod rules;
+pub mod task_refs;
+pub mod task_rules;
 
 pub use asset::{Asset, AssetName, AssetType, Failure, Status, Transition};
 pub use asset_id::AssetId;
@@ -17,3 +19,4 @@ pub use codes::Code;
 pub use facts::MediaFacts;
 pub use mime::mime_type;
 pub use moderation::{Decision, FaceBox, FacePolicy, ModerationRecord, ReviewAction};
+pub use task_rules::{TaskProfile, TaskRules};

@@ -10,7 +10,7 @@ use futures_util::stream::BoxStream;
 
 use super::{ContentSigner, ServiceError};
 use crate::blob::{BlobError, BlobStore};
-use crate::domain::{Asset, AssetId, mime_type};
+use crate::domain::{Asset, AssetId, TaskRules, mime_type};
 use crate::repo::AssetRepo;
 
 /// Serves asset bytes and resolves `asset://` references to URLs.
@@ -19,6 +19,8 @@ pub struct DeliveryService {
     pub(super) assets: Arc<dyn AssetRepo>,
     blobs: Arc<dyn BlobStore>,
     signer: ContentSigner,
+    /// The shape rules of tasks, per model.
+    pub(super) task_rules: Arc<TaskRules>,
 }
 
 /// A body stream of asset bytes.
@@ -34,7 +36,14 @@ impl DeliveryService {
             assets,
             blobs,
             signer,
+            task_rules: Arc::new(TaskRules::default()),
         }
+    }
+
+    /// The same service with these per-model task rules (the defaults otherwise).
+    pub fn with_task_rules(mut self, rules: TaskRules) -> Self {
+        self.task_rules = Arc::new(rules);
+        self
     }
 
     /// The URL a generation task reads an Active asset from: the blob store's presigned URL

@@ -1,36 +1,23 @@
-//! Resolving a generation task: every `asset://` reference is checked (owner, Active, type fits
-//! the field, counts, frame/reference rules) and rewritten to a signed content URL.
+//! Resolving a generation task: every media string the task carries, anywhere in its body, is
+//! found (`domain::task_refs`); each `asset://` is checked (owner, Active, type fits the field,
+//! counts) and rewritten to a signed content URL; the model's profile adds the shape rules
+//! (`domain::task_rules`).
 
-use serde::Serialize;
 use serde_json::Value;
 
 use super::{DeliveryService, ServiceError};
-use crate::domain::codes::{self, Code};
-use crate::domain::{AssetId, AssetType, Caller, Status};
+use crate::domain::codes;
+use crate::domain::task_refs::{Finding, Media, Reference, Slot, walk};
+use crate::domain::{Asset, AssetId, AssetType, Caller, Status, TaskProfile};
 
-const SCHEME: &str = "asset://";
-/// Reference arrays, the type they take and how many they hold at most.
-const ARRAYS: [(&str, AssetType, usize); 3] = [
-    ("referenceImages", AssetType::Image, 9),
-    ("referenceVideos", AssetType::Video, 3),
-    ("referenceAudios", AssetType::Audio, 3),
+pub use crate::domain::task_refs::ResolveViolation;
+
+/// How many references of each type a task may carry, across all the places it carries them.
+const MAX_REFERENCES: [(AssetType, usize, &str); 3] = [
+    (AssetType::Image, 9, "images"),
+    (AssetType::Video, 3, "videos"),
+    (AssetType::Audio, 3, "audios"),
 ];
-const FRAMES: [&str; 2] = ["first_image", "last_image"];
-
-/// One problem with a task's references, named by its field path.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ResolveViolation {
-    pub field: String,
-    pub code: &'static Code,
-    pub message: String,
-}
-
-/// What checking the references found: the problems, and the assets that passed.
-#[derive(Default)]
-struct Findings {
-    problems: Vec<ResolveViolation>,
-    assets: Vec<AssetId>,
-}
 
 /// The rewritten task, or every problem found.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,224 +30,209 @@ pub enum Resolved {
     Invalid(Vec<ResolveViolation>),
 }
 
-fn violation(field: &str, code: &'static Code, message: String) -> ResolveViolation {
-    ResolveViolation {
-        field: field.to_owned(),
-        code,
-        message,
-    }
-}
-
-/// What a reference string is.
-enum Reference {
-    Url,
-    Asset(AssetId),
-    Malformed(String),
-}
-
-fn classify(raw: &str) -> Reference {
-    if let Some(id) = raw.strip_prefix(SCHEME) {
-        return match AssetId::parse(id) {
-            Some(id) => Reference::Asset(id),
-            None if id.is_empty() => {
-                Reference::Malformed("asset:// needs an asset id after it".to_owned())
-            }
-            None => Reference::Malformed(format!(
-                "'{id}' is not an asset id (asset-YYYYMMDDhhmmss-xxxxx)"
-            )),
-        };
-    }
-    let lower = raw.to_ascii_lowercase();
-    if lower.starts_with("asset") {
-        return Reference::Malformed(format!(
-            "'{raw}' is not a valid reference; write asset://asset-YYYYMMDDhhmmss-xxxxx"
-        ));
-    }
-    match url::Url::parse(raw) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => Reference::Url,
-        _ => Reference::Malformed(format!(
-            "'{raw}' is neither an http(s) URL nor an asset:// reference"
-        )),
-    }
+/// An asset reference that passed, with what the totals need.
+struct Passed<'a> {
+    media: &'a Media,
+    asset: Asset,
+    url: String,
 }
 
 impl DeliveryService {
-    /// Checks one reference and returns its replacement string.
-    async fn resolve_one(
+    /// Checks one asset reference: the asset, or the problem.
+    async fn check_asset(
         &self,
         caller: &Caller,
-        field: &str,
-        raw: &str,
-        wants: AssetType,
-        found: &mut Findings,
-    ) -> Result<Option<String>, ServiceError> {
-        match classify(raw) {
-            Reference::Url => Ok(None),
-            Reference::Malformed(why) => {
-                found
-                    .problems
-                    .push(violation(field, &codes::REFERENCE_MALFORMED, why));
-                Ok(None)
-            }
-            Reference::Asset(id) => {
-                let asset = self
-                    .assets
-                    .get_asset(&caller.tenant, &id)
-                    .await
-                    .map_err(|e| ServiceError::internal("resolving a reference", e))?;
-                let Some(asset) = asset else {
-                    found.problems.push(violation(
-                        field,
-                        &codes::ASSET_NOT_FOUND,
-                        format!("asset {id} does not exist"),
-                    ));
-                    return Ok(None);
-                };
-                if asset.asset_type != wants {
-                    found.problems.push(violation(
-                        field,
-                        &codes::ASSET_TYPE_MISMATCH,
-                        format!(
-                            "asset {id} is a {}; {field} takes a {wants}",
-                            asset.asset_type
-                        ),
-                    ));
-                } else if asset.status != Status::Active {
-                    let shown = if asset.status == Status::PendingReview {
-                        "waiting for review"
-                    } else {
-                        asset.status.as_str()
-                    };
-                    found.problems.push(violation(
-                        field,
-                        &codes::ASSET_NOT_ACTIVE,
-                        format!("asset {id} is {shown}; only Active assets can be used"),
-                    ));
-                } else {
-                    let url = self.content_url(&asset).await?;
-                    found.assets.push(id);
-                    return Ok(Some(url));
-                }
-                Ok(None)
-            }
+        media: &Media,
+        id: &AssetId,
+    ) -> Result<Result<Asset, ResolveViolation>, ServiceError> {
+        let field = media.path.as_str();
+        let asset = self
+            .assets
+            .get_asset(&caller.tenant, id)
+            .await
+            .map_err(|e| ServiceError::internal("resolving a reference", e))?;
+        let Some(asset) = asset else {
+            let why = format!("asset {id} does not exist");
+            return Ok(Err(ResolveViolation::new(
+                field,
+                &codes::ASSET_NOT_FOUND,
+                why,
+            )));
+        };
+        if let Some(wants) = media.slot.wants()
+            && asset.asset_type != wants
+        {
+            let why = format!(
+                "asset {id} is a {}; {field} takes a {wants}",
+                asset.asset_type
+            );
+            return Ok(Err(ResolveViolation::new(
+                field,
+                &codes::ASSET_TYPE_MISMATCH,
+                why,
+            )));
         }
+        if asset.status != Status::Active {
+            let shown = if asset.status == Status::PendingReview {
+                "waiting for review"
+            } else {
+                asset.status.as_str()
+            };
+            let why = format!("asset {id} is {shown}; only Active assets can be used");
+            return Ok(Err(ResolveViolation::new(
+                field,
+                &codes::ASSET_NOT_ACTIVE,
+                why,
+            )));
+        }
+        Ok(Ok(asset))
     }
 
-    /// Resolves a generation-task body (kyy shape); other fields are kept untouched.
-    pub async fn resolve(
+    /// Resolves a generation-task body under the profile of its `model`; other fields are kept
+    /// untouched.
+    pub async fn resolve(&self, caller: &Caller, task: Value) -> Result<Resolved, ServiceError> {
+        let model = task.get("model").and_then(Value::as_str).map(str::to_owned);
+        let profile = self.task_rules.profile_for(model.as_deref()).clone();
+        self.resolve_with(caller, task, &profile).await
+    }
+
+    /// Resolves a task under the given shape rules.
+    pub async fn resolve_with(
         &self,
         caller: &Caller,
         mut task: Value,
+        profile: &TaskProfile,
     ) -> Result<Resolved, ServiceError> {
-        let Some(body) = task.as_object_mut() else {
+        let Some(body) = task.as_object() else {
             return Err(ServiceError::invalid("the task must be a JSON object"));
         };
-        let mut found = Findings::default();
-        let present = |v: Option<&Value>| !matches!(v, None | Some(Value::Null));
-        let has_first = present(body.get("first_image"));
-        let has_last = present(body.get("last_image"));
-        let references_used = ARRAYS.iter().any(|(name, _, _)| {
-            body.get(*name)
-                .and_then(Value::as_array)
-                .is_some_and(|a| !a.is_empty())
+        let findings = walk(body);
+        let media = findings.iter().filter_map(|f| match f {
+            Finding::Media(m) => Some(m),
+            Finding::Problem(_) => None,
         });
-        if (has_first || has_last) && references_used {
-            let field = if has_first {
-                "first_image"
-            } else {
-                "last_image"
-            };
-            found.problems.push(violation(
-                field,
-                &codes::FRAMES_WITH_REFERENCES,
-                "first_image/last_image cannot be combined with referenceImages, referenceVideos or referenceAudios".to_owned(),
-            ));
-        }
-        if has_last && !has_first {
-            found.problems.push(violation(
-                "last_image",
-                &codes::LAST_WITHOUT_FIRST,
-                "last_image needs a first_image".to_owned(),
-            ));
-        }
+        let present = |field: &str| !matches!(body.get(field), None | Some(Value::Null));
+        let mut problems = profile.check(present, media.clone());
 
-        for field in FRAMES {
-            match body.get(field) {
-                None | Some(Value::Null) => {}
-                Some(Value::String(raw)) => {
-                    let raw = raw.clone();
-                    if let Some(url) = self
-                        .resolve_one(caller, field, &raw, AssetType::Image, &mut found)
-                        .await?
-                    {
-                        body.insert(field.to_owned(), Value::String(url));
-                    }
-                }
-                Some(_) => found.problems.push(violation(
-                    field,
-                    &codes::FIELD_TYPE,
-                    format!("{field} must be a string"),
-                )),
-            }
-        }
-        for (name, wants, max) in ARRAYS {
-            let Some(value) = body.get(name).cloned() else {
-                continue;
-            };
-            let items = match value {
-                Value::Null => continue,
-                Value::Array(items) => items,
-                _ => {
-                    found.problems.push(violation(
-                        name,
-                        &codes::FIELD_TYPE,
-                        format!("{name} must be an array of strings"),
-                    ));
-                    continue;
-                }
-            };
-            if items.len() > max {
-                found.problems.push(violation(
-                    name,
-                    &codes::TOO_MANY_REFERENCES,
-                    format!(
-                        "{name} has {} entries; at most {max} are allowed",
-                        items.len()
-                    ),
-                ));
-            }
-            let mut rewritten = Vec::with_capacity(items.len());
-            for (i, item) in items.into_iter().enumerate() {
-                let path = format!("{name}[{i}]");
-                match item {
-                    Value::String(raw) => {
-                        match self
-                            .resolve_one(caller, &path, &raw, wants, &mut found)
-                            .await?
-                        {
-                            Some(url) => rewritten.push(Value::String(url)),
-                            None => rewritten.push(Value::String(raw)),
+        let mut passed = Vec::new();
+        for finding in &findings {
+            match finding {
+                Finding::Problem(p) => problems.push(p.clone()),
+                Finding::Media(m) => match &m.reference {
+                    Reference::Url => {}
+                    Reference::Malformed(why) => problems.push(ResolveViolation::new(
+                        &m.path,
+                        &codes::REFERENCE_MALFORMED,
+                        why.clone(),
+                    )),
+                    Reference::Asset(id) => match self.check_asset(caller, m, id).await? {
+                        Err(problem) => problems.push(problem),
+                        Ok(asset) => {
+                            let url = self.content_url(&asset).await?;
+                            passed.push(Passed {
+                                media: m,
+                                asset,
+                                url,
+                            });
                         }
-                    }
-                    other => {
-                        found.problems.push(violation(
-                            &path,
-                            &codes::FIELD_TYPE,
-                            format!("{path} must be a string"),
-                        ));
-                        rewritten.push(other);
-                    }
-                }
+                    },
+                },
             }
-            body.insert(name.to_owned(), Value::Array(rewritten));
         }
-        if found.problems.is_empty() {
-            let mut assets = found.assets;
-            assets.sort();
-            assets.dedup();
-            Ok(Resolved::Task { task, assets })
-        } else {
-            Ok(Resolved::Invalid(found.problems))
+        problems.extend(count_problems(media.clone()));
+        problems.extend(duration_problems(&passed, profile));
+        if !problems.is_empty() {
+            return Ok(Resolved::Invalid(problems));
         }
+        let mut assets = Vec::with_capacity(passed.len());
+        let rewrites: Vec<(String, String)> = passed
+            .into_iter()
+            .map(|p| {
+                assets.push(p.asset.id);
+                (p.media.pointer.clone(), p.url)
+            })
+            .collect();
+        for (pointer, url) in rewrites {
+            if let Some(slot) = task.pointer_mut(&pointer) {
+                *slot = Value::String(url);
+            }
+        }
+        assets.sort();
+        assets.dedup();
+        Ok(Resolved::Task { task, assets })
     }
+}
+
+/// References of a known type counted across every place that holds them: one violation per
+/// type over its limit, named by the place where the limit was crossed.
+fn count_problems<'a>(media: impl Iterator<Item = &'a Media> + Clone) -> Vec<ResolveViolation> {
+    let mut out = Vec::new();
+    for (kind, max, noun) in MAX_REFERENCES {
+        let refs: Vec<&Media> = media
+            .clone()
+            .filter(|m| m.slot == Slot::Reference(kind))
+            .collect();
+        let Some(crossing) = refs.get(max) else {
+            continue;
+        };
+        let mut places: Vec<(&str, usize)> = Vec::new();
+        for m in &refs {
+            match places.iter_mut().find(|(p, _)| *p == m.place()) {
+                Some((_, n)) => *n += 1,
+                None => places.push((m.place(), 1)),
+            }
+        }
+        let breakdown = places
+            .iter()
+            .map(|(p, n)| format!("{p}: {n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        out.push(ResolveViolation::new(
+            crossing.place(),
+            &codes::TOO_MANY_REFERENCES,
+            format!(
+                "the task carries {} reference {noun} ({breakdown}); at most {max} are allowed",
+                refs.len()
+            ),
+        ));
+    }
+    out
+}
+
+/// The total duration of reference videos, and of reference audios, under the profile's limit.
+fn duration_problems(passed: &[Passed<'_>], profile: &TaskProfile) -> Vec<ResolveViolation> {
+    let max = profile.max_reference_duration_ms;
+    if max == 0 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (kind, noun) in [(AssetType::Video, "videos"), (AssetType::Audio, "audios")] {
+        let refs: Vec<(&str, u64)> = passed
+            .iter()
+            .filter(|p| p.media.slot == Slot::Reference(kind))
+            .map(|p| (p.media.place(), p.asset.facts.duration_ms.unwrap_or(0)))
+            .collect();
+        let total: u64 = refs.iter().map(|(_, ms)| ms).sum();
+        if total <= max {
+            continue;
+        }
+        let mut running = 0u64;
+        let crossing = refs
+            .iter()
+            .find(|(_, ms)| {
+                running += ms;
+                running > max
+            })
+            .map_or("", |(place, _)| place);
+        out.push(ResolveViolation::new(
+            crossing,
+            &codes::REFERENCE_DURATION,
+            format!(
+                "the reference {noun} last {:.1} s together; at most {:.1} s are allowed for this model",
+                total as f64 / 1000.0,
+                max as f64 / 1000.0
+            ),
+        ));
+    }
+    out
 }

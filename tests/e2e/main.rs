@@ -21,6 +21,7 @@ mod multinode;
 mod pg_restart;
 mod refusals;
 mod resolve;
+mod resolve_anywhere;
 mod shutdown;
 mod ssrf;
 mod tenancy;
