@@ -10,7 +10,7 @@ mod mime;
 mod moderation;
 pub mod rules;
 
-pub use asset::{Asset, AssetName, AssetType, Failure, Status, Transition};
+pub use asset::{Asset, AssetName, AssetType, Failure, Status, Transition, fold_name};
 pub use asset_id::AssetId;
 pub use caller::{Caller, Role};
 pub use codes::Code;

@@ -4,7 +4,7 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, QueryBuilder, Row, Type};
 
 use super::rows::{ASSET_COLUMNS, asset_from_row, millis};
 use super::{Dialect, SqlRepo};
-use crate::domain::{Asset, AssetId, Status};
+use crate::domain::{Asset, AssetId, Status, fold_name};
 use crate::repo::{
     AssetFilter, AssetRepo, Insert, KeysetPage, NewAsset, NewJob, OffsetPage, RepoError,
     RepoResult, StatusChange,
@@ -20,12 +20,13 @@ where
     q.push_bind(tenant.to_owned());
     push_kind_filter(q, filter);
     if let Some(name) = &filter.name_contains {
+        // Both sides folded by Unicode (`fold_name`): the column when the row is written.
         q.push(format_args!(
-            " AND {}(lower(coalesce(name, '')), lower(",
+            " AND {}(coalesce(name_folded, ''), ",
             DB::POSITION_FN
         ));
-        q.push_bind(name.clone());
-        q.push(")) > 0");
+        q.push_bind(fold_name(name));
+        q.push(") > 0");
     }
 }
 
@@ -84,14 +85,15 @@ where
         let now = millis(asset.created_at);
         let mut tx = self.write.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO assets (id, tenant, name, asset_type, url, sha256, bytes, format, facts, \
-             status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '{}', 'Processing', $9, $10) \
+            "INSERT INTO assets (id, tenant, name, name_folded, asset_type, url, sha256, bytes, \
+             format, facts, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '{}', 'Processing', $10, $11) \
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(asset.id.as_str())
         .bind(&asset.tenant)
         .bind(&asset.name)
+        .bind(asset.name.as_deref().map(fold_name))
         .bind(asset.asset_type.as_str())
         .bind(&asset.url)
         .bind(&asset.sha256)

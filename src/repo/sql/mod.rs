@@ -11,6 +11,7 @@ mod dialect;
 mod jobs;
 mod keys;
 mod maintenance;
+mod names;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
