@@ -81,6 +81,7 @@ impl AppState {
             fetcher,
             Arc::clone(&blobs),
             repo.clone(),
+            repo.clone(),
             Arc::clone(&wake),
             Arc::clone(&limits),
             config.jobs.max_attempts,

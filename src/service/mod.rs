@@ -3,15 +3,16 @@
 //!
 //! | service | use case | ports |
 //! |---|---|---|
-//! | `IngestService` | upload by URL | fetcher, blobs, assets |
+//! | `IngestService` | upload by URL | fetcher, blobs, assets, blob holds |
 //! | `LibraryService` | get (also waiting), list, delete | assets, tasks |
 //! | `ProcessingService` | the `process-asset` job: probe, rules, face check | blobs, assets, face detector |
 //! | `ReviewService` | review queue, approve, reject, previews | assets, blobs |
 //! | `DeliveryService` | content bytes, signed URLs, `asset://` resolution | assets, blobs, signer |
 //! | `GatewayService` | forward generation tasks, record them | upstream, tasks, delivery |
 //! | `KeyService` | API keys | keys |
-//! | `Fsck` | consistency check, repairs, orphan sweep | maintenance, assets, jobs, blobs |
+//! | `Fsck` | consistency check, repairs, orphan sweep | maintenance, assets, jobs, blob holds, blobs |
 
+mod blob_guard;
 mod content;
 mod delete;
 mod error;

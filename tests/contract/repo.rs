@@ -259,11 +259,8 @@ async fn assets_contract() {
                 .expect("delete")
         );
         assert!(repo.get_asset("t1", &a.id).await.expect("get").is_none());
-        assert!(
-            repo.blob_referenced(&a.sha256).await.expect("ref"),
-            "{name}"
-        );
-        assert!(!repo.blob_referenced(&"f".repeat(64)).await.expect("ref"));
+        assert!(repo.blob_in_use(&a.sha256).await.expect("ref"), "{name}");
+        assert!(!repo.blob_in_use(&"f".repeat(64)).await.expect("ref"));
         assert!(
             !repo
                 .change_status(&a.id, Status::Active, &failed)

@@ -70,8 +70,7 @@ where
     Ok(KeysetPage { items, next_before })
 }
 
-#[async_trait]
-impl<DB> AssetRepo for SqlRepo<DB>
+impl<DB> SqlRepo<DB>
 where
     DB: Dialect,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
@@ -81,7 +80,13 @@ where
     i64: for<'a> Encode<'a, DB> + for<'r> Decode<'r, DB> + Type<DB>,
     usize: ColumnIndex<DB::Row>,
 {
-    async fn insert_asset_with_job(&self, asset: &NewAsset, job: &NewJob) -> RepoResult<Insert> {
+    /// The asset row and its job in one transaction, consuming the upload's hold if given.
+    async fn insert(
+        &self,
+        asset: &NewAsset,
+        job: &NewJob,
+        hold: Option<&str>,
+    ) -> RepoResult<Insert> {
         let now = millis(asset.created_at);
         let mut tx = self.write.begin().await?;
         let inserted = sqlx::query(
@@ -107,6 +112,16 @@ where
             tx.rollback().await?;
             return Ok(Insert::IdTaken);
         }
+        if let Some(hold) = hold {
+            let released = sqlx::query("DELETE FROM blob_holds WHERE id = $1")
+                .bind(hold)
+                .execute(&mut *tx)
+                .await?;
+            if DB::rows_affected(&released) == 0 {
+                tx.rollback().await?;
+                return Ok(Insert::HoldLost);
+            }
+        }
         sqlx::query(
             "INSERT INTO jobs (kind, asset_id, state, attempts, max_attempts, run_at, created_at) \
              VALUES ($1, $2, 'queued', 0, $3, $4, $5)",
@@ -128,6 +143,31 @@ where
         DB::announce_job(&mut tx).await?;
         tx.commit().await?;
         Ok(Insert::Inserted(Box::new(stored)))
+    }
+}
+
+#[async_trait]
+impl<DB> AssetRepo for SqlRepo<DB>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'a> &'a str: Encode<'a, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    String: for<'a> Encode<'a, DB> + for<'r> Decode<'r, DB> + Type<DB>,
+    Option<String>: for<'a> Encode<'a, DB>,
+    i64: for<'a> Encode<'a, DB> + for<'r> Decode<'r, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    async fn insert_asset_with_job(&self, asset: &NewAsset, job: &NewJob) -> RepoResult<Insert> {
+        self.insert(asset, job, None).await
+    }
+
+    async fn insert_held_asset_with_job(
+        &self,
+        asset: &NewAsset,
+        job: &NewJob,
+        hold: &str,
+    ) -> RepoResult<Insert> {
+        self.insert(asset, job, Some(hold)).await
     }
 
     async fn get_asset(&self, tenant: &str, id: &AssetId) -> RepoResult<Option<Asset>> {
@@ -275,13 +315,5 @@ where
         .execute(&self.write)
         .await?;
         Ok(DB::rows_affected(&done) == 1)
-    }
-
-    async fn blob_referenced(&self, sha256: &str) -> RepoResult<bool> {
-        let row = sqlx::query("SELECT 1 FROM assets WHERE sha256 = $1 LIMIT 1")
-            .bind(sha256)
-            .fetch_optional(&self.read)
-            .await?;
-        Ok(row.is_some())
     }
 }
