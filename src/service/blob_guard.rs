@@ -61,6 +61,41 @@ pub struct BlobGuard {
     holds: Arc<dyn BlobHoldRepo>,
 }
 
+/// An upload's hold on its blob. Dropped without being consumed by an insert (the upload failed
+/// or was cancelled), it is released in the background; one left behind by a crash is reaped
+/// once stale.
+pub struct UploadHold {
+    id: String,
+    /// Set until an insert consumed the hold.
+    holds: Option<Arc<dyn BlobHoldRepo>>,
+}
+
+impl UploadHold {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The insert released the hold with its row (or found it gone): nothing left to do.
+    pub fn consumed(mut self) {
+        self.holds = None;
+    }
+}
+
+impl Drop for UploadHold {
+    fn drop(&mut self) {
+        let (Some(holds), Ok(runtime)) = (self.holds.take(), tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
+        let id = std::mem::take(&mut self.id);
+        runtime.spawn(async move {
+            if let Err(e) = holds.release_hold(&id).await {
+                tracing::warn!(error = %e, hold = %id, "could not release a blob hold");
+            }
+        });
+    }
+}
+
 fn ago(age: Duration) -> chrono::DateTime<Utc> {
     Utc::now() - chrono::Duration::from_std(age).unwrap_or(chrono::Duration::MAX)
 }
@@ -72,12 +107,17 @@ impl BlobGuard {
 
     /// Holds the content hash for an upload, once no removal of it is in progress. The upload
     /// may then look for the blob, store it, and insert its row with the returned hold.
-    pub async fn hold_for_upload(&self, sha256: &str) -> Result<String, ServiceError> {
-        let hold = self
+    pub async fn hold_for_upload(&self, sha256: &str) -> Result<UploadHold, ServiceError> {
+        let id = self
             .holds
             .hold_blob(sha256, HoldKind::Upload, Utc::now())
             .await
             .map_err(|e| ServiceError::internal("holding a blob", e))?;
+        // Released when dropped, on every early return below.
+        let hold = UploadHold {
+            id,
+            holds: Some(Arc::clone(&self.holds)),
+        };
         let started = Instant::now();
         loop {
             let removing = self
@@ -91,23 +131,18 @@ impl BlobGuard {
                     tokio::time::sleep(WAIT_STEP).await;
                 }
                 Ok(true) => {
-                    self.release(&hold).await;
                     return Err(ServiceError::internal(
                         "holding a blob",
                         anyhow::anyhow!("a removal of blob {sha256} does not end"),
                     ));
                 }
-                Err(e) => {
-                    self.release(&hold).await;
-                    return Err(ServiceError::internal("holding a blob", e));
-                }
+                Err(e) => return Err(ServiceError::internal("holding a blob", e)),
             }
         }
     }
 
-    /// Drops an upload's hold that no insert will consume (the upload failed). Best effort:
-    /// a hold left behind is reaped once stale.
-    pub async fn release(&self, hold: &str) {
+    /// Drops a removal's hold. Best effort: a hold left behind is reaped once stale.
+    async fn release(&self, hold: &str) {
         if let Err(e) = self.holds.release_hold(hold).await {
             tracing::warn!(error = %e, hold, "could not release a blob hold");
         }

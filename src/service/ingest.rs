@@ -188,7 +188,7 @@ impl IngestService {
         // meanwhile (a very slow put) means starting over.
         for _ in 0..HOLD_ATTEMPTS {
             let hold = self.guard.hold_for_upload(&fetched.sha256).await?;
-            let put = match self
+            let put = self
                 .blobs
                 .put_file(
                     &fetched.sha256,
@@ -196,13 +196,7 @@ impl IngestService {
                     crate::domain::mime_type(Some(&sniffed.format)),
                 )
                 .await
-            {
-                Ok(put) => put,
-                Err(e) => {
-                    self.guard.release(&hold).await;
-                    return Err(ServiceError::internal("storing a blob", e));
-                }
-            };
+                .map_err(|e| ServiceError::internal("storing a blob", e))?;
             let new = Registration {
                 caller,
                 asset_type,
@@ -211,10 +205,13 @@ impl IngestService {
                 sha256: &fetched.sha256,
                 bytes: fetched.bytes,
                 format: &sniffed.format,
-                hold: &hold,
+                hold: hold.id(),
             };
-            match self.insert(new).await {
-                Ok(Some(asset)) => {
+            // On an error the hold is released when dropped; an insert consumes it.
+            let inserted = self.insert(new).await?;
+            hold.consumed();
+            match inserted {
+                Some(asset) => {
                     tracing::info!(
                         asset = %asset.id, tenant = %caller.tenant, bytes = asset.bytes,
                         format = %sniffed.format, dedup = put == PutOutcome::AlreadyPresent,
@@ -222,13 +219,7 @@ impl IngestService {
                     );
                     return Ok(asset);
                 }
-                Ok(None) => {
-                    tracing::warn!(sha256 = %fetched.sha256, "blob hold lost; storing again")
-                }
-                Err(e) => {
-                    self.guard.release(&hold).await;
-                    return Err(e);
-                }
+                None => tracing::warn!(sha256 = %fetched.sha256, "blob hold lost; storing again"),
             }
         }
         Err(ServiceError::internal(

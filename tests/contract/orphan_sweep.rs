@@ -5,7 +5,7 @@
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -38,6 +38,8 @@ struct Interleaved {
     inner: Arc<dyn BlobStore>,
     after_put: Mutex<Option<BoxFuture<'static, ()>>>,
     before_delete: Mutex<Option<BoxFuture<'static, ()>>>,
+    /// Puts fail while set.
+    fail_puts: AtomicBool,
 }
 
 impl Interleaved {
@@ -46,6 +48,7 @@ impl Interleaved {
             inner,
             after_put: Mutex::new(None),
             before_delete: Mutex::new(None),
+            fail_puts: AtomicBool::new(false),
         })
     }
 
@@ -62,6 +65,9 @@ impl BlobStore for Interleaved {
         file: &Path,
         content_type: &str,
     ) -> Result<PutOutcome, BlobError> {
+        if self.fail_puts.load(Ordering::SeqCst) {
+            return Err(BlobError::Io(std::io::Error::other("the store is down")));
+        }
         let outcome = self.inner.put_file(sha256, file, content_type).await?;
         if let Some(hook) = Self::take(&self.after_put) {
             hook.await;
@@ -327,6 +333,7 @@ async fn a_sweep_between_an_uploads_put_and_its_row_keeps_the_blob() {
         assert!(blobs.exists(&sha).await.expect("exists"), "{pair}");
         assert_eq!(node.settle(&id).await, (Status::Active, None), "{pair}");
         assert!(blobs.exists(&sha).await.expect("exists"), "{pair}");
+        assert_no_holds_left(repo.as_ref(), &pair).await;
     }
 }
 
@@ -360,6 +367,49 @@ async fn an_upload_between_a_sweeps_check_and_its_delete_keeps_the_blob() {
         let id = task.await.expect("upload task");
         assert!(blobs.exists(&sha).await.expect("exists"), "{pair}");
         assert_eq!(node.settle(&id).await, (Status::Active, None), "{pair}");
+        assert_no_holds_left(repo.as_ref(), &pair).await;
+    }
+}
+
+/// Every hold was consumed by its insert or released by its removal.
+async fn assert_no_holds_left(repo: &dyn Repo, pair: &str) {
+    let later = Utc::now() + chrono::Duration::minutes(1);
+    for kind in [HoldKind::Upload, HoldKind::Removal] {
+        let left = repo.reap_holds(kind, later).await.expect("reap");
+        assert_eq!(left, 0, "{pair}: {kind:?} holds left");
+    }
+}
+
+#[tokio::test]
+async fn a_failed_upload_releases_its_hold() {
+    let (pairs, _dirs) = pairs().await;
+    for (pair, repo, blobs) in pairs {
+        let content = png(402, 400);
+        let node = Node::new(repo.clone(), blobs, &content);
+        node.store.fail_puts.store(true, Ordering::SeqCst);
+        let caller = Caller {
+            key_id: "k".to_owned(),
+            tenant: "t".to_owned(),
+            role: Role::Tenant,
+        };
+        let request = UploadRequest {
+            asset_type: Some("Image".to_owned()),
+            url: Some("https://example.com/a.png".to_owned()),
+            name: None,
+        };
+        let failed = node.ingest.upload(&caller, request).await;
+        assert!(failed.is_err(), "{pair}");
+        // Released in the background once the upload let go of it.
+        let sha = hex(&sha2::Sha256::digest(&content));
+        let mut held = true;
+        for _ in 0..50 {
+            held = repo.blob_in_use(&sha).await.expect("in use");
+            if !held {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!held, "{pair}: the failed upload's hold is gone");
     }
 }
 
