@@ -109,7 +109,7 @@ struct Listed {
 #[derive(Clone)]
 pub struct Fsck {
     maintenance: Arc<dyn MaintenanceRepo>,
-    /// Which content hashes rows reference; status changes of lost assets.
+    /// Status changes of lost assets.
     assets: Arc<dyn AssetRepo>,
     /// Jobs for assets stuck in Processing.
     jobs: Arc<dyn JobQueue>,
