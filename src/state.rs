@@ -16,8 +16,9 @@ use crate::jobs::{JobRegistry, PROCESS_ASSET};
 use crate::moderation::{DecodeBudget, FaceDetector, SeetaDetector};
 use crate::repo::Repo;
 use crate::service::{
-    Admission, ContentSigner, DeliveryService, Fsck, GatewayService, IngestService, KeyService,
-    LibraryService, ProcessingPorts, ProcessingService, ProcessingSettings, ReviewService, Settled,
+    Admission, ContentSigner, DeliveryService, Fsck, GatewayService, IngestPorts, IngestService,
+    IngestSettings, KeyService, LibraryService, ProcessingPorts, ProcessingService,
+    ProcessingSettings, ReviewService, Settled,
 };
 use crate::upstream::HttpUpstream;
 
@@ -79,13 +80,18 @@ impl AppState {
 
         let admission = Arc::new(Admission::new(config.admission.clone(), repo.clone()));
         let ingest = IngestService::new(
-            fetcher,
-            Arc::clone(&blobs),
-            repo.clone(),
-            Arc::clone(&wake),
-            Arc::clone(&limits),
-            config.jobs.max_attempts,
-            admission,
+            IngestPorts {
+                fetcher,
+                blobs: Arc::clone(&blobs),
+                assets: repo.clone(),
+                holds: repo.clone(),
+                wake: Arc::clone(&wake),
+                admission,
+            },
+            IngestSettings {
+                limits: Arc::clone(&limits),
+                max_attempts: config.jobs.max_attempts,
+            },
         );
         let library = LibraryService::new(repo.clone(), repo.clone(), settled.clone());
         let processing = ProcessingService::new(

@@ -147,6 +147,22 @@ impl AssetName {
     }
 }
 
+/// The form in which the `name` filter compares names and needles, so that case never matters,
+/// whatever the script: composed (NFC, so a decomposed "e\u{301}" is "é"), then case-folded by
+/// Unicode — upper then lower case, which agrees with full case folding where it matters
+/// ("Straße", "STRASSE" → "strasse"; "ΩMEGA" → "ωmega") — with the final sigma read as a
+/// sigma ("ΟΔΟΣ" → "οδοσ", so a needle typed with either form finds it).
+pub fn fold_name(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let composed: String = s.nfc().collect();
+    composed
+        .to_uppercase()
+        .to_lowercase()
+        .replace('ς', "σ")
+        .nfc()
+        .collect()
+}
+
 /// Why an asset failed: a stable kebab-case code and a sentence a user can act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
@@ -231,5 +247,24 @@ mod tests {
         assert!(AssetName::parse(&"x".repeat(65)).is_err());
         assert!(AssetName::parse(&"é".repeat(64)).is_ok());
         assert!(AssetName::parse("a\u{0}b").is_err());
+    }
+
+    #[test]
+    fn names_fold_by_unicode() {
+        for (a, b) in [
+            ("École Été", "école été"),
+            ("ÉCOLE", "école"),
+            ("Ωmega", "ωMEGA"),
+            ("ΟΔΟΣ", "οδος"),
+            ("ΟΔΟΣ", "οδοσ"),
+            ("Straße", "STRASSE"),
+            ("e\u{301}clair", "Éclair"),
+            ("ǅemal", "ǆEMAL"),
+            ("ﬁle", "FILE"),
+        ] {
+            assert_eq!(fold_name(a), fold_name(b), "{a} ~ {b}");
+        }
+        assert_eq!(fold_name("École Été"), "école été");
+        assert_ne!(fold_name("école"), fold_name("ecole"));
     }
 }

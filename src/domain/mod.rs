@@ -12,7 +12,7 @@ pub mod rules;
 pub mod task_refs;
 pub mod task_rules;
 
-pub use asset::{Asset, AssetName, AssetType, Failure, Status, Transition};
+pub use asset::{Asset, AssetName, AssetType, Failure, Status, Transition, fold_name};
 pub use asset_id::AssetId;
 pub use caller::{Caller, Role};
 pub use codes::Code;

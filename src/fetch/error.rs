@@ -18,6 +18,8 @@ pub enum FetchError {
     Timeout(u64),
     #[error("the source server answered HTTP {0}")]
     HttpStatus(u16),
+    #[error("the source URL redirected to '{0}', which is not an http(s) URL that can be fetched")]
+    BadRedirect(String),
     #[error("the source URL redirected more than {0} times")]
     TooManyRedirects(usize),
     #[error("the file is larger than the {limit}-byte limit")]

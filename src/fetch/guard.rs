@@ -78,31 +78,68 @@ fn is_global_v4(ip: Ipv4Addr) -> bool {
 }
 
 fn is_global_v6(ip: Ipv6Addr) -> bool {
-    if let Some(v4) = ip.to_ipv4_mapped() {
-        return is_global_v4(v4);
+    match embedded_ipv4(ip) {
+        Some(Embedded::V4(v4)) => return is_global_v4(v4),
+        Some(Embedded::Invalid) => return false,
+        None => {}
     }
     let s = ip.segments();
-    if s[0] == 0x0064 && s[1] == 0xff9b {
-        // NAT64: judge the embedded v4 address.
-        let v4 = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
-        return is_global_v4(v4);
-    }
-    if s[0] == 0x2002 {
-        // 6to4: judge the embedded v4 address.
-        let v4 = Ipv4Addr::new((s[1] >> 8) as u8, s[1] as u8, (s[2] >> 8) as u8, s[2] as u8);
-        return is_global_v4(v4);
-    }
-    let blocked = ip.is_unspecified()
-        || ip.is_loopback()
-        || s[0..6] == [0; 6]                              // ::/96 (v4-compatible, deprecated)
-        || (s[0] == 0x0100 && s[1..4] == [0; 3])          // discard-only 100::/64
-        || (s[0] & 0xfe00) == 0xfc00                      // unique local fc00::/7
-        || (s[0] & 0xffc0) == 0xfe80                      // link-local fe80::/10
-        || (s[0] & 0xffc0) == 0xfec0                      // site-local fec0::/10
-        || (s[0] & 0xff00) == 0xff00                      // multicast
+    // Outside 2000::/3 lie unspecified, loopback, IPv4-compatible, discard-only (100::/64),
+    // unique local (fc00::/7), link- and site-local (fe80::/10, fec0::/10) and multicast.
+    let blocked = (s[0] & 0xe000) != 0x2000               // not global unicast
         || (s[0] == 0x2001 && s[1] < 0x0200)              // IETF protocol assignments incl. Teredo
         || (s[0] == 0x2001 && s[1] == 0x0db8); // documentation
     !blocked
+}
+
+/// The IPv4 address an IPv6 address stands for, when it lies in a range that embeds one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Embedded {
+    V4(Ipv4Addr),
+    /// In such a range, but not a well-formed address of it.
+    Invalid,
+}
+
+/// Reads the IPv4 address embedded in the ranges that carry one; `None` elsewhere.
+///
+/// - `::ffff:a.b.c.d`, IPv4-mapped (RFC 4291 §2.5.5.2), and `::ffff:0:a.b.c.d`,
+///   IPv4-translated (RFC 2765 §2.1, used by SIIT, RFC 6145): the last 32 bits.
+/// - `64:ff9b::/96`, the NAT64 well-known prefix (RFC 6052 §2.1): the last 32 bits. The rest
+///   of `64:ff9b::/32` outside the two NAT64 prefixes is not an address of either: invalid.
+/// - `64:ff9b:1::/48`, the NAT64 local-use prefix (RFC 8215), with RFC 6052 §2.2's layout for
+///   a /48: bits 48–63 hold the first two octets, bits 64–71 are the "u" octet, which must be
+///   zero, bits 72–87 hold the last two octets, and bits 88–127 are the suffix, which must be
+///   zero too. (RFC 8215 lets an operator place a longer prefix inside this /48, whose layout
+///   puts the IPv4 elsewhere; an address alone does not tell, so it is read as the /48.)
+/// - `2002::/16`, 6to4 (RFC 3056): bits 16–47.
+fn embedded_ipv4(ip: Ipv6Addr) -> Option<Embedded> {
+    let s = ip.segments();
+    let o = ip.octets();
+    let last32 = || Embedded::V4(Ipv4Addr::new(o[12], o[13], o[14], o[15]));
+    if s[0..6] == [0, 0, 0, 0, 0, 0xffff] {
+        return Some(last32());
+    }
+    if s[0..6] == [0, 0, 0, 0, 0xffff, 0] {
+        return Some(last32());
+    }
+    if s[0] == 0x0064 && s[1] == 0xff9b {
+        if s[2..6] == [0; 4] {
+            return Some(last32());
+        }
+        if s[2] == 0x0001 {
+            let u = o[8];
+            let suffix = &o[11..16];
+            if u != 0 || suffix.iter().any(|b| *b != 0) {
+                return Some(Embedded::Invalid);
+            }
+            return Some(Embedded::V4(Ipv4Addr::new(o[6], o[7], o[9], o[10])));
+        }
+        return Some(Embedded::Invalid);
+    }
+    if s[0] == 0x2002 {
+        return Some(Embedded::V4(Ipv4Addr::new(o[2], o[3], o[4], o[5])));
+    }
+    None
 }
 
 /// Looks up the addresses of a host name.
@@ -185,6 +222,10 @@ mod tests {
         s.parse().expect("test address")
     }
 
+    fn ip6(s: &str) -> Ipv6Addr {
+        s.parse().expect("test address")
+    }
+
     #[test]
     fn non_global_addresses_are_refused() {
         for s in [
@@ -228,6 +269,65 @@ mod tests {
         ] {
             assert!(is_global(ip(s)), "{s} must be global");
         }
+    }
+
+    /// IPv4-translated addresses (RFC 2765 §2.1, `::ffff:0:0:0/96`) and the NAT64 prefixes
+    /// (RFC 6052 §2.2, RFC 8215) are judged by the IPv4 address they embed.
+    #[test]
+    fn translated_addresses_are_judged_by_their_ipv4() {
+        // (address, embedded IPv4 it must be read as, or None when the address is refused
+        // whatever it embeds)
+        let rows: &[(&str, Option<&str>)] = &[
+            // IPv4-translated, ::ffff:0:a.b.c.d
+            ("::ffff:0:127.0.0.1", Some("127.0.0.1")),
+            ("::ffff:0:10.1.2.3", Some("10.1.2.3")),
+            ("::ffff:0:169.254.169.254", Some("169.254.169.254")),
+            ("::ffff:0:8.8.8.8", Some("8.8.8.8")),
+            // NAT64 well-known prefix 64:ff9b::/96: the last 32 bits.
+            ("64:ff9b::7f00:1", Some("127.0.0.1")),
+            ("64:ff9b::a9fe:a9fe", Some("169.254.169.254")),
+            ("64:ff9b::808:808", Some("8.8.8.8")),
+            // Inside 64:ff9b::/32 but outside both NAT64 prefixes: nothing is embedded.
+            ("64:ff9b:0:1::808:808", None),
+            ("64:ff9b:2::808:808", None),
+            // Local-use 64:ff9b:1::/48, RFC 6052 layout for a /48: bits 48–63 hold the
+            // first two octets, bits 64–71 are the zero "u" octet, bits 72–87 the last two.
+            ("64:ff9b:1:7f00:0:100::", Some("127.0.0.1")),
+            ("64:ff9b:1:a00:0:100::", Some("10.0.0.1")),
+            ("64:ff9b:1:a9fe:a9:fe00::", Some("169.254.169.254")),
+            ("64:ff9b:1:c0a8:1:100::", Some("192.168.1.1")),
+            ("64:ff9b:1:808:8:800::", Some("8.8.8.8")),
+            ("64:ff9b:1:101:1:100::", Some("1.1.1.1")),
+            // Bits 88–127 are the suffix, which RFC 6052 sets to zero: an address with
+            // anything there (such as 8.8.8.8 in the last 32 bits, where the old reading
+            // looked) or in the u octet is not an address of this layout.
+            ("64:ff9b:1:a00:1::808:808", None),
+            ("64:ff9b:1:808:ff08:800::", None),
+            ("64:ff9b:1:808:8:801::", None),
+        ];
+        for &(v6, v4) in rows {
+            let embedded = embedded_ipv4(v6.parse().expect("v6"));
+            match v4 {
+                Some(v4) => {
+                    let v4: Ipv4Addr = v4.parse().expect("v4");
+                    assert_eq!(embedded, Some(Embedded::V4(v4)), "{v6}");
+                    assert_eq!(
+                        is_global(ip(v6)),
+                        is_global_v4(v4),
+                        "{v6} is judged as {v4}"
+                    );
+                }
+                None => {
+                    assert_eq!(embedded, Some(Embedded::Invalid), "{v6}");
+                    assert!(!is_global(ip(v6)), "{v6} must not be global");
+                }
+            }
+        }
+        // No translation prefix: judged as IPv6, where only 2000::/3 is global unicast.
+        assert_eq!(embedded_ipv4(ip6("2606:4700::1111")), None);
+        assert_eq!(embedded_ipv4(ip6("::ffff:1:a00:1")), None);
+        assert!(!is_global(ip("::ffff:1:a00:1")));
+        assert!(!is_global(ip("4000::1")));
     }
 
     #[test]

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
+use reqwest::StatusCode;
+use reqwest::header::LOCATION;
 use reqwest::redirect::{Attempt, Policy};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
@@ -34,9 +36,45 @@ fn redirect_policy(policy: Arc<AddressPolicy>, max: usize) -> Policy {
         }
         match policy.check_url(attempt.url()) {
             Ok(()) => attempt.follow(),
+            Err(FetchError::UnsupportedScheme(_)) => {
+                let target = shorten(attempt.url().as_str());
+                attempt.error(RedirectRefused(FetchError::BadRedirect(target)))
+            }
             Err(e) => attempt.error(RedirectRefused(e)),
         }
     })
+}
+
+/// The statuses a client follows to their `Location`.
+fn is_followed_redirect(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
+}
+
+/// Why a redirect came back unfollowed. The client follows every redirect whose `Location`
+/// is an http(s) URL (re-checked by the policy above); one it hands back points elsewhere
+/// (`file:`, `data:`, `javascript:`…) or is not a URL at all. Without a `Location` it is the
+/// source's own error.
+fn unfollowed_redirect(response: &reqwest::Response) -> FetchError {
+    let status = response.status();
+    let Some(location) = response.headers().get(LOCATION) else {
+        return FetchError::HttpStatus(status.as_u16());
+    };
+    let target = match location.to_str().map(|l| response.url().join(l)) {
+        Ok(Ok(url)) => url.to_string(),
+        _ => String::from_utf8_lossy(location.as_bytes()).into_owned(),
+    };
+    FetchError::BadRedirect(shorten(&target))
+}
+
+/// A URL from a source server, cut to a length fit for a message.
+fn shorten(url: &str) -> String {
+    const MAX_CHARS: usize = 200;
+    if url.chars().count() <= MAX_CHARS {
+        return url.to_owned();
+    }
+    let mut cut: String = url.chars().take(MAX_CHARS).collect();
+    cut.push('…');
+    cut
 }
 
 fn find_in_chain<'a, T: StdError + 'static>(e: &'a (dyn StdError + 'static)) -> Option<&'a T> {
@@ -113,6 +151,9 @@ impl HttpFetcher {
             .await
             .map_err(|e| self.classify(&e))?;
         let status = response.status();
+        if is_followed_redirect(status) {
+            return Err(unfollowed_redirect(&response));
+        }
         if !status.is_success() {
             return Err(FetchError::HttpStatus(status.as_u16()));
         }

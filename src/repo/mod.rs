@@ -18,8 +18,8 @@ use crate::domain::{Asset, AssetId, Status};
 pub use error::RepoError;
 pub use sql::{Dialect, SqlRepo, postgres, sqlite};
 pub use types::{
-    ApiKeyRecord, AssetFilter, AssetRef, Insert, Job, KeysetPage, NewApiKey, NewAsset, NewJob,
-    OffsetPage, StatusChange,
+    ApiKeyRecord, AssetFilter, AssetRef, HoldKind, Insert, Job, KeysetPage, NewApiKey, NewAsset,
+    NewJob, OffsetPage, StatusChange,
 };
 
 pub type RepoResult<T> = Result<T, RepoError>;
@@ -29,6 +29,14 @@ pub type RepoResult<T> = Result<T, RepoError>;
 pub trait AssetRepo: Send + Sync {
     /// Inserts the asset row and its job in one transaction. `IdTaken` when the id exists.
     async fn insert_asset_with_job(&self, asset: &NewAsset, job: &NewJob) -> RepoResult<Insert>;
+    /// The same, releasing the upload's `hold` on its blob (`BlobHoldRepo`) in the same
+    /// transaction. `HoldLost`, with nothing inserted, when the hold is gone.
+    async fn insert_held_asset_with_job(
+        &self,
+        asset: &NewAsset,
+        job: &NewJob,
+        hold: &str,
+    ) -> RepoResult<Insert>;
     /// A live (not deleted) asset of this tenant.
     async fn get_asset(&self, tenant: &str, id: &AssetId) -> RepoResult<Option<Asset>>;
     /// A live asset of any tenant (for workers).
@@ -63,8 +71,34 @@ pub trait AssetRepo: Send + Sync {
     /// Soft-deletes a live asset of this tenant. `false` when there is none.
     async fn delete_asset(&self, tenant: &str, id: &AssetId, at: DateTime<Utc>)
     -> RepoResult<bool>;
-    /// Whether any asset row (deleted ones included) references this content hash.
-    async fn blob_referenced(&self, sha256: &str) -> RepoResult<bool>;
+}
+
+/// Holds on content hashes, which keep an upload that reuses a stored blob and the removal of
+/// that blob as an orphan from overlapping (`service::blob_guard` has the protocol and why it
+/// is safe). Each call commits before it returns.
+#[async_trait]
+pub trait BlobHoldRepo: Send + Sync {
+    /// Records a hold of `kind` on the content hash, taken `at`; returns its id.
+    async fn hold_blob(
+        &self,
+        sha256: &str,
+        kind: HoldKind,
+        at: DateTime<Utc>,
+    ) -> RepoResult<String>;
+    /// Removes a hold; `false` when it was already gone.
+    async fn release_hold(&self, id: &str) -> RepoResult<bool>;
+    /// Whether the content hash has a hold of `kind` taken at or after `since`.
+    async fn blob_held(
+        &self,
+        sha256: &str,
+        kind: HoldKind,
+        since: DateTime<Utc>,
+    ) -> RepoResult<bool>;
+    /// Whether an asset row (deleted ones included) or an upload's hold references the content
+    /// hash, read in one snapshot (an insert swaps the hold for the row atomically).
+    async fn blob_in_use(&self, sha256: &str) -> RepoResult<bool>;
+    /// Removes the holds of `kind` taken before `before` (left by a node that died); how many.
+    async fn reap_holds(&self, kind: HoldKind, before: DateTime<Utc>) -> RepoResult<u64>;
 }
 
 /// The durable job queue that lives beside the assets.
@@ -147,7 +181,7 @@ pub trait KeyRepo: Send + Sync {
 
 /// Everything the service layer needs from the metadata store.
 #[async_trait]
-pub trait Repo: AssetRepo + JobQueue + KeyRepo + TaskRepo + MaintenanceRepo {
+pub trait Repo: AssetRepo + JobQueue + KeyRepo + TaskRepo + MaintenanceRepo + BlobHoldRepo {
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> RepoResult<()>;
     /// Whether this backend is the embedded single-node database.

@@ -23,6 +23,26 @@ pub struct NewAsset {
 pub enum Insert {
     Inserted(Box<Asset>),
     IdTaken,
+    /// The upload's hold on its blob was gone: the blob may have been removed meanwhile.
+    HoldLost,
+}
+
+/// Who holds a content hash (`BlobHoldRepo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldKind {
+    /// An upload, from before it looks for its blob until its row is inserted.
+    Upload,
+    /// The removal of an orphan, from before it checks the rows until the blob is deleted.
+    Removal,
+}
+
+impl HoldKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HoldKind::Upload => "upload",
+            HoldKind::Removal => "removal",
+        }
+    }
 }
 
 /// A job to enqueue with its asset.

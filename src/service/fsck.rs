@@ -5,7 +5,9 @@
 //! Failed with `content-missing` so clients know to upload them again.
 //!
 //! Housekeeping runs the orphan part alone (`sweep_orphans`) every few minutes; both remove an
-//! orphan through the same check-then-delete.
+//! orphan through the same protocol (`blob_guard`): under a removal hold, and only when
+//! neither a row nor an upload in progress references it, so an upload that found the blob
+//! stored never loses it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,6 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::ServiceError;
+use super::blob_guard::BlobGuard;
 use super::status::change_status;
 use crate::blob::{BlobInfo, BlobStore};
 use crate::domain::codes;
@@ -106,10 +109,12 @@ struct Listed {
 #[derive(Clone)]
 pub struct Fsck {
     maintenance: Arc<dyn MaintenanceRepo>,
-    /// Which content hashes rows reference; status changes of lost assets.
+    /// Status changes of lost assets.
     assets: Arc<dyn AssetRepo>,
     /// Jobs for assets stuck in Processing.
     jobs: Arc<dyn JobQueue>,
+    /// Removes orphans without racing uploads that reuse them.
+    guard: BlobGuard,
     blobs: Arc<dyn BlobStore>,
 }
 
@@ -119,14 +124,17 @@ impl Fsck {
         Self {
             maintenance: repo.clone(),
             assets: repo.clone(),
-            jobs: repo,
+            jobs: repo.clone(),
+            guard: BlobGuard::new(repo),
             blobs,
         }
     }
 
     /// Removes unreferenced blobs older than `grace` (the leftovers of a crash between
-    /// storing a blob and inserting its row); returns how many were removed.
+    /// storing a blob and inserting its row); returns how many were removed. First reaps the
+    /// blob holds of nodes that died.
     pub async fn sweep_orphans(&self, grace: Duration) -> Result<u64, ServiceError> {
+        self.guard.reap_stale().await?;
         let cutoff = cutoff(grace);
         let blobs = self
             .blobs
@@ -142,26 +150,22 @@ impl Fsck {
         Ok(removed)
     }
 
-    /// Whether any row (deleted ones included) references the blob.
+    /// Whether any row (deleted ones included) or an upload in progress references the blob.
     async fn referenced(&self, sha256: &str) -> Result<bool, ServiceError> {
-        self.assets
-            .blob_referenced(sha256)
-            .await
-            .map_err(|e| ServiceError::internal("checking a blob reference", e))
+        self.guard.in_use(sha256).await
     }
 
-    /// Deletes the blob unless a row references it (a row may have appeared since it was
-    /// found unreferenced). `true` when it was removed.
+    /// Deletes the blob unless a row or an upload in progress references it (`blob_guard`).
+    /// `true` when it was removed.
     async fn remove_if_orphan(&self, sha256: &str, bytes: u64) -> Result<bool, ServiceError> {
-        if self.referenced(sha256).await? {
-            return Ok(false);
+        let removed = self
+            .guard
+            .remove_if_orphan(self.blobs.as_ref(), sha256)
+            .await?;
+        if removed {
+            tracing::info!(%sha256, bytes, "orphan blob removed");
         }
-        self.blobs
-            .delete(sha256)
-            .await
-            .map_err(|e| ServiceError::internal("deleting an orphan blob", e))?;
-        tracing::info!(%sha256, bytes, "orphan blob removed");
-        Ok(true)
+        Ok(removed)
     }
 
     pub async fn run(&self, options: &FsckOptions) -> Result<FsckReport, ServiceError> {
@@ -191,6 +195,7 @@ impl Fsck {
         self.check_orphans(listed, options, &mut report).await?;
         self.check_stuck(&mut report).await?;
         if options.repair {
+            self.guard.reap_stale().await?;
             self.repair(options, &mut report).await?;
         }
         Ok(report)

@@ -8,6 +8,7 @@ use url::Url;
 
 use super::ServiceError;
 use super::admission::Admission;
+use super::blob_guard::BlobGuard;
 use crate::blob::{BlobStore, PutOutcome};
 use crate::domain::codes;
 use crate::domain::rules::{MediaLimits, describe_bytes, describe_cap};
@@ -15,7 +16,7 @@ use crate::domain::{Asset, AssetId, AssetName, AssetType, Caller};
 use crate::fetch::{FetchError, Fetcher};
 use crate::jobs::PROCESS_ASSET;
 use crate::probe::sniff;
-use crate::repo::{AssetRepo, Insert, NewAsset, NewJob};
+use crate::repo::{AssetRepo, BlobHoldRepo, Insert, NewAsset, NewJob};
 
 /// Registers media: fetch, sniff, store, insert.
 #[derive(Clone)]
@@ -23,6 +24,8 @@ pub struct IngestService {
     fetcher: Arc<dyn Fetcher>,
     blobs: Arc<dyn BlobStore>,
     assets: Arc<dyn AssetRepo>,
+    /// Keeps the orphan sweep off the blob between the put and the insert.
+    guard: BlobGuard,
     /// Notified on every enqueue, so an idle worker of this node starts at once.
     wake: Arc<Notify>,
     limits: Arc<MediaLimits>,
@@ -31,12 +34,44 @@ pub struct IngestService {
     admission: Arc<Admission>,
 }
 
+/// The ports ingest runs on.
+pub struct IngestPorts {
+    pub fetcher: Arc<dyn Fetcher>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub assets: Arc<dyn AssetRepo>,
+    pub holds: Arc<dyn BlobHoldRepo>,
+    pub wake: Arc<Notify>,
+    pub admission: Arc<Admission>,
+}
+
+/// The settings ingest follows.
+pub struct IngestSettings {
+    pub limits: Arc<MediaLimits>,
+    /// Attempts given to each processing job.
+    pub max_attempts: u32,
+}
+
 /// An upload as a face receives it; every field is validated here.
 #[derive(Debug, Clone, Default)]
 pub struct UploadRequest {
     pub asset_type: Option<String>,
     pub url: Option<String>,
     pub name: Option<String>,
+}
+
+/// Times an upload takes a new hold on its blob after losing one (`blob_guard`).
+const HOLD_ATTEMPTS: u32 = 3;
+
+/// What the insert of an upload's row needs.
+struct Registration<'a> {
+    caller: &'a Caller,
+    asset_type: AssetType,
+    url: &'a Url,
+    name: &'a Option<String>,
+    sha256: &'a str,
+    bytes: u64,
+    format: &'a str,
+    hold: &'a str,
 }
 
 const TYPES_HINT: &str = "use exactly one of Image, Video, Audio, Document (case-sensitive)";
@@ -91,7 +126,9 @@ impl UploadRequest {
 
 fn fetch_error(e: FetchError, asset_type: AssetType) -> ServiceError {
     let code = match &e {
-        FetchError::InvalidUrl(_) | FetchError::UnsupportedScheme(_) => &codes::INVALID_URL,
+        FetchError::InvalidUrl(_)
+        | FetchError::UnsupportedScheme(_)
+        | FetchError::BadRedirect(_) => &codes::INVALID_URL,
         FetchError::Blocked { .. } => &codes::URL_NOT_ALLOWED,
         FetchError::Unreachable(_) => &codes::SOURCE_UNREACHABLE,
         FetchError::Timeout(_) => &codes::SOURCE_TIMEOUT,
@@ -118,23 +155,16 @@ fn fetch_error(e: FetchError, asset_type: AssetType) -> ServiceError {
 }
 
 impl IngestService {
-    pub fn new(
-        fetcher: Arc<dyn Fetcher>,
-        blobs: Arc<dyn BlobStore>,
-        assets: Arc<dyn AssetRepo>,
-        wake: Arc<Notify>,
-        limits: Arc<MediaLimits>,
-        max_attempts: u32,
-        admission: Arc<Admission>,
-    ) -> Self {
+    pub fn new(ports: IngestPorts, settings: IngestSettings) -> Self {
         Self {
-            fetcher,
-            blobs,
-            assets,
-            wake,
-            limits,
-            max_attempts,
-            admission,
+            fetcher: ports.fetcher,
+            blobs: ports.blobs,
+            assets: ports.assets,
+            guard: BlobGuard::new(ports.holds),
+            wake: ports.wake,
+            admission: ports.admission,
+            limits: settings.limits,
+            max_attempts: settings.max_attempts,
         }
     }
 
@@ -167,44 +197,82 @@ impl IngestService {
             ));
         }
 
-        let put = self
-            .blobs
-            .put_file(
-                &fetched.sha256,
-                &fetched.path,
-                crate::domain::mime_type(Some(&sniffed.format)),
-            )
-            .await
-            .map_err(|e| ServiceError::internal("storing a blob", e))?;
+        // The blob is held from before the put looks for it until the row is inserted, so the
+        // orphan sweep cannot remove it in between (`blob_guard`). A hold reaped as stale
+        // meanwhile (a very slow put) means starting over.
+        for _ in 0..HOLD_ATTEMPTS {
+            let hold = self.guard.hold_for_upload(&fetched.sha256).await?;
+            let put = self
+                .blobs
+                .put_file(
+                    &fetched.sha256,
+                    &fetched.path,
+                    crate::domain::mime_type(Some(&sniffed.format)),
+                )
+                .await
+                .map_err(|e| ServiceError::internal("storing a blob", e))?;
+            let new = Registration {
+                caller,
+                asset_type,
+                url: &url,
+                name: &name,
+                sha256: &fetched.sha256,
+                bytes: fetched.bytes,
+                format: &sniffed.format,
+                hold: hold.id(),
+            };
+            // On an error the hold is released when dropped; an insert consumes it.
+            let inserted = self.insert(new).await?;
+            hold.consumed();
+            match inserted {
+                Some(asset) => {
+                    tracing::info!(
+                        asset = %asset.id, tenant = %caller.tenant, bytes = asset.bytes,
+                        format = %sniffed.format, dedup = put == PutOutcome::AlreadyPresent,
+                        "asset registered"
+                    );
+                    return Ok(asset);
+                }
+                None => tracing::warn!(sha256 = %fetched.sha256, "blob hold lost; storing again"),
+            }
+        }
+        Err(ServiceError::internal(
+            "registering an asset",
+            anyhow::anyhow!("the blob hold was lost {HOLD_ATTEMPTS} times"),
+        ))
+    }
 
+    /// Inserts the `Processing` row and its job, releasing the upload's hold; `None` when the
+    /// hold was gone.
+    async fn insert(&self, new: Registration<'_>) -> Result<Option<Asset>, ServiceError> {
         let job = NewJob {
             kind: PROCESS_ASSET.to_owned(),
             max_attempts: self.max_attempts,
         };
         for _ in 0..8 {
             let now = Utc::now();
-            let new = NewAsset {
+            let asset = NewAsset {
                 id: AssetId::generate(now),
-                tenant: caller.tenant.clone(),
-                name: name.clone(),
-                asset_type,
-                url: url.to_string(),
-                sha256: fetched.sha256.clone(),
-                bytes: fetched.bytes,
-                format: Some(sniffed.format.clone()),
+                tenant: new.caller.tenant.clone(),
+                name: new.name.clone(),
+                asset_type: new.asset_type,
+                url: new.url.to_string(),
+                sha256: new.sha256.to_owned(),
+                bytes: new.bytes,
+                format: Some(new.format.to_owned()),
                 created_at: now,
             };
-            match self.assets.insert_asset_with_job(&new, &job).await {
+            let inserted = self
+                .assets
+                .insert_held_asset_with_job(&asset, &job, new.hold)
+                .await;
+            match inserted {
                 Ok(Insert::Inserted(asset)) => {
                     self.wake.notify_one();
-                    tracing::info!(
-                        asset = %asset.id, tenant = %caller.tenant, bytes = asset.bytes,
-                        format = %sniffed.format, dedup = put == PutOutcome::AlreadyPresent,
-                        "asset registered"
-                    );
-                    return Ok(*asset);
+                    return Ok(Some(*asset));
                 }
                 Ok(Insert::IdTaken) => continue,
+                Ok(Insert::HoldLost) => return Ok(None),
                 Err(e) => return Err(ServiceError::internal("registering an asset", e)),
             }
         }

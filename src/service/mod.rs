@@ -3,17 +3,18 @@
 //!
 //! | service | use case | ports |
 //! |---|---|---|
-//! | `IngestService` | upload by URL (also in batches: `batch`), admission under load | fetcher, blobs, assets, job queue |
+//! | `IngestService` | upload by URL (also in batches: `batch`), admission under load | fetcher, blobs, assets, job queue, blob holds |
 //! | `LibraryService` | get (also waiting, also many at once), list, delete | assets, tasks |
 //! | `ProcessingService` | the `process-asset` job: probe, rules, face check | blobs, assets, face detector |
 //! | `ReviewService` | review queue, approve, reject, previews | assets, blobs |
 //! | `DeliveryService` | content bytes, signed URLs, `asset://` resolution | assets, blobs, signer |
 //! | `GatewayService` | forward generation tasks of every family (`families`), record them | upstream, tasks, delivery |
 //! | `KeyService` | API keys | keys |
-//! | `Fsck` | consistency check, repairs, orphan sweep | maintenance, assets, jobs, blobs |
+//! | `Fsck` | consistency check, repairs, orphan sweep | maintenance, assets, jobs, blob holds, blobs |
 
 mod admission;
 mod batch;
+mod blob_guard;
 mod content;
 mod delete;
 mod error;
@@ -40,7 +41,7 @@ pub use error::ServiceError;
 pub use families::{RESULT_PATH, TASK_FAMILIES, TaskFamily, TaskShape};
 pub use fsck::{Fsck, FsckOptions, FsckReport};
 pub use gateway::{GatewayOutcome, GatewayService};
-pub use ingest::{IngestService, UploadRequest};
+pub use ingest::{IngestPorts, IngestService, IngestSettings, UploadRequest};
 pub use keys::{CreatedKey, KEY_CACHE_TTL, KeyService};
 pub use library::LibraryService;
 pub use list::ListParams;

@@ -28,6 +28,71 @@ pub async fn backends() -> Vec<(String, Arc<dyn Repo>, tempfile::TempDir)> {
     out
 }
 
+/// Where a backend's database lives, for tests that open it more than once or write to it
+/// behind the adapter's back.
+pub enum Location {
+    Sqlite {
+        path: std::path::PathBuf,
+        /// Removed with the location.
+        _dir: tempfile::TempDir,
+    },
+    Postgres(Box<sqlx::postgres::PgConnectOptions>),
+}
+
+impl Location {
+    /// Opens the database (migrations and start-up work included).
+    pub async fn open(&self) -> Arc<dyn Repo> {
+        match self {
+            Location::Sqlite { path, .. } => {
+                assetlib::repo::connect(&format!("sqlite://{}", path.display()))
+                    .await
+                    .expect("sqlite opens")
+            }
+            Location::Postgres(options) => Arc::new(
+                assetlib::repo::postgres::PgRepo::connect_with((**options).clone())
+                    .await
+                    .expect("postgres opens"),
+            ),
+        }
+    }
+
+    /// Runs one statement straight on the database.
+    pub async fn execute(&self, sql: &'static str) {
+        match self {
+            Location::Sqlite { path, .. } => {
+                let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+                let pool = sqlx::SqlitePool::connect_with(options)
+                    .await
+                    .expect("sqlite");
+                sqlx::query(sql).execute(&pool).await.expect("statement");
+                pool.close().await;
+            }
+            Location::Postgres(options) => {
+                let pool = sqlx::PgPool::connect_with((**options).clone())
+                    .await
+                    .expect("postgres");
+                sqlx::query(sql).execute(&pool).await.expect("statement");
+                pool.close().await;
+            }
+        }
+    }
+}
+
+/// Like `backends`, as locations: SQLite always, PostgreSQL when `TEST_DATABASE_URL` is set.
+pub async fn locations() -> Vec<(String, Location)> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("contract.db");
+    let mut out = vec![("sqlite".to_owned(), Location::Sqlite { path, _dir: dir })];
+    if let Ok(pg) = std::env::var("TEST_DATABASE_URL") {
+        let schema = fresh_schema(&pg).await;
+        let options = <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(&pg)
+            .expect("TEST_DATABASE_URL parses")
+            .options([("search_path", schema.as_str())]);
+        out.push(("postgres".to_owned(), Location::Postgres(Box::new(options))));
+    }
+    out
+}
+
 /// A new empty schema; schemas left by earlier test processes are dropped first.
 async fn fresh_schema(url: &str) -> String {
     use sqlx::Row;

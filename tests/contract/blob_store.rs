@@ -6,7 +6,7 @@ use assetlib::blob::{BlobStore, PutOutcome};
 
 /// The local directory always; an S3-compatible server too when `TEST_S3_ENDPOINT` is set
 /// (`.ci/run` starts one and sets the AWS_* variables), each run in a bucket of its own.
-async fn backends(dir: &std::path::Path) -> Vec<(String, Arc<dyn BlobStore>)> {
+pub(crate) async fn backends(dir: &std::path::Path) -> Vec<(String, Arc<dyn BlobStore>)> {
     let url = format!("file://{}", dir.join("blobs").display());
     let mut out = vec![(
         "local".to_owned(),

@@ -5,5 +5,6 @@
 mod backends;
 mod blob_store;
 mod gateway;
+mod orphan_sweep;
 mod repo;
 mod worker;

@@ -352,6 +352,45 @@ async fn list_pages_filters_and_orders_newest_first() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn name_filter_ignores_case_in_every_script_on_both_faces() {
+    let app = spawn_app().await;
+    let origin = Origin::start().await;
+    let key = app.create_key("names").await;
+    let png = origin.put("n.png", media::png(400, 400), "image/png");
+    for name in ["École Été", "Ωmega", "plain"] {
+        let body = serde_json::json!({"assetType": "Image", "url": png, "name": name});
+        let (status, up) = app.post(&key, &format!("{KYY}/upload"), &body).await;
+        assert_eq!(status, StatusCode::OK, "{up}");
+    }
+    let encode =
+        |q: &str| -> String { url::form_urlencoded::byte_serialize(q.as_bytes()).collect() };
+    for (needle, found) in [
+        ("école", "École Été"),
+        ("ÉTÉ", "École Été"),
+        ("ωmega", "Ωmega"),
+        ("ΩMEGA", "Ωmega"),
+    ] {
+        let (status, kyy) = app
+            .get(&key, &format!("{KYY}/list?name={}", encode(needle)))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{kyy}");
+        assert_eq!(kyy["data"]["total"], Value::from(1), "{needle}: {kyy}");
+        assert_eq!(kyy["data"]["list"][0]["name"], found, "{needle}: {kyy}");
+        let (status, v1) = app
+            .get(&key, &format!("/v1/assets?name={}", encode(needle)))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{v1}");
+        let names: Vec<&str> = v1["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|a| a["name"].as_str().expect("name"))
+            .collect();
+        assert_eq!(names, [found], "{needle}: {v1}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_or_unknown_keys_get_401_in_the_kyy_envelope() {
     let app = spawn_app().await;
     let resp = app

@@ -145,3 +145,51 @@ async fn redirects_to_private_addresses_are_refused() {
         "only the two controls exist"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_to_other_schemes_are_invalid_urls() {
+    let app = spawn_app_with(
+        |c| {
+            c.fetch.allow_private_networks = false;
+            c.fetch.allow_networks = vec!["127.0.0.1/32".parse().expect("cidr")];
+        },
+        lookup(),
+    )
+    .await;
+    let origin = Origin::start().await;
+    let key = app.create_key("schemes").await;
+    for target in [
+        "file:///etc/passwd",
+        "file://localhost/etc/passwd",
+        "ftp://example.com/a.png",
+        "gopher://127.0.0.1:70/_x",
+        "data:image/png;base64,iVBORw0KGgo=",
+        "javascript:alert(1)",
+    ] {
+        let encoded: String = url::form_urlencoded::byte_serialize(target.as_bytes()).collect();
+        let url = format!("{}/redirect?to={encoded}", origin.base);
+        let (status, body) = app.kyy_upload(&key, "Image", &url).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{target}: {body}");
+        assert_eq!(body["code"], Value::from(1008), "{target}: {body}");
+        let msg = body["msg"].as_str().expect("msg");
+        assert!(msg.contains("redirected to"), "{target}: {msg}");
+        let (status, v1) = app
+            .post(
+                &key,
+                "/v1/assets",
+                &serde_json::json!({"assetType": "Image", "url": url}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{target}: {v1}");
+        assert_eq!(v1["error"]["code"], "invalid-url", "{target}: {v1}");
+    }
+    // A redirect without a Location stays the source's own error.
+    let (status, body) = app
+        .kyy_upload(&key, "Image", &format!("{}/status/302", origin.base))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["code"], Value::from(1002), "{body}");
+
+    let (_, list) = app.get(&key, &format!("{KYY}/list")).await;
+    assert_eq!(list["data"]["total"], Value::from(0));
+}

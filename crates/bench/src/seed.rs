@@ -52,14 +52,17 @@ pub async fn seed(data_dir: &Path, count: u64) -> anyhow::Result<Duration> {
         while i < tx_end {
             let end = (i + ROWS_PER_STATEMENT).min(tx_end);
             let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO assets (id, tenant, name, asset_type, url, sha256, bytes, format, \
-                 facts, status, created_at, updated_at) ",
+                "INSERT INTO assets (id, tenant, name, name_folded, asset_type, url, sha256, \
+                 bytes, format, facts, status, created_at, updated_at) ",
             );
             insert.push_values(i..end, |mut row, n| {
                 let at = created + i64::try_from(n).unwrap_or(0);
+                let name = format!("seeded photo {n}");
+                let folded = assetlib::domain::fold_name(&name);
                 row.push_bind(seeded_id(n))
                     .push_bind("admin")
-                    .push_bind(format!("seeded photo {n}"))
+                    .push_bind(name)
+                    .push_bind(folded)
                     .push_bind("Image")
                     .push_bind(format!("https://example.com/photos/{n}.jpg"))
                     .push_bind(format!("{n:064x}"))

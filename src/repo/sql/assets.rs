@@ -5,7 +5,7 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, QueryBuilder, Row, Type};
 use super::jobs::{FAIR_SLICE_MS, INSERT_JOB};
 use super::rows::{ASSET_COLUMNS, asset_from_row, millis};
 use super::{Dialect, SqlRepo};
-use crate::domain::{Asset, AssetId, Status};
+use crate::domain::{Asset, AssetId, Status, fold_name};
 use crate::repo::{
     AssetFilter, AssetRepo, Insert, KeysetPage, NewAsset, NewJob, OffsetPage, RepoError,
     RepoResult, StatusChange,
@@ -21,12 +21,13 @@ where
     q.push_bind(tenant.to_owned());
     push_kind_filter(q, filter);
     if let Some(name) = &filter.name_contains {
+        // Both sides folded by Unicode (`fold_name`): the column when the row is written.
         q.push(format_args!(
-            " AND {}(lower(coalesce(name, '')), lower(",
+            " AND {}(coalesce(name_folded, ''), ",
             DB::POSITION_FN
         ));
-        q.push_bind(name.clone());
-        q.push(")) > 0");
+        q.push_bind(fold_name(name));
+        q.push(") > 0");
     }
 }
 
@@ -70,8 +71,7 @@ where
     Ok(KeysetPage { items, next_before })
 }
 
-#[async_trait]
-impl<DB> AssetRepo for SqlRepo<DB>
+impl<DB> SqlRepo<DB>
 where
     DB: Dialect,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
@@ -81,18 +81,25 @@ where
     i64: for<'a> Encode<'a, DB> + for<'r> Decode<'r, DB> + Type<DB>,
     usize: ColumnIndex<DB::Row>,
 {
-    async fn insert_asset_with_job(&self, asset: &NewAsset, job: &NewJob) -> RepoResult<Insert> {
+    /// The asset row and its job in one transaction, consuming the upload's hold if given.
+    async fn insert(
+        &self,
+        asset: &NewAsset,
+        job: &NewJob,
+        hold: Option<&str>,
+    ) -> RepoResult<Insert> {
         let now = millis(asset.created_at);
         let mut tx = self.write.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO assets (id, tenant, name, asset_type, url, sha256, bytes, format, facts, \
-             status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '{}', 'Processing', $9, $10) \
+            "INSERT INTO assets (id, tenant, name, name_folded, asset_type, url, sha256, bytes, \
+             format, facts, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '{}', 'Processing', $10, $11) \
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(asset.id.as_str())
         .bind(&asset.tenant)
         .bind(&asset.name)
+        .bind(asset.name.as_deref().map(fold_name))
         .bind(asset.asset_type.as_str())
         .bind(&asset.url)
         .bind(&asset.sha256)
@@ -105,6 +112,16 @@ where
         if DB::rows_affected(&inserted) == 0 {
             tx.rollback().await?;
             return Ok(Insert::IdTaken);
+        }
+        if let Some(hold) = hold {
+            let released = sqlx::query("DELETE FROM blob_holds WHERE id = $1")
+                .bind(hold)
+                .execute(&mut *tx)
+                .await?;
+            if DB::rows_affected(&released) == 0 {
+                tx.rollback().await?;
+                return Ok(Insert::HoldLost);
+            }
         }
         sqlx::query(INSERT_JOB)
             .bind(&job.kind)
@@ -124,6 +141,31 @@ where
         DB::announce_job(&mut tx).await?;
         tx.commit().await?;
         Ok(Insert::Inserted(Box::new(stored)))
+    }
+}
+
+#[async_trait]
+impl<DB> AssetRepo for SqlRepo<DB>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'a> &'a str: Encode<'a, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    String: for<'a> Encode<'a, DB> + for<'r> Decode<'r, DB> + Type<DB>,
+    Option<String>: for<'a> Encode<'a, DB>,
+    i64: for<'a> Encode<'a, DB> + for<'r> Decode<'r, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    async fn insert_asset_with_job(&self, asset: &NewAsset, job: &NewJob) -> RepoResult<Insert> {
+        self.insert(asset, job, None).await
+    }
+
+    async fn insert_held_asset_with_job(
+        &self,
+        asset: &NewAsset,
+        job: &NewJob,
+        hold: &str,
+    ) -> RepoResult<Insert> {
+        self.insert(asset, job, Some(hold)).await
     }
 
     async fn get_asset(&self, tenant: &str, id: &AssetId) -> RepoResult<Option<Asset>> {
@@ -271,13 +313,5 @@ where
         .execute(&self.write)
         .await?;
         Ok(DB::rows_affected(&done) == 1)
-    }
-
-    async fn blob_referenced(&self, sha256: &str) -> RepoResult<bool> {
-        let row = sqlx::query("SELECT 1 FROM assets WHERE sha256 = $1 LIMIT 1")
-            .bind(sha256)
-            .fetch_optional(&self.read)
-            .await?;
-        Ok(row.is_some())
     }
 }

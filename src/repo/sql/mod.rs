@@ -8,9 +8,11 @@
 
 mod assets;
 mod dialect;
+mod holds;
 mod jobs;
 mod keys;
 mod maintenance;
+mod names;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
@@ -24,7 +26,9 @@ use tokio::sync::Notify;
 
 pub use dialect::Dialect;
 
-use super::{AssetRepo, JobQueue, KeyRepo, MaintenanceRepo, Repo, RepoResult, TaskRepo};
+use super::{
+    AssetRepo, BlobHoldRepo, JobQueue, KeyRepo, MaintenanceRepo, Repo, RepoResult, TaskRepo,
+};
 
 /// SQL adapter for every metadata port. Reads go to `read`, writes (and transactions that
 /// read what they wrote) to `write`: one single-connection pool for SQLite, so writers never
@@ -54,7 +58,7 @@ impl<DB: Database> SqlRepo<DB> {
 impl<DB> Repo for SqlRepo<DB>
 where
     DB: Dialect,
-    Self: AssetRepo + JobQueue + KeyRepo + TaskRepo + MaintenanceRepo,
+    Self: AssetRepo + JobQueue + KeyRepo + TaskRepo + MaintenanceRepo + BlobHoldRepo,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
 {
     async fn ping(&self) -> RepoResult<()> {

@@ -86,6 +86,7 @@ impl SqlRepo<Postgres> {
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
+        super::names::backfill_folded_names(&pool).await?;
         Ok(Self::new(pool.clone(), pool))
     }
 }

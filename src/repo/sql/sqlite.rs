@@ -58,6 +58,7 @@ impl SqlRepo<Sqlite> {
             .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&write).await?;
+        super::names::backfill_folded_names(&write).await?;
         let read = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(30))
