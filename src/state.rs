@@ -16,8 +16,9 @@ use crate::jobs::{JobRegistry, PROCESS_ASSET};
 use crate::moderation::{DecodeBudget, FaceDetector, SeetaDetector};
 use crate::repo::Repo;
 use crate::service::{
-    Admission, ContentSigner, DeliveryService, Fsck, GatewayService, IngestService, KeyService,
-    LibraryService, ProcessingPorts, ProcessingService, ProcessingSettings, ReviewService, Settled,
+    Admission, ContentSigner, DeliveryService, Fsck, GatewayService, IngestService, IngestSettings,
+    KeyService, LibraryService, ProcessingPorts, ProcessingService, ProcessingSettings,
+    ReviewService, Settled,
 };
 use crate::upstream::HttpUpstream;
 
@@ -83,9 +84,12 @@ impl AppState {
             Arc::clone(&blobs),
             repo.clone(),
             Arc::clone(&wake),
-            Arc::clone(&limits),
-            config.jobs.max_attempts,
             admission,
+            IngestSettings {
+                limits: Arc::clone(&limits),
+                max_attempts: config.jobs.max_attempts,
+                tmp_dir: tmp_dir.clone(),
+            },
         );
         let library = LibraryService::new(repo.clone(), repo.clone(), settled.clone());
         let processing = ProcessingService::new(
