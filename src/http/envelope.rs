@@ -80,7 +80,7 @@ fn over_limits(request: &Request) -> Option<Response> {
     // The kyy upload route takes files; it checks its own, larger limit.
     let announced = headers
         .get(CONTENT_LENGTH)
-        .filter(|_| !is_upload_route(path))
+        .filter(|_| !(request.method() == Method::POST && is_upload_route(path)))
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if let Some(length) = announced.filter(|&n| n > MAX_BODY_BYTES as u64) {
