@@ -92,8 +92,22 @@ pub struct ServeArgs {
     /// Seconds an unreferenced blob is kept before the sweeper removes it.
     #[arg(long, env = "ASSETLIB_ORPHAN_GRACE", default_value_t = defaults::ORPHAN_GRACE_SECS)]
     pub orphan_grace_secs: u64,
+    /// HTTP status of the kyy face's business errors: `rest` (4xx, the code's own) or `ok`
+    /// (200 with the code and message in the envelope; 401 and 5xx keep their status).
+    #[arg(long, env = "ASSETLIB_KYY_ERROR_STATUS", value_enum, default_value_t = KyyErrorStatus::Rest)]
+    pub kyy_error_status: KyyErrorStatus,
     #[command(flatten)]
     pub http: HttpArgs,
+}
+
+/// How the kyy face answers a business error (`--kyy-error-status`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum KyyErrorStatus {
+    /// The code's own HTTP status (400, 404, 413, 422, 429…).
+    #[default]
+    Rest,
+    /// HTTP 200, the code and message in the envelope; 401 and server faults keep theirs.
+    Ok,
 }
 
 /// Limits on client connections.
@@ -310,6 +324,8 @@ pub struct Config {
     pub bootstrap_admin_key: bool,
     /// Serve the HTTP API (`false` for `assetlib worker`).
     pub serve_http: bool,
+    /// HTTP status of the kyy face's business errors.
+    pub kyy_error_status: KyyErrorStatus,
 }
 
 impl Config {
@@ -337,6 +353,7 @@ impl Config {
             upstream: None,
             bootstrap_admin_key: true,
             serve_http: true,
+            kyy_error_status: KyyErrorStatus::Rest,
         }
     }
 
@@ -379,6 +396,7 @@ impl Config {
         config.content_url_ttl = Duration::from_secs(args.content_url_ttl_secs.max(1));
         config.presign_content = args.presign_content;
         config.signing_secret = args.signing_secret.clone().filter(|s| !s.is_empty());
+        config.kyy_error_status = args.kyy_error_status;
         config.upstream = args.upstream_url.clone().map(|url| UpstreamConfig {
             url,
             key: args.upstream_key.clone().unwrap_or_default(),
@@ -458,6 +476,7 @@ impl fmt::Debug for Config {
             .field("upstream", &self.upstream)
             .field("bootstrap_admin_key", &self.bootstrap_admin_key)
             .field("serve_http", &self.serve_http)
+            .field("kyy_error_status", &self.kyy_error_status)
             .finish()
     }
 }

@@ -5,6 +5,7 @@
 mod connection;
 mod fd_limit;
 mod listen;
+mod public_url;
 
 use std::fs::File;
 use std::io::Write;
@@ -60,6 +61,9 @@ impl Server {
             Some(l) => l.local_addr()?,
             None => config.listen,
         };
+        if let Some(problem) = public_url::unreachable_content_urls(&config, addr) {
+            tracing::warn!("{problem}");
+        }
         let state = AppState::build(config, repo, lookup, addr)?;
         let bootstrap_key = bootstrap_admin_key(&state).await?;
 

@@ -91,6 +91,7 @@ impl AppState {
             IngestSettings {
                 limits: Arc::clone(&limits),
                 max_attempts: config.jobs.max_attempts,
+                tmp_dir: tmp_dir.clone(),
             },
         );
         let library = LibraryService::new(repo.clone(), repo.clone(), settled.clone());

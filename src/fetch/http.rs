@@ -8,12 +8,10 @@ use futures_util::StreamExt;
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
 use reqwest::redirect::{Attempt, Policy};
-use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
 use url::Url;
 
 use super::guard::{AddressPolicy, BlockedAddress, GuardedResolver, NameLookup};
-use super::{FetchError, FetchedFile, Fetcher, HEAD_BYTES, hex};
+use super::{FetchError, FetchedFile, Fetcher, Spool};
 use crate::config::FetchConfig;
 
 /// The production fetcher: reqwest with the SSRF guard on every resolution and redirect.
@@ -163,40 +161,13 @@ impl HttpFetcher {
                 declared: Some(declared),
             });
         }
-        let local = |e: std::io::Error| FetchError::LocalIo(e.to_string());
-        let temp = tempfile::Builder::new()
-            .prefix("fetch-")
-            .tempfile_in(&self.tmp_dir)
-            .map_err(local)?;
-        let (file, path) = temp.into_parts();
-        let mut out = tokio::fs::File::from_std(file);
-        let mut hasher = Sha256::new();
-        let mut head = Vec::with_capacity(HEAD_BYTES.min(64 * 1024));
-        let mut bytes: u64 = 0;
+        let mut spool = Spool::create(&self.tmp_dir, "fetch-", max_bytes)?;
         let mut body = response.bytes_stream();
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| self.classify(&e))?;
-            bytes += chunk.len() as u64;
-            if bytes > max_bytes {
-                return Err(FetchError::TooLarge {
-                    limit: max_bytes,
-                    declared: None,
-                });
-            }
-            hasher.update(&chunk);
-            if head.len() < HEAD_BYTES {
-                let take = (HEAD_BYTES - head.len()).min(chunk.len());
-                head.extend_from_slice(&chunk[..take]);
-            }
-            out.write_all(&chunk).await.map_err(local)?;
+            spool.write(&chunk).await?;
         }
-        out.flush().await.map_err(local)?;
-        Ok(FetchedFile {
-            path,
-            sha256: hex(&hasher.finalize()),
-            bytes,
-            head,
-        })
+        spool.finish().await
     }
 }
 

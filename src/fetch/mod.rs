@@ -4,6 +4,7 @@
 mod error;
 pub mod guard;
 mod http;
+mod spool;
 
 use async_trait::async_trait;
 use tempfile::TempPath;
@@ -12,6 +13,7 @@ use url::Url;
 pub use error::FetchError;
 pub use guard::{AddressPolicy, NameLookup, StaticLookup, SystemLookup};
 pub use http::{HttpFetcher, install_crypto_provider};
+pub use spool::Spool;
 
 /// How many leading bytes a fetch keeps in memory for sniffing.
 pub const HEAD_BYTES: usize = 64 * 1024;

@@ -19,7 +19,8 @@ use futures_util::FutureExt;
 use super::error::{INTERNAL_MESSAGE, KeepBody, envelope_for};
 use crate::domain::codes::{self, Code};
 
-/// The largest request body read (every body the API takes is a small JSON document).
+/// The largest request body read (every body the API takes is a small JSON document, but for
+/// the kyy upload route: see `kyy::upload`).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// The longest request target (path and query).
 pub const MAX_URI_BYTES: usize = 8 * 1024;
@@ -76,8 +77,10 @@ fn over_limits(request: &Request) -> Option<Response> {
         );
         return Some(envelope_for(path, &codes::HEADERS_TOO_LARGE, message));
     }
+    // The kyy upload route takes files; it checks its own, larger limit.
     let announced = headers
         .get(CONTENT_LENGTH)
+        .filter(|_| !(request.method() == Method::POST && is_upload_route(path)))
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if let Some(length) = announced.filter(|&n| n > MAX_BODY_BYTES as u64) {
@@ -86,6 +89,11 @@ fn over_limits(request: &Request) -> Option<Response> {
         return Some(envelope_for(path, &codes::BODY_TOO_LARGE, message));
     }
     None
+}
+
+/// The route that takes files (`kyy::UPLOAD_ROUTE`), whose body limit is the largest file's.
+fn is_upload_route(path: &str) -> bool {
+    path.strip_prefix(super::error::KYY_PREFIX) == Some(super::kyy::UPLOAD_ROUTE)
 }
 
 /// Bytes of the header block as sent: `name: value\r\n` per field.

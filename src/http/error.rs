@@ -7,6 +7,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
 
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+
+use crate::config::KyyErrorStatus;
 use crate::domain::codes::{self, Code, Refusal};
 use crate::service::ServiceError;
 
@@ -36,6 +40,34 @@ impl Face {
 /// answer (axum's own 404/405 and extractor rejections) into the face's envelope.
 #[derive(Debug, Clone, Copy)]
 pub struct KeepBody;
+
+/// Marks a kyy business error: a refusal of the request as sent (4xx but 401), which
+/// `--kyy-error-status ok` answers with HTTP 200.
+#[derive(Debug, Clone, Copy)]
+struct KyyBusinessError;
+
+fn kyy_answer(status: StatusCode, body: impl IntoResponse) -> Response {
+    let mut response = keep_body((status, body).into_response());
+    if status.is_client_error() && status != StatusCode::UNAUTHORIZED {
+        response.extensions_mut().insert(KyyBusinessError);
+    }
+    response
+}
+
+/// The middleware around the whole router that applies `--kyy-error-status`: with `ok`, a kyy
+/// business error answers HTTP 200, its code and message in the envelope (auth failures keep
+/// 401, server faults their 5xx).
+pub async fn kyy_error_status(
+    State(style): State<KyyErrorStatus>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    if style == KyyErrorStatus::Ok && response.extensions().get::<KyyBusinessError>().is_some() {
+        *response.status_mut() = StatusCode::OK;
+    }
+    response
+}
 
 fn keep_body(mut response: Response) -> Response {
     response.extensions_mut().insert(KeepBody);
@@ -108,10 +140,7 @@ impl IntoResponse for KyyError {
             msg: public_message(&self.0),
             data: None,
         };
-        keep_body(with_retry_after(
-            &self.0,
-            (http_status(code), Json(body)).into_response(),
-        ))
+        with_retry_after(&self.0, kyy_answer(http_status(code), Json(body)))
     }
 }
 
@@ -158,7 +187,7 @@ pub fn passed_through(response: Response) -> Response {
 /// `{"code", "data": {"violations"}, "msg"}`.
 pub fn kyy_violations(code: &Code, msg: String, violations: impl Serialize) -> Response {
     let body = json!({ "code": kyy_code(code), "msg": msg, "data": { "violations": violations } });
-    keep_body((http_status(code), Json(body)).into_response())
+    kyy_answer(http_status(code), Json(body))
 }
 
 /// A refusal that lists every problem found, on v1: `{"error": {"code", "message", "violations"}}`.

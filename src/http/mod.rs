@@ -24,11 +24,12 @@ use crate::state::AppState;
 /// method a 405: axum answers both, and `envelope::guard` puts them in the face's envelope.
 /// Paths are exact: `/v1/assets/` is not `/v1/assets` (404, the message names the route).
 pub fn router(state: AppState) -> Router {
+    let kyy_error_status = state.config.kyy_error_status;
     let routes = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/content/{asset_id}", get(content::signed_content))
-        .nest(error::KYY_PREFIX, kyy::router())
+        .nest(error::KYY_PREFIX, kyy::router(&state))
         .nest("/v1", v1::router())
         .layer(DefaultBodyLimit::max(envelope::MAX_BODY_BYTES))
         .with_state(state);
@@ -37,5 +38,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .fallback_service(routes)
         .layer(middleware::from_fn(envelope::guard))
+        .layer(middleware::from_fn_with_state(
+            kyy_error_status,
+            error::kyy_error_status,
+        ))
         .layer(TraceLayer::new_for_http())
 }

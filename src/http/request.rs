@@ -1,6 +1,8 @@
 //! Request helpers both faces use.
 
-use crate::service::ServiceError;
+use std::time::Duration;
+
+use crate::service::{MAX_WAIT, ServiceError};
 
 /// Parses a JSON body into `T`, with an error message that names what is wrong.
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ServiceError> {
@@ -20,4 +22,24 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Serv
 pub fn force_flag(query: Option<&str>) -> bool {
     url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .any(|(k, v)| k == "force" && (v == "true" || v == "1"))
+}
+
+/// `wait=S`: seconds (0–60) a details request may wait for the asset to leave Processing.
+pub fn wait_param(query: Option<&str>) -> Result<Duration, ServiceError> {
+    let mut wait = Duration::ZERO;
+    let params = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes());
+    for (_, value) in params.filter(|(key, _)| key == "wait") {
+        wait = value
+            .parse::<f64>()
+            .ok()
+            .filter(|s| (0.0..=MAX_WAIT.as_secs_f64()).contains(s))
+            .map(Duration::from_secs_f64)
+            .ok_or_else(|| {
+                ServiceError::invalid(format!(
+                    "wait must be 0–{} seconds, got '{value}'",
+                    MAX_WAIT.as_secs()
+                ))
+            })?;
+    }
+    Ok(wait)
 }

@@ -1,5 +1,7 @@
-//! Ingest: an upload by URL becomes a stored blob and a `Processing` asset with its job.
+//! Ingest: an upload by URL becomes a stored blob and a `Processing` asset with its job. Bytes a
+//! client sends (`received`) join the same path once they are in a local file.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -9,11 +11,12 @@ use url::Url;
 use super::ServiceError;
 use super::admission::Admission;
 use super::blob_guard::BlobGuard;
+use super::received::{Origin, is_data_uri};
 use crate::blob::{BlobStore, PutOutcome};
 use crate::domain::codes;
 use crate::domain::rules::{MediaLimits, describe_bytes, describe_cap};
 use crate::domain::{Asset, AssetId, AssetName, AssetType, Caller};
-use crate::fetch::{FetchError, Fetcher};
+use crate::fetch::{FetchError, FetchedFile, Fetcher};
 use crate::jobs::PROCESS_ASSET;
 use crate::probe::sniff;
 use crate::repo::{AssetRepo, BlobHoldRepo, Insert, NewAsset, NewJob};
@@ -28,10 +31,12 @@ pub struct IngestService {
     guard: BlobGuard,
     /// Notified on every enqueue, so an idle worker of this node starts at once.
     wake: Arc<Notify>,
-    limits: Arc<MediaLimits>,
+    pub(super) limits: Arc<MediaLimits>,
     /// Attempts given to each processing job.
     max_attempts: u32,
-    admission: Arc<Admission>,
+    pub(super) admission: Arc<Admission>,
+    /// Where received and decoded uploads are spooled (`DATA_DIR/tmp`).
+    pub(super) tmp_dir: PathBuf,
 }
 
 /// The ports ingest runs on.
@@ -44,11 +49,19 @@ pub struct IngestPorts {
     pub admission: Arc<Admission>,
 }
 
-/// The settings ingest follows.
-pub struct IngestSettings {
-    pub limits: Arc<MediaLimits>,
-    /// Attempts given to each processing job.
-    pub max_attempts: u32,
+/// Times an upload takes a new hold on its blob after losing one (`blob_guard`).
+const HOLD_ATTEMPTS: u32 = 3;
+
+/// What the insert of an upload's row needs.
+struct Registration<'a> {
+    caller: &'a Caller,
+    asset_type: AssetType,
+    url: &'a str,
+    name: &'a Option<String>,
+    sha256: &'a str,
+    bytes: u64,
+    format: &'a str,
+    hold: &'a str,
 }
 
 /// An upload as a face receives it; every field is validated here.
@@ -57,21 +70,6 @@ pub struct UploadRequest {
     pub asset_type: Option<String>,
     pub url: Option<String>,
     pub name: Option<String>,
-}
-
-/// Times an upload takes a new hold on its blob after losing one (`blob_guard`).
-const HOLD_ATTEMPTS: u32 = 3;
-
-/// What the insert of an upload's row needs.
-struct Registration<'a> {
-    caller: &'a Caller,
-    asset_type: AssetType,
-    url: &'a Url,
-    name: &'a Option<String>,
-    sha256: &'a str,
-    bytes: u64,
-    format: &'a str,
-    hold: &'a str,
 }
 
 const TYPES_HINT: &str = "use exactly one of Image, Video, Audio, Document (case-sensitive)";
@@ -83,22 +81,44 @@ fn article(t: AssetType) -> &'static str {
     }
 }
 
+/// Where an upload's bytes come from.
+enum Source {
+    Url(Url),
+    /// A `data:` URI, as sent.
+    Data(String),
+}
+
+/// `assetType`, exact.
+pub(super) fn parse_type(raw: Option<&str>) -> Result<AssetType, ServiceError> {
+    match raw {
+        None | Some("") => Err(ServiceError::client(
+            &codes::INVALID_ASSET_TYPE,
+            format!("assetType is required; {TYPES_HINT}"),
+        )),
+        Some(raw) => AssetType::parse(raw).ok_or_else(|| {
+            ServiceError::client(
+                &codes::INVALID_ASSET_TYPE,
+                format!("assetType '{raw}' is not valid; {TYPES_HINT}"),
+            )
+        }),
+    }
+}
+
+/// `name`: optional; an empty name is no name (`null` on both faces).
+pub(super) fn parse_name(raw: Option<&str>) -> Result<Option<String>, ServiceError> {
+    match raw {
+        None => Ok(None),
+        Some(raw) => {
+            let name =
+                AssetName::parse(raw).map_err(|m| ServiceError::client(&codes::INVALID_NAME, m))?;
+            Ok(Some(name.into_string()).filter(|n| !n.is_empty()))
+        }
+    }
+}
+
 impl UploadRequest {
-    fn parse(&self) -> Result<(AssetType, Url, Option<String>), ServiceError> {
-        let asset_type = match self.asset_type.as_deref() {
-            None | Some("") => {
-                return Err(ServiceError::client(
-                    &codes::INVALID_ASSET_TYPE,
-                    format!("assetType is required; {TYPES_HINT}"),
-                ));
-            }
-            Some(raw) => AssetType::parse(raw).ok_or_else(|| {
-                ServiceError::client(
-                    &codes::INVALID_ASSET_TYPE,
-                    format!("assetType '{raw}' is not valid; {TYPES_HINT}"),
-                )
-            })?,
-        };
+    fn parse(&self) -> Result<(AssetType, Source, Option<String>), ServiceError> {
+        let asset_type = parse_type(self.asset_type.as_deref())?;
         let raw_url = self.url.as_deref().map(str::trim).unwrap_or_default();
         if raw_url.is_empty() {
             return Err(ServiceError::client(
@@ -106,29 +126,23 @@ impl UploadRequest {
                 "url is required: a public http(s) URL the server can fetch now",
             ));
         }
+        let name = parse_name(self.name.as_deref())?;
+        if is_data_uri(raw_url) {
+            return Ok((asset_type, Source::Data(raw_url.to_owned()), name));
+        }
         let url = Url::parse(raw_url).map_err(|e| {
             ServiceError::client(
                 &codes::INVALID_URL,
                 format!("url '{raw_url}' is not a valid URL: {e}"),
             )
         })?;
-        let name = match self.name.as_deref() {
-            None => None,
-            Some(raw) => {
-                let name = AssetName::parse(raw)
-                    .map_err(|m| ServiceError::client(&codes::INVALID_NAME, m))?;
-                Some(name.into_string()).filter(|n| !n.is_empty())
-            }
-        };
-        Ok((asset_type, url, name))
+        Ok((asset_type, Source::Url(url), name))
     }
 }
 
 fn fetch_error(e: FetchError, asset_type: AssetType) -> ServiceError {
     let code = match &e {
-        FetchError::InvalidUrl(_)
-        | FetchError::UnsupportedScheme(_)
-        | FetchError::BadRedirect(_) => &codes::INVALID_URL,
+        FetchError::InvalidUrl(_) | FetchError::UnsupportedScheme(_) => &codes::INVALID_URL,
         FetchError::Blocked { .. } => &codes::URL_NOT_ALLOWED,
         FetchError::Unreachable(_) => &codes::SOURCE_UNREACHABLE,
         FetchError::Timeout(_) => &codes::SOURCE_TIMEOUT,
@@ -154,6 +168,15 @@ fn fetch_error(e: FetchError, asset_type: AssetType) -> ServiceError {
     ServiceError::client(code, e)
 }
 
+/// The settings of ingest.
+pub struct IngestSettings {
+    pub limits: Arc<MediaLimits>,
+    /// Attempts given to each processing job.
+    pub max_attempts: u32,
+    /// Where received and decoded uploads are spooled (`DATA_DIR/tmp`).
+    pub tmp_dir: PathBuf,
+}
+
 impl IngestService {
     pub fn new(ports: IngestPorts, settings: IngestSettings) -> Self {
         Self {
@@ -165,23 +188,46 @@ impl IngestService {
             admission: ports.admission,
             limits: settings.limits,
             max_attempts: settings.max_attempts,
+            tmp_dir: settings.tmp_dir,
         }
     }
 
     /// Registers media by URL: fetch (SSRF-safe, capped) → sniff → store the blob → insert the
-    /// asset (`Processing`) and its job in one transaction. Nothing is created on failure.
+    /// asset (`Processing`) and its job in one transaction. Nothing is created on failure. A
+    /// `data:` URI in `url` is decoded instead of fetched (see `received`).
     pub async fn upload(&self, caller: &Caller, req: UploadRequest) -> Result<Asset, ServiceError> {
-        let (asset_type, url, name) = req.parse()?;
+        let (asset_type, source, name) = req.parse()?;
         // Held until the upload answers, whichever way.
         let _slot = self.admission.admit(&caller.tenant).await?;
         let cap = self.limits.for_type(asset_type).max_bytes;
-        let fetched = self
-            .fetcher
-            .fetch(&url, cap)
-            .await
-            .map_err(|e| fetch_error(e, asset_type))?;
+        let (file, origin) = match source {
+            Source::Url(url) => {
+                let fetched = self
+                    .fetcher
+                    .fetch(&url, cap)
+                    .await
+                    .map_err(|e| fetch_error(e, asset_type))?;
+                (fetched, Origin::url(url))
+            }
+            Source::Data(raw) => (
+                self.spool_data_uri(&raw, asset_type).await?,
+                Origin::data_uri(),
+            ),
+        };
+        self.register(caller, asset_type, name, origin, file).await
+    }
 
-        let sniffed = sniff(&fetched.head);
+    /// What every upload shares once its bytes are in a local file, fetched or received:
+    /// sniff → store the blob → insert the asset (`Processing`) and its job.
+    pub(super) async fn register(
+        &self,
+        caller: &Caller,
+        asset_type: AssetType,
+        name: Option<String>,
+        origin: Origin,
+        file: FetchedFile,
+    ) -> Result<Asset, ServiceError> {
+        let sniffed = sniff(&file.head);
         if sniffed.family != Some(asset_type) {
             let family = sniffed
                 .family
@@ -190,7 +236,8 @@ impl IngestService {
             return Err(ServiceError::client(
                 &codes::TYPE_MISMATCH,
                 format!(
-                    "the content at the URL is {}{family}, not {} {asset_type}",
+                    "{} is {}{family}, not {} {asset_type}",
+                    origin.described,
                     sniffed.description,
                     article(asset_type)
                 ),
@@ -201,12 +248,12 @@ impl IngestService {
         // orphan sweep cannot remove it in between (`blob_guard`). A hold reaped as stale
         // meanwhile (a very slow put) means starting over.
         for _ in 0..HOLD_ATTEMPTS {
-            let hold = self.guard.hold_for_upload(&fetched.sha256).await?;
+            let hold = self.guard.hold_for_upload(&file.sha256).await?;
             let put = self
                 .blobs
                 .put_file(
-                    &fetched.sha256,
-                    &fetched.path,
+                    &file.sha256,
+                    &file.path,
                     crate::domain::mime_type(Some(&sniffed.format)),
                 )
                 .await
@@ -214,10 +261,10 @@ impl IngestService {
             let new = Registration {
                 caller,
                 asset_type,
-                url: &url,
+                url: &origin.url,
                 name: &name,
-                sha256: &fetched.sha256,
-                bytes: fetched.bytes,
+                sha256: &file.sha256,
+                bytes: file.bytes,
                 format: &sniffed.format,
                 hold: hold.id(),
             };
@@ -233,7 +280,7 @@ impl IngestService {
                     );
                     return Ok(asset);
                 }
-                None => tracing::warn!(sha256 = %fetched.sha256, "blob hold lost; storing again"),
+                None => tracing::warn!(sha256 = %file.sha256, "blob hold lost; storing again"),
             }
         }
         Err(ServiceError::internal(
@@ -256,7 +303,7 @@ impl IngestService {
                 tenant: new.caller.tenant.clone(),
                 name: new.name.clone(),
                 asset_type: new.asset_type,
-                url: new.url.to_string(),
+                url: new.url.to_owned(),
                 sha256: new.sha256.to_owned(),
                 bytes: new.bytes,
                 format: Some(new.format.to_owned()),

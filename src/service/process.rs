@@ -90,13 +90,16 @@ fn first_of(mut violations: Vec<Violation>) -> Option<Violation> {
     })
 }
 
-/// The last path segment of the source URL: a hint for JSON strictness, never for the type.
+/// The last path segment of the source URL (the file name of an `upload://{name}`): a hint for
+/// JSON strictness, never for the type.
 fn name_hint(url: &str) -> String {
     url::Url::parse(url)
         .ok()
-        .and_then(|u| {
-            u.path_segments()
-                .and_then(|mut s| s.next_back().map(str::to_owned))
+        .and_then(|u| match u.scheme() {
+            "upload" => u.host_str().map(str::to_owned),
+            _ => u
+                .path_segments()
+                .and_then(|mut s| s.next_back().map(str::to_owned)),
         })
         .unwrap_or_default()
 }

@@ -332,6 +332,15 @@ async fn a_body_over_the_limit_is_refused_on_every_route() {
     let app = spawn_app().await;
     let auth = format!("authorization: Bearer {}\r\n", app.admin_key);
     let ten_mb = 10 * 1024 * 1024;
+    // The upload route takes files: over its own limit (the largest file and its framing).
+    let upload = "/kyyReactApiServer/kyyVideo2/asset/upload";
+    let too_much = |method: &Method, path: &str| {
+        if *method == Method::POST && path == upload {
+            60 * 1024 * 1024
+        } else {
+            ten_mb
+        }
+    };
     // Declared by Content-Length: refused before a byte of it is read, whatever the route.
     let paths = ROUTES
         .iter()
@@ -342,23 +351,31 @@ async fn a_body_over_the_limit_is_refused_on_every_route() {
             let head = request_head(
                 method.as_str(),
                 &path,
-                &format!("{auth}content-type: application/json\r\ncontent-length: {ten_mb}\r\n"),
+                &format!(
+                    "{auth}content-type: application/json\r\ncontent-length: {}\r\n",
+                    too_much(method, &path)
+                ),
             );
             let answer = raw(&app, head, Vec::new()).await;
-            let what = format!("{method} {path} with a 10 MB body");
+            let what = format!("{method} {path} with a large body");
             let is_head = *method == Method::HEAD;
             assert_code(&what, &path, is_head, &answer, &codes::BODY_TOO_LARGE);
         }
     }
     // Sent chunked, with no length announced: refused once the limit is crossed.
-    let chunk = vec![b' '; 64 * 1024];
-    let mut body = Vec::new();
-    for _ in 0..(ten_mb / chunk.len()) {
-        body.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
-        body.extend_from_slice(&chunk);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(b"0\r\n\r\n");
+    let chunked = |bytes: usize| {
+        let chunk = vec![b' '; 64 * 1024];
+        let mut body = Vec::new();
+        for _ in 0..(bytes / chunk.len()) {
+            body.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+            body.extend_from_slice(&chunk);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(b"0\r\n\r\n");
+        body
+    };
+    // A JSON upload may carry a 10 MB data: URI: 14 MiB is over its limit.
+    let (body, upload_body) = (chunked(ten_mb), chunked(14 * 1024 * 1024));
     for path in [
         "/kyyReactApiServer/kyyVideo2/asset/upload",
         "/kyyReactApiServer/v1/kyyvideo2/videos",
@@ -371,8 +388,9 @@ async fn a_body_over_the_limit_is_refused_on_every_route() {
             path,
             &format!("{auth}content-type: application/json\r\ntransfer-encoding: chunked\r\n"),
         );
+        let body = if path == upload { &upload_body } else { &body };
         let answer = raw(&app, head, body.clone()).await;
-        let what = format!("POST {path} with a 10 MB chunked body");
+        let what = format!("POST {path} with a large chunked body");
         assert_code(&what, path, false, &answer, &codes::BODY_TOO_LARGE);
     }
 }

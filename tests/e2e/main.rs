@@ -13,6 +13,7 @@ mod envelopes;
 mod fsck;
 mod gateway;
 mod kyy_api;
+mod kyy_uploads;
 mod lying_media;
 mod manxue;
 mod media_rules;

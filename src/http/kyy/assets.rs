@@ -1,44 +1,27 @@
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 
-use super::dto::{AssetDetail, DeleteEnvelope, Envelope, ListData, UploadBody, UploadData};
+use super::dto::{AssetDetail, DeleteEnvelope, Envelope, ListData};
 use crate::domain::Status;
 use crate::http::auth::KyyCaller;
 use crate::http::error::KyyError;
-use crate::http::request::{force_flag, parse_json};
-use crate::service::{ListParams, ServiceError, UploadRequest};
+use crate::http::request::{force_flag, wait_param};
+use crate::service::{ListParams, ServiceError};
 use crate::state::AppState;
 
 type KyyResult<T> = Result<Json<T>, KyyError>;
-
-pub async fn upload(
-    State(state): State<AppState>,
-    KyyCaller(caller): KyyCaller,
-    body: Bytes,
-) -> KyyResult<Envelope<UploadData>> {
-    let body: UploadBody = parse_json(&body)?;
-    let request = UploadRequest {
-        asset_type: body.asset_type,
-        url: body.url,
-        name: body.name,
-    };
-    let asset = state.ingest.upload(&caller, request).await?;
-    Ok(Json(Envelope {
-        code: 0,
-        msg: None,
-        data: UploadData {
-            asset_id: asset.id.to_string(),
-        },
-    }))
-}
 
 pub async fn detail(
     State(state): State<AppState>,
     KyyCaller(caller): KyyCaller,
     Path(asset_id): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> KyyResult<Envelope<AssetDetail>> {
-    let asset = state.library.get(&caller, &asset_id).await?;
+    let wait = wait_param(query.as_deref())?;
+    let asset = state
+        .library
+        .get_when_settled(&caller, &asset_id, wait)
+        .await?;
     // A failed asset carries its reason in `msg` (null otherwise).
     let msg = match (&asset.status, &asset.failure) {
         (Status::Failed, Some(f)) => Some(f.message.clone()),

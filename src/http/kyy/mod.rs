@@ -5,19 +5,28 @@ mod assets;
 mod dto;
 mod manxue;
 mod tasks;
+mod upload;
+
+pub use upload::{MAX_JSON_BYTES, UPLOAD_ROUTE};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::routing::{get, post};
 
 use crate::http::auth::KyyCaller;
 use crate::service::{RESULT_PATH, TASK_FAMILIES};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
+/// The face's routes; the upload route reads bodies up to `upload::body_limit`, every other
+/// route keeps the router's small limit.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let upload_limit = usize::try_from(upload::body_limit(state)).unwrap_or(usize::MAX);
     let mut router = Router::new()
-        .route("/kyyVideo2/asset/upload", post(assets::upload))
+        .route(
+            UPLOAD_ROUTE,
+            post(upload::upload).layer(DefaultBodyLimit::max(upload_limit)),
+        )
         .route("/kyyVideo2/asset/list", get(assets::list))
         .route(
             "/kyyVideo2/asset/{asset_id}",

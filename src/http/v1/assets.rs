@@ -1,5 +1,3 @@
-use std::time::Duration;
-
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -9,8 +7,8 @@ use super::dto::{AssetBody, CreateBody, ListBody};
 use super::paging::Paging;
 use crate::http::auth::V1Caller;
 use crate::http::error::V1Error;
-use crate::http::request::{force_flag, parse_json};
-use crate::service::{ListParams, MAX_WAIT, ServiceError, UploadRequest};
+use crate::http::request::{force_flag, parse_json, wait_param};
+use crate::service::{ListParams, UploadRequest};
 use crate::state::AppState;
 
 pub async fn create(
@@ -40,26 +38,6 @@ pub async fn detail(
         .get_when_settled(&caller, &asset_id, wait)
         .await?;
     Ok(Json(AssetBody::from(&asset)))
-}
-
-/// `wait=S`: seconds (0–60) a details request may wait for the asset to leave Processing.
-fn wait_param(query: Option<&str>) -> Result<Duration, ServiceError> {
-    let mut wait = Duration::ZERO;
-    let params = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes());
-    for (_, value) in params.filter(|(key, _)| key == "wait") {
-        wait = value
-            .parse::<f64>()
-            .ok()
-            .filter(|s| (0.0..=MAX_WAIT.as_secs_f64()).contains(s))
-            .map(Duration::from_secs_f64)
-            .ok_or_else(|| {
-                ServiceError::invalid(format!(
-                    "wait must be 0–{} seconds, got '{value}'",
-                    MAX_WAIT.as_secs()
-                ))
-            })?;
-    }
-    Ok(wait)
 }
 
 pub async fn delete(
