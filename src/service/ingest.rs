@@ -142,7 +142,9 @@ impl UploadRequest {
 
 fn fetch_error(e: FetchError, asset_type: AssetType) -> ServiceError {
     let code = match &e {
-        FetchError::InvalidUrl(_) | FetchError::UnsupportedScheme(_) => &codes::INVALID_URL,
+        FetchError::InvalidUrl(_)
+        | FetchError::UnsupportedScheme(_)
+        | FetchError::BadRedirect(_) => &codes::INVALID_URL,
         FetchError::Blocked { .. } => &codes::URL_NOT_ALLOWED,
         FetchError::Unreachable(_) => &codes::SOURCE_UNREACHABLE,
         FetchError::Timeout(_) => &codes::SOURCE_TIMEOUT,

@@ -197,6 +197,7 @@ impl Node {
             IngestSettings {
                 limits: Arc::clone(&limits),
                 max_attempts: 3,
+                tmp_dir: tmp.path().to_owned(),
             },
         );
         let processing = ProcessingService::new(
