@@ -8,6 +8,7 @@ mod admission;
 mod cluster;
 mod concurrency;
 mod crash;
+mod crash_loop;
 mod fsck;
 mod gateway;
 mod kyy_api;
