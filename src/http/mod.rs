@@ -9,6 +9,9 @@ pub mod kyy;
 pub mod request;
 pub mod v1;
 
+/// The `Range` header parser, public for the fuzz targets (`fuzz/`).
+pub use content::{RangeAsk, parse_range};
+
 use axum::Router;
 use axum::routing::get;
 use tower_http::trace::TraceLayer;

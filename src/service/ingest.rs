@@ -49,7 +49,8 @@ fn article(t: AssetType) -> &'static str {
 }
 
 impl UploadRequest {
-    fn parse(&self) -> Result<(AssetType, Url, Option<String>), ServiceError> {
+    /// Validates the fields: the type, the URL's syntax and the name. Nothing is fetched.
+    pub fn parse(&self) -> Result<(AssetType, Url, Option<String>), ServiceError> {
         let asset_type = match self.asset_type.as_deref() {
             None | Some("") => {
                 return Err(ServiceError::client(

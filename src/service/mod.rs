@@ -41,7 +41,7 @@ pub use keys::{CreatedKey, KEY_CACHE_TTL, KeyService};
 pub use library::LibraryService;
 pub use list::ListParams;
 pub use process::{ProcessingPorts, ProcessingService, ProcessingSettings};
-pub use resolve::{ResolveViolation, Resolved};
+pub use resolve::{Reference, ResolveViolation, Resolved, classify_reference};
 pub use review::ReviewService;
 pub use settled::Settled;
 pub use signer::ContentSigner;

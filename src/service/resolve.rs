@@ -52,13 +52,19 @@ fn violation(field: &str, code: &'static Code, message: String) -> ResolveViolat
 }
 
 /// What a reference string is.
-enum Reference {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reference {
+    /// An http(s) URL, passed through untouched.
     Url,
+    /// `asset://` and a well-formed asset id (not yet looked up).
     Asset(AssetId),
+    /// Neither; the sentence says why.
     Malformed(String),
 }
 
-fn classify(raw: &str) -> Reference {
+/// Classifies one reference string of a task body: the pure part of resolving, over bytes the
+/// caller controls.
+pub fn classify_reference(raw: &str) -> Reference {
     if let Some(id) = raw.strip_prefix(SCHEME) {
         return match AssetId::parse(id) {
             Some(id) => Reference::Asset(id),
@@ -94,7 +100,7 @@ impl DeliveryService {
         wants: AssetType,
         found: &mut Findings,
     ) -> Result<Option<String>, ServiceError> {
-        match classify(raw) {
+        match classify_reference(raw) {
             Reference::Url => Ok(None),
             Reference::Malformed(why) => {
                 found

@@ -4,6 +4,9 @@ mod assets;
 mod dto;
 mod tasks;
 
+/// The upload body, public for the fuzz targets (`fuzz/`).
+pub use dto::UploadBody;
+
 use axum::Router;
 use axum::routing::{get, post};
 

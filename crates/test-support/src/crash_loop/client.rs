@@ -68,7 +68,8 @@ impl Api {
         }
     }
 
-    async fn status(&self, id: &str) -> Option<String> {
+    /// The asset's status and failure code; `None` when it is not there.
+    pub(super) async fn state(&self, id: &str) -> Option<(String, Option<String>)> {
         let resp = self
             .http
             .get(format!("{}/v1/assets/{id}", self.base))
@@ -80,19 +81,21 @@ impl Api {
             return None;
         }
         let body: Value = serde_json::from_slice(&resp.bytes().await.ok()?).ok()?;
-        body["status"].as_str().map(str::to_owned)
+        let status = body["status"].as_str()?.to_owned();
+        let code = body["failure"]["code"].as_str().map(str::to_owned);
+        Some((status, code))
     }
 
-    /// The asset's status, `None` when it is not there.
-    pub(super) async fn current(&self, id: &str) -> Option<String> {
-        self.status(id).await
-    }
-
-    /// The asset's status once it leaves `Processing`; `None` if it has not by `deadline`.
-    pub(super) async fn settled(&self, id: &str, deadline: Instant) -> Option<String> {
+    /// The asset's status and failure code once it leaves `Processing`; `None` if it has not
+    /// by `deadline`.
+    pub(super) async fn settled(
+        &self,
+        id: &str,
+        deadline: Instant,
+    ) -> Option<(String, Option<String>)> {
         loop {
-            match self.status(id).await {
-                Some(s) if s != "Processing" => return Some(s),
+            match self.state(id).await {
+                Some(s) if s.0 != "Processing" => return Some(s),
                 _ if Instant::now() >= deadline => return None,
                 _ => tokio::time::sleep(Duration::from_millis(50)).await,
             }

@@ -52,6 +52,9 @@ pub struct Options {
     pub seed: u64,
     /// How long the last start may take to settle every acknowledged asset.
     pub settle_timeout: Duration,
+    /// The server's attempts per job (`JOB_MAX_ATTEMPTS`): a job interrupted by that many kills
+    /// is given up (`processing-failed`), the guard against a file that kills the process.
+    pub max_attempts: u32,
 }
 
 impl Options {
@@ -69,6 +72,7 @@ impl Options {
             workers: 2,
             seed,
             settle_timeout: Duration::from_secs(120),
+            max_attempts: 5,
         }
     }
 }
@@ -79,6 +83,8 @@ struct Acked {
     id: String,
     media: usize,
     round: u32,
+    /// Restarts after which it was found still Processing.
+    interrupted: u32,
 }
 
 /// Runs the loop on the current tokio runtime (it starts an origin on it). `http` is the
@@ -116,10 +122,13 @@ pub async fn run_loop(
         };
         let api = Api::new(http, &node.base, key);
         // Durability: everything acknowledged before the last SIGKILL is still there.
-        for a in &acked {
-            match api.current(&a.id).await.as_deref() {
+        for a in &mut acked {
+            match api.state(&a.id).await {
                 None => report.lost.push(format!("{} (round {})", a.id, a.round)),
-                Some("Processing") => report.resumed += 1,
+                Some((status, _)) if status == "Processing" => {
+                    report.resumed += 1;
+                    a.interrupted += 1;
+                }
                 Some(_) => {}
             }
         }
@@ -152,10 +161,19 @@ pub async fn run_loop(
                     id,
                     media: which,
                     round,
+                    interrupted: 0,
                 }),
                 client::Upload::Refused(status) => report.refused.push(status),
                 client::Upload::NoAnswer => report.unanswered += 1,
             }
+        }
+        if round % 10 == 0 {
+            eprintln!(
+                "crash loop: round {round}/{}, {} acknowledged, {} lost so far",
+                options.rounds,
+                acked.len(),
+                report.lost.len()
+            );
         }
     }
 
@@ -174,12 +192,25 @@ pub async fn run_loop(
     for a in &acked {
         let want = media[a.media].expect;
         match api.settled(&a.id, deadline).await {
-            Some(status) if status == want => report.count(&status),
-            Some(status) => {
+            Some((status, _)) if status == want => report.count(&status),
+            // Interrupted as often as the server tries a job: given up, as documented. The
+            // give-up happens at the claim right after the last restart, which may come before
+            // this loop's check of that restart saw the asset Processing: one less is enough.
+            Some((status, Some(code)))
+                if code == "processing-failed" && a.interrupted + 1 >= options.max_attempts =>
+            {
+                report.count(&format!("{status} ({code})"));
+                report.given_up += 1;
+            }
+            Some((status, code)) => {
                 report.count(&status);
                 report.wrong.push(format!(
-                    "{} ({}, round {}): {status}, expected {want}",
-                    a.id, media[a.media].name, a.round
+                    "{} ({}, round {}, found Processing after {} restarts): {status} {}, expected {want}",
+                    a.id,
+                    media[a.media].name,
+                    a.round,
+                    a.interrupted,
+                    code.unwrap_or_default()
                 ));
             }
             None => report.not_terminal.push(a.id.clone()),

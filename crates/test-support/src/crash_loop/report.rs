@@ -25,6 +25,9 @@ pub struct Report {
     pub statuses: BTreeMap<String, usize>,
     /// Acknowledged assets missing after a restart (a broken promise).
     pub lost: Vec<String>,
+    /// Acknowledged assets given up after being interrupted by as many kills as the server
+    /// tries a job (`processing-failed`): the documented guard, not a broken promise.
+    pub given_up: usize,
     /// Acknowledged assets whose final status is not what their file deserves.
     pub wrong: Vec<String>,
     /// Acknowledged assets still Processing when the last start gave up waiting.
@@ -52,6 +55,7 @@ impl Report {
             unanswered: 0,
             refused: Vec::new(),
             resumed: 0,
+            given_up: 0,
             statuses: BTreeMap::new(),
             lost: Vec::new(),
             wrong: Vec::new(),
@@ -115,6 +119,10 @@ impl Report {
                 self.resumed.to_string(),
             ),
             ("final statuses", format!("{:?}", self.statuses)),
+            (
+                "given up after max-attempts interruptions",
+                self.given_up.to_string(),
+            ),
             ("wrong outcome", self.wrong.len().to_string()),
             (
                 "not terminal at the end",
