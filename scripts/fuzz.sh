@@ -73,12 +73,13 @@ for t in "${targets[@]}"; do
     log="$work/logs/$t.log"
     start=$(date +%s)
     status=0
-    (cd "$work" && "$bin/$t" "corpus/$t" "seeds/$t" \
-        -max_total_time="$time_s" -runs="$([ "$runs" -gt 0 ] && echo "$runs" || echo -1)" \
-        -max_len="$(max_len "$t")" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 \
-        -jobs="$jobs" -workers="$jobs" \
-        -artifact_prefix="artifacts/$t/" -print_final_stats=1 >"$log" 2>&1) || status=$?
-    # With -jobs, libFuzzer writes each worker's log to fuzz-N.log in its working directory.
+    args=(-max_total_time="$time_s" -max_len="$(max_len "$t")" -timeout=10 -rss_limit_mb=2048
+        -malloc_limit_mb=2048 -artifact_prefix="artifacts/$t/" -print_final_stats=1)
+    [ "$runs" -gt 0 ] && args+=(-runs="$runs")
+    # -jobs (even 1) switches libFuzzer to worker processes logging to fuzz-N.log.
+    [ "$jobs" -gt 1 ] && args+=(-jobs="$jobs" -workers="$jobs")
+    rm -f "$work"/fuzz-*.log
+    (cd "$work" && "$bin/$t" "corpus/$t" "seeds/$t" "${args[@]}" >"$log" 2>&1) || status=$?
     if [ "$jobs" -gt 1 ]; then cat "$work"/fuzz-*.log >>"$log" 2>/dev/null || true; rm -f "$work"/fuzz-*.log; fi
     secs=$(( $(date +%s) - start ))
     execs=$(grep -h 'stat::number_of_executed_units' "$log" | awk '{s+=$2} END {print s+0}')
