@@ -12,6 +12,9 @@ pub mod limits;
 pub mod request;
 pub mod v1;
 
+/// The `Range` header parser, public for the fuzz targets (`fuzz/`).
+pub use content::{RangeAsk, parse_range};
+
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;

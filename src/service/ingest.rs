@@ -117,6 +117,12 @@ pub(super) fn parse_name(raw: Option<&str>) -> Result<Option<String>, ServiceErr
 }
 
 impl UploadRequest {
+    /// Validates the fields as an upload does before it fetches anything: the type, the URL's
+    /// syntax (or the `data:` URI's form) and the name.
+    pub fn validate(&self) -> Result<(), ServiceError> {
+        self.parse().map(|_| ())
+    }
+
     fn parse(&self) -> Result<(AssetType, Source, Option<String>), ServiceError> {
         let asset_type = parse_type(self.asset_type.as_deref())?;
         let raw_url = self.url.as_deref().map(str::trim).unwrap_or_default();

@@ -9,6 +9,7 @@ mod cluster;
 mod concurrency;
 mod connections;
 mod crash;
+mod crash_loop;
 mod envelopes;
 mod fsck;
 mod gateway;

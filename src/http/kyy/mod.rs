@@ -9,6 +9,9 @@ mod upload;
 
 pub use upload::{MAX_JSON_BYTES, UPLOAD_ROUTE};
 
+/// The upload body, public for the fuzz targets (`fuzz/`).
+pub use dto::UploadBody;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};

@@ -6,6 +6,10 @@ mod paging;
 mod resolve;
 mod reviews;
 
+/// The request bodies, public for the fuzz targets (`fuzz/`).
+pub use dto::CreateBody;
+pub use reviews::RejectBody;
+
 use axum::Router;
 use axum::routing::{get, post};
 
