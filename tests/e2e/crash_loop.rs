@@ -33,6 +33,15 @@ async fn ten_rounds_of_sigkill_lose_no_acknowledged_upload() {
             "Image",
             "Failed",
         ),
+        // Slow enough to process that kills land in the middle of it.
+        Media::new(
+            "clip.mp4",
+            corpus::read("v-720p-h264-aac.mp4"),
+            "video/mp4",
+            "Video",
+            "Active",
+        )
+        .with_variants(),
     ];
     mix.extend(crash_loop::audio_and_documents());
     let mut options = Options::new(BIN, dir.path().join("data"), 10);
