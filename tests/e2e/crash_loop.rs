@@ -6,6 +6,7 @@
 use assetlib_test_support::crash_loop::{self, Media, Options};
 
 use crate::common::{BIN, client, media};
+use crate::corpus;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_rounds_of_sigkill_lose_no_acknowledged_upload() {
