@@ -15,7 +15,7 @@ mod file;
 pub use file::{ConfigError, FileConfig, file_from_toml, limits_from_toml};
 
 use crate::domain::rules::MediaLimits;
-use crate::domain::{FacePolicy, TaskRules};
+use crate::domain::{FaceDetectorKind, FacePolicy, TaskRules};
 
 /// Flags of `assetlib serve`; each also reads an `ASSETLIB_*` environment variable.
 #[derive(Debug, Clone, Args)]
@@ -26,6 +26,9 @@ pub struct ServeArgs {
     /// Face policy for images: hold (for review), reject, or allow.
     #[arg(long, env = "ASSETLIB_FACES")]
     pub faces: Option<FacePolicy>,
+    /// Face detector: mtcnn (default, a CNN cascade) or seetaface (the previous detector).
+    #[arg(long, env = "ASSETLIB_FACE_DETECTOR")]
+    pub face_detector: Option<FaceDetectorKind>,
     /// Admit 1080p videos (pixel count up to `limits.video_rules.max_pixels_1080p`).
     #[arg(long, env = "ASSETLIB_ALLOW_1080P")]
     pub allow_1080p: bool,
@@ -176,6 +179,8 @@ pub struct ModerationConfig {
     /// What happens to an image that cannot be scanned (e.g. HEIC, which is not decoded):
     /// hold it for review, or let it pass (`allow`). `reject` fails it.
     pub unscannable: FacePolicy,
+    /// Which detector runs the face check.
+    pub detector: FaceDetectorKind,
 }
 
 impl Default for ModerationConfig {
@@ -184,6 +189,7 @@ impl Default for ModerationConfig {
             faces: FacePolicy::Hold,
             tenants: std::collections::BTreeMap::new(),
             unscannable: FacePolicy::Hold,
+            detector: FaceDetectorKind::default(),
         }
     }
 }
@@ -371,6 +377,9 @@ impl Config {
         }
         if let Some(faces) = args.faces {
             config.moderation.faces = faces;
+        }
+        if let Some(detector) = args.face_detector {
+            config.moderation.detector = detector;
         }
         if args.allow_1080p {
             config.limits.video_rules.allow_1080p = true;

@@ -13,7 +13,8 @@ use crate::blob::{self, BlobStore};
 use crate::config::Config;
 use crate::fetch::{HttpFetcher, NameLookup};
 use crate::jobs::{JobRegistry, PROCESS_ASSET};
-use crate::moderation::{DecodeBudget, FaceDetector, SeetaDetector};
+use crate::domain::FaceDetectorKind;
+use crate::moderation::{DecodeBudget, FaceDetector, Mtcnn, SeetaDetector};
 use crate::repo::Repo;
 use crate::service::{
     Admission, ContentSigner, DeliveryService, Fsck, GatewayService, IngestPorts, IngestService,
@@ -72,8 +73,14 @@ impl AppState {
         }
         let tmp_dir = config.tmp_dir();
         let fetcher = Arc::new(HttpFetcher::new(&config.fetch, lookup, tmp_dir.clone())?);
-        let detector: Arc<dyn FaceDetector> =
-            Arc::new(SeetaDetector::embedded().context("loading the face model")?);
+        let detector: Arc<dyn FaceDetector> = match config.moderation.detector {
+            FaceDetectorKind::Mtcnn => {
+                Arc::new(Mtcnn::embedded().context("loading the face model")?)
+            }
+            FaceDetectorKind::Seetaface => {
+                Arc::new(SeetaDetector::embedded().context("loading the face model")?)
+            }
+        };
         let wake = Arc::new(Notify::new());
         let settled = Settled::default();
         let limits = Arc::new(config.limits.clone());

@@ -18,5 +18,7 @@ pub use caller::{Caller, Role};
 pub use codes::Code;
 pub use facts::MediaFacts;
 pub use mime::mime_type;
-pub use moderation::{Decision, FaceBox, FacePolicy, ModerationRecord, ReviewAction};
+pub use moderation::{
+    Decision, FaceBox, FaceDetectorKind, FacePolicy, ModerationRecord, ReviewAction,
+};
 pub use task_rules::{TaskProfile, TaskRules};

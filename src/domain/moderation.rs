@@ -39,6 +39,31 @@ impl std::str::FromStr for FacePolicy {
     }
 }
 
+/// Which face detector runs the face check.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FaceDetectorKind {
+    /// MTCNN (a cascade of three CNNs): the default.
+    #[default]
+    Mtcnn,
+    /// SeetaFace's frontal cascade: the previous detector.
+    Seetaface,
+}
+
+impl std::str::FromStr for FaceDetectorKind {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        match raw {
+            "mtcnn" => Ok(FaceDetectorKind::Mtcnn),
+            "seetaface" => Ok(FaceDetectorKind::Seetaface),
+            other => Err(format!(
+                "unknown face detector '{other}'; expected mtcnn or seetaface"
+            )),
+        }
+    }
+}
+
 /// What the server records about a moderated asset.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

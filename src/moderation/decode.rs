@@ -1,6 +1,8 @@
 //! Decoding an image for the checks, within a known memory cost: the header first (what the
 //! decode will take), then the pixels, always at 8 bits per channel — 16-bit PNGs are reduced
-//! while they are decoded, so a 6000×6000 16-bit RGBA image takes 144 MB, not 288 MB.
+//! while they are decoded, so a 6000×6000 16-bit RGBA image takes 144 MB, not 288 MB. A JPEG is
+//! decoded straight to the face check's working size by scaling in the DCT (1/2, 1/4 or 1/8):
+//! every entropy-coded byte is still read, so a cut or corrupt file still fails.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -36,7 +38,34 @@ pub struct DecodePlan {
     pub height: u32,
     /// Bytes of decoded pixels held at once.
     pub bytes: u64,
-    png: bool,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Png,
+    /// Decoded scaled by 1/`scale` in the DCT.
+    Jpeg {
+        scale: u32,
+    },
+    Other,
+}
+
+/// A decoded image: its pixels (a JPEG's at a reduced scale) and the image's full size.
+pub struct Decoded {
+    pub pixels: DynamicImage,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// The smallest of the sizes a JPEG can be decoded at (1, 1/2, 1/4, 1/8) that is still at least
+/// `side` px on its longer side (or the full size when that is smaller).
+fn jpeg_scale(width: u32, height: u32, side: u32) -> u32 {
+    let long = width.max(height);
+    [8, 4, 2]
+        .into_iter()
+        .find(|&s| long.div_ceil(s) >= side)
+        .unwrap_or(1)
 }
 
 fn is_png(path: &Path) -> Result<bool, DecodeError> {
@@ -76,8 +105,11 @@ pub fn plan(path: &Path) -> Result<DecodePlan, DecodeError> {
             width,
             height,
             bytes,
-            png: true,
+            kind: Kind::Png,
         });
+    }
+    if is_jpeg(path)? {
+        return plan_jpeg(path);
     }
     let reader = image::ImageReader::open(path)
         .map_err(|e| DecodeError::Unreadable(e.to_string()))?
@@ -108,7 +140,92 @@ pub fn plan(path: &Path) -> Result<DecodePlan, DecodeError> {
         width,
         height,
         bytes,
-        png: false,
+        kind: Kind::Other,
+    })
+}
+
+fn is_jpeg(path: &Path) -> Result<bool, DecodeError> {
+    use std::io::Read;
+    let mut magic = [0u8; 3];
+    let mut file = File::open(path).map_err(|e| DecodeError::Unreadable(e.to_string()))?;
+    let n = file
+        .read(&mut magic)
+        .map_err(|e| DecodeError::Unreadable(e.to_string()))?;
+    Ok(n == 3 && magic == [0xFF, 0xD8, 0xFF])
+}
+
+fn jpeg_error(e: jpeg_decoder::Error) -> DecodeError {
+    match e {
+        jpeg_decoder::Error::Unsupported(what) => {
+            DecodeError::Unsupported(format!("this JPEG is not decoded here: {what:?}"))
+        }
+        other => DecodeError::Unreadable(format!("the JPEG is not whole: {other}")),
+    }
+}
+
+fn plan_jpeg(path: &Path) -> Result<DecodePlan, DecodeError> {
+    let file = File::open(path).map_err(|e| DecodeError::Unreadable(e.to_string()))?;
+    let mut decoder = jpeg_decoder::Decoder::new(BufReader::new(file));
+    decoder.read_info().map_err(jpeg_error)?;
+    let info = decoder
+        .info()
+        .ok_or_else(|| DecodeError::Unreadable("the JPEG header is not valid".to_owned()))?;
+    let (width, height) = (u32::from(info.width), u32::from(info.height));
+    let scale = jpeg_scale(width, height, super::DETECT_SIDE);
+    let samples = u64::from(info.pixel_format.pixel_bytes() as u32);
+    let scaled = u64::from(width.div_ceil(scale)) * u64::from(height.div_ceil(scale)) * samples;
+    // The scaled component planes and the interleaved output; a progressive JPEG also keeps
+    // every coefficient of the full image (two bytes a sample) until its last scan.
+    let mut bytes = scaled.saturating_mul(2);
+    if is_progressive_jpeg(path) {
+        let full = u64::from(width) * u64::from(height) * samples;
+        bytes = bytes.saturating_add(full.saturating_mul(2));
+    }
+    Ok(DecodePlan {
+        width,
+        height,
+        bytes,
+        kind: Kind::Jpeg { scale },
+    })
+}
+
+fn decode_jpeg(path: &Path, plan: &DecodePlan, scale: u32) -> Result<DynamicImage, DecodeError> {
+    let file = File::open(path).map_err(|e| DecodeError::Unreadable(e.to_string()))?;
+    let mut decoder = jpeg_decoder::Decoder::new(BufReader::new(file));
+    decoder.set_max_decoding_buffer_size(
+        usize::try_from(plan.bytes.saturating_add(DECODER_MARGIN)).unwrap_or(usize::MAX),
+    );
+    decoder.read_info().map_err(jpeg_error)?;
+    let want = |v: u32| u16::try_from(v.div_ceil(scale)).unwrap_or(u16::MAX);
+    let (w, h) = decoder
+        .scale(want(plan.width), want(plan.height))
+        .map_err(jpeg_error)?;
+    let pixels = decoder.decode().map_err(jpeg_error)?;
+    let (w, h) = (u32::from(w), u32::from(h));
+    let info = decoder
+        .info()
+        .ok_or_else(|| DecodeError::Unreadable("the JPEG header is not valid".to_owned()))?;
+    let cut = || DecodeError::Unreadable("the JPEG data is shorter than its size".to_owned());
+    use jpeg_decoder::PixelFormat as F;
+    Ok(match info.pixel_format {
+        F::L8 => DynamicImage::ImageLuma8(image::GrayImage::from_raw(w, h, pixels).ok_or_else(cut)?),
+        F::L16 => {
+            // Big-endian 16-bit grey: the high byte is the 8-bit value.
+            let high = pixels.chunks_exact(2).map(|p| p[0]).collect();
+            DynamicImage::ImageLuma8(image::GrayImage::from_raw(w, h, high).ok_or_else(cut)?)
+        }
+        F::RGB24 => DynamicImage::ImageRgb8(image::RgbImage::from_raw(w, h, pixels).ok_or_else(cut)?),
+        F::CMYK32 => {
+            // Adobe's CMYK JPEGs store inverted values: each channel times K.
+            let rgb = pixels
+                .chunks_exact(4)
+                .flat_map(|p| {
+                    let k = u16::from(p[3]);
+                    [0, 1, 2].map(|c| ((u16::from(p[c]) * k) / 255) as u8)
+                })
+                .collect();
+            DynamicImage::ImageRgb8(image::RgbImage::from_raw(w, h, rgb).ok_or_else(cut)?)
+        }
     })
 }
 
@@ -151,12 +268,22 @@ fn classify(e: image::ImageError) -> DecodeError {
     }
 }
 
-/// Decodes the whole image at 8 bits per channel (other formats as their decoder gives them),
-/// refusing to allocate more than the plan said.
-pub fn decode(path: &Path, plan: &DecodePlan) -> Result<DynamicImage, DecodeError> {
-    if plan.png {
-        return decode_png(path, plan);
-    }
+/// Decodes the image at 8 bits per channel (other formats as their decoder gives them; a JPEG
+/// at its planned scale), refusing to allocate more than the plan said.
+pub fn decode(path: &Path, plan: &DecodePlan) -> Result<Decoded, DecodeError> {
+    let pixels = match plan.kind {
+        Kind::Png => decode_png(path, plan)?,
+        Kind::Jpeg { scale } => decode_jpeg(path, plan, scale)?,
+        Kind::Other => decode_other(path, plan)?,
+    };
+    Ok(Decoded {
+        pixels,
+        width: plan.width,
+        height: plan.height,
+    })
+}
+
+fn decode_other(path: &Path, plan: &DecodePlan) -> Result<DynamicImage, DecodeError> {
     let mut reader = image::ImageReader::open(path)
         .map_err(|e| DecodeError::Unreadable(e.to_string()))?
         .with_guessed_format()

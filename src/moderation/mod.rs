@@ -1,22 +1,25 @@
-//! Face moderation: a `FaceDetector` port and the shipped offline detector.
+//! Face moderation: a `FaceDetector` port and the shipped offline detectors (MTCNN, the
+//! default; SeetaFace, the previous one, selectable).
 
 mod budget;
 mod decode;
+mod mtcnn;
 mod scan;
 mod seeta;
 pub mod video;
 
 pub use budget::{DecodeBudget, Reservation};
-pub use decode::{DecodeError, DecodePlan, decode, plan};
+pub use decode::{DecodeError, DecodePlan, Decoded, decode, plan};
 pub use scan::{DETECT_SIDE, Scan, scan_decoded, scan_image, scan_video};
+pub use mtcnn::Mtcnn;
 pub use seeta::SeetaDetector;
 
 pub use crate::domain::{Decision, FaceBox, FacePolicy, ModerationRecord};
 
-/// Finds faces in a grayscale image.
+/// Finds faces in a colour image.
 pub trait FaceDetector: Send + Sync {
-    /// Every face found (empty when there is none).
-    fn detect(&self, image: &image::GrayImage) -> Vec<FaceBox>;
+    /// Every face found (empty when there is none), in the image's pixels.
+    fn detect(&self, image: &image::RgbImage) -> Vec<FaceBox>;
     /// A short name for records and docs.
     fn name(&self) -> &'static str;
 }

@@ -5,15 +5,16 @@ use std::io::Cursor;
 use std::path::Path;
 
 use super::FaceDetector;
-use super::decode::{DecodeError, decode, plan};
+use super::decode::{DecodeError, Decoded, decode, plan};
 use crate::domain::FaceBox;
 
 /// Longest side of a preview: at most this…
 const PREVIEW_SIDE: u32 = 512;
 /// …and at least this (when the image is that large).
 const PREVIEW_MIN_SIDE: u32 = 384;
-/// Working size of the face check: the detector looks at images at most this large.
-pub const DETECT_SIDE: u32 = 800;
+/// Working size of the face check: the detector looks at images at most this large (and the
+/// preview is made from the same image).
+pub const DETECT_SIDE: u32 = 640;
 
 /// What a face check found in an image or a video's sampled frames.
 pub struct Scan {
@@ -60,11 +61,11 @@ pub fn scan_image(path: &Path, detector: &dyn FaceDetector) -> Result<Scan, Deco
     Ok(scan_decoded(decoded, Some(detector)))
 }
 
-/// Scans a decoded image; one fast downscale towards the detector's working size serves both
-/// the face check (boxes are mapped back to the full image) and the preview. Without a
-/// detector only the size is taken (no check, no preview).
-pub fn scan_decoded(decoded: image::DynamicImage, detector: Option<&dyn FaceDetector>) -> Scan {
-    let (width, height) = (decoded.width(), decoded.height());
+/// Scans a decoded image: one fast downscale to the working size (at most `DETECT_SIDE` px on
+/// its longer side) serves both the face check (boxes are mapped back to the full image) and
+/// the preview. Without a detector only the size is taken (no check, no preview).
+pub fn scan_decoded(decoded: Decoded, detector: Option<&dyn FaceDetector>) -> Scan {
+    let (width, height) = (decoded.width, decoded.height);
     let Some(detector) = detector else {
         return Scan {
             faces: Vec::new(),
@@ -73,27 +74,47 @@ pub fn scan_decoded(decoded: image::DynamicImage, detector: Option<&dyn FaceDete
             preview: None,
         };
     };
-    let factor = width.max(height) / DETECT_SIDE;
-    let shrunk = factor >= 2;
-    let work = if shrunk {
-        // The decoded pixels are dropped as soon as the small image exists.
-        image::DynamicImage::ImageRgb8(box_shrink_any(decoded, factor))
-    } else {
-        decoded
-    };
-    // After a box average, the rest of the way (under 2×) by nearest sampling: cheap, and the
-    // averaged image has no fine detail left to alias. Images under twice the working size go
-    // to the detector as they are (it resizes them with a filter, as evaluated).
-    let mut gray = work.to_luma8();
-    let side = gray.width().max(gray.height());
-    if shrunk && side > DETECT_SIDE {
-        let s = f64::from(DETECT_SIDE) / f64::from(side);
-        let fit = |v: u32| ((f64::from(v) * s).round() as u32).max(1);
-        gray = nearest(&gray, fit(gray.width()), fit(gray.height()));
+    let work = working_image(decoded.pixels);
+    let faces = detect_scaled(detector, &work, width);
+    let preview = preview_jpeg(&image::DynamicImage::ImageRgb8(work));
+    Scan {
+        faces,
+        width,
+        height,
+        preview,
     }
-    let scale = f64::from(width) / f64::from(gray.width().max(1));
-    let faces = detector
-        .detect(&gray)
+}
+
+/// The image at most `DETECT_SIDE` px on its longer side, in RGB: block averaging by an integer
+/// factor (the decoded pixels are dropped as soon as the small image exists), then a filtered
+/// resize for what remains.
+fn working_image(pixels: image::DynamicImage) -> image::RgbImage {
+    let side = pixels.width().max(pixels.height());
+    let factor = side / DETECT_SIDE;
+    let shrunk = if factor >= 2 {
+        box_shrink_any(pixels, factor)
+    } else {
+        pixels.into_rgb8()
+    };
+    if shrunk.width().max(shrunk.height()) > DETECT_SIDE {
+        let s = f64::from(DETECT_SIDE) / f64::from(shrunk.width().max(shrunk.height()));
+        let fit = |v: u32| ((f64::from(v) * s).round() as u32).max(1);
+        image::imageops::resize(
+            &shrunk,
+            fit(shrunk.width()),
+            fit(shrunk.height()),
+            image::imageops::FilterType::Triangle,
+        )
+    } else {
+        shrunk
+    }
+}
+
+/// Faces in `work`, mapped to an image `full_width` px wide.
+fn detect_scaled(detector: &dyn FaceDetector, work: &image::RgbImage, full_width: u32) -> Vec<FaceBox> {
+    let scale = f64::from(full_width) / f64::from(work.width().max(1));
+    detector
+        .detect(work)
         .into_iter()
         .map(|f| {
             let up = |v: u32| (f64::from(v) * scale).round() as u32;
@@ -105,14 +126,7 @@ pub fn scan_decoded(decoded: image::DynamicImage, detector: Option<&dyn FaceDete
                 score: f.score,
             }
         })
-        .collect();
-    let preview = preview_jpeg(&work);
-    Scan {
-        faces,
-        width,
-        height,
-        preview,
-    }
+        .collect()
 }
 
 /// `box_shrink` from any decoded layout: 8-bit grey, grey+alpha, RGB and RGBA are read in
@@ -184,23 +198,6 @@ fn box_shrink_raw(
     out
 }
 
-/// Nearest-neighbour resize of a grey image (a plain loop; several times faster than the
-/// generic resize for this one case).
-fn nearest(src: &image::GrayImage, w: u32, h: u32) -> image::GrayImage {
-    let (sw, sh) = src.dimensions();
-    let xs: Vec<usize> = (0..w)
-        .map(|x| ((u64::from(x) * u64::from(sw)) / u64::from(w)) as usize)
-        .collect();
-    let raw = src.as_raw();
-    let mut out = Vec::with_capacity(w as usize * h as usize);
-    for y in 0..h {
-        let sy = ((u64::from(y) * u64::from(sh)) / u64::from(h)) as usize;
-        let row = &raw[sy * sw as usize..][..sw as usize];
-        out.extend(xs.iter().map(|&x| row[x]));
-    }
-    image::GrayImage::from_raw(w, h, out).unwrap_or_else(|| src.clone())
-}
-
 /// How many frames of a video are checked: the first and up to four keyframes.
 const VIDEO_FRAMES: usize = 5;
 
@@ -216,7 +213,7 @@ pub fn scan_video(
     let count = if detector.is_some() { VIDEO_FRAMES } else { 1 };
     let frames = crate::moderation::video::frames(&mut file, len, count)?;
     let (width, height) = frames
-        .gray
+        .rgb
         .first()
         .map(|f| f.dimensions())
         .unwrap_or((0, 0));
@@ -229,12 +226,14 @@ pub fn scan_video(
         });
     };
     let mut faces = Vec::new();
-    for frame in &frames.gray {
-        faces.extend(detector.detect(frame));
+    let mut preview = None;
+    for frame in frames.rgb {
+        let work = working_image(image::DynamicImage::ImageRgb8(frame));
+        faces.extend(detect_scaled(detector, &work, width));
+        if preview.is_none() {
+            preview = preview_jpeg(&image::DynamicImage::ImageRgb8(work));
+        }
     }
-    let preview = frames
-        .poster
-        .and_then(|rgb| preview_jpeg(&image::DynamicImage::ImageRgb8(rgb)));
     Ok(Scan {
         faces,
         width,
@@ -255,9 +254,6 @@ mod tests {
         assert_eq!(out.dimensions(), (2, 2));
         assert_eq!(out.get_pixel(0, 0).0, [5, 5, 7]);
         assert_eq!(out.get_pixel(1, 1).0, [25, 25, 7]);
-        let gray = image::GrayImage::from_fn(4, 2, |x, y| image::Luma([(x + 10 * y) as u8]));
-        let half = nearest(&gray, 2, 1);
-        assert_eq!(half.as_raw(), &vec![0, 2]);
         // Other layouts average the same way.
         let rgba = image::RgbaImage::from_fn(4, 4, |x, _| image::Rgba([(x * 10) as u8, 0, 0, 9]));
         let out = box_shrink_any(image::DynamicImage::ImageRgba8(rgba), 2);

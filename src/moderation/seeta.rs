@@ -1,7 +1,7 @@
-//! The shipped detector: SeetaFace's frontal funnel cascade (through `rustface`), with the
+//! The previous detector, still selectable: SeetaFace's frontal funnel cascade (through `rustface`), with the
 //! model compiled into the binary.
 
-use image::GrayImage;
+use image::RgbImage;
 use image::imageops::FilterType;
 
 use super::{FaceBox, FaceDetector};
@@ -35,7 +35,9 @@ impl SeetaDetector {
 }
 
 impl FaceDetector for SeetaDetector {
-    fn detect(&self, image: &GrayImage) -> Vec<FaceBox> {
+    fn detect(&self, image: &RgbImage) -> Vec<FaceBox> {
+        let gray = image::DynamicImage::ImageRgb8(image.clone()).into_luma8();
+        let image = &gray;
         let (w, h) = image.dimensions();
         if w == 0 || h == 0 {
             return Vec::new();

@@ -4,7 +4,7 @@
 
 use std::io::Cursor;
 
-use image::{GrayImage, RgbImage};
+use image::RgbImage;
 use mp4parse::{SampleEntry, TrackType, VideoCodecSpecific};
 use openh264::decoder::Decoder;
 use openh264::formats::YUVSource;
@@ -15,10 +15,9 @@ use crate::probe::{ProbeError, Source, read_at};
 /// A keyframe larger than this is not read.
 const MAX_SAMPLE_BYTES: u64 = 8 * 1024 * 1024;
 
-/// Decoded frames: luma for the detector, and the first frame in colour for the poster.
+/// Decoded frames in colour, the first one first (it becomes the poster).
 pub struct Frames {
-    pub gray: Vec<GrayImage>,
-    pub poster: Option<RgbImage>,
+    pub rgb: Vec<RgbImage>,
 }
 
 /// Why frames could not be had.
@@ -163,8 +162,7 @@ pub fn frames(src: &mut dyn Source, len: u64, max: usize) -> Result<Frames, Stri
     picks.sort_unstable();
     picks.dedup();
 
-    let mut gray = Vec::new();
-    let mut poster = None;
+    let mut rgb = Vec::new();
     for index in picks {
         let Some(&(offset, size)) = locations.get(index) else {
             continue;
@@ -180,44 +178,28 @@ pub fn frames(src: &mut dyn Source, len: u64, max: usize) -> Result<Frames, Stri
         let mut decoder =
             Decoder::new().map_err(|e| format!("the H.264 decoder failed to start: {e}"))?;
         let frame = match decoder.decode(&packet) {
-            Ok(Some(frame)) => Some(frame_images(&frame, poster.is_none())),
+            Ok(Some(frame)) => frame_rgb(&frame),
             Ok(None) | Err(_) => decoder
                 .flush_remaining()
                 .ok()
-                .and_then(|mut frames| frames.pop().map(|f| frame_images(&f, poster.is_none()))),
+                .and_then(|mut frames| frames.pop().and_then(|f| frame_rgb(&f))),
         };
-        if let Some((luma, rgb)) = frame {
-            gray.push(luma);
-            if poster.is_none() {
-                poster = rgb;
-            }
-        }
+        rgb.extend(frame);
     }
-    if gray.is_empty() {
+    if rgb.is_empty() {
         return Err(unscannable("none of its keyframes could be decoded"));
     }
-    Ok(Frames { gray, poster })
+    Ok(Frames { rgb })
 }
 
-fn frame_images(frame: &impl YUVSource, with_rgb: bool) -> (GrayImage, Option<RgbImage>) {
+fn frame_rgb(frame: &impl YUVSource) -> Option<RgbImage> {
     let (w, h) = frame.dimensions();
-    let (stride, _, _) = frame.strides();
-    let y = frame.y();
-    let luma = GrayImage::from_fn(w as u32, h as u32, |x, row| {
-        image::Luma([y
-            .get(row as usize * stride + x as usize)
-            .copied()
-            .unwrap_or(0)])
-    });
-    let rgb = with_rgb.then(|| {
-        let mut buf = vec![0u8; w * h * 3];
-        write_rgb(frame, &mut buf);
-        RgbImage::from_raw(w as u32, h as u32, buf)
-    });
-    (luma, rgb.flatten())
+    let mut buf = vec![0u8; w * h * 3];
+    write_rgb(frame, &mut buf);
+    RgbImage::from_raw(w as u32, h as u32, buf)
 }
 
-/// I420 → RGB (BT.601), for the poster frame only.
+/// I420 → RGB (BT.601).
 fn write_rgb(frame: &impl YUVSource, out: &mut [u8]) {
     let (w, h) = frame.dimensions();
     let (sy, su, sv) = frame.strides();

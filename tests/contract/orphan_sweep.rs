@@ -149,7 +149,7 @@ impl Fetcher for FixedSource {
 struct NoFaces;
 
 impl FaceDetector for NoFaces {
-    fn detect(&self, _image: &image::GrayImage) -> Vec<FaceBox> {
+    fn detect(&self, _image: &image::RgbImage) -> Vec<FaceBox> {
         Vec::new()
     }
     fn name(&self) -> &'static str {

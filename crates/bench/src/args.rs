@@ -68,6 +68,14 @@ pub struct BenchArgs {
     /// Concurrent connections of the reads scenario.
     #[arg(long, default_value_t = 32)]
     pub connections: usize,
+    /// Photographs for time-to-active and face-check (`people-*.jpg` and `none-*.jpg`, as
+    /// `scripts/face-eval.sh` assembles them in `$TMPDIR/assetlib-face-eval/bench`, the default
+    /// when it exists); without them, the committed test photos enlarged to 1080p and 4K.
+    #[arg(long)]
+    pub photos: Option<PathBuf>,
+    /// Face detector of face-check: mtcnn (the server's default) or seetaface.
+    #[arg(long, default_value = "mtcnn")]
+    pub detector: String,
     /// Where generated media are cached (default: $TMPDIR/assetlib-bench).
     #[arg(long)]
     pub work_dir: Option<PathBuf>,

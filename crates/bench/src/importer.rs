@@ -88,7 +88,8 @@ impl Importer {
                     let bytes = resp.bytes().await.map_err(|e| format!("details: {e}"))?;
                     let json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
                     match json["status"].as_str() {
-                        Some("Active") => {
+                        // Settled: a photo with a face is held for review once checked.
+                        Some("Active" | "PendingReview") => {
                             return Ok(Imported {
                                 answered,
                                 usable: start.elapsed(),

@@ -45,6 +45,73 @@ pub fn photo_jpeg(work: &Path) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// The photographs of time-to-active and face-check, then the synthetic 1080p image as its
+/// own group: `dir`'s JPEGs (grouped by size), else the default set of `scripts/face-eval.sh`,
+/// else the committed test photos enlarged to 1920×1080 and 4000×3000.
+pub fn photo_set(work: &Path, dir: Option<&Path>) -> anyhow::Result<Vec<crate::face::Photo>> {
+    let default = std::env::temp_dir().join("assetlib-face-eval/bench");
+    let dir = dir
+        .map(Path::to_path_buf)
+        .or_else(|| default.is_dir().then_some(default));
+    let mut files: Vec<PathBuf> = match &dir {
+        Some(dir) => std::fs::read_dir(dir)
+            .with_context(|| format!("reading {}", dir.display()))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("jpg")))
+            .collect(),
+        None => enlarged_fixtures(work)?,
+    };
+    files.sort();
+    anyhow::ensure!(!files.is_empty(), "no photographs found");
+    let mut photos = Vec::new();
+    for path in files {
+        let (w, h) = image::image_dimensions(&path)?;
+        let size = if w.max(h) >= 3000 { "4K+" } else { "1080p" };
+        photos.push(crate::face::Photo {
+            group: format!("real photos {size}"),
+            path,
+        });
+    }
+    photos.push(crate::face::Photo {
+        path: photo_jpeg(work)?,
+        group: "synthetic 1080p (gradients under noise)".to_owned(),
+    });
+    Ok(photos)
+}
+
+/// The committed test photos (tests/fixtures/photos) on 1920×1080 and 4000×3000 canvases.
+fn enlarged_fixtures(work: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/photos");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&src).with_context(|| format!("reading {}", src.display()))? {
+        let path = entry?.path();
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        for (w, h) in [(1920u32, 1080u32), (4000, 3000)] {
+            let to = work.join(format!("fixture-{stem}-{w}x{h}.jpg"));
+            if !to.exists() {
+                let img = image::open(&path)?.to_rgb8();
+                let s = f64::from(w) / f64::from(img.width()).max(1.0);
+                let s = s.min(f64::from(h) / f64::from(img.height()).max(1.0));
+                let (nw, nh) = (
+                    (f64::from(img.width()) * s) as u32,
+                    (f64::from(img.height()) * s) as u32,
+                );
+                let big = image::imageops::resize(&img, nw, nh, image::imageops::FilterType::CatmullRom);
+                let mut canvas = image::RgbImage::from_pixel(w, h, image::Rgb([118, 118, 118]));
+                image::imageops::overlay(&mut canvas, &big, i64::from((w - nw) / 2), i64::from((h - nh) / 2));
+                let mut file = std::io::BufWriter::new(std::fs::File::create(&to)?);
+                image::codecs::jpeg::JpegEncoder::new_with_quality(&mut file, 90).encode_image(&canvas)?;
+            }
+            out.push(to);
+        }
+    }
+    Ok(out)
+}
+
 /// A 15 s 1280×720 30 fps H.264 MP4 of about 46 MB (noise keeps the bitrate up).
 pub fn video_mp4(work: &Path) -> anyhow::Result<PathBuf> {
     video_mp4_sized(work, 15, "29M")

@@ -14,14 +14,16 @@ use crate::media;
 use crate::server::{Binary, Node};
 use crate::stats::{Row, Samples};
 
-/// The photo's name on the origin.
-const PHOTO: &str = "photo.jpg";
-
 /// Distinct variant numbers for every import of a run.
 static NEXT: AtomicU64 = AtomicU64::new(1);
 
-fn next_url(origin: &Origin, file: &str) -> String {
-    origin.url(file, NEXT.fetch_add(1, Ordering::Relaxed))
+/// The next import's URL: the photos in turn, each time a distinct variant.
+fn next_url(origin: &Origin, files: &[String]) -> String {
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let file = files
+        .get(n as usize % files.len().max(1))
+        .map_or("photo-0.jpg", String::as_str);
+    origin.url(file, n)
 }
 
 pub struct Plan {
@@ -38,7 +40,17 @@ pub async fn scenario(
     work: &Path,
     summary: &mut Vec<String>,
 ) -> anyhow::Result<Vec<Row>> {
-    let origin = media::serve(&[(PHOTO, media::photo_jpeg(work)?.as_path(), "image/jpeg")]).await?;
+    // The photo set (real photographs, people and no people) in turn; the synthetic image
+    // only when the set is the fallback one.
+    let photos = media::photo_set(work, args.photos.as_deref())?;
+    let names: Vec<String> = (0..photos.len()).map(|i| format!("photo-{i}.jpg")).collect();
+    let served: Vec<(&str, &Path, &str)> = names
+        .iter()
+        .zip(&photos)
+        .map(|(name, p)| (name.as_str(), p.path.as_path(), "image/jpeg"))
+        .collect();
+    let origin = media::serve(&served).await?;
+    let files = &names[..];
     let plan = if args.smoke {
         Plan {
             sequential: 3,
@@ -55,14 +67,14 @@ pub async fn scenario(
         }
     };
     let node = Node::start(server, None, &args.server_args)?;
-    let mut rows = node.note_rss(run(&node.importer()?, &origin, PHOTO, &plan).await);
+    let mut rows = node.note_rss(run(&node.importer()?, &origin, files, &plan).await);
     drop(node);
     if let Some(peer) = args.peer()? {
         let peer_plan = Plan {
             open_loop: None,
             ..plan
         };
-        let theirs = run(&peer, &origin, PHOTO, &peer_plan).await;
+        let theirs = run(&peer, &origin, files, &peer_plan).await;
         compare(&rows, &theirs, peer.name(), summary);
         rows.extend(theirs);
     }
@@ -97,20 +109,20 @@ fn compare(ours: &[Row], theirs: &[Row], peer: &str, summary: &mut Vec<String>) 
     }
 }
 
-pub async fn run(imp: &Importer, origin: &Origin, file: &str, plan: &Plan) -> Vec<Row> {
+pub async fn run(imp: &Importer, origin: &Origin, files: &[String], plan: &Plan) -> Vec<Row> {
     let name = imp.name();
     let mut rows = Vec::new();
 
     let mut seq = Samples::default();
     for _ in 0..plan.sequential {
-        match imp.import(&next_url(origin, file), "Image").await {
+        match imp.import(&next_url(origin, files), "Image").await {
             Ok(t) => seq.ok(t.usable),
             Err(e) => seq.error(e),
         }
     }
     rows.push(Row::new("time-to-active sequential", name, &seq, None));
 
-    let (conc, wall) = concurrent(imp, origin, file, plan.concurrency, plan.concurrent_for).await;
+    let (conc, wall) = concurrent(imp, origin, files, plan.concurrency, plan.concurrent_for).await;
     rows.push(Row::new(
         &format!("time-to-active {}-way", plan.concurrency),
         name,
@@ -119,7 +131,7 @@ pub async fn run(imp: &Importer, origin: &Origin, file: &str, plan: &Plan) -> Ve
     ));
 
     if let Some((rate, length)) = plan.open_loop {
-        let (open, wall) = open_loop(imp, origin, file, rate, length).await;
+        let (open, wall) = open_loop(imp, origin, files, rate, length).await;
         rows.push(
             Row::new(
                 &format!("time-to-active open-loop {rate}/s"),
@@ -137,7 +149,7 @@ pub async fn run(imp: &Importer, origin: &Origin, file: &str, plan: &Plan) -> Ve
 pub async fn concurrent(
     imp: &Importer,
     origin: &Origin,
-    file: &str,
+    files: &[String],
     workers: usize,
     length: Duration,
 ) -> (Samples, Duration) {
@@ -146,11 +158,11 @@ pub async fn concurrent(
     for _ in 0..workers {
         let imp = imp.clone();
         let origin = origin.clone();
-        let file = file.to_owned();
+        let files = files.to_vec();
         tasks.push(tokio::spawn(async move {
             let mut samples = Samples::default();
             while start.elapsed() < length {
-                match imp.import(&next_url(&origin, &file), "Image").await {
+                match imp.import(&next_url(&origin, &files), "Image").await {
                     Ok(t) => samples.ok(t.usable),
                     Err(e) => samples.error(e),
                 }
@@ -174,7 +186,7 @@ const OPEN_LOOP_DEADLINE: Duration = Duration::from_secs(30);
 async fn open_loop(
     imp: &Importer,
     origin: &Origin,
-    file: &str,
+    files: &[String],
     rate: f64,
     length: Duration,
 ) -> (Samples, Duration) {
@@ -187,7 +199,7 @@ async fn open_loop(
         let due = start + every.mul_f64(i as f64);
         tokio::time::sleep_until(due.into()).await;
         let imp = imp.clone();
-        let url = next_url(origin, file);
+        let url = next_url(origin, files);
         let results = Arc::clone(&results);
         tasks.push(tokio::spawn(async move {
             // Past the deadline an import counts as an error, so an overload ends the run

