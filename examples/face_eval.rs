@@ -10,9 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use assetlib::moderation::{
-    Decoded, Mtcnn, FaceDetector, SeetaDetector, scan_decoded, scan_image,
-};
+use assetlib::moderation::{Decoded, FaceDetector, Mtcnn, SeetaDetector, scan_decoded, scan_image};
 use image::{DynamicImage, GrayImage, Luma};
 
 /// One labelled image: a file, or pixels made in memory (the LFW crops).

@@ -11,9 +11,9 @@ use tokio::sync::Notify;
 
 use crate::blob::{self, BlobStore};
 use crate::config::Config;
+use crate::domain::FaceDetectorKind;
 use crate::fetch::{HttpFetcher, NameLookup};
 use crate::jobs::{JobRegistry, PROCESS_ASSET};
-use crate::domain::FaceDetectorKind;
 use crate::moderation::{DecodeBudget, FaceDetector, Mtcnn, SeetaDetector};
 use crate::repo::Repo;
 use crate::service::{

@@ -177,6 +177,20 @@ mod tests {
     }
 
     #[test]
+    fn moderation_detector_is_chosen_by_name() {
+        use crate::domain::FaceDetectorKind;
+        assert_eq!(
+            file_from_toml("").expect("empty").moderation.detector,
+            FaceDetectorKind::Mtcnn
+        );
+        let file = file_from_toml("[moderation]\ndetector = \"seetaface\"").expect("valid");
+        assert_eq!(file.moderation.detector, FaceDetectorKind::Seetaface);
+        assert!(file_from_toml("[moderation]\ndetector = \"yolo\"").is_err());
+        assert_eq!("mtcnn".parse(), Ok(FaceDetectorKind::Mtcnn));
+        assert!("blaze".parse::<FaceDetectorKind>().is_err());
+    }
+
+    #[test]
     fn task_profiles_per_model() {
         let file = file_from_toml(
             "[tasks]\nmax_reference_duration_ms = 15000\n[tasks.models.\"seedance-2.0-lite\"]\nframes_with_references = true\nrequired = [\"prompt\"]\n",

@@ -208,13 +208,17 @@ fn decode_jpeg(path: &Path, plan: &DecodePlan, scale: u32) -> Result<DynamicImag
     let cut = || DecodeError::Unreadable("the JPEG data is shorter than its size".to_owned());
     use jpeg_decoder::PixelFormat as F;
     Ok(match info.pixel_format {
-        F::L8 => DynamicImage::ImageLuma8(image::GrayImage::from_raw(w, h, pixels).ok_or_else(cut)?),
+        F::L8 => {
+            DynamicImage::ImageLuma8(image::GrayImage::from_raw(w, h, pixels).ok_or_else(cut)?)
+        }
         F::L16 => {
             // Big-endian 16-bit grey: the high byte is the 8-bit value.
             let high = pixels.chunks_exact(2).map(|p| p[0]).collect();
             DynamicImage::ImageLuma8(image::GrayImage::from_raw(w, h, high).ok_or_else(cut)?)
         }
-        F::RGB24 => DynamicImage::ImageRgb8(image::RgbImage::from_raw(w, h, pixels).ok_or_else(cut)?),
+        F::RGB24 => {
+            DynamicImage::ImageRgb8(image::RgbImage::from_raw(w, h, pixels).ok_or_else(cut)?)
+        }
         F::CMYK32 => {
             // Adobe's CMYK JPEGs store inverted values: each channel times K.
             let rgb = pixels
@@ -325,4 +329,53 @@ fn decode_png(path: &Path, plan: &DecodePlan) -> Result<DynamicImage, DecodeErro
         }
     };
     Ok(image)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jpegs_decode_at_the_smallest_scale_that_keeps_the_working_size() {
+        assert_eq!(jpeg_scale(1920, 1080, 640), 2);
+        assert_eq!(jpeg_scale(4000, 3000, 640), 4);
+        assert_eq!(jpeg_scale(6000, 4000, 640), 8);
+        assert_eq!(jpeg_scale(800, 600, 640), 1);
+        assert_eq!(jpeg_scale(1280, 720, 640), 2);
+    }
+
+    fn jpeg(dir: &Path, w: u32, h: u32) -> std::path::PathBuf {
+        let img = image::RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([(x % 251) as u8, (y % 241) as u8, ((x * y) % 239) as u8])
+        });
+        let path = dir.join(format!("{w}x{h}.jpg"));
+        img.save(&path).expect("save");
+        path
+    }
+
+    #[test]
+    fn a_scaled_jpeg_keeps_its_full_size_and_a_cut_one_fails() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = jpeg(dir.path(), 1920, 1080);
+        let planned = plan(&path).expect("plan");
+        assert_eq!((planned.width, planned.height), (1920, 1080));
+        let decoded = decode(&path, &planned).expect("decode");
+        assert_eq!((decoded.width, decoded.height), (1920, 1080));
+        assert_eq!(
+            (decoded.pixels.width(), decoded.pixels.height()),
+            (960, 540)
+        );
+        // Cut anywhere in the entropy-coded data: the file is not whole.
+        let bytes = std::fs::read(&path).expect("read");
+        for keep in [0.3, 0.6, 0.95] {
+            let cut = dir.path().join("cut.jpg");
+            std::fs::write(&cut, &bytes[..(bytes.len() as f64 * keep) as usize]).expect("write");
+            let result = plan(&cut).and_then(|p| decode(&cut, &p));
+            assert!(
+                matches!(result, Err(DecodeError::Unreadable(_))),
+                "kept {keep}: {:?}",
+                result.map(|d| d.width)
+            );
+        }
+    }
 }

@@ -10,8 +10,8 @@ pub mod video;
 
 pub use budget::{DecodeBudget, Reservation};
 pub use decode::{DecodeError, DecodePlan, Decoded, decode, plan};
-pub use scan::{DETECT_SIDE, Scan, scan_decoded, scan_image, scan_video};
 pub use mtcnn::Mtcnn;
+pub use scan::{DETECT_SIDE, Scan, scan_decoded, scan_image, scan_video};
 pub use seeta::SeetaDetector;
 
 pub use crate::domain::{Decision, FaceBox, FacePolicy, ModerationRecord};

@@ -386,7 +386,10 @@ mod tests {
         let detector = Mtcnn::embedded().expect("the nets load");
         let flat = RgbImage::from_pixel(480, 360, image::Rgb([120, 130, 140]));
         assert!(detector.detect(&flat).is_empty());
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/photos/grace_hopper.jpg");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/photos/grace_hopper.jpg"
+        );
         let photo = image::open(path).expect("fixture").to_rgb8();
         let faces = detector.detect(&photo);
         assert_eq!(faces.len(), 1, "{faces:?}");

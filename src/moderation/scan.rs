@@ -111,7 +111,11 @@ fn working_image(pixels: image::DynamicImage) -> image::RgbImage {
 }
 
 /// Faces in `work`, mapped to an image `full_width` px wide.
-fn detect_scaled(detector: &dyn FaceDetector, work: &image::RgbImage, full_width: u32) -> Vec<FaceBox> {
+fn detect_scaled(
+    detector: &dyn FaceDetector,
+    work: &image::RgbImage,
+    full_width: u32,
+) -> Vec<FaceBox> {
     let scale = f64::from(full_width) / f64::from(work.width().max(1));
     detector
         .detect(work)
@@ -212,11 +216,7 @@ pub fn scan_video(
     let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let count = if detector.is_some() { VIDEO_FRAMES } else { 1 };
     let frames = crate::moderation::video::frames(&mut file, len, count)?;
-    let (width, height) = frames
-        .rgb
-        .first()
-        .map(|f| f.dimensions())
-        .unwrap_or((0, 0));
+    let (width, height) = frames.rgb.first().map(|f| f.dimensions()).unwrap_or((0, 0));
     let Some(detector) = detector else {
         return Ok(Scan {
             faces: Vec::new(),

@@ -55,7 +55,7 @@ async fn photos_with_faces_are_held_and_others_pass() {
         assert_eq!(body["status"], want, "{name}: {body}");
         let faces = body["moderation"]["faces"].as_array().expect("faces").len();
         assert_eq!(faces > 0, want == "PendingReview", "{name}: {body}");
-        assert_eq!(body["moderation"]["detector"], "seetaface-frontal-1.0");
+        assert_eq!(body["moderation"]["detector"], "mtcnn");
         if want == "PendingReview" {
             // The kyy face knows three states: a held asset is still Processing there.
             let (_, kyy) = app.get(&key, &format!("{KYY}/{id}")).await;
@@ -348,37 +348,40 @@ async fn videos_are_checked_on_their_first_frame_and_keyframes() {
     assert!(note.contains("not H.264"), "{note}");
 }
 
-/// Large photos take the fast path (block average, then nearest sampling to the working size):
-/// the faces of the held fixtures are still found at 1080p and 4K, boxes in full-size
-/// coordinates, and the preview stays within 384–512 px.
+/// Large photos take the fast path (a JPEG decoded scaled in the DCT, then block averaging to
+/// the working size): the faces of the held fixtures are still found at 1080p and 4K, as PNG
+/// and as JPEG, boxes in full-size coordinates, and the preview stays within 384–512 px.
 #[test]
 fn large_photos_keep_their_faces_through_the_fast_downscale() {
-    use assetlib::moderation::{SeetaDetector, scan_image};
-    let detector = SeetaDetector::embedded().expect("model");
+    use assetlib::moderation::{Mtcnn, scan_image};
+    let detector = Mtcnn::embedded().expect("model");
     let dir = tempfile::tempdir().expect("dir");
     for name in ["astronaut.png", "grace_hopper.jpg"] {
         let original = image::load_from_memory(&photo(name)).expect("decode");
         for width in [1920u32, 3840] {
             let height = original.height() * width / original.width();
             let big = original.resize_exact(width, height, image::imageops::FilterType::Lanczos3);
-            let path = dir.path().join(format!("{width}-{name}.png"));
-            big.save(&path).expect("save");
-            let scan = scan_image(&path, &detector).expect("scan");
-            assert!(!scan.faces.is_empty(), "{name} at {width} px: no face");
-            assert_eq!((scan.width, scan.height), (width, height));
-            for face in &scan.faces {
-                assert!(face.x + face.width <= width && face.y + face.height <= height);
+            for ext in ["png", "jpg"] {
+                let path = dir.path().join(format!("{width}-{name}.{ext}"));
+                big.to_rgb8().save(&path).expect("save");
+                let scan = scan_image(&path, &detector).expect("scan");
+                assert!(!scan.faces.is_empty(), "{name} at {width} px: no face");
+                assert_eq!((scan.width, scan.height), (width, height));
+                for face in &scan.faces {
+                    assert!(face.x + face.width <= width && face.y + face.height <= height);
+                    assert!(
+                        face.width > width / 10,
+                        "{name} at {width}: box in full-size pixels"
+                    );
+                }
+                let preview =
+                    image::load_from_memory(&scan.preview.expect("preview")).expect("jpeg");
+                let side = preview.width().max(preview.height());
                 assert!(
-                    face.width > width / 10,
-                    "{name} at {width}: box in full-size pixels"
+                    (384..=512).contains(&side),
+                    "{name} at {width}: preview {side} px"
                 );
             }
-            let preview = image::load_from_memory(&scan.preview.expect("preview")).expect("jpeg");
-            let side = preview.width().max(preview.height());
-            assert!(
-                (384..=512).contains(&side),
-                "{name} at {width}: preview {side} px"
-            );
         }
     }
 }

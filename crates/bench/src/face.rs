@@ -17,11 +17,7 @@ pub struct Photo {
 
 /// Scans every photo `runs` times with `detector`; one row per group of photos (median and p99
 /// across every scan of the group) and one for the detector alone.
-pub fn run(
-    photos: &[Photo],
-    detector: &dyn FaceDetector,
-    runs: usize,
-) -> anyhow::Result<Vec<Row>> {
+pub fn run(photos: &[Photo], detector: &dyn FaceDetector, runs: usize) -> anyhow::Result<Vec<Row>> {
     let mut groups: Vec<(String, Samples, usize, usize)> = Vec::new();
     let mut detect = Samples::default();
     for photo in photos {

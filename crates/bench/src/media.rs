@@ -100,11 +100,18 @@ fn enlarged_fixtures(work: &Path) -> anyhow::Result<Vec<PathBuf>> {
                     (f64::from(img.width()) * s) as u32,
                     (f64::from(img.height()) * s) as u32,
                 );
-                let big = image::imageops::resize(&img, nw, nh, image::imageops::FilterType::CatmullRom);
+                let big =
+                    image::imageops::resize(&img, nw, nh, image::imageops::FilterType::CatmullRom);
                 let mut canvas = image::RgbImage::from_pixel(w, h, image::Rgb([118, 118, 118]));
-                image::imageops::overlay(&mut canvas, &big, i64::from((w - nw) / 2), i64::from((h - nh) / 2));
+                image::imageops::overlay(
+                    &mut canvas,
+                    &big,
+                    i64::from((w - nw) / 2),
+                    i64::from((h - nh) / 2),
+                );
                 let mut file = std::io::BufWriter::new(std::fs::File::create(&to)?);
-                image::codecs::jpeg::JpegEncoder::new_with_quality(&mut file, 90).encode_image(&canvas)?;
+                image::codecs::jpeg::JpegEncoder::new_with_quality(&mut file, 90)
+                    .encode_image(&canvas)?;
             }
             out.push(to);
         }

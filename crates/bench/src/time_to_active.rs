@@ -43,7 +43,9 @@ pub async fn scenario(
     // The photo set (real photographs, people and no people) in turn; the synthetic image
     // only when the set is the fallback one.
     let photos = media::photo_set(work, args.photos.as_deref())?;
-    let names: Vec<String> = (0..photos.len()).map(|i| format!("photo-{i}.jpg")).collect();
+    let names: Vec<String> = (0..photos.len())
+        .map(|i| format!("photo-{i}.jpg"))
+        .collect();
     let served: Vec<(&str, &Path, &str)> = names
         .iter()
         .zip(&photos)
