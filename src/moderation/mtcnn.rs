@@ -3,10 +3,12 @@
 //!
 //! P-Net slides over an image pyramid and proposes windows; R-Net (24×24) and O-Net (48×48)
 //! re-score and refine the survivors. The nets take images transposed (x before y), with
-//! values in [-1, 1]; every shape but the channels is symbolic, so one plan per net serves
-//! every image size and batch.
+//! values in [-1, 1]. tract runs a net fastest on a plan made for one input shape, so plans
+//! are made per shape on first use and kept: pyramid levels are padded (mid grey) to a multiple
+//! of 8 px and batches to a power of two, which keeps the shapes few.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use image::RgbImage;
 use image::imageops::FilterType;
@@ -24,8 +26,12 @@ const SCALE_FACTOR: f32 = 0.709;
 /// P-Net's window and stride, in pixels of a pyramid level.
 const CELL: f32 = 12.0;
 const STRIDE: f32 = 2.0;
-/// Candidates R-Net and O-Net take per run.
-const BATCH: usize = 32;
+/// Candidates R-Net and O-Net take per run (at most).
+const BATCH: usize = 16;
+/// Pyramid levels are padded to a multiple of this.
+const LEVEL_ALIGN: u32 = 8;
+/// Plans kept per net before the cache starts over (shapes are few; this bounds odd inputs).
+const MAX_PLANS: usize = 256;
 
 /// A window: corners in working-image pixels, a score, and a regression of its corners.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -106,19 +112,49 @@ fn suppress(mut all: Vec<Window>, limit: f32, overlap: Overlap) -> Vec<Window> {
 
 type Plan = Arc<TypedRunnableModel>;
 
-/// Loads a net with its input as `[N, W, H, 3]` (each symbolic) and optimises it.
-fn load(bytes: &[u8], n: Option<usize>, side: Option<usize>) -> TractResult<Plan> {
-    let mut model = tract_onnx::onnx().model_for_read(&mut std::io::Cursor::new(bytes))?;
-    let batch = match n {
-        Some(n) => TDim::from(n),
-        None => model.symbols.sym("N").into(),
-    };
-    let (w, h) = match side {
-        Some(s) => (TDim::from(s), TDim::from(s)),
-        None => (model.symbols.sym("W").into(), model.symbols.sym("H").into()),
-    };
-    model.set_input_fact(0, f32::fact([batch, w, h, TDim::from(3)]).into())?;
-    model.into_optimized()?.into_runnable()
+/// A net, parsed once, and its plans by input shape `[N, W, H]`.
+struct Net {
+    model: InferenceModel,
+    plans: Mutex<HashMap<[usize; 3], Plan>>,
+}
+
+impl Net {
+    fn parse(bytes: &[u8]) -> TractResult<Self> {
+        Ok(Self {
+            model: tract_onnx::onnx().model_for_read(&mut std::io::Cursor::new(bytes))?,
+            plans: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The plan for inputs of shape `[n, w, h, 3]`, made on first use.
+    fn plan(&self, n: usize, w: usize, h: usize) -> TractResult<Plan> {
+        let key = [n, w, h];
+        if let Some(plan) = self.lock().get(&key) {
+            return Ok(Arc::clone(plan));
+        }
+        let mut model = self.model.clone();
+        model.set_input_fact(0, f32::fact([n, w, h, 3]).into())?;
+        let plan = model.into_optimized()?.into_runnable()?;
+        let mut plans = self.lock();
+        if plans.len() >= MAX_PLANS {
+            plans.clear();
+        }
+        plans.insert(key, Arc::clone(&plan));
+        Ok(plan)
+    }
+
+    fn run(&self, input: Tensor) -> Option<TVec<TValue>> {
+        let shape = input.shape();
+        let (n, w, h) = (*shape.first()?, *shape.get(1)?, *shape.get(2)?);
+        self.plan(n, w, h).ok()?.run(tvec!(input.into())).ok()
+    }
+
+    /// The cache holds no invariant a panic could break: a poisoned lock is used as it is.
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[usize; 3], Plan>> {
+        self.plans
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// Outputs of a run, told apart by their last dimension (4: box regression, 10: key points,
@@ -139,9 +175,9 @@ fn by_width(outputs: &TVec<TValue>, width: usize) -> Option<(&[f32], Vec<usize>)
 /// MTCNN. Images are scanned as they come (the caller sizes them); faces down to `min_face`
 /// px are looked for; `thresholds` are the three nets' lowest face probabilities.
 pub struct Mtcnn {
-    pnet: Plan,
-    rnet: Plan,
-    onet: Plan,
+    pnet: Net,
+    rnet: Net,
+    onet: Net,
     min_face: f32,
     thresholds: [f32; 3],
 }
@@ -150,11 +186,11 @@ impl Mtcnn {
     /// The embedded nets with the tuned defaults (see docs/MODERATION.md).
     pub fn embedded() -> anyhow::Result<Self> {
         Ok(Self {
-            pnet: load(PNET, Some(1), None)?,
-            rnet: load(RNET, None, Some(24))?,
-            onet: load(ONET, None, Some(48))?,
+            pnet: Net::parse(PNET)?,
+            rnet: Net::parse(RNET)?,
+            onet: Net::parse(ONET)?,
             min_face: 20.0,
-            thresholds: [0.6, 0.7, 0.85],
+            thresholds: [0.6, 0.7, 0.9],
         })
     }
 
@@ -192,9 +228,10 @@ impl Mtcnn {
     }
 
     fn pnet_level(&self, level: &RgbImage, scale: f32) -> Option<Vec<Window>> {
-        let (w, h) = level.dimensions();
+        let align = |v: u32| v.div_ceil(LEVEL_ALIGN) * LEVEL_ALIGN;
+        let (w, h) = (align(level.width()), align(level.height()));
         let input = transposed(&[level], w as usize, h as usize)?;
-        let outputs = self.pnet.run(tvec!(input.into())).ok()?;
+        let outputs = self.pnet.run(input)?;
         let (prob, shape) = by_width(&outputs, 2)?;
         let (reg, _) = by_width(&outputs, 4)?;
         let (ow, oh) = (*shape.get(1)?, *shape.get(2)?);
@@ -223,7 +260,7 @@ impl Mtcnn {
 
     /// Stages 2 and 3: a net re-scores crops of the windows; survivors are refined.
     fn refine(&self, image: &RgbImage, windows: Vec<Window>, stage: usize) -> Vec<Window> {
-        let (plan, side) = if stage == 1 {
+        let (net, side) = if stage == 1 {
             (&self.rnet, 24)
         } else {
             (&self.onet, 48)
@@ -231,11 +268,14 @@ impl Mtcnn {
         let mut kept = Vec::new();
         for chunk in windows.chunks(BATCH) {
             let crops: Vec<RgbImage> = chunk.iter().map(|w| crop(image, w, side)).collect();
-            let refs: Vec<&RgbImage> = crops.iter().collect();
+            // A batch of a power of two: the rest of it is left blank.
+            let mut refs: Vec<&RgbImage> = crops.iter().collect();
+            let blank = RgbImage::from_pixel(side, side, image::Rgb([128, 128, 128]));
+            refs.resize(crops.len().next_power_of_two(), &blank);
             let Some(input) = transposed(&refs, side as usize, side as usize) else {
                 continue;
             };
-            let Ok(outputs) = plan.run(tvec!(input.into())) else {
+            let Some(outputs) = net.run(input) else {
                 continue;
             };
             let (Some((prob, _)), Some((reg, _))) = (by_width(&outputs, 2), by_width(&outputs, 4))
@@ -270,18 +310,28 @@ impl Mtcnn {
 
 /// The window's pixels (black outside the image), resized to `side`×`side`.
 fn crop(image: &RgbImage, w: &Window, side: u32) -> RgbImage {
-    let (x1, y1) = (w.x1 as i64, w.y1 as i64);
-    let cw = ((w.x2 - w.x1) as i64 + 1).clamp(1, 4096) as u32;
-    let ch = ((w.y2 - w.y1) as i64 + 1).clamp(1, 4096) as u32;
     let (iw, ih) = (i64::from(image.width()), i64::from(image.height()));
-    let patch = RgbImage::from_fn(cw, ch, |x, y| {
-        let (sx, sy) = (x1 + i64::from(x), y1 + i64::from(y));
-        if sx >= 0 && sy >= 0 && sx < iw && sy < ih {
-            *image.get_pixel(sx as u32, sy as u32)
-        } else {
-            image::Rgb([0, 0, 0])
-        }
-    });
+    let (x1, y1) = (w.x1 as i64, w.y1 as i64);
+    let cw = ((w.x2 - w.x1) as i64 + 1).clamp(1, 4096);
+    let ch = ((w.y2 - w.y1) as i64 + 1).clamp(1, 4096);
+    // The part inside the image, copied by the image crate; the rest stays black.
+    let (ix, iy) = (x1.clamp(0, iw), y1.clamp(0, ih));
+    let (ex, ey) = ((x1 + cw).clamp(0, iw), (y1 + ch).clamp(0, ih));
+    let inside = image::imageops::crop_imm(
+        image,
+        ix as u32,
+        iy as u32,
+        (ex - ix).max(0) as u32,
+        (ey - iy).max(0) as u32,
+    )
+    .to_image();
+    let patch = if (ix, iy, ex - ix, ey - iy) == (x1, y1, cw, ch) {
+        inside
+    } else {
+        let mut canvas = RgbImage::new(cw as u32, ch as u32);
+        image::imageops::overlay(&mut canvas, &inside, ix - x1, iy - y1);
+        canvas
+    };
     image::imageops::resize(&patch, side, side, FilterType::Triangle)
 }
 
