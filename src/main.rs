@@ -105,10 +105,7 @@ async fn serve(args: ServeArgs, http: bool) -> anyhow::Result<()> {
         server.state().config.summary(server.addr(), admin_key)
     );
     if let Some(key) = &server.bootstrap_key {
-        println!(
-            "The new admin API key (tenant 'admin'), shown this once and saved to {}:",
-            server.state().config.admin_key_path().display()
-        );
+        println!("Admin API key (tenant 'admin'; shown this once):");
         println!("{}", key.secret);
     }
     if http {

@@ -69,7 +69,7 @@ impl Config {
                 "admin key",
                 match admin_key {
                     AdminKeyState::Created => {
-                        format!("new, saved to {} (and shown once below)", path.display())
+                        format!("new, saved to {} (shown once below)", path.display())
                     }
                     AdminKeyState::Existing if path.exists() => {
                         format!("{} (saved at first start)", path.display())

@@ -275,6 +275,7 @@ fn video_of(photo_name: &str) -> Vec<u8> {
         .resize_exact(720, 720, image::imageops::FilterType::CatmullRom)
         .into_rgb8();
     Clip::new(720, 720, 24, 3)
+        .keyframe_every(24)
         .still(picture.as_raw())
         .expect("an H.264 clip")
 }
@@ -345,6 +346,10 @@ async fn videos_are_checked_on_their_first_frame_and_keyframes() {
 /// coordinates, and the preview stays within 384–512 px.
 #[test]
 fn large_photos_keep_their_faces_through_the_fast_downscale() {
+    // ~30 s of resizing and scanning in a debug build.
+    if !assetlib_test_support::opt_in::slow("the 1080p and 4K face scans") {
+        return;
+    }
     use assetlib::moderation::{SeetaDetector, scan_image};
     let detector = SeetaDetector::embedded().expect("model");
     let dir = tempfile::tempdir().expect("dir");

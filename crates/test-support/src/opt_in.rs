@@ -3,7 +3,8 @@
 //! S3-compatible server (`TEST_S3_ENDPOINT`), Chromium with chromedriver (found on `PATH`).
 //!
 //! CI sets `ASSETLIB_REQUIRE_BACKENDS=1` and `ASSETLIB_REQUIRE_BROWSER=1`: there a missing one
-//! fails the test instead, so nothing is skipped unnoticed.
+//! fails the test instead, so nothing is skipped unnoticed. The few scenarios that take half a
+//! minute or more in a debug build run with `ASSETLIB_SLOW_TESTS=1` (CI sets it too).
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,9 @@ use std::path::{Path, PathBuf};
 pub const REQUIRE_BACKENDS: &str = "ASSETLIB_REQUIRE_BACKENDS";
 /// Set to `1` to fail, rather than skip, browser tests when no Chromium is found.
 pub const REQUIRE_BROWSER: &str = "ASSETLIB_REQUIRE_BROWSER";
+
+/// Set to `1` to run the slow scenarios too.
+pub const SLOW_TESTS: &str = "ASSETLIB_SLOW_TESTS";
 
 /// Executable names of the browser, in the order they are looked for.
 const CHROMIUM: [&str; 4] = [
@@ -41,6 +45,17 @@ pub fn s3_endpoint(test: &str) -> Option<String> {
         "http://127.0.0.1:5055",
         test,
     )
+}
+
+/// Whether the slow scenario `test` runs; if not, one line says it was skipped and how to run it.
+pub fn slow(test: &str) -> bool {
+    decide(
+        required(SLOW_TESTS).then_some(()),
+        false,
+        &format!("skipped {test}: a slow scenario; set {SLOW_TESTS}=1 to run it"),
+        SLOW_TESTS,
+    )
+    .is_some()
 }
 
 /// Whether `ASSETLIB_REQUIRE_BACKENDS` is on: a test whose other prerequisites of a backend

@@ -33,14 +33,14 @@ enum Picture<'a> {
 }
 
 impl Clip {
-    /// `seconds` at `fps`, a keyframe every second, `moov` at the end.
+    /// `seconds` at `fps`, a keyframe every 250 frames (x264's default), `moov` at the end.
     pub fn new(width: u32, height: u32, fps: u32, seconds: u32) -> Self {
         Self {
             width,
             height,
             fps,
             frames: fps * seconds,
-            keyframe_every: fps,
+            keyframe_every: 250,
             fast_start: false,
         }
     }
