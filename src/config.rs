@@ -11,8 +11,10 @@ use ipnet::IpNet;
 
 pub mod defaults;
 mod file;
+mod summary;
 
 pub use file::{ConfigError, FileConfig, file_from_toml, limits_from_toml};
+pub use summary::AdminKeyState;
 
 use crate::domain::rules::MediaLimits;
 use crate::domain::{FaceDetectorKind, FacePolicy, TaskRules};

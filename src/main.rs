@@ -2,18 +2,22 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use assetlib::blob;
-use assetlib::config::{Config, JobConfig, ServeArgs, StorageArgs, defaults};
+use assetlib::config::{AdminKeyState, Config, JobConfig, ServeArgs, StorageArgs, defaults};
 use assetlib::domain::Role;
 use assetlib::repo;
 use assetlib::server::Server;
 use assetlib::service::{Fsck, FsckOptions, FsckReport, KeyService};
 
+// The binary's own modules live in src/main/ (src/ holds the library's).
+#[path = "main/help.rs"]
+mod help;
+
 /// Self-hostable asset library server for AI video generation.
 #[derive(Debug, Parser)]
-#[command(name = "assetlib", version, about)]
+#[command(name = "assetlib", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -90,13 +94,18 @@ fn init_tracing() {
 async fn serve(args: ServeArgs, http: bool) -> anyhow::Result<()> {
     let mut config = Config::from_serve_args(&args)?;
     config.serve_http = http;
-    tracing::info!(?config, "starting");
+    tracing::debug!(?config, "configuration");
     let server = Server::start(config).await?;
+    let admin_key = match server.bootstrap_key {
+        Some(_) => AdminKeyState::Created,
+        None => AdminKeyState::Existing,
+    };
+    print!(
+        "{}",
+        server.state().config.summary(server.addr(), admin_key)
+    );
     if let Some(key) = &server.bootstrap_key {
-        println!(
-            "Created an admin API key (tenant 'admin'); it is shown once and saved to {}:",
-            server.state().config.admin_key_path().display()
-        );
+        println!("Admin API key (tenant 'admin'; shown this once):");
         println!("{}", key.secret);
     }
     if http {
@@ -297,7 +306,11 @@ fn main() -> ExitCode {
 
 async fn run() -> ExitCode {
     init_tracing();
-    let cli = Cli::parse();
+    let matches = help::grouped(Cli::command()).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let (result, failure) = match cli.command {
         Command::Serve(args) => (serve(args, true).await, ExitCode::FAILURE),
         Command::Worker(args) => (serve(args, false).await, ExitCode::FAILURE),

@@ -4,14 +4,15 @@ use std::sync::Arc;
 
 use assetlib::repo::Repo;
 
-/// SQLite always; PostgreSQL too when `TEST_DATABASE_URL` is set (`.ci/run` sets it). Each
+/// SQLite always; PostgreSQL too when `TEST_DATABASE_URL` is set (`.ci/run` sets it, with
+/// `ASSETLIB_REQUIRE_BACKENDS=1`, which fails the run when it is not). Each
 /// call gets a fresh database: a new file, or a new schema.
 pub async fn backends() -> Vec<(String, Arc<dyn Repo>, tempfile::TempDir)> {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("contract.db").display());
     let repo = assetlib::repo::connect(&url).await.expect("sqlite opens");
     let mut out = vec![("sqlite".to_owned(), repo, dir)];
-    if let Ok(pg) = std::env::var("TEST_DATABASE_URL") {
+    if let Some(pg) = database_url() {
         let schema = fresh_schema(&pg).await;
         let options = <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(&pg)
             .expect("TEST_DATABASE_URL parses")
@@ -83,7 +84,7 @@ pub async fn locations() -> Vec<(String, Location)> {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("contract.db");
     let mut out = vec![("sqlite".to_owned(), Location::Sqlite { path, _dir: dir })];
-    if let Ok(pg) = std::env::var("TEST_DATABASE_URL") {
+    if let Some(pg) = database_url() {
         let schema = fresh_schema(&pg).await;
         let options = <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(&pg)
             .expect("TEST_DATABASE_URL parses")
@@ -91,6 +92,10 @@ pub async fn locations() -> Vec<(String, Location)> {
         out.push(("postgres".to_owned(), Location::Postgres(Box::new(options))));
     }
     out
+}
+
+fn database_url() -> Option<String> {
+    assetlib_test_support::opt_in::database_url("the PostgreSQL run of this contract")
 }
 
 /// A new empty schema; schemas left by earlier test processes are dropped first.

@@ -6,13 +6,16 @@ use assetlib::blob::{BlobStore, PutOutcome};
 
 /// The local directory always; an S3-compatible server too when `TEST_S3_ENDPOINT` is set
 /// (`.ci/run` starts one and sets the AWS_* variables), each run in a bucket of its own.
+/// `ASSETLIB_REQUIRE_BACKENDS=1` makes a missing endpoint a failure.
 pub(crate) async fn backends(dir: &std::path::Path) -> Vec<(String, Arc<dyn BlobStore>)> {
     let url = format!("file://{}", dir.join("blobs").display());
     let mut out = vec![(
         "local".to_owned(),
         assetlib::blob::open(&url).expect("local store"),
     )];
-    if let Ok(endpoint) = std::env::var("TEST_S3_ENDPOINT") {
+    if let Some(endpoint) =
+        assetlib_test_support::opt_in::s3_endpoint("the S3 run of this contract")
+    {
         let bucket = format!("assetlib-contract-{}-{}", std::process::id(), rand_suffix());
         assetlib::fetch::install_crypto_provider();
         let created = reqwest::Client::new()

@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use assetlib_test_support::opt_in;
 use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -30,7 +31,8 @@ impl Shared {
     async fn create(pg: &str, prefix: &str) -> Self {
         let schema = PgSchema::create(pg, prefix).await;
         let blob_dir = tempfile::tempdir().expect("blob dir");
-        let blob_url = match s3_bucket(&prefix.replace('_', "-")).await {
+        let on_s3 = format!("the {prefix} cluster on S3 (it uses a directory instead)");
+        let blob_url = match s3_bucket(&prefix.replace('_', "-"), &on_s3).await {
             Some(url) => url,
             None => format!("file://{}", blob_dir.path().display()),
         };
@@ -121,8 +123,7 @@ fn all_logs(nodes: &[&Proc]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_process_300_uploads_exactly_once_and_store_each_blob_once() {
-    let Ok(pg) = std::env::var("TEST_DATABASE_URL") else {
-        eprintln!("TEST_DATABASE_URL is not set: the cluster test needs PostgreSQL");
+    let Some(pg) = opt_in::database_url("the cluster test") else {
         return;
     };
     let mut shared = Shared::create(&pg, "assetlib_cluster").await;
@@ -291,8 +292,7 @@ async fn leases_of(shared: &Shared, pid: u32, within: Duration) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_killed_while_holding_leases_loses_nothing() {
-    let Ok(pg) = std::env::var("TEST_DATABASE_URL") else {
-        eprintln!("TEST_DATABASE_URL is not set: the node-failure test needs PostgreSQL");
+    let Some(pg) = opt_in::database_url("the node-failure test") else {
         return;
     };
     let mut shared = Shared::create(&pg, "assetlib_killed").await;
@@ -342,8 +342,7 @@ async fn a_node_killed_while_holding_leases_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_hands_running_jobs_to_the_other_nodes() {
-    let Ok(pg) = std::env::var("TEST_DATABASE_URL") else {
-        eprintln!("TEST_DATABASE_URL is not set: the shutdown test needs PostgreSQL");
+    let Some(pg) = opt_in::database_url("the shutdown test") else {
         return;
     };
     let mut shared = Shared::create(&pg, "assetlib_sigterm").await;

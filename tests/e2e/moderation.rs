@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use assetlib::domain::{FacePolicy, Role};
 use assetlib::fetch::SystemLookup;
+use assetlib_test_support::media::Clip;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -267,22 +268,16 @@ async fn policies_reject_or_allow_per_deployment_and_tenant() {
     assert_eq!(body.get("moderation"), None, "no check under allow: {body}");
 }
 
-/// A 3 s video of a still photo, made with ffmpeg.
-fn video_of(photo_name: &str, codec: &[&str], container: &str) -> Vec<u8> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let input = dir.path().join(photo_name);
-    std::fs::write(&input, photo(photo_name)).expect("photo");
-    let out = dir.path().join(format!("clip.{container}"));
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-loop", "1", "-i"])
-        .arg(&input)
-        .args(["-t", "3", "-r", "24", "-vf", "scale=720:720,format=yuv420p"])
-        .args(codec)
-        .arg(&out)
-        .status()
-        .expect("ffmpeg is installed");
-    assert!(status.success());
-    std::fs::read(out).expect("video")
+/// A 3 s 24 fps H.264 MP4 of a still photo scaled to 720×720, a keyframe every second.
+fn video_of(photo_name: &str) -> Vec<u8> {
+    let picture = image::load_from_memory(&photo(photo_name))
+        .expect("decode")
+        .resize_exact(720, 720, image::imageops::FilterType::CatmullRom)
+        .into_rgb8();
+    Clip::new(720, 720, 24, 3)
+        .keyframe_every(24)
+        .still(picture.as_raw())
+        .expect("an H.264 clip")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -291,14 +286,8 @@ async fn videos_are_checked_on_their_first_frame_and_keyframes() {
     let origin = Origin::start().await;
     let key = app.create_key("studio").await;
     let reviewer = reviewer_key(&app).await;
-    let h264 = ["-c:v", "libx264", "-preset", "ultrafast", "-g", "24"];
-
     // H.264 of a face photo: decoded in-process and held, with a poster frame for the reviewer.
-    let url = origin.put(
-        "face.mp4",
-        video_of("astronaut.png", &h264, "mp4"),
-        "video/mp4",
-    );
+    let url = origin.put("face.mp4", video_of("astronaut.png"), "video/mp4");
     let id = app.upload_ok(&key, "Video", &url).await;
     let body = app.wait_settled(&key, &id).await;
     assert_eq!(body["status"], "PendingReview", "{body}");
@@ -329,16 +318,20 @@ async fn videos_are_checked_on_their_first_frame_and_keyframes() {
     assert_eq!(approved["status"], "Active");
 
     // H.264 without a face passes.
-    let url = origin.put("cup.mp4", video_of("coffee.png", &h264, "mp4"), "video/mp4");
+    let url = origin.put("cup.mp4", video_of("coffee.png"), "video/mp4");
     let id = app.upload_ok(&key, "Video", &url).await;
     let body = app.wait_settled(&key, &id).await;
     assert_eq!(body["status"], "Active", "{body}");
     assert_eq!(body["moderation"]["faces"], json!([]));
 
     // A codec that is not decoded here (MPEG-4 Part 2) cannot be scanned: held by default.
+    let mpeg4 = format!(
+        "{}/tests/fixtures/media/v-480p-mpeg4.mov",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let url = origin.put(
-        "face.mov",
-        video_of("grace_hopper.jpg", &["-c:v", "mpeg4"], "mov"),
+        "clip.mov",
+        std::fs::read(&mpeg4).expect("committed MPEG-4 Part 2 clip"),
         "video/quicktime",
     );
     let id = app.upload_ok(&key, "Video", &url).await;
@@ -353,6 +346,10 @@ async fn videos_are_checked_on_their_first_frame_and_keyframes() {
 /// and as JPEG, boxes in full-size coordinates, and the preview stays within 384–512 px.
 #[test]
 fn large_photos_keep_their_faces_through_the_fast_downscale() {
+    // ~30 s of resizing and scanning in a debug build.
+    if !assetlib_test_support::opt_in::slow("the 1080p and 4K face scans") {
+        return;
+    }
     use assetlib::moderation::{Mtcnn, scan_image};
     let detector = Mtcnn::embedded().expect("model");
     let dir = tempfile::tempdir().expect("dir");

@@ -1,10 +1,11 @@
 //! Two nodes on one PostgreSQL database and one blob store: an upload to either is processed
 //! by whichever node claims it, and both answer for every asset. Runs when `TEST_DATABASE_URL`
-//! is set (`.ci/run` sets it).
+//! is set (`.ci/run` sets it, and `ASSETLIB_REQUIRE_BACKENDS=1`).
 
 use std::sync::Arc;
 
 use assetlib::fetch::SystemLookup;
+use assetlib_test_support::opt_in;
 use reqwest::StatusCode;
 
 use assetlib::config::Config;
@@ -29,28 +30,27 @@ async fn node_on(database_url: &str, blob_url: &str, adjust: impl FnOnce(&mut Co
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_share_one_postgres_and_one_blob_store() {
-    let Ok(pg) = std::env::var("TEST_DATABASE_URL") else {
-        // Without PostgreSQL there is nothing to share; the SQLite suite covers the rest.
-        eprintln!("TEST_DATABASE_URL is not set: the two-node test needs PostgreSQL");
+    let Some(pg) = opt_in::database_url("the two-node test") else {
         return;
     };
     let schema = PgSchema::create(&pg, "assetlib_e2e").await;
     let database_url = schema.url.clone();
     // One blob store for both nodes: the S3-compatible server when there is one.
     let blobs = tempfile::tempdir().expect("shared blob dir");
-    let blob_url = match std::env::var("TEST_S3_ENDPOINT") {
-        Ok(endpoint) => {
-            let bucket = format!("assetlib-nodes-{}", std::process::id());
-            let created = reqwest::Client::new()
-                .put(format!("{endpoint}/{bucket}"))
-                .send()
-                .await
-                .expect("S3 endpoint");
-            assert!(created.status().is_success());
-            format!("s3://{bucket}")
-        }
-        Err(_) => format!("file://{}", blobs.path().display()),
-    };
+    let blob_url =
+        match opt_in::s3_endpoint("the two-node test on S3 (it uses a directory instead)") {
+            Some(endpoint) => {
+                let bucket = format!("assetlib-nodes-{}", std::process::id());
+                let created = reqwest::Client::new()
+                    .put(format!("{endpoint}/{bucket}"))
+                    .send()
+                    .await
+                    .expect("S3 endpoint");
+                assert!(created.status().is_success());
+                format!("s3://{bucket}")
+            }
+            None => format!("file://{}", blobs.path().display()),
+        };
 
     let a = node_on(&database_url, &blob_url, |c| {
         c.signing_secret = Some("shared-secret-of-the-cluster".into());
@@ -98,8 +98,7 @@ async fn two_nodes_share_one_postgres_and_one_blob_store() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_enqueued_on_one_node_wakes_another_through_notify() {
-    let Ok(pg) = std::env::var("TEST_DATABASE_URL") else {
-        eprintln!("TEST_DATABASE_URL is not set: the wake-up test needs PostgreSQL");
+    let Some(pg) = opt_in::database_url("the wake-up test") else {
         return;
     };
     let schema = PgSchema::create(&pg, "assetlib_e2e_notify").await;
@@ -145,8 +144,7 @@ async fn a_worker_only_node_processes_uploads_taken_by_an_api_node() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs a database shared"));
 
-    let Ok(pg) = std::env::var("TEST_DATABASE_URL") else {
-        eprintln!("TEST_DATABASE_URL is not set: the worker-node test needs PostgreSQL");
+    let Some(pg) = opt_in::database_url("the worker-node test") else {
         return;
     };
     let schema = PgSchema::create(&pg, "assetlib_e2e_worker").await;

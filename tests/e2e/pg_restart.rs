@@ -178,12 +178,19 @@ fn node(data: &Path, database_url: &str, blob_url: &str, extra: &[&str]) -> Proc
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_restart_answers_503_then_recovers_without_restarting_nodes() {
-    if std::env::var("TEST_DATABASE_URL").is_err() {
-        eprintln!("TEST_DATABASE_URL is not set: the PostgreSQL restart test needs PostgreSQL");
+    let test = "the PostgreSQL restart test";
+    if assetlib_test_support::opt_in::database_url(test).is_none() {
         return;
     }
     let Some(bin) = pg_bin() else {
-        eprintln!("no PostgreSQL server binaries (set TEST_PG_BIN): restart test skipped");
+        let skipped = format!(
+            "skipped {test}: no PostgreSQL server binaries in /usr/lib/postgresql/*/bin; set TEST_PG_BIN"
+        );
+        assert!(
+            !assetlib_test_support::opt_in::backends_required(),
+            "{skipped}; ASSETLIB_REQUIRE_BACKENDS=1 makes that a failure"
+        );
+        eprintln!("{skipped}");
         return;
     };
     let pg = PrivatePg::create(bin);

@@ -1,10 +1,14 @@
-//! The media test corpus, generated once per test process: real files from ffmpeg (Debian's
-//! package; `.ci/run` installs it) and the `image`/`zip` crates, plus broken variants.
+//! The media test corpus, built once and kept for later runs: H.264 MP4s encoded in-process
+//! (`assetlib_test_support::media`), WAVs written directly, images and documents from the
+//! `image`/`zip` crates, the formats no Rust encoder here writes (MPEG-4 Part 2, WebM, Matroska,
+//! AVI, MP3, FLAC, Ogg, Opus, M4A) from the small committed files of `tests/fixtures/media`, and
+//! the broken variants derived from all of them. No system tool is needed.
 
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
+
+use assetlib_test_support::media::{Clip, aac_mp4, tone_wav};
 
 /// Expected outcome of one corpus file.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,47 +107,21 @@ pub const CASES: &[Case] = &[
     case("d-html.html", "Document", Failed("document-format")),
 ];
 
-fn ffmpeg(dir: &Path, out: &str, args: &[&str]) {
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y"])
-        .args(args)
-        .arg(dir.join(out))
-        .status()
-        .expect("ffmpeg is installed (Debian package ffmpeg; .ci/run installs it)");
-    assert!(status.success(), "ffmpeg failed to make {out}");
+/// The committed media files (see tests/fixtures/README.md).
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/media");
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(FIXTURES).join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-fn video(dir: &Path, out: &str, size: &str, rate: u32, seconds: u32, extra: &[&str]) {
-    let src = format!("testsrc=size={size}:rate={rate}");
-    let t = seconds.to_string();
-    let mut args = vec!["-f", "lavfi", "-i", &src];
-    args.extend_from_slice(extra);
-    if !extra.contains(&"-c:v") {
-        args.extend_from_slice(&[
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-        ]);
-    }
-    // An output option: it bounds every input, including a second (audio) one.
-    args.extend_from_slice(&["-t", &t]);
-    ffmpeg(dir, out, &args);
+fn h264(clip: Clip) -> Vec<u8> {
+    clip.bars()
+        .unwrap_or_else(|e| panic!("an H.264 clip {clip:?}: {e:#}"))
 }
 
-fn audio(dir: &Path, out: &str, seconds: u32, extra: &[&str]) {
-    let src = format!("sine=frequency=440:duration={seconds}");
-    let mut args = vec!["-f", "lavfi", "-i", src.as_str()];
-    args.extend_from_slice(extra);
-    ffmpeg(dir, out, &args);
-}
-
-fn copy_truncated(dir: &Path, from: &str, to: &str, keep: f64) {
-    let bytes = std::fs::read(dir.join(from)).expect("read");
-    let cut = (bytes.len() as f64 * keep) as usize;
-    std::fs::write(dir.join(to), &bytes[..cut]).expect("write");
+fn truncated(bytes: &[u8], keep: f64) -> Vec<u8> {
+    bytes[..(bytes.len() as f64 * keep) as usize].to_vec()
 }
 
 fn zip_file(entries: &[(&str, &str)]) -> Vec<u8> {
@@ -229,120 +207,57 @@ fn build(dir: &Path) {
     let w = |name: &str, bytes: &[u8]| {
         std::fs::write(dir.join(name), bytes).expect("write corpus file")
     };
+    let copy = |name: &str| w(name, &fixture(name));
     // Video
-    video(
-        dir,
-        "v-720p-h264-aac.mp4",
-        "1280x720",
-        30,
-        3,
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:duration=3",
-            "-c:a",
-            "aac",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-        ],
+    let tone_aac = fixture("tone-3s.aac");
+    let with_audio = Clip::new(1280, 720, 30, 3)
+        .bars_with_aac(&tone_aac)
+        .expect("an H.264 clip with AAC");
+    let faststart = h264(Clip::new(1280, 720, 60, 3).fast_start());
+    w("v-720p-h264-aac.mp4", &with_audio);
+    copy("v-480p-mpeg4.mov");
+    w(
+        "v-720x1280-portrait.mp4",
+        &h264(Clip::new(720, 1280, 24, 2)),
     );
-    video(
-        dir,
-        "v-480p-mpeg4.mov",
-        "854x480",
-        25,
-        3,
-        &["-c:v", "mpeg4"],
+    w("v-faststart.mp4", &faststart);
+    w("v-720p-h264.mp4.jpg", &with_audio);
+    w("v-1s.mp4", &h264(Clip::new(1280, 720, 30, 1)));
+    w("v-16s.mp4", &h264(Clip::new(854, 480, 24, 16)));
+    w("v-15fps.mp4", &h264(Clip::new(1280, 720, 15, 3)));
+    w("v-120fps.mp4", &h264(Clip::new(854, 480, 120, 3)));
+    w("v-1080p.mp4", &h264(Clip::new(1920, 1080, 30, 2)));
+    w("v-360p.mp4", &h264(Clip::new(640, 360, 30, 2)));
+    w("v-ratio-3.mp4", &h264(Clip::new(1440, 480, 30, 2)));
+    copy("v-webm.webm");
+    copy("v-mkv.mkv");
+    copy("v-avi.avi");
+    w(
+        "v-audio-only.mp4",
+        &aac_mp4(&tone_aac).expect("an audio-only mp4"),
     );
-    video(dir, "v-720x1280-portrait.mp4", "720x1280", 24, 2, &[]);
-    video(
-        dir,
-        "v-faststart.mp4",
-        "1280x720",
-        60,
-        3,
-        &[
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-movflags",
-            "+faststart",
-        ],
-    );
-    std::fs::copy(
-        dir.join("v-720p-h264-aac.mp4"),
-        dir.join("v-720p-h264.mp4.jpg"),
-    )
-    .expect("copy");
-    video(dir, "v-1s.mp4", "1280x720", 30, 1, &[]);
-    video(dir, "v-16s.mp4", "854x480", 24, 16, &[]);
-    video(dir, "v-15fps.mp4", "1280x720", 15, 3, &[]);
-    video(dir, "v-120fps.mp4", "854x480", 120, 3, &[]);
-    video(dir, "v-1080p.mp4", "1920x1080", 30, 2, &[]);
-    video(dir, "v-360p.mp4", "640x360", 30, 2, &[]);
-    video(dir, "v-ratio-3.mp4", "1440x480", 30, 2, &[]);
-    video(
-        dir,
-        "v-webm.webm",
-        "640x480",
-        24,
-        2,
-        &["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8"],
-    );
-    video(dir, "v-mkv.mkv", "1280x720", 30, 2, &["-c:v", "mpeg4"]);
-    video(dir, "v-avi.avi", "1280x720", 30, 2, &["-c:v", "mpeg4"]);
-    audio(dir, "v-audio-only.mp4", 3, &["-c:a", "aac"]);
-    audio(dir, "v-m4a.m4a", 3, &["-c:a", "aac"]);
-    copy_truncated(dir, "v-720p-h264-aac.mp4", "v-truncated.mp4", 0.5);
-    copy_truncated(dir, "v-faststart.mp4", "v-truncated-faststart.mp4", 0.6);
-    let mut garbage = std::fs::read(dir.join("v-faststart.mp4")).expect("read");
+    w("v-m4a.m4a", &fixture("a-m4a.m4a"));
+    w("v-truncated.mp4", &truncated(&with_audio, 0.5));
+    w("v-truncated-faststart.mp4", &truncated(&faststart, 0.6));
+    let mut garbage = faststart.clone();
     garbage.extend_from_slice(b"\x7f\xff\xff\xffjunkjunk and more junk after the last box");
     w("v-garbage-after.mp4", &garbage);
     w("v-png-renamed.mp4", &jpeg(640, 480));
     // Audio
-    audio(dir, "a-3s.wav", 3, &["-c:a", "pcm_s16le"]);
-    audio(dir, "a-3s.mp3", 3, &["-c:a", "libmp3lame", "-b:a", "128k"]);
-    audio(
-        dir,
-        "a-3s-no-xing.mp3",
-        3,
-        &["-c:a", "libmp3lame", "-b:a", "128k", "-write_xing", "0"],
-    );
-    audio(
-        dir,
-        "a-3s-no-id3.mp3",
-        3,
-        &[
-            "-c:a",
-            "libmp3lame",
-            "-write_id3v1",
-            "0",
-            "-id3v2_version",
-            "0",
-        ],
-    );
-    std::fs::copy(dir.join("a-3s.wav"), dir.join("a-3s.wav.txt")).expect("copy");
-    audio(dir, "a-1s.wav", 1, &["-c:a", "pcm_s16le"]);
-    audio(dir, "a-16s.mp3", 16, &["-c:a", "libmp3lame", "-b:a", "64k"]);
-    audio(dir, "a-flac.flac", 3, &["-c:a", "flac"]);
-    audio(dir, "a-ogg.ogg", 3, &["-c:a", "libvorbis"]);
-    audio(dir, "a-opus.opus", 3, &["-c:a", "libopus"]);
-    audio(dir, "a-m4a.m4a", 3, &["-c:a", "aac"]);
-    std::fs::copy(dir.join("v-720p-h264-aac.mp4"), dir.join("a-video.mp4")).expect("copy");
-    audio(
-        dir,
-        "a-16mb.wav",
-        100,
-        &["-ar", "48000", "-ac", "2", "-c:a", "pcm_s16le"],
-    ); // 19 MB
+    let tone = tone_wav(3000, 44_100, 1);
+    w("a-3s.wav", &tone);
+    copy("a-3s.mp3");
+    copy("a-3s-no-xing.mp3");
+    copy("a-3s-no-id3.mp3");
+    w("a-3s.wav.txt", &tone);
+    w("a-1s.wav", &tone_wav(1000, 44_100, 1));
+    copy("a-16s.mp3");
+    copy("a-flac.flac");
+    copy("a-ogg.ogg");
+    copy("a-opus.opus");
+    copy("a-m4a.m4a");
+    w("a-video.mp4", &with_audio);
+    w("a-16mb.wav", &tone_wav(100_000, 48_000, 2)); // 19 MB
     // Image
     w("i-720p.jpg", &jpeg(1280, 720));
     w("i-bomb-30000.png", &png_bomb());
@@ -403,13 +318,25 @@ fn build(dir: &Path) {
 }
 
 /// The corpus directory, built on first use and kept in Cargo's test temp dir for later runs
-/// (keyed by a hash of this file, so a changed corpus is rebuilt).
+/// (keyed by a hash of this file, the generator's and the committed files, so a changed corpus
+/// is rebuilt).
 pub fn dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         use std::hash::{Hash, Hasher};
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         include_str!("corpus.rs").hash(&mut hasher);
+        include_str!("../../crates/test-support/src/media/h264.rs").hash(&mut hasher);
+        include_str!("../../crates/test-support/src/media/wav.rs").hash(&mut hasher);
+        let mut names: Vec<_> = std::fs::read_dir(FIXTURES)
+            .expect("tests/fixtures/media")
+            .map(|e| e.expect("fixture entry").file_name())
+            .collect();
+        names.sort();
+        for name in names {
+            name.hash(&mut hasher);
+            fixture(&name.to_string_lossy()).hash(&mut hasher);
+        }
         let dir =
             Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("corpus-{:016x}", hasher.finish()));
         if !dir.join("complete").exists() {

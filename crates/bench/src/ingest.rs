@@ -28,7 +28,7 @@ pub async fn scenario(
     summary: &mut Vec<String>,
 ) -> anyhow::Result<Vec<Row>> {
     let video = if args.smoke {
-        media::video_mp4_sized(work, 3, "2M")?
+        media::small_video_mp4(work)?
     } else {
         media::video_mp4(work)?
     };

@@ -1,12 +1,13 @@
 //! The bench's media: a ~1 MB 1080p JPEG made with the `image` crate, and a ~46 MB 720p
-//! H.264 MP4 made once with ffmpeg; both cached in the work directory and served by an
-//! in-memory origin.
+//! H.264 MP4 made once with ffmpeg (the smoke run's short clip is encoded in-process, so CI
+//! needs no ffmpeg); all cached in the work directory and served by an in-memory origin.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail};
 use assetlib_test_support::Origin;
+use assetlib_test_support::media::Clip;
 
 /// An origin serving these files (name, path, content type) from memory; every import asks for
 /// a distinct variant (`Origin::url`), so nothing is deduplicated away.
@@ -124,11 +125,30 @@ pub fn video_mp4(work: &Path) -> anyhow::Result<PathBuf> {
     video_mp4_sized(work, 15, "29M")
 }
 
+/// A 3 s 1280×720 30 fps H.264 MP4 (colour bars, encoded in-process) for the smoke run.
+pub fn small_video_mp4(work: &Path) -> anyhow::Result<PathBuf> {
+    let path = work.join("video-720p-3s-bars.mp4");
+    if !path.exists() {
+        let bytes = Clip::new(1280, 720, 30, 3).fast_start().bars()?;
+        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(path)
+}
+
 /// A 1280×720 30 fps H.264 MP4 of `seconds` at about `bitrate`.
-pub fn video_mp4_sized(work: &Path, seconds: u32, bitrate: &str) -> anyhow::Result<PathBuf> {
+fn video_mp4_sized(work: &Path, seconds: u32, bitrate: &str) -> anyhow::Result<PathBuf> {
     let path = work.join(format!("video-720p-{seconds}s-{bitrate}.mp4"));
     if path.exists() {
         return Ok(path);
+    }
+    let found = Command::new("ffmpeg").arg("-version").output();
+    if !found.is_ok_and(|o| o.status.success()) {
+        bail!(
+            "the ingest-bandwidth scenario needs ffmpeg to make its {seconds} s noisy 720p video \
+             ({}) once, and no ffmpeg runs here: install it (Debian: apt-get install ffmpeg), or \
+             run with --smoke, whose short video needs no ffmpeg",
+            path.display()
+        );
     }
     eprintln!("generating {} with ffmpeg (once)…", path.display());
     let partial = work.join(format!("video-720p-{seconds}s-{bitrate}.partial.mp4"));

@@ -112,7 +112,7 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
                 options.seed = seed;
             }
             eprintln!("seed: {}", options.seed);
-            let media = mix::crash_loop_mix(&work)?;
+            let media = mix::crash_loop_mix()?;
             let report = crash_loop::run_loop(&options, &media, &mix::client()?).await?;
             println!("{}", report.markdown());
             Ok(report.ok())

@@ -1,14 +1,13 @@
 //! The media of the runs: gradient images made with the `image` crate, a WAV tone, text and
-//! broken JSON, and (when ffmpeg is installed) short H.264 MP4s — each with the outcome it must
-//! reach under the default rules.
+//! broken JSON, and short H.264 MP4s encoded in-process — each with the outcome it must reach
+//! under the default rules.
 
 use std::io::Cursor;
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use anyhow::Context;
 use assetlib_test_support::crash_loop::{self, Media};
+use assetlib_test_support::media::Clip;
 use image::{ImageFormat, Rgb, RgbImage};
 
 /// The uploads' HTTP client (TLS provider installed, no proxy: the server is on loopback).
@@ -32,8 +31,8 @@ fn gradient(format: ImageFormat, width: u32, height: u32) -> anyhow::Result<Vec<
 }
 
 /// Images (Active, Active with new content each time, Failed: too small), audio and
-/// documents, and videos when ffmpeg can make them (Active, Failed: too short).
-pub fn crash_loop_mix(work: &Path) -> anyhow::Result<Vec<Media>> {
+/// documents, and videos (Active, Failed: too short).
+pub fn crash_loop_mix() -> anyhow::Result<Vec<Media>> {
     let mut mix = vec![
         Media::new(
             "good.png",
@@ -59,42 +58,16 @@ pub fn crash_loop_mix(work: &Path) -> anyhow::Result<Vec<Media>> {
         ),
     ];
     mix.extend(crash_loop::audio_and_documents());
-    match (video(work, "clip-3s.mp4", 3), video(work, "clip-1s.mp4", 1)) {
-        (Ok(good), Ok(short)) => {
-            mix.push(Media::new("clip.mp4", good, "video/mp4", "Video", "Active").with_variants());
-            mix.push(Media::new(
-                "short.mp4",
-                short,
-                "video/mp4",
-                "Video",
-                "Failed",
-            ));
-        }
-        (Err(e), _) | (_, Err(e)) => eprintln!("no video in the mix: {e:#}"),
-    }
+    // 1280×720 at 30 fps: 3 s passes the duration rule, 1 s does not.
+    let good = Clip::new(1280, 720, 30, 3).bars()?;
+    let short = Clip::new(1280, 720, 30, 1).bars()?;
+    mix.push(Media::new("clip.mp4", good, "video/mp4", "Video", "Active").with_variants());
+    mix.push(Media::new(
+        "short.mp4",
+        short,
+        "video/mp4",
+        "Video",
+        "Failed",
+    ));
     Ok(mix)
-}
-
-/// A 1280×720 30 fps H.264 MP4 of `seconds` made by ffmpeg (cached in `work`).
-fn video(work: &Path, name: &str, seconds: u32) -> anyhow::Result<Vec<u8>> {
-    let path = work.join(name);
-    if !path.exists() {
-        let status = Command::new("ffmpeg")
-            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-            .arg("testsrc=size=1280x720:rate=30")
-            .args([
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-pix_fmt",
-                "yuv420p",
-            ])
-            .args(["-t", &seconds.to_string()])
-            .arg(&path)
-            .status()
-            .context("running ffmpeg")?;
-        anyhow::ensure!(status.success(), "ffmpeg failed to make {name}");
-    }
-    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
 }

@@ -193,7 +193,7 @@ where
 }
 
 pub async fn run(bin: &Path, work: &Path, args: &SoakArgs) -> anyhow::Result<bool> {
-    let media: Vec<Media> = mix::crash_loop_mix(work)?;
+    let media: Vec<Media> = mix::crash_loop_mix()?;
     let origin = Origin::try_start().await.context("starting the origin")?;
     let urls = media
         .iter()

@@ -1,9 +1,13 @@
-//! What assetlib's end-to-end tests and its benchmark share: an in-memory HTTP origin the server
-//! imports from, and the server binary as a child process, and the crash loop over it. The caller names the binary (tests:
+//! What assetlib's tests, its benchmark and its reliability runs share: an in-memory HTTP origin
+//! the server imports from, the server binary as a child process and the crash loop over it,
+//! test media made in-process (`media`), and the opt-in switches of tests that need a service or
+//! a browser (`opt_in`). The caller names the binary (tests:
 //! `env!("CARGO_BIN_EXE_assetlib")`), so this crate does not depend on the server.
 
 pub mod crash_loop;
 pub mod logs;
+pub mod media;
+pub mod opt_in;
 pub mod origin;
 pub mod process;
 pub mod serve;

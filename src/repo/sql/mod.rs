@@ -12,6 +12,7 @@ mod holds;
 mod jobs;
 mod keys;
 mod maintenance;
+mod migrations;
 mod names;
 pub mod postgres;
 mod rows;

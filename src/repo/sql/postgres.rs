@@ -20,8 +20,6 @@ const JOB_CHANNEL: &str = "assetlib_jobs";
 /// reported quickly instead of piling up requests.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
-
 /// The SQL adapter on PostgreSQL.
 pub type PgRepo = SqlRepo<Postgres>;
 
@@ -85,7 +83,7 @@ impl SqlRepo<Postgres> {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await?;
-        MIGRATOR.run(&pool).await?;
+        super::migrations::POSTGRES.run(&pool).await?;
         super::names::backfill_folded_names(&pool).await?;
         Ok(Self::new(pool.clone(), pool))
     }

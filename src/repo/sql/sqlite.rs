@@ -16,8 +16,6 @@ use tokio::sync::Notify;
 use super::{Dialect, SqlRepo};
 use crate::repo::{RepoError, RepoResult};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-
 /// The SQL adapter on SQLite.
 pub type SqliteRepo = SqlRepo<Sqlite>;
 
@@ -57,7 +55,7 @@ impl SqlRepo<Sqlite> {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone())
             .await?;
-        MIGRATOR.run(&write).await?;
+        super::migrations::SQLITE.run(&write).await?;
         super::names::backfill_folded_names(&write).await?;
         let read = SqlitePoolOptions::new()
             .max_connections(8)

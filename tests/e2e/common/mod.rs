@@ -286,9 +286,10 @@ impl PgSchema {
     }
 }
 
-/// A fresh bucket on the S3-compatible test server, as a blob URL; `None` without one.
-pub async fn s3_bucket(prefix: &str) -> Option<String> {
-    let endpoint = std::env::var("TEST_S3_ENDPOINT").ok()?;
+/// A fresh bucket on the S3-compatible test server, as a blob URL; `None` without one (then
+/// `test` is said to be skipped on S3, or fails under `ASSETLIB_REQUIRE_BACKENDS=1`).
+pub async fn s3_bucket(prefix: &str, test: &str) -> Option<String> {
+    let endpoint = assetlib_test_support::opt_in::s3_endpoint(test)?;
     let bucket = format!("{prefix}-{}-{}", std::process::id(), rand::random::<u32>());
     let created = client()
         .put(format!("{endpoint}/{bucket}"))

@@ -307,7 +307,13 @@ impl Media {
 /// a `.json` that is not JSON (Failed). Callers add images (and video) of their own.
 pub fn audio_and_documents() -> Vec<Media> {
     vec![
-        Media::new("tone.wav", wav(3, 8000), "audio/wav", "Audio", "Active"),
+        Media::new(
+            "tone.wav",
+            crate::media::square_wav(3, 8000),
+            "audio/wav",
+            "Audio",
+            "Active",
+        ),
         Media::new(
             "notes.txt",
             "Shot list.\nScene 1: a windowsill at dawn.\n".repeat(20),
@@ -323,28 +329,4 @@ pub fn audio_and_documents() -> Vec<Media> {
             "Failed",
         ),
     ]
-}
-
-/// A mono 16-bit PCM WAV of `seconds` of a quiet square wave at `rate` Hz.
-pub fn wav(seconds: u32, rate: u32) -> Vec<u8> {
-    let samples = seconds * rate;
-    let data_len = samples * 2;
-    let mut out = Vec::with_capacity(44 + data_len as usize);
-    out.extend_from_slice(b"RIFF");
-    out.extend_from_slice(&(36 + data_len).to_le_bytes());
-    out.extend_from_slice(b"WAVEfmt ");
-    out.extend_from_slice(&16u32.to_le_bytes());
-    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    out.extend_from_slice(&1u16.to_le_bytes()); // mono
-    out.extend_from_slice(&rate.to_le_bytes());
-    out.extend_from_slice(&(rate * 2).to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&16u16.to_le_bytes());
-    out.extend_from_slice(b"data");
-    out.extend_from_slice(&data_len.to_le_bytes());
-    for i in 0..samples {
-        let sample: i16 = if (i / 20) % 2 == 0 { 800 } else { -800 };
-        out.extend_from_slice(&sample.to_le_bytes());
-    }
-    out
 }

@@ -1,0 +1,96 @@
+//! The migrations each backend embeds (`migrations/sqlite`, `migrations/postgres`), built as
+//! `sqlx::migrate!` builds them — same versions, descriptions and checksums, so a database
+//! migrated by an earlier build is recognised — without sqlx's proc-macro, whose build compiles
+//! the database drivers (SQLite's C source included) a second time for the build host.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+/// `(file name, contents)` of the named files of `migrations/DIR`.
+macro_rules! files {
+    ($dir:literal: $($name:literal),+ $(,)?) => {
+        &[$((
+            $name,
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/", $dir, "/", $name)),
+        )),+]
+    };
+}
+
+const SQLITE_FILES: &[(&str, &str)] = files!("sqlite":
+    "0001_init.sql",
+    "0002_moderation.sql",
+    "0003_tasks.sql",
+    "0004_asset_counts.sql",
+    "0005_fair_jobs.sql",
+    "0006_name_folded.sql",
+    "0007_blob_holds.sql",
+);
+
+const POSTGRES_FILES: &[(&str, &str)] = files!("postgres":
+    "0001_init.sql",
+    "0002_asset_counts.sql",
+    "0003_fair_jobs.sql",
+    "0004_name_folded.sql",
+    "0005_blob_holds.sql",
+);
+
+pub(crate) static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator(SQLITE_FILES));
+pub(crate) static POSTGRES: LazyLock<Migrator> = LazyLock::new(|| migrator(POSTGRES_FILES));
+
+/// A migrator over files named `VERSION_DESCRIPTION.sql` (sqlx's naming: the description is
+/// the rest of the name with `_` read as a space; `-- no-transaction` first opts out of the
+/// transaction).
+fn migrator(files: &[(&str, &'static str)]) -> Migrator {
+    let migrations = files
+        .iter()
+        .map(|(name, sql)| {
+            let (version, rest) = name.split_once('_').unwrap_or((name, ""));
+            Migration::new(
+                // The names are this crate's own, checked by the test below.
+                version.parse().unwrap_or_default(),
+                Cow::Owned(rest.trim_end_matches(".sql").replace('_', " ")),
+                MigrationType::Simple,
+                sqlx::SqlStr::from_static(sql),
+                sql.starts_with("-- no-transaction"),
+            )
+        })
+        .collect();
+    Migrator::with_migrations(migrations)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_migration_file_is_embedded_once_in_order() {
+        for (dir, files, migrator) in [
+            ("sqlite", SQLITE_FILES, &*SQLITE),
+            ("postgres", POSTGRES_FILES, &*POSTGRES),
+        ] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(dir);
+            let mut on_disk: Vec<String> = std::fs::read_dir(&path)
+                .expect("migrations dir")
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .filter(|name| name.ends_with(".sql"))
+                .collect();
+            on_disk.sort();
+            let embedded: Vec<&str> = files.iter().map(|(name, _)| *name).collect();
+            assert_eq!(
+                embedded, on_disk,
+                "migrations/{dir}: a file is missing here"
+            );
+            let versions: Vec<i64> = migrator.iter().map(|m| m.version).collect();
+            let expected: Vec<i64> = (1..=files.len() as i64).collect();
+            assert_eq!(versions, expected, "migrations/{dir}");
+        }
+        let first = SQLITE.iter().next().expect("a migration");
+        assert_eq!(first.description, "init");
+        // sqlx's checksum: SHA-384 of the file as it is.
+        assert_eq!(first.checksum.len(), 48);
+    }
+}
