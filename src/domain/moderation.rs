@@ -68,7 +68,7 @@ impl std::str::FromStr for FaceDetectorKind {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ModerationRecord {
-    /// The detector that looked, e.g. `seetaface-frontal-1.0`.
+    /// The detector that looked, e.g. `mtcnn` or `seetaface-frontal-1.0`.
     pub detector: String,
     pub faces: Vec<FaceBox>,
     /// Size of the image the boxes refer to.
