@@ -63,7 +63,8 @@ fn scan(item: &Item, detector: &dyn FaceDetector) -> (usize, (u32, u32), Duratio
                 height: pixels.height(),
             },
             Some(detector),
-        ),
+        )
+        .expect("the detector runs"),
     };
     (
         found.faces.len(),

@@ -16,7 +16,8 @@ const DECODER_MARGIN: u64 = 16 * 1024 * 1024;
 /// Why an image could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DecodeError {
-    /// A format this server does not decode (e.g. HEIF): the `unscannable` policy applies.
+    /// A format this server does not decode (e.g. HEIF), or an image the face detector could
+    /// not run on: the `unscannable` policy applies.
     Unsupported(String),
     /// A format it decodes, but these bytes are not a whole image (cut, corrupt): the asset
     /// fails `image-unreadable` whatever the face policy.
@@ -89,8 +90,10 @@ fn png_reader(path: &Path) -> Result<png::Reader<BufReader<File>>, DecodeError> 
         .map_err(|e| DecodeError::Unreadable(format!("the PNG header is not valid: {e}")))
 }
 
-/// Reads the header: the size, and the bytes the decoded pixels will take.
-pub fn plan(path: &Path) -> Result<DecodePlan, DecodeError> {
+/// Reads the header: the size, and the bytes the decoded pixels will take. A JPEG is planned
+/// scaled in the DCT to no less than `side` px on its longer side (the working size it is
+/// decoded for).
+pub fn plan(path: &Path, side: u32) -> Result<DecodePlan, DecodeError> {
     let head = head(path)?;
     if head.starts_with(b"\x89PNG\r\n\x1a\n") {
         let reader = png_reader(path)?;
@@ -110,7 +113,7 @@ pub fn plan(path: &Path) -> Result<DecodePlan, DecodeError> {
         });
     }
     if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        return plan_jpeg(path);
+        return plan_jpeg(path, side);
     }
     let reader = image::ImageReader::open(path)
         .map_err(|e| DecodeError::Unreadable(e.to_string()))?
@@ -154,7 +157,7 @@ fn jpeg_error(e: jpeg_decoder::Error) -> DecodeError {
     }
 }
 
-fn plan_jpeg(path: &Path) -> Result<DecodePlan, DecodeError> {
+fn plan_jpeg(path: &Path, side: u32) -> Result<DecodePlan, DecodeError> {
     let file = File::open(path).map_err(|e| DecodeError::Unreadable(e.to_string()))?;
     let mut decoder = jpeg_decoder::Decoder::new(BufReader::new(file));
     decoder.read_info().map_err(jpeg_error)?;
@@ -162,7 +165,7 @@ fn plan_jpeg(path: &Path) -> Result<DecodePlan, DecodeError> {
         .info()
         .ok_or_else(|| DecodeError::Unreadable("the JPEG header is not valid".to_owned()))?;
     let (width, height) = (u32::from(info.width), u32::from(info.height));
-    let scale = jpeg_scale(width, height, super::DETECT_SIDE);
+    let scale = jpeg_scale(width, height, side);
     let samples = u64::from(info.pixel_format.pixel_bytes() as u32);
     let scaled = u64::from(width.div_ceil(scale)) * u64::from(height.div_ceil(scale)) * samples;
     // The scaled component planes and the interleaved output; a progressive JPEG also keeps
@@ -348,20 +351,20 @@ mod tests {
     fn a_scaled_jpeg_keeps_its_full_size_and_a_cut_one_fails() {
         let dir = tempfile::tempdir().expect("dir");
         let path = jpeg(dir.path(), 1920, 1080);
-        let planned = plan(&path).expect("plan");
-        assert_eq!((planned.width, planned.height), (1920, 1080));
-        let decoded = decode(&path, &planned).expect("decode");
-        assert_eq!((decoded.width, decoded.height), (1920, 1080));
-        assert_eq!(
-            (decoded.pixels.width(), decoded.pixels.height()),
-            (960, 540)
-        );
+        // Decoded straight to no less than the working size asked for.
+        for (side, scaled) in [(640, (960, 540)), (480, (480, 270))] {
+            let planned = plan(&path, side).expect("plan");
+            assert_eq!((planned.width, planned.height), (1920, 1080));
+            let decoded = decode(&path, &planned).expect("decode");
+            assert_eq!((decoded.width, decoded.height), (1920, 1080));
+            assert_eq!((decoded.pixels.width(), decoded.pixels.height()), scaled);
+        }
         // Cut anywhere in the entropy-coded data: the file is not whole.
         let bytes = std::fs::read(&path).expect("read");
         for keep in [0.3, 0.6, 0.95] {
             let cut = dir.path().join("cut.jpg");
             std::fs::write(&cut, &bytes[..(bytes.len() as f64 * keep) as usize]).expect("write");
-            let result = plan(&cut).and_then(|p| decode(&cut, &p));
+            let result = plan(&cut, super::super::DETECT_SIDE).and_then(|p| decode(&cut, &p));
             assert!(
                 matches!(result, Err(DecodeError::Unreadable(_))),
                 "kept {keep}: {:?}",

@@ -12,9 +12,10 @@ use crate::domain::FaceBox;
 const PREVIEW_SIDE: u32 = 512;
 /// …and at least this (when the image is that large).
 const PREVIEW_MIN_SIDE: u32 = 384;
-/// Working size of the face check: the detector looks at images at most this large (and the
-/// preview is made from the same image).
-pub const DETECT_SIDE: u32 = 640;
+/// Working size of the face check unless the detector asks for another
+/// (`FaceDetector::working_side`): the detector looks at images at most this large, and the
+/// preview is made from the same image.
+pub const DETECT_SIDE: u32 = 480;
 
 /// What a face check found in an image or a video's sampled frames.
 pub struct Scan {
@@ -56,48 +57,52 @@ fn preview_jpeg(image: &image::DynamicImage) -> Option<Vec<u8>> {
 /// Decodes the image at `path` and scans it (`decode::plan` + `decode::decode` + `scan_decoded`),
 /// without a decode budget: for tools and benchmarks.
 pub fn scan_image(path: &Path, detector: &dyn FaceDetector) -> Result<Scan, DecodeError> {
-    let plan = plan(path)?;
+    let plan = plan(path, detector.working_side())?;
     let decoded = decode(path, &plan)?;
-    Ok(scan_decoded(decoded, Some(detector)))
+    scan_decoded(decoded, Some(detector))
 }
 
-/// Scans a decoded image: one fast downscale to the working size (at most `DETECT_SIDE` px on
-/// its longer side) serves both the face check (boxes are mapped back to the full image) and
-/// the preview. Without a detector only the size is taken (no check, no preview).
-pub fn scan_decoded(decoded: Decoded, detector: Option<&dyn FaceDetector>) -> Scan {
+/// Scans a decoded image: one fast downscale to the detector's working size (at most
+/// `FaceDetector::working_side` px on its longer side) serves both the face check (boxes are mapped back to the full image) and
+/// the preview. Without a detector only the size is taken (no check, no preview). A detector
+/// that cannot run makes the image unscannable (`DecodeError::Unsupported`).
+pub fn scan_decoded(
+    decoded: Decoded,
+    detector: Option<&dyn FaceDetector>,
+) -> Result<Scan, DecodeError> {
     let (width, height) = (decoded.width, decoded.height);
     let Some(detector) = detector else {
-        return Scan {
+        return Ok(Scan {
             faces: Vec::new(),
             width,
             height,
             preview: None,
-        };
+        });
     };
-    let work = working_image(decoded.pixels);
-    let faces = detect_scaled(detector, &work, width);
+    let work = working_image(decoded.pixels, detector.working_side());
+    let faces = detect_scaled(detector, &work, width).map_err(DecodeError::Unsupported)?;
     let preview = preview_jpeg(&image::DynamicImage::ImageRgb8(work));
-    Scan {
+    Ok(Scan {
         faces,
         width,
         height,
         preview,
-    }
+    })
 }
 
-/// The image at most `DETECT_SIDE` px on its longer side, in RGB: block averaging by an integer
+/// The image at most `side` px on its longer side, in RGB: block averaging by an integer
 /// factor (the decoded pixels are dropped as soon as the small image exists), then a filtered
 /// resize for what remains.
-fn working_image(pixels: image::DynamicImage) -> image::RgbImage {
-    let side = pixels.width().max(pixels.height());
-    let factor = side / DETECT_SIDE;
+fn working_image(pixels: image::DynamicImage, side: u32) -> image::RgbImage {
+    let side = side.max(1);
+    let factor = pixels.width().max(pixels.height()) / side;
     let shrunk = if factor >= 2 {
         box_shrink_any(pixels, factor)
     } else {
         pixels.into_rgb8()
     };
-    if shrunk.width().max(shrunk.height()) > DETECT_SIDE {
-        let s = f64::from(DETECT_SIDE) / f64::from(shrunk.width().max(shrunk.height()));
+    if shrunk.width().max(shrunk.height()) > side {
+        let s = f64::from(side) / f64::from(shrunk.width().max(shrunk.height()));
         let fit = |v: u32| ((f64::from(v) * s).round() as u32).max(1);
         image::imageops::resize(
             &shrunk,
@@ -110,15 +115,18 @@ fn working_image(pixels: image::DynamicImage) -> image::RgbImage {
     }
 }
 
-/// Faces in `work`, mapped to an image `full_width` px wide.
+/// Faces in `work`, mapped to an image `full_width` px wide; `Err` when the detector could
+/// not look.
 fn detect_scaled(
     detector: &dyn FaceDetector,
     work: &image::RgbImage,
     full_width: u32,
-) -> Vec<FaceBox> {
+) -> Result<Vec<FaceBox>, String> {
     let scale = f64::from(full_width) / f64::from(work.width().max(1));
-    detector
+    let faces = detector
         .detect(work)
+        .map_err(|why| format!("the face detector failed: {why}"))?;
+    Ok(faces
         .into_iter()
         .map(|f| {
             let up = |v: u32| (f64::from(v) * scale).round() as u32;
@@ -130,7 +138,7 @@ fn detect_scaled(
                 score: f.score,
             }
         })
-        .collect()
+        .collect())
 }
 
 /// `box_shrink` from any decoded layout: 8-bit grey, grey+alpha, RGB and RGBA are read in
@@ -228,8 +236,11 @@ pub fn scan_video(
     let mut faces = Vec::new();
     let mut preview = None;
     for frame in frames.rgb {
-        let work = working_image(image::DynamicImage::ImageRgb8(frame));
-        faces.extend(detect_scaled(detector, &work, width));
+        let work = working_image(
+            image::DynamicImage::ImageRgb8(frame),
+            detector.working_side(),
+        );
+        faces.extend(detect_scaled(detector, &work, width)?);
         if preview.is_none() {
             preview = preview_jpeg(&image::DynamicImage::ImageRgb8(work));
         }
@@ -245,6 +256,35 @@ pub fn scan_video(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A detector whose model cannot run.
+    struct Broken;
+
+    impl FaceDetector for Broken {
+        fn detect(&self, _image: &image::RgbImage) -> Result<Vec<FaceBox>, String> {
+            Err("the net did not run".to_owned())
+        }
+        fn name(&self) -> &'static str {
+            "broken"
+        }
+    }
+
+    #[test]
+    fn a_detector_that_cannot_run_makes_the_image_unscannable_not_faceless() {
+        let pixels = image::DynamicImage::ImageRgb8(image::RgbImage::new(64, 48));
+        let decoded = Decoded {
+            pixels,
+            width: 64,
+            height: 48,
+        };
+        match scan_decoded(decoded, Some(&Broken)) {
+            Err(DecodeError::Unsupported(why)) => {
+                assert!(why.contains("face detector failed"), "{why}");
+            }
+            Err(other) => panic!("unreadable is for bad bytes, not a failed detector: {other}"),
+            Ok(scan) => panic!("passed with {} faces", scan.faces.len()),
+        }
+    }
 
     #[test]
     fn box_shrink_averages_blocks() {

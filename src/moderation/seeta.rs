@@ -35,12 +35,12 @@ impl SeetaDetector {
 }
 
 impl FaceDetector for SeetaDetector {
-    fn detect(&self, image: &RgbImage) -> Vec<FaceBox> {
+    fn detect(&self, image: &RgbImage) -> Result<Vec<FaceBox>, String> {
         let gray = image::DynamicImage::ImageRgb8(image.clone()).into_luma8();
         let image = &gray;
         let (w, h) = image.dimensions();
         if w == 0 || h == 0 {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         let scale = (self.work_side as f64 / w.max(h) as f64).min(1.0);
         let scaled;
@@ -54,7 +54,7 @@ impl FaceDetector for SeetaDetector {
         };
         let (ww, wh) = work.dimensions();
         if ww < self.min_face || wh < self.min_face {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         // A detector holds scratch state; one per call keeps this `Sync` (the model clone is cheap
         // next to a scan).
@@ -64,7 +64,7 @@ impl FaceDetector for SeetaDetector {
         detector.set_pyramid_scale_factor(0.8);
         detector.set_slide_window_step(4, 4);
         let faces = detector.detect(&rustface::ImageData::new(work.as_raw(), ww, wh));
-        faces
+        Ok(faces
             .into_iter()
             .map(|f| {
                 let b = f.bbox();
@@ -77,10 +77,16 @@ impl FaceDetector for SeetaDetector {
                     score: (f.score() * 100.0).round() / 100.0,
                 }
             })
-            .collect()
+            .collect())
     }
 
     fn name(&self) -> &'static str {
         "seetaface-frontal-1.0"
+    }
+
+    /// The cascade looks for faces of at least 40 px (20 px is its model's window); at the
+    /// default 480 px it misses the small faces of group photos (docs/MODERATION.md).
+    fn working_side(&self) -> u32 {
+        640
     }
 }

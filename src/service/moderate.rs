@@ -14,7 +14,9 @@ use super::ProcessingService;
 use crate::domain::codes;
 use crate::domain::rules::Violation;
 use crate::domain::{Asset, AssetType, FacePolicy, ModerationRecord};
-use crate::moderation::{DecodeError, FaceDetector, Scan, decode, plan, scan_decoded, scan_video};
+use crate::moderation::{
+    DETECT_SIDE, DecodeError, FaceDetector, Scan, decode, plan, scan_decoded, scan_video,
+};
 
 const SCAN_TIME_LIMIT: Duration = Duration::from_secs(30);
 
@@ -169,7 +171,8 @@ impl ProcessingService {
         detector: Option<Arc<dyn FaceDetector>>,
     ) -> Result<Scan, ScanFailure> {
         let owned: PathBuf = path.to_path_buf();
-        let planned = tokio::task::spawn_blocking(move || plan(&owned))
+        let side = detector.as_ref().map_or(DETECT_SIDE, |d| d.working_side());
+        let planned = tokio::task::spawn_blocking(move || plan(&owned, side))
             .await
             .map_err(|e| ScanFailure::Unscannable(format!("the decoder failed: {e}")))?
             .map_err(decode_failure)?;
@@ -178,7 +181,7 @@ impl ProcessingService {
         let task = tokio::task::spawn_blocking(move || {
             let _held = reservation;
             let decoded = decode(&owned, &planned)?;
-            Ok::<_, DecodeError>(scan_decoded(decoded, detector.as_deref()))
+            scan_decoded(decoded, detector.as_deref())
         });
         match tokio::time::timeout(SCAN_TIME_LIMIT, task).await {
             Ok(Ok(result)) => result.map_err(decode_failure),

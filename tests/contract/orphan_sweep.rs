@@ -149,8 +149,8 @@ impl Fetcher for FixedSource {
 struct NoFaces;
 
 impl FaceDetector for NoFaces {
-    fn detect(&self, _image: &image::RgbImage) -> Vec<FaceBox> {
-        Vec::new()
+    fn detect(&self, _image: &image::RgbImage) -> Result<Vec<FaceBox>, String> {
+        Ok(Vec::new())
     }
     fn name(&self) -> &'static str {
         "none"

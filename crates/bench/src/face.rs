@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use assetlib::moderation::{DETECT_SIDE, FaceDetector, scan_image};
+use assetlib::moderation::{FaceDetector, scan_image};
 
 use crate::stats::{Row, Samples};
 
@@ -38,11 +38,11 @@ pub fn run(photos: &[Photo], detector: &dyn FaceDetector, runs: usize) -> anyhow
         groups[at].2 += 1;
         groups[at].3 += usize::from(faces > 0);
         let work = image::open(&photo.path)?
-            .thumbnail(DETECT_SIDE, DETECT_SIDE)
+            .thumbnail(detector.working_side(), detector.working_side())
             .to_rgb8();
         for _ in 0..runs {
             let started = Instant::now();
-            detector.detect(&work);
+            detector.detect(&work).map_err(anyhow::Error::msg)?;
             detect.ok(started.elapsed());
         }
     }
@@ -59,7 +59,10 @@ pub fn run(photos: &[Photo], detector: &dyn FaceDetector, runs: usize) -> anyhow
         .collect();
     rows.push(
         Row::new(
-            &format!("face-check detector alone (≤ {DETECT_SIDE} px)"),
+            &format!(
+                "face-check detector alone (≤ {} px)",
+                detector.working_side()
+            ),
             "assetlib",
             &detect,
             None,
