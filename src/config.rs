@@ -97,6 +97,9 @@ pub struct ServeArgs {
     /// Seconds an unreferenced blob is kept before the sweeper removes it.
     #[arg(long, env = "ASSETLIB_ORPHAN_GRACE", default_value_t = defaults::ORPHAN_GRACE_SECS)]
     pub orphan_grace_secs: u64,
+    /// Hours the first answer to a call with an `Idempotency-Key` is kept (and replayed).
+    #[arg(long, env = "ASSETLIB_IDEMPOTENCY_TTL_HOURS", default_value_t = defaults::IDEMPOTENCY_TTL_HOURS)]
+    pub idempotency_ttl_hours: u64,
     /// HTTP status of the kyy face's business errors: `rest` (4xx, the code's own) or `ok`
     /// (200 with the code and message in the envelope; 401 and 5xx keep their status).
     #[arg(long, env = "ASSETLIB_KYY_ERROR_STATUS", value_enum, default_value_t = KyyErrorStatus::Rest)]
@@ -315,6 +318,8 @@ pub struct Config {
     /// Bytes of decoded pixels held at once, process-wide.
     pub decode_budget_bytes: u64,
     pub orphan_grace: Duration,
+    /// How long an Idempotency-Key's first answer is kept.
+    pub idempotency_ttl: Duration,
     pub limits: MediaLimits,
     pub moderation: ModerationConfig,
     /// Shape rules of generation tasks, per model (`[tasks]` of the configuration file).
@@ -351,6 +356,7 @@ impl Config {
             admission: AdmissionConfig::default(),
             decode_budget_bytes: defaults::DECODE_BUDGET_MIB * 1024 * 1024,
             orphan_grace: Duration::from_secs(defaults::ORPHAN_GRACE_SECS),
+            idempotency_ttl: Duration::from_secs(defaults::IDEMPOTENCY_TTL_HOURS * 3600),
             limits: MediaLimits::default(),
             moderation: ModerationConfig::default(),
             tasks: TaskRules::default(),
@@ -398,6 +404,8 @@ impl Config {
         config.jobs.lease = Duration::from_secs(args.job_lease_secs.max(1));
         config.jobs.shutdown_grace = Duration::from_secs(args.shutdown_grace_secs);
         config.orphan_grace = Duration::from_secs(args.orphan_grace_secs);
+        config.idempotency_ttl =
+            Duration::from_secs(args.idempotency_ttl_hours.max(1).saturating_mul(3600));
         config.decode_budget_bytes = args.decode_budget_mib.max(1).saturating_mul(1024 * 1024);
         config.admission = AdmissionConfig {
             max_fetches_per_tenant: args.max_fetches_per_tenant.max(1),
@@ -474,6 +482,7 @@ impl fmt::Debug for Config {
             .field("admission", &self.admission)
             .field("decode_budget_bytes", &self.decode_budget_bytes)
             .field("orphan_grace", &self.orphan_grace)
+            .field("idempotency_ttl", &self.idempotency_ttl)
             .field("limits", &self.limits)
             .field("moderation", &self.moderation)
             .field("tasks", &self.tasks)

@@ -23,7 +23,7 @@ use crate::fetch::{NameLookup, SystemLookup};
 use crate::http::limits::{RequestLimits, with_limits};
 use crate::jobs::{WorkerPool, spawn_workers};
 use crate::repo::{self, JobQueue, Repo};
-use crate::service::{CreatedKey, Fsck};
+use crate::service::{CreatedKey, Fsck, IdempotencyService};
 use crate::state::AppState;
 
 /// How often housekeeping (orphan blob sweep) runs.
@@ -72,6 +72,7 @@ impl Server {
         let workers = start_workers(&state, addr);
         let housekeeping = tokio::spawn(housekeeping(
             state.fsck.clone(),
+            state.idempotency.clone(),
             state.config.orphan_grace,
             stop_rx,
         ));
@@ -231,12 +232,22 @@ fn start_workers(state: &AppState, addr: SocketAddr) -> WorkerPool {
     )
 }
 
-async fn housekeeping(fsck: Fsck, grace: Duration, mut stop: watch::Receiver<bool>) {
+async fn housekeeping(
+    fsck: Fsck,
+    idempotency: IdempotencyService,
+    grace: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         match fsck.sweep_orphans(grace).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "orphan blobs removed"),
             Err(e) => tracing::warn!(error = %e, "orphan blob sweep failed"),
+        }
+        match idempotency.sweep().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "expired Idempotency-Keys removed"),
+            Err(e) => tracing::warn!(error = %e, "Idempotency-Key sweep failed"),
         }
         tokio::select! {
             () = tokio::time::sleep(SWEEP_EVERY) => {}

@@ -17,9 +17,9 @@ use crate::jobs::{JobRegistry, PROCESS_ASSET};
 use crate::moderation::{DecodeBudget, FaceDetector, Mtcnn, SeetaDetector};
 use crate::repo::Repo;
 use crate::service::{
-    Admission, ContentSigner, DeliveryService, Fsck, GatewayService, IngestPorts, IngestService,
-    IngestSettings, KeyService, LibraryService, ProcessingPorts, ProcessingService,
-    ProcessingSettings, ReviewService, Settled,
+    Admission, ContentSigner, DeliveryService, Fsck, GatewayService, IdempotencyService,
+    IdempotencySettings, IngestPorts, IngestService, IngestSettings, KeyService, LibraryService,
+    ProcessingPorts, ProcessingService, ProcessingSettings, ReviewService, Settled,
 };
 use crate::upstream::HttpUpstream;
 
@@ -38,6 +38,8 @@ pub struct App {
     /// The task gateway, when an upstream is configured.
     pub gateway: Option<GatewayService>,
     pub keys: KeyService,
+    /// Idempotency-Keys of creating calls (`http::idempotency`).
+    pub idempotency: IdempotencyService,
     pub fsck: Fsck,
     /// The job kinds this node runs.
     pub jobs: JobRegistry,
@@ -129,6 +131,13 @@ impl AppState {
             None => None,
         };
         let keys = KeyService::new(repo.clone());
+        let idempotency = IdempotencyService::new(
+            repo.clone(),
+            IdempotencySettings {
+                ttl: config.idempotency_ttl,
+                ..IdempotencySettings::default()
+            },
+        );
         let fsck = Fsck::new(repo.clone(), Arc::clone(&blobs));
         let jobs = JobRegistry::default().with(PROCESS_ASSET, Arc::new(processing.clone()));
         Ok(Self(Arc::new(App {
@@ -142,6 +151,7 @@ impl AppState {
             delivery,
             gateway,
             keys,
+            idempotency,
             fsck,
             jobs,
             wake,

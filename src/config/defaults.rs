@@ -16,6 +16,8 @@ pub const JOB_POLL_INTERVAL_SECS: u64 = 1;
 pub const SHUTDOWN_GRACE_SECS: u64 = 20;
 pub const CONTENT_URL_TTL_SECS: u64 = 12 * 3600;
 pub const ORPHAN_GRACE_SECS: u64 = 3600;
+/// Hours an Idempotency-Key's first answer is kept.
+pub const IDEMPOTENCY_TTL_HOURS: u64 = 24;
 pub const MAX_FETCHES_PER_TENANT: usize = 32;
 pub const MAX_QUEUED_JOBS: u64 = 2000;
 /// Enough for the largest image the rules admit (6000×6000 RGBA, 144 MB) alongside others.

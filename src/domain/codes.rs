@@ -91,6 +91,9 @@ pub const UNAUTHORIZED: Code = refusal("unauthorized", 1401, 401);
 pub const FORBIDDEN: Code = refusal("forbidden", 1403, 403);
 pub const CONFLICT: Code = refusal("conflict", 1409, 409);
 pub const ASSET_IN_USE: Code = refusal("asset-in-use", 1410, 409);
+pub const IDEMPOTENCY_IN_PROGRESS: Code = refusal("idempotency-in-progress", 1411, 409);
+pub const IDEMPOTENCY_KEY_REUSED: Code = refusal("idempotency-key-reused", 1422, 422);
+pub const IDEMPOTENCY_KEY_INVALID: Code = refusal("idempotency-key-invalid", 1012, 400);
 pub const METHOD_NOT_ALLOWED: Code = refusal("method-not-allowed", 1405, 405);
 pub const BODY_TOO_LARGE: Code = refusal("body-too-large", 1413, 413);
 pub const URI_TOO_LONG: Code = refusal("uri-too-long", 1414, 414);
@@ -165,6 +168,9 @@ pub const ALL: &[&Code] = &[
     &FORBIDDEN,
     &CONFLICT,
     &ASSET_IN_USE,
+    &IDEMPOTENCY_IN_PROGRESS,
+    &IDEMPOTENCY_KEY_REUSED,
+    &IDEMPOTENCY_KEY_INVALID,
     &METHOD_NOT_ALLOWED,
     &BODY_TOO_LARGE,
     &URI_TOO_LONG,

@@ -10,7 +10,7 @@ use crate::domain::codes;
 use crate::service::ServiceError;
 use crate::state::AppState;
 
-async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ServiceError> {
+pub(crate) async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ServiceError> {
     let missing = || {
         ServiceError::client(
             &codes::UNAUTHORIZED,

@@ -178,6 +178,16 @@ impl IntoResponse for V1Error {
     }
 }
 
+/// An answer given again for an Idempotency-Key: final as it is (error bodies included), and on
+/// the kyy face a business error again as the first answer was.
+pub(crate) fn replayed(face: Face, response: Response) -> Response {
+    let status = response.status();
+    match face {
+        Face::Kyy => kyy_answer(status, response),
+        Face::V1 => keep_body(response),
+    }
+}
+
 /// An answer of another service passed through as it is, error statuses included.
 pub fn passed_through(response: Response) -> Response {
     keep_body(response)

@@ -7,6 +7,7 @@ pub(crate) mod content;
 pub mod envelope;
 pub mod error;
 mod health;
+pub mod idempotency;
 pub mod kyy;
 pub mod limits;
 pub mod request;
@@ -33,7 +34,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/content/{asset_id}", get(content::signed_content))
         .nest(error::KYY_PREFIX, kyy::router(&state))
-        .nest("/v1", v1::router())
+        .nest("/v1", v1::router(&state))
         .layer(DefaultBodyLimit::max(envelope::MAX_BODY_BYTES))
         .with_state(state);
     // The guard wraps the routing itself (a `Router::layer` would run after it, per route),

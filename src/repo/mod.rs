@@ -18,8 +18,8 @@ use crate::domain::{Asset, AssetId, Status};
 pub use error::RepoError;
 pub use sql::{Dialect, SqlRepo, postgres, sqlite};
 pub use types::{
-    ApiKeyRecord, AssetFilter, AssetRef, HoldKind, Insert, Job, KeysetPage, NewApiKey, NewAsset,
-    NewJob, OffsetPage, StatusChange,
+    ApiKeyRecord, AssetFilter, AssetRef, HoldKind, Insert, Job, KeyClaim, KeyRequest, KeysetPage,
+    NewApiKey, NewAsset, NewJob, OffsetPage, StatusChange, StoredAnswer,
 };
 
 pub type RepoResult<T> = Result<T, RepoError>;
@@ -179,9 +179,32 @@ pub trait KeyRepo: Send + Sync {
     async fn count_active_admin_keys(&self) -> RepoResult<u64>;
 }
 
+/// Idempotency-Key records: the first answer to a creating call, per tenant and key
+/// (`service::idempotency` has the protocol). Each call commits before it returns.
+#[async_trait]
+pub trait IdempotencyRepo: Send + Sync {
+    /// Claims the key for a call, or reads what it holds: `Claimed` when it was free, had
+    /// expired, or was claimed by a call that did not answer within its lock.
+    async fn claim_idempotency_key(&self, request: &KeyRequest) -> RepoResult<KeyClaim>;
+    /// Records the answer of the call that claimed the key.
+    async fn record_idempotent_answer(
+        &self,
+        tenant: &str,
+        key: &str,
+        answer: &StoredAnswer,
+    ) -> RepoResult<()>;
+    /// Frees a claimed key whose call did not give an answer worth keeping (a server fault):
+    /// the next call with it runs afresh. A key that holds an answer is left alone.
+    async fn release_idempotency_key(&self, tenant: &str, key: &str) -> RepoResult<()>;
+    /// Removes the keys expired at `now`; how many.
+    async fn sweep_idempotency_keys(&self, now: DateTime<Utc>) -> RepoResult<u64>;
+}
+
 /// Everything the service layer needs from the metadata store.
 #[async_trait]
-pub trait Repo: AssetRepo + JobQueue + KeyRepo + TaskRepo + MaintenanceRepo + BlobHoldRepo {
+pub trait Repo:
+    AssetRepo + JobQueue + KeyRepo + TaskRepo + MaintenanceRepo + BlobHoldRepo + IdempotencyRepo
+{
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> RepoResult<()>;
     /// Whether this backend is the embedded single-node database.

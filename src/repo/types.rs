@@ -128,3 +128,39 @@ pub struct ApiKeyRecord {
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
+
+/// A call's claim on an Idempotency-Key.
+#[derive(Debug, Clone)]
+pub struct KeyRequest {
+    pub tenant: String,
+    pub key: String,
+    /// What identifies the request (method, path, body): a retry must match it.
+    pub fingerprint: String,
+    pub at: DateTime<Utc>,
+    /// How long the claim stands while the call runs; after that another call may take it.
+    pub lock: std::time::Duration,
+    /// How long the answer is kept.
+    pub ttl: std::time::Duration,
+}
+
+/// What an Idempotency-Key held when a call claimed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyClaim {
+    /// The caller runs the call and records its answer (or releases the key).
+    Claimed,
+    /// Another call holds the key and has not answered yet.
+    InProgress { fingerprint: String },
+    /// The key's first answer.
+    Answered {
+        fingerprint: String,
+        answer: StoredAnswer,
+    },
+}
+
+/// An answer kept for an Idempotency-Key: status, content type and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnswer {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+}

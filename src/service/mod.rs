@@ -10,6 +10,7 @@
 //! | `DeliveryService` | content bytes, signed URLs, `asset://` resolution | assets, blobs, signer |
 //! | `GatewayService` | forward generation tasks of every family (`families`), record them | upstream, tasks, delivery |
 //! | `KeyService` | API keys | keys |
+//! | `IdempotencyService` | Idempotency-Key: claim, replay, record, sweep | idempotency keys |
 //! | `Fsck` | consistency check, repairs, orphan sweep | maintenance, assets, jobs, blob holds, blobs |
 
 mod admission;
@@ -21,6 +22,7 @@ mod error;
 mod families;
 mod fsck;
 mod gateway;
+mod idempotency;
 mod ingest;
 mod keys;
 mod library;
@@ -42,6 +44,7 @@ pub use error::ServiceError;
 pub use families::{RESULT_PATH, TASK_FAMILIES, TaskFamily, TaskShape};
 pub use fsck::{Fsck, FsckOptions, FsckReport};
 pub use gateway::{GatewayOutcome, GatewayService};
+pub use idempotency::{Begin, IdempotencyService, IdempotencySettings, fingerprint};
 pub use ingest::{IngestPorts, IngestService, IngestSettings, UploadRequest};
 pub use keys::{CreatedKey, KEY_CACHE_TTL, KeyService};
 pub use library::LibraryService;

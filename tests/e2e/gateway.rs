@@ -431,3 +431,49 @@ async fn every_task_family_is_resolved_forwarded_recorded_and_tenant_checked() {
         assert_eq!(status == StatusCode::OK, last, "{path}: {status}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_submit_sent_again_with_its_idempotency_key_reaches_upstream_once() {
+    let (upstream, fake) = start_fake().await;
+    let app = spawn_app_with(
+        |c| {
+            c.upstream = Some(UpstreamConfig {
+                url: upstream.clone(),
+                key: "k".into(),
+            })
+        },
+        Arc::new(SystemLookup),
+    )
+    .await;
+    let origin = Origin::start().await;
+    let key = app.create_key("studio").await;
+    let url = origin.put("a.png", media::png(400, 400), "image/png");
+    let id = app.upload_ok(&key, "Image", &url).await;
+    app.wait_settled(&key, &id).await;
+    let body = json!({"model": "m", "first_image": format!("asset://{id}")});
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let response = app
+            .client
+            .post(format!(
+                "{}/kyyReactApiServer/v1/kyyvideo2/videos",
+                app.base
+            ))
+            .bearer_auth(&key)
+            .header("Idempotency-Key", "submit-1")
+            .json(&body)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status(), StatusCode::OK);
+        let replayed = response.headers().contains_key("idempotent-replayed");
+        answers.push((replayed, response.json::<Value>().await.expect("json")));
+    }
+    assert_eq!(answers[0].1, answers[1].1);
+    assert_eq!((answers[0].0, answers[1].0), (false, true));
+    assert_eq!(
+        fake.received.lock().expect("lock").len(),
+        1,
+        "one task upstream"
+    );
+}

@@ -13,6 +13,7 @@ mod crash_loop;
 mod envelopes;
 mod fsck;
 mod gateway;
+mod idempotency;
 mod kyy_api;
 mod kyy_uploads;
 mod lying_media;

@@ -15,9 +15,12 @@ pub use dto::UploadBody;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 
 use crate::http::auth::KyyCaller;
+use crate::http::error::Face;
+use crate::http::idempotency;
 use crate::service::{RESULT_PATH, TASK_FAMILIES};
 use crate::state::AppState;
 
@@ -25,17 +28,24 @@ use crate::state::AppState;
 /// route keeps the router's small limit.
 pub fn router(state: &AppState) -> Router<AppState> {
     let upload_limit = usize::try_from(upload::body_limit(state)).unwrap_or(usize::MAX);
+    // The calls that create honour `Idempotency-Key`.
+    let once = || from_fn_with_state((state.clone(), Face::Kyy), idempotency::guard);
     let mut router = Router::new()
         .route(
             UPLOAD_ROUTE,
-            post(upload::upload).layer(DefaultBodyLimit::max(upload_limit)),
+            post(upload::upload)
+                .layer(DefaultBodyLimit::max(upload_limit))
+                .layer(once()),
         )
         .route("/kyyVideo2/asset/list", get(assets::list))
         .route(
             "/kyyVideo2/asset/{asset_id}",
             get(assets::detail).delete(assets::delete),
         )
-        .route("/asset/sd2Manxue/assetUpload", post(manxue::upload))
+        .route(
+            "/asset/sd2Manxue/assetUpload",
+            post(manxue::upload).layer(once()),
+        )
         .route("/asset/sd2Manxue/assetStatus", post(manxue::status))
         .route(
             &format!("{RESULT_PATH}/{{id}}"),
@@ -49,7 +59,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
                 family.path,
                 post(move |s: State<AppState>, c: KyyCaller, body: Bytes| {
                     tasks::submit(family, s, c, body)
-                }),
+                })
+                .layer(once()),
             )
             .route(
                 &format!("{}/{{id}}", family.path),

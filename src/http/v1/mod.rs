@@ -11,13 +11,25 @@ pub use dto::CreateBody;
 pub use reviews::RejectBody;
 
 use axum::Router;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 
+use crate::http::error::Face;
+use crate::http::idempotency;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
+pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
-        .route("/assets", get(assets::list).post(assets::create))
+        .route(
+            "/assets",
+            // Creating honours `Idempotency-Key`; listing does not need it.
+            post(assets::create)
+                .layer(from_fn_with_state(
+                    (state.clone(), Face::V1),
+                    idempotency::guard,
+                ))
+                .get(assets::list),
+        )
         .route(
             "/assets/{asset_id}",
             get(assets::detail).delete(assets::delete),

@@ -26,6 +26,7 @@ const SQLITE_FILES: &[(&str, &str)] = files!("sqlite":
     "0005_fair_jobs.sql",
     "0006_name_folded.sql",
     "0007_blob_holds.sql",
+    "0008_idempotency_keys.sql",
 );
 
 const POSTGRES_FILES: &[(&str, &str)] = files!("postgres":
@@ -34,6 +35,7 @@ const POSTGRES_FILES: &[(&str, &str)] = files!("postgres":
     "0003_fair_jobs.sql",
     "0004_name_folded.sql",
     "0005_blob_holds.sql",
+    "0006_idempotency_keys.sql",
 );
 
 pub(crate) static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator(SQLITE_FILES));

@@ -9,6 +9,7 @@
 mod assets;
 mod dialect;
 mod holds;
+mod idempotency;
 mod jobs;
 mod keys;
 mod maintenance;
@@ -28,7 +29,8 @@ use tokio::sync::Notify;
 pub use dialect::Dialect;
 
 use super::{
-    AssetRepo, BlobHoldRepo, JobQueue, KeyRepo, MaintenanceRepo, Repo, RepoResult, TaskRepo,
+    AssetRepo, BlobHoldRepo, IdempotencyRepo, JobQueue, KeyRepo, MaintenanceRepo, Repo, RepoResult,
+    TaskRepo,
 };
 
 /// SQL adapter for every metadata port. Reads go to `read`, writes (and transactions that
@@ -59,7 +61,13 @@ impl<DB: Database> SqlRepo<DB> {
 impl<DB> Repo for SqlRepo<DB>
 where
     DB: Dialect,
-    Self: AssetRepo + JobQueue + KeyRepo + TaskRepo + MaintenanceRepo + BlobHoldRepo,
+    Self: AssetRepo
+        + JobQueue
+        + KeyRepo
+        + TaskRepo
+        + MaintenanceRepo
+        + BlobHoldRepo
+        + IdempotencyRepo,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
 {
     async fn ping(&self) -> RepoResult<()> {
