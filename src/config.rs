@@ -320,6 +320,8 @@ pub struct Config {
     pub orphan_grace: Duration,
     /// How long an Idempotency-Key's first answer is kept.
     pub idempotency_ttl: Duration,
+    /// Tenants whose every upload is deduplicated by content (`*`: all; config file `[dedupe]`).
+    pub dedupe_tenants: Vec<String>,
     pub limits: MediaLimits,
     pub moderation: ModerationConfig,
     /// Shape rules of generation tasks, per model (`[tasks]` of the configuration file).
@@ -357,6 +359,7 @@ impl Config {
             decode_budget_bytes: defaults::DECODE_BUDGET_MIB * 1024 * 1024,
             orphan_grace: Duration::from_secs(defaults::ORPHAN_GRACE_SECS),
             idempotency_ttl: Duration::from_secs(defaults::IDEMPOTENCY_TTL_HOURS * 3600),
+            dedupe_tenants: Vec::new(),
             limits: MediaLimits::default(),
             moderation: ModerationConfig::default(),
             tasks: TaskRules::default(),
@@ -382,6 +385,7 @@ impl Config {
             config.limits = file.limits;
             config.moderation = file.moderation;
             config.tasks = file.tasks;
+            config.dedupe_tenants = file.dedupe_tenants;
         }
         if let Some(faces) = args.faces {
             config.moderation.faces = faces;
@@ -483,6 +487,7 @@ impl fmt::Debug for Config {
             .field("decode_budget_bytes", &self.decode_budget_bytes)
             .field("orphan_grace", &self.orphan_grace)
             .field("idempotency_ttl", &self.idempotency_ttl)
+            .field("dedupe_tenants", &self.dedupe_tenants)
             .field("limits", &self.limits)
             .field("moderation", &self.moderation)
             .field("tasks", &self.tasks)

@@ -101,6 +101,7 @@ impl AppState {
                 limits: Arc::clone(&limits),
                 max_attempts: config.jobs.max_attempts,
                 tmp_dir: tmp_dir.clone(),
+                dedupe_tenants: config.dedupe_tenants.clone(),
             },
         );
         let library = LibraryService::new(repo.clone(), repo.clone(), settled.clone());

@@ -16,6 +16,7 @@ fuzz_target!(|data: &[u8]| {
                 asset_type: body.asset_type,
                 url: body.url,
                 name: body.name,
+                dedupe: false,
             };
             if let Err(e) = request.validate() {
                 answer_v1(e);

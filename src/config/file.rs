@@ -1,5 +1,6 @@
 //! Configuration files (TOML): `[limits.*]` tables laid over the defaults key by key,
-//! `[moderation]`, and `[tasks]` (per-model task rules, each model's table laid over `[tasks]`).
+//! `[moderation]`, `[tasks]` (per-model task rules, each model's table laid over `[tasks]`),
+//! and `[dedupe]` (the tenants whose uploads are deduplicated by content).
 
 use super::ModerationConfig;
 use crate::domain::rules::MediaLimits;
@@ -16,15 +17,17 @@ pub struct FileConfig {
     pub limits: MediaLimits,
     pub moderation: ModerationConfig,
     pub tasks: TaskRules,
+    /// `[dedupe] tenants`: tenants whose every upload is deduplicated (`"*"`: all).
+    pub dedupe_tenants: Vec<String>,
 }
 
 /// A whole configuration file: `[limits.*]`, `[moderation]` and `[tasks]`.
 pub fn file_from_toml(text: &str) -> Result<FileConfig, ConfigError> {
     let file: toml::Table = toml::from_str(text).map_err(|e| ConfigError(e.to_string()))?;
     for key in file.keys() {
-        if !matches!(key.as_str(), "limits" | "moderation" | "tasks") {
+        if !matches!(key.as_str(), "limits" | "moderation" | "tasks" | "dedupe") {
             return Err(ConfigError(format!(
-                "unknown section [{key}]; expected [limits.*], [moderation] or [tasks]"
+                "unknown section [{key}]; expected [limits.*], [moderation], [tasks] or [dedupe]"
             )));
         }
     }
@@ -39,11 +42,36 @@ pub fn file_from_toml(text: &str) -> Result<FileConfig, ConfigError> {
         None => TaskRules::default(),
         Some(value) => tasks_from_toml(value)?,
     };
+    let dedupe_tenants = match file.get("dedupe") {
+        None => Vec::new(),
+        Some(value) => dedupe_from_toml(value)?,
+    };
     Ok(FileConfig {
         limits: limits_from_toml(text)?,
         moderation,
         tasks,
+        dedupe_tenants,
     })
+}
+
+/// `[dedupe]`: `tenants = ["studio", …]` (or `["*"]`), nothing else.
+fn dedupe_from_toml(value: &toml::Value) -> Result<Vec<String>, ConfigError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Dedupe {
+        #[serde(default)]
+        tenants: Vec<String>,
+    }
+    let dedupe: Dedupe = value
+        .clone()
+        .try_into()
+        .map_err(|e: toml::de::Error| ConfigError(format!("[dedupe]: {e}")))?;
+    if dedupe.tenants.iter().any(|t| t.trim().is_empty()) {
+        return Err(ConfigError(
+            "[dedupe] tenants: a tenant name is empty".to_owned(),
+        ));
+    }
+    Ok(dedupe.tenants)
 }
 
 /// `[tasks]` (the profile of every model not named) laid over the shipped defaults, and each
@@ -96,6 +124,7 @@ pub fn limits_from_toml(text: &str) -> Result<MediaLimits, ConfigError> {
     let mut file: toml::Table = toml::from_str(text).map_err(|e| ConfigError(e.to_string()))?;
     file.remove("moderation");
     file.remove("tasks");
+    file.remove("dedupe");
     for key in file.keys() {
         if key != "limits" {
             return Err(ConfigError(format!(
@@ -156,6 +185,20 @@ mod tests {
             "not toml at all [",
         ] {
             assert!(limits_from_toml(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dedupe_names_tenants() {
+        let file = file_from_toml("[dedupe]\ntenants = [\"studio\", \"*\"]\n").expect("valid");
+        assert_eq!(file.dedupe_tenants, vec!["studio", "*"]);
+        assert!(file_from_toml("").expect("empty").dedupe_tenants.is_empty());
+        for bad in [
+            "[dedupe]\ntenants = \"studio\"",
+            "[dedupe]\ntenant = [\"studio\"]",
+            "[dedupe]\ntenants = [\"\"]",
+        ] {
+            assert!(file_from_toml(bad).is_err(), "{bad}");
         }
     }
 

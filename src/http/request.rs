@@ -24,6 +24,13 @@ pub fn force_flag(query: Option<&str>) -> bool {
         .any(|(k, v)| k == "force" && (v == "true" || v == "1"))
 }
 
+/// `dedupe=true` (or `1`): answer a live asset of the tenant with the same bytes and type
+/// instead of creating one.
+pub fn dedupe_flag(query: Option<&str>) -> bool {
+    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .any(|(k, v)| k == "dedupe" && (v == "true" || v == "1"))
+}
+
 /// `wait=S`: seconds (0–60) a details request may wait for the asset to leave Processing.
 pub fn wait_param(query: Option<&str>) -> Result<Duration, ServiceError> {
     let mut wait = Duration::ZERO;

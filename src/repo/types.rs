@@ -82,6 +82,8 @@ pub struct AssetFilter {
     pub statuses: Vec<Status>,
     /// Case-insensitive substring of the name.
     pub name_contains: Option<String>,
+    /// Exactly this content (lowercase hex sha256).
+    pub sha256: Option<String>,
 }
 
 #[derive(Debug, Clone)]

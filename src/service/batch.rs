@@ -52,8 +52,9 @@ impl IngestService {
                     asset_type: Some(asset_type.as_str().to_owned()),
                     url: Some(url.clone()),
                     name: None,
+                    dedupe: false,
                 };
-                let outcome = self.upload(caller, request).await;
+                let outcome = self.upload(caller, request).await.map(|r| r.asset);
                 BatchUpload {
                     asset_type,
                     url,

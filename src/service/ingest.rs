@@ -15,11 +15,11 @@ use super::received::{Origin, is_data_uri};
 use crate::blob::{BlobStore, PutOutcome};
 use crate::domain::codes;
 use crate::domain::rules::{MediaLimits, describe_bytes, describe_cap};
-use crate::domain::{Asset, AssetId, AssetName, AssetType, Caller};
+use crate::domain::{Asset, AssetId, AssetName, AssetType, Caller, Status};
 use crate::fetch::{FetchError, FetchedFile, Fetcher};
 use crate::jobs::PROCESS_ASSET;
 use crate::probe::sniff;
-use crate::repo::{AssetRepo, BlobHoldRepo, Insert, NewAsset, NewJob};
+use crate::repo::{AssetFilter, AssetRepo, BlobHoldRepo, Insert, NewAsset, NewJob};
 
 /// Registers media: fetch, sniff, store, insert.
 #[derive(Clone)]
@@ -37,6 +37,8 @@ pub struct IngestService {
     pub(super) admission: Arc<Admission>,
     /// Where received and decoded uploads are spooled (`DATA_DIR/tmp`).
     pub(super) tmp_dir: PathBuf,
+    /// Tenants whose every upload is deduplicated (`*`: all of them).
+    dedupe_tenants: Arc<Vec<String>>,
 }
 
 /// The ports ingest runs on.
@@ -70,6 +72,16 @@ pub struct UploadRequest {
     pub asset_type: Option<String>,
     pub url: Option<String>,
     pub name: Option<String>,
+    /// Answer a live asset of the tenant with the same bytes and type instead of creating one.
+    pub dedupe: bool,
+}
+
+/// What an upload gave: a new asset, or (`deduplicated`) a live one of the tenant with the
+/// same bytes and type.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    pub asset: Asset,
+    pub deduplicated: bool,
 }
 
 const TYPES_HINT: &str = "use exactly one of Image, Video, Audio, Document (case-sensitive)";
@@ -183,6 +195,8 @@ pub struct IngestSettings {
     pub max_attempts: u32,
     /// Where received and decoded uploads are spooled (`DATA_DIR/tmp`).
     pub tmp_dir: PathBuf,
+    /// Tenants whose every upload is deduplicated (`*`: all of them).
+    pub dedupe_tenants: Vec<String>,
 }
 
 impl IngestService {
@@ -197,13 +211,18 @@ impl IngestService {
             limits: settings.limits,
             max_attempts: settings.max_attempts,
             tmp_dir: settings.tmp_dir,
+            dedupe_tenants: Arc::new(settings.dedupe_tenants),
         }
     }
 
     /// Registers media by URL: fetch (SSRF-safe, capped) → sniff → store the blob → insert the
     /// asset (`Processing`) and its job in one transaction. Nothing is created on failure. A
     /// `data:` URI in `url` is decoded instead of fetched (see `received`).
-    pub async fn upload(&self, caller: &Caller, req: UploadRequest) -> Result<Asset, ServiceError> {
+    pub async fn upload(
+        &self,
+        caller: &Caller,
+        req: UploadRequest,
+    ) -> Result<Registered, ServiceError> {
         let (asset_type, source, name) = req.parse()?;
         // Held until the upload answers, whichever way.
         let _slot = self.admission.admit(&caller.tenant).await?;
@@ -222,7 +241,8 @@ impl IngestService {
                 Origin::data_uri(),
             ),
         };
-        self.register(caller, asset_type, name, origin, file).await
+        self.register(caller, asset_type, name, origin, file, req.dedupe)
+            .await
     }
 
     /// What every upload shares once its bytes are in a local file, fetched or received:
@@ -234,7 +254,8 @@ impl IngestService {
         name: Option<String>,
         origin: Origin,
         file: FetchedFile,
-    ) -> Result<Asset, ServiceError> {
+        dedupe: bool,
+    ) -> Result<Registered, ServiceError> {
         let sniffed = sniff(&file.head);
         if sniffed.family != Some(asset_type) {
             let family = sniffed
@@ -250,6 +271,16 @@ impl IngestService {
                     article(asset_type)
                 ),
             ));
+        }
+
+        if (dedupe || self.dedupes(&caller.tenant))
+            && let Some(asset) = self.live_twin(caller, asset_type, &file.sha256).await?
+        {
+            tracing::info!(asset = %asset.id, tenant = %caller.tenant, "upload deduplicated");
+            return Ok(Registered {
+                asset,
+                deduplicated: true,
+            });
         }
 
         // The blob is held from before the put looks for it until the row is inserted, so the
@@ -286,7 +317,10 @@ impl IngestService {
                         format = %sniffed.format, dedup = put == PutOutcome::AlreadyPresent,
                         "asset registered"
                     );
-                    return Ok(asset);
+                    return Ok(Registered {
+                        asset,
+                        deduplicated: false,
+                    });
                 }
                 None => tracing::warn!(sha256 = %file.sha256, "blob hold lost; storing again"),
             }
@@ -295,6 +329,33 @@ impl IngestService {
             "registering an asset",
             anyhow::anyhow!("the blob hold was lost {HOLD_ATTEMPTS} times"),
         ))
+    }
+
+    /// Whether every upload of `tenant` is deduplicated (the configuration's tenants).
+    fn dedupes(&self, tenant: &str) -> bool {
+        self.dedupe_tenants.iter().any(|t| t == "*" || t == tenant)
+    }
+
+    /// The newest live asset of the caller's tenant with these bytes and this type that has not
+    /// failed (Processing, PendingReview or Active). Never another tenant's.
+    async fn live_twin(
+        &self,
+        caller: &Caller,
+        asset_type: AssetType,
+        sha256: &str,
+    ) -> Result<Option<Asset>, ServiceError> {
+        let filter = AssetFilter {
+            asset_type: Some(asset_type),
+            statuses: vec![Status::Processing, Status::PendingReview, Status::Active],
+            name_contains: None,
+            sha256: Some(sha256.to_owned()),
+        };
+        let page = self
+            .assets
+            .list_assets_keyset(&caller.tenant, &filter, None, 1)
+            .await
+            .map_err(|e| ServiceError::internal("looking for the same content", e))?;
+        Ok(page.items.into_iter().next())
     }
 
     /// Inserts the `Processing` row and its job, releasing the upload's hold; `None` when the

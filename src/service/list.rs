@@ -14,6 +14,8 @@ pub struct ListParams {
     pub asset_type: Option<String>,
     pub status: Option<String>,
     pub name: Option<String>,
+    /// Lowercase or uppercase hex sha256 of the content.
+    pub sha256: Option<String>,
 }
 
 impl ListParams {
@@ -46,10 +48,23 @@ impl ListParams {
                 }
             }
         };
+        let sha256 = match non_empty(&self.sha256) {
+            None => None,
+            Some(raw) => {
+                let hex = raw.to_ascii_lowercase();
+                if !crate::blob::is_sha256_hex(&hex) {
+                    return Err(ServiceError::invalid(format!(
+                        "sha256 '{raw}' is not valid; give the content's SHA-256 as 64 hex digits"
+                    )));
+                }
+                Some(hex)
+            }
+        };
         Ok(AssetFilter {
             asset_type,
             statuses,
             name_contains: non_empty(&self.name).map(str::to_owned),
+            sha256,
         })
     }
 }

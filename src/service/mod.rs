@@ -45,7 +45,7 @@ pub use families::{RESULT_PATH, TASK_FAMILIES, TaskFamily, TaskShape};
 pub use fsck::{Fsck, FsckOptions, FsckReport};
 pub use gateway::{GatewayOutcome, GatewayService};
 pub use idempotency::{Begin, IdempotencyService, IdempotencySettings, fingerprint};
-pub use ingest::{IngestPorts, IngestService, IngestSettings, UploadRequest};
+pub use ingest::{IngestPorts, IngestService, IngestSettings, Registered, UploadRequest};
 pub use keys::{CreatedKey, KEY_CACHE_TTL, KeyService};
 pub use library::LibraryService;
 pub use list::ListParams;

@@ -16,10 +16,10 @@ use url::Url;
 
 use super::ServiceError;
 use super::admission::FetchSlot;
-use super::ingest::{IngestService, parse_name, parse_type};
+use super::ingest::{IngestService, Registered, parse_name, parse_type};
 use crate::domain::codes;
 use crate::domain::rules::{MediaLimits, describe_bytes, describe_cap};
-use crate::domain::{Asset, AssetType, Caller};
+use crate::domain::{AssetType, Caller};
 use crate::fetch::{FetchError, FetchedFile, Spool};
 
 /// The largest content a `data:` URI may carry, decoded; larger files go as multipart or by URL.
@@ -198,6 +198,8 @@ pub struct ReceivedUpload {
     pub name: Option<String>,
     /// The file part's own file name, if it had one.
     pub file_name: Option<String>,
+    /// Answer a live asset of the tenant with the same bytes and type instead of creating one.
+    pub dedupe: bool,
 }
 
 impl IngestService {
@@ -236,7 +238,7 @@ impl IngestService {
         caller: &Caller,
         req: ReceivedUpload,
         incoming: Incoming,
-    ) -> Result<Asset, ServiceError> {
+    ) -> Result<Registered, ServiceError> {
         let asset_type = parse_type(req.asset_type.as_deref())?;
         let name = parse_name(req.name.as_deref())?;
         let mut incoming = incoming;
@@ -257,7 +259,8 @@ impl IngestService {
             other => other.map_err(spool_error)?,
         };
         let origin = Origin::file(req.file_name.as_deref());
-        self.register(caller, asset_type, name, origin, file).await
+        self.register(caller, asset_type, name, origin, file, req.dedupe)
+            .await
     }
 
     /// A `data:` URI's content in a local file, under the smaller of its cap and the type's.

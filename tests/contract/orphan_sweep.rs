@@ -198,6 +198,7 @@ impl Node {
                 limits: Arc::clone(&limits),
                 max_attempts: 3,
                 tmp_dir: tmp.path().to_owned(),
+                dedupe_tenants: Vec::new(),
             },
         );
         let processing = ProcessingService::new(
@@ -282,8 +283,14 @@ async fn upload(ingest: &IngestService) -> AssetId {
         asset_type: Some("Image".to_owned()),
         url: Some("https://example.com/a.png".to_owned()),
         name: None,
+        dedupe: false,
     };
-    ingest.upload(&caller, request).await.expect("upload").id
+    ingest
+        .upload(&caller, request)
+        .await
+        .expect("upload")
+        .asset
+        .id
 }
 
 /// Every metadata backend with every blob backend, each pair fresh (and the directories they
@@ -403,6 +410,7 @@ async fn a_failed_upload_releases_its_hold() {
             asset_type: Some("Image".to_owned()),
             url: Some("https://example.com/a.png".to_owned()),
             name: None,
+            dedupe: false,
         };
         let failed = node.ingest.upload(&caller, request).await;
         assert!(failed.is_err(), "{pair}");

@@ -985,3 +985,36 @@ async fn names_written_before_folding_are_folded_at_open_contract() {
         assert_eq!(names_found(repo.as_ref(), "ωmega").await, ["Ωmega"]);
     }
 }
+
+#[tokio::test]
+async fn sha256_filter_contract() {
+    for (name, repo, _dir) in backends().await {
+        for (n, tenant) in [(1, "t1"), (2, "t1"), (3, "t2")] {
+            let id = format!("asset-20260101000000-sha{n:02}");
+            repo.insert_asset_with_job(&new_asset(&id, tenant, n, AssetType::Image, "x"), &job())
+                .await
+                .expect("insert");
+        }
+        let by_sha = |n: u32| AssetFilter {
+            sha256: Some(format!("{n:064x}")),
+            ..AssetFilter::default()
+        };
+        let page = repo
+            .list_assets_offset("t1", &by_sha(2), 0, 10)
+            .await
+            .expect("list");
+        assert_eq!(page.total, 1, "{name}");
+        assert_eq!(page.items[0].id.as_str(), "asset-20260101000000-sha02");
+        let keyset = repo
+            .list_assets_keyset("t1", &by_sha(1), None, 10)
+            .await
+            .expect("list");
+        assert_eq!(keyset.items.len(), 1, "{name}");
+        // Never another tenant's.
+        let theirs = repo
+            .list_assets_keyset("t1", &by_sha(3), None, 10)
+            .await
+            .expect("list");
+        assert!(theirs.items.is_empty(), "{name}");
+    }
+}

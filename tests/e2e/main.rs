@@ -10,6 +10,7 @@ mod concurrency;
 mod connections;
 mod crash;
 mod crash_loop;
+mod dedupe;
 mod envelopes;
 mod fsck;
 mod gateway;

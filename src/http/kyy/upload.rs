@@ -12,7 +12,7 @@ use crate::domain::codes;
 use crate::domain::{Asset, Caller};
 use crate::http::auth::KyyCaller;
 use crate::http::error::KyyError;
-use crate::http::request::parse_json;
+use crate::http::request::{dedupe_flag, parse_json};
 use crate::service::{DATA_URI_MAX_BYTES, Incoming, ReceivedUpload, ServiceError, UploadRequest};
 use crate::state::AppState;
 
@@ -68,6 +68,8 @@ pub async fn upload(
     KyyCaller(caller): KyyCaller,
     request: Request,
 ) -> Result<Json<Envelope<UploadData>>, KyyError> {
+    // `?dedupe=true`: the kyy body keeps its documented shape.
+    let dedupe = dedupe_flag(request.uri().query());
     let headers = request.headers();
     let content_type = headers
         .get(CONTENT_TYPE)
@@ -90,8 +92,9 @@ pub async fn upload(
                 asset_type: body.asset_type,
                 url: body.url,
                 name: body.name,
+                dedupe,
             };
-            state.ingest.upload(&caller, request).await?
+            state.ingest.upload(&caller, request).await?.asset
         }
         BodyKind::Multipart => {
             let limit = body_limit(&state);
@@ -101,7 +104,7 @@ pub async fn upload(
             let multipart = Multipart::from_request(request, &state)
                 .await
                 .map_err(|e| ServiceError::invalid(format!("{}; {PARTS_HINT}", e.body_text())))?;
-            receive(&state, &caller, multipart, limit).await?
+            receive(&state, &caller, multipart, limit, dedupe).await?
         }
     };
     Ok(Json(Envelope {
@@ -129,8 +132,12 @@ async fn receive(
     caller: &Caller,
     mut multipart: Multipart,
     limit: u64,
+    dedupe: bool,
 ) -> Result<Asset, ServiceError> {
-    let mut parts = ReceivedUpload::default();
+    let mut parts = ReceivedUpload {
+        dedupe,
+        ..ReceivedUpload::default()
+    };
     let mut incoming: Option<Incoming> = None;
     while let Some(mut field) = multipart
         .next_field()
@@ -191,7 +198,11 @@ async fn receive(
             "the part 'file' is missing; {PARTS_HINT}"
         )));
     };
-    state.ingest.upload_received(caller, parts, incoming).await
+    state
+        .ingest
+        .upload_received(caller, parts, incoming)
+        .await
+        .map(|r| r.asset)
 }
 
 /// A text part, at most `MAX_TEXT_PART` bytes of UTF-8.

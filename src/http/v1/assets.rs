@@ -7,13 +7,16 @@ use super::dto::{AssetBody, CreateBody, ListBody};
 use super::paging::Paging;
 use crate::http::auth::V1Caller;
 use crate::http::error::V1Error;
-use crate::http::request::{force_flag, parse_json, wait_param};
+use crate::http::request::{dedupe_flag, force_flag, parse_json, wait_param};
 use crate::service::{ListParams, UploadRequest};
 use crate::state::AppState;
 
+/// `201` with the new asset; with `dedupe`, `200` with a live asset of the tenant that has the
+/// same bytes and type, and `deduplicatedFrom` naming it.
 pub async fn create(
     State(state): State<AppState>,
     V1Caller(caller): V1Caller,
+    RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Result<(StatusCode, Json<AssetBody>), V1Error> {
     let body: CreateBody = parse_json(&body)?;
@@ -21,9 +24,15 @@ pub async fn create(
         asset_type: body.asset_type,
         url: body.url,
         name: body.name,
+        dedupe: body.dedupe.unwrap_or(false) || dedupe_flag(query.as_deref()),
     };
-    let asset = state.ingest.upload(&caller, request).await?;
-    Ok((StatusCode::CREATED, Json(AssetBody::from(&asset))))
+    let registered = state.ingest.upload(&caller, request).await?;
+    let mut answer = AssetBody::from(&registered.asset);
+    if registered.deduplicated {
+        answer.deduplicated_from = Some(registered.asset.id.to_string());
+        return Ok((StatusCode::OK, Json(answer)));
+    }
+    Ok((StatusCode::CREATED, Json(answer)))
 }
 
 pub async fn detail(
@@ -68,6 +77,7 @@ pub async fn list(
             "assetType" => params.asset_type = Some(value.into_owned()),
             "status" => params.status = Some(value.into_owned()),
             "name" => params.name = Some(value.into_owned()),
+            "sha256" => params.sha256 = Some(value.into_owned()),
             _ => {}
         }
     }

@@ -9,6 +9,8 @@ pub struct CreateBody {
     pub asset_type: Option<String>,
     pub url: Option<String>,
     pub name: Option<String>,
+    /// Answer a live asset with the same bytes and type instead of creating one.
+    pub dedupe: Option<bool>,
 }
 
 #[derive(Debug, Serialize)]
@@ -37,6 +39,9 @@ pub struct AssetBody {
     pub moderation: Option<ModerationRecord>,
     pub create_time: String,
     pub update_time: String,
+    /// Set on a create answered with an earlier asset of the same content (`dedupe`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deduplicated_from: Option<String>,
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -62,6 +67,7 @@ impl From<&Asset> for AssetBody {
             moderation: a.moderation.clone(),
             create_time: rfc3339(a.create_time),
             update_time: rfc3339(a.update_time),
+            deduplicated_from: None,
         }
     }
 }

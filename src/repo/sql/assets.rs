@@ -29,6 +29,10 @@ where
         q.push_bind(fold_name(name));
         q.push(") > 0");
     }
+    if let Some(sha256) = &filter.sha256 {
+        q.push(" AND sha256 = ");
+        q.push_bind(sha256.clone());
+    }
 }
 
 /// The type and status conditions, shared by the rows and the per-tenant counts.
@@ -197,9 +201,9 @@ where
         offset: u64,
         limit: u32,
     ) -> RepoResult<OffsetPage> {
-        // Without a name filter the total is a sum over the trigger-kept counts (a few rows);
-        // a name filter has to look at the names.
-        let mut count = if filter.name_contains.is_none() {
+        // Without a name or content filter the total is a sum over the trigger-kept counts (a
+        // few rows); those filters have to look at the rows.
+        let mut count = if filter.name_contains.is_none() && filter.sha256.is_none() {
             let mut q = QueryBuilder::<DB>::new(
                 "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM asset_counts WHERE tenant = ",
             );
