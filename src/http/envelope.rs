@@ -20,7 +20,7 @@ use super::error::{INTERNAL_MESSAGE, KeepBody, envelope_for};
 use crate::domain::codes::{self, Code};
 
 /// The largest request body read (every body the API takes is a small JSON document, but for
-/// the kyy upload route: see `kyy::upload`).
+/// the routes that take files: see `upload_body`).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// The longest request target (path and query).
 pub const MAX_URI_BYTES: usize = 8 * 1024;
@@ -77,10 +77,10 @@ fn over_limits(request: &Request) -> Option<Response> {
         );
         return Some(envelope_for(path, &codes::HEADERS_TOO_LARGE, message));
     }
-    // The kyy upload route takes files; it checks its own, larger limit.
+    // The routes that take files check their own, larger limit.
     let announced = headers
         .get(CONTENT_LENGTH)
-        .filter(|_| !(request.method() == Method::POST && is_upload_route(path)))
+        .filter(|_| !is_upload_route(request.method(), path))
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if let Some(length) = announced.filter(|&n| n > MAX_BODY_BYTES as u64) {
@@ -91,9 +91,19 @@ fn over_limits(request: &Request) -> Option<Response> {
     None
 }
 
-/// The route that takes files (`kyy::UPLOAD_ROUTE`), whose body limit is the largest file's.
-fn is_upload_route(path: &str) -> bool {
-    path.strip_prefix(super::error::KYY_PREFIX) == Some(super::kyy::UPLOAD_ROUTE)
+/// The routes that take files, whose body limit is the largest file's: the kyy upload
+/// (`kyy::UPLOAD_ROUTE`), `POST /v1/assets` and `PUT /v1/assets/{name}`.
+fn is_upload_route(method: &Method, path: &str) -> bool {
+    match *method {
+        Method::POST => {
+            path == "/v1/assets"
+                || path.strip_prefix(super::error::KYY_PREFIX) == Some(super::kyy::UPLOAD_ROUTE)
+        }
+        Method::PUT => path
+            .strip_prefix("/v1/assets/")
+            .is_some_and(|name| !name.is_empty() && !name.contains('/')),
+        _ => false,
+    }
 }
 
 /// Bytes of the header block as sent: `name: value\r\n` per field.

@@ -1,12 +1,12 @@
 //! The `Idempotency-Key` header on the calls that create (kyy upload, Manxue batch upload,
-//! v1 create, task submits): the middleware fingerprints the request, asks
+//! v1 create and PUT, task submits): the middleware fingerprints the request, asks
 //! `IdempotencyService` whether to run it or answer the first answer again, and records the
 //! answer. Without the header a call runs as before.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -68,20 +68,22 @@ pub async fn guard(
             .path_and_query()
             .map_or(path.as_str(), |p| p.as_str())
     );
-    let (print, body) = if content_type.to_ascii_lowercase().starts_with("multipart/") {
-        // The boundary differs from one try to the next: the type without it, and the length.
+    let multipart = content_type.to_ascii_lowercase().starts_with("multipart/");
+    let (print, body) = if multipart || parts.method == Method::PUT {
+        // A file is streamed, not read twice: its length stands for it, with its type (a
+        // multipart body's without the boundary, which differs from one try to the next).
         let length = parts
             .headers
             .get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(u64::MAX);
-        let print = fingerprint(
-            parts.method.as_str(),
-            &path_and_query,
-            "multipart/form-data",
-            Err(length),
-        );
+        let kind = if multipart {
+            "multipart/form-data"
+        } else {
+            content_type.as_str()
+        };
+        let print = fingerprint(parts.method.as_str(), &path_and_query, kind, Err(length));
         (print, body)
     } else {
         let Ok(bytes) = to_bytes(body, MAX_FINGERPRINTED_BODY).await else {

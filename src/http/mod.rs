@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod kyy;
 pub mod limits;
 pub mod request;
+pub(crate) mod upload_body;
 pub mod v1;
 
 /// The `Range` header parser, public for the fuzz targets (`fuzz/`).

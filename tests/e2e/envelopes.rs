@@ -29,7 +29,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/kyyReactApiServer/v1/kyyvideo2/videos/{id}", &["GET"]),
     ("/kyyReactApiServer/v1/result/{id}", &["GET"]),
     ("/v1/assets", &["GET", "POST"]),
-    ("/v1/assets/{id}", &["GET", "DELETE"]),
+    ("/v1/assets/{id}", &["GET", "DELETE", "PUT"]),
     ("/v1/assets/{id}/preview", &["GET"]),
     ("/v1/assets/{id}/content", &["GET"]),
     ("/v1/resolve", &["POST"]),
@@ -332,10 +332,13 @@ async fn a_body_over_the_limit_is_refused_on_every_route() {
     let app = spawn_app().await;
     let auth = format!("authorization: Bearer {}\r\n", app.admin_key);
     let ten_mb = 10 * 1024 * 1024;
-    // The upload route takes files: over its own limit (the largest file and its framing).
+    // The routes that take files: over their own limit (the largest file and its framing).
     let upload = "/kyyReactApiServer/kyyVideo2/asset/upload";
+    let v1_put = format!("/v1/assets/{MISSING_ID}");
     let too_much = |method: &Method, path: &str| {
-        if *method == Method::POST && path == upload {
+        let takes_files = (*method == Method::POST && (path == upload || path == "/v1/assets"))
+            || (*method == Method::PUT && path == v1_put);
+        if takes_files {
             60 * 1024 * 1024
         } else {
             ten_mb

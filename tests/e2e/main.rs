@@ -30,3 +30,4 @@ mod shutdown;
 mod ssrf;
 mod tenancy;
 mod v1_api;
+mod v1_uploads;

@@ -55,6 +55,70 @@ impl Importer {
         &self.client
     }
 
+    /// Sends `bytes` as a file (`PUT /v1/assets/{name}`, assetlib only) and waits until the
+    /// asset is usable.
+    pub async fn put_file(
+        &self,
+        bytes: axum::body::Bytes,
+        name: &str,
+        content_type: &str,
+    ) -> Result<Imported, String> {
+        let Kind::Assetlib { base, key } = &self.kind else {
+            return Err(format!("{} takes no direct upload here", self.name()));
+        };
+        let start = Instant::now();
+        let resp = self
+            .client
+            .put(format!("{base}/v1/assets/{name}"))
+            .bearer_auth(key)
+            .header("content-type", content_type)
+            .body(bytes)
+            .send()
+            .await
+            .map_err(|e| format!("upload: {e}"))?;
+        let status = resp.status();
+        let body = resp.bytes().await.map_err(|e| format!("upload: {e}"))?;
+        let answered = start.elapsed();
+        let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let Some(id) = json["assetId"].as_str() else {
+            return Err(format!("upload answered {status}: {json}"));
+        };
+        self.wait_usable(base, key, id, start, answered).await
+    }
+
+    /// Waits on the details route until the asset has settled.
+    async fn wait_usable(
+        &self,
+        base: &str,
+        key: &str,
+        id: &str,
+        start: Instant,
+        answered: Duration,
+    ) -> Result<Imported, String> {
+        loop {
+            let resp = self
+                .client
+                .get(format!("{base}/v1/assets/{id}?wait=60"))
+                .bearer_auth(key)
+                .send()
+                .await
+                .map_err(|e| format!("details: {e}"))?;
+            let bytes = resp.bytes().await.map_err(|e| format!("details: {e}"))?;
+            let json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            match json["status"].as_str() {
+                // Settled: a photo with a face is held for review once checked.
+                Some("Active" | "PendingReview") => {
+                    return Ok(Imported {
+                        answered,
+                        usable: start.elapsed(),
+                    });
+                }
+                Some("Processing") => {}
+                _ => return Err(format!("{id} ended {json}")),
+            }
+        }
+    }
+
     /// Imports `url` as `asset_type` ("Image", "Video") and waits until it is usable.
     pub async fn import(&self, url: &str, asset_type: &str) -> Result<Imported, String> {
         let start = Instant::now();
@@ -77,28 +141,7 @@ impl Importer {
                 let Some(id) = json["data"]["assetId"].as_str() else {
                     return Err(format!("upload answered {status}: {json}"));
                 };
-                loop {
-                    let resp = self
-                        .client
-                        .get(format!("{base}/v1/assets/{id}?wait=60"))
-                        .bearer_auth(key)
-                        .send()
-                        .await
-                        .map_err(|e| format!("details: {e}"))?;
-                    let bytes = resp.bytes().await.map_err(|e| format!("details: {e}"))?;
-                    let json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-                    match json["status"].as_str() {
-                        // Settled: a photo with a face is held for review once checked.
-                        Some("Active" | "PendingReview") => {
-                            return Ok(Imported {
-                                answered,
-                                usable: start.elapsed(),
-                            });
-                        }
-                        Some("Processing") => {}
-                        _ => return Err(format!("{id} ended {json}")),
-                    }
-                }
+                self.wait_usable(base, key, id, start, answered).await
             }
             Kind::PictRs { base } => {
                 let resp = self

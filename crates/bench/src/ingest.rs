@@ -57,9 +57,16 @@ pub async fn scenario(
         rows.extend(imports(&ours, &origin, "video.mp4", n).await);
     }
     let rss_large = node.peak_rss_mib().unwrap_or(0.0);
+    // The same file sent by the client itself (`PUT /v1/assets/{name}`), streamed to disk.
+    let bytes = axum::body::Bytes::from(std::fs::read(&video)?);
+    for n in [1, 8] {
+        rows.extend(direct_uploads(&ours, &bytes, n).await);
+    }
+    let rss_direct = node.peak_rss_mib().unwrap_or(0.0);
     summary.push(format!(
         "ingest: video {size_mb:.1} MB; server peak RSS {rss_small:.0} MiB after three 1 MB \
-         imports, {rss_large:.0} MiB after the video imports"
+         imports, {rss_large:.0} MiB after the video imports, {rss_direct:.0} MiB after the \
+         direct uploads"
     ));
     let mut rows = node.note_rss(rows);
     drop(node);
@@ -116,6 +123,46 @@ pub async fn copies(
         &samples,
         None,
     )
+}
+
+/// Direct uploads of `bytes` (a video), `n` at once: "answered" and "Active after the answer".
+async fn direct_uploads(imp: &Importer, bytes: &axum::body::Bytes, n: usize) -> Vec<Row> {
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let (imp, bytes) = (imp.clone(), bytes.clone());
+            let name = format!(
+                "video-{}.mp4",
+                NEXT.fetch_add(1, Ordering::Relaxed) + i as u64
+            );
+            tokio::spawn(async move { imp.put_file(bytes, &name, "video/mp4").await })
+        })
+        .collect();
+    let mut answered = Samples::default();
+    let mut after = Samples::default();
+    for task in tasks {
+        match task.await {
+            Ok(Ok(t)) => {
+                answered.ok(t.answered);
+                after.ok(t.usable.saturating_sub(t.answered));
+            }
+            Ok(Err(e)) => answered.error(e),
+            Err(e) => answered.error(e.to_string()),
+        }
+    }
+    vec![
+        Row::new(
+            &format!("ingest {n}× direct upload answered"),
+            imp.name(),
+            &answered,
+            None,
+        ),
+        Row::new(
+            &format!("ingest {n}× direct upload Active after answer"),
+            imp.name(),
+            &after,
+            None,
+        ),
+    ]
 }
 
 /// Imports, `n` at once: rows for "answered" and, for assetlib, "Active after the answer".

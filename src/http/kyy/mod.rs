@@ -24,10 +24,11 @@ use crate::http::idempotency;
 use crate::service::{RESULT_PATH, TASK_FAMILIES};
 use crate::state::AppState;
 
-/// The face's routes; the upload route reads bodies up to `upload::body_limit`, every other
+/// The face's routes; the upload route reads bodies up to `upload_body::body_limit`, every other
 /// route keeps the router's small limit.
 pub fn router(state: &AppState) -> Router<AppState> {
-    let upload_limit = usize::try_from(upload::body_limit(state)).unwrap_or(usize::MAX);
+    let upload_limit =
+        usize::try_from(crate::http::upload_body::body_limit(state)).unwrap_or(usize::MAX);
     // The calls that create honour `Idempotency-Key`.
     let once = || from_fn_with_state((state.clone(), Face::Kyy), idempotency::guard);
     let mut router = Router::new()

@@ -3,65 +3,23 @@
 //! to a temp file as it arrives (never held in memory). Both answer the same envelope.
 
 use axum::Json;
-use axum::extract::multipart::{Field, MultipartError};
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 
 use super::dto::{Envelope, UploadBody, UploadData};
-use crate::domain::codes;
-use crate::domain::{Asset, Caller};
 use crate::http::auth::KyyCaller;
 use crate::http::error::KyyError;
 use crate::http::request::{dedupe_flag, parse_json};
-use crate::service::{DATA_URI_MAX_BYTES, Incoming, ReceivedUpload, ServiceError, UploadRequest};
+use crate::http::upload_body::{
+    BodyKind, PARTS_HINT, body_kind, body_limit, receive, too_large_body,
+};
+use crate::service::{DATA_URI_MAX_BYTES, ServiceError, UploadRequest};
 use crate::state::AppState;
 
 /// The route, under the kyy prefix.
 pub const UPLOAD_ROUTE: &str = "/kyyVideo2/asset/upload";
-/// Room for the multipart framing and the text parts around the largest file.
-pub const MULTIPART_OVERHEAD: u64 = 1024 * 1024;
 /// The largest JSON body of this route: a `data:` URI at its cap in base64, and the rest.
 pub const MAX_JSON_BYTES: u64 = DATA_URI_MAX_BYTES.div_ceil(3) * 4 + 64 * 1024;
-/// The longest `assetType` or `name` part.
-const MAX_TEXT_PART: usize = 1024;
-/// What is still read (and dropped) of a refused file, so the client gets to read the answer.
-const MAX_DRAIN: u64 = 8 * 1024 * 1024;
-
-const PARTS_HINT: &str = "send multipart/form-data with the parts file, assetType and name, \
-                          or application/json {\"assetType\",\"url\",\"name\"}";
-
-/// The largest body this route reads: the largest file of any type, framed.
-pub fn body_limit(state: &AppState) -> u64 {
-    state.ingest.max_upload_bytes() + MULTIPART_OVERHEAD
-}
-
-enum BodyKind {
-    Json,
-    Multipart,
-}
-
-fn body_kind(content_type: Option<&str>) -> Result<BodyKind, ServiceError> {
-    let Some(raw) = content_type else {
-        return Ok(BodyKind::Json);
-    };
-    let essence = raw.split(';').next().unwrap_or_default().trim();
-    let essence = essence.to_ascii_lowercase();
-    match essence.as_str() {
-        "multipart/form-data" => Ok(BodyKind::Multipart),
-        "application/json" | "text/plain" | "" => Ok(BodyKind::Json),
-        other if other.ends_with("+json") => Ok(BodyKind::Json),
-        _ => Err(ServiceError::invalid(format!(
-            "Content-Type '{raw}' is not accepted on this route; {PARTS_HINT}"
-        ))),
-    }
-}
-
-fn too_large_body(limit: u64, what: &str) -> ServiceError {
-    ServiceError::client(
-        &codes::BODY_TOO_LARGE,
-        format!("the request body is over the limit of {limit} bytes for {what}"),
-    )
-}
 
 pub async fn upload(
     State(state): State<AppState>,
@@ -104,7 +62,9 @@ pub async fn upload(
             let multipart = Multipart::from_request(request, &state)
                 .await
                 .map_err(|e| ServiceError::invalid(format!("{}; {PARTS_HINT}", e.body_text())))?;
-            receive(&state, &caller, multipart, limit, dedupe).await?
+            receive(&state, &caller, multipart, limit, dedupe)
+                .await?
+                .asset
         }
     };
     Ok(Json(Envelope {
@@ -114,124 +74,4 @@ pub async fn upload(
             asset_id: asset.id.to_string(),
         },
     }))
-}
-
-fn multipart_error(e: &MultipartError, limit: u64) -> ServiceError {
-    match e.status().as_u16() {
-        413 => too_large_body(limit, "an upload"),
-        _ => ServiceError::invalid(format!(
-            "the multipart body could not be read: {}",
-            e.body_text()
-        )),
-    }
-}
-
-/// The parts of a multipart upload, in any order; the file is spooled as it arrives.
-async fn receive(
-    state: &AppState,
-    caller: &Caller,
-    mut multipart: Multipart,
-    limit: u64,
-    dedupe: bool,
-) -> Result<Asset, ServiceError> {
-    let mut parts = ReceivedUpload {
-        dedupe,
-        ..ReceivedUpload::default()
-    };
-    let mut incoming: Option<Incoming> = None;
-    while let Some(mut field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| multipart_error(&e, limit))?
-    {
-        let part = field.name().unwrap_or_default().to_owned();
-        match part.as_str() {
-            "assetType" | "name" => {
-                let text = text_part(&part, &mut field, limit).await?;
-                let slot = match part.as_str() {
-                    "assetType" => &mut parts.asset_type,
-                    _ => &mut parts.name,
-                };
-                if slot.replace(text).is_some() {
-                    return Err(ServiceError::invalid(format!(
-                        "the part '{part}' is given twice; {PARTS_HINT}"
-                    )));
-                }
-            }
-            "file" => {
-                if incoming.is_some() {
-                    return Err(ServiceError::invalid(
-                        "the part 'file' is given twice; send one file per upload",
-                    ));
-                }
-                parts.file_name = field.file_name().map(str::to_owned);
-                let mut file = state.ingest.receive(caller).await?;
-                if let Some(t) = &parts.asset_type {
-                    file.expect_type(t);
-                }
-                while let Some(chunk) = field
-                    .chunk()
-                    .await
-                    .map_err(|e| multipart_error(&e, limit))?
-                {
-                    if let Err(refused) = file.write(&chunk).await {
-                        drain(&mut field).await;
-                        return Err(refused);
-                    }
-                }
-                incoming = Some(file);
-            }
-            "" => {
-                return Err(ServiceError::invalid(format!(
-                    "a part has no name; {PARTS_HINT}"
-                )));
-            }
-            other => {
-                return Err(ServiceError::invalid(format!(
-                    "unknown part '{other}'; {PARTS_HINT}"
-                )));
-            }
-        }
-    }
-    let Some(incoming) = incoming else {
-        return Err(ServiceError::invalid(format!(
-            "the part 'file' is missing; {PARTS_HINT}"
-        )));
-    };
-    state
-        .ingest
-        .upload_received(caller, parts, incoming)
-        .await
-        .map(|r| r.asset)
-}
-
-/// A text part, at most `MAX_TEXT_PART` bytes of UTF-8.
-async fn text_part(part: &str, field: &mut Field<'_>, limit: u64) -> Result<String, ServiceError> {
-    let mut text = Vec::new();
-    while let Some(chunk) = field
-        .chunk()
-        .await
-        .map_err(|e| multipart_error(&e, limit))?
-    {
-        if text.len() + chunk.len() > MAX_TEXT_PART {
-            return Err(ServiceError::invalid(format!(
-                "the part '{part}' is longer than {MAX_TEXT_PART} bytes"
-            )));
-        }
-        text.extend_from_slice(&chunk);
-    }
-    String::from_utf8(text)
-        .map_err(|_| ServiceError::invalid(format!("the part '{part}' is not UTF-8 text")))
-}
-
-/// Reads (and drops) what is left of a refused file, up to `MAX_DRAIN`, so that the client is
-/// not cut off while still sending and gets to read the refusal.
-async fn drain(field: &mut Field<'_>) {
-    let mut drained = 0u64;
-    while drained < MAX_DRAIN {
-        match field.chunk().await {
-            Ok(Some(chunk)) => drained += chunk.len() as u64,
-            _ => return,
-        }
-    }
 }

@@ -1,38 +1,147 @@
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
 use axum::http::StatusCode;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 
 use super::dto::{AssetBody, CreateBody, ListBody};
 use super::paging::Paging;
 use crate::http::auth::V1Caller;
+use crate::http::envelope::MAX_BODY_BYTES;
 use crate::http::error::V1Error;
 use crate::http::request::{dedupe_flag, force_flag, parse_json, wait_param};
-use crate::service::{ListParams, UploadRequest};
+use crate::http::upload_body::{
+    BodyKind, PARTS_HINT, body_kind, body_limit, receive, receive_raw, too_large_body,
+};
+use crate::service::{ListParams, ReceivedUpload, Registered, ServiceError, UploadRequest};
 use crate::state::AppState;
 
 /// `201` with the new asset; with `dedupe`, `200` with a live asset of the tenant that has the
 /// same bytes and type, and `deduplicatedFrom` naming it.
-pub async fn create(
-    State(state): State<AppState>,
-    V1Caller(caller): V1Caller,
-    RawQuery(query): RawQuery,
-    body: Bytes,
-) -> Result<(StatusCode, Json<AssetBody>), V1Error> {
-    let body: CreateBody = parse_json(&body)?;
-    let request = UploadRequest {
-        asset_type: body.asset_type,
-        url: body.url,
-        name: body.name,
-        dedupe: body.dedupe.unwrap_or(false) || dedupe_flag(query.as_deref()),
-    };
-    let registered = state.ingest.upload(&caller, request).await?;
+fn created(registered: Registered) -> (StatusCode, Json<AssetBody>) {
     let mut answer = AssetBody::from(&registered.asset);
     if registered.deduplicated {
         answer.deduplicated_from = Some(registered.asset.id.to_string());
-        return Ok((StatusCode::OK, Json(answer)));
+        return (StatusCode::OK, Json(answer));
     }
-    Ok((StatusCode::CREATED, Json(answer)))
+    (StatusCode::CREATED, Json(answer))
+}
+
+/// The announced body length, if any.
+fn announced_length(request: &Request) -> Option<u64> {
+    request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
+/// `POST /v1/assets`: JSON naming a URL, or `multipart/form-data` carrying the file (the parts
+/// `file`, `assetType`, `name`, streamed as on the kyy route).
+pub async fn create(
+    State(state): State<AppState>,
+    V1Caller(caller): V1Caller,
+    request: Request,
+) -> Result<(StatusCode, Json<AssetBody>), V1Error> {
+    let dedupe = dedupe_flag(request.uri().query());
+    let content_type = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let announced = announced_length(&request);
+    let registered = match body_kind(content_type.as_deref())? {
+        BodyKind::Json => {
+            if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+                return Err(too_large_body(MAX_BODY_BYTES as u64, "a JSON body").into());
+            }
+            let body = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
+                .await
+                .map_err(|_| too_large_body(MAX_BODY_BYTES as u64, "a JSON body"))?;
+            let body: CreateBody = parse_json(&body)?;
+            let request = UploadRequest {
+                asset_type: body.asset_type,
+                url: body.url,
+                name: body.name,
+                dedupe: body.dedupe.unwrap_or(false) || dedupe,
+            };
+            state.ingest.upload(&caller, request).await?
+        }
+        BodyKind::Multipart => {
+            let limit = body_limit(&state);
+            if announced.is_some_and(|n| n > limit) {
+                return Err(too_large_body(limit, "an upload").into());
+            }
+            let multipart = Multipart::from_request(request, &state)
+                .await
+                .map_err(|e| ServiceError::invalid(format!("{}; {PARTS_HINT}", e.body_text())))?;
+            receive(&state, &caller, multipart, limit, dedupe).await?
+        }
+    };
+    Ok(created(registered))
+}
+
+/// `PUT /v1/assets/{name}?assetType=`: the body is the file itself. `Content-Length` is
+/// required; the type comes from `assetType`, or else from the `Content-Type`'s family
+/// (`image/*`, `video/*`, `audio/*`; anything else is a Document).
+pub async fn put_file(
+    State(state): State<AppState>,
+    V1Caller(caller): V1Caller,
+    Path(name): Path<String>,
+    request: Request,
+) -> Result<(StatusCode, Json<AssetBody>), V1Error> {
+    let mut asset_type = None;
+    let mut dedupe = false;
+    for (key, value) in
+        url::form_urlencoded::parse(request.uri().query().unwrap_or_default().as_bytes())
+    {
+        match key.as_ref() {
+            "assetType" => asset_type = Some(value.into_owned()),
+            "dedupe" => dedupe = value == "true" || value == "1",
+            _ => {}
+        }
+    }
+    let content_type = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    let asset_type = asset_type.or_else(|| {
+        content_type.as_deref().map(|t| {
+            match t.split('/').next().unwrap_or_default() {
+                "image" => "Image",
+                "video" => "Video",
+                "audio" => "Audio",
+                _ => "Document",
+            }
+            .to_owned()
+        })
+    });
+    let Some(asset_type) = asset_type else {
+        return Err(ServiceError::client(
+            &crate::domain::codes::INVALID_ASSET_TYPE,
+            "send the file's Content-Type (e.g. image/png) or ?assetType=Image|Video|Audio|Document",
+        )
+        .into());
+    };
+    let limit = state.ingest.max_upload_bytes();
+    match announced_length(&request) {
+        None => {
+            return Err(ServiceError::invalid(
+                "Content-Length is required: send the file's size with its bytes",
+            )
+            .into());
+        }
+        Some(n) if n > limit => return Err(too_large_body(limit, "an upload").into()),
+        Some(_) => {}
+    }
+    let parts = ReceivedUpload {
+        asset_type: Some(asset_type),
+        name: Some(name.clone()),
+        file_name: Some(name),
+        dedupe,
+    };
+    let body = request.into_body();
+    let registered = receive_raw(&state, &caller, body, parts, limit).await?;
+    Ok(created(registered))
 }
 
 pub async fn detail(

@@ -11,19 +11,24 @@ pub use dto::CreateBody;
 pub use reviews::RejectBody;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 
 use crate::http::error::Face;
 use crate::http::idempotency;
 use crate::state::AppState;
 
 pub fn router(state: &AppState) -> Router<AppState> {
+    // The routes that take files read bodies up to the largest file, framed.
+    let upload_limit =
+        usize::try_from(crate::http::upload_body::body_limit(state)).unwrap_or(usize::MAX);
     Router::new()
         .route(
             "/assets",
             // Creating honours `Idempotency-Key`; listing does not need it.
             post(assets::create)
+                .layer(DefaultBodyLimit::max(upload_limit))
                 .layer(from_fn_with_state(
                     (state.clone(), Face::V1),
                     idempotency::guard,
@@ -32,7 +37,15 @@ pub fn router(state: &AppState) -> Router<AppState> {
         )
         .route(
             "/assets/{asset_id}",
-            get(assets::detail).delete(assets::delete),
+            // PUT: the body is a file, named by the path (a creating call).
+            put(assets::put_file)
+                .layer(DefaultBodyLimit::max(upload_limit))
+                .layer(from_fn_with_state(
+                    (state.clone(), Face::V1),
+                    idempotency::guard,
+                ))
+                .get(assets::detail)
+                .delete(assets::delete),
         )
         .route("/assets/{asset_id}/preview", get(reviews::preview))
         .route(

@@ -1,0 +1,211 @@
+//! Request bodies that carry files, shared by both faces: `multipart/form-data` with the parts
+//! `file`, `assetType` and `name` (the file streamed to a temp file as it arrives, never held in
+//! memory) and raw bodies (`PUT /v1/assets/{name}`), both into `IngestService`'s `Incoming`.
+
+use axum::body::Body;
+use axum::extract::Multipart;
+use axum::extract::multipart::{Field, MultipartError};
+use futures_util::StreamExt;
+
+use crate::domain::Caller;
+use crate::domain::codes;
+use crate::service::{Incoming, ReceivedUpload, Registered, ServiceError};
+use crate::state::AppState;
+
+/// Room for the multipart framing and the text parts around the largest file.
+pub const MULTIPART_OVERHEAD: u64 = 1024 * 1024;
+/// The longest `assetType` or `name` part.
+const MAX_TEXT_PART: usize = 1024;
+/// What is still read (and dropped) of a refused file, so the client gets to read the answer.
+const MAX_DRAIN: u64 = 8 * 1024 * 1024;
+
+pub(crate) const PARTS_HINT: &str = "send multipart/form-data with the parts file, assetType and name, \
+                          or application/json {\"assetType\",\"url\",\"name\"}";
+
+/// The largest body this route reads: the largest file of any type, framed.
+pub fn body_limit(state: &AppState) -> u64 {
+    state.ingest.max_upload_bytes() + MULTIPART_OVERHEAD
+}
+
+pub(crate) enum BodyKind {
+    Json,
+    Multipart,
+}
+
+pub(crate) fn body_kind(content_type: Option<&str>) -> Result<BodyKind, ServiceError> {
+    let Some(raw) = content_type else {
+        return Ok(BodyKind::Json);
+    };
+    let essence = raw.split(';').next().unwrap_or_default().trim();
+    let essence = essence.to_ascii_lowercase();
+    match essence.as_str() {
+        "multipart/form-data" => Ok(BodyKind::Multipart),
+        "application/json" | "text/plain" | "" => Ok(BodyKind::Json),
+        other if other.ends_with("+json") => Ok(BodyKind::Json),
+        _ => Err(ServiceError::invalid(format!(
+            "Content-Type '{raw}' is not accepted on this route; {PARTS_HINT}"
+        ))),
+    }
+}
+
+pub(crate) fn too_large_body(limit: u64, what: &str) -> ServiceError {
+    ServiceError::client(
+        &codes::BODY_TOO_LARGE,
+        format!("the request body is over the limit of {limit} bytes for {what}"),
+    )
+}
+
+fn multipart_error(e: &MultipartError, limit: u64) -> ServiceError {
+    match e.status().as_u16() {
+        413 => too_large_body(limit, "an upload"),
+        _ => ServiceError::invalid(format!(
+            "the multipart body could not be read: {}",
+            e.body_text()
+        )),
+    }
+}
+
+/// The parts of a multipart upload, in any order; the file is spooled as it arrives.
+pub(crate) async fn receive(
+    state: &AppState,
+    caller: &Caller,
+    mut multipart: Multipart,
+    limit: u64,
+    dedupe: bool,
+) -> Result<Registered, ServiceError> {
+    let mut parts = ReceivedUpload {
+        dedupe,
+        ..ReceivedUpload::default()
+    };
+    let mut incoming: Option<Incoming> = None;
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(&e, limit))?
+    {
+        let part = field.name().unwrap_or_default().to_owned();
+        match part.as_str() {
+            "assetType" | "name" => {
+                let text = text_part(&part, &mut field, limit).await?;
+                let slot = match part.as_str() {
+                    "assetType" => &mut parts.asset_type,
+                    _ => &mut parts.name,
+                };
+                if slot.replace(text).is_some() {
+                    return Err(ServiceError::invalid(format!(
+                        "the part '{part}' is given twice; {PARTS_HINT}"
+                    )));
+                }
+            }
+            "file" => {
+                if incoming.is_some() {
+                    return Err(ServiceError::invalid(
+                        "the part 'file' is given twice; send one file per upload",
+                    ));
+                }
+                parts.file_name = field.file_name().map(str::to_owned);
+                let mut file = state.ingest.receive(caller).await?;
+                if let Some(t) = &parts.asset_type {
+                    file.expect_type(t);
+                }
+                while let Some(chunk) = field
+                    .chunk()
+                    .await
+                    .map_err(|e| multipart_error(&e, limit))?
+                {
+                    if let Err(refused) = file.write(&chunk).await {
+                        drain(&mut field).await;
+                        return Err(refused);
+                    }
+                }
+                incoming = Some(file);
+            }
+            "" => {
+                return Err(ServiceError::invalid(format!(
+                    "a part has no name; {PARTS_HINT}"
+                )));
+            }
+            other => {
+                return Err(ServiceError::invalid(format!(
+                    "unknown part '{other}'; {PARTS_HINT}"
+                )));
+            }
+        }
+    }
+    let Some(incoming) = incoming else {
+        return Err(ServiceError::invalid(format!(
+            "the part 'file' is missing; {PARTS_HINT}"
+        )));
+    };
+    state.ingest.upload_received(caller, parts, incoming).await
+}
+
+/// A raw body (`PUT /v1/assets/{name}`): the file itself, `Content-Length` announced and capped
+/// by the type's size, streamed into the spool as it arrives.
+pub(crate) async fn receive_raw(
+    state: &AppState,
+    caller: &Caller,
+    body: Body,
+    parts: ReceivedUpload,
+    limit: u64,
+) -> Result<Registered, ServiceError> {
+    let mut file = state.ingest.receive(caller).await?;
+    if let Some(t) = &parts.asset_type {
+        file.expect_type(t);
+    }
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            // The body limit (or the read deadline) stopped the body.
+            let text = e.to_string();
+            if text.contains("length limit") {
+                too_large_body(limit, "an upload")
+            } else {
+                ServiceError::invalid(format!("the request body could not be read: {text}"))
+            }
+        })?;
+        if let Err(refused) = file.write(&chunk).await {
+            // Read (and drop) some of the rest, so the client gets to read the refusal.
+            let mut drained = 0u64;
+            while drained < MAX_DRAIN {
+                match stream.next().await {
+                    Some(Ok(chunk)) => drained += chunk.len() as u64,
+                    _ => break,
+                }
+            }
+            return Err(refused);
+        }
+    }
+    state.ingest.upload_received(caller, parts, file).await
+}
+
+/// A text part, at most `MAX_TEXT_PART` bytes of UTF-8.
+async fn text_part(part: &str, field: &mut Field<'_>, limit: u64) -> Result<String, ServiceError> {
+    let mut text = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|e| multipart_error(&e, limit))?
+    {
+        if text.len() + chunk.len() > MAX_TEXT_PART {
+            return Err(ServiceError::invalid(format!(
+                "the part '{part}' is longer than {MAX_TEXT_PART} bytes"
+            )));
+        }
+        text.extend_from_slice(&chunk);
+    }
+    String::from_utf8(text)
+        .map_err(|_| ServiceError::invalid(format!("the part '{part}' is not UTF-8 text")))
+}
+
+/// Reads (and drops) what is left of a refused file, up to `MAX_DRAIN`, so that the client is
+/// not cut off while still sending and gets to read the refusal.
+async fn drain(field: &mut Field<'_>) {
+    let mut drained = 0u64;
+    while drained < MAX_DRAIN {
+        match field.chunk().await {
+            Ok(Some(chunk)) => drained += chunk.len() as u64,
+            _ => return,
+        }
+    }
+}
