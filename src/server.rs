@@ -23,7 +23,7 @@ use crate::fetch::{NameLookup, SystemLookup};
 use crate::http::limits::{RequestLimits, with_limits};
 use crate::jobs::{WorkerPool, spawn_workers};
 use crate::repo::{self, JobQueue, Repo};
-use crate::service::{CreatedKey, Fsck, IdempotencyService};
+use crate::service::{CreatedKey, Fsck, IdempotencyService, ResumableService};
 use crate::state::AppState;
 
 /// How often housekeeping (orphan blob sweep) runs.
@@ -73,6 +73,7 @@ impl Server {
         let housekeeping = tokio::spawn(housekeeping(
             state.fsck.clone(),
             state.idempotency.clone(),
+            state.resumable.clone(),
             state.config.orphan_grace,
             stop_rx,
         ));
@@ -235,6 +236,7 @@ fn start_workers(state: &AppState, addr: SocketAddr) -> WorkerPool {
 async fn housekeeping(
     fsck: Fsck,
     idempotency: IdempotencyService,
+    resumable: ResumableService,
     grace: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -248,6 +250,11 @@ async fn housekeeping(
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "expired Idempotency-Keys removed"),
             Err(e) => tracing::warn!(error = %e, "Idempotency-Key sweep failed"),
+        }
+        match resumable.sweep(chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "expired uploads removed"),
+            Err(e) => tracing::warn!(error = %e, "upload sweep failed"),
         }
         tokio::select! {
             () = tokio::time::sleep(SWEEP_EVERY) => {}

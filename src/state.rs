@@ -19,7 +19,8 @@ use crate::repo::Repo;
 use crate::service::{
     Admission, ContentSigner, DeliveryService, Fsck, GatewayService, IdempotencyService,
     IdempotencySettings, IngestPorts, IngestService, IngestSettings, KeyService, LibraryService,
-    ProcessingPorts, ProcessingService, ProcessingSettings, ReviewService, Settled,
+    ProcessingPorts, ProcessingService, ProcessingSettings, ResumableService, ReviewService,
+    Settled,
 };
 use crate::upstream::HttpUpstream;
 
@@ -38,6 +39,8 @@ pub struct App {
     /// The task gateway, when an upstream is configured.
     pub gateway: Option<GatewayService>,
     pub keys: KeyService,
+    /// Resumable (tus) uploads.
+    pub resumable: ResumableService,
     /// Idempotency-Keys of creating calls (`http::idempotency`).
     pub idempotency: IdempotencyService,
     pub fsck: Fsck,
@@ -104,6 +107,12 @@ impl AppState {
                 dedupe_tenants: config.dedupe_tenants.clone(),
             },
         );
+        let resumable = ResumableService::new(
+            repo.clone(),
+            Arc::clone(&blobs),
+            ingest.clone(),
+            tmp_dir.clone(),
+        );
         let library = LibraryService::new(repo.clone(), repo.clone(), settled.clone());
         let processing = ProcessingService::new(
             ProcessingPorts {
@@ -153,6 +162,7 @@ impl AppState {
             gateway,
             keys,
             idempotency,
+            resumable,
             fsck,
             jobs,
             wake,

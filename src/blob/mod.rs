@@ -94,6 +94,18 @@ pub trait BlobStore: Send + Sync {
         sha256: &str,
         range: Option<Range<u64>>,
     ) -> Result<futures_util::stream::BoxStream<'static, Result<Bytes, BlobError>>, BlobError>;
+    /// Stores a part of a resumable upload (`uploads/{upload}/{part}`), replacing any earlier
+    /// part of that name. Parts are not blobs: `list` does not show them.
+    async fn put_upload_part(&self, upload: &str, part: &str, file: &Path)
+    -> Result<(), BlobError>;
+    /// A stored part's bytes as a stream.
+    async fn upload_part_stream(
+        &self,
+        upload: &str,
+        part: &str,
+    ) -> Result<futures_util::stream::BoxStream<'static, Result<Bytes, BlobError>>, BlobError>;
+    /// Deletes every part of an upload (none is not an error).
+    async fn delete_upload_parts(&self, upload: &str) -> Result<(), BlobError>;
     /// Stores the preview image of a blob (replacing any earlier one).
     async fn put_preview(&self, sha256: &str, jpeg: Bytes) -> Result<(), BlobError>;
     /// The preview image of a blob, if one was made.
@@ -124,6 +136,11 @@ pub fn object_key(sha256: &str) -> String {
     let a = sha256.get(0..2).unwrap_or("00");
     let b = sha256.get(2..4).unwrap_or("00");
     format!("sha256/{a}/{b}/{sha256}")
+}
+
+/// `uploads/{upload}/{part}`: the object key of a part of a resumable upload.
+pub fn upload_part_key(upload: &str, part: &str) -> String {
+    format!("uploads/{upload}/{part}")
 }
 
 /// `previews/ab/<hex>.jpg`: the object key of a blob's preview.

@@ -14,6 +14,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::{
     BlobError, BlobInfo, BlobStore, LocalBlob, PutOutcome, is_sha256_hex, object_key, preview_key,
+    upload_part_key,
 };
 
 /// Upload part size for large blobs.
@@ -32,6 +33,30 @@ pub struct ObjectBlobStore {
 }
 
 impl ObjectBlobStore {
+    /// Writes a local file to `location` in parts of `PART_BYTES`, a few at once (large reads:
+    /// each read of a tokio file is a trip to the blocking pool).
+    async fn write_file(
+        &self,
+        location: ObjectPath,
+        file: &Path,
+        attributes: Attributes,
+    ) -> Result<(), BlobError> {
+        let mut source =
+            tokio::io::BufReader::with_capacity(1 << 20, tokio::fs::File::open(file).await?);
+        let mut writer = BufWriter::with_capacity(Arc::clone(&self.store), location, PART_BYTES)
+            .with_attributes(attributes)
+            .with_max_concurrency(PARTS_IN_FLIGHT);
+        if let Err(e) = tokio::io::copy_buf(&mut source, &mut writer).await {
+            let _ = writer.abort().await;
+            return Err(BlobError::Io(e));
+        }
+        if let Err(e) = writer.shutdown().await {
+            let _ = writer.abort().await;
+            return Err(BlobError::Io(e));
+        }
+        Ok(())
+    }
+
     pub fn new(store: Arc<dyn ObjectStore>) -> Self {
         Self {
             store,
@@ -152,22 +177,45 @@ impl BlobStore for ObjectBlobStore {
             };
         }
         // Large blobs go up in parts; identical content written twice at once is harmless.
-        // Large reads: each read of a tokio file is a trip to the blocking pool.
-        let mut source =
-            tokio::io::BufReader::with_capacity(1 << 20, tokio::fs::File::open(file).await?);
-        let mut writer =
-            BufWriter::with_capacity(Arc::clone(&self.store), Self::location(sha256), PART_BYTES)
-                .with_attributes(self.attributes(content_type))
-                .with_max_concurrency(PARTS_IN_FLIGHT);
-        if let Err(e) = tokio::io::copy_buf(&mut source, &mut writer).await {
-            let _ = writer.abort().await;
-            return Err(BlobError::Io(e));
-        }
-        if let Err(e) = writer.shutdown().await {
-            let _ = writer.abort().await;
-            return Err(BlobError::Io(e));
-        }
+        self.write_file(Self::location(sha256), file, self.attributes(content_type))
+            .await?;
         Ok(PutOutcome::Stored)
+    }
+
+    async fn put_upload_part(
+        &self,
+        upload: &str,
+        part: &str,
+        file: &Path,
+    ) -> Result<(), BlobError> {
+        let location = ObjectPath::from(upload_part_key(upload, part));
+        self.write_file(location, file, Attributes::new()).await
+    }
+
+    async fn upload_part_stream(
+        &self,
+        upload: &str,
+        part: &str,
+    ) -> Result<futures_util::stream::BoxStream<'static, Result<Bytes, BlobError>>, BlobError> {
+        let key = upload_part_key(upload, part);
+        let result = self
+            .store
+            .get(&ObjectPath::from(key.as_str()))
+            .await
+            .map_err(not_found(&key))?;
+        Ok(result.into_stream().map_err(BlobError::Store).boxed())
+    }
+
+    async fn delete_upload_parts(&self, upload: &str) -> Result<(), BlobError> {
+        let prefix = ObjectPath::from(format!("uploads/{upload}"));
+        let metas: Vec<_> = self.store.list(Some(&prefix)).try_collect().await?;
+        for meta in metas {
+            match self.store.delete(&meta.location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(BlobError::Store(e)),
+            }
+        }
+        Ok(())
     }
 
     async fn read_range(&self, sha256: &str, range: Range<u64>) -> Result<Bytes, BlobError> {

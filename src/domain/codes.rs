@@ -95,6 +95,8 @@ pub const IDEMPOTENCY_IN_PROGRESS: Code = refusal("idempotency-in-progress", 141
 pub const IDEMPOTENCY_KEY_REUSED: Code = refusal("idempotency-key-reused", 1422, 422);
 pub const IDEMPOTENCY_KEY_INVALID: Code = refusal("idempotency-key-invalid", 1012, 400);
 pub const METHOD_NOT_ALLOWED: Code = refusal("method-not-allowed", 1405, 405);
+pub const PRECONDITION_FAILED: Code = refusal("precondition-failed", 1412, 412);
+pub const UNSUPPORTED_MEDIA_TYPE: Code = refusal("unsupported-media-type", 1415, 415);
 pub const BODY_TOO_LARGE: Code = refusal("body-too-large", 1413, 413);
 pub const URI_TOO_LONG: Code = refusal("uri-too-long", 1414, 414);
 pub const RANGE_NOT_SATISFIABLE: Code = refusal("range-not-satisfiable", 1416, 416);
@@ -172,6 +174,8 @@ pub const ALL: &[&Code] = &[
     &IDEMPOTENCY_KEY_REUSED,
     &IDEMPOTENCY_KEY_INVALID,
     &METHOD_NOT_ALLOWED,
+    &PRECONDITION_FAILED,
+    &UNSUPPORTED_MEDIA_TYPE,
     &BODY_TOO_LARGE,
     &URI_TOO_LONG,
     &RANGE_NOT_SATISFIABLE,

@@ -102,6 +102,8 @@ fn is_upload_route(method: &Method, path: &str) -> bool {
         Method::PUT => path
             .strip_prefix("/v1/assets/")
             .is_some_and(|name| !name.is_empty() && !name.contains('/')),
+        // A tus PATCH carries a part of a file.
+        Method::PATCH => path.starts_with("/v1/uploads/tus/"),
         _ => false,
     }
 }

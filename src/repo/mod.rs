@@ -19,7 +19,7 @@ pub use error::RepoError;
 pub use sql::{Dialect, SqlRepo, postgres, sqlite};
 pub use types::{
     ApiKeyRecord, AssetFilter, AssetRef, HoldKind, Insert, Job, KeyClaim, KeyRequest, KeysetPage,
-    NewApiKey, NewAsset, NewJob, OffsetPage, StatusChange, StoredAnswer,
+    NewApiKey, NewAsset, NewJob, NewUpload, OffsetPage, StatusChange, StoredAnswer, UploadRecord,
 };
 
 pub type RepoResult<T> = Result<T, RepoError>;
@@ -200,10 +200,43 @@ pub trait IdempotencyRepo: Send + Sync {
     async fn sweep_idempotency_keys(&self, now: DateTime<Utc>) -> RepoResult<u64>;
 }
 
+/// Resumable uploads (tus): the row of each upload, advanced part by part with a
+/// compare-and-set on its offset, so two nodes (or two retries) never both append.
+#[async_trait]
+pub trait UploadRepo: Send + Sync {
+    async fn create_upload(&self, upload: &NewUpload) -> RepoResult<()>;
+    /// An upload of this tenant.
+    async fn get_upload(&self, tenant: &str, id: &str) -> RepoResult<Option<UploadRecord>>;
+    /// Appends a part stored under `part` (`from` bytes were there, `to` are now) and pushes
+    /// the expiry to `expires_at`. `false`, changing nothing, when the offset is no longer
+    /// `from` or the upload is gone.
+    async fn append_upload_part(
+        &self,
+        id: &str,
+        from: u64,
+        to: u64,
+        part: &str,
+        expires_at: DateTime<Utc>,
+    ) -> RepoResult<bool>;
+    /// Records the asset a complete upload became (once: `false` when it already has one).
+    async fn finish_upload(&self, id: &str, asset_id: &str) -> RepoResult<bool>;
+    /// Removes the upload's row; `false` when there is none.
+    async fn delete_upload(&self, id: &str) -> RepoResult<bool>;
+    /// Ids of uploads expired at `now`, at most `limit`.
+    async fn expired_uploads(&self, now: DateTime<Utc>, limit: u32) -> RepoResult<Vec<String>>;
+}
+
 /// Everything the service layer needs from the metadata store.
 #[async_trait]
 pub trait Repo:
-    AssetRepo + JobQueue + KeyRepo + TaskRepo + MaintenanceRepo + BlobHoldRepo + IdempotencyRepo
+    AssetRepo
+    + JobQueue
+    + KeyRepo
+    + TaskRepo
+    + MaintenanceRepo
+    + BlobHoldRepo
+    + IdempotencyRepo
+    + UploadRepo
 {
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> RepoResult<()>;

@@ -166,3 +166,30 @@ pub struct StoredAnswer {
     pub content_type: Option<String>,
     pub body: Vec<u8>,
 }
+
+/// A resumable upload being created.
+#[derive(Debug, Clone)]
+pub struct NewUpload {
+    pub id: String,
+    pub tenant: String,
+    pub asset_type: AssetType,
+    pub name: Option<String>,
+    pub length: u64,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A resumable upload: how much has arrived, the object keys of its parts in order, and the
+/// asset it became once complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadRecord {
+    pub id: String,
+    pub tenant: String,
+    pub asset_type: AssetType,
+    pub name: Option<String>,
+    pub length: u64,
+    pub offset: u64,
+    pub parts: Vec<String>,
+    pub asset_id: Option<String>,
+    pub expires_at: DateTime<Utc>,
+}

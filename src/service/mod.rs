@@ -10,6 +10,7 @@
 //! | `DeliveryService` | content bytes, signed URLs, `asset://` resolution | assets, blobs, signer |
 //! | `GatewayService` | forward generation tasks of every family (`families`), record them | upstream, tasks, delivery |
 //! | `KeyService` | API keys | keys |
+//! | `ResumableService` | resumable (tus) uploads: create, append, complete, end, sweep | uploads, blobs, ingest |
 //! | `IdempotencyService` | Idempotency-Key: claim, replay, record, sweep | idempotency keys |
 //! | `Fsck` | consistency check, repairs, orphan sweep | maintenance, assets, jobs, blob holds, blobs |
 
@@ -31,6 +32,7 @@ mod moderate;
 mod process;
 mod received;
 mod resolve;
+mod resumable;
 mod review;
 mod settled;
 mod signer;
@@ -52,6 +54,7 @@ pub use list::ListParams;
 pub use process::{ProcessingPorts, ProcessingService, ProcessingSettings};
 pub use received::{DATA_URI_MAX_BYTES, DATA_URI_SOURCE, Incoming, ReceivedUpload};
 pub use resolve::{ResolveViolation, Resolved};
+pub use resumable::{Appended, ResumableService, UPLOAD_TTL};
 pub use review::ReviewService;
 pub use settled::Settled;
 pub use signer::ContentSigner;

@@ -225,3 +225,57 @@ async fn presigned_urls_read_straight_from_the_store() {
         );
     }
 }
+
+#[tokio::test]
+async fn upload_parts_contract() {
+    use futures_util::TryStreamExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, store) in backends(dir.path()).await {
+        let upload = format!("upl-{}", std::process::id());
+        let first: Vec<u8> = (0..70_000u32).map(|i| (i % 253) as u8).collect();
+        let file = dir.path().join("part.bin");
+        std::fs::write(&file, &first).expect("write");
+        store
+            .put_upload_part(&upload, "00000000000000000000-a", &file)
+            .await
+            .expect("put part");
+        std::fs::write(&file, b"second").expect("write");
+        store
+            .put_upload_part(&upload, "00000000000000070000-b", &file)
+            .await
+            .expect("put part");
+        let read = |part: &'static str| {
+            let (store, upload) = (store.clone(), upload.clone());
+            async move {
+                let chunks: Vec<bytes::Bytes> = store
+                    .upload_part_stream(&upload, part)
+                    .await
+                    .expect("part")
+                    .try_collect()
+                    .await
+                    .expect("read");
+                chunks.concat()
+            }
+        };
+        assert_eq!(read("00000000000000000000-a").await, first, "{name}");
+        assert_eq!(read("00000000000000070000-b").await, b"second", "{name}");
+        // Parts are not blobs.
+        assert!(store.list().await.expect("list").is_empty(), "{name}");
+        store
+            .delete_upload_parts(&upload)
+            .await
+            .expect("delete parts");
+        assert!(
+            store
+                .upload_part_stream(&upload, "00000000000000000000-a")
+                .await
+                .is_err(),
+            "{name}"
+        );
+        // Deleting what is gone is not an error.
+        store
+            .delete_upload_parts(&upload)
+            .await
+            .expect("delete again");
+    }
+}

@@ -100,6 +100,24 @@ impl BlobStore for Interleaved {
     ) -> Result<BoxStream<'static, Result<Bytes, BlobError>>, BlobError> {
         self.inner.stream(sha256, range).await
     }
+    async fn put_upload_part(
+        &self,
+        upload: &str,
+        part: &str,
+        file: &Path,
+    ) -> Result<(), BlobError> {
+        self.inner.put_upload_part(upload, part, file).await
+    }
+    async fn upload_part_stream(
+        &self,
+        upload: &str,
+        part: &str,
+    ) -> Result<BoxStream<'static, Result<Bytes, BlobError>>, BlobError> {
+        self.inner.upload_part_stream(upload, part).await
+    }
+    async fn delete_upload_parts(&self, upload: &str) -> Result<(), BlobError> {
+        self.inner.delete_upload_parts(upload).await
+    }
     async fn put_preview(&self, sha256: &str, jpeg: Bytes) -> Result<(), BlobError> {
         self.inner.put_preview(sha256, jpeg).await
     }

@@ -1018,3 +1018,116 @@ async fn sha256_filter_contract() {
         assert!(theirs.items.is_empty(), "{name}");
     }
 }
+
+#[tokio::test]
+async fn uploads_contract() {
+    use assetlib::repo::NewUpload;
+    for (name, repo, _dir) in backends().await {
+        let at = |s: i64| {
+            Utc.timestamp_opt(1_800_000_000 + s, 0)
+                .single()
+                .expect("time")
+        };
+        let upload = NewUpload {
+            id: "upl-1".to_owned(),
+            tenant: "t1".to_owned(),
+            asset_type: AssetType::Video,
+            name: Some("clip.mp4".to_owned()),
+            length: 100,
+            created_at: at(0),
+            expires_at: at(100),
+        };
+        repo.create_upload(&upload).await.expect("create");
+        let got = repo
+            .get_upload("t1", "upl-1")
+            .await
+            .expect("get")
+            .expect("there");
+        assert_eq!(
+            (got.offset, got.length, got.parts.len()),
+            (0, 100, 0),
+            "{name}"
+        );
+        assert_eq!(got.asset_type, AssetType::Video);
+        assert_eq!(got.name.as_deref(), Some("clip.mp4"));
+        assert!(
+            repo.get_upload("t2", "upl-1").await.expect("get").is_none(),
+            "{name}"
+        );
+
+        // Parts advance by compare-and-set on the offset, in order.
+        assert!(
+            repo.append_upload_part("upl-1", 0, 40, "p0", at(200))
+                .await
+                .expect("append")
+        );
+        assert!(
+            !repo
+                .append_upload_part("upl-1", 0, 30, "px", at(200))
+                .await
+                .expect("append"),
+            "{name}: a stale offset"
+        );
+        assert!(
+            repo.append_upload_part("upl-1", 40, 100, "p1", at(300))
+                .await
+                .expect("append")
+        );
+        let got = repo
+            .get_upload("t1", "upl-1")
+            .await
+            .expect("get")
+            .expect("there");
+        assert_eq!(got.offset, 100);
+        assert_eq!(got.parts, vec!["p0", "p1"], "{name}");
+        assert_eq!(got.expires_at, at(300));
+
+        // Finished once; then no part is appended any more.
+        assert!(
+            repo.finish_upload("upl-1", "asset-20260101000000-aaaaa")
+                .await
+                .expect("finish")
+        );
+        assert!(
+            !repo
+                .finish_upload("upl-1", "asset-20260101000000-bbbbb")
+                .await
+                .expect("finish")
+        );
+        assert!(
+            !repo
+                .append_upload_part("upl-1", 100, 100, "p2", at(300))
+                .await
+                .expect("append")
+        );
+        let got = repo
+            .get_upload("t1", "upl-1")
+            .await
+            .expect("get")
+            .expect("there");
+        assert_eq!(
+            got.asset_id.as_deref(),
+            Some("asset-20260101000000-aaaaa"),
+            "{name}"
+        );
+
+        // Expiry and removal.
+        let second = NewUpload {
+            id: "upl-2".to_owned(),
+            expires_at: at(50),
+            ..upload.clone()
+        };
+        repo.create_upload(&second).await.expect("create");
+        assert_eq!(
+            repo.expired_uploads(at(100), 10).await.expect("expired"),
+            vec!["upl-2"],
+            "{name}"
+        );
+        assert!(repo.delete_upload("upl-2").await.expect("delete"));
+        assert!(!repo.delete_upload("upl-2").await.expect("delete"));
+        assert_eq!(
+            repo.expired_uploads(at(300), 10).await.expect("expired"),
+            vec!["upl-1"]
+        );
+    }
+}

@@ -29,5 +29,6 @@ mod resolve_anywhere;
 mod shutdown;
 mod ssrf;
 mod tenancy;
+mod tus;
 mod v1_api;
 mod v1_uploads;

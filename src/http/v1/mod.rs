@@ -5,6 +5,7 @@ mod dto;
 mod paging;
 mod resolve;
 mod reviews;
+pub mod tus;
 
 /// The request bodies, public for the fuzz targets (`fuzz/`).
 pub use dto::CreateBody;
@@ -51,6 +52,14 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route(
             "/assets/{asset_id}/content",
             get(crate::http::content::owner_content),
+        )
+        .route(tus::ROUTE, post(tus::create).options(tus::options))
+        .route(
+            &format!("{}/{{upload_id}}", tus::ROUTE),
+            axum::routing::head(tus::head)
+                .patch(tus::patch)
+                .delete(tus::delete)
+                .options(tus::options),
         )
         .route("/resolve", post(resolve::resolve))
         .route("/reviews", get(reviews::queue))

@@ -27,6 +27,7 @@ const SQLITE_FILES: &[(&str, &str)] = files!("sqlite":
     "0006_name_folded.sql",
     "0007_blob_holds.sql",
     "0008_idempotency_keys.sql",
+    "0009_uploads.sql",
 );
 
 const POSTGRES_FILES: &[(&str, &str)] = files!("postgres":
@@ -36,6 +37,7 @@ const POSTGRES_FILES: &[(&str, &str)] = files!("postgres":
     "0004_name_folded.sql",
     "0005_blob_holds.sql",
     "0006_idempotency_keys.sql",
+    "0007_uploads.sql",
 );
 
 pub(crate) static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator(SQLITE_FILES));

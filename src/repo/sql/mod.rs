@@ -19,6 +19,7 @@ pub mod postgres;
 mod rows;
 pub mod sqlite;
 mod tasks;
+mod uploads;
 
 use std::sync::Arc;
 
@@ -30,7 +31,7 @@ pub use dialect::Dialect;
 
 use super::{
     AssetRepo, BlobHoldRepo, IdempotencyRepo, JobQueue, KeyRepo, MaintenanceRepo, Repo, RepoResult,
-    TaskRepo,
+    TaskRepo, UploadRepo,
 };
 
 /// SQL adapter for every metadata port. Reads go to `read`, writes (and transactions that
@@ -67,7 +68,8 @@ where
         + TaskRepo
         + MaintenanceRepo
         + BlobHoldRepo
-        + IdempotencyRepo,
+        + IdempotencyRepo
+        + UploadRepo,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
 {
     async fn ping(&self) -> RepoResult<()> {
