@@ -112,7 +112,8 @@ impl AppState {
             Arc::clone(&blobs),
             ingest.clone(),
             tmp_dir.clone(),
-        );
+        )
+        .with_signer(signer(&config, addr)?);
         let library = LibraryService::new(repo.clone(), repo.clone(), settled.clone());
         let processing = ProcessingService::new(
             ProcessingPorts {

@@ -104,6 +104,14 @@ pub trait BlobStore: Send + Sync {
         upload: &str,
         part: &str,
     ) -> Result<futures_util::stream::BoxStream<'static, Result<Bytes, BlobError>>, BlobError>;
+    /// A URL that writes part `part` of `upload` straight into the store (`PUT`, no
+    /// credentials) for `ttl`; `None` when the store cannot sign URLs (local disk).
+    async fn presigned_put_url(
+        &self,
+        upload: &str,
+        part: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Option<String>, BlobError>;
     /// Deletes every part of an upload (none is not an error).
     async fn delete_upload_parts(&self, upload: &str) -> Result<(), BlobError>;
     /// Stores the preview image of a blob (replacing any earlier one).

@@ -206,6 +206,20 @@ impl BlobStore for ObjectBlobStore {
         Ok(result.into_stream().map_err(BlobError::Store).boxed())
     }
 
+    async fn presigned_put_url(
+        &self,
+        upload: &str,
+        part: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Option<String>, BlobError> {
+        let Some(signer) = &self.signer else {
+            return Ok(None);
+        };
+        let location = ObjectPath::from(upload_part_key(upload, part));
+        let url = signer.signed_url(Method::PUT, &location, ttl).await?;
+        Ok(Some(url.to_string()))
+    }
+
     async fn delete_upload_parts(&self, upload: &str) -> Result<(), BlobError> {
         let prefix = ObjectPath::from(format!("uploads/{upload}"));
         let metas: Vec<_> = self.store.list(Some(&prefix)).try_collect().await?;

@@ -94,6 +94,7 @@ pub const ASSET_IN_USE: Code = refusal("asset-in-use", 1410, 409);
 pub const IDEMPOTENCY_IN_PROGRESS: Code = refusal("idempotency-in-progress", 1411, 409);
 pub const IDEMPOTENCY_KEY_REUSED: Code = refusal("idempotency-key-reused", 1422, 422);
 pub const IDEMPOTENCY_KEY_INVALID: Code = refusal("idempotency-key-invalid", 1012, 400);
+pub const UPLOAD_MISMATCH: Code = refusal("upload-mismatch", 1013, 422);
 pub const METHOD_NOT_ALLOWED: Code = refusal("method-not-allowed", 1405, 405);
 pub const PRECONDITION_FAILED: Code = refusal("precondition-failed", 1412, 412);
 pub const UNSUPPORTED_MEDIA_TYPE: Code = refusal("unsupported-media-type", 1415, 415);
@@ -173,6 +174,7 @@ pub const ALL: &[&Code] = &[
     &IDEMPOTENCY_IN_PROGRESS,
     &IDEMPOTENCY_KEY_REUSED,
     &IDEMPOTENCY_KEY_INVALID,
+    &UPLOAD_MISMATCH,
     &METHOD_NOT_ALLOWED,
     &PRECONDITION_FAILED,
     &UNSUPPORTED_MEDIA_TYPE,

@@ -92,16 +92,20 @@ fn over_limits(request: &Request) -> Option<Response> {
 }
 
 /// The routes that take files, whose body limit is the largest file's: the kyy upload
-/// (`kyy::UPLOAD_ROUTE`), `POST /v1/assets` and `PUT /v1/assets/{name}`.
+/// (`kyy::UPLOAD_ROUTE`), `POST /v1/assets`, `PUT /v1/assets/{name}`, tus `PATCH`es and
+/// direct uploads' signed `PUT /uploads/{id}`.
 fn is_upload_route(method: &Method, path: &str) -> bool {
     match *method {
         Method::POST => {
             path == "/v1/assets"
                 || path.strip_prefix(super::error::KYY_PREFIX) == Some(super::kyy::UPLOAD_ROUTE)
         }
-        Method::PUT => path
-            .strip_prefix("/v1/assets/")
-            .is_some_and(|name| !name.is_empty() && !name.contains('/')),
+        // A file named by the path; a direct upload's bytes at this node's signed URL.
+        Method::PUT => {
+            path.strip_prefix("/v1/assets/")
+                .is_some_and(|name| !name.is_empty() && !name.contains('/'))
+                || path.starts_with("/uploads/")
+        }
         // A tus PATCH carries a part of a file.
         Method::PATCH => path.starts_with("/v1/uploads/tus/"),
         _ => false,

@@ -20,7 +20,7 @@ pub use content::{RangeAsk, parse_range};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{get, put};
 use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/content/{asset_id}", get(content::signed_content))
+        .route("/uploads/{upload_id}", put(v1::direct::receive_signed))
         .nest(error::KYY_PREFIX, kyy::router(&state))
         .nest("/v1", v1::router(&state))
         .layer(DefaultBodyLimit::max(envelope::MAX_BODY_BYTES))

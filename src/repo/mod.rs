@@ -207,6 +207,8 @@ pub trait UploadRepo: Send + Sync {
     async fn create_upload(&self, upload: &NewUpload) -> RepoResult<()>;
     /// An upload of this tenant.
     async fn get_upload(&self, tenant: &str, id: &str) -> RepoResult<Option<UploadRecord>>;
+    /// An upload of any tenant (a signed upload URL names no tenant).
+    async fn get_upload_any_tenant(&self, id: &str) -> RepoResult<Option<UploadRecord>>;
     /// Appends a part stored under `part` (`from` bytes were there, `to` are now) and pushes
     /// the expiry to `expires_at`. `false`, changing nothing, when the offset is no longer
     /// `from` or the upload is gone.

@@ -54,7 +54,7 @@ pub use list::ListParams;
 pub use process::{ProcessingPorts, ProcessingService, ProcessingSettings};
 pub use received::{DATA_URI_MAX_BYTES, DATA_URI_SOURCE, Incoming, ReceivedUpload};
 pub use resolve::{ResolveViolation, Resolved};
-pub use resumable::{Appended, ResumableService, UPLOAD_TTL};
+pub use resumable::{Appended, DirectUpload, ResumableService, UPLOAD_TTL};
 pub use review::ReviewService;
 pub use settled::Settled;
 pub use signer::ContentSigner;

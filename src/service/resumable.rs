@@ -9,6 +9,11 @@
 //! the last byte is in, the parts are read back in order through the same spool as any upload
 //! (hashed, the type's cap enforced) and registered; the parts are then removed. Uploads left
 //! unfinished expire `ttl` after their last byte and are swept with their parts.
+//!
+//! Direct uploads use the same rows: the client gets a URL that writes the file as one part
+//! (`direct`) — a presigned `PUT` into the bucket on S3, so the bytes bypass the API nodes, or a
+//! signed URL of this node on a local store — and then asks to `complete`, which checks the size
+//! (and the sha256, when given) before registering the file.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +25,7 @@ use futures_util::{Stream, StreamExt};
 use tokio::io::AsyncWriteExt;
 
 use super::ingest::{IngestService, Registered, parse_name, parse_type};
+use super::signer::ContentSigner;
 use super::{ReceivedUpload, ServiceError};
 use crate::blob::BlobStore;
 use crate::domain::Caller;
@@ -39,6 +45,20 @@ pub struct ResumableService {
     ingest: IngestService,
     tmp_dir: std::path::PathBuf,
     ttl: Duration,
+    /// Signs this node's upload URLs (stores that cannot presign).
+    signer: Option<ContentSigner>,
+}
+
+/// The part name of a direct upload's single part.
+const DIRECT_PART: &str = "direct";
+
+/// Where a direct upload's bytes go: `PUT` them to `url` before `expires_at`.
+pub struct DirectUpload {
+    pub upload: UploadRecord,
+    pub url: String,
+    /// Whether `url` writes straight into the blob store (presigned) rather than to a node.
+    pub presigned: bool,
+    pub url_expires_at: DateTime<Utc>,
 }
 
 /// What a `PATCH` did: the upload as it now stands, and the asset once it is complete.
@@ -71,7 +91,176 @@ impl ResumableService {
             ingest,
             tmp_dir,
             ttl: UPLOAD_TTL,
+            signer: None,
         }
+    }
+
+    /// Signs upload URLs of this node with `signer` (for stores that cannot presign).
+    pub fn with_signer(mut self, signer: ContentSigner) -> Self {
+        self.signer = Some(signer);
+        self
+    }
+
+    /// Creates a direct upload of `length` bytes and the URL its bytes are sent to.
+    pub async fn create_direct(
+        &self,
+        caller: &Caller,
+        asset_type: Option<&str>,
+        name: Option<&str>,
+        length: u64,
+    ) -> Result<DirectUpload, ServiceError> {
+        let mut fields = Vec::new();
+        if let Some(t) = asset_type {
+            fields.push(("assetType".to_owned(), t.to_owned()));
+        }
+        if let Some(n) = name {
+            fields.push(("name".to_owned(), n.to_owned()));
+        }
+        let upload = self.create_with(caller, length, &fields).await?;
+        let now = Utc::now();
+        let ttl = self
+            .signer
+            .as_ref()
+            .map_or(Duration::from_secs(3600), ContentSigner::ttl);
+        let presigned = self
+            .blobs
+            .presigned_put_url(&upload.id, DIRECT_PART, ttl)
+            .await
+            .map_err(|e| ServiceError::internal("signing an upload URL", e))?;
+        let (url, url_expires_at, presigned) = match presigned {
+            Some(url) => (
+                url,
+                now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(1)),
+                true,
+            ),
+            None => {
+                let signer = self.signer.as_ref().ok_or_else(|| {
+                    ServiceError::internal(
+                        "signing an upload URL",
+                        anyhow::anyhow!("no signer for this node's upload URLs"),
+                    )
+                })?;
+                let (url, at) = signer.upload_url(&upload.id, now);
+                (url, at, false)
+            }
+        };
+        Ok(DirectUpload {
+            upload,
+            url,
+            presigned,
+            url_expires_at,
+        })
+    }
+
+    /// Receives the bytes of a direct upload at this node's signed URL: stored as its one part.
+    pub async fn receive_direct<S, E>(
+        &self,
+        id: &str,
+        expires: &str,
+        sig: &str,
+        body: S,
+    ) -> Result<u64, ServiceError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
+        E: std::fmt::Display,
+    {
+        let signer = self.signer.as_ref().ok_or_else(|| {
+            ServiceError::client(&codes::FORBIDDEN, "this node does not take upload URLs")
+        })?;
+        signer.verify_upload(id, expires, sig, Utc::now())?;
+        let upload = self
+            .uploads
+            .get_upload_any_tenant(id)
+            .await
+            .map_err(db("reading an upload"))?
+            .ok_or_else(missing)?;
+        if upload.asset_id.is_some() {
+            return Err(ServiceError::client(
+                &codes::CONFLICT,
+                "this upload is complete",
+            ));
+        }
+        let (file, received) = self.spool_part(body, upload.length).await?;
+        self.blobs
+            .put_upload_part(id, DIRECT_PART, &file)
+            .await
+            .map_err(|e| ServiceError::internal("storing an upload", e))?;
+        Ok(received)
+    }
+
+    /// Completes a direct upload once its bytes are in: the size must be the announced length
+    /// and the content's sha256 `sha256` (when given); then the file is registered.
+    pub async fn complete_direct(
+        &self,
+        caller: &Caller,
+        id: &str,
+        sha256: Option<&str>,
+    ) -> Result<Registered, ServiceError> {
+        use sha2::Digest;
+        let upload = self.status(caller, id).await?;
+        if upload.asset_id.is_some() {
+            return Err(ServiceError::client(
+                &codes::CONFLICT,
+                "this upload is complete already",
+            ));
+        }
+        let mut stream = self
+            .blobs
+            .upload_part_stream(id, DIRECT_PART)
+            .await
+            .map_err(|e| match e {
+                crate::blob::BlobError::NotFound(_) => ServiceError::client(
+                    &codes::UPLOAD_MISMATCH,
+                    "no bytes have arrived for this upload yet: PUT the file to its url first",
+                ),
+                other => ServiceError::internal("reading an upload", other),
+            })?;
+        let mut incoming = self.ingest.receive(caller).await?;
+        incoming.expect_type(upload.asset_type.as_str());
+        let mut hash = sha2::Sha256::new();
+        let mut size = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| ServiceError::internal("reading an upload", e))?;
+            size += chunk.len() as u64;
+            hash.update(&chunk);
+            incoming.write(&chunk).await?;
+        }
+        if size != upload.length {
+            return Err(ServiceError::client(
+                &codes::UPLOAD_MISMATCH,
+                format!(
+                    "the upload holds {size} bytes, not the {} announced; PUT the whole file again",
+                    upload.length
+                ),
+            ));
+        }
+        let actual = crate::fetch::hex(&hash.finalize());
+        if let Some(expected) = sha256
+            && !expected.eq_ignore_ascii_case(&actual)
+        {
+            return Err(ServiceError::client(
+                &codes::UPLOAD_MISMATCH,
+                format!("the upload's sha256 is {actual}, not {expected}; PUT the file again"),
+            ));
+        }
+        let request = ReceivedUpload {
+            asset_type: Some(upload.asset_type.as_str().to_owned()),
+            name: upload.name.clone(),
+            file_name: upload.name.clone(),
+            dedupe: false,
+        };
+        let registered = self
+            .ingest
+            .upload_received(caller, request, incoming)
+            .await?;
+        self.uploads
+            .finish_upload(id, registered.asset.id.as_str())
+            .await
+            .map_err(db("finishing an upload"))?;
+        if let Err(e) = self.blobs.delete_upload_parts(id).await {
+            tracing::warn!(upload = %id, error = %e, "could not remove an upload's bytes");
+        }
+        Ok(registered)
     }
 
     /// Keeps unfinished uploads for `ttl` after their last byte.
@@ -98,6 +287,15 @@ impl ResumableService {
         metadata: Option<&str>,
     ) -> Result<UploadRecord, ServiceError> {
         let fields = parse_metadata(metadata.unwrap_or_default())?;
+        self.create_with(caller, length, &fields).await
+    }
+
+    async fn create_with(
+        &self,
+        caller: &Caller,
+        length: u64,
+        fields: &[(String, String)],
+    ) -> Result<UploadRecord, ServiceError> {
         let field = |key: &str| {
             fields
                 .iter()
@@ -107,7 +305,7 @@ impl ResumableService {
         let asset_type = parse_type(field("assetType")).map_err(|e| match e {
             ServiceError::Client { code, message } => ServiceError::Client {
                 code,
-                message: format!("{message} (in Upload-Metadata: assetType <base64>)"),
+                message: format!("{message} (Upload-Metadata's or the body's assetType)"),
             },
             other => other,
         })?;

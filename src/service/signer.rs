@@ -95,6 +95,29 @@ impl ContentSigner {
         format!("{}/content/{id}?exp={expires}&sig={sig}", self.base)
     }
 
+    /// A URL of this node where the bytes of direct upload `upload` are sent (`PUT`), valid
+    /// until now + ttl; and that expiry. Signed apart from content URLs (`upload:` + id).
+    pub fn upload_url(&self, upload: &str, now: DateTime<Utc>) -> (String, DateTime<Utc>) {
+        let expires = now.timestamp() + i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX / 2);
+        let sig = self.signature(&format!("upload:{upload}"), expires);
+        let at = DateTime::from_timestamp(expires, 0).unwrap_or(now);
+        (
+            format!("{}/uploads/{upload}?exp={expires}&sig={sig}", self.base),
+            at,
+        )
+    }
+
+    /// Checks the signature of an upload URL (`upload_url`).
+    pub fn verify_upload(
+        &self,
+        upload: &str,
+        expires: &str,
+        sig: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        self.verify(&format!("upload:{upload}"), expires, sig, now)
+    }
+
     /// Checks a presented signature; expired or tampered answers `forbidden`.
     pub fn verify(
         &self,

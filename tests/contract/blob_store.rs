@@ -277,5 +277,23 @@ async fn upload_parts_contract() {
             .delete_upload_parts(&upload)
             .await
             .expect("delete again");
+
+        // A presigned PUT writes a part straight into the store (S3); a local one signs none.
+        let url = store
+            .presigned_put_url(&upload, "direct", std::time::Duration::from_secs(60))
+            .await
+            .expect("sign");
+        assert_eq!(url.is_some(), store.signs_urls(), "{name}");
+        if let Some(url) = url {
+            let put = reqwest::Client::new()
+                .put(url)
+                .body(b"sent".to_vec())
+                .send()
+                .await
+                .expect("put");
+            assert!(put.status().is_success(), "{name}: {}", put.status());
+            assert_eq!(read("direct").await, b"sent", "{name}");
+            store.delete_upload_parts(&upload).await.expect("delete");
+        }
     }
 }

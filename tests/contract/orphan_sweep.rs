@@ -115,6 +115,14 @@ impl BlobStore for Interleaved {
     ) -> Result<BoxStream<'static, Result<Bytes, BlobError>>, BlobError> {
         self.inner.upload_part_stream(upload, part).await
     }
+    async fn presigned_put_url(
+        &self,
+        upload: &str,
+        part: &str,
+        ttl: Duration,
+    ) -> Result<Option<String>, BlobError> {
+        self.inner.presigned_put_url(upload, part, ttl).await
+    }
     async fn delete_upload_parts(&self, upload: &str) -> Result<(), BlobError> {
         self.inner.delete_upload_parts(upload).await
     }

@@ -11,6 +11,7 @@ mod connections;
 mod crash;
 mod crash_loop;
 mod dedupe;
+mod direct_uploads;
 mod envelopes;
 mod fsck;
 mod gateway;

@@ -1,6 +1,7 @@
 //! The native face: JSON, proper HTTP statuses, `{"error": {"code", "message"}}` errors.
 
 mod assets;
+pub mod direct;
 mod dto;
 mod paging;
 mod resolve;
@@ -61,6 +62,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
                 .delete(tus::delete)
                 .options(tus::options),
         )
+        .route("/uploads", post(direct::create))
+        .route("/uploads/{upload_id}/complete", post(direct::complete))
         .route("/resolve", post(resolve::resolve))
         .route("/reviews", get(reviews::queue))
         .route("/reviews/{asset_id}/approve", post(reviews::approve))

@@ -86,6 +86,16 @@ where
         row.as_ref().map(upload_from_row).transpose()
     }
 
+    async fn get_upload_any_tenant(&self, id: &str) -> RepoResult<Option<UploadRecord>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.write)
+        .await?;
+        row.as_ref().map(upload_from_row).transpose()
+    }
+
     async fn append_upload_part(
         &self,
         id: &str,
