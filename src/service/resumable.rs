@@ -391,7 +391,7 @@ impl ResumableService {
                 ),
             ));
         }
-        let room = upload.length - upload.offset;
+        let room = upload.length.saturating_sub(upload.offset);
         let (part_file, received) = self.spool_part(body, room).await?;
         if received == 0 {
             return Ok(Appended {

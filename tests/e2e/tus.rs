@@ -288,3 +288,23 @@ async fn another_node_continues_an_upload() {
     drop(b);
     schema.remove().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_s3_the_parts_live_in_the_bucket() {
+    let Some(blob_url) = crate::common::s3_bucket("assetlib-tus", "resumable uploads on S3").await
+    else {
+        return;
+    };
+    let app = spawn_app_with(move |c| c.blob_url = blob_url, Arc::new(SystemLookup)).await;
+    let key = app.create_key("studio").await;
+    let file = media::png(520, 400);
+    let location = header(&create(&app, &key, file.len(), "Image").await, "location");
+    for (from, to) in [(0, 3000), (3000, file.len())] {
+        let resp = patch(&app, &key, &location, from, &file[from..to]).await;
+        assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+        if to == file.len() {
+            let asset = header(&resp, "asset-id");
+            assert_eq!(app.wait_settled(&key, &asset).await["status"], "Active");
+        }
+    }
+}
