@@ -97,6 +97,10 @@ pub struct ServeArgs {
     /// Seconds an unreferenced blob is kept before the sweeper removes it.
     #[arg(long, env = "ASSETLIB_ORPHAN_GRACE", default_value_t = defaults::ORPHAN_GRACE_SECS)]
     pub orphan_grace_secs: u64,
+    /// Days a deleted asset can be restored (`POST /v1/assets/{id}/restore`) before its row
+    /// is purged and its blob, unless shared, swept.
+    #[arg(long, env = "ASSETLIB_DELETED_RETENTION_DAYS", default_value_t = defaults::DELETED_RETENTION_DAYS)]
+    pub deleted_retention_days: u64,
     /// Hours the first answer to a call with an `Idempotency-Key` is kept (and replayed).
     #[arg(long, env = "ASSETLIB_IDEMPOTENCY_TTL_HOURS", default_value_t = defaults::IDEMPOTENCY_TTL_HOURS)]
     pub idempotency_ttl_hours: u64,
@@ -320,6 +324,8 @@ pub struct Config {
     pub orphan_grace: Duration,
     /// How long an Idempotency-Key's first answer is kept.
     pub idempotency_ttl: Duration,
+    /// How long a deleted asset can be restored.
+    pub deleted_retention: Duration,
     /// Tenants whose every upload is deduplicated by content (`*`: all; config file `[dedupe]`).
     pub dedupe_tenants: Vec<String>,
     pub limits: MediaLimits,
@@ -360,6 +366,7 @@ impl Config {
             orphan_grace: Duration::from_secs(defaults::ORPHAN_GRACE_SECS),
             idempotency_ttl: Duration::from_secs(defaults::IDEMPOTENCY_TTL_HOURS * 3600),
             dedupe_tenants: Vec::new(),
+            deleted_retention: Duration::from_secs(defaults::DELETED_RETENTION_DAYS * 86_400),
             limits: MediaLimits::default(),
             moderation: ModerationConfig::default(),
             tasks: TaskRules::default(),
@@ -408,6 +415,8 @@ impl Config {
         config.jobs.lease = Duration::from_secs(args.job_lease_secs.max(1));
         config.jobs.shutdown_grace = Duration::from_secs(args.shutdown_grace_secs);
         config.orphan_grace = Duration::from_secs(args.orphan_grace_secs);
+        config.deleted_retention =
+            Duration::from_secs(args.deleted_retention_days.saturating_mul(86_400));
         config.idempotency_ttl =
             Duration::from_secs(args.idempotency_ttl_hours.max(1).saturating_mul(3600));
         config.decode_budget_bytes = args.decode_budget_mib.max(1).saturating_mul(1024 * 1024);
@@ -488,6 +497,7 @@ impl fmt::Debug for Config {
             .field("orphan_grace", &self.orphan_grace)
             .field("idempotency_ttl", &self.idempotency_ttl)
             .field("dedupe_tenants", &self.dedupe_tenants)
+            .field("deleted_retention", &self.deleted_retention)
             .field("limits", &self.limits)
             .field("moderation", &self.moderation)
             .field("tasks", &self.tasks)

@@ -23,7 +23,7 @@ use crate::fetch::{NameLookup, SystemLookup};
 use crate::http::limits::{RequestLimits, with_limits};
 use crate::jobs::{WorkerPool, spawn_workers};
 use crate::repo::{self, JobQueue, Repo};
-use crate::service::{CreatedKey, Fsck, IdempotencyService, ResumableService};
+use crate::service::{CreatedKey, Fsck, IdempotencyService, LibraryService, ResumableService};
 use crate::state::AppState;
 
 /// How often housekeeping (orphan blob sweep) runs.
@@ -74,6 +74,7 @@ impl Server {
             state.fsck.clone(),
             state.idempotency.clone(),
             state.resumable.clone(),
+            state.library.clone(),
             state.config.orphan_grace,
             stop_rx,
         ));
@@ -237,6 +238,7 @@ async fn housekeeping(
     fsck: Fsck,
     idempotency: IdempotencyService,
     resumable: ResumableService,
+    library: LibraryService,
     grace: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -250,6 +252,11 @@ async fn housekeeping(
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "expired Idempotency-Keys removed"),
             Err(e) => tracing::warn!(error = %e, "Idempotency-Key sweep failed"),
+        }
+        match library.purge_deleted(chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "deleted assets past their retention purged"),
+            Err(e) => tracing::warn!(error = %e, "purge of deleted assets failed"),
         }
         match resumable.sweep(chrono::Utc::now()).await {
             Ok(0) => {}

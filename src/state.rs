@@ -114,7 +114,8 @@ impl AppState {
             tmp_dir.clone(),
         )
         .with_signer(signer(&config, addr)?);
-        let library = LibraryService::new(repo.clone(), repo.clone(), settled.clone());
+        let library = LibraryService::new(repo.clone(), repo.clone(), settled.clone())
+            .with_retention(config.deleted_retention);
         let processing = ProcessingService::new(
             ProcessingPorts {
                 blobs: Arc::clone(&blobs),

@@ -16,6 +16,8 @@ pub const JOB_POLL_INTERVAL_SECS: u64 = 1;
 pub const SHUTDOWN_GRACE_SECS: u64 = 20;
 pub const CONTENT_URL_TTL_SECS: u64 = 12 * 3600;
 pub const ORPHAN_GRACE_SECS: u64 = 3600;
+/// Days a deleted asset can be restored before it is purged.
+pub const DELETED_RETENTION_DAYS: u64 = 7;
 /// Hours an Idempotency-Key's first answer is kept.
 pub const IDEMPOTENCY_TTL_HOURS: u64 = 24;
 pub const MAX_FETCHES_PER_TENANT: usize = 32;

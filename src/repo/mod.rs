@@ -68,6 +68,26 @@ pub trait AssetRepo: Send + Sync {
     ) -> RepoResult<bool>;
     /// Assets of every tenant waiting for review, oldest first, after the keyset `after`.
     async fn list_pending_reviews(&self, after: Option<i64>, limit: u32) -> RepoResult<KeysetPage>;
+    /// Renames a live asset of this tenant (`None`: no name). `false` when there is none.
+    async fn rename_asset(
+        &self,
+        tenant: &str,
+        id: &AssetId,
+        name: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> RepoResult<bool>;
+    /// Brings back an asset of this tenant deleted at or after `deleted_since`. `false` when
+    /// there is none (live, missing, or deleted before).
+    async fn restore_asset(
+        &self,
+        tenant: &str,
+        id: &AssetId,
+        deleted_since: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> RepoResult<bool>;
+    /// Removes the rows of assets deleted before `deleted_before`, at most `limit`; how many.
+    /// Their blobs become orphans unless another row references them.
+    async fn purge_deleted(&self, deleted_before: DateTime<Utc>, limit: u32) -> RepoResult<u64>;
     /// Soft-deletes a live asset of this tenant. `false` when there is none.
     async fn delete_asset(&self, tenant: &str, id: &AssetId, at: DateTime<Utc>)
     -> RepoResult<bool>;

@@ -84,6 +84,8 @@ pub struct AssetFilter {
     pub name_contains: Option<String>,
     /// Exactly this content (lowercase hex sha256).
     pub sha256: Option<String>,
+    /// Deleted assets (still restorable) instead of live ones.
+    pub deleted: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -1,10 +1,12 @@
-//! Deleting an asset (soft: the row stays so its blob stays referenced).
+//! Deleting an asset (soft: the row stays, restorable, for the retention period; then it is
+//! purged and its blob removed by the orphan sweep unless another row references it), restoring
+//! one, and renaming one.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::{LibraryService, ServiceError};
 use crate::domain::codes;
-use crate::domain::{AssetId, Caller};
+use crate::domain::{Asset, AssetId, Caller};
 
 impl LibraryService {
     /// Deletes an asset of the caller's tenant. The row is kept (soft delete) so the blob
@@ -52,5 +54,70 @@ impl LibraryService {
         } else {
             Err(ServiceError::not_found())
         }
+    }
+}
+
+impl LibraryService {
+    /// Renames a live asset of the caller's tenant (`None` or empty: no name).
+    pub async fn rename(
+        &self,
+        caller: &Caller,
+        raw_id: &str,
+        name: Option<&str>,
+    ) -> Result<Asset, ServiceError> {
+        let id = AssetId::parse(raw_id).ok_or_else(ServiceError::not_found)?;
+        let name = super::ingest::parse_name(name)?;
+        let renamed = self
+            .assets
+            .rename_asset(&caller.tenant, &id, name.as_deref(), Utc::now())
+            .await
+            .map_err(|e| ServiceError::internal("renaming an asset", e))?;
+        if !renamed {
+            return Err(ServiceError::not_found());
+        }
+        self.get(caller, raw_id).await
+    }
+
+    /// Brings back an asset of the caller's tenant deleted within the retention period, as it
+    /// was. `not-found` when it is live, missing, or was deleted before.
+    pub async fn restore(&self, caller: &Caller, raw_id: &str) -> Result<Asset, ServiceError> {
+        let id = AssetId::parse(raw_id).ok_or_else(ServiceError::not_found)?;
+        let now = Utc::now();
+        let restored = self
+            .assets
+            .restore_asset(&caller.tenant, &id, now - self.retention_chrono(), now)
+            .await
+            .map_err(|e| ServiceError::internal("restoring an asset", e))?;
+        if !restored {
+            return Err(ServiceError::client(
+                &codes::NOT_FOUND,
+                format!(
+                    "no deleted asset {raw_id} to restore (deleted assets can be restored for {} days)",
+                    self.retention.as_secs() / 86_400
+                ),
+            ));
+        }
+        self.get(caller, raw_id).await
+    }
+
+    /// Purges the rows of assets deleted longer ago than the retention period, as of `now`;
+    /// how many. Their blobs are then orphans (unless shared) for the orphan sweep.
+    pub async fn purge_deleted(&self, now: DateTime<Utc>) -> Result<u64, ServiceError> {
+        let mut purged = 0;
+        loop {
+            let n = self
+                .assets
+                .purge_deleted(now - self.retention_chrono(), 500)
+                .await
+                .map_err(|e| ServiceError::internal("purging deleted assets", e))?;
+            purged += n;
+            if n < 500 {
+                return Ok(purged);
+            }
+        }
+    }
+
+    fn retention_chrono(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.retention).unwrap_or(chrono::Duration::days(7))
     }
 }

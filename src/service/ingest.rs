@@ -349,6 +349,7 @@ impl IngestService {
             statuses: vec![Status::Processing, Status::PendingReview, Status::Active],
             name_contains: None,
             sha256: Some(sha256.to_owned()),
+            deleted: false,
         };
         let page = self
             .assets

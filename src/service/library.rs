@@ -6,7 +6,10 @@ use super::{ServiceError, Settled};
 use crate::domain::{Asset, AssetId, Caller};
 use crate::repo::{AssetRepo, TaskRepo};
 
-/// Reads and deletes the caller's assets.
+/// How long a deleted asset can be restored, by default.
+pub const DELETED_RETENTION: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// Reads, renames, deletes and restores the caller's assets.
 #[derive(Clone)]
 pub struct LibraryService {
     pub(super) assets: Arc<dyn AssetRepo>,
@@ -14,6 +17,8 @@ pub struct LibraryService {
     pub(super) tasks: Arc<dyn TaskRepo>,
     /// Wakes details requests that wait for processing to end.
     pub(super) settled: Settled,
+    /// How long a deleted asset can be restored before its row is purged.
+    pub(super) retention: std::time::Duration,
 }
 
 impl LibraryService {
@@ -22,7 +27,14 @@ impl LibraryService {
             assets,
             tasks,
             settled,
+            retention: DELETED_RETENTION,
         }
+    }
+
+    /// Keeps deleted assets restorable for `retention`.
+    pub fn with_retention(mut self, retention: std::time::Duration) -> Self {
+        self.retention = retention;
+        self
     }
 
     /// One asset of the caller's tenant. Ids of other tenants and malformed ids answer

@@ -16,6 +16,8 @@ pub struct ListParams {
     pub name: Option<String>,
     /// Lowercase or uppercase hex sha256 of the content.
     pub sha256: Option<String>,
+    /// List deleted (restorable) assets instead of live ones.
+    pub deleted: bool,
 }
 
 impl ListParams {
@@ -65,6 +67,7 @@ impl ListParams {
             statuses,
             name_contains: non_empty(&self.name).map(str::to_owned),
             sha256,
+            deleted: self.deleted,
         })
     }
 }

@@ -49,6 +49,7 @@ pub use gateway::{GatewayOutcome, GatewayService};
 pub use idempotency::{Begin, IdempotencyService, IdempotencySettings, fingerprint};
 pub use ingest::{IngestPorts, IngestService, IngestSettings, Registered, UploadRequest};
 pub use keys::{CreatedKey, KEY_CACHE_TTL, KeyService};
+pub use library::DELETED_RETENTION;
 pub use library::LibraryService;
 pub use list::ListParams;
 pub use process::{ProcessingPorts, ProcessingService, ProcessingSettings};

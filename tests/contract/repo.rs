@@ -1131,3 +1131,134 @@ async fn uploads_contract() {
         );
     }
 }
+
+#[tokio::test]
+async fn rename_restore_and_purge_contract() {
+    for (name, repo, _dir) in backends().await {
+        let at = |s: u32| {
+            Utc.with_ymd_and_hms(2026, 1, 2, 0, 0, s)
+                .single()
+                .expect("time")
+        };
+        let id = AssetId::parse("asset-20260101000000-rr001").expect("id");
+        let other = AssetId::parse("asset-20260101000000-rr002").expect("id");
+        for (i, n) in [(&id, 1), (&other, 2)] {
+            repo.insert_asset_with_job(
+                &new_asset(i.as_str(), "t1", n, AssetType::Image, "Old Name"),
+                &job(),
+            )
+            .await
+            .expect("insert");
+        }
+        // Rename, found by the new name; not another tenant's.
+        assert!(
+            repo.rename_asset("t1", &id, Some("Brand New"), at(1))
+                .await
+                .expect("rename")
+        );
+        assert!(
+            !repo
+                .rename_asset("t2", &id, Some("x"), at(1))
+                .await
+                .expect("rename"),
+            "{name}"
+        );
+        let named = AssetFilter {
+            name_contains: Some("brand".into()),
+            ..AssetFilter::default()
+        };
+        let found = repo
+            .list_assets_offset("t1", &named, 0, 10)
+            .await
+            .expect("list");
+        assert_eq!(found.total, 1, "{name}");
+        assert!(
+            repo.rename_asset("t1", &id, None, at(1))
+                .await
+                .expect("rename")
+        );
+        let asset = repo
+            .get_asset("t1", &id)
+            .await
+            .expect("get")
+            .expect("there");
+        assert_eq!(asset.name, None);
+
+        // Delete, listed as deleted, restored within the window, counted again.
+        assert!(repo.delete_asset("t1", &id, at(10)).await.expect("delete"));
+        let deleted = AssetFilter {
+            deleted: true,
+            ..AssetFilter::default()
+        };
+        let page = repo
+            .list_assets_keyset("t1", &deleted, None, 10)
+            .await
+            .expect("list");
+        assert_eq!(page.items.len(), 1, "{name}");
+        assert_eq!(
+            repo.list_assets_offset("t1", &AssetFilter::default(), 0, 10)
+                .await
+                .expect("list")
+                .total,
+            1
+        );
+        assert!(
+            !repo
+                .restore_asset("t1", &id, at(11), at(20))
+                .await
+                .expect("restore"),
+            "{name}: deleted before the window"
+        );
+        assert!(
+            !repo
+                .restore_asset("t2", &id, at(0), at(20))
+                .await
+                .expect("restore")
+        );
+        assert!(
+            repo.restore_asset("t1", &id, at(5), at(20))
+                .await
+                .expect("restore")
+        );
+        assert!(
+            !repo
+                .restore_asset("t1", &id, at(5), at(20))
+                .await
+                .expect("restore"),
+            "{name}: live"
+        );
+        assert_eq!(
+            repo.list_assets_offset("t1", &AssetFilter::default(), 0, 10)
+                .await
+                .expect("list")
+                .total,
+            2,
+            "{name}"
+        );
+
+        // Purge: only rows deleted before the cut-off go.
+        assert!(
+            repo.delete_asset("t1", &other, at(30))
+                .await
+                .expect("delete")
+        );
+        assert_eq!(
+            repo.purge_deleted(at(30), 10).await.expect("purge"),
+            0,
+            "{name}"
+        );
+        assert_eq!(
+            repo.purge_deleted(at(31), 10).await.expect("purge"),
+            1,
+            "{name}"
+        );
+        assert!(
+            repo.list_assets_keyset("t1", &deleted, None, 10)
+                .await
+                .expect("list")
+                .items
+                .is_empty()
+        );
+        assert!(repo.get_asset("t1", &id).await.expect("get").is_some());
+    }
+}

@@ -18,6 +18,7 @@ mod gateway;
 mod idempotency;
 mod kyy_api;
 mod kyy_uploads;
+mod lifecycle;
 mod lying_media;
 mod manxue;
 mod media_rules;

@@ -187,6 +187,7 @@ pub async fn list(
             "status" => params.status = Some(value.into_owned()),
             "name" => params.name = Some(value.into_owned()),
             "sha256" => params.sha256 = Some(value.into_owned()),
+            "deleted" => params.deleted = value == "true" || value == "1",
             _ => {}
         }
     }
@@ -199,4 +200,35 @@ pub async fn list(
         items: page.items.iter().map(AssetBody::from).collect(),
         next_cursor: page.next_before.map(|n| n.to_string()),
     }))
+}
+
+/// `PATCH /v1/assets/{id}` `{"name"}`: renames the asset (`null` or `""`: no name).
+pub async fn rename(
+    State(state): State<AppState>,
+    V1Caller(caller): V1Caller,
+    Path(asset_id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<AssetBody>, V1Error> {
+    let body: super::dto::RenameBody = parse_json(&body)?;
+    let Some(name) = body.name else {
+        return Err(ServiceError::invalid(
+            "send {\"name\": \"…\"} (null or \"\" removes the name)",
+        )
+        .into());
+    };
+    let asset = state
+        .library
+        .rename(&caller, &asset_id, name.as_deref())
+        .await?;
+    Ok(Json(AssetBody::from(&asset)))
+}
+
+/// `POST /v1/assets/{id}/restore`: brings back an asset deleted within the retention period.
+pub async fn restore(
+    State(state): State<AppState>,
+    V1Caller(caller): V1Caller,
+    Path(asset_id): Path<String>,
+) -> Result<Json<AssetBody>, V1Error> {
+    let asset = state.library.restore(&caller, &asset_id).await?;
+    Ok(Json(AssetBody::from(&asset)))
 }

@@ -72,6 +72,18 @@ impl From<&Asset> for AssetBody {
     }
 }
 
+/// `PATCH /v1/assets/{id}`: `name` present (a string, or `null` for no name).
+#[derive(Debug, Deserialize)]
+pub struct RenameBody {
+    #[serde(default, deserialize_with = "present")]
+    pub name: Option<Option<String>>,
+}
+
+/// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListBody {

@@ -47,8 +47,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
                     idempotency::guard,
                 ))
                 .get(assets::detail)
+                .patch(assets::rename)
                 .delete(assets::delete),
         )
+        .route("/assets/{asset_id}/restore", post(assets::restore))
         .route("/assets/{asset_id}/preview", get(reviews::preview))
         .route(
             "/assets/{asset_id}/content",

@@ -17,7 +17,11 @@ where
     String: for<'a> Encode<'a, DB> + Type<DB>,
     for<'a> &'a str: Encode<'a, DB> + Type<DB>,
 {
-    q.push(" WHERE deleted_at IS NULL AND tenant = ");
+    q.push(if filter.deleted {
+        " WHERE deleted_at IS NOT NULL AND tenant = "
+    } else {
+        " WHERE deleted_at IS NULL AND tenant = "
+    });
     q.push_bind(tenant.to_owned());
     push_kind_filter(q, filter);
     if let Some(name) = &filter.name_contains {
@@ -203,18 +207,19 @@ where
     ) -> RepoResult<OffsetPage> {
         // Without a name or content filter the total is a sum over the trigger-kept counts (a
         // few rows); those filters have to look at the rows.
-        let mut count = if filter.name_contains.is_none() && filter.sha256.is_none() {
-            let mut q = QueryBuilder::<DB>::new(
-                "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM asset_counts WHERE tenant = ",
-            );
-            q.push_bind(tenant.to_owned());
-            push_kind_filter(&mut q, filter);
-            q
-        } else {
-            let mut q = QueryBuilder::<DB>::new("SELECT COUNT(*) FROM assets");
-            push_filter(&mut q, tenant, filter);
-            q
-        };
+        let mut count =
+            if filter.name_contains.is_none() && filter.sha256.is_none() && !filter.deleted {
+                let mut q = QueryBuilder::<DB>::new(
+                    "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM asset_counts WHERE tenant = ",
+                );
+                q.push_bind(tenant.to_owned());
+                push_kind_filter(&mut q, filter);
+                q
+            } else {
+                let mut q = QueryBuilder::<DB>::new("SELECT COUNT(*) FROM assets");
+                push_filter(&mut q, tenant, filter);
+                q
+            };
         let total: i64 = count.build().fetch_one(&self.read).await?.try_get(0)?;
 
         let mut q = QueryBuilder::<DB>::new(format!("SELECT {ASSET_COLUMNS} FROM assets"));
@@ -298,6 +303,59 @@ where
         .fetch_all(&self.read)
         .await?;
         keyset_page::<DB>(&rows, limit)
+    }
+
+    async fn rename_asset(
+        &self,
+        tenant: &str,
+        id: &AssetId,
+        name: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> RepoResult<bool> {
+        let done = sqlx::query(
+            "UPDATE assets SET name = $1, name_folded = $2, updated_at = $3 \
+             WHERE id = $4 AND tenant = $5 AND deleted_at IS NULL",
+        )
+        .bind(name.map(str::to_owned))
+        .bind(name.map(fold_name))
+        .bind(millis(at))
+        .bind(id.as_str())
+        .bind(tenant)
+        .execute(&self.write)
+        .await?;
+        Ok(DB::rows_affected(&done) == 1)
+    }
+
+    async fn restore_asset(
+        &self,
+        tenant: &str,
+        id: &AssetId,
+        deleted_since: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> RepoResult<bool> {
+        let done = sqlx::query(
+            "UPDATE assets SET deleted_at = NULL, updated_at = $1 \
+             WHERE id = $2 AND tenant = $3 AND deleted_at IS NOT NULL AND deleted_at >= $4",
+        )
+        .bind(millis(at))
+        .bind(id.as_str())
+        .bind(tenant)
+        .bind(millis(deleted_since))
+        .execute(&self.write)
+        .await?;
+        Ok(DB::rows_affected(&done) == 1)
+    }
+
+    async fn purge_deleted(&self, deleted_before: DateTime<Utc>, limit: u32) -> RepoResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM assets WHERE id IN (SELECT id FROM assets \
+             WHERE deleted_at IS NOT NULL AND deleted_at < $1 ORDER BY deleted_at LIMIT $2)",
+        )
+        .bind(millis(deleted_before))
+        .bind(i64::from(limit))
+        .execute(&self.write)
+        .await?;
+        Ok(DB::rows_affected(&done))
     }
 
     async fn delete_asset(
