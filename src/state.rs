@@ -107,13 +107,15 @@ impl AppState {
                 dedupe_tenants: config.dedupe_tenants.clone(),
             },
         );
+        // One signer (its secret read once) for content URLs and this node's upload URLs.
+        let signer = signer(&config, addr)?;
         let resumable = ResumableService::new(
             repo.clone(),
             Arc::clone(&blobs),
             ingest.clone(),
             tmp_dir.clone(),
         )
-        .with_signer(signer(&config, addr)?);
+        .with_signer(signer.clone());
         let library = LibraryService::new(repo.clone(), repo.clone(), settled.clone())
             .with_retention(config.deleted_retention);
         let processing = ProcessingService::new(
@@ -131,9 +133,8 @@ impl AppState {
             },
         );
         let review = ReviewService::new(repo.clone(), Arc::clone(&blobs));
-        let delivery =
-            DeliveryService::new(repo.clone(), Arc::clone(&blobs), signer(&config, addr)?)
-                .with_task_rules(config.tasks.clone());
+        let delivery = DeliveryService::new(repo.clone(), Arc::clone(&blobs), signer)
+            .with_task_rules(config.tasks.clone());
         let gateway = match config.upstream.clone() {
             Some(upstream) => Some(GatewayService::new(
                 Arc::new(HttpUpstream::new(upstream)?),

@@ -14,6 +14,18 @@ pub enum AssetType {
 }
 
 impl AssetType {
+    /// The type a file of this media type (`Content-Type`) is taken for, by its family:
+    /// `image/*`, `video/*`, `audio/*`; anything else is a Document.
+    pub fn for_media_type(media_type: &str) -> Self {
+        let family = media_type.split('/').next().unwrap_or_default().trim();
+        match family.to_ascii_lowercase().as_str() {
+            "image" => AssetType::Image,
+            "video" => AssetType::Video,
+            "audio" => AssetType::Audio,
+            _ => AssetType::Document,
+        }
+    }
+
     pub const ALL: [AssetType; 4] = [
         AssetType::Image,
         AssetType::Video,
@@ -203,6 +215,21 @@ mod tests {
         assert_eq!(AssetType::parse("IMAGE"), None);
         assert_eq!(AssetType::parse("Document"), Some(AssetType::Document));
         assert_eq!(AssetType::parse("Model"), None);
+    }
+
+    #[test]
+    fn media_types_map_to_asset_types_by_family() {
+        assert_eq!(AssetType::for_media_type("image/png"), AssetType::Image);
+        assert_eq!(AssetType::for_media_type("Video/MP4"), AssetType::Video);
+        assert_eq!(AssetType::for_media_type("audio/mpeg"), AssetType::Audio);
+        for other in ["application/pdf", "text/plain", "", "image"] {
+            let expected = if other == "image" {
+                AssetType::Image
+            } else {
+                AssetType::Document
+            };
+            assert_eq!(AssetType::for_media_type(other), expected, "{other}");
+        }
     }
 
     #[test]

@@ -137,14 +137,7 @@ pub async fn signed_content(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, V1Error> {
-    let (mut exp, mut sig) = (String::new(), String::new());
-    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        match key.as_ref() {
-            "exp" => exp = value.into_owned(),
-            "sig" => sig = value.into_owned(),
-            _ => {}
-        }
-    }
+    let (exp, sig) = crate::http::request::signature_params(query.as_deref());
     if exp.is_empty() || sig.is_empty() {
         return Err(V1Error(ServiceError::client(
             &codes::FORBIDDEN,

@@ -5,13 +5,14 @@
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::auth::authenticate;
 use super::error::{Face, KyyError, V1Error, replayed};
+use super::upload_body::announced_length;
 use crate::domain::codes;
 use crate::repo::StoredAnswer;
 use crate::service::{Begin, IdempotencyService, ServiceError, fingerprint};
@@ -72,12 +73,7 @@ pub async fn guard(
     let (print, body) = if multipart || parts.method == Method::PUT {
         // A file is streamed, not read twice: its length stands for it, with its type (a
         // multipart body's without the boundary, which differs from one try to the next).
-        let length = parts
-            .headers
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(u64::MAX);
+        let length = announced_length(&parts.headers).unwrap_or(u64::MAX);
         let kind = if multipart {
             "multipart/form-data"
         } else {

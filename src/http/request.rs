@@ -20,15 +20,32 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Serv
 
 /// `force=true` (or `1`) in a query string.
 pub fn force_flag(query: Option<&str>) -> bool {
+    flag(query, "force")
+}
+
+/// Whether the query sets `name` to `true` (or `1`).
+fn flag(query: Option<&str>, name: &str) -> bool {
     url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .any(|(k, v)| k == "force" && (v == "true" || v == "1"))
+        .any(|(k, v)| k == name && (v == "true" || v == "1"))
+}
+
+/// `exp` and `sig` of a signed URL (empty when absent).
+pub fn signature_params(query: Option<&str>) -> (String, String) {
+    let (mut exp, mut sig) = (String::new(), String::new());
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match key.as_ref() {
+            "exp" => exp = value.into_owned(),
+            "sig" => sig = value.into_owned(),
+            _ => {}
+        }
+    }
+    (exp, sig)
 }
 
 /// `dedupe=true` (or `1`): answer a live asset of the tenant with the same bytes and type
 /// instead of creating one.
 pub fn dedupe_flag(query: Option<&str>) -> bool {
-    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .any(|(k, v)| k == "dedupe" && (v == "true" || v == "1"))
+    flag(query, "dedupe")
 }
 
 /// `wait=S`: seconds (0–60) a details request may wait for the asset to leave Processing.

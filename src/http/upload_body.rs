@@ -2,9 +2,11 @@
 //! `file`, `assetType` and `name` (the file streamed to a temp file as it arrives, never held in
 //! memory) and raw bodies (`PUT /v1/assets/{name}`), both into `IngestService`'s `Incoming`.
 
-use axum::body::Body;
-use axum::extract::Multipart;
+use axum::body::{Body, Bytes};
 use axum::extract::multipart::{Field, MultipartError};
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::HeaderMap;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use futures_util::StreamExt;
 
 use crate::domain::Caller;
@@ -19,7 +21,7 @@ const MAX_TEXT_PART: usize = 1024;
 /// What is still read (and dropped) of a refused file, so the client gets to read the answer.
 const MAX_DRAIN: u64 = 8 * 1024 * 1024;
 
-pub(crate) const PARTS_HINT: &str = "send multipart/form-data with the parts file, assetType and name, \
+const PARTS_HINT: &str = "send multipart/form-data with the parts file, assetType and name, \
                           or application/json {\"assetType\",\"url\",\"name\"}";
 
 /// The largest body this route reads: the largest file of any type, framed.
@@ -27,12 +29,12 @@ pub fn body_limit(state: &AppState) -> u64 {
     state.ingest.max_upload_bytes() + MULTIPART_OVERHEAD
 }
 
-pub(crate) enum BodyKind {
+enum BodyKind {
     Json,
     Multipart,
 }
 
-pub(crate) fn body_kind(content_type: Option<&str>) -> Result<BodyKind, ServiceError> {
+fn body_kind(content_type: Option<&str>) -> Result<BodyKind, ServiceError> {
     let Some(raw) = content_type else {
         return Ok(BodyKind::Json);
     };
@@ -45,6 +47,62 @@ pub(crate) fn body_kind(content_type: Option<&str>) -> Result<BodyKind, ServiceE
         _ => Err(ServiceError::invalid(format!(
             "Content-Type '{raw}' is not accepted on this route; {PARTS_HINT}"
         ))),
+    }
+}
+
+/// The body length a request announces (`Content-Length`), if it does.
+pub(crate) fn announced_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
+/// What a route that creates from a body received: JSON, read whole; or a file sent as
+/// `multipart/form-data`, already received and registered.
+pub(crate) enum Received {
+    Json(Bytes),
+    File(Box<Registered>),
+}
+
+/// Reads the body of an upload route: JSON up to `json_limit` (`json_what` names it in a
+/// refusal), or a multipart file streamed into the spool and registered.
+pub(crate) async fn read_upload(
+    state: &AppState,
+    caller: &Caller,
+    request: Request,
+    json_limit: u64,
+    json_what: &str,
+    dedupe: bool,
+) -> Result<Received, ServiceError> {
+    let content_type = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let announced = announced_length(request.headers());
+    match body_kind(content_type.as_deref())? {
+        BodyKind::Json => {
+            if announced.is_some_and(|n| n > json_limit) {
+                return Err(too_large_body(json_limit, json_what));
+            }
+            let limit = usize::try_from(json_limit).unwrap_or(usize::MAX);
+            let body = axum::body::to_bytes(request.into_body(), limit)
+                .await
+                .map_err(|_| too_large_body(json_limit, json_what))?;
+            Ok(Received::Json(body))
+        }
+        BodyKind::Multipart => {
+            let limit = body_limit(state);
+            if announced.is_some_and(|n| n > limit) {
+                return Err(too_large_body(limit, "an upload"));
+            }
+            let multipart = Multipart::from_request(request, state)
+                .await
+                .map_err(|e| ServiceError::invalid(format!("{}; {PARTS_HINT}", e.body_text())))?;
+            receive(state, caller, multipart, limit, dedupe)
+                .await
+                .map(|r| Received::File(Box::new(r)))
+        }
     }
 }
 
@@ -66,7 +124,7 @@ fn multipart_error(e: &MultipartError, limit: u64) -> ServiceError {
 }
 
 /// The parts of a multipart upload, in any order; the file is spooled as it arrives.
-pub(crate) async fn receive(
+async fn receive(
     state: &AppState,
     caller: &Caller,
     mut multipart: Multipart,

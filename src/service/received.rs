@@ -200,6 +200,10 @@ pub struct ReceivedUpload {
     pub file_name: Option<String>,
     /// Answer a live asset of the tenant with the same bytes and type instead of creating one.
     pub dedupe: bool,
+    /// The size the client announced (a direct upload): another is `upload-mismatch`.
+    pub expect_bytes: Option<u64>,
+    /// The sha256 the client announced: another is `upload-mismatch`.
+    pub expect_sha256: Option<String>,
 }
 
 impl IngestService {
@@ -258,6 +262,29 @@ impl IngestService {
             }
             other => other.map_err(spool_error)?,
         };
+        // The spool hashed the file as it was written: checked here, not read twice.
+        if let Some(length) = req.expect_bytes
+            && file.bytes != length
+        {
+            return Err(ServiceError::client(
+                &codes::UPLOAD_MISMATCH,
+                format!(
+                    "the upload holds {} bytes, not the {length} announced; PUT the whole file again",
+                    file.bytes
+                ),
+            ));
+        }
+        if let Some(expected) = &req.expect_sha256
+            && !expected.eq_ignore_ascii_case(&file.sha256)
+        {
+            return Err(ServiceError::client(
+                &codes::UPLOAD_MISMATCH,
+                format!(
+                    "the upload's sha256 is {}, not {expected}; PUT the file again",
+                    file.sha256
+                ),
+            ));
+        }
         let origin = Origin::file(req.file_name.as_deref());
         self.register(caller, asset_type, name, origin, file, req.dedupe)
             .await

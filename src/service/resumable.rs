@@ -26,7 +26,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::ingest::{IngestService, Registered, parse_name, parse_type};
 use super::signer::ContentSigner;
-use super::{ReceivedUpload, ServiceError};
+use super::{Incoming, ReceivedUpload, ServiceError};
 use crate::blob::BlobStore;
 use crate::domain::Caller;
 use crate::domain::codes;
@@ -196,7 +196,6 @@ impl ResumableService {
         id: &str,
         sha256: Option<&str>,
     ) -> Result<Registered, ServiceError> {
-        use sha2::Digest;
         let upload = self.status(caller, id).await?;
         if upload.asset_id.is_some() {
             return Err(ServiceError::client(
@@ -204,51 +203,17 @@ impl ResumableService {
                 "this upload is complete already",
             ));
         }
-        let mut stream = self
-            .blobs
-            .upload_part_stream(id, DIRECT_PART)
-            .await
-            .map_err(|e| match e {
-                crate::blob::BlobError::NotFound(_) => ServiceError::client(
+        let incoming = self
+            .read_parts(caller, &upload, &[DIRECT_PART.to_owned()], || {
+                ServiceError::client(
                     &codes::UPLOAD_MISMATCH,
                     "no bytes have arrived for this upload yet: PUT the file to its url first",
-                ),
-                other => ServiceError::internal("reading an upload", other),
-            })?;
-        let mut incoming = self.ingest.receive(caller).await?;
-        incoming.expect_type(upload.asset_type.as_str());
-        let mut hash = sha2::Sha256::new();
-        let mut size = 0u64;
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| ServiceError::internal("reading an upload", e))?;
-            size += chunk.len() as u64;
-            hash.update(&chunk);
-            incoming.write(&chunk).await?;
-        }
-        if size != upload.length {
-            return Err(ServiceError::client(
-                &codes::UPLOAD_MISMATCH,
-                format!(
-                    "the upload holds {size} bytes, not the {} announced; PUT the whole file again",
-                    upload.length
-                ),
-            ));
-        }
-        let actual = crate::fetch::hex(&hash.finalize());
-        if let Some(expected) = sha256
-            && !expected.eq_ignore_ascii_case(&actual)
-        {
-            return Err(ServiceError::client(
-                &codes::UPLOAD_MISMATCH,
-                format!("the upload's sha256 is {actual}, not {expected}; PUT the file again"),
-            ));
-        }
-        let request = ReceivedUpload {
-            asset_type: Some(upload.asset_type.as_str().to_owned()),
-            name: upload.name.clone(),
-            file_name: upload.name.clone(),
-            dedupe: false,
-        };
+                )
+            })
+            .await?;
+        // The size and the checksum are checked on the spool's own count and hash.
+        let mut request = received(&upload, sha256);
+        request.expect_bytes = Some(upload.length);
         let registered = self
             .ingest
             .upload_received(caller, request, incoming)
@@ -479,27 +444,18 @@ impl ResumableService {
         caller: &Caller,
         upload: &UploadRecord,
     ) -> Result<Registered, ServiceError> {
-        let mut incoming = self.ingest.receive(caller).await?;
-        incoming.expect_type(upload.asset_type.as_str());
-        for part in &upload.parts {
-            let mut stream = self
-                .blobs
-                .upload_part_stream(&upload.id, part)
-                .await
-                .map_err(|e| ServiceError::internal("reading an upload's part", e))?;
-            while let Some(chunk) = stream.next().await {
-                let chunk =
-                    chunk.map_err(|e| ServiceError::internal("reading an upload's part", e))?;
-                incoming.write(&chunk).await?;
-            }
-        }
-        let request = ReceivedUpload {
-            asset_type: Some(upload.asset_type.as_str().to_owned()),
-            name: upload.name.clone(),
-            file_name: upload.name.clone(),
-            dedupe: false,
-        };
-        let registered = self.ingest.upload_received(caller, request, incoming).await;
+        let incoming = self
+            .read_parts(caller, upload, &upload.parts, || {
+                ServiceError::internal(
+                    "reading an upload's part",
+                    anyhow::anyhow!("a part of the upload is not in the blob store"),
+                )
+            })
+            .await?;
+        let registered = self
+            .ingest
+            .upload_received(caller, received(upload, None), incoming)
+            .await;
         match &registered {
             Ok(r) => {
                 self.uploads
@@ -515,6 +471,34 @@ impl ResumableService {
             tracing::warn!(upload = %upload.id, error = %e, "could not remove an upload's parts");
         }
         registered
+    }
+
+    /// The upload's `parts`, in order, read back through a new upload spool (hashed as written,
+    /// the type's cap enforced). A missing part answers `missing()`.
+    async fn read_parts(
+        &self,
+        caller: &Caller,
+        upload: &UploadRecord,
+        parts: &[String],
+        missing: fn() -> ServiceError,
+    ) -> Result<Incoming, ServiceError> {
+        let read_error = |e: crate::blob::BlobError| match e {
+            crate::blob::BlobError::NotFound(_) => missing(),
+            other => ServiceError::internal("reading an upload's part", other),
+        };
+        let mut incoming = self.ingest.receive(caller).await?;
+        incoming.expect_type(upload.asset_type.as_str());
+        for part in parts {
+            let mut stream = self
+                .blobs
+                .upload_part_stream(&upload.id, part)
+                .await
+                .map_err(read_error)?;
+            while let Some(chunk) = stream.next().await {
+                incoming.write(&chunk.map_err(read_error)?).await?;
+            }
+        }
+        Ok(incoming)
     }
 
     /// Ends an upload: its parts and its row are removed (a completed upload's asset stays).
@@ -546,6 +530,18 @@ impl ResumableService {
             self.remove(id).await?;
         }
         Ok(ids.len() as u64)
+    }
+}
+
+/// What registering a complete upload takes: its type and name, and the sha256 the client
+/// announced, if any.
+fn received(upload: &UploadRecord, sha256: Option<&str>) -> ReceivedUpload {
+    ReceivedUpload {
+        asset_type: Some(upload.asset_type.as_str().to_owned()),
+        name: upload.name.clone(),
+        file_name: upload.name.clone(),
+        expect_sha256: sha256.map(str::to_owned),
+        ..ReceivedUpload::default()
     }
 }
 

@@ -2,15 +2,11 @@
 //! nothing; the same key with another request is refused; keys are per tenant; a retry while
 //! the first call runs waits for it; two nodes on one PostgreSQL database share the keys.
 
-use std::sync::Arc;
-
-use assetlib::config::Config;
-use assetlib::fetch::SystemLookup;
 use assetlib_test_support::opt_in;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{KYY, Origin, PgSchema, TestApp, media, spawn_app, spawn_app_with};
+use crate::common::{KYY, Origin, PgSchema, TestApp, media, node_on, spawn_app};
 
 const KEY_HEADER: &str = "Idempotency-Key";
 
@@ -159,19 +155,8 @@ async fn two_nodes_on_one_postgres_share_the_keys() {
     let schema = PgSchema::create(&pg, "assetlib_e2e_idem").await;
     let blobs = tempfile::tempdir().expect("shared blob dir");
     let blob_url = format!("file://{}", blobs.path().display());
-    let node = |first: bool| {
-        let (db, bu) = (schema.url.clone(), blob_url.clone());
-        spawn_app_with(
-            move |c: &mut Config| {
-                c.database_url = db;
-                c.blob_url = bu;
-                c.bootstrap_admin_key = first;
-            },
-            Arc::new(SystemLookup),
-        )
-    };
-    let a = node(true).await;
-    let b = node(false).await;
+    let a = node_on(&schema.url, &blob_url, |_| {}).await;
+    let b = node_on(&schema.url, &blob_url, |c| c.bootstrap_admin_key = false).await;
     let origin = Origin::start().await;
     let key = a.create_key("studio").await;
     let url = origin.put("a.png", media::png(400, 400), "image/png");

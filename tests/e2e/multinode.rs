@@ -2,31 +2,10 @@
 //! by whichever node claims it, and both answer for every asset. Runs when `TEST_DATABASE_URL`
 //! is set (`.ci/run` sets it, and `ASSETLIB_REQUIRE_BACKENDS=1`).
 
-use std::sync::Arc;
-
-use assetlib::fetch::SystemLookup;
 use assetlib_test_support::opt_in;
 use reqwest::StatusCode;
 
-use assetlib::config::Config;
-
-use crate::common::{
-    BIN, KYY, Origin, PgSchema, Proc, Stderr, TestApp, media, spawn_app_with, wait_settled,
-};
-
-/// An in-process node on the shared database and blob store; `adjust` sets the rest.
-async fn node_on(database_url: &str, blob_url: &str, adjust: impl FnOnce(&mut Config)) -> TestApp {
-    let (db, bu) = (database_url.to_owned(), blob_url.to_owned());
-    spawn_app_with(
-        move |c| {
-            c.database_url = db;
-            c.blob_url = bu;
-            adjust(c);
-        },
-        Arc::new(SystemLookup),
-    )
-    .await
-}
+use crate::common::{BIN, KYY, Origin, PgSchema, Proc, Stderr, media, node_on, wait_settled};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_share_one_postgres_and_one_blob_store() {

@@ -4,14 +4,13 @@
 
 use std::sync::Arc;
 
-use assetlib::config::Config;
 use assetlib::fetch::SystemLookup;
 use assetlib_test_support::opt_in;
 use base64::Engine as _;
 use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::common::{PgSchema, TestApp, media, spawn_app, spawn_app_with};
+use crate::common::{PgSchema, TestApp, media, node_on, spawn_app, spawn_app_with};
 
 const TUS: &str = "/v1/uploads/tus";
 
@@ -255,19 +254,8 @@ async fn another_node_continues_an_upload() {
     let schema = PgSchema::create(&pg, "assetlib_e2e_tus").await;
     let blobs = tempfile::tempdir().expect("shared blob dir");
     let blob_url = format!("file://{}", blobs.path().display());
-    let node = |first: bool| {
-        let (db, bu) = (schema.url.clone(), blob_url.clone());
-        spawn_app_with(
-            move |c: &mut Config| {
-                c.database_url = db;
-                c.blob_url = bu;
-                c.bootstrap_admin_key = first;
-            },
-            Arc::new(SystemLookup),
-        )
-    };
-    let a = node(true).await;
-    let b = node(false).await;
+    let a = node_on(&schema.url, &blob_url, |_| {}).await;
+    let b = node_on(&schema.url, &blob_url, |c| c.bootstrap_admin_key = false).await;
     let key = a.create_key("studio").await;
     let file = media::png(500, 400);
     let location = header(&create(&a, &key, file.len(), "Image").await, "location");

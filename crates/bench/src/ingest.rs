@@ -125,18 +125,11 @@ pub async fn copies(
     )
 }
 
-/// Direct uploads of `bytes` (a video), `n` at once: "answered" and "Active after the answer".
-async fn direct_uploads(imp: &Importer, bytes: &axum::body::Bytes, n: usize) -> Vec<Row> {
-    let tasks: Vec<_> = (0..n)
-        .map(|i| {
-            let (imp, bytes) = (imp.clone(), bytes.clone());
-            let name = format!(
-                "video-{}.mp4",
-                NEXT.fetch_add(1, Ordering::Relaxed) + i as u64
-            );
-            tokio::spawn(async move { imp.put_file(bytes, &name, "video/mp4").await })
-        })
-        .collect();
+/// Waits for imports running at once: the times they were answered, and how much later each
+/// was usable (errors counted with the answers).
+async fn settle(
+    tasks: Vec<tokio::task::JoinHandle<Result<crate::importer::Imported, String>>>,
+) -> (Samples, Samples) {
     let mut answered = Samples::default();
     let mut after = Samples::default();
     for task in tasks {
@@ -149,6 +142,19 @@ async fn direct_uploads(imp: &Importer, bytes: &axum::body::Bytes, n: usize) -> 
             Err(e) => answered.error(e.to_string()),
         }
     }
+    (answered, after)
+}
+
+/// Direct uploads of `bytes` (a video), `n` at once: "answered" and "Active after the answer".
+async fn direct_uploads(imp: &Importer, bytes: &axum::body::Bytes, n: usize) -> Vec<Row> {
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (imp, bytes) = (imp.clone(), bytes.clone());
+            let name = format!("video-{}.mp4", NEXT.fetch_add(1, Ordering::Relaxed));
+            tokio::spawn(async move { imp.put_file(bytes, &name, "video/mp4").await })
+        })
+        .collect();
+    let (answered, after) = settle(tasks).await;
     vec![
         Row::new(
             &format!("ingest {n}× direct upload answered"),
@@ -174,18 +180,7 @@ pub async fn imports(imp: &Importer, origin: &Origin, file: &str, n: usize) -> V
             tokio::spawn(async move { imp.import(&url, "Video").await })
         })
         .collect();
-    let mut answered = Samples::default();
-    let mut after = Samples::default();
-    for task in tasks {
-        match task.await {
-            Ok(Ok(t)) => {
-                answered.ok(t.answered);
-                after.ok(t.usable.saturating_sub(t.answered));
-            }
-            Ok(Err(e)) => answered.error(e),
-            Err(e) => answered.error(e.to_string()),
-        }
-    }
+    let (answered, after) = settle(tasks).await;
     let name = imp.name();
     let mut rows = vec![Row::new(
         &format!("ingest {n}× import answered"),

@@ -1,16 +1,17 @@
 use axum::Json;
-use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::StatusCode;
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
 
 use super::dto::{AssetBody, CreateBody, ListBody};
 use super::paging::Paging;
+use crate::domain::AssetType;
 use crate::http::auth::V1Caller;
 use crate::http::envelope::MAX_BODY_BYTES;
 use crate::http::error::V1Error;
 use crate::http::request::{dedupe_flag, force_flag, parse_json, wait_param};
 use crate::http::upload_body::{
-    BodyKind, PARTS_HINT, body_kind, body_limit, receive, receive_raw, too_large_body,
+    Received, announced_length, read_upload, receive_raw, too_large_body,
 };
 use crate::service::{ListParams, ReceivedUpload, Registered, ServiceError, UploadRequest};
 use crate::state::AppState;
@@ -26,15 +27,6 @@ fn created(registered: Registered) -> (StatusCode, Json<AssetBody>) {
     (StatusCode::CREATED, Json(answer))
 }
 
-/// The announced body length, if any.
-fn announced_length(request: &Request) -> Option<u64> {
-    request
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-}
-
 /// `POST /v1/assets`: JSON naming a URL, or `multipart/form-data` carrying the file (the parts
 /// `file`, `assetType`, `name`, streamed as on the kyy route).
 pub async fn create(
@@ -43,39 +35,21 @@ pub async fn create(
     request: Request,
 ) -> Result<(StatusCode, Json<AssetBody>), V1Error> {
     let dedupe = dedupe_flag(request.uri().query());
-    let content_type = request
-        .headers()
-        .get(CONTENT_TYPE)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    let announced = announced_length(&request);
-    let registered = match body_kind(content_type.as_deref())? {
-        BodyKind::Json => {
-            if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-                return Err(too_large_body(MAX_BODY_BYTES as u64, "a JSON body").into());
+    let json_limit = MAX_BODY_BYTES as u64;
+    let registered =
+        match read_upload(&state, &caller, request, json_limit, "a JSON body", dedupe).await? {
+            Received::Json(body) => {
+                let body: CreateBody = parse_json(&body)?;
+                let request = UploadRequest {
+                    asset_type: body.asset_type,
+                    url: body.url,
+                    name: body.name,
+                    dedupe: body.dedupe.unwrap_or(false) || dedupe,
+                };
+                state.ingest.upload(&caller, request).await?
             }
-            let body = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
-                .await
-                .map_err(|_| too_large_body(MAX_BODY_BYTES as u64, "a JSON body"))?;
-            let body: CreateBody = parse_json(&body)?;
-            let request = UploadRequest {
-                asset_type: body.asset_type,
-                url: body.url,
-                name: body.name,
-                dedupe: body.dedupe.unwrap_or(false) || dedupe,
-            };
-            state.ingest.upload(&caller, request).await?
-        }
-        BodyKind::Multipart => {
-            let limit = body_limit(&state);
-            if announced.is_some_and(|n| n > limit) {
-                return Err(too_large_body(limit, "an upload").into());
-            }
-            let multipart = Multipart::from_request(request, &state)
-                .await
-                .map_err(|e| ServiceError::invalid(format!("{}; {PARTS_HINT}", e.body_text())))?;
-            receive(&state, &caller, multipart, limit, dedupe).await?
-        }
-    };
+            Received::File(registered) => *registered,
+        };
     Ok(created(registered))
 }
 
@@ -88,33 +62,19 @@ pub async fn put_file(
     Path(name): Path<String>,
     request: Request,
 ) -> Result<(StatusCode, Json<AssetBody>), V1Error> {
-    let mut asset_type = None;
-    let mut dedupe = false;
-    for (key, value) in
-        url::form_urlencoded::parse(request.uri().query().unwrap_or_default().as_bytes())
-    {
-        match key.as_ref() {
-            "assetType" => asset_type = Some(value.into_owned()),
-            "dedupe" => dedupe = value == "true" || value == "1",
-            _ => {}
-        }
-    }
-    let content_type = request
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_ascii_lowercase);
-    let asset_type = asset_type.or_else(|| {
-        content_type.as_deref().map(|t| {
-            match t.split('/').next().unwrap_or_default() {
-                "image" => "Image",
-                "video" => "Video",
-                "audio" => "Audio",
-                _ => "Document",
-            }
-            .to_owned()
-        })
-    });
+    let query = request.uri().query();
+    let dedupe = dedupe_flag(query);
+    let asset_type = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(key, _)| key == "assetType")
+        .last()
+        .map(|(_, value)| value.into_owned())
+        .or_else(|| {
+            request
+                .headers()
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(|t| AssetType::for_media_type(t).as_str().to_owned())
+        });
     let Some(asset_type) = asset_type else {
         return Err(ServiceError::client(
             &crate::domain::codes::INVALID_ASSET_TYPE,
@@ -123,7 +83,7 @@ pub async fn put_file(
         .into());
     };
     let limit = state.ingest.max_upload_bytes();
-    match announced_length(&request) {
+    match announced_length(request.headers()) {
         None => {
             return Err(ServiceError::invalid(
                 "Content-Length is required: send the file's size with its bytes",
@@ -138,6 +98,7 @@ pub async fn put_file(
         name: Some(name.clone()),
         file_name: Some(name),
         dedupe,
+        ..ReceivedUpload::default()
     };
     let body = request.into_body();
     let registered = receive_raw(&state, &caller, body, parts, limit).await?;

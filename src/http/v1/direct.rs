@@ -112,14 +112,7 @@ pub async fn receive_signed(
     RawQuery(query): RawQuery,
     request: Request,
 ) -> Result<StatusCode, V1Error> {
-    let (mut exp, mut sig) = (String::new(), String::new());
-    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        match key.as_ref() {
-            "exp" => exp = value.into_owned(),
-            "sig" => sig = value.into_owned(),
-            _ => {}
-        }
-    }
+    let (exp, sig) = crate::http::request::signature_params(query.as_deref());
     let body: Body = request.into_body();
     state
         .resumable

@@ -6,6 +6,15 @@ use super::rows::millis;
 use super::{Dialect, SqlRepo};
 use crate::repo::{IdempotencyRepo, KeyClaim, KeyRequest, RepoError, RepoResult, StoredAnswer};
 
+const INSERT: &str = "INSERT INTO idempotency_keys \
+     (tenant, key, fingerprint, created_at, locked_until, expires_at) \
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant, key) DO NOTHING";
+
+const TAKE_OVER: &str = "UPDATE idempotency_keys SET fingerprint = $3, status = NULL, \
+     content_type = NULL, body = NULL, created_at = $4, locked_until = $5, expires_at = $6 \
+     WHERE tenant = $1 AND key = $2 \
+     AND (expires_at <= $4 OR (status IS NULL AND locked_until <= $4))";
+
 #[async_trait]
 impl<DB> IdempotencyRepo for SqlRepo<DB>
 where
@@ -24,40 +33,21 @@ where
         let expires_at = now.saturating_add(duration_millis(request.ttl));
         // A row swept between the statements below is claimed on the next round.
         for _ in 0..3 {
-            let inserted = sqlx::query(
-                "INSERT INTO idempotency_keys \
-                 (tenant, key, fingerprint, created_at, locked_until, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant, key) DO NOTHING",
-            )
-            .bind(request.tenant.as_str())
-            .bind(request.key.as_str())
-            .bind(request.fingerprint.as_str())
-            .bind(now)
-            .bind(locked_until)
-            .bind(expires_at)
-            .execute(&self.write)
-            .await?;
-            if DB::rows_affected(&inserted) == 1 {
-                return Ok(KeyClaim::Claimed);
-            }
-            // An expired key, or a claim whose node never answered, is taken over.
-            let taken = sqlx::query(
-                "UPDATE idempotency_keys SET fingerprint = $3, status = NULL, \
-                 content_type = NULL, body = NULL, created_at = $4, locked_until = $5, \
-                 expires_at = $6 \
-                 WHERE tenant = $1 AND key = $2 \
-                 AND (expires_at <= $4 OR (status IS NULL AND locked_until <= $4))",
-            )
-            .bind(request.tenant.as_str())
-            .bind(request.key.as_str())
-            .bind(request.fingerprint.as_str())
-            .bind(now)
-            .bind(locked_until)
-            .bind(expires_at)
-            .execute(&self.write)
-            .await?;
-            if DB::rows_affected(&taken) == 1 {
-                return Ok(KeyClaim::Claimed);
+            // A free key is inserted; an expired one, or a claim whose node never answered, is
+            // taken over. Both statements take the same values.
+            for claim in [INSERT, TAKE_OVER] {
+                let done = sqlx::query(claim)
+                    .bind(request.tenant.as_str())
+                    .bind(request.key.as_str())
+                    .bind(request.fingerprint.as_str())
+                    .bind(now)
+                    .bind(locked_until)
+                    .bind(expires_at)
+                    .execute(&self.write)
+                    .await?;
+                if DB::rows_affected(&done) == 1 {
+                    return Ok(KeyClaim::Claimed);
+                }
             }
             let row = sqlx::query(
                 "SELECT fingerprint, status, content_type, body FROM idempotency_keys \

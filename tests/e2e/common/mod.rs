@@ -316,3 +316,21 @@ pub async fn upload_image(base: &str, key: &str, url: &str) -> String {
         .unwrap_or_else(|| panic!("no asset id: {body}"))
         .to_owned()
 }
+
+/// An in-process node on the shared database and blob store; `adjust` sets the rest.
+pub async fn node_on(
+    database_url: &str,
+    blob_url: &str,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
+    let (db, bu) = (database_url.to_owned(), blob_url.to_owned());
+    spawn_app_with(
+        move |c| {
+            c.database_url = db;
+            c.blob_url = bu;
+            adjust(c);
+        },
+        Arc::new(SystemLookup),
+    )
+    .await
+}
