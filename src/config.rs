@@ -17,7 +17,7 @@ pub use file::{ConfigError, FileConfig, file_from_toml, limits_from_toml};
 pub use summary::AdminKeyState;
 
 use crate::domain::rules::MediaLimits;
-use crate::domain::{FaceDetectorKind, FacePolicy, TaskRules};
+use crate::domain::{FaceDetectorKind, FacePolicy, QuotaConfig, TaskRules};
 
 /// Flags of `assetlib serve`; each also reads an `ASSETLIB_*` environment variable.
 #[derive(Debug, Clone, Args)]
@@ -328,6 +328,9 @@ pub struct Config {
     pub deleted_retention: Duration,
     /// Tenants whose every upload is deduplicated by content (`*`: all; config file `[dedupe]`).
     pub dedupe_tenants: Vec<String>,
+    /// Per-tenant quotas of the configuration file (`[quotas]`); an admin's run-time quota of
+    /// a tenant replaces its row.
+    pub quotas: QuotaConfig,
     pub limits: MediaLimits,
     pub moderation: ModerationConfig,
     /// Shape rules of generation tasks, per model (`[tasks]` of the configuration file).
@@ -366,6 +369,7 @@ impl Config {
             orphan_grace: Duration::from_secs(defaults::ORPHAN_GRACE_SECS),
             idempotency_ttl: Duration::from_secs(defaults::IDEMPOTENCY_TTL_HOURS * 3600),
             dedupe_tenants: Vec::new(),
+            quotas: QuotaConfig::default(),
             deleted_retention: Duration::from_secs(defaults::DELETED_RETENTION_DAYS * 86_400),
             limits: MediaLimits::default(),
             moderation: ModerationConfig::default(),
@@ -393,6 +397,7 @@ impl Config {
             config.moderation = file.moderation;
             config.tasks = file.tasks;
             config.dedupe_tenants = file.dedupe_tenants;
+            config.quotas = file.quotas;
         }
         if let Some(faces) = args.faces {
             config.moderation.faces = faces;
@@ -497,6 +502,7 @@ impl fmt::Debug for Config {
             .field("orphan_grace", &self.orphan_grace)
             .field("idempotency_ttl", &self.idempotency_ttl)
             .field("dedupe_tenants", &self.dedupe_tenants)
+            .field("quotas", &self.quotas)
             .field("deleted_retention", &self.deleted_retention)
             .field("limits", &self.limits)
             .field("moderation", &self.moderation)

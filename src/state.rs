@@ -17,10 +17,10 @@ use crate::jobs::{JobRegistry, PROCESS_ASSET};
 use crate::moderation::{DecodeBudget, FaceDetector, Mtcnn, SeetaDetector};
 use crate::repo::Repo;
 use crate::service::{
-    Admission, ContentSigner, DeliveryService, Fsck, GatewayService, IdempotencyService,
-    IdempotencySettings, IngestPorts, IngestService, IngestSettings, KeyService, LibraryService,
-    ProcessingPorts, ProcessingService, ProcessingSettings, ResumableService, ReviewService,
-    Settled,
+    Admission, ContentSigner, DeliveryService, Fsck, GatewayService, GroupService,
+    IdempotencyService, IdempotencySettings, IngestPorts, IngestService, IngestSettings,
+    KeyService, LibraryService, ProcessingPorts, ProcessingService, ProcessingSettings,
+    QuotaService, ResumableService, ReviewService, Settled,
 };
 use crate::upstream::HttpUpstream;
 
@@ -39,6 +39,10 @@ pub struct App {
     /// The task gateway, when an upstream is configured.
     pub gateway: Option<GatewayService>,
     pub keys: KeyService,
+    /// Groups of assets.
+    pub groups: GroupService,
+    /// Per-tenant quotas.
+    pub quotas: QuotaService,
     /// Resumable (tus) uploads.
     pub resumable: ResumableService,
     /// Idempotency-Keys of creating calls (`http::idempotency`).
@@ -90,6 +94,7 @@ impl AppState {
         let settled = Settled::default();
         let limits = Arc::new(config.limits.clone());
 
+        let quotas = QuotaService::new(repo.clone(), config.quotas.clone());
         let admission = Arc::new(Admission::new(config.admission.clone(), repo.clone()));
         let ingest = IngestService::new(
             IngestPorts {
@@ -97,6 +102,8 @@ impl AppState {
                 blobs: Arc::clone(&blobs),
                 assets: repo.clone(),
                 holds: repo.clone(),
+                groups: repo.clone(),
+                quotas: quotas.clone(),
                 wake: Arc::clone(&wake),
                 admission,
             },
@@ -116,8 +123,9 @@ impl AppState {
             tmp_dir.clone(),
         )
         .with_signer(signer.clone());
-        let library = LibraryService::new(repo.clone(), repo.clone(), settled.clone())
-            .with_retention(config.deleted_retention);
+        let library =
+            LibraryService::new(repo.clone(), repo.clone(), repo.clone(), settled.clone())
+                .with_retention(config.deleted_retention);
         let processing = ProcessingService::new(
             ProcessingPorts {
                 blobs: Arc::clone(&blobs),
@@ -144,6 +152,7 @@ impl AppState {
             None => None,
         };
         let keys = KeyService::new(repo.clone());
+        let groups = GroupService::new(repo.clone());
         let idempotency = IdempotencyService::new(
             repo.clone(),
             IdempotencySettings {
@@ -164,6 +173,8 @@ impl AppState {
             delivery,
             gateway,
             keys,
+            groups,
+            quotas,
             idempotency,
             resumable,
             fsck,

@@ -16,6 +16,7 @@ fuzz_target!(|data: &[u8]| {
                 asset_type: body.asset_type,
                 url: body.url,
                 name: body.name,
+                group_id: None,
                 dedupe: false,
             };
             if let Err(e) = request.validate() {

@@ -173,6 +173,7 @@ async fn seed(repo: &dyn Repo) -> Result<(), Box<dyn std::error::Error>> {
             sha256: "0".repeat(64),
             bytes: 1,
             format: None,
+            group_id: None,
             created_at: Utc::now(),
         };
         let job = NewJob {

@@ -4,7 +4,7 @@
 
 use super::ModerationConfig;
 use crate::domain::rules::MediaLimits;
-use crate::domain::{TaskProfile, TaskRules};
+use crate::domain::{Quota, QuotaConfig, TaskProfile, TaskRules};
 
 /// A configuration file that cannot be used, with the reason.
 #[derive(Debug, thiserror::Error)]
@@ -19,15 +19,20 @@ pub struct FileConfig {
     pub tasks: TaskRules,
     /// `[dedupe] tenants`: tenants whose every upload is deduplicated (`"*"`: all).
     pub dedupe_tenants: Vec<String>,
+    /// `[quotas]` and `[quotas.tenants.NAME]`.
+    pub quotas: QuotaConfig,
 }
 
 /// A whole configuration file: `[limits.*]`, `[moderation]` and `[tasks]`.
 pub fn file_from_toml(text: &str) -> Result<FileConfig, ConfigError> {
     let file: toml::Table = toml::from_str(text).map_err(|e| ConfigError(e.to_string()))?;
     for key in file.keys() {
-        if !matches!(key.as_str(), "limits" | "moderation" | "tasks" | "dedupe") {
+        if !matches!(
+            key.as_str(),
+            "limits" | "moderation" | "tasks" | "dedupe" | "quotas"
+        ) {
             return Err(ConfigError(format!(
-                "unknown section [{key}]; expected [limits.*], [moderation], [tasks] or [dedupe]"
+                "unknown section [{key}]; expected [limits.*], [moderation], [tasks], [dedupe] or [quotas]"
             )));
         }
     }
@@ -46,12 +51,49 @@ pub fn file_from_toml(text: &str) -> Result<FileConfig, ConfigError> {
         None => Vec::new(),
         Some(value) => dedupe_from_toml(value)?,
     };
+    let quotas = match file.get("quotas") {
+        None => QuotaConfig::default(),
+        Some(value) => quotas_from_toml(value)?,
+    };
     Ok(FileConfig {
         limits: limits_from_toml(text)?,
         moderation,
         tasks,
         dedupe_tenants,
+        quotas,
     })
+}
+
+/// `[quotas]`: `max_assets`, `max_bytes`, `uploads_per_minute` for every tenant, and
+/// `[quotas.tenants.NAME]` with the same keys for one tenant (laid over `[quotas]`).
+fn quotas_from_toml(value: &toml::Value) -> Result<QuotaConfig, ConfigError> {
+    let toml::Value::Table(table) = value else {
+        return Err(ConfigError("[quotas] must be a table".to_owned()));
+    };
+    let mut table = table.clone();
+    let tenants = match table.remove("tenants") {
+        None => toml::Table::new(),
+        Some(toml::Value::Table(t)) => t,
+        Some(_) => {
+            return Err(ConfigError(
+                "[quotas] tenants must be tables: [quotas.tenants.NAME]".to_owned(),
+            ));
+        }
+    };
+    let quota = |value: toml::Value, place: &str| -> Result<Quota, ConfigError> {
+        value
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError(format!("{place}: {e}")))
+    };
+    let mut config = QuotaConfig {
+        default: quota(toml::Value::Table(table), "[quotas]")?,
+        ..QuotaConfig::default()
+    };
+    for (tenant, value) in tenants {
+        let own = quota(value, &format!("[quotas.tenants.{tenant}]"))?;
+        config.tenants.insert(tenant, own);
+    }
+    Ok(config)
 }
 
 /// `[dedupe]`: `tenants = ["studio", …]` (or `["*"]`), nothing else.
@@ -125,6 +167,7 @@ pub fn limits_from_toml(text: &str) -> Result<MediaLimits, ConfigError> {
     file.remove("moderation");
     file.remove("tasks");
     file.remove("dedupe");
+    file.remove("quotas");
     for key in file.keys() {
         if key != "limits" {
             return Err(ConfigError(format!(
@@ -185,6 +228,39 @@ mod tests {
             "not toml at all [",
         ] {
             assert!(limits_from_toml(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn quotas_name_limits_per_tenant() {
+        let file = file_from_toml(
+            "[quotas]\nmax_assets = 1000\nuploads_per_minute = 60\n\
+             [quotas.tenants.studio]\nmax_assets = 5\nmax_bytes = 1048576\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            file.quotas.for_tenant("studio"),
+            Quota {
+                max_assets: Some(5),
+                max_bytes: Some(1_048_576),
+                uploads_per_minute: Some(60),
+            }
+        );
+        assert_eq!(file.quotas.for_tenant("other").max_assets, Some(1000));
+        assert!(
+            file_from_toml("")
+                .expect("empty")
+                .quotas
+                .default
+                .is_unlimited()
+        );
+        for bad in [
+            "[quotas]\nmax_asset = 1",
+            "[quotas]\nmax_assets = -1",
+            "[quotas]\ntenants = 3",
+            "[quotas.tenants.studio]\nmax_bytes = \"1 GB\"",
+        ] {
+            assert!(file_from_toml(bad).is_err(), "{bad}");
         }
     }
 

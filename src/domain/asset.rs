@@ -198,6 +198,8 @@ pub struct Asset {
     pub failure: Option<Failure>,
     /// What the face check found, and the review decision, when there was one.
     pub moderation: Option<super::ModerationRecord>,
+    /// The group the asset is filed in, if any.
+    pub group_id: Option<String>,
     pub create_time: DateTime<Utc>,
     pub update_time: DateTime<Utc>,
     /// Monotonic insertion order; the keyset for "newest first" pagination.

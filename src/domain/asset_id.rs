@@ -14,25 +14,36 @@ pub struct AssetId(String);
 impl AssetId {
     /// A fresh id for an asset created at `now`.
     pub fn generate(now: DateTime<Utc>) -> Self {
-        let mut rng = rand::rng();
-        let suffix: String = (0..5)
-            .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-            .collect();
-        Self(format!("{PREFIX}{}-{suffix}", now.format("%Y%m%d%H%M%S")))
+        Self(stamped_id(PREFIX, now))
     }
 
     /// Accepts only the exact shape; anything else is `None` (and answers as "not found").
     pub fn parse(raw: &str) -> Option<Self> {
-        let rest = raw.strip_prefix(PREFIX)?;
-        let (stamp, suffix) = rest.split_once('-')?;
-        let stamp_ok = stamp.len() == 14 && stamp.bytes().all(|b| b.is_ascii_digit());
-        let suffix_ok = suffix.len() == 5 && suffix.bytes().all(|b| ALPHABET.contains(&b));
-        (stamp_ok && suffix_ok).then(|| Self(raw.to_owned()))
+        is_stamped_id(PREFIX, raw).then(|| Self(raw.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// `{prefix}YYYYMMDDhhmmss-xxxxx`: the UTC time and five random lowercase base36 characters.
+pub(super) fn stamped_id(prefix: &str, now: DateTime<Utc>) -> String {
+    let mut rng = rand::rng();
+    let suffix: String = (0..5)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect();
+    format!("{prefix}{}-{suffix}", now.format("%Y%m%d%H%M%S"))
+}
+
+/// Whether `raw` has exactly the shape `stamped_id` gives with this prefix.
+pub(super) fn is_stamped_id(prefix: &str, raw: &str) -> bool {
+    let Some((stamp, suffix)) = raw.strip_prefix(prefix).and_then(|r| r.split_once('-')) else {
+        return false;
+    };
+    let stamp_ok = stamp.len() == 14 && stamp.bytes().all(|b| b.is_ascii_digit());
+    let suffix_ok = suffix.len() == 5 && suffix.bytes().all(|b| ALPHABET.contains(&b));
+    stamp_ok && suffix_ok
 }
 
 impl fmt::Display for AssetId {

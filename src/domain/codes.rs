@@ -95,6 +95,8 @@ pub const IDEMPOTENCY_IN_PROGRESS: Code = refusal("idempotency-in-progress", 141
 pub const IDEMPOTENCY_KEY_REUSED: Code = refusal("idempotency-key-reused", 1422, 422);
 pub const IDEMPOTENCY_KEY_INVALID: Code = refusal("idempotency-key-invalid", 1012, 400);
 pub const UPLOAD_MISMATCH: Code = refusal("upload-mismatch", 1013, 422);
+pub const GROUP_NOT_FOUND: Code = refusal("group-not-found", 1014, 404);
+pub const GROUP_NOT_EMPTY: Code = refusal("group-not-empty", 1015, 409);
 pub const METHOD_NOT_ALLOWED: Code = refusal("method-not-allowed", 1405, 405);
 pub const PRECONDITION_FAILED: Code = refusal("precondition-failed", 1412, 412);
 pub const UNSUPPORTED_MEDIA_TYPE: Code = refusal("unsupported-media-type", 1415, 415);
@@ -108,6 +110,7 @@ pub const UNAVAILABLE: Code = refusal("unavailable", 5003, 503);
 pub const INTERNAL: Code = refusal("internal", 5000, 500);
 pub const TOO_MANY_UPLOADS: Code = refusal("too-many-uploads", 1429, 429);
 pub const QUEUE_FULL: Code = refusal("queue-full", 1430, 429);
+pub const QUOTA_EXCEEDED: Code = refusal("quota-exceeded", 1432, 429);
 
 // Failures of accepted assets (`failure.code`).
 pub const IMAGE_FORMAT: Code = failure("image-format");
@@ -175,6 +178,8 @@ pub const ALL: &[&Code] = &[
     &IDEMPOTENCY_KEY_REUSED,
     &IDEMPOTENCY_KEY_INVALID,
     &UPLOAD_MISMATCH,
+    &GROUP_NOT_FOUND,
+    &GROUP_NOT_EMPTY,
     &METHOD_NOT_ALLOWED,
     &PRECONDITION_FAILED,
     &UNSUPPORTED_MEDIA_TYPE,
@@ -188,6 +193,7 @@ pub const ALL: &[&Code] = &[
     &INTERNAL,
     &TOO_MANY_UPLOADS,
     &QUEUE_FULL,
+    &QUOTA_EXCEEDED,
     &IMAGE_FORMAT,
     &VIDEO_FORMAT,
     &AUDIO_FORMAT,

@@ -5,9 +5,11 @@ mod asset_id;
 mod caller;
 pub mod codes;
 mod facts;
+mod group;
 pub mod limits;
 mod mime;
 mod moderation;
+mod quota;
 pub mod rules;
 pub mod task_refs;
 pub mod task_rules;
@@ -17,8 +19,13 @@ pub use asset_id::AssetId;
 pub use caller::{Caller, Role};
 pub use codes::Code;
 pub use facts::MediaFacts;
+pub use group::{
+    GROUP_DESCRIPTION_MAX_CHARS, GROUP_NAME_MAX_CHARS, Group, GroupId, parse_group_description,
+    parse_group_name,
+};
 pub use mime::mime_type;
 pub use moderation::{
     Decision, FaceBox, FaceDetectorKind, FacePolicy, ModerationRecord, ReviewAction,
 };
+pub use quota::{OverQuota, Quota, QuotaConfig, Usage, check_quota};
 pub use task_rules::{TaskProfile, TaskRules};

@@ -24,7 +24,7 @@ pub fn force_flag(query: Option<&str>) -> bool {
 }
 
 /// Whether the query sets `name` to `true` (or `1`).
-fn flag(query: Option<&str>, name: &str) -> bool {
+pub fn flag(query: Option<&str>, name: &str) -> bool {
     url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .any(|(k, v)| k == name && (v == "true" || v == "1"))
 }

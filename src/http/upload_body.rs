@@ -143,10 +143,11 @@ async fn receive(
     {
         let part = field.name().unwrap_or_default().to_owned();
         match part.as_str() {
-            "assetType" | "name" => {
+            "assetType" | "name" | "groupId" => {
                 let text = text_part(&part, &mut field, limit).await?;
                 let slot = match part.as_str() {
                     "assetType" => &mut parts.asset_type,
+                    "groupId" => &mut parts.group_id,
                     _ => &mut parts.name,
                 };
                 if slot.replace(text).is_some() {

@@ -13,13 +13,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Asset, AssetId, Status};
+use crate::domain::{Asset, AssetId, Group, Quota, Status, Usage};
 
 pub use error::RepoError;
 pub use sql::{Dialect, SqlRepo, postgres, sqlite};
 pub use types::{
-    ApiKeyRecord, AssetFilter, AssetRef, HoldKind, Insert, Job, KeyClaim, KeyRequest, KeysetPage,
-    NewApiKey, NewAsset, NewJob, NewUpload, OffsetPage, StatusChange, StoredAnswer, UploadRecord,
+    ApiKeyRecord, AssetFilter, AssetRef, GroupDeletion, GroupPage, GroupUpdate, HoldKind, Insert,
+    Job, KeyClaim, KeyRequest, KeysetPage, NewApiKey, NewAsset, NewJob, NewUpload, OffsetPage,
+    StatusChange, StoredAnswer, UploadRecord,
 };
 
 pub type RepoResult<T> = Result<T, RepoError>;
@@ -76,8 +77,18 @@ pub trait AssetRepo: Send + Sync {
         name: Option<&str>,
         at: DateTime<Utc>,
     ) -> RepoResult<bool>;
-    /// Brings back an asset of this tenant deleted at or after `deleted_since`. `false` when
-    /// there is none (live, missing, or deleted before).
+    /// Files a live asset of this tenant in a group (`None`: in none). `false` when there is
+    /// no such asset. The caller has checked that the group is the tenant's.
+    async fn set_asset_group(
+        &self,
+        tenant: &str,
+        id: &AssetId,
+        group_id: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> RepoResult<bool>;
+    /// Brings back an asset of this tenant deleted at or after `deleted_since`, out of its
+    /// group if that group is gone meanwhile. `false` when there is none (live, missing, or
+    /// deleted before).
     async fn restore_asset(
         &self,
         tenant: &str,
@@ -248,6 +259,52 @@ pub trait UploadRepo: Send + Sync {
     async fn expired_uploads(&self, now: DateTime<Utc>, limit: u32) -> RepoResult<Vec<String>>;
 }
 
+/// Groups: a tenant's named folders of assets.
+#[async_trait]
+pub trait GroupRepo: Send + Sync {
+    /// `false` when the id is taken.
+    async fn insert_group(&self, group: &Group) -> RepoResult<bool>;
+    /// A group of this tenant, with its count of live assets.
+    async fn get_group(&self, tenant: &str, id: &str) -> RepoResult<Option<Group>>;
+    /// Newest first, page by offset, with the total; `name_contains` folds case by Unicode.
+    async fn list_groups(
+        &self,
+        tenant: &str,
+        name_contains: Option<&str>,
+        offset: u64,
+        limit: u32,
+    ) -> RepoResult<GroupPage>;
+    /// Changes what `update` names; `false` when the tenant has no such group.
+    async fn update_group(
+        &self,
+        tenant: &str,
+        id: &str,
+        update: &GroupUpdate,
+        at: DateTime<Utc>,
+    ) -> RepoResult<bool>;
+    /// Deletes the group in one transaction: refused (`NotEmpty`) while live assets are in it,
+    /// unless `cascade`, which soft-deletes them with it.
+    async fn delete_group(
+        &self,
+        tenant: &str,
+        id: &str,
+        cascade: bool,
+        at: DateTime<Utc>,
+    ) -> RepoResult<GroupDeletion>;
+}
+
+/// Quotas an admin set at run time, and what a tenant uses.
+#[async_trait]
+pub trait QuotaRepo: Send + Sync {
+    async fn get_quota(&self, tenant: &str) -> RepoResult<Option<Quota>>;
+    /// Sets the tenant's quota (replacing one set before).
+    async fn put_quota(&self, tenant: &str, quota: &Quota, at: DateTime<Utc>) -> RepoResult<()>;
+    /// `false` when the tenant had none.
+    async fn delete_quota(&self, tenant: &str) -> RepoResult<bool>;
+    /// Live assets and their bytes, and assets created at or after `since`.
+    async fn tenant_usage(&self, tenant: &str, since: DateTime<Utc>) -> RepoResult<Usage>;
+}
+
 /// Everything the service layer needs from the metadata store.
 #[async_trait]
 pub trait Repo:
@@ -259,6 +316,8 @@ pub trait Repo:
     + BlobHoldRepo
     + IdempotencyRepo
     + UploadRepo
+    + GroupRepo
+    + QuotaRepo
 {
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> RepoResult<()>;

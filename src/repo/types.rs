@@ -15,6 +15,8 @@ pub struct NewAsset {
     pub sha256: String,
     pub bytes: u64,
     pub format: Option<String>,
+    /// The group it is filed in (checked to be the tenant's).
+    pub group_id: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -86,6 +88,8 @@ pub struct AssetFilter {
     pub sha256: Option<String>,
     /// Deleted assets (still restorable) instead of live ones.
     pub deleted: bool,
+    /// Only the assets filed in this group.
+    pub group_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -194,4 +198,29 @@ pub struct UploadRecord {
     pub parts: Vec<String>,
     pub asset_id: Option<String>,
     pub expires_at: DateTime<Utc>,
+}
+
+/// A page of groups and how many there are in all.
+#[derive(Debug, Clone)]
+pub struct GroupPage {
+    pub items: Vec<crate::domain::Group>,
+    pub total: u64,
+}
+
+/// What an update of a group changes: each field when set (`description: Some(None)` clears it).
+#[derive(Debug, Clone, Default)]
+pub struct GroupUpdate {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+}
+
+/// How a group's deletion went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupDeletion {
+    /// Deleted, with this many live assets (`cascade`).
+    Deleted { assets: u64 },
+    /// Refused: live assets are in it.
+    NotEmpty { assets: u64 },
+    /// The tenant has no such group.
+    Missing,
 }

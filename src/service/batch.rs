@@ -52,6 +52,7 @@ impl IngestService {
                     asset_type: Some(asset_type.as_str().to_owned()),
                     url: Some(url.clone()),
                     name: None,
+                    group_id: None,
                     dedupe: false,
                 };
                 let outcome = self.upload(caller, request).await.map(|r| r.asset);

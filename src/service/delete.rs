@@ -1,6 +1,6 @@
 //! Deleting an asset (soft: the row stays, restorable, for the retention period; then it is
 //! purged and its blob removed by the orphan sweep unless another row references it), restoring
-//! one, and renaming one.
+//! one, and renaming one or filing it in a group.
 
 use chrono::{DateTime, Utc};
 
@@ -58,22 +58,49 @@ impl LibraryService {
 }
 
 impl LibraryService {
-    /// Renames a live asset of the caller's tenant (`None` or empty: no name).
-    pub async fn rename(
+    /// Renames a live asset of the caller's tenant and/or files it in a group: each field
+    /// when set (`Some(None)` or an empty string: no name, no group). The group must be the
+    /// tenant's (`group-not-found`).
+    pub async fn update(
         &self,
         caller: &Caller,
         raw_id: &str,
-        name: Option<&str>,
+        name: Option<Option<&str>>,
+        group: Option<Option<&str>>,
     ) -> Result<Asset, ServiceError> {
         let id = AssetId::parse(raw_id).ok_or_else(ServiceError::not_found)?;
-        let name = super::ingest::parse_name(name)?;
-        let renamed = self
-            .assets
-            .rename_asset(&caller.tenant, &id, name.as_deref(), Utc::now())
-            .await
-            .map_err(|e| ServiceError::internal("renaming an asset", e))?;
-        if !renamed {
-            return Err(ServiceError::not_found());
+        if name.is_none() && group.is_none() {
+            return Err(ServiceError::invalid(
+                "send the fields to change: {\"name\": \"…\", \"groupId\": \"…\"} (null or \"\" removes either)",
+            ));
+        }
+        let name = name.map(|n| super::ingest::parse_name(n)).transpose()?;
+        let group = match group.map(|g| g.map(str::trim).filter(|g| !g.is_empty())) {
+            Some(Some(raw)) => Some(Some(
+                super::groups::owned_group(self.groups.as_ref(), &caller.tenant, raw).await?,
+            )),
+            other => other.map(|_| None),
+        };
+        let now = Utc::now();
+        if let Some(name) = name {
+            let renamed = self
+                .assets
+                .rename_asset(&caller.tenant, &id, name.as_deref(), now)
+                .await
+                .map_err(|e| ServiceError::internal("renaming an asset", e))?;
+            if !renamed {
+                return Err(ServiceError::not_found());
+            }
+        }
+        if let Some(group) = group {
+            let filed = self
+                .assets
+                .set_asset_group(&caller.tenant, &id, group.as_deref(), now)
+                .await
+                .map_err(|e| ServiceError::internal("filing an asset in a group", e))?;
+            if !filed {
+                return Err(ServiceError::not_found());
+            }
         }
         self.get(caller, raw_id).await
     }

@@ -11,6 +11,7 @@ use url::Url;
 use super::ServiceError;
 use super::admission::Admission;
 use super::blob_guard::BlobGuard;
+use super::quota::QuotaService;
 use super::received::{Origin, is_data_uri};
 use crate::blob::{BlobStore, PutOutcome};
 use crate::domain::codes;
@@ -19,7 +20,7 @@ use crate::domain::{Asset, AssetId, AssetName, AssetType, Caller, Status};
 use crate::fetch::{FetchError, FetchedFile, Fetcher};
 use crate::jobs::PROCESS_ASSET;
 use crate::probe::sniff;
-use crate::repo::{AssetFilter, AssetRepo, BlobHoldRepo, Insert, NewAsset, NewJob};
+use crate::repo::{AssetFilter, AssetRepo, BlobHoldRepo, GroupRepo, Insert, NewAsset, NewJob};
 
 /// Registers media: fetch, sniff, store, insert.
 #[derive(Clone)]
@@ -27,6 +28,8 @@ pub struct IngestService {
     fetcher: Arc<dyn Fetcher>,
     blobs: Arc<dyn BlobStore>,
     assets: Arc<dyn AssetRepo>,
+    groups: Arc<dyn GroupRepo>,
+    pub(super) quotas: QuotaService,
     /// Keeps the orphan sweep off the blob between the put and the insert.
     guard: BlobGuard,
     /// Notified on every enqueue, so an idle worker of this node starts at once.
@@ -47,6 +50,10 @@ pub struct IngestPorts {
     pub blobs: Arc<dyn BlobStore>,
     pub assets: Arc<dyn AssetRepo>,
     pub holds: Arc<dyn BlobHoldRepo>,
+    /// Uploads naming a group check that it is the tenant's.
+    pub groups: Arc<dyn GroupRepo>,
+    /// Refuses uploads over the tenant's quota.
+    pub quotas: QuotaService,
     pub wake: Arc<Notify>,
     pub admission: Arc<Admission>,
 }
@@ -59,7 +66,7 @@ struct Registration<'a> {
     caller: &'a Caller,
     asset_type: AssetType,
     url: &'a str,
-    name: &'a Option<String>,
+    filing: &'a Filing,
     sha256: &'a str,
     bytes: u64,
     format: &'a str,
@@ -72,8 +79,17 @@ pub struct UploadRequest {
     pub asset_type: Option<String>,
     pub url: Option<String>,
     pub name: Option<String>,
+    /// The group to file the asset in (one of the tenant's).
+    pub group_id: Option<String>,
     /// Answer a live asset of the tenant with the same bytes and type instead of creating one.
     pub dedupe: bool,
+}
+
+/// Where a new asset is filed: its name and its group, both checked.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Filing {
+    pub name: Option<String>,
+    pub group_id: Option<String>,
 }
 
 /// What an upload gave: a new asset, or (`deduplicated`) a live one of the tenant with the
@@ -205,6 +221,8 @@ impl IngestService {
             fetcher: ports.fetcher,
             blobs: ports.blobs,
             assets: ports.assets,
+            groups: ports.groups,
+            quotas: ports.quotas,
             guard: BlobGuard::new(ports.holds),
             wake: ports.wake,
             admission: ports.admission,
@@ -224,6 +242,11 @@ impl IngestService {
         req: UploadRequest,
     ) -> Result<Registered, ServiceError> {
         let (asset_type, source, name) = req.parse()?;
+        let filing = Filing {
+            name,
+            group_id: self.check_group(caller, req.group_id.as_deref()).await?,
+        };
+        self.quotas.admit(&caller.tenant, 0).await?;
         // Held until the upload answers, whichever way.
         let _slot = self.admission.admit(&caller.tenant).await?;
         let cap = self.limits.for_type(asset_type).max_bytes;
@@ -241,8 +264,22 @@ impl IngestService {
                 Origin::data_uri(),
             ),
         };
-        self.register(caller, asset_type, name, origin, file, req.dedupe)
+        self.register(caller, asset_type, filing, origin, file, req.dedupe)
             .await
+    }
+
+    /// The group an upload names, checked to be the caller's (`None` and `""`: no group).
+    pub(super) async fn check_group(
+        &self,
+        caller: &Caller,
+        raw: Option<&str>,
+    ) -> Result<Option<String>, ServiceError> {
+        match raw.map(str::trim).filter(|g| !g.is_empty()) {
+            None => Ok(None),
+            Some(raw) => super::groups::owned_group(self.groups.as_ref(), &caller.tenant, raw)
+                .await
+                .map(Some),
+        }
     }
 
     /// What every upload shares once its bytes are in a local file, fetched or received:
@@ -251,7 +288,7 @@ impl IngestService {
         &self,
         caller: &Caller,
         asset_type: AssetType,
-        name: Option<String>,
+        filing: Filing,
         origin: Origin,
         file: FetchedFile,
         dedupe: bool,
@@ -283,6 +320,9 @@ impl IngestService {
             });
         }
 
+        // The file's size is known now: it must fit the tenant's quota of bytes.
+        self.quotas.admit(&caller.tenant, file.bytes).await?;
+
         // The blob is held from before the put looks for it until the row is inserted, so the
         // orphan sweep cannot remove it in between (`blob_guard`). A hold reaped as stale
         // meanwhile (a very slow put) means starting over.
@@ -301,7 +341,7 @@ impl IngestService {
                 caller,
                 asset_type,
                 url: &origin.url,
-                name: &name,
+                filing: &filing,
                 sha256: &file.sha256,
                 bytes: file.bytes,
                 format: &sniffed.format,
@@ -349,7 +389,7 @@ impl IngestService {
             statuses: vec![Status::Processing, Status::PendingReview, Status::Active],
             name_contains: None,
             sha256: Some(sha256.to_owned()),
-            deleted: false,
+            ..AssetFilter::default()
         };
         let page = self
             .assets
@@ -371,12 +411,13 @@ impl IngestService {
             let asset = NewAsset {
                 id: AssetId::generate(now),
                 tenant: new.caller.tenant.clone(),
-                name: new.name.clone(),
+                name: new.filing.name.clone(),
                 asset_type: new.asset_type,
                 url: new.url.to_owned(),
                 sha256: new.sha256.to_owned(),
                 bytes: new.bytes,
                 format: Some(new.format.to_owned()),
+                group_id: new.filing.group_id.clone(),
                 created_at: now,
             };
             let inserted = self

@@ -1,10 +1,10 @@
-//! A tenant's library: read one asset (now, or once it settles), list, delete.
+//! A tenant's library: read one asset (now, or once it settles), list, update, delete.
 
 use std::sync::Arc;
 
 use super::{ServiceError, Settled};
 use crate::domain::{Asset, AssetId, Caller};
-use crate::repo::{AssetRepo, TaskRepo};
+use crate::repo::{AssetRepo, GroupRepo, TaskRepo};
 
 /// How long a deleted asset can be restored, by default.
 pub const DELETED_RETENTION: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
@@ -15,6 +15,8 @@ pub struct LibraryService {
     pub(super) assets: Arc<dyn AssetRepo>,
     /// A delete checks that no unfinished task still uses the asset.
     pub(super) tasks: Arc<dyn TaskRepo>,
+    /// An update that files an asset in a group checks the group is the tenant's.
+    pub(super) groups: Arc<dyn GroupRepo>,
     /// Wakes details requests that wait for processing to end.
     pub(super) settled: Settled,
     /// How long a deleted asset can be restored before its row is purged.
@@ -22,10 +24,16 @@ pub struct LibraryService {
 }
 
 impl LibraryService {
-    pub fn new(assets: Arc<dyn AssetRepo>, tasks: Arc<dyn TaskRepo>, settled: Settled) -> Self {
+    pub fn new(
+        assets: Arc<dyn AssetRepo>,
+        tasks: Arc<dyn TaskRepo>,
+        groups: Arc<dyn GroupRepo>,
+        settled: Settled,
+    ) -> Self {
         Self {
             assets,
             tasks,
+            groups,
             settled,
             retention: DELETED_RETENTION,
         }

@@ -18,6 +18,8 @@ pub struct ListParams {
     pub sha256: Option<String>,
     /// List deleted (restorable) assets instead of live ones.
     pub deleted: bool,
+    /// Only the assets filed in this group.
+    pub group_id: Option<String>,
 }
 
 impl ListParams {
@@ -68,6 +70,7 @@ impl ListParams {
             name_contains: non_empty(&self.name).map(str::to_owned),
             sha256,
             deleted: self.deleted,
+            group_id: non_empty(&self.group_id).map(|g| g.trim().to_owned()),
         })
     }
 }

@@ -9,7 +9,9 @@
 //! | `ReviewService` | review queue, approve, reject, previews | assets, blobs |
 //! | `DeliveryService` | content bytes, signed URLs, `asset://` resolution | assets, blobs, signer |
 //! | `GatewayService` | forward generation tasks of every family (`families`), record them | upstream, tasks, delivery |
+//! | `GroupService` | groups: create, read, list, update, delete (with `cascade`) | groups |
 //! | `KeyService` | API keys | keys |
+//! | `QuotaService` | per-tenant quotas: admit an upload, show use, set at run time | quotas |
 //! | `ResumableService` | resumable (tus) uploads: create, append, complete, end, sweep | uploads, blobs, ingest |
 //! | `IdempotencyService` | Idempotency-Key: claim, replay, record, sweep | idempotency keys |
 //! | `Fsck` | consistency check, repairs, orphan sweep | maintenance, assets, jobs, blob holds, blobs |
@@ -23,6 +25,7 @@ mod error;
 mod families;
 mod fsck;
 mod gateway;
+mod groups;
 mod idempotency;
 mod ingest;
 mod keys;
@@ -30,6 +33,7 @@ mod library;
 mod list;
 mod moderate;
 mod process;
+mod quota;
 mod received;
 mod resolve;
 mod resumable;
@@ -46,6 +50,7 @@ pub use error::ServiceError;
 pub use families::{RESULT_PATH, TASK_FAMILIES, TaskFamily, TaskShape};
 pub use fsck::{Fsck, FsckOptions, FsckReport};
 pub use gateway::{GatewayOutcome, GatewayService};
+pub use groups::{GroupService, MAX_GROUP_PAGE};
 pub use idempotency::{Begin, IdempotencyService, IdempotencySettings, fingerprint};
 pub use ingest::{IngestPorts, IngestService, IngestSettings, Registered, UploadRequest};
 pub use keys::{CreatedKey, KEY_CACHE_TTL, KeyService};
@@ -53,6 +58,7 @@ pub use library::DELETED_RETENTION;
 pub use library::LibraryService;
 pub use list::ListParams;
 pub use process::{ProcessingPorts, ProcessingService, ProcessingSettings};
+pub use quota::{QUOTA_CACHE_TTL, QuotaService, TenantQuota};
 pub use received::{DATA_URI_MAX_BYTES, DATA_URI_SOURCE, Incoming, ReceivedUpload};
 pub use resolve::{ResolveViolation, Resolved};
 pub use resumable::{Appended, DirectUpload, ResumableService, UPLOAD_TTL};

@@ -16,7 +16,7 @@ use url::Url;
 
 use super::ServiceError;
 use super::admission::FetchSlot;
-use super::ingest::{IngestService, Registered, parse_name, parse_type};
+use super::ingest::{Filing, IngestService, Registered, parse_name, parse_type};
 use crate::domain::codes;
 use crate::domain::rules::{MediaLimits, describe_bytes, describe_cap};
 use crate::domain::{AssetType, Caller};
@@ -198,6 +198,8 @@ pub struct ReceivedUpload {
     pub name: Option<String>,
     /// The file part's own file name, if it had one.
     pub file_name: Option<String>,
+    /// The group to file the asset in (one of the tenant's).
+    pub group_id: Option<String>,
     /// Answer a live asset of the tenant with the same bytes and type instead of creating one.
     pub dedupe: bool,
     /// The size the client announced (a direct upload): another is `upload-mismatch`.
@@ -225,6 +227,7 @@ impl IngestService {
     /// Starts receiving a file of `caller`: admitted like an upload by URL (the slot is held
     /// until the upload answers), spooled under the largest cap until the type is known.
     pub async fn receive(&self, caller: &Caller) -> Result<Incoming, ServiceError> {
+        self.quotas.admit(&caller.tenant, 0).await?;
         let slot = self.admission.admit(&caller.tenant).await?;
         let spool = Spool::create(&self.tmp_dir, "upload-", self.max_upload_bytes())
             .map_err(spool_error)?;
@@ -244,7 +247,10 @@ impl IngestService {
         incoming: Incoming,
     ) -> Result<Registered, ServiceError> {
         let asset_type = parse_type(req.asset_type.as_deref())?;
-        let name = parse_name(req.name.as_deref())?;
+        let filing = Filing {
+            name: parse_name(req.name.as_deref())?,
+            group_id: self.check_group(caller, req.group_id.as_deref()).await?,
+        };
         let mut incoming = incoming;
         let cap = self.max_bytes(asset_type);
         incoming.asset_type = Some(asset_type);
@@ -286,7 +292,7 @@ impl IngestService {
             ));
         }
         let origin = Origin::file(req.file_name.as_deref());
-        self.register(caller, asset_type, name, origin, file, req.dedupe)
+        self.register(caller, asset_type, filing, origin, file, req.dedupe)
             .await
     }
 

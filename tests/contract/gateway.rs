@@ -71,6 +71,7 @@ async fn active_image(repo: &Arc<dyn Repo>, tenant: &str, backend: &str) -> Asse
         sha256: format!("{:064x}", 7),
         bytes: 10,
         format: Some("png".into()),
+        group_id: None,
         created_at: now,
     };
     let job = NewJob {

@@ -19,7 +19,7 @@ use assetlib::moderation::{DecodeBudget, FaceDetector};
 use assetlib::repo::{HoldKind, Insert, NewAsset, NewJob, Repo};
 use assetlib::service::{
     Admission, Fsck, IngestPorts, IngestService, IngestSettings, ProcessingPorts,
-    ProcessingService, ProcessingSettings, Settled, UploadRequest,
+    ProcessingService, ProcessingSettings, QuotaService, Settled, UploadRequest,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -217,6 +217,8 @@ impl Node {
                 blobs: store.clone(),
                 assets: repo.clone(),
                 holds: repo.clone(),
+                groups: repo.clone(),
+                quotas: QuotaService::new(repo.clone(), Default::default()),
                 wake: Arc::new(Notify::new()),
                 admission: Arc::new(Admission::new(AdmissionConfig::default(), repo.clone())),
             },
@@ -309,6 +311,7 @@ async fn upload(ingest: &IngestService) -> AssetId {
         asset_type: Some("Image".to_owned()),
         url: Some("https://example.com/a.png".to_owned()),
         name: None,
+        group_id: None,
         dedupe: false,
     };
     ingest
@@ -436,6 +439,7 @@ async fn a_failed_upload_releases_its_hold() {
             asset_type: Some("Image".to_owned()),
             url: Some("https://example.com/a.png".to_owned()),
             name: None,
+            group_id: None,
             dedupe: false,
         };
         let failed = node.ingest.upload(&caller, request).await;
@@ -507,6 +511,7 @@ async fn blob_holds_contract() {
             sha256: sha.clone(),
             bytes: 1,
             format: Some("png".into()),
+            group_id: None,
             created_at: now,
         };
         let job = NewJob {

@@ -20,6 +20,7 @@ fn new_asset(id: &str, tenant: &str, seconds: u32, t: AssetType, name: &str) -> 
         sha256: format!("{:064x}", seconds),
         bytes: 1234,
         format: Some("png".to_owned()),
+        group_id: None,
         created_at: Utc
             .with_ymd_and_hms(2026, 1, 1, 0, 0, seconds)
             .single()
@@ -1260,5 +1261,281 @@ async fn rename_restore_and_purge_contract() {
                 .is_empty()
         );
         assert!(repo.get_asset("t1", &id).await.expect("get").is_some());
+    }
+}
+
+#[tokio::test]
+async fn groups_contract() {
+    use assetlib::domain::{Group, GroupId};
+    use assetlib::repo::{GroupDeletion, GroupUpdate};
+    for (name, repo, _dir) in backends().await {
+        let at = |s: u32| {
+            Utc.with_ymd_and_hms(2026, 5, 28, 6, 9, s)
+                .single()
+                .expect("time")
+        };
+        let group = |id: &str, tenant: &str, group_name: &str, s: u32| Group {
+            id: GroupId::parse(id).expect("group id"),
+            tenant: tenant.to_owned(),
+            name: group_name.to_owned(),
+            description: Some("first".to_owned()),
+            asset_count: 0,
+            create_time: at(s),
+            update_time: at(s),
+        };
+        let g1 = group("group-20260528060901-aaaaa", "t1", "Heroes École", 1);
+        let g2 = group("group-20260528060902-bbbbb", "t1", "Villains", 2);
+        assert!(repo.insert_group(&g1).await.expect("insert"), "{name}");
+        assert!(
+            !repo.insert_group(&g1).await.expect("insert"),
+            "{name}: id taken"
+        );
+        assert!(repo.insert_group(&g2).await.expect("insert"), "{name}");
+        assert_eq!(
+            repo.get_group("t1", g1.id.as_str()).await.expect("get"),
+            Some(g1.clone()),
+            "{name}"
+        );
+        assert_eq!(
+            repo.get_group("t2", g1.id.as_str()).await.expect("get"),
+            None,
+            "{name}: not another tenant's"
+        );
+
+        // Newest first, with the total; the name filter folds case.
+        let page = repo.list_groups("t1", None, 0, 10).await.expect("list");
+        assert_eq!(page.total, 2, "{name}");
+        let ids: Vec<_> = page.items.iter().map(|g| g.id.as_str()).collect();
+        assert_eq!(ids, [g2.id.as_str(), g1.id.as_str()], "{name}");
+        let page = repo.list_groups("t1", None, 1, 10).await.expect("list");
+        assert_eq!(page.items.len(), 1, "{name}");
+        let found = repo
+            .list_groups("t1", Some("ÉCOLE"), 0, 10)
+            .await
+            .expect("list");
+        assert_eq!(found.total, 1, "{name}");
+        assert_eq!(found.items[0].id, g1.id, "{name}");
+        assert_eq!(
+            repo.list_groups("t2", None, 0, 10)
+                .await
+                .expect("list")
+                .total,
+            0
+        );
+
+        // Update: name and description each when set; a description can be cleared.
+        let rename = GroupUpdate {
+            name: Some("Heroes".to_owned()),
+            description: Some(None),
+        };
+        assert!(
+            repo.update_group("t1", g1.id.as_str(), &rename, at(5))
+                .await
+                .expect("update")
+        );
+        assert!(
+            !repo
+                .update_group("t2", g1.id.as_str(), &rename, at(5))
+                .await
+                .expect("update"),
+            "{name}"
+        );
+        let stored = repo
+            .get_group("t1", g1.id.as_str())
+            .await
+            .expect("get")
+            .expect("there");
+        assert_eq!(
+            (stored.name.as_str(), stored.description, stored.update_time),
+            ("Heroes", None, at(5)),
+            "{name}"
+        );
+
+        // Assets filed in a group: at insert and later; counted; listed by group.
+        let mut filed = new_asset(
+            "asset-20260528060910-grp01",
+            "t1",
+            10,
+            AssetType::Image,
+            "a",
+        );
+        filed.group_id = Some(g1.id.to_string());
+        repo.insert_asset_with_job(&filed, &job())
+            .await
+            .expect("insert");
+        let loose = new_asset(
+            "asset-20260528060911-grp02",
+            "t1",
+            11,
+            AssetType::Image,
+            "b",
+        );
+        repo.insert_asset_with_job(&loose, &job())
+            .await
+            .expect("insert");
+        let in_g1 = AssetFilter {
+            group_id: Some(g1.id.to_string()),
+            ..AssetFilter::default()
+        };
+        let listed = repo
+            .list_assets_offset("t1", &in_g1, 0, 10)
+            .await
+            .expect("list");
+        assert_eq!(listed.total, 1, "{name}");
+        assert_eq!(listed.items[0].group_id.as_deref(), Some(g1.id.as_str()));
+        assert!(
+            repo.set_asset_group("t1", &loose.id, Some(g1.id.as_str()), at(12))
+                .await
+                .expect("file")
+        );
+        assert!(
+            !repo
+                .set_asset_group("t2", &loose.id, None, at(12))
+                .await
+                .expect("file"),
+            "{name}: not another tenant's asset"
+        );
+        let keyset = repo
+            .list_assets_keyset("t1", &in_g1, None, 10)
+            .await
+            .expect("list");
+        assert_eq!(keyset.items.len(), 2, "{name}");
+        let counted = repo
+            .get_group("t1", g1.id.as_str())
+            .await
+            .expect("get")
+            .expect("there");
+        assert_eq!(counted.asset_count, 2, "{name}");
+
+        // Deleting: refused while assets are in it; cascade deletes them, restorable, out of
+        // the group that is gone.
+        assert_eq!(
+            repo.delete_group("t1", g1.id.as_str(), false, at(20))
+                .await
+                .expect("delete"),
+            GroupDeletion::NotEmpty { assets: 2 },
+            "{name}"
+        );
+        assert!(
+            repo.set_asset_group("t1", &loose.id, None, at(21))
+                .await
+                .expect("unfile")
+        );
+        assert_eq!(
+            repo.delete_group("t1", g1.id.as_str(), true, at(22))
+                .await
+                .expect("delete"),
+            GroupDeletion::Deleted { assets: 1 },
+            "{name}"
+        );
+        assert_eq!(
+            repo.delete_group("t1", g1.id.as_str(), true, at(22))
+                .await
+                .expect("delete"),
+            GroupDeletion::Missing,
+            "{name}"
+        );
+        assert!(
+            repo.get_asset("t1", &filed.id)
+                .await
+                .expect("get")
+                .is_none(),
+            "{name}: deleted with its group"
+        );
+        assert!(
+            repo.get_asset("t1", &loose.id)
+                .await
+                .expect("get")
+                .is_some()
+        );
+        assert!(
+            repo.restore_asset("t1", &filed.id, at(0), at(30))
+                .await
+                .expect("restore")
+        );
+        let restored = repo
+            .get_asset("t1", &filed.id)
+            .await
+            .expect("get")
+            .expect("restored");
+        assert_eq!(restored.group_id, None, "{name}: its group is gone");
+        assert_eq!(
+            repo.delete_group("t1", g2.id.as_str(), false, at(31))
+                .await
+                .expect("delete"),
+            GroupDeletion::Deleted { assets: 0 },
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn quotas_contract() {
+    use assetlib::domain::{Quota, Usage};
+    for (name, repo, _dir) in backends().await {
+        assert_eq!(repo.get_quota("q1").await.expect("get"), None, "{name}");
+        let quota = Quota {
+            max_assets: Some(5),
+            max_bytes: None,
+            uploads_per_minute: Some(60),
+        };
+        repo.put_quota("q1", &quota, Utc::now()).await.expect("put");
+        assert_eq!(repo.get_quota("q1").await.expect("get"), Some(quota));
+        let changed = Quota {
+            max_bytes: Some(u64::MAX),
+            ..Quota::default()
+        };
+        repo.put_quota("q1", &changed, Utc::now())
+            .await
+            .expect("put");
+        assert_eq!(
+            repo.get_quota("q1").await.expect("get"),
+            Some(Quota {
+                max_bytes: Some(i64::MAX as u64),
+                ..Quota::default()
+            }),
+            "{name}: replaced whole, the largest limit kept as the largest stored"
+        );
+        assert_eq!(repo.get_quota("q2").await.expect("get"), None, "{name}");
+        assert!(repo.delete_quota("q1").await.expect("delete"));
+        assert!(!repo.delete_quota("q1").await.expect("delete"));
+
+        // Use: live assets and their bytes; created since a time, deleted ones included.
+        let since = Utc
+            .with_ymd_and_hms(2026, 1, 1, 0, 0, 2)
+            .single()
+            .expect("t");
+        for (i, s) in [(1, 1), (2, 2), (3, 3)] {
+            let asset = new_asset(
+                &format!("asset-20260101000000-quo0{i}"),
+                "q1",
+                s,
+                AssetType::Image,
+                "q",
+            );
+            repo.insert_asset_with_job(&asset, &job())
+                .await
+                .expect("insert");
+        }
+        let gone = AssetId::parse("asset-20260101000000-quo03").expect("id");
+        assert!(
+            repo.delete_asset("q1", &gone, Utc::now())
+                .await
+                .expect("delete")
+        );
+        assert_eq!(
+            repo.tenant_usage("q1", since).await.expect("usage"),
+            Usage {
+                assets: 2,
+                bytes: 2 * 1234,
+                uploads_last_minute: 2,
+            },
+            "{name}"
+        );
+        assert_eq!(
+            repo.tenant_usage("q9", since).await.expect("usage"),
+            Usage::default(),
+            "{name}"
+        );
     }
 }

@@ -67,6 +67,7 @@ async fn enqueue(repo: &Arc<dyn Repo>, id: &str, max_attempts: u32) {
         sha256: "0".repeat(64),
         bytes: 1,
         format: None,
+        group_id: None,
         created_at: Utc::now(),
     };
     let job = NewJob {

@@ -45,6 +45,7 @@ async fn create_details_and_delete() {
             "height",
             "failure",
             "moderation",
+            "groupId",
             "createTime",
             "updateTime",
         ],
@@ -57,6 +58,7 @@ async fn create_details_and_delete() {
     assert_eq!(body["width"], Value::from(800));
     assert_eq!(body["height"], Value::from(600));
     assert!(body["failure"].is_null());
+    assert!(body["groupId"].is_null(), "in no group");
     for field in ["createTime", "updateTime"] {
         let t = body[field].as_str().expect("time");
         chrono::DateTime::parse_from_rfc3339(t).unwrap_or_else(|e| panic!("{field} {t}: {e}"));

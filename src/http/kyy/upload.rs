@@ -41,6 +41,7 @@ pub async fn upload(
                 asset_type: body.asset_type,
                 url: body.url,
                 name: body.name,
+                group_id: None,
                 dedupe,
             };
             state.ingest.upload(&caller, request).await?.asset

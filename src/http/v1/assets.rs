@@ -44,6 +44,7 @@ pub async fn create(
                     asset_type: body.asset_type,
                     url: body.url,
                     name: body.name,
+                    group_id: body.group_id,
                     dedupe: body.dedupe.unwrap_or(false) || dedupe,
                 };
                 state.ingest.upload(&caller, request).await?
@@ -64,17 +65,20 @@ pub async fn put_file(
 ) -> Result<(StatusCode, Json<AssetBody>), V1Error> {
     let query = request.uri().query();
     let dedupe = dedupe_flag(query);
-    let asset_type = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .filter(|(key, _)| key == "assetType")
-        .last()
-        .map(|(_, value)| value.into_owned())
-        .or_else(|| {
-            request
-                .headers()
-                .get(CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(|t| AssetType::for_media_type(t).as_str().to_owned())
-        });
+    let param = |name: &str| {
+        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .filter(|(key, _)| key == name)
+            .last()
+            .map(|(_, value)| value.into_owned())
+    };
+    let group_id = param("groupId");
+    let asset_type = param("assetType").or_else(|| {
+        request
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|t| AssetType::for_media_type(t).as_str().to_owned())
+    });
     let Some(asset_type) = asset_type else {
         return Err(ServiceError::client(
             &crate::domain::codes::INVALID_ASSET_TYPE,
@@ -97,6 +101,7 @@ pub async fn put_file(
         asset_type: Some(asset_type),
         name: Some(name.clone()),
         file_name: Some(name),
+        group_id,
         dedupe,
         ..ReceivedUpload::default()
     };
@@ -149,6 +154,7 @@ pub async fn list(
             "name" => params.name = Some(value.into_owned()),
             "sha256" => params.sha256 = Some(value.into_owned()),
             "deleted" => params.deleted = value == "true" || value == "1",
+            "groupId" => params.group_id = Some(value.into_owned()),
             _ => {}
         }
     }
@@ -163,23 +169,23 @@ pub async fn list(
     }))
 }
 
-/// `PATCH /v1/assets/{id}` `{"name"}`: renames the asset (`null` or `""`: no name).
-pub async fn rename(
+/// `PATCH /v1/assets/{id}` `{"name", "groupId"}`: renames the asset and/or files it in a group
+/// (`null` or `""`: no name, no group).
+pub async fn update(
     State(state): State<AppState>,
     V1Caller(caller): V1Caller,
     Path(asset_id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<AssetBody>, V1Error> {
-    let body: super::dto::RenameBody = parse_json(&body)?;
-    let Some(name) = body.name else {
-        return Err(ServiceError::invalid(
-            "send {\"name\": \"…\"} (null or \"\" removes the name)",
-        )
-        .into());
-    };
+    let body: super::dto::UpdateBody = parse_json(&body)?;
     let asset = state
         .library
-        .rename(&caller, &asset_id, name.as_deref())
+        .update(
+            &caller,
+            &asset_id,
+            body.name.as_ref().map(Option::as_deref),
+            body.group_id.as_ref().map(Option::as_deref),
+        )
         .await?;
     Ok(Json(AssetBody::from(&asset)))
 }

@@ -1,7 +1,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Asset, MediaFacts, ModerationRecord};
+use crate::domain::{Asset, Group, MediaFacts, ModerationRecord};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -9,6 +9,8 @@ pub struct CreateBody {
     pub asset_type: Option<String>,
     pub url: Option<String>,
     pub name: Option<String>,
+    /// The group to file the asset in.
+    pub group_id: Option<String>,
     /// Answer a live asset with the same bytes and type instead of creating one.
     pub dedupe: Option<bool>,
 }
@@ -37,6 +39,8 @@ pub struct AssetBody {
     /// What the face check found and what a reviewer decided (images only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub moderation: Option<ModerationRecord>,
+    /// The group the asset is filed in (`null`: none).
+    pub group_id: Option<String>,
     pub create_time: String,
     pub update_time: String,
     /// Set on a create answered with an earlier asset of the same content (`dedupe`).
@@ -65,6 +69,7 @@ impl From<&Asset> for AssetBody {
                 message: f.message.clone(),
             }),
             moderation: a.moderation.clone(),
+            group_id: a.group_id.clone(),
             create_time: rfc3339(a.create_time),
             update_time: rfc3339(a.update_time),
             deduplicated_from: None,
@@ -72,11 +77,74 @@ impl From<&Asset> for AssetBody {
     }
 }
 
-/// `PATCH /v1/assets/{id}`: `name` present (a string, or `null` for no name).
+/// `PATCH /v1/assets/{id}`: `name` and/or `groupId`, each a string or `null` (none).
 #[derive(Debug, Deserialize)]
-pub struct RenameBody {
+#[serde(rename_all = "camelCase")]
+pub struct UpdateBody {
     #[serde(default, deserialize_with = "present")]
     pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub group_id: Option<Option<String>>,
+}
+
+/// `POST /v1/groups`.
+#[derive(Debug, Deserialize)]
+pub struct GroupCreateBody {
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+/// `PATCH /v1/groups/{id}`: `name` and/or `description` (`null` clears the description).
+#[derive(Debug, Deserialize)]
+pub struct GroupUpdateBody {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub description: Option<Option<String>>,
+}
+
+/// A group as v1 shows it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupBody {
+    pub group_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// Live assets filed in the group.
+    pub asset_count: u64,
+    pub create_time: String,
+    pub update_time: String,
+}
+
+impl From<&Group> for GroupBody {
+    fn from(g: &Group) -> Self {
+        Self {
+            group_id: g.id.to_string(),
+            name: g.name.clone(),
+            description: g.description.clone(),
+            asset_count: g.asset_count,
+            create_time: rfc3339(g.create_time),
+            update_time: rfc3339(g.update_time),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupListBody {
+    pub items: Vec<GroupBody>,
+    /// How many groups match, over every page.
+    pub total: u64,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The answer to `DELETE /v1/groups/{id}`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupDeletedBody {
+    pub group_id: String,
+    /// Assets deleted with the group (`cascade`).
+    pub deleted_assets: u64,
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).

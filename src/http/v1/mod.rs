@@ -3,7 +3,9 @@
 mod assets;
 pub mod direct;
 mod dto;
+mod groups;
 mod paging;
+mod quota;
 mod resolve;
 mod reviews;
 pub mod tus;
@@ -47,7 +49,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
                     idempotency::guard,
                 ))
                 .get(assets::detail)
-                .patch(assets::rename)
+                .patch(assets::update)
                 .delete(assets::delete),
         )
         .route("/assets/{asset_id}/restore", post(assets::restore))
@@ -66,6 +68,29 @@ pub fn router(state: &AppState) -> Router<AppState> {
         )
         .route("/uploads", post(direct::create))
         .route("/uploads/{upload_id}/complete", post(direct::complete))
+        .route(
+            "/groups",
+            // Creating honours `Idempotency-Key` like every creating call.
+            post(groups::create)
+                .layer(from_fn_with_state(
+                    (state.clone(), Face::V1),
+                    idempotency::guard,
+                ))
+                .get(groups::list),
+        )
+        .route(
+            "/groups/{group_id}",
+            get(groups::detail)
+                .patch(groups::update)
+                .delete(groups::delete),
+        )
+        .route("/usage", get(quota::usage))
+        .route(
+            "/tenants/{tenant}/quota",
+            get(quota::get_quota)
+                .put(quota::put_quota)
+                .delete(quota::delete_quota),
+        )
         .route("/resolve", post(resolve::resolve))
         .route("/reviews", get(reviews::queue))
         .route("/reviews/{asset_id}/approve", post(reviews::approve))

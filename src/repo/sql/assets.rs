@@ -37,6 +37,10 @@ where
         q.push(" AND sha256 = ");
         q.push_bind(sha256.clone());
     }
+    if let Some(group) = &filter.group_id {
+        q.push(" AND group_id = ");
+        q.push_bind(group.clone());
+    }
 }
 
 /// The type and status conditions, shared by the rows and the per-tenant counts.
@@ -100,8 +104,8 @@ where
         let mut tx = self.write.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO assets (id, tenant, name, name_folded, asset_type, url, sha256, bytes, \
-             format, facts, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '{}', 'Processing', $10, $11) \
+             format, group_id, facts, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '{}', 'Processing', $11, $12) \
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(asset.id.as_str())
@@ -113,6 +117,7 @@ where
         .bind(&asset.sha256)
         .bind(i64::try_from(asset.bytes).map_err(|_| RepoError::Corrupt("size".into()))?)
         .bind(&asset.format)
+        .bind(&asset.group_id)
         .bind(now)
         .bind(now)
         .execute(&mut *tx)
@@ -207,19 +212,22 @@ where
     ) -> RepoResult<OffsetPage> {
         // Without a name or content filter the total is a sum over the trigger-kept counts (a
         // few rows); those filters have to look at the rows.
-        let mut count =
-            if filter.name_contains.is_none() && filter.sha256.is_none() && !filter.deleted {
-                let mut q = QueryBuilder::<DB>::new(
-                    "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM asset_counts WHERE tenant = ",
-                );
-                q.push_bind(tenant.to_owned());
-                push_kind_filter(&mut q, filter);
-                q
-            } else {
-                let mut q = QueryBuilder::<DB>::new("SELECT COUNT(*) FROM assets");
-                push_filter(&mut q, tenant, filter);
-                q
-            };
+        let mut count = if filter.name_contains.is_none()
+            && filter.sha256.is_none()
+            && filter.group_id.is_none()
+            && !filter.deleted
+        {
+            let mut q = QueryBuilder::<DB>::new(
+                "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM asset_counts WHERE tenant = ",
+            );
+            q.push_bind(tenant.to_owned());
+            push_kind_filter(&mut q, filter);
+            q
+        } else {
+            let mut q = QueryBuilder::<DB>::new("SELECT COUNT(*) FROM assets");
+            push_filter(&mut q, tenant, filter);
+            q
+        };
         let total: i64 = count.build().fetch_one(&self.read).await?.try_get(0)?;
 
         let mut q = QueryBuilder::<DB>::new(format!("SELECT {ASSET_COLUMNS} FROM assets"));
@@ -326,6 +334,26 @@ where
         Ok(DB::rows_affected(&done) == 1)
     }
 
+    async fn set_asset_group(
+        &self,
+        tenant: &str,
+        id: &AssetId,
+        group_id: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> RepoResult<bool> {
+        let done = sqlx::query(
+            "UPDATE assets SET group_id = $1, updated_at = $2 \
+             WHERE id = $3 AND tenant = $4 AND deleted_at IS NULL",
+        )
+        .bind(group_id.map(str::to_owned))
+        .bind(millis(at))
+        .bind(id.as_str())
+        .bind(tenant)
+        .execute(&self.write)
+        .await?;
+        Ok(DB::rows_affected(&done) == 1)
+    }
+
     async fn restore_asset(
         &self,
         tenant: &str,
@@ -334,7 +362,8 @@ where
         at: DateTime<Utc>,
     ) -> RepoResult<bool> {
         let done = sqlx::query(
-            "UPDATE assets SET deleted_at = NULL, updated_at = $1 \
+            "UPDATE assets SET deleted_at = NULL, updated_at = $1, \
+             group_id = (SELECT g.id FROM asset_groups g WHERE g.id = assets.group_id) \
              WHERE id = $2 AND tenant = $3 AND deleted_at IS NOT NULL AND deleted_at >= $4",
         )
         .bind(millis(at))

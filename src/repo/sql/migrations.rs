@@ -28,6 +28,8 @@ const SQLITE_FILES: &[(&str, &str)] = files!("sqlite":
     "0007_blob_holds.sql",
     "0008_idempotency_keys.sql",
     "0009_uploads.sql",
+    "0010_groups.sql",
+    "0011_quotas.sql",
 );
 
 const POSTGRES_FILES: &[(&str, &str)] = files!("postgres":
@@ -38,6 +40,8 @@ const POSTGRES_FILES: &[(&str, &str)] = files!("postgres":
     "0005_blob_holds.sql",
     "0006_idempotency_keys.sql",
     "0007_uploads.sql",
+    "0008_groups.sql",
+    "0009_quotas.sql",
 );
 
 pub(crate) static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator(SQLITE_FILES));

@@ -8,6 +8,7 @@
 
 mod assets;
 mod dialect;
+mod groups;
 mod holds;
 mod idempotency;
 mod jobs;
@@ -16,6 +17,7 @@ mod maintenance;
 mod migrations;
 mod names;
 pub mod postgres;
+mod quotas;
 mod rows;
 pub mod sqlite;
 mod tasks;
@@ -30,8 +32,8 @@ use tokio::sync::Notify;
 pub use dialect::Dialect;
 
 use super::{
-    AssetRepo, BlobHoldRepo, IdempotencyRepo, JobQueue, KeyRepo, MaintenanceRepo, Repo, RepoResult,
-    TaskRepo, UploadRepo,
+    AssetRepo, BlobHoldRepo, GroupRepo, IdempotencyRepo, JobQueue, KeyRepo, MaintenanceRepo,
+    QuotaRepo, Repo, RepoResult, TaskRepo, UploadRepo,
 };
 
 /// SQL adapter for every metadata port. Reads go to `read`, writes (and transactions that
@@ -69,7 +71,9 @@ where
         + MaintenanceRepo
         + BlobHoldRepo
         + IdempotencyRepo
-        + UploadRepo,
+        + UploadRepo
+        + GroupRepo
+        + QuotaRepo,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
 {
     async fn ping(&self) -> RepoResult<()> {

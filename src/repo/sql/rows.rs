@@ -8,7 +8,7 @@ use crate::domain::{Asset, AssetId, AssetType, Failure, MediaFacts, Role, Status
 use crate::repo::{ApiKeyRecord, AssetRef, RepoError, RepoResult};
 
 pub const ASSET_COLUMNS: &str = "seq, id, tenant, name, asset_type, url, sha256, bytes, format, \
-     facts, status, failure_code, failure_message, moderation, created_at, updated_at";
+     facts, status, failure_code, failure_message, moderation, group_id, created_at, updated_at";
 
 pub fn millis(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
@@ -58,6 +58,7 @@ where
             .map(|m| serde_json::from_str(&m))
             .transpose()
             .map_err(|e| RepoError::Corrupt(format!("moderation of {id}: {e}")))?,
+        group_id: row.try_get("group_id")?,
         create_time: from_millis(row.try_get("created_at")?)?,
         update_time: from_millis(row.try_get("updated_at")?)?,
         seq: row.try_get("seq")?,
