@@ -17,7 +17,7 @@ pub use file::{ConfigError, FileConfig, file_from_toml, limits_from_toml};
 pub use summary::AdminKeyState;
 
 use crate::domain::rules::MediaLimits;
-use crate::domain::{FaceDetectorKind, FacePolicy, QuotaConfig, TaskRules};
+use crate::domain::{ExpiryConfig, FaceDetectorKind, FacePolicy, QuotaConfig, TaskRules};
 
 /// Flags of `assetlib serve`; each also reads an `ASSETLIB_*` environment variable.
 #[derive(Debug, Clone, Args)]
@@ -331,6 +331,10 @@ pub struct Config {
     /// Per-tenant quotas of the configuration file (`[quotas]`); an admin's run-time quota of
     /// a tenant replaces its row.
     pub quotas: QuotaConfig,
+    /// Per-tenant expiry policies (`[expiry]`): housekeeping deletes what they expire.
+    pub expiry: ExpiryConfig,
+    /// The first retry of a failed webhook delivery; each next waits twice as long (≤ 2 h).
+    pub webhook_retry_base: Duration,
     pub limits: MediaLimits,
     pub moderation: ModerationConfig,
     /// Shape rules of generation tasks, per model (`[tasks]` of the configuration file).
@@ -370,6 +374,8 @@ impl Config {
             idempotency_ttl: Duration::from_secs(defaults::IDEMPOTENCY_TTL_HOURS * 3600),
             dedupe_tenants: Vec::new(),
             quotas: QuotaConfig::default(),
+            expiry: ExpiryConfig::default(),
+            webhook_retry_base: Duration::from_secs(defaults::WEBHOOK_RETRY_BASE_SECS),
             deleted_retention: Duration::from_secs(defaults::DELETED_RETENTION_DAYS * 86_400),
             limits: MediaLimits::default(),
             moderation: ModerationConfig::default(),
@@ -398,6 +404,7 @@ impl Config {
             config.tasks = file.tasks;
             config.dedupe_tenants = file.dedupe_tenants;
             config.quotas = file.quotas;
+            config.expiry = file.expiry;
         }
         if let Some(faces) = args.faces {
             config.moderation.faces = faces;
@@ -503,6 +510,8 @@ impl fmt::Debug for Config {
             .field("idempotency_ttl", &self.idempotency_ttl)
             .field("dedupe_tenants", &self.dedupe_tenants)
             .field("quotas", &self.quotas)
+            .field("expiry", &self.expiry)
+            .field("webhook_retry_base", &self.webhook_retry_base)
             .field("deleted_retention", &self.deleted_retention)
             .field("limits", &self.limits)
             .field("moderation", &self.moderation)

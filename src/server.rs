@@ -23,7 +23,9 @@ use crate::fetch::{NameLookup, SystemLookup};
 use crate::http::limits::{RequestLimits, with_limits};
 use crate::jobs::{WorkerPool, spawn_workers};
 use crate::repo::{self, JobQueue, Repo};
-use crate::service::{CreatedKey, Fsck, IdempotencyService, LibraryService, ResumableService};
+use crate::service::{
+    CreatedKey, Fsck, IdempotencyService, LibraryService, ResumableService, WebhookService,
+};
 use crate::state::AppState;
 
 /// How often housekeeping (orphan blob sweep) runs.
@@ -38,6 +40,8 @@ pub struct Server {
     stop: watch::Sender<bool>,
     http: JoinHandle<()>,
     housekeeping: JoinHandle<()>,
+    /// Sends due webhook deliveries.
+    webhooks: JoinHandle<()>,
     workers: WorkerPool,
     _lock: Option<File>,
 }
@@ -75,9 +79,11 @@ impl Server {
             state.idempotency.clone(),
             state.resumable.clone(),
             state.library.clone(),
+            state.webhooks.clone(),
             state.config.orphan_grace,
-            stop_rx,
+            stop_rx.clone(),
         ));
+        let webhooks = tokio::spawn(dispatch_webhooks(state.webhooks.clone(), stop_rx));
         if state.config.serve_http {
             tracing::info!(%addr, "assetlib listening");
         } else {
@@ -93,6 +99,7 @@ impl Server {
             stop,
             http,
             housekeeping,
+            webhooks,
             workers,
             _lock: lock,
         })
@@ -118,13 +125,12 @@ impl Server {
             }
         };
         tokio::join!(http, self.workers.shutdown());
-        // An orphan sweep in progress gets the same grace; it resumes at the next start.
-        let mut housekeeping = self.housekeeping;
-        if tokio::time::timeout_at(deadline, &mut housekeeping)
-            .await
-            .is_err()
-        {
-            housekeeping.abort();
+        // An orphan sweep (or a round of webhook deliveries) in progress gets the same grace;
+        // it resumes at the next start (a cut delivery is sent again when its lease expires).
+        for mut task in [self.housekeeping, self.webhooks] {
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                task.abort();
+            }
         }
     }
 }
@@ -239,6 +245,7 @@ async fn housekeeping(
     idempotency: IdempotencyService,
     resumable: ResumableService,
     library: LibraryService,
+    webhooks: WebhookService,
     grace: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -258,6 +265,16 @@ async fn housekeeping(
             Ok(n) => tracing::info!(purged = n, "deleted assets past their retention purged"),
             Err(e) => tracing::warn!(error = %e, "purge of deleted assets failed"),
         }
+        match library.expire(chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "expired assets deleted"),
+            Err(e) => tracing::warn!(error = %e, "expiry of assets failed"),
+        }
+        match webhooks.purge_log(chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "old webhook deliveries removed"),
+            Err(e) => tracing::warn!(error = %e, "purge of the webhook log failed"),
+        }
         match resumable.sweep(chrono::Utc::now()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "expired uploads removed"),
@@ -265,6 +282,28 @@ async fn housekeeping(
         }
         tokio::select! {
             () = tokio::time::sleep(SWEEP_EVERY) => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
+    }
+}
+
+/// How long the webhook dispatcher rests when no delivery is due.
+const WEBHOOK_POLL: Duration = Duration::from_millis(500);
+
+/// Sends due webhook deliveries until stopped: round after round while there are some, else
+/// every `WEBHOOK_POLL` (the deliveries are written by the database, on any node).
+async fn dispatch_webhooks(webhooks: WebhookService, mut stop: watch::Receiver<bool>) {
+    loop {
+        let rest = match webhooks.dispatch().await {
+            Ok(0) => WEBHOOK_POLL,
+            Ok(_) => Duration::ZERO,
+            Err(e) => {
+                tracing::warn!(error = %e, "webhook dispatch failed");
+                WEBHOOK_POLL * 4
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep(rest) => {}
             _ = stop.wait_for(|stopped| *stopped) => return,
         }
     }

@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 use crate::blob::{self, BlobStore};
 use crate::config::Config;
 use crate::domain::FaceDetectorKind;
-use crate::fetch::{HttpFetcher, NameLookup};
+use crate::fetch::{HttpFetcher, HttpWebhookSender, NameLookup};
 use crate::jobs::{JobRegistry, PROCESS_ASSET};
 use crate::moderation::{DecodeBudget, FaceDetector, Mtcnn, SeetaDetector};
 use crate::repo::Repo;
@@ -20,7 +20,7 @@ use crate::service::{
     Admission, ContentSigner, DeliveryService, Fsck, GatewayService, GroupService,
     IdempotencyService, IdempotencySettings, IngestPorts, IngestService, IngestSettings,
     KeyService, LibraryService, ProcessingPorts, ProcessingService, ProcessingSettings,
-    QuotaService, ResumableService, ReviewService, Settled,
+    QuotaService, ResumableService, ReviewService, Settled, WebhookService, WebhookSettings,
 };
 use crate::upstream::HttpUpstream;
 
@@ -43,6 +43,8 @@ pub struct App {
     pub groups: GroupService,
     /// Per-tenant quotas.
     pub quotas: QuotaService,
+    /// Webhook endpoints, deliveries and their dispatcher.
+    pub webhooks: WebhookService,
     /// Resumable (tus) uploads.
     pub resumable: ResumableService,
     /// Idempotency-Keys of creating calls (`http::idempotency`).
@@ -81,6 +83,7 @@ impl AppState {
             bail!("--presign-content needs a blob store that signs URLs (--blob-url s3://…)");
         }
         let tmp_dir = config.tmp_dir();
+        let sender = Arc::new(HttpWebhookSender::new(&config.fetch, Arc::clone(&lookup))?);
         let fetcher = Arc::new(HttpFetcher::new(&config.fetch, lookup, tmp_dir.clone())?);
         let detector: Arc<dyn FaceDetector> = match config.moderation.detector {
             FaceDetectorKind::Mtcnn => {
@@ -125,7 +128,8 @@ impl AppState {
         .with_signer(signer.clone());
         let library =
             LibraryService::new(repo.clone(), repo.clone(), repo.clone(), settled.clone())
-                .with_retention(config.deleted_retention);
+                .with_retention(config.deleted_retention)
+                .with_expiry(config.expiry.clone());
         let processing = ProcessingService::new(
             ProcessingPorts {
                 blobs: Arc::clone(&blobs),
@@ -153,6 +157,20 @@ impl AppState {
         };
         let keys = KeyService::new(repo.clone());
         let groups = GroupService::new(repo.clone());
+        let webhooks = WebhookService::new(
+            repo.clone(),
+            sender,
+            WebhookSettings {
+                retry_base: config.webhook_retry_base,
+                worker: format!(
+                    "webhooks-{}-{}-{}",
+                    std::process::id(),
+                    addr.port(),
+                    rand::random::<u32>()
+                ),
+                ..WebhookSettings::default()
+            },
+        );
         let idempotency = IdempotencyService::new(
             repo.clone(),
             IdempotencySettings {
@@ -175,6 +193,7 @@ impl AppState {
             keys,
             groups,
             quotas,
+            webhooks,
             idempotency,
             resumable,
             fsck,

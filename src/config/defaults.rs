@@ -30,3 +30,6 @@ pub const HEADER_READ_TIMEOUT_SECS: u64 = 10;
 pub const KEEP_ALIVE_TIMEOUT_SECS: u64 = 75;
 pub const BODY_READ_TIMEOUT_SECS: u64 = 30;
 pub const MAX_CONNECTIONS: usize = 4096;
+
+/// The first retry of a failed webhook delivery, in seconds (then doubling, ≤ 2 h, for 24 h).
+pub const WEBHOOK_RETRY_BASE_SECS: u64 = 30;

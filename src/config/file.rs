@@ -4,7 +4,7 @@
 
 use super::ModerationConfig;
 use crate::domain::rules::MediaLimits;
-use crate::domain::{Quota, QuotaConfig, TaskProfile, TaskRules};
+use crate::domain::{ExpiryConfig, QuotaConfig, TaskProfile, TaskRules};
 
 /// A configuration file that cannot be used, with the reason.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +21,8 @@ pub struct FileConfig {
     pub dedupe_tenants: Vec<String>,
     /// `[quotas]` and `[quotas.tenants.NAME]`.
     pub quotas: QuotaConfig,
+    /// `[expiry]` and `[expiry.tenants.NAME]`.
+    pub expiry: ExpiryConfig,
 }
 
 /// A whole configuration file: `[limits.*]`, `[moderation]` and `[tasks]`.
@@ -29,10 +31,10 @@ pub fn file_from_toml(text: &str) -> Result<FileConfig, ConfigError> {
     for key in file.keys() {
         if !matches!(
             key.as_str(),
-            "limits" | "moderation" | "tasks" | "dedupe" | "quotas"
+            "limits" | "moderation" | "tasks" | "dedupe" | "quotas" | "expiry"
         ) {
             return Err(ConfigError(format!(
-                "unknown section [{key}]; expected [limits.*], [moderation], [tasks], [dedupe] or [quotas]"
+                "unknown section [{key}]; expected [limits.*], [moderation], [tasks], [dedupe], [quotas] or [expiry]"
             )));
         }
     }
@@ -55,45 +57,64 @@ pub fn file_from_toml(text: &str) -> Result<FileConfig, ConfigError> {
         None => QuotaConfig::default(),
         Some(value) => quotas_from_toml(value)?,
     };
+    let expiry = match file.get("expiry") {
+        None => ExpiryConfig::default(),
+        Some(value) => expiry_from_toml(value)?,
+    };
     Ok(FileConfig {
         limits: limits_from_toml(text)?,
         moderation,
         tasks,
         dedupe_tenants,
         quotas,
+        expiry,
     })
 }
 
 /// `[quotas]`: `max_assets`, `max_bytes`, `uploads_per_minute` for every tenant, and
 /// `[quotas.tenants.NAME]` with the same keys for one tenant (laid over `[quotas]`).
 fn quotas_from_toml(value: &toml::Value) -> Result<QuotaConfig, ConfigError> {
+    let (default, tenants) = per_tenant("quotas", value)?;
+    Ok(QuotaConfig { default, tenants })
+}
+
+/// `[expiry]`: `unused_days`, `max_age_days` for every tenant, and `[expiry.tenants.NAME]`.
+fn expiry_from_toml(value: &toml::Value) -> Result<ExpiryConfig, ConfigError> {
+    let (default, tenants) = per_tenant("expiry", value)?;
+    Ok(ExpiryConfig { default, tenants })
+}
+
+/// A section whose keys apply to every tenant and whose `tenants.NAME` tables hold the same
+/// keys for one tenant.
+fn per_tenant<T: serde::de::DeserializeOwned>(
+    section: &str,
+    value: &toml::Value,
+) -> Result<(T, std::collections::BTreeMap<String, T>), ConfigError> {
     let toml::Value::Table(table) = value else {
-        return Err(ConfigError("[quotas] must be a table".to_owned()));
+        return Err(ConfigError(format!("[{section}] must be a table")));
     };
     let mut table = table.clone();
     let tenants = match table.remove("tenants") {
         None => toml::Table::new(),
         Some(toml::Value::Table(t)) => t,
         Some(_) => {
-            return Err(ConfigError(
-                "[quotas] tenants must be tables: [quotas.tenants.NAME]".to_owned(),
-            ));
+            return Err(ConfigError(format!(
+                "[{section}] tenants must be tables: [{section}.tenants.NAME]"
+            )));
         }
     };
-    let quota = |value: toml::Value, place: &str| -> Result<Quota, ConfigError> {
+    let parse = |value: toml::Value, place: &str| -> Result<T, ConfigError> {
         value
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError(format!("{place}: {e}")))
     };
-    let mut config = QuotaConfig {
-        default: quota(toml::Value::Table(table), "[quotas]")?,
-        ..QuotaConfig::default()
-    };
+    let default = parse(toml::Value::Table(table), &format!("[{section}]"))?;
+    let mut own = std::collections::BTreeMap::new();
     for (tenant, value) in tenants {
-        let own = quota(value, &format!("[quotas.tenants.{tenant}]"))?;
-        config.tenants.insert(tenant, own);
+        let parsed = parse(value, &format!("[{section}.tenants.{tenant}]"))?;
+        own.insert(tenant, parsed);
     }
-    Ok(config)
+    Ok((default, own))
 }
 
 /// `[dedupe]`: `tenants = ["studio", …]` (or `["*"]`), nothing else.
@@ -168,6 +189,7 @@ pub fn limits_from_toml(text: &str) -> Result<MediaLimits, ConfigError> {
     file.remove("tasks");
     file.remove("dedupe");
     file.remove("quotas");
+    file.remove("expiry");
     for key in file.keys() {
         if key != "limits" {
             return Err(ConfigError(format!(
@@ -204,6 +226,7 @@ mod tests {
     use super::*;
     use crate::config::ModerationConfig;
     use crate::domain::FacePolicy;
+    use crate::domain::Quota;
 
     #[test]
     fn limits_files_override_only_what_they_name() {
@@ -260,6 +283,20 @@ mod tests {
             "[quotas]\ntenants = 3",
             "[quotas.tenants.studio]\nmax_bytes = \"1 GB\"",
         ] {
+            assert!(file_from_toml(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn expiry_names_days_per_tenant() {
+        let file = file_from_toml(
+            "[expiry]\nunused_days = 30\n[expiry.tenants.trial]\nmax_age_days = 7\n",
+        )
+        .expect("valid");
+        let trial = file.expiry.for_tenant("trial");
+        assert_eq!((trial.unused_days, trial.max_age_days), (Some(30), Some(7)));
+        assert!(file_from_toml("").expect("empty").expiry.default.is_never());
+        for bad in ["[expiry]\nunused = 1", "[expiry]\nunused_days = -3"] {
             assert!(file_from_toml(bad).is_err(), "{bad}");
         }
     }

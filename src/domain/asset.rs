@@ -200,6 +200,8 @@ pub struct Asset {
     pub moderation: Option<super::ModerationRecord>,
     /// The group the asset is filed in, if any.
     pub group_id: Option<String>,
+    /// When a generation task last referenced it (resolved or forwarded), if ever.
+    pub last_used_at: Option<DateTime<Utc>>,
     pub create_time: DateTime<Utc>,
     pub update_time: DateTime<Utc>,
     /// Monotonic insertion order; the keyset for "newest first" pagination.

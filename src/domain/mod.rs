@@ -4,6 +4,7 @@ mod asset;
 mod asset_id;
 mod caller;
 pub mod codes;
+mod expiry;
 mod facts;
 mod group;
 pub mod limits;
@@ -13,11 +14,13 @@ mod quota;
 pub mod rules;
 pub mod task_refs;
 pub mod task_rules;
+mod webhook;
 
 pub use asset::{Asset, AssetName, AssetType, Failure, Status, Transition, fold_name};
 pub use asset_id::AssetId;
 pub use caller::{Caller, Role};
 pub use codes::Code;
+pub use expiry::{ExpiryConfig, ExpiryPolicy};
 pub use facts::MediaFacts;
 pub use group::{
     GROUP_DESCRIPTION_MAX_CHARS, GROUP_NAME_MAX_CHARS, Group, GroupId, parse_group_description,
@@ -29,3 +32,7 @@ pub use moderation::{
 };
 pub use quota::{OverQuota, Quota, QuotaConfig, Usage, check_quota};
 pub use task_rules::{TaskProfile, TaskRules};
+pub use webhook::{
+    Delivery, DeliveryState, EVENT_TYPES, MAX_WEBHOOKS_PER_TENANT, Webhook, WebhookId,
+    generate_secret, parse_events, retry_delay, sign,
+};

@@ -75,7 +75,9 @@ fn shorten(url: &str) -> String {
     cut
 }
 
-fn find_in_chain<'a, T: StdError + 'static>(e: &'a (dyn StdError + 'static)) -> Option<&'a T> {
+pub(super) fn find_in_chain<'a, T: StdError + 'static>(
+    e: &'a (dyn StdError + 'static),
+) -> Option<&'a T> {
     let mut current = Some(e);
     while let Some(err) = current {
         if let Some(found) = err.downcast_ref::<T>() {
@@ -86,7 +88,7 @@ fn find_in_chain<'a, T: StdError + 'static>(e: &'a (dyn StdError + 'static)) -> 
     None
 }
 
-fn root_cause(e: &(dyn StdError + 'static)) -> String {
+pub(super) fn root_cause(e: &(dyn StdError + 'static)) -> String {
     let mut current = e;
     while let Some(next) = current.source() {
         current = next;

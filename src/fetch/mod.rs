@@ -1,10 +1,11 @@
 //! Fetching source URLs: an SSRF-safe HTTP client with size and time caps that hashes the
-//! bytes while streaming them to a temp file.
+//! bytes while streaming them to a temp file; and webhook deliveries, sent through the same guard.
 
 mod error;
 pub mod guard;
 mod http;
 mod spool;
+mod webhook;
 
 use async_trait::async_trait;
 use tempfile::TempPath;
@@ -14,6 +15,7 @@ pub use error::FetchError;
 pub use guard::{AddressPolicy, NameLookup, StaticLookup, SystemLookup};
 pub use http::{HttpFetcher, install_crypto_provider};
 pub use spool::Spool;
+pub use webhook::{Answered, HttpWebhookSender, NotAnswered, WEBHOOK_TIMEOUT, WebhookSender};
 
 /// How many leading bytes a fetch keeps in memory for sniffing.
 pub const HEAD_BYTES: usize = 64 * 1024;

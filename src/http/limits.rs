@@ -1,7 +1,10 @@
 //! Limits on a request that the connection layer cannot answer in the right envelope: a body
 //! that does not arrive in time (`408 request-timeout`), and a request still running when the
 //! shutdown grace ends (`503 unavailable`, its handler dropped where it stands). Both answers
-//! are in the face's envelope and close the connection.
+//! are in the face's envelope and close the connection. So does any answer given before the
+//! request's body was read to its end (an upload refused at once, say): what is left of the
+//! body would otherwise be read as the next request, or the client would reuse a connection
+//! the server is about to close.
 
 use std::future::Future;
 use std::io;
@@ -45,14 +48,18 @@ pub fn with_limits(router: Router, limits: RequestLimits) -> Router {
 async fn guard(State(limits): State<RequestLimits>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let timed_out = Arc::new(AtomicBool::new(false));
+    // Whether the request has a body not yet read to its end.
+    let unread = Arc::new(AtomicBool::new(false));
     let request = request.map(|body| {
         if body.is_end_stream() {
             body
         } else {
+            unread.store(true, Ordering::Release);
             Body::new(DeadlineBody {
                 inner: body,
                 deadline: Box::pin(tokio::time::sleep(limits.body_read_timeout)),
                 timed_out: Arc::clone(&timed_out),
+                unread: Arc::clone(&unread),
             })
         }
     });
@@ -80,6 +87,9 @@ async fn guard(State(limits): State<RequestLimits>, request: Request, next: Next
         );
         return closing(error::for_path(&path, error));
     }
+    if unread.load(Ordering::Acquire) {
+        return closing(response);
+    }
     response
 }
 
@@ -102,6 +112,8 @@ struct DeadlineBody {
     inner: Body,
     deadline: Pin<Box<Sleep>>,
     timed_out: Arc<AtomicBool>,
+    /// Cleared once the body has been read to its end.
+    unread: Arc<AtomicBool>,
 }
 
 impl http_body::Body for DeadlineBody {
@@ -114,6 +126,9 @@ impl http_body::Body for DeadlineBody {
     ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
         let this = &mut *self;
         if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+            if frame.is_none() || this.inner.is_end_stream() {
+                this.unread.store(false, Ordering::Release);
+            }
             return Poll::Ready(frame);
         }
         if this.deadline.as_mut().poll(cx).is_ready() {

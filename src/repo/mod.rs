@@ -13,14 +13,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Asset, AssetId, Group, Quota, Status, Usage};
+use crate::domain::{Asset, AssetId, Delivery, Group, Quota, Status, Usage, Webhook};
 
 pub use error::RepoError;
 pub use sql::{Dialect, SqlRepo, postgres, sqlite};
 pub use types::{
-    ApiKeyRecord, AssetFilter, AssetRef, GroupDeletion, GroupPage, GroupUpdate, HoldKind, Insert,
-    Job, KeyClaim, KeyRequest, KeysetPage, NewApiKey, NewAsset, NewJob, NewUpload, OffsetPage,
-    StatusChange, StoredAnswer, UploadRecord,
+    ApiKeyRecord, AssetFilter, AssetRef, DeliveryAttempt, GroupDeletion, GroupPage, GroupUpdate,
+    HoldKind, Insert, Job, KeyClaim, KeyRequest, KeysetPage, NewApiKey, NewAsset, NewJob,
+    NewUpload, OffsetPage, StatusChange, StoredAnswer, TenantScope, UploadRecord,
 };
 
 pub type RepoResult<T> = Result<T, RepoError>;
@@ -99,6 +99,23 @@ pub trait AssetRepo: Send + Sync {
     /// Removes the rows of assets deleted before `deleted_before`, at most `limit`; how many.
     /// Their blobs become orphans unless another row references them.
     async fn purge_deleted(&self, deleted_before: DateTime<Utc>, limit: u32) -> RepoResult<u64>;
+    /// Records that a generation task of this tenant referenced these live assets `at`.
+    async fn mark_assets_used(
+        &self,
+        tenant: &str,
+        ids: &[AssetId],
+        at: DateTime<Utc>,
+    ) -> RepoResult<()>;
+    /// Live assets of the tenants in `scope` past an expiry cut-off: last used (or, never
+    /// used, created) before `unused_before`, or created before `created_before`; at most
+    /// `limit`, as `(tenant, id)`.
+    async fn expired_assets(
+        &self,
+        scope: &TenantScope,
+        unused_before: Option<DateTime<Utc>>,
+        created_before: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> RepoResult<Vec<(String, AssetId)>>;
     /// Soft-deletes a live asset of this tenant. `false` when there is none.
     async fn delete_asset(&self, tenant: &str, id: &AssetId, at: DateTime<Utc>)
     -> RepoResult<bool>;
@@ -305,6 +322,55 @@ pub trait QuotaRepo: Send + Sync {
     async fn tenant_usage(&self, tenant: &str, since: DateTime<Utc>) -> RepoResult<Usage>;
 }
 
+/// Webhook endpoints and their deliveries. The deliveries themselves are written by the
+/// database, in the transaction of the change they report (the migrations' triggers).
+#[async_trait]
+pub trait WebhookRepo: Send + Sync {
+    async fn insert_webhook(&self, webhook: &Webhook) -> RepoResult<()>;
+    /// The tenant's endpoints, oldest first.
+    async fn list_webhooks(&self, tenant: &str) -> RepoResult<Vec<Webhook>>;
+    async fn get_webhook(&self, tenant: &str, id: &str) -> RepoResult<Option<Webhook>>;
+    /// An endpoint of any tenant (the dispatcher).
+    async fn get_webhook_any_tenant(&self, id: &str) -> RepoResult<Option<Webhook>>;
+    /// Removes the endpoint and its deliveries; `false` when the tenant has no such endpoint.
+    async fn delete_webhook(&self, tenant: &str, id: &str) -> RepoResult<bool>;
+    /// Leases up to `limit` pending deliveries due at `now` (or whose lease expired) to
+    /// `worker`, counting the attempt.
+    async fn claim_deliveries(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> RepoResult<Vec<Delivery>>;
+    /// Records an attempt of a delivery leased to `worker` and ends the lease; `false` when
+    /// the lease was lost (another node took it).
+    async fn record_attempt(
+        &self,
+        id: i64,
+        worker: &str,
+        attempt: &DeliveryAttempt,
+    ) -> RepoResult<bool>;
+    /// An endpoint's deliveries, newest first, with `id < before`.
+    async fn list_deliveries(
+        &self,
+        tenant: &str,
+        webhook_id: &str,
+        before: Option<i64>,
+        limit: u32,
+    ) -> RepoResult<Vec<Delivery>>;
+    /// Removes the deliveries that ended (delivered or failed) before `before`; how many.
+    async fn purge_deliveries(&self, before: DateTime<Utc>) -> RepoResult<u64>;
+    /// A new delivery of the same event, due `now`; `None` when there is no such delivery.
+    async fn redeliver(
+        &self,
+        tenant: &str,
+        webhook_id: &str,
+        delivery_id: i64,
+        now: DateTime<Utc>,
+    ) -> RepoResult<Option<Delivery>>;
+}
+
 /// Everything the service layer needs from the metadata store.
 #[async_trait]
 pub trait Repo:
@@ -318,6 +384,7 @@ pub trait Repo:
     + UploadRepo
     + GroupRepo
     + QuotaRepo
+    + WebhookRepo
 {
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> RepoResult<()>;

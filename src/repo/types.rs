@@ -224,3 +224,23 @@ pub enum GroupDeletion {
     /// The tenant has no such group.
     Missing,
 }
+
+/// Which tenants a query covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TenantScope {
+    One(String),
+    /// Every tenant but these.
+    AllBut(Vec<String>),
+}
+
+/// The outcome of one attempt of a webhook delivery.
+#[derive(Debug, Clone)]
+pub struct DeliveryAttempt {
+    /// `Pending` to try again at `next_attempt_at`.
+    pub state: crate::domain::DeliveryState,
+    pub next_attempt_at: DateTime<Utc>,
+    pub response_status: Option<u16>,
+    pub latency_ms: Option<u64>,
+    pub error: Option<String>,
+    pub at: DateTime<Utc>,
+}

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 
 use super::{LibraryService, ServiceError};
 use crate::domain::codes;
-use crate::domain::{Asset, AssetId, Caller};
+use crate::domain::{Asset, AssetId, Caller, ExpiryPolicy};
+use crate::repo::TenantScope;
 
 impl LibraryService {
     /// Deletes an asset of the caller's tenant. The row is kept (soft delete) so the blob
@@ -142,6 +143,46 @@ impl LibraryService {
                 return Ok(purged);
             }
         }
+    }
+
+    /// Deletes (softly, restorable like any delete) the live assets whose tenant's expiry
+    /// policy has expired them as of `now`; how many.
+    pub async fn expire(&self, now: DateTime<Utc>) -> Result<u64, ServiceError> {
+        let own: Vec<String> = self.expiry.tenants.keys().cloned().collect();
+        let mut scopes: Vec<(TenantScope, ExpiryPolicy)> = own
+            .iter()
+            .map(|t| (TenantScope::One(t.clone()), self.expiry.for_tenant(t)))
+            .collect();
+        scopes.push((TenantScope::AllBut(own), self.expiry.default));
+        let mut expired = 0;
+        for (scope, policy) in scopes {
+            if policy.is_never() {
+                continue;
+            }
+            let (unused_before, created_before) = policy.cutoffs(now);
+            loop {
+                let batch = self
+                    .assets
+                    .expired_assets(&scope, unused_before, created_before, 500)
+                    .await
+                    .map_err(|e| ServiceError::internal("finding expired assets", e))?;
+                for (tenant, id) in &batch {
+                    let deleted = self
+                        .assets
+                        .delete_asset(tenant, id, now)
+                        .await
+                        .map_err(|e| ServiceError::internal("deleting an expired asset", e))?;
+                    if deleted {
+                        tracing::info!(asset = %id, %tenant, "asset expired");
+                        expired += 1;
+                    }
+                }
+                if batch.len() < 500 {
+                    break;
+                }
+            }
+        }
+        Ok(expired)
     }
 
     fn retention_chrono(&self) -> chrono::Duration {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::{ServiceError, Settled};
-use crate::domain::{Asset, AssetId, Caller};
+use crate::domain::{Asset, AssetId, Caller, ExpiryConfig};
 use crate::repo::{AssetRepo, GroupRepo, TaskRepo};
 
 /// How long a deleted asset can be restored, by default.
@@ -21,6 +21,8 @@ pub struct LibraryService {
     pub(super) settled: Settled,
     /// How long a deleted asset can be restored before its row is purged.
     pub(super) retention: std::time::Duration,
+    /// Per-tenant expiry policies.
+    pub(super) expiry: Arc<ExpiryConfig>,
 }
 
 impl LibraryService {
@@ -36,6 +38,7 @@ impl LibraryService {
             groups,
             settled,
             retention: DELETED_RETENTION,
+            expiry: Arc::default(),
         }
     }
 
@@ -43,6 +46,19 @@ impl LibraryService {
     pub fn with_retention(mut self, retention: std::time::Duration) -> Self {
         self.retention = retention;
         self
+    }
+
+    /// Expires assets under these per-tenant policies.
+    pub fn with_expiry(mut self, expiry: ExpiryConfig) -> Self {
+        self.expiry = Arc::new(expiry);
+        self
+    }
+
+    /// When a live asset expires under its tenant's policy (`None`: never).
+    pub fn expires_at(&self, asset: &Asset) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.expiry
+            .for_tenant(&asset.tenant)
+            .expires_at(asset.create_time, asset.last_used_at)
     }
 
     /// One asset of the caller's tenant. Ids of other tenants and malformed ids answer

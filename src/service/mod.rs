@@ -14,6 +14,7 @@
 //! | `QuotaService` | per-tenant quotas: admit an upload, show use, set at run time | quotas |
 //! | `ResumableService` | resumable (tus) uploads: create, append, complete, end, sweep | uploads, blobs, ingest |
 //! | `IdempotencyService` | Idempotency-Key: claim, replay, record, sweep | idempotency keys |
+//! | `WebhookService` | webhook endpoints, the delivery log, redeliver; the dispatcher that signs, sends and retries | webhooks, webhook sender |
 //! | `Fsck` | consistency check, repairs, orphan sweep | maintenance, assets, jobs, blob holds, blobs |
 
 mod admission;
@@ -42,6 +43,7 @@ mod settled;
 mod signer;
 mod status;
 mod wait;
+mod webhooks;
 
 pub use admission::{Admission, FetchSlot};
 pub use batch::{BATCH_CONCURRENCY, BatchUpload, MAX_BATCH_URLS, MAX_STATUS_IDS};
@@ -67,3 +69,4 @@ pub use settled::Settled;
 pub use signer::ContentSigner;
 pub use status::StatusError;
 pub use wait::MAX_WAIT;
+pub use webhooks::{WebhookService, WebhookSettings, payload as webhook_payload};

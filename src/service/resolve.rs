@@ -159,6 +159,11 @@ impl DeliveryService {
         }
         assets.sort();
         assets.dedup();
+        // The use that keeps an asset from expiring under an `unused_days` policy.
+        self.assets
+            .mark_assets_used(&caller.tenant, &assets, chrono::Utc::now())
+            .await
+            .map_err(|e| ServiceError::internal("recording the use of assets", e))?;
         Ok(Resolved::Task { task, assets })
     }
 }

@@ -8,4 +8,5 @@ mod gateway;
 mod idempotency;
 mod orphan_sweep;
 mod repo;
+mod webhooks;
 mod worker;

@@ -1539,3 +1539,90 @@ async fn quotas_contract() {
         );
     }
 }
+
+#[tokio::test]
+async fn expiry_contract() {
+    use assetlib::repo::TenantScope;
+    for (name, repo, _dir) in backends().await {
+        let at = |s: u32| {
+            Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, s)
+                .single()
+                .expect("time")
+        };
+        let ids: Vec<AssetId> = (1..=4)
+            .map(|i| AssetId::parse(&format!("asset-20260101000000-exp0{i}")).expect("id"))
+            .collect();
+        for (i, (id, tenant)) in ids.iter().zip(["e1", "e1", "e1", "e2"]).enumerate() {
+            let asset = new_asset(id.as_str(), tenant, i as u32 + 1, AssetType::Image, "e");
+            repo.insert_asset_with_job(&asset, &job())
+                .await
+                .expect("insert");
+        }
+        // exp01 (created at 1) used at 20; another tenant cannot mark it.
+        repo.mark_assets_used("e1", &ids[..1], at(20))
+            .await
+            .expect("mark");
+        repo.mark_assets_used("e2", &ids[1..2], at(30))
+            .await
+            .expect("mark");
+        let used = repo
+            .get_asset("e1", &ids[0])
+            .await
+            .expect("get")
+            .expect("there");
+        assert_eq!(used.last_used_at, Some(at(20)), "{name}");
+        let other = repo
+            .get_asset("e1", &ids[1])
+            .await
+            .expect("get")
+            .expect("there");
+        assert_eq!(other.last_used_at, None, "{name}: not another tenant's");
+
+        let found = |v: Vec<(String, AssetId)>| -> Vec<String> {
+            v.into_iter()
+                .map(|(_, id)| id.as_str().to_owned())
+                .collect()
+        };
+        let e1 = TenantScope::One("e1".into());
+        // Unused since before 10: exp02 (created 2) and exp03 (created 3), not exp01 (used 20).
+        let unused = repo
+            .expired_assets(&e1, Some(at(10)), None, 10)
+            .await
+            .expect("expired");
+        assert_eq!(found(unused), [ids[1].as_str(), ids[2].as_str()], "{name}");
+        // Created before 2: exp01 only, used or not.
+        let old = repo
+            .expired_assets(&e1, None, Some(at(2)), 10)
+            .await
+            .expect("expired");
+        assert_eq!(found(old), [ids[0].as_str()], "{name}");
+        // Every tenant but e1: exp04; nothing without a cut-off.
+        let rest = repo
+            .expired_assets(
+                &TenantScope::AllBut(vec!["e1".into()]),
+                Some(at(59)),
+                None,
+                10,
+            )
+            .await
+            .expect("expired");
+        assert_eq!(found(rest), [ids[3].as_str()], "{name}");
+        assert!(
+            repo.expired_assets(&e1, None, None, 10)
+                .await
+                .expect("expired")
+                .is_empty()
+        );
+        // Deleted assets are not expired again.
+        assert!(
+            repo.delete_asset("e1", &ids[1], at(40))
+                .await
+                .expect("delete")
+        );
+        let unused = repo
+            .expired_assets(&e1, Some(at(10)), None, 10)
+            .await
+            .expect("expired");
+        assert_eq!(found(unused), [ids[2].as_str()], "{name}");
+    }
+}

@@ -83,15 +83,22 @@ async fn uploads_over_a_quota_are_refused_with_the_limit_and_the_use() {
             "file",
             reqwest::multipart::Part::bytes(media::png(300, 300)).file_name("b.png"),
         );
-    let (status, refused) = app
-        .send(
-            app.client
-                .post(format!("{}/v1/assets", app.base))
-                .bearer_auth(&key)
-                .multipart(form),
-        )
-        .await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{refused}");
+    let resp = app
+        .client
+        .post(format!("{}/v1/assets", app.base))
+        .bearer_auth(&key)
+        .multipart(form)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Answered before the file was read: the connection is not reused for the next request.
+    assert_eq!(
+        resp.headers()
+            .get("connection")
+            .and_then(|v| v.to_str().ok()),
+        Some("close")
+    );
 
     // Deleting frees room.
     let (status, _) = app.delete(&key, &format!("{KYY}/{first}")).await;

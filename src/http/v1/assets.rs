@@ -18,8 +18,8 @@ use crate::state::AppState;
 
 /// `201` with the new asset; with `dedupe`, `200` with a live asset of the tenant that has the
 /// same bytes and type, and `deduplicatedFrom` naming it.
-fn created(registered: Registered) -> (StatusCode, Json<AssetBody>) {
-    let mut answer = AssetBody::from(&registered.asset);
+fn created(state: &AppState, registered: Registered) -> (StatusCode, Json<AssetBody>) {
+    let mut answer = AssetBody::of(&registered.asset, &state.library);
     if registered.deduplicated {
         answer.deduplicated_from = Some(registered.asset.id.to_string());
         return (StatusCode::OK, Json(answer));
@@ -51,7 +51,7 @@ pub async fn create(
             }
             Received::File(registered) => *registered,
         };
-    Ok(created(registered))
+    Ok(created(&state, registered))
 }
 
 /// `PUT /v1/assets/{name}?assetType=`: the body is the file itself. `Content-Length` is
@@ -107,7 +107,7 @@ pub async fn put_file(
     };
     let body = request.into_body();
     let registered = receive_raw(&state, &caller, body, parts, limit).await?;
-    Ok(created(registered))
+    Ok(created(&state, registered))
 }
 
 pub async fn detail(
@@ -121,7 +121,7 @@ pub async fn detail(
         .library
         .get_when_settled(&caller, &asset_id, wait)
         .await?;
-    Ok(Json(AssetBody::from(&asset)))
+    Ok(Json(AssetBody::of(&asset, &state.library)))
 }
 
 pub async fn delete(
@@ -164,7 +164,11 @@ pub async fn list(
         .list_before(&caller, &filter, paging.cursor, paging.limit)
         .await?;
     Ok(Json(ListBody {
-        items: page.items.iter().map(AssetBody::from).collect(),
+        items: page
+            .items
+            .iter()
+            .map(|a| AssetBody::of(a, &state.library))
+            .collect(),
         next_cursor: page.next_before.map(|n| n.to_string()),
     }))
 }
@@ -187,7 +191,7 @@ pub async fn update(
             body.group_id.as_ref().map(Option::as_deref),
         )
         .await?;
-    Ok(Json(AssetBody::from(&asset)))
+    Ok(Json(AssetBody::of(&asset, &state.library)))
 }
 
 /// `POST /v1/assets/{id}/restore`: brings back an asset deleted within the retention period.
@@ -197,5 +201,5 @@ pub async fn restore(
     Path(asset_id): Path<String>,
 ) -> Result<Json<AssetBody>, V1Error> {
     let asset = state.library.restore(&caller, &asset_id).await?;
-    Ok(Json(AssetBody::from(&asset)))
+    Ok(Json(AssetBody::of(&asset, &state.library)))
 }

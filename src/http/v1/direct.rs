@@ -101,7 +101,7 @@ pub async fn complete(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(AssetBody::from(&registered.asset)),
+        Json(AssetBody::of(&registered.asset, &state.library)),
     ))
 }
 

@@ -43,6 +43,9 @@ pub struct AssetBody {
     pub group_id: Option<String>,
     pub create_time: String,
     pub update_time: String,
+    /// When the tenant's expiry policy will delete the asset, if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
     /// Set on a create answered with an earlier asset of the same content (`dedupe`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deduplicated_from: Option<String>,
@@ -72,8 +75,18 @@ impl From<&Asset> for AssetBody {
             group_id: a.group_id.clone(),
             create_time: rfc3339(a.create_time),
             update_time: rfc3339(a.update_time),
+            expires_at: None,
             deduplicated_from: None,
         }
+    }
+}
+
+impl AssetBody {
+    /// The asset as v1 shows it to its owner: with when it expires, if it does.
+    pub fn of(asset: &Asset, library: &crate::service::LibraryService) -> Self {
+        let mut body = Self::from(asset);
+        body.expires_at = library.expires_at(asset).map(rfc3339);
+        body
     }
 }
 

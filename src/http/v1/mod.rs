@@ -9,6 +9,7 @@ mod quota;
 mod resolve;
 mod reviews;
 pub mod tus;
+mod webhooks;
 
 /// The request bodies, public for the fuzz targets (`fuzz/`).
 pub use dto::CreateBody;
@@ -83,6 +84,27 @@ pub fn router(state: &AppState) -> Router<AppState> {
             get(groups::detail)
                 .patch(groups::update)
                 .delete(groups::delete),
+        )
+        .route(
+            "/webhooks",
+            post(webhooks::create)
+                .layer(from_fn_with_state(
+                    (state.clone(), Face::V1),
+                    idempotency::guard,
+                ))
+                .get(webhooks::list),
+        )
+        .route(
+            "/webhooks/{webhook_id}",
+            get(webhooks::detail).delete(webhooks::delete),
+        )
+        .route(
+            "/webhooks/{webhook_id}/deliveries",
+            get(webhooks::deliveries),
+        )
+        .route(
+            "/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+            post(webhooks::redeliver),
         )
         .route("/usage", get(quota::usage))
         .route(

@@ -76,7 +76,7 @@ pub async fn approve(
     Path(asset_id): Path<String>,
 ) -> Result<Json<AssetBody>, V1Error> {
     let asset = state.review.approve(&caller, &asset_id).await?;
-    Ok(Json(AssetBody::from(&asset)))
+    Ok(Json(AssetBody::of(&asset, &state.library)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,7 +92,7 @@ pub async fn reject(
 ) -> Result<Json<AssetBody>, V1Error> {
     let body: RejectBody = crate::http::request::parse_json(&body)?;
     let asset = state.review.reject(&caller, &asset_id, body.reason).await?;
-    Ok(Json(AssetBody::from(&asset)))
+    Ok(Json(AssetBody::of(&asset, &state.library)))
 }
 
 pub async fn preview(

@@ -8,7 +8,7 @@ use super::{Dialect, SqlRepo};
 use crate::domain::{Asset, AssetId, Status, fold_name};
 use crate::repo::{
     AssetFilter, AssetRepo, Insert, KeysetPage, NewAsset, NewJob, OffsetPage, RepoError,
-    RepoResult, StatusChange,
+    RepoResult, StatusChange, TenantScope,
 };
 
 fn push_filter<DB>(q: &mut QueryBuilder<DB>, tenant: &str, filter: &AssetFilter)
@@ -385,6 +385,79 @@ where
         .execute(&self.write)
         .await?;
         Ok(DB::rows_affected(&done))
+    }
+
+    async fn mark_assets_used(
+        &self,
+        tenant: &str,
+        ids: &[AssetId],
+        at: DateTime<Utc>,
+    ) -> RepoResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut q = QueryBuilder::<DB>::new("UPDATE assets SET last_used_at = ");
+        q.push_bind(millis(at));
+        q.push(" WHERE deleted_at IS NULL AND tenant = ");
+        q.push_bind(tenant.to_owned());
+        q.push(" AND id IN (");
+        let mut list = q.separated(", ");
+        for id in ids {
+            list.push_bind(id.as_str().to_owned());
+        }
+        q.push(")");
+        q.build().execute(&self.write).await?;
+        Ok(())
+    }
+
+    async fn expired_assets(
+        &self,
+        scope: &TenantScope,
+        unused_before: Option<DateTime<Utc>>,
+        created_before: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> RepoResult<Vec<(String, AssetId)>> {
+        if unused_before.is_none() && created_before.is_none() {
+            return Ok(Vec::new());
+        }
+        let mut q =
+            QueryBuilder::<DB>::new("SELECT tenant, id FROM assets WHERE deleted_at IS NULL");
+        match scope {
+            TenantScope::One(tenant) => {
+                q.push(" AND tenant = ");
+                q.push_bind(tenant.clone());
+            }
+            TenantScope::AllBut(others) if !others.is_empty() => {
+                q.push(" AND tenant NOT IN (");
+                let mut list = q.separated(", ");
+                for t in others {
+                    list.push_bind(t.clone());
+                }
+                q.push(")");
+            }
+            TenantScope::AllBut(_) => {}
+        }
+        q.push(" AND (");
+        let mut any = q.separated(" OR ");
+        if let Some(at) = unused_before {
+            any.push("coalesce(last_used_at, created_at) < ");
+            any.push_bind_unseparated(millis(at));
+        }
+        if let Some(at) = created_before {
+            any.push("created_at < ");
+            any.push_bind_unseparated(millis(at));
+        }
+        q.push(") ORDER BY seq LIMIT ");
+        q.push_bind(i64::from(limit));
+        let rows = q.build().fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get(1)?;
+                let id = AssetId::parse(&id)
+                    .ok_or_else(|| RepoError::Corrupt(format!("asset id {id}")))?;
+                Ok((row.try_get(0)?, id))
+            })
+            .collect()
     }
 
     async fn delete_asset(

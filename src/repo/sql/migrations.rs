@@ -30,6 +30,8 @@ const SQLITE_FILES: &[(&str, &str)] = files!("sqlite":
     "0009_uploads.sql",
     "0010_groups.sql",
     "0011_quotas.sql",
+    "0012_last_used.sql",
+    "0013_webhooks.sql",
 );
 
 const POSTGRES_FILES: &[(&str, &str)] = files!("postgres":
@@ -42,6 +44,8 @@ const POSTGRES_FILES: &[(&str, &str)] = files!("postgres":
     "0007_uploads.sql",
     "0008_groups.sql",
     "0009_quotas.sql",
+    "0010_last_used.sql",
+    "0011_webhooks.sql",
 );
 
 pub(crate) static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator(SQLITE_FILES));

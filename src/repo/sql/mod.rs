@@ -22,6 +22,7 @@ mod rows;
 pub mod sqlite;
 mod tasks;
 mod uploads;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -33,7 +34,7 @@ pub use dialect::Dialect;
 
 use super::{
     AssetRepo, BlobHoldRepo, GroupRepo, IdempotencyRepo, JobQueue, KeyRepo, MaintenanceRepo,
-    QuotaRepo, Repo, RepoResult, TaskRepo, UploadRepo,
+    QuotaRepo, Repo, RepoResult, TaskRepo, UploadRepo, WebhookRepo,
 };
 
 /// SQL adapter for every metadata port. Reads go to `read`, writes (and transactions that
@@ -73,7 +74,8 @@ where
         + IdempotencyRepo
         + UploadRepo
         + GroupRepo
-        + QuotaRepo,
+        + QuotaRepo
+        + WebhookRepo,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
 {
     async fn ping(&self) -> RepoResult<()> {

@@ -8,7 +8,7 @@ use crate::domain::{Asset, AssetId, AssetType, Failure, MediaFacts, Role, Status
 use crate::repo::{ApiKeyRecord, AssetRef, RepoError, RepoResult};
 
 pub const ASSET_COLUMNS: &str = "seq, id, tenant, name, asset_type, url, sha256, bytes, format, \
-     facts, status, failure_code, failure_message, moderation, group_id, created_at, updated_at";
+     facts, status, failure_code, failure_message, moderation, group_id, last_used_at, created_at, updated_at";
 
 pub fn millis(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
@@ -26,6 +26,7 @@ where
     &'r str: ColumnIndex<R>,
     String: Decode<'r, R::Database> + Type<R::Database>,
     Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+    Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
     i64: Decode<'r, R::Database> + Type<R::Database>,
 {
     let id: String = row.try_get("id")?;
@@ -59,6 +60,10 @@ where
             .transpose()
             .map_err(|e| RepoError::Corrupt(format!("moderation of {id}: {e}")))?,
         group_id: row.try_get("group_id")?,
+        last_used_at: row
+            .try_get::<Option<i64>, _>("last_used_at")?
+            .map(from_millis)
+            .transpose()?,
         create_time: from_millis(row.try_get("created_at")?)?,
         update_time: from_millis(row.try_get("updated_at")?)?,
         seq: row.try_get("seq")?,

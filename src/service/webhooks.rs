@@ -1,0 +1,327 @@
+//! Webhooks: a tenant's endpoints (register, list, remove), each delivery's log and a manual
+//! redeliver; and the dispatcher that sends due deliveries — signed in the Standard Webhooks
+//! style, retried with exponential backoff for a day, then marked failed. The events come from
+//! the database itself (`WebhookRepo`), written with the change they report.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+use super::ServiceError;
+use crate::domain::{
+    Caller, Delivery, DeliveryState, MAX_WEBHOOKS_PER_TENANT, Webhook, WebhookId, codes,
+    generate_secret, parse_events, retry_delay, sign,
+};
+use crate::fetch::{FetchError, WebhookSender};
+use crate::repo::{DeliveryAttempt, WebhookRepo};
+
+/// How long the log keeps a delivery that ended (delivered or failed), in days.
+pub const DELIVERY_LOG_DAYS: i64 = 30;
+
+/// How the dispatcher sends.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// The first retry's delay, doubled for each next (at most 2 hours).
+    pub retry_base: Duration,
+    /// How long after its event a delivery is retried before it is marked failed.
+    pub give_up_after: Duration,
+    /// This node's name on the leases it takes.
+    pub worker: String,
+    /// How long a claimed delivery is this node's (far beyond a send's timeout).
+    pub lease: Duration,
+    /// Deliveries sent at once.
+    pub concurrency: usize,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            retry_base: Duration::from_secs(30),
+            give_up_after: Duration::from_secs(24 * 3600),
+            worker: "node".to_owned(),
+            lease: Duration::from_secs(60),
+            concurrency: 8,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct WebhookService {
+    repo: Arc<dyn WebhookRepo>,
+    sender: Arc<dyn WebhookSender>,
+    settings: Arc<WebhookSettings>,
+}
+
+fn webhook_not_found(raw: &str) -> ServiceError {
+    ServiceError::client(
+        &codes::NOT_FOUND,
+        format!("there is no webhook {raw} (GET /v1/webhooks lists yours)"),
+    )
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The JSON a receiver gets: `{"id", "type", "timestamp", "data"}`.
+pub fn payload(delivery: &Delivery) -> Value {
+    let data = if delivery.event_type.starts_with("task.") {
+        json!({"taskId": delivery.subject_id, "status": delivery.status})
+    } else {
+        let failure = delivery.failure_code.as_ref().map(|code| {
+            json!({"code": code, "message": delivery.failure_message.clone().unwrap_or_default()})
+        });
+        json!({"assetId": delivery.subject_id, "status": delivery.status, "failure": failure})
+    };
+    json!({
+        "id": delivery.event_id,
+        "type": delivery.event_type,
+        "timestamp": rfc3339(delivery.occurred_at),
+        "data": data,
+    })
+}
+
+impl WebhookService {
+    pub fn new(
+        repo: Arc<dyn WebhookRepo>,
+        sender: Arc<dyn WebhookSender>,
+        settings: WebhookSettings,
+    ) -> Self {
+        Self {
+            repo,
+            sender,
+            settings: Arc::new(settings),
+        }
+    }
+
+    /// Registers an endpoint; the answer is the only time its secret is shown.
+    pub async fn create(
+        &self,
+        caller: &Caller,
+        url: Option<&str>,
+        events: Option<&[String]>,
+    ) -> Result<Webhook, ServiceError> {
+        let url = url.map(str::trim).unwrap_or_default();
+        if url.is_empty() {
+            return Err(ServiceError::client(
+                &codes::INVALID_URL,
+                "url is required: the http(s) URL deliveries are POSTed to",
+            ));
+        }
+        self.sender.check(url).map_err(|e| match e {
+            FetchError::Blocked { .. } => ServiceError::client(&codes::URL_NOT_ALLOWED, e),
+            other => ServiceError::client(&codes::INVALID_URL, other),
+        })?;
+        let events = parse_events(events).map_err(ServiceError::invalid)?;
+        let existing = self
+            .repo
+            .list_webhooks(&caller.tenant)
+            .await
+            .map_err(|e| ServiceError::internal("listing webhooks", e))?;
+        if existing.len() >= MAX_WEBHOOKS_PER_TENANT {
+            return Err(ServiceError::client(
+                &codes::CONFLICT,
+                format!(
+                    "tenant {} already has {} webhooks, the most allowed; remove one first",
+                    caller.tenant,
+                    existing.len()
+                ),
+            ));
+        }
+        let now = Utc::now();
+        let webhook = Webhook {
+            id: WebhookId::generate(now),
+            tenant: caller.tenant.clone(),
+            url: url.to_owned(),
+            secret: generate_secret(),
+            events,
+            create_time: now,
+        };
+        self.repo
+            .insert_webhook(&webhook)
+            .await
+            .map_err(|e| ServiceError::internal("registering a webhook", e))?;
+        tracing::info!(webhook = %webhook.id, tenant = %caller.tenant, "webhook registered");
+        Ok(webhook)
+    }
+
+    pub async fn list(&self, caller: &Caller) -> Result<Vec<Webhook>, ServiceError> {
+        self.repo
+            .list_webhooks(&caller.tenant)
+            .await
+            .map_err(|e| ServiceError::internal("listing webhooks", e))
+    }
+
+    pub async fn get(&self, caller: &Caller, raw_id: &str) -> Result<Webhook, ServiceError> {
+        self.repo
+            .get_webhook(&caller.tenant, raw_id)
+            .await
+            .map_err(|e| ServiceError::internal("reading a webhook", e))?
+            .ok_or_else(|| webhook_not_found(raw_id))
+    }
+
+    /// Removes an endpoint and its deliveries (pending ones are not sent).
+    pub async fn delete(&self, caller: &Caller, raw_id: &str) -> Result<(), ServiceError> {
+        let deleted = self
+            .repo
+            .delete_webhook(&caller.tenant, raw_id)
+            .await
+            .map_err(|e| ServiceError::internal("removing a webhook", e))?;
+        if !deleted {
+            return Err(webhook_not_found(raw_id));
+        }
+        tracing::info!(webhook = raw_id, tenant = %caller.tenant, "webhook removed");
+        Ok(())
+    }
+
+    /// An endpoint's deliveries, newest first; the cursor continues after the last one shown.
+    pub async fn deliveries(
+        &self,
+        caller: &Caller,
+        raw_id: &str,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<(Vec<Delivery>, Option<i64>), ServiceError> {
+        self.get(caller, raw_id).await?;
+        let mut items = self
+            .repo
+            .list_deliveries(&caller.tenant, raw_id, before, limit + 1)
+            .await
+            .map_err(|e| ServiceError::internal("listing deliveries", e))?;
+        let more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        let next = if more {
+            items.last().map(|d| d.id)
+        } else {
+            None
+        };
+        Ok((items, next))
+    }
+
+    /// Sends an event again, as a new delivery due now (same event id: receivers that
+    /// de-duplicate see a repeat).
+    pub async fn redeliver(
+        &self,
+        caller: &Caller,
+        raw_id: &str,
+        delivery_id: &str,
+    ) -> Result<Delivery, ServiceError> {
+        self.get(caller, raw_id).await?;
+        let not_found = || {
+            ServiceError::client(
+                &codes::NOT_FOUND,
+                format!("webhook {raw_id} has no delivery {delivery_id}"),
+            )
+        };
+        let id = delivery_id.parse::<i64>().map_err(|_| not_found())?;
+        self.repo
+            .redeliver(&caller.tenant, raw_id, id, Utc::now())
+            .await
+            .map_err(|e| ServiceError::internal("redelivering", e))?
+            .ok_or_else(not_found)
+    }
+
+    /// Removes the log of deliveries that ended more than `DELIVERY_LOG_DAYS` before `now`.
+    pub async fn purge_log(&self, now: DateTime<Utc>) -> Result<u64, ServiceError> {
+        self.repo
+            .purge_deliveries(now - chrono::Duration::days(DELIVERY_LOG_DAYS))
+            .await
+            .map_err(|e| ServiceError::internal("purging the webhook delivery log", e))
+    }
+
+    /// One round of the dispatcher: claims the due deliveries and sends them; how many.
+    pub async fn dispatch(&self) -> Result<usize, ServiceError> {
+        let due = self
+            .repo
+            .claim_deliveries(&self.settings.worker, Utc::now(), self.settings.lease, 32)
+            .await
+            .map_err(|e| ServiceError::internal("claiming webhook deliveries", e))?;
+        let n = due.len();
+        futures_util::stream::iter(due)
+            .for_each_concurrent(self.settings.concurrency, |delivery| async move {
+                if let Err(e) = self.send(&delivery).await {
+                    tracing::warn!(delivery = delivery.id, error = %e, "webhook delivery not recorded");
+                }
+            })
+            .await;
+        Ok(n)
+    }
+
+    /// Sends one claimed delivery and records the attempt.
+    async fn send(&self, delivery: &Delivery) -> Result<(), ServiceError> {
+        let webhook = self
+            .repo
+            .get_webhook_any_tenant(&delivery.webhook_id)
+            .await
+            .map_err(|e| ServiceError::internal("reading a webhook", e))?;
+        let now = Utc::now();
+        let (status, latency, error) = match webhook {
+            // Removed meanwhile: its deliveries went with it; nothing to send.
+            None => return Ok(()),
+            Some(webhook) => {
+                let body = serde_json::to_vec(&payload(delivery))
+                    .map_err(|e| ServiceError::internal("writing a webhook payload", e))?;
+                let timestamp = now.timestamp();
+                let signature = sign(&webhook.secret, &delivery.event_id, timestamp, &body)
+                    .map_err(|e| ServiceError::internal("signing a webhook", anyhow::anyhow!(e)))?;
+                let headers = [
+                    ("webhook-id", delivery.event_id.clone()),
+                    ("webhook-timestamp", timestamp.to_string()),
+                    ("webhook-signature", signature),
+                ];
+                match self.sender.post(&webhook.url, &headers, body).await {
+                    Ok(answer) if (200..300).contains(&answer.status) => {
+                        (Some(answer.status), answer.latency, None)
+                    }
+                    Ok(answer) => (
+                        Some(answer.status),
+                        answer.latency,
+                        Some(format!("the endpoint answered HTTP {}", answer.status)),
+                    ),
+                    Err(failed) => (None, failed.latency, Some(failed.error)),
+                }
+            }
+        };
+        let at = Utc::now();
+        let attempt = match &error {
+            None => DeliveryAttempt {
+                state: DeliveryState::Delivered,
+                next_attempt_at: at,
+                response_status: status,
+                latency_ms: Some(latency.as_millis() as u64),
+                error: None,
+                at,
+            },
+            Some(error) => {
+                let next = at + retry_delay(self.settings.retry_base, delivery.attempts);
+                let give_up = delivery.create_time + self.settings.give_up_after;
+                DeliveryAttempt {
+                    state: if next > give_up {
+                        DeliveryState::Failed
+                    } else {
+                        DeliveryState::Pending
+                    },
+                    next_attempt_at: next,
+                    response_status: status,
+                    latency_ms: Some(latency.as_millis() as u64),
+                    error: Some(error.clone()),
+                    at,
+                }
+            }
+        };
+        if attempt.state == DeliveryState::Failed {
+            tracing::warn!(
+                delivery = delivery.id, webhook = %delivery.webhook_id, attempts = delivery.attempts,
+                "webhook delivery given up"
+            );
+        }
+        self.repo
+            .record_attempt(delivery.id, &self.settings.worker, &attempt)
+            .await
+            .map_err(|e| ServiceError::internal("recording a webhook attempt", e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,299 @@
+//! The webhook contract: the database writes a delivery for each subscribed endpoint in the
+//! transaction of the change it reports (status changes, deletes, finished tasks), never for
+//! another tenant's; deliveries are leased, recorded, listed and sent again.
+
+use std::time::Duration;
+
+use assetlib::domain::{AssetId, AssetType, DeliveryState, Failure, Status, Webhook, WebhookId};
+use assetlib::repo::{DeliveryAttempt, NewAsset, NewJob, StatusChange};
+use chrono::Utc;
+
+use crate::backends::backends;
+
+fn webhook(id: &str, tenant: &str, events: &[&str]) -> Webhook {
+    Webhook {
+        id: WebhookId::parse(id).expect("id"),
+        tenant: tenant.to_owned(),
+        url: "https://example.com/hook".to_owned(),
+        secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned(),
+        events: events.iter().map(|e| (*e).to_owned()).collect(),
+        create_time: Utc::now(),
+    }
+}
+
+fn asset(id: &str, tenant: &str) -> NewAsset {
+    NewAsset {
+        id: AssetId::parse(id).expect("id"),
+        tenant: tenant.to_owned(),
+        name: None,
+        asset_type: AssetType::Image,
+        url: "https://example.com/a.png".to_owned(),
+        sha256: "0".repeat(64),
+        bytes: 1,
+        format: Some("png".to_owned()),
+        group_id: None,
+        created_at: Utc::now(),
+    }
+}
+
+fn change(to: Status) -> StatusChange {
+    StatusChange {
+        to,
+        format: None,
+        facts: None,
+        failure: (to == Status::Failed).then(|| Failure {
+            code: "image-dimensions".to_owned(),
+            message: "too small".to_owned(),
+        }),
+        moderation: None,
+        at: Utc::now(),
+    }
+}
+
+#[tokio::test]
+async fn webhook_deliveries_contract() {
+    let job = NewJob {
+        kind: "process-asset".to_owned(),
+        max_attempts: 3,
+    };
+    for (name, repo, _dir) in backends().await {
+        let all = webhook(
+            "wh-20260101000000-aaaaa",
+            "w1",
+            &assetlib::domain::EVENT_TYPES,
+        );
+        let deletes = webhook("wh-20260101000000-bbbbb", "w1", &["asset.deleted"]);
+        let elsewhere = webhook(
+            "wh-20260101000000-ccccc",
+            "w2",
+            &assetlib::domain::EVENT_TYPES,
+        );
+        for w in [&all, &deletes, &elsewhere] {
+            repo.insert_webhook(w).await.expect("insert");
+        }
+        assert_eq!(repo.list_webhooks("w1").await.expect("list").len(), 2);
+        assert_eq!(
+            repo.get_webhook("w2", all.id.as_str()).await.expect("get"),
+            None,
+            "{name}"
+        );
+        assert_eq!(
+            repo.get_webhook_any_tenant(all.id.as_str())
+                .await
+                .expect("get")
+                .map(|w| w.events.len()),
+            Some(5)
+        );
+
+        // Settled, held, failed, deleted, a task finished: each recorded with its change.
+        let a = asset("asset-20260101000000-wha01", "w1");
+        let b = asset("asset-20260101000000-wha02", "w1");
+        for x in [&a, &b] {
+            repo.insert_asset_with_job(x, &job).await.expect("insert");
+        }
+        assert!(
+            repo.change_status(&a.id, Status::Processing, &change(Status::Active))
+                .await
+                .expect("change")
+        );
+        assert!(
+            repo.change_status(&b.id, Status::Processing, &change(Status::PendingReview))
+                .await
+                .expect("change")
+        );
+        assert!(
+            repo.change_status(&b.id, Status::PendingReview, &change(Status::Failed))
+                .await
+                .expect("change")
+        );
+        assert!(
+            repo.delete_asset("w1", &a.id, Utc::now())
+                .await
+                .expect("delete")
+        );
+        repo.record_task("task-1", "w1", "running", false, &[a.id.to_string()])
+            .await
+            .expect("task");
+        repo.record_task("task-1", "w1", "succeeded", true, &[a.id.to_string()])
+            .await
+            .expect("task");
+        // Another tenant's asset: nothing for w1's endpoints.
+        let c = asset("asset-20260101000000-wha03", "w3");
+        repo.insert_asset_with_job(&c, &job).await.expect("insert");
+        repo.change_status(&c.id, Status::Processing, &change(Status::Active))
+            .await
+            .expect("change");
+
+        let later = Utc::now() + chrono::Duration::seconds(1);
+        let lease = Duration::from_secs(60);
+        let claimed = repo
+            .claim_deliveries("node-a", later, lease, 100)
+            .await
+            .expect("claim");
+        let mut kinds: Vec<(String, String)> = claimed
+            .iter()
+            .map(|d| (d.webhook_id.clone(), d.event_type.clone()))
+            .collect();
+        kinds.sort();
+        let want = |w: &Webhook, e: &str| (w.id.to_string(), e.to_owned());
+        let mut expected = vec![
+            want(&all, "asset.active"),
+            want(&all, "asset.held"),
+            want(&all, "asset.failed"),
+            want(&all, "asset.deleted"),
+            want(&all, "task.finished"),
+            want(&deletes, "asset.deleted"),
+        ];
+        expected.sort();
+        assert_eq!(kinds, expected, "{name}");
+        assert!(claimed.iter().all(|d| d.attempts == 1 && d.tenant == "w1"));
+        let failed = claimed
+            .iter()
+            .find(|d| d.event_type == "asset.failed")
+            .expect("failed event");
+        assert_eq!(failed.subject_id, b.id.as_str());
+        assert_eq!(failed.failure_code.as_deref(), Some("image-dimensions"));
+        let deleted: Vec<_> = claimed
+            .iter()
+            .filter(|d| d.event_type == "asset.deleted")
+            .collect();
+        assert_eq!(
+            deleted[0].event_id, deleted[1].event_id,
+            "one event, two endpoints"
+        );
+        let task = claimed
+            .iter()
+            .find(|d| d.event_type == "task.finished")
+            .expect("task event");
+        assert_eq!(
+            (task.subject_id.as_str(), task.status.as_deref()),
+            ("task-1", Some("succeeded"))
+        );
+
+        // Leased: not claimed again until the lease ends.
+        assert!(
+            repo.claim_deliveries("node-b", later, lease, 100)
+                .await
+                .expect("claim")
+                .is_empty(),
+            "{name}"
+        );
+        let retry = DeliveryAttempt {
+            state: DeliveryState::Pending,
+            next_attempt_at: later + chrono::Duration::seconds(30),
+            response_status: Some(500),
+            latency_ms: Some(12),
+            error: Some("the endpoint answered HTTP 500".to_owned()),
+            at: later,
+        };
+        assert!(
+            !repo
+                .record_attempt(failed.id, "node-b", &retry)
+                .await
+                .expect("record"),
+            "{name}: not node-b's lease"
+        );
+        assert!(
+            repo.record_attempt(failed.id, "node-a", &retry)
+                .await
+                .expect("record")
+        );
+        let done = DeliveryAttempt {
+            state: DeliveryState::Delivered,
+            next_attempt_at: later,
+            response_status: Some(204),
+            latency_ms: Some(3),
+            error: None,
+            at: later,
+        };
+        for d in claimed.iter().filter(|d| d.id != failed.id) {
+            assert!(
+                repo.record_attempt(d.id, "node-a", &done)
+                    .await
+                    .expect("record")
+            );
+        }
+        // Due again after its delay, with the attempt counted.
+        assert!(
+            repo.claim_deliveries("node-b", later, lease, 100)
+                .await
+                .expect("claim")
+                .is_empty()
+        );
+        let again = repo
+            .claim_deliveries("node-b", later + chrono::Duration::seconds(31), lease, 100)
+            .await
+            .expect("claim");
+        assert_eq!(again.len(), 1, "{name}");
+        assert_eq!(
+            (again[0].id, again[0].attempts, again[0].response_status),
+            (failed.id, 2, Some(500))
+        );
+
+        // The log, newest first; a redelivery is a new delivery of the same event.
+        let log = repo
+            .list_deliveries("w1", all.id.as_str(), None, 10)
+            .await
+            .expect("list");
+        assert_eq!(log.len(), 5, "{name}");
+        assert!(log.windows(2).all(|w| w[0].id > w[1].id));
+        let shown = log.iter().find(|d| d.id != failed.id).expect("one");
+        assert_eq!(shown.state, DeliveryState::Delivered);
+        assert_eq!(shown.response_status, Some(204));
+        assert!(shown.finish_time.is_some());
+        assert!(
+            repo.list_deliveries("w2", all.id.as_str(), None, 10)
+                .await
+                .expect("list")
+                .is_empty(),
+            "{name}: not another tenant's log"
+        );
+        let resent = repo
+            .redeliver("w1", all.id.as_str(), shown.id, later)
+            .await
+            .expect("redeliver")
+            .expect("found");
+        assert_eq!(resent.event_id, shown.event_id);
+        assert_eq!((resent.state, resent.attempts), (DeliveryState::Pending, 0));
+        assert!(
+            repo.redeliver("w2", all.id.as_str(), shown.id, later)
+                .await
+                .expect("redeliver")
+                .is_none()
+        );
+
+        // The log of ended deliveries is purged after a while; pending ones stay.
+        let purged = repo
+            .purge_deliveries(later + chrono::Duration::seconds(1))
+            .await
+            .expect("purge");
+        assert_eq!(purged, 5, "{name}: the 5 that ended");
+        assert_eq!(
+            repo.list_deliveries("w1", all.id.as_str(), None, 10)
+                .await
+                .expect("list")
+                .len(),
+            2,
+            "{name}: the retried one and the redelivery are pending"
+        );
+
+        // Removing the endpoint removes its deliveries.
+        assert!(
+            repo.delete_webhook("w1", all.id.as_str())
+                .await
+                .expect("delete")
+        );
+        assert!(
+            !repo
+                .delete_webhook("w1", all.id.as_str())
+                .await
+                .expect("delete")
+        );
+        assert!(
+            repo.list_deliveries("w1", all.id.as_str(), None, 10)
+                .await
+                .expect("list")
+                .is_empty()
+        );
+    }
+}
