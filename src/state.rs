@@ -20,7 +20,8 @@ use crate::service::{
     Admission, ContentSigner, DeliveryService, Fsck, GatewayService, GroupService,
     IdempotencyService, IdempotencySettings, IngestPorts, IngestService, IngestSettings,
     KeyService, LibraryService, ProcessingPorts, ProcessingService, ProcessingSettings,
-    QuotaService, ResumableService, ReviewService, Settled, WebhookService, WebhookSettings,
+    QuotaService, ResumableService, ReviewService, SessionService, Settled, WebhookService,
+    WebhookSettings,
 };
 use crate::upstream::HttpUpstream;
 
@@ -39,6 +40,8 @@ pub struct App {
     /// The task gateway, when an upstream is configured.
     pub gateway: Option<GatewayService>,
     pub keys: KeyService,
+    /// Console sessions.
+    pub sessions: SessionService,
     /// Groups of assets.
     pub groups: GroupService,
     /// Per-tenant quotas.
@@ -118,7 +121,8 @@ impl AppState {
             },
         );
         // One signer (its secret read once) for content URLs and this node's upload URLs.
-        let signer = signer(&config, addr)?;
+        let secret = signing_secret(&config)?;
+        let signer = signer(&config, addr, secret.clone())?;
         let resumable = ResumableService::new(
             repo.clone(),
             Arc::clone(&blobs),
@@ -156,6 +160,7 @@ impl AppState {
             None => None,
         };
         let keys = KeyService::new(repo.clone());
+        let sessions = SessionService::new(keys.clone(), secret);
         let groups = GroupService::new(repo.clone());
         let webhooks = WebhookService::new(
             repo.clone(),
@@ -191,6 +196,7 @@ impl AppState {
             delivery,
             gateway,
             keys,
+            sessions,
             groups,
             quotas,
             webhooks,
@@ -203,13 +209,18 @@ impl AppState {
     }
 }
 
-/// Signs content URLs with the shared secret, or this data directory's own.
-fn signer(config: &Config, addr: SocketAddr) -> anyhow::Result<ContentSigner> {
-    let secret = match &config.signing_secret {
+/// The secret that signs content URLs and console sessions: the shared one, or this data
+/// directory's own.
+fn signing_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
+    Ok(match &config.signing_secret {
         Some(shared) => shared.as_bytes().to_vec(),
         None => ContentSigner::load_or_create_secret(&config.signing_key_path())
             .context("reading the URL signing secret")?,
-    };
+    })
+}
+
+/// Signs content URLs with the signing secret.
+fn signer(config: &Config, addr: SocketAddr, secret: Vec<u8>) -> anyhow::Result<ContentSigner> {
     let base = config
         .public_url
         .clone()

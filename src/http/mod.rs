@@ -3,6 +3,7 @@
 //! whole router: limits, and every error answer in the envelope of the face called.
 
 pub mod auth;
+mod console;
 pub(crate) mod content;
 pub mod envelope;
 pub mod error;
@@ -35,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/content/{asset_id}", get(content::signed_content))
         .route("/uploads/{upload_id}", put(v1::direct::receive_signed))
+        .merge(console::router())
         .nest(error::KYY_PREFIX, kyy::router(&state))
         .nest("/v1", v1::router(&state))
         .layer(DefaultBodyLimit::max(envelope::MAX_BODY_BYTES))

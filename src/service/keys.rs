@@ -115,7 +115,17 @@ impl KeyService {
 
     /// The caller behind a presented secret.
     pub async fn authenticate(&self, secret: &str) -> Result<Caller, ServiceError> {
-        let hash = hash_secret(secret);
+        self.authenticate_hash(&hash_secret(secret)).await
+    }
+
+    /// The sha256 (hex) of a key's secret, as sessions carry it.
+    pub fn secret_hash(secret: &str) -> String {
+        hash_secret(secret)
+    }
+
+    /// The caller behind the hash of a secret (a console session).
+    pub async fn authenticate_hash(&self, hash: &str) -> Result<Caller, ServiceError> {
+        let hash = hash.to_owned();
         let record = match self.cached(&hash) {
             Some(record) => record,
             None => {

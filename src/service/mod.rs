@@ -11,6 +11,7 @@
 //! | `GatewayService` | forward generation tasks of every family (`families`), record them | upstream, tasks, delivery |
 //! | `GroupService` | groups: create, read, list, update, delete (with `cascade`) | groups |
 //! | `KeyService` | API keys | keys |
+//! | `SessionService` | console sessions: a key exchanged for a signed, expiring cookie | keys (through `KeyService`) |
 //! | `QuotaService` | per-tenant quotas: admit an upload, show use, set at run time | quotas |
 //! | `ResumableService` | resumable (tus) uploads: create, append, complete, end, sweep | uploads, blobs, ingest |
 //! | `IdempotencyService` | Idempotency-Key: claim, replay, record, sweep | idempotency keys |
@@ -39,6 +40,7 @@ mod received;
 mod resolve;
 mod resumable;
 mod review;
+mod session;
 mod settled;
 mod signer;
 mod status;
@@ -65,6 +67,7 @@ pub use received::{DATA_URI_MAX_BYTES, DATA_URI_SOURCE, Incoming, ReceivedUpload
 pub use resolve::{ResolveViolation, Resolved};
 pub use resumable::{Appended, DirectUpload, ResumableService, UPLOAD_TTL};
 pub use review::ReviewService;
+pub use session::{SESSION_TTL, Session, SessionService};
 pub use settled::Settled;
 pub use signer::ContentSigner;
 pub use status::StatusError;

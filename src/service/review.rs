@@ -163,7 +163,12 @@ impl ReviewService {
     }
 
     /// The preview of an asset: for its owner, and for reviewers of every tenant.
-    pub async fn preview(&self, caller: &Caller, raw_id: &str) -> Result<Bytes, ServiceError> {
+    /// The preview JPEG and the sha256 of the content it was made from.
+    pub async fn preview(
+        &self,
+        caller: &Caller,
+        raw_id: &str,
+    ) -> Result<(Bytes, String), ServiceError> {
         let id = AssetId::parse(raw_id).ok_or_else(ServiceError::not_found)?;
         let asset = match caller.role {
             Role::Reviewer | Role::Admin => self.assets.get_asset_any_tenant(&id).await,
@@ -171,10 +176,12 @@ impl ReviewService {
         }
         .map_err(|e| ServiceError::internal("reading an asset", e))?
         .ok_or_else(ServiceError::not_found)?;
-        self.blobs
+        let jpeg = self
+            .blobs
             .read_preview(&asset.sha256)
             .await
             .map_err(|e| ServiceError::internal("reading a preview", e))?
-            .ok_or_else(|| ServiceError::client(&codes::NOT_FOUND, "this asset has no preview"))
+            .ok_or_else(|| ServiceError::client(&codes::NOT_FOUND, "this asset has no preview"))?;
+        Ok((jpeg, asset.sha256))
     }
 }

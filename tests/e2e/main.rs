@@ -8,6 +8,7 @@ mod admission;
 mod cluster;
 mod concurrency;
 mod connections;
+mod console;
 mod crash;
 mod crash_loop;
 mod dedupe;

@@ -4,6 +4,7 @@ mod assets;
 pub mod direct;
 mod dto;
 mod groups;
+mod keys;
 mod paging;
 mod quota;
 mod resolve;
@@ -106,6 +107,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
             post(webhooks::redeliver),
         )
+        .route("/keys", get(keys::list).post(keys::create))
+        .route("/keys/{key_id}", axum::routing::delete(keys::revoke))
         .route("/usage", get(quota::usage))
         .route(
             "/tenants/{tenant}/quota",

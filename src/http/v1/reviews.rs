@@ -1,7 +1,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 
@@ -99,13 +99,25 @@ pub async fn preview(
     State(state): State<AppState>,
     V1Caller(caller): V1Caller,
     Path(asset_id): Path<String>,
-) -> Result<impl IntoResponse, V1Error> {
-    let jpeg = state.review.preview(&caller, &asset_id).await?;
+    headers: axum::http::HeaderMap,
+) -> Result<axum::response::Response, V1Error> {
+    let (jpeg, sha256) = state.review.preview(&caller, &asset_id).await?;
+    // The preview is made from the content, so the content's hash names it.
+    let etag = format!("\"{sha256}\"");
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+    {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
     Ok((
         [
-            (header::CONTENT_TYPE, "image/jpeg"),
-            (header::CACHE_CONTROL, "private, max-age=3600"),
+            (header::CONTENT_TYPE, "image/jpeg".to_owned()),
+            (header::CACHE_CONTROL, "private, max-age=3600".to_owned()),
+            (header::ETAG, etag),
         ],
         jpeg,
-    ))
+    )
+        .into_response())
 }

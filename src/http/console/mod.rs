@@ -1,0 +1,153 @@
+//! The web console at `/console`: three embedded files (no build step, no CDN) and the session
+//! routes. The page calls the v1 API with the session cookie (`http::auth`).
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+
+use super::auth::{SESSION_COOKIE, V1Caller, session_cookie};
+use super::error::V1Error;
+use super::request::parse_json;
+use crate::service::{SESSION_TTL, ServiceError};
+use crate::state::AppState;
+
+const INDEX: &str = include_str!("index.html");
+const SCRIPT: &str = include_str!("app.js");
+const STYLE: &str = include_str!("app.css");
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console", get(index))
+        .route("/console/app.js", get(script))
+        .route("/console/app.css", get(style))
+        .route(
+            "/console/session",
+            get(whoami).post(sign_in).delete(sign_out),
+        )
+}
+
+/// A file of the console, revalidated by its ETag (its content's hash, fixed per build).
+fn file(headers: &HeaderMap, body: &'static str, content_type: &'static str) -> Response {
+    let etag = format!("\"{}\"", &crate::fetch::hex(&sha2_digest(body))[..16]);
+    if headers
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == etag)
+    {
+        return StatusCode::NOT_MODIFIED.into_response();
+    }
+    (
+        [
+            (CONTENT_TYPE, content_type.to_owned()),
+            (CACHE_CONTROL, "no-cache".to_owned()),
+            (ETAG, etag),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn sha2_digest(body: &str) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(body.as_bytes()).to_vec()
+}
+
+async fn index(headers: HeaderMap) -> Response {
+    file(&headers, INDEX, "text/html; charset=utf-8")
+}
+
+async fn script(headers: HeaderMap) -> Response {
+    file(&headers, SCRIPT, "text/javascript; charset=utf-8")
+}
+
+async fn style(headers: HeaderMap) -> Response {
+    file(&headers, STYLE, "text/css; charset=utf-8")
+}
+
+#[derive(Debug, Deserialize)]
+struct SignIn {
+    key: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Who {
+    tenant: String,
+    role: &'static str,
+    key_id: String,
+}
+
+/// Whether the console is served over https (directly behind a proxy that says so, or by the
+/// configured public URL): the cookie is then `Secure`.
+fn over_https(state: &AppState, headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"))
+        || state
+            .config
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+}
+
+fn cookie(state: &AppState, headers: &HeaderMap, value: &str, max_age: u64) -> HeaderValue {
+    let secure = if over_https(state, headers) {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{SESSION_COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
+    );
+    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// `POST /console/session` `{"key"}`: the key exchanged for a session cookie.
+async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, V1Error> {
+    let body: SignIn = parse_json(&body)?;
+    let Some(key) = body.key.filter(|k| !k.trim().is_empty()) else {
+        return Err(ServiceError::invalid("send {\"key\": \"<your API key>\"}").into());
+    };
+    let session = state.sessions.open(&key).await?;
+    let who = Who {
+        tenant: session.caller.tenant.clone(),
+        role: session.caller.role.as_str(),
+        key_id: session.caller.key_id.clone(),
+    };
+    let mut response = Json(who).into_response();
+    response.headers_mut().insert(
+        SET_COOKIE,
+        cookie(&state, &headers, &session.value, SESSION_TTL.as_secs()),
+    );
+    Ok(response)
+}
+
+/// `GET /console/session`: who is signed in (401 when nobody is).
+async fn whoami(V1Caller(caller): V1Caller) -> Json<Who> {
+    Json(Who {
+        tenant: caller.tenant,
+        role: caller.role.as_str(),
+        key_id: caller.key_id,
+    })
+}
+
+/// `DELETE /console/session`: the cookie removed.
+async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if session_cookie(&headers).is_some() {
+        response
+            .headers_mut()
+            .insert(SET_COOKIE, cookie(&state, &headers, "", 0));
+    }
+    response
+}
