@@ -37,6 +37,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "ASSETLIB_LISTEN", default_value_t = defaults::LISTEN)]
     pub listen: SocketAddr,
+    /// A second address serving only GET /metrics, without a key (default: metrics only on
+    /// the API's address, for admin keys).
+    #[arg(long, env = "ASSETLIB_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     #[command(flatten)]
     pub storage: StorageArgs,
     /// Let the fetcher reach loopback and private addresses (for local testing only).
@@ -341,6 +345,8 @@ pub struct Config {
     pub tasks: TaskRules,
     /// Base URL of signed content URLs; `None` = `http://{listen}` as bound.
     pub public_url: Option<String>,
+    /// Where `GET /metrics` is served without a key, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
     pub content_url_ttl: Duration,
     /// Resolve to the blob store's presigned URLs (S3) instead of /content URLs.
     pub presign_content: bool,
@@ -381,6 +387,7 @@ impl Config {
             moderation: ModerationConfig::default(),
             tasks: TaskRules::default(),
             public_url: None,
+            metrics_listen: None,
             content_url_ttl: Duration::from_secs(defaults::CONTENT_URL_TTL_SECS),
             presign_content: false,
             signing_secret: None,
@@ -437,6 +444,7 @@ impl Config {
             max_queued_jobs: args.max_queued_jobs.max(1),
         };
         config.public_url = args.public_url.clone();
+        config.metrics_listen = args.metrics_listen;
         config.content_url_ttl = Duration::from_secs(args.content_url_ttl_secs.max(1));
         config.presign_content = args.presign_content;
         config.signing_secret = args.signing_secret.clone().filter(|s| !s.is_empty());
@@ -517,6 +525,7 @@ impl fmt::Debug for Config {
             .field("moderation", &self.moderation)
             .field("tasks", &self.tasks)
             .field("public_url", &self.public_url)
+            .field("metrics_listen", &self.metrics_listen)
             .field("content_url_ttl", &self.content_url_ttl)
             .field("presign_content", &self.presign_content)
             .field(

@@ -8,9 +8,11 @@ pub mod domain;
 pub mod fetch;
 pub mod http;
 pub mod jobs;
+pub mod metrics;
 pub mod moderation;
 pub mod probe;
 pub mod repo;
+pub mod request_id;
 pub mod server;
 pub mod service;
 pub mod state;
@@ -20,7 +22,7 @@ pub mod upstream;
 #[cfg(test)]
 mod layering {
     const LAYERS: &[&[&str]] = &[
-        &["domain"],
+        &["domain", "metrics", "request_id"],
         &["config"],
         &[
             "probe",

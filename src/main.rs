@@ -12,6 +12,8 @@ use assetlib::server::Server;
 use assetlib::service::{Fsck, FsckOptions, FsckReport, KeyService};
 
 // The binary's own modules live in src/main/ (src/ holds the library's).
+#[path = "main/client/mod.rs"]
+mod client;
 #[path = "main/help.rs"]
 mod help;
 
@@ -39,6 +41,10 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    #[command(flatten)]
+    Client(client::ClientCommand),
+    /// Print shell completions (bash, zsh, fish…).
+    Completions { shell: clap_complete::Shell },
 }
 
 #[derive(Debug, clap::Args)]
@@ -84,11 +90,24 @@ enum KeysCommand {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ASSETLIB_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    tracing_subscriber::fmt()
+    // ASSETLIB_LOG_FORMAT=json: one JSON object per line, with the spans' fields (the
+    // request id of a request, and of the job an upload queued).
+    let json = std::env::var("ASSETLIB_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    if json {
+        builder
+            .json()
+            .with_current_span(false)
+            .with_span_list(true)
+            .flatten_event(true)
+            .init();
+    } else {
+        builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+    }
 }
 
 async fn serve(args: ServeArgs, http: bool) -> anyhow::Result<()> {
@@ -315,6 +334,16 @@ async fn run() -> ExitCode {
         Command::Serve(args) => (serve(args, true).await, ExitCode::FAILURE),
         Command::Worker(args) => (serve(args, false).await, ExitCode::FAILURE),
         Command::Keys { command } => (keys(command).await, ExitCode::FAILURE),
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "assetlib", &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
+        Command::Client(command) => match client::run(command).await {
+            Ok(true) => return ExitCode::SUCCESS,
+            Ok(false) => return ExitCode::FAILURE,
+            Err(e) => (Err(e), ExitCode::FAILURE),
+        },
         Command::Fsck(args) => match fsck(args).await {
             Ok(code) => return code,
             Err(e) => (Err(e), ExitCode::from(FSCK_FAILED)),

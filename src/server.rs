@@ -42,6 +42,8 @@ pub struct Server {
     housekeeping: JoinHandle<()>,
     /// Sends due webhook deliveries.
     webhooks: JoinHandle<()>,
+    /// `GET /metrics` on `--metrics-listen`.
+    metrics: Option<JoinHandle<()>>,
     workers: WorkerPool,
     _lock: Option<File>,
 }
@@ -83,6 +85,10 @@ impl Server {
             state.config.orphan_grace,
             stop_rx.clone(),
         ));
+        let metrics = match state.config.metrics_listen {
+            Some(at) => Some(spawn_metrics(at, state.clone(), stop_rx.clone()).await?),
+            None => None,
+        };
         let webhooks = tokio::spawn(dispatch_webhooks(state.webhooks.clone(), stop_rx));
         if state.config.serve_http {
             tracing::info!(%addr, "assetlib listening");
@@ -100,6 +106,7 @@ impl Server {
             http,
             housekeeping,
             webhooks,
+            metrics,
             workers,
             _lock: lock,
         })
@@ -127,6 +134,9 @@ impl Server {
         tokio::join!(http, self.workers.shutdown());
         // An orphan sweep (or a round of webhook deliveries) in progress gets the same grace;
         // it resumes at the next start (a cut delivery is sent again when its lease expires).
+        if let Some(metrics) = self.metrics {
+            metrics.abort();
+        }
         for mut task in [self.housekeeping, self.webhooks] {
             if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
                 task.abort();
@@ -285,6 +295,30 @@ async fn housekeeping(
             _ = stop.wait_for(|stopped| *stopped) => return,
         }
     }
+}
+
+/// Serves `GET /metrics` without a key on the operator's address, until stopped.
+async fn spawn_metrics(
+    at: SocketAddr,
+    state: AppState,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<JoinHandle<()>> {
+    let listener = TcpListener::bind(at)
+        .await
+        .with_context(|| format!("binding --metrics-listen {at}"))?;
+    tracing::info!(address = %listener.local_addr()?, "metrics served");
+    let router = crate::http::metrics_router(state);
+    Ok(tokio::spawn(async move {
+        let stopped = async move {
+            let _ = stop.wait_for(|stopped| *stopped).await;
+        };
+        if let Err(e) = axum::serve(listener, router)
+            .with_graceful_shutdown(stopped)
+            .await
+        {
+            tracing::warn!(error = %e, "the metrics listener failed");
+        }
+    }))
 }
 
 /// How long the webhook dispatcher rests when no delivery is due.

@@ -179,6 +179,7 @@ async fn seed(repo: &dyn Repo) -> Result<(), Box<dyn std::error::Error>> {
         let job = NewJob {
             kind: "process-asset".to_owned(),
             max_attempts: 1,
+            request_id: None,
         };
         if let Insert::IdTaken = repo.insert_asset_with_job(&asset, &job).await? {
             continue;

@@ -11,6 +11,7 @@ mod health;
 pub mod idempotency;
 pub mod kyy;
 pub mod limits;
+pub mod observe;
 pub mod request;
 pub(crate) mod upload_body;
 pub mod v1;
@@ -39,6 +40,8 @@ pub fn router(state: AppState) -> Router {
         .merge(console::router())
         .nest(error::KYY_PREFIX, kyy::router(&state))
         .nest("/v1", v1::router(&state))
+        .route("/metrics", get(observe::metrics))
+        .route_layer(middleware::from_fn(observe::count))
         .layer(DefaultBodyLimit::max(envelope::MAX_BODY_BYTES))
         .with_state(state);
     // The guard wraps the routing itself (a `Router::layer` would run after it, per route),
@@ -51,4 +54,12 @@ pub fn router(state: AppState) -> Router {
             error::kyy_error_status,
         ))
         .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn(observe::with_request_id))
+}
+
+/// The router of `--metrics-listen`: `GET /metrics` without a key.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(observe::open_metrics))
+        .with_state(state)
 }

@@ -96,7 +96,17 @@ impl Worker {
     async fn run(mut self) {
         while !self.stopping() {
             match self.queue.claim_job(&self.id, self.config.lease).await {
-                Ok(Some(job)) => self.execute(job).await,
+                Ok(Some(job)) => {
+                    // Every line the job logs carries the request that created it.
+                    let span = tracing::info_span!(
+                        "job",
+                        job = job.id,
+                        kind = %job.kind,
+                        asset = %job.asset_id,
+                        request_id = job.request_id.as_deref().unwrap_or("")
+                    );
+                    tracing::Instrument::instrument(self.execute(job), span).await;
+                }
                 Ok(None) => self.idle().await,
                 Err(e) => {
                     tracing::warn!(worker = %self.id, error = %e, "claiming a job failed");
@@ -144,6 +154,7 @@ impl Worker {
                 self.finish_failed(&job, &reason).await;
             }
             Err(JobError::Retry(reason)) => {
+                crate::metrics::METRICS.jobs_retried.inc();
                 let delay = backoff(self.config.backoff_base, job.attempts);
                 let run_at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
                 tracing::warn!(worker = %self.id, job = job.id, asset = %job.asset_id,
@@ -183,6 +194,7 @@ impl Worker {
 
     async fn finish_failed(&self, job: &Job, reason: &str) {
         tracing::warn!(worker = %self.id, job = job.id, asset = %job.asset_id, reason = %reason, "giving up on job");
+        crate::metrics::METRICS.jobs_given_up.inc();
         self.handler.give_up(job, reason).await;
         self.complete(job).await;
     }

@@ -1,10 +1,13 @@
-//! `assetlib --help` (the binary's): its commands in groups, one line each. Server commands
-//! are the only group today; client commands get a group of their own when they come.
+//! `assetlib --help` (the binary's): its commands in groups, one line each — the server's, and
+//! the client's (the same binary talking to a server).
 
 use clap::Command;
 
 /// The groups in the order shown, each with its commands in order.
-const GROUPS: &[(&str, &[&str])] = &[("Server commands", &["serve", "worker", "keys", "fsck"])];
+const GROUPS: &[(&str, &[&str])] = &[
+    ("Server commands", &["serve", "worker", "keys", "fsck"]),
+    ("Client commands", super::client::NAMES),
+];
 
 /// `command` with a help text that lists its subcommands by group.
 pub fn grouped(command: Command) -> Command {

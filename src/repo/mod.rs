@@ -175,6 +175,8 @@ pub trait JobQueue: Send + Sync {
     async fn enqueue_job(&self, asset_id: &str, job: &NewJob) -> RepoResult<()>;
     /// Jobs waiting or running.
     async fn count_jobs(&self) -> RepoResult<u64>;
+    /// When the oldest job waiting or running was queued.
+    async fn oldest_job(&self) -> RepoResult<Option<DateTime<Utc>>>;
 }
 
 /// What a consistency check (`assetlib fsck`) walks: every live asset's content reference,
@@ -390,6 +392,10 @@ pub trait Repo:
     async fn ping(&self) -> RepoResult<()>;
     /// Whether this backend is the embedded single-node database.
     fn is_embedded(&self) -> bool;
+    /// Connections of this node's pools, and how many are idle.
+    fn pool_use(&self) -> (u32, u32) {
+        (0, 0)
+    }
     /// Wakes `wake` when any node enqueues a job (backends shared by several nodes). The
     /// default does nothing: the embedded database has a single node, which wakes itself.
     fn forward_wakeups(&self, wake: std::sync::Arc<tokio::sync::Notify>) {

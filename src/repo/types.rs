@@ -52,6 +52,8 @@ impl HoldKind {
 pub struct NewJob {
     pub kind: String,
     pub max_attempts: u32,
+    /// The request that created it (`x-request-id`), carried into the job's logs.
+    pub request_id: Option<String>,
 }
 
 /// A leased job.
@@ -64,6 +66,8 @@ pub struct Job {
     pub attempts: u32,
     pub max_attempts: u32,
     pub last_error: Option<String>,
+    /// The request that created it, if known.
+    pub request_id: Option<String>,
 }
 
 /// An asset's identity and content reference, as a consistency check walks them.

@@ -83,6 +83,9 @@ impl ServiceError {
     /// it becomes `unavailable` (503), which clients may retry.
     pub fn internal(context: &str, error: impl Into<anyhow::Error>) -> Self {
         let error = error.into();
+        if error.downcast_ref::<crate::blob::BlobError>().is_some() {
+            crate::metrics::METRICS.blob_errors.inc();
+        }
         if let Some(repo) = error.downcast_ref::<crate::repo::RepoError>()
             && repo.is_unavailable()
         {

@@ -338,6 +338,7 @@ impl Fsck {
         let job = NewJob {
             kind: PROCESS_ASSET.to_owned(),
             max_attempts: options.max_attempts,
+            request_id: None,
         };
         for stuck in &report.stuck_processing {
             self.jobs

@@ -85,6 +85,19 @@ pub struct UploadRequest {
     pub dedupe: bool,
 }
 
+/// Counts an upload's outcome by its type (`unknown` when it named none that exists):
+/// `accepted` (deduplicated ones included), or the refusal's stable code.
+pub(super) fn count_upload(asset_type: Option<&str>, result: &Result<Registered, ServiceError>) {
+    let kind = asset_type
+        .and_then(AssetType::parse)
+        .map_or("unknown", AssetType::as_str);
+    let outcome = match result {
+        Ok(_) => "accepted",
+        Err(e) => e.code().name,
+    };
+    crate::metrics::METRICS.upload(kind, outcome);
+}
+
 /// Where a new asset is filed: its name and its group, both checked.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Filing {
@@ -241,6 +254,17 @@ impl IngestService {
         caller: &Caller,
         req: UploadRequest,
     ) -> Result<Registered, ServiceError> {
+        let asset_type = req.asset_type.clone();
+        let result = self.upload_by_url(caller, req).await;
+        count_upload(asset_type.as_deref(), &result);
+        result
+    }
+
+    async fn upload_by_url(
+        &self,
+        caller: &Caller,
+        req: UploadRequest,
+    ) -> Result<Registered, ServiceError> {
         let (asset_type, source, name) = req.parse()?;
         let filing = Filing {
             name,
@@ -252,11 +276,14 @@ impl IngestService {
         let cap = self.limits.for_type(asset_type).max_bytes;
         let (file, origin) = match source {
             Source::Url(url) => {
+                let fetching = std::time::Instant::now();
                 let fetched = self
                     .fetcher
                     .fetch(&url, cap)
                     .await
                     .map_err(|e| fetch_error(e, asset_type))?;
+                crate::metrics::METRICS.stage("fetch", fetching.elapsed());
+                crate::metrics::METRICS.fetched_bytes.inc_by(fetched.bytes);
                 (fetched, Origin::url(url))
             }
             Source::Data(raw) => (
@@ -328,6 +355,7 @@ impl IngestService {
         // meanwhile (a very slow put) means starting over.
         for _ in 0..HOLD_ATTEMPTS {
             let hold = self.guard.hold_for_upload(&file.sha256).await?;
+            let storing = std::time::Instant::now();
             let put = self
                 .blobs
                 .put_file(
@@ -337,6 +365,7 @@ impl IngestService {
                 )
                 .await
                 .map_err(|e| ServiceError::internal("storing a blob", e))?;
+            crate::metrics::METRICS.stage("store", storing.elapsed());
             let new = Registration {
                 caller,
                 asset_type,
@@ -405,6 +434,7 @@ impl IngestService {
         let job = NewJob {
             kind: PROCESS_ASSET.to_owned(),
             max_attempts: self.max_attempts,
+            request_id: crate::request_id::current(),
         };
         for _ in 0..8 {
             let now = Utc::now();

@@ -168,7 +168,10 @@ impl ProcessingService {
             let mut file = std::fs::File::open(&path)?;
             probe(asset_type, &format, &mut file, len, &hint)
         });
-        let probed = match tokio::time::timeout(PROBE_TIME_LIMIT, task).await {
+        let probing = std::time::Instant::now();
+        let probed = tokio::time::timeout(PROBE_TIME_LIMIT, task).await;
+        crate::metrics::METRICS.stage("probe", probing.elapsed());
+        let probed = match probed {
             Err(_) => {
                 return Ok(failed(
                     &codes::PROBE_TIMEOUT,
@@ -205,9 +208,11 @@ impl ProcessingService {
         let decodable = matches!(asset.asset_type, AssetType::Image | AssetType::Video);
         let (to, moderation) = if decodable {
             let size = (facts.width.unwrap_or(0), facts.height.unwrap_or(0));
+            let checking = std::time::Instant::now();
             let inspection = self
                 .inspect(asset, local.path(), &probed.format, size)
                 .await;
+            crate::metrics::METRICS.stage("face_check", checking.elapsed());
             // What the decoder found is the size, whatever the headers claimed.
             if let Some((width, height)) = inspection.decoded_size
                 && (Some(width), Some(height)) != (facts.width, facts.height)
@@ -279,6 +284,17 @@ impl ProcessingService {
         })?;
         if moved {
             self.settled.announce(&asset.id);
+            let metrics = &crate::metrics::METRICS;
+            if change.to == Status::PendingReview {
+                metrics.face_holds.inc();
+            }
+            metrics.settled(
+                asset.asset_type.as_str(),
+                change.to.as_str(),
+                (Utc::now() - asset.create_time)
+                    .to_std()
+                    .unwrap_or_default(),
+            );
             tracing::info!(asset = %asset.id, status = %change.to,
                 code = change.failure.as_ref().map(|f| f.code.as_str()), "asset processed");
         }

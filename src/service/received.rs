@@ -227,8 +227,18 @@ impl IngestService {
     /// Starts receiving a file of `caller`: admitted like an upload by URL (the slot is held
     /// until the upload answers), spooled under the largest cap until the type is known.
     pub async fn receive(&self, caller: &Caller) -> Result<Incoming, ServiceError> {
-        self.quotas.admit(&caller.tenant, 0).await?;
-        let slot = self.admission.admit(&caller.tenant).await?;
+        let admitted = match self.quotas.admit(&caller.tenant, 0).await {
+            Ok(()) => self.admission.admit(&caller.tenant).await,
+            Err(e) => Err(e),
+        };
+        let slot = match admitted {
+            Ok(slot) => slot,
+            Err(refused) => {
+                // Refused before the file (and its type) arrived.
+                crate::metrics::METRICS.upload("unknown", refused.code().name);
+                return Err(refused);
+            }
+        };
         let spool = Spool::create(&self.tmp_dir, "upload-", self.max_upload_bytes())
             .map_err(spool_error)?;
         Ok(Incoming {
@@ -241,6 +251,18 @@ impl IngestService {
 
     /// Registers a received file like a fetched one: the type's cap, then `register`.
     pub async fn upload_received(
+        &self,
+        caller: &Caller,
+        req: ReceivedUpload,
+        incoming: Incoming,
+    ) -> Result<Registered, ServiceError> {
+        let asset_type = req.asset_type.clone();
+        let result = self.register_received(caller, req, incoming).await;
+        super::ingest::count_upload(asset_type.as_deref(), &result);
+        result
+    }
+
+    async fn register_received(
         &self,
         caller: &Caller,
         req: ReceivedUpload,

@@ -312,6 +312,11 @@ impl WebhookService {
                 }
             }
         };
+        crate::metrics::METRICS.webhook(match attempt.state {
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Pending => "retry",
+            DeliveryState::Failed => "failed",
+        });
         if attempt.state == DeliveryState::Failed {
             tracing::warn!(
                 delivery = delivery.id, webhook = %delivery.webhook_id, attempts = delivery.attempts,

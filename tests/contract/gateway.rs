@@ -77,6 +77,7 @@ async fn active_image(repo: &Arc<dyn Repo>, tenant: &str, backend: &str) -> Asse
     let job = NewJob {
         kind: "process-asset".into(),
         max_attempts: 1,
+        request_id: None,
     };
     let inserted = repo
         .insert_asset_with_job(&new, &job)

@@ -517,6 +517,7 @@ async fn blob_holds_contract() {
         let job = NewJob {
             kind: "process-asset".into(),
             max_attempts: 1,
+            request_id: None,
         };
         let first = repo
             .insert_held_asset_with_job(&asset(1), &job, &upload)

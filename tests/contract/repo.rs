@@ -32,6 +32,7 @@ fn job() -> NewJob {
     NewJob {
         kind: "process-asset".to_owned(),
         max_attempts: 3,
+        request_id: None,
     }
 }
 

@@ -55,6 +55,7 @@ async fn webhook_deliveries_contract() {
     let job = NewJob {
         kind: "process-asset".to_owned(),
         max_attempts: 3,
+        request_id: None,
     };
     for (name, repo, _dir) in backends().await {
         let all = webhook(

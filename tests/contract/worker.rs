@@ -73,6 +73,7 @@ async fn enqueue(repo: &Arc<dyn Repo>, id: &str, max_attempts: u32) {
     let job = NewJob {
         kind: "process-asset".into(),
         max_attempts,
+        request_id: None,
     };
     repo.insert_asset_with_job(&asset, &job)
         .await

@@ -39,6 +39,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/keys", &["GET", "POST"]),
     ("/v1/keys/{id}", &["DELETE"]),
     ("/console", &["GET"]),
+    ("/metrics", &["GET"]),
     ("/console/app.js", &["GET"]),
     ("/console/session", &["GET", "POST", "DELETE"]),
     ("/v1/webhooks", &["GET", "POST"]),

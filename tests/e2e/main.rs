@@ -5,6 +5,7 @@ mod common;
 mod corpus;
 
 mod admission;
+mod cli;
 mod cluster;
 mod concurrency;
 mod connections;
@@ -27,6 +28,7 @@ mod manxue;
 mod media_rules;
 mod moderation;
 mod multinode;
+mod observability;
 mod pg_restart;
 mod quotas;
 mod refusals;

@@ -22,6 +22,7 @@ pub struct Serve {
     args: Vec<OsString>,
     log: String,
     stderr: Stderr,
+    env: Vec<(OsString, OsString)>,
 }
 
 impl Serve {
@@ -34,6 +35,7 @@ impl Serve {
             args: Vec::new(),
             log: "warn".to_owned(),
             stderr: Stderr::Capture,
+            env: Vec::new(),
         }
     }
 
@@ -50,6 +52,12 @@ impl Serve {
     /// The `ASSETLIB_LOG` filter.
     pub fn log(mut self, filter: &str) -> Self {
         filter.clone_into(&mut self.log);
+        self
+    }
+
+    /// One more environment variable of the server.
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.env.push((key.into(), value.into()));
         self
     }
 
@@ -71,7 +79,8 @@ impl Serve {
             ])
             .arg(&self.data_dir)
             .args(&self.args)
-            .env("ASSETLIB_LOG", &self.log);
+            .env("ASSETLIB_LOG", &self.log)
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         Proc::start(command, LISTENING, self.stderr)
     }
 }

@@ -142,6 +142,7 @@ where
             .bind(i64::from(job.max_attempts))
             .bind(now)
             .bind(FAIR_SLICE_MS)
+            .bind(job.request_id.clone())
             .execute(&mut *tx)
             .await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -15,13 +15,15 @@ use crate::repo::{Job, JobQueue, NewJob, RepoResult};
 /// whole burst. A single tenant alone is not slowed: a due job is claimed whatever its place.
 pub(super) const FAIR_SLICE_MS: i64 = 1000;
 
-/// Enqueues a job (`$1` kind, `$2` asset id, `$3` max attempts, `$4` now, `$5` the slice) for
+/// Enqueues a job (`$1` kind, `$2` asset id, `$3` max attempts, `$4` now, `$5` the slice, `$6`
+/// the request id) for
 /// the asset's tenant, due now, placed one slice after the tenant's last queued job or now.
 pub(super) const INSERT_JOB: &str = "INSERT INTO jobs \
-     (kind, asset_id, tenant, state, attempts, max_attempts, run_at, fair_at, created_at) \
+     (kind, asset_id, tenant, state, attempts, max_attempts, run_at, fair_at, created_at, \
+      request_id) \
      SELECT $1, $2, a.tenant, 'queued', 0, $3, $4, \
      COALESCE((SELECT MAX(j.fair_at) + $5 FROM jobs j \
-               WHERE j.tenant = a.tenant AND j.fair_at + $5 > $4), $4), $4 \
+               WHERE j.tenant = a.tenant AND j.fair_at + $5 > $4), $4), $4, $6 \
      FROM assets a WHERE a.id = $2";
 
 fn lease_end(lease: Duration) -> i64 {
@@ -35,8 +37,9 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'a> &'a str: Encode<'a, DB> + Type<DB> + ColumnIndex<DB::Row>,
     String: for<'a> Encode<'a, DB> + for<'r> Decode<'r, DB> + Type<DB>,
-    Option<String>: for<'a> Encode<'a, DB>,
+    Option<String>: for<'a> Encode<'a, DB> + for<'r> Decode<'r, DB>,
     i64: for<'a> Encode<'a, DB> + for<'r> Decode<'r, DB> + Type<DB>,
+    Option<i64>: for<'r> Decode<'r, DB>,
     usize: ColumnIndex<DB::Row>,
 {
     async fn claim_job(&self, worker: &str, lease: Duration) -> RepoResult<Option<Job>> {
@@ -48,7 +51,7 @@ where
                          WHERE (state = 'queued' AND run_at <= $3) \
                             OR (state = 'running' AND lease_until < $4) \
                          ORDER BY fair_at, id LIMIT 1{}) \
-             RETURNING id, kind, asset_id, attempts, max_attempts, last_error",
+             RETURNING id, kind, asset_id, attempts, max_attempts, last_error, request_id",
             DB::CLAIM_SUFFIX
         )))
         .bind(worker)
@@ -67,6 +70,7 @@ where
             attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
             max_attempts: u32::try_from(max_attempts).unwrap_or(u32::MAX),
             last_error: row.try_get("last_error")?,
+            request_id: row.try_get("request_id")?,
         }))
     }
 
@@ -143,11 +147,20 @@ where
             .bind(i64::from(job.max_attempts))
             .bind(now)
             .bind(FAIR_SLICE_MS)
+            .bind(job.request_id.clone())
             .execute(&mut *tx)
             .await?;
         DB::announce_job(&mut tx).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn oldest_job(&self) -> RepoResult<Option<DateTime<Utc>>> {
+        let oldest: Option<i64> = sqlx::query("SELECT MIN(created_at) FROM jobs")
+            .fetch_one(&self.read)
+            .await?
+            .try_get(0)?;
+        oldest.map(super::rows::from_millis).transpose()
     }
 
     async fn count_jobs(&self) -> RepoResult<u64> {

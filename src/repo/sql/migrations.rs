@@ -32,6 +32,7 @@ const SQLITE_FILES: &[(&str, &str)] = files!("sqlite":
     "0011_quotas.sql",
     "0012_last_used.sql",
     "0013_webhooks.sql",
+    "0014_job_request_id.sql",
 );
 
 const POSTGRES_FILES: &[(&str, &str)] = files!("postgres":
@@ -46,6 +47,7 @@ const POSTGRES_FILES: &[(&str, &str)] = files!("postgres":
     "0009_quotas.sql",
     "0010_last_used.sql",
     "0011_webhooks.sql",
+    "0012_job_request_id.sql",
 );
 
 pub(crate) static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator(SQLITE_FILES));

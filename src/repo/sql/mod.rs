@@ -87,6 +87,19 @@ where
         DB::EMBEDDED
     }
 
+    fn pool_use(&self) -> (u32, u32) {
+        let idle = |p: &Pool<DB>| u32::try_from(p.num_idle()).unwrap_or(u32::MAX);
+        if DB::EMBEDDED {
+            // The writer and the readers are two pools.
+            (
+                self.read.size() + self.write.size(),
+                idle(&self.read) + idle(&self.write),
+            )
+        } else {
+            (self.read.size(), idle(&self.read))
+        }
+    }
+
     fn forward_wakeups(&self, wake: Arc<Notify>) {
         DB::forward_wakeups(&self.read, wake);
     }

@@ -1,0 +1,232 @@
+//! Prometheus metrics, process-wide: what every layer counts, and the text a scrape reads.
+//!
+//! Names follow Prometheus conventions (`assetlib_` prefix, `_total` on counters, `_seconds`
+//! and `_bytes` in base units) and labels only take bounded values: a route's template (never
+//! an id), a method, a status, an asset type, a stable code, a stage. Gauges that describe the
+//! shared state (the job queue, the database pool) are read when scraped.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+type Labels = Vec<(&'static str, String)>;
+type Histograms = Family<Labels, Histogram, fn() -> Histogram>;
+
+/// 5 ms … ~82 s, doubling.
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.005, 2.0, 15))
+}
+
+/// Every metric of the process.
+pub struct Metrics {
+    registry: Registry,
+    pub http_requests: Family<Labels, Counter>,
+    pub http_duration: Histograms,
+    pub uploads: Family<Labels, Counter>,
+    pub stage_duration: Histograms,
+    pub time_to_settle: Histograms,
+    pub jobs_retried: Counter,
+    pub jobs_given_up: Counter,
+    pub face_holds: Counter,
+    pub webhook_deliveries: Family<Labels, Counter>,
+    pub fetched_bytes: Counter,
+    pub blob_errors: Counter,
+    pub queue_depth: Gauge,
+    pub oldest_job_age: Gauge<f64, std::sync::atomic::AtomicU64>,
+    pub db_connections: Gauge,
+    pub db_idle_connections: Gauge,
+}
+
+impl Metrics {
+    fn new() -> Self {
+        let mut registry = Registry::default();
+        let histograms = || Histograms::new_with_constructor(latency_histogram);
+        let m = Self {
+            http_requests: Family::default(),
+            http_duration: histograms(),
+            uploads: Family::default(),
+            stage_duration: histograms(),
+            time_to_settle: histograms(),
+            jobs_retried: Counter::default(),
+            jobs_given_up: Counter::default(),
+            face_holds: Counter::default(),
+            webhook_deliveries: Family::default(),
+            fetched_bytes: Counter::default(),
+            blob_errors: Counter::default(),
+            queue_depth: Gauge::default(),
+            oldest_job_age: Gauge::default(),
+            db_connections: Gauge::default(),
+            db_idle_connections: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "assetlib_http_requests",
+            "HTTP requests answered, by route template, method and status",
+            m.http_requests.clone(),
+        );
+        registry.register(
+            "assetlib_http_request_duration_seconds",
+            "Time to answer an HTTP request, by route template and method",
+            m.http_duration.clone(),
+        );
+        registry.register(
+            "assetlib_uploads",
+            "Uploads by asset type and outcome: accepted, or the stable code of the refusal",
+            m.uploads.clone(),
+        );
+        registry.register(
+            "assetlib_stage_duration_seconds",
+            "Time spent in each stage of an upload's processing: fetch, store, probe, face_check",
+            m.stage_duration.clone(),
+        );
+        registry.register(
+            "assetlib_time_to_settle_seconds",
+            "Time from an upload to its terminal or held status, by asset type and status",
+            m.time_to_settle.clone(),
+        );
+        registry.register(
+            "assetlib_jobs_retried",
+            "Processing jobs put back in the queue after a failed attempt",
+            m.jobs_retried.clone(),
+        );
+        registry.register(
+            "assetlib_jobs_given_up",
+            "Processing jobs given up after their last attempt",
+            m.jobs_given_up.clone(),
+        );
+        registry.register(
+            "assetlib_face_check_holds",
+            "Assets held for review by the face check",
+            m.face_holds.clone(),
+        );
+        registry.register(
+            "assetlib_webhook_deliveries",
+            "Webhook delivery attempts by outcome: delivered, retry, failed",
+            m.webhook_deliveries.clone(),
+        );
+        registry.register(
+            "assetlib_fetched_bytes",
+            "Bytes downloaded from source URLs",
+            m.fetched_bytes.clone(),
+        );
+        registry.register(
+            "assetlib_blob_store_errors",
+            "Errors of the blob store seen by requests and jobs",
+            m.blob_errors.clone(),
+        );
+        registry.register(
+            "assetlib_job_queue_depth",
+            "Processing jobs waiting or running (all nodes)",
+            m.queue_depth.clone(),
+        );
+        registry.register(
+            "assetlib_job_queue_oldest_age_seconds",
+            "Age of the oldest job waiting or running (all nodes)",
+            m.oldest_job_age.clone(),
+        );
+        registry.register(
+            "assetlib_db_connections",
+            "Connections of this node's database pools",
+            m.db_connections.clone(),
+        );
+        registry.register(
+            "assetlib_db_idle_connections",
+            "Idle connections of this node's database pools",
+            m.db_idle_connections.clone(),
+        );
+        Self { registry, ..m }
+    }
+
+    /// The text a scrape reads (OpenMetrics).
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+
+    pub fn request(&self, route: &str, method: &str, status: u16, took: Duration) {
+        self.http_requests
+            .get_or_create(&vec![
+                ("route", route.to_owned()),
+                ("method", method.to_owned()),
+                ("status", status.to_string()),
+            ])
+            .inc();
+        self.http_duration
+            .get_or_create(&vec![
+                ("route", route.to_owned()),
+                ("method", method.to_owned()),
+            ])
+            .observe(took.as_secs_f64());
+    }
+
+    /// An upload's outcome: `accepted`, or the refusal's stable code.
+    pub fn upload(&self, asset_type: &str, outcome: &str) {
+        self.uploads
+            .get_or_create(&vec![
+                ("type", asset_type.to_owned()),
+                ("outcome", outcome.to_owned()),
+            ])
+            .inc();
+    }
+
+    pub fn stage(&self, stage: &'static str, took: Duration) {
+        self.stage_duration
+            .get_or_create(&vec![("stage", stage.to_owned())])
+            .observe(took.as_secs_f64());
+    }
+
+    pub fn settled(&self, asset_type: &str, status: &str, took: Duration) {
+        self.time_to_settle
+            .get_or_create(&vec![
+                ("type", asset_type.to_owned()),
+                ("status", status.to_owned()),
+            ])
+            .observe(took.as_secs_f64());
+    }
+
+    pub fn webhook(&self, outcome: &'static str) {
+        self.webhook_deliveries
+            .get_or_create(&vec![("outcome", outcome.to_owned())])
+            .inc();
+    }
+}
+
+/// The process's metrics.
+pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_render_with_conventional_names() {
+        let m = Metrics::new();
+        m.request(
+            "/v1/assets/{asset_id}",
+            "GET",
+            200,
+            Duration::from_millis(3),
+        );
+        m.upload("Image", "accepted");
+        m.jobs_retried.inc();
+        m.queue_depth.set(4);
+        let text = m.render();
+        for line in [
+            "assetlib_http_requests_total{route=\"/v1/assets/{asset_id}\",method=\"GET\",status=\"200\"} 1",
+            "assetlib_uploads_total{type=\"Image\",outcome=\"accepted\"} 1",
+            "assetlib_jobs_retried_total 1",
+            "assetlib_job_queue_depth 4",
+            "# TYPE assetlib_http_request_duration_seconds histogram",
+        ] {
+            assert!(text.contains(line), "{line} in\n{text}");
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! What an operator watches: Prometheus metrics at `/metrics` (admin key, or `--metrics-listen`
+//! without one) with conventional names and bounded labels, and JSON logs
+//! (`ASSETLIB_LOG_FORMAT=json`) in which every line of a request — and of the job that
+//! processes its upload — carries the request's `x-request-id`, echoed in the answer.
+
+use std::time::Duration;
+
+use assetlib_test_support::Serve;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::{BIN, Origin, client, media, wait_settled};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// The JSON log lines whose spans carry `request_id`.
+fn lines_of(logs: &[String], request_id: &str) -> Vec<Value> {
+    logs.iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|line| {
+            line["spans"]
+                .as_array()
+                .is_some_and(|spans| spans.iter().any(|s| s["request_id"] == request_id))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_and_json_logs_follow_each_request_and_its_job() {
+    let dir = tempfile::tempdir().expect("dir");
+    let metrics_port = free_port();
+    let server = Serve::new(BIN, dir.path())
+        .args(["--metrics-listen", &format!("127.0.0.1:{metrics_port}")])
+        .log("info,sqlx=warn")
+        .env("ASSETLIB_LOG_FORMAT", "json")
+        .start()
+        .expect("the server starts");
+    let admin = server
+        .printed_key
+        .clone()
+        .expect("the first start prints a key");
+    let http = client();
+    let base = &server.base;
+    let origin = Origin::start().await;
+
+    let created: Value = http
+        .post(format!("{base}/v1/keys"))
+        .bearer_auth(&admin)
+        .json(&json!({"tenant": "studio"}))
+        .send()
+        .await
+        .expect("create a key")
+        .json()
+        .await
+        .expect("json");
+    let key = created["secret"].as_str().expect("secret").to_owned();
+
+    // The client's id is echoed; without one, one is made.
+    let url = origin.put("a.png", media::png(400, 400), "image/png");
+    let answer = http
+        .post(format!("{base}/v1/assets"))
+        .bearer_auth(&key)
+        .header("x-request-id", "req-observe-1")
+        .json(&json!({"assetType": "Image", "url": url}))
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(answer.status(), StatusCode::CREATED);
+    assert_eq!(answer.headers()["x-request-id"], "req-observe-1");
+    let asset: Value = answer.json().await.expect("json");
+    let id = asset["assetId"].as_str().expect("id").to_owned();
+    let made = http
+        .get(format!("{base}/v1/assets/{id}"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("details");
+    let made_id = made.headers()["x-request-id"].to_str().expect("ascii");
+    assert_eq!(made_id.len(), 32, "{made_id}");
+    wait_settled(&http, base, &key, &id).await;
+    let refused = http
+        .post(format!("{base}/v1/assets"))
+        .bearer_auth(&key)
+        .json(&json!({"assetType": "Picture", "url": url}))
+        .send()
+        .await
+        .expect("refused upload");
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+
+    // Logs: every line is JSON; the request's lines and its job's carry its id.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let logs = server.logs();
+    assert!(!logs.is_empty());
+    for line in &logs {
+        let parsed: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(parsed["level"].is_string(), "{line}");
+    }
+    let traced = lines_of(&logs, "req-observe-1");
+    let said = |what: &str| traced.iter().any(|l| l["message"] == what);
+    assert!(said("asset registered"), "the request's line: {traced:?}");
+    assert!(said("asset processed"), "the job's line: {traced:?}");
+    let job_line = traced
+        .iter()
+        .find(|l| l["message"] == "asset processed")
+        .expect("job line");
+    assert!(
+        job_line["spans"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|s| s["name"] == "job")),
+        "{job_line}"
+    );
+
+    // Metrics: admin key on the API's address; a tenant key is refused; the operator's
+    // address needs none.
+    let forbidden = http
+        .get(format!("{base}/metrics"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+    let scraped = http
+        .get(format!("{base}/metrics"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(scraped.status(), StatusCode::OK);
+    assert!(
+        scraped.headers()["content-type"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("application/openmetrics-text")
+    );
+    let text = scraped.text().await.expect("text");
+    let open = http
+        .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .send()
+        .await
+        .expect("metrics listener");
+    assert_eq!(open.status(), StatusCode::OK);
+    assert!(
+        open.text()
+            .await
+            .expect("text")
+            .contains("assetlib_uploads_total")
+    );
+    for wanted in [
+        "assetlib_http_requests_total{route=\"/v1/assets\",method=\"POST\",status=\"201\"}",
+        "assetlib_http_requests_total{route=\"/v1/assets/{asset_id}\",method=\"GET\",status=\"200\"}",
+        "assetlib_http_request_duration_seconds_bucket{",
+        "assetlib_uploads_total{type=\"Image\",outcome=\"accepted\"} 1",
+        "assetlib_uploads_total{type=\"unknown\",outcome=\"invalid-asset-type\"} 1",
+        "assetlib_stage_duration_seconds_count{stage=\"fetch\"} 1",
+        "assetlib_stage_duration_seconds_count{stage=\"face_check\"} 1",
+        "assetlib_time_to_settle_seconds_count{type=\"Image\",status=\"Active\"} 1",
+        "assetlib_fetched_bytes_total ",
+        "assetlib_job_queue_depth 0",
+        "assetlib_job_queue_oldest_age_seconds ",
+        "assetlib_db_connections ",
+        "# EOF",
+    ] {
+        assert!(text.contains(wanted), "{wanted} in\n{text}");
+    }
+    assert!(!text.contains(&id), "no asset id is a label value");
+}
