@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 
 /// What probing learned about an asset's bytes. Every field is optional: each media family
 /// fills the ones it knows.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MediaFacts {
     #[serde(skip_serializing_if = "Option::is_none")]

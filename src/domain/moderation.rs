@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A detected face, in the coordinates of the original image.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FaceBox {
     pub x: u32,
     pub y: u32,
@@ -13,7 +13,7 @@ pub struct FaceBox {
 }
 
 /// What to do with an asset that shows a face.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FacePolicy {
     /// Wait for a reviewer (`PendingReview`).
@@ -40,7 +40,9 @@ impl std::str::FromStr for FacePolicy {
 }
 
 /// Which face detector runs the face check.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum FaceDetectorKind {
     /// MTCNN (a cascade of three CNNs): the default.
@@ -65,7 +67,7 @@ impl std::str::FromStr for FaceDetectorKind {
 }
 
 /// What the server records about a moderated asset.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ModerationRecord {
     /// The detector that looked, e.g. `mtcnn` or `seetaface-frontal-1.0`.
@@ -83,7 +85,7 @@ pub struct ModerationRecord {
 }
 
 /// What a reviewer decided about a held asset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ReviewAction {
     /// The asset becomes `Active`.
@@ -108,7 +110,7 @@ impl std::fmt::Display for ReviewAction {
 }
 
 /// A reviewer's decision.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Decision {
     pub action: ReviewAction,

@@ -3,7 +3,7 @@
 //! whole router: limits, and every error answer in the envelope of the face called.
 
 pub mod auth;
-mod console;
+pub(crate) mod console;
 pub(crate) mod content;
 pub mod envelope;
 pub mod error;
@@ -12,7 +12,9 @@ pub mod idempotency;
 pub mod kyy;
 pub mod limits;
 pub mod observe;
+pub mod openapi;
 pub mod request;
+pub mod routes;
 pub(crate) mod upload_body;
 pub mod v1;
 
@@ -26,6 +28,7 @@ use axum::routing::{get, put};
 use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
+use routes::At;
 
 /// Every route of both faces. A path no route answers is a 404, a route called with another
 /// method a 405: axum answers both, and `envelope::guard` puts them in the face's envelope.
@@ -33,14 +36,16 @@ use crate::state::AppState;
 pub fn router(state: AppState) -> Router {
     let kyy_error_status = state.config.kyy_error_status;
     let routes = Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/content/{asset_id}", get(content::signed_content))
-        .route("/uploads/{upload_id}", put(v1::direct::receive_signed))
+        .at("", "/healthz", get(health::healthz))
+        .at("", "/readyz", get(health::readyz))
+        .at("", "/content/{asset_id}", get(content::signed_content))
+        .at("", "/uploads/{upload_id}", put(v1::direct::receive_signed))
         .merge(console::router())
         .nest(error::KYY_PREFIX, kyy::router(&state))
         .nest("/v1", v1::router(&state))
-        .route("/metrics", get(observe::metrics))
+        .at("", "/metrics", get(observe::metrics))
+        .at("", "/openapi.json", get(openapi::document))
+        .at("", "/docs", get(openapi::docs))
         .route_layer(middleware::from_fn(observe::count))
         .layer(DefaultBodyLimit::max(envelope::MAX_BODY_BYTES))
         .with_state(state);

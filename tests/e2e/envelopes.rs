@@ -40,6 +40,8 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/keys/{id}", &["DELETE"]),
     ("/console", &["GET"]),
     ("/metrics", &["GET"]),
+    ("/openapi.json", &["GET"]),
+    ("/docs", &["GET"]),
     ("/console/app.js", &["GET"]),
     ("/console/session", &["GET", "POST", "DELETE"]),
     ("/v1/webhooks", &["GET", "POST"]),

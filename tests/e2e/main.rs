@@ -29,6 +29,7 @@ mod media_rules;
 mod moderation;
 mod multinode;
 mod observability;
+mod openapi;
 mod pg_restart;
 mod quotas;
 mod refusals;

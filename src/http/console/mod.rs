@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::{SESSION_COOKIE, V1Caller, session_cookie};
 use super::error::V1Error;
 use super::request::parse_json;
+use crate::http::routes::At;
 use crate::service::{SESSION_TTL, ServiceError};
 use crate::state::AppState;
 
@@ -22,10 +23,11 @@ const STYLE: &str = include_str!("app.css");
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/console", get(index))
-        .route("/console/app.js", get(script))
-        .route("/console/app.css", get(style))
-        .route(
+        .at("", "/console", get(index))
+        .at("", "/console/app.js", get(script))
+        .at("", "/console/app.css", get(style))
+        .at(
+            "",
             "/console/session",
             get(whoami).post(sign_in).delete(sign_out),
         )
@@ -69,14 +71,14 @@ async fn style(headers: HeaderMap) -> Response {
     file(&headers, STYLE, "text/css; charset=utf-8")
 }
 
-#[derive(Debug, Deserialize)]
-struct SignIn {
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub(crate) struct SignIn {
     key: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
-struct Who {
+pub(crate) struct Who {
     tenant: String,
     role: &'static str,
     key_id: String,

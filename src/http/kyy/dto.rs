@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{Asset, Status};
 
 /// Body of `POST /kyyVideo2/asset/upload`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UploadBody {
     pub asset_type: Option<String>,
@@ -11,14 +11,14 @@ pub struct UploadBody {
     pub name: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UploadData {
     pub asset_id: String,
 }
 
 /// The detail object: exactly the documented fields.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AssetDetail {
     pub name: Option<String>,
@@ -51,7 +51,7 @@ pub fn kyy_status(status: Status) -> &'static str {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ListData {
     pub list: Vec<AssetDetail>,
@@ -61,7 +61,8 @@ pub struct ListData {
 }
 
 /// `{code, msg, data}` with a numeric `code`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "KyyEnvelope_{T}")]
 pub struct Envelope<T: Serialize> {
     pub code: i64,
     pub msg: Option<String>,
@@ -69,9 +70,11 @@ pub struct Envelope<T: Serialize> {
 }
 
 /// The delete answer's quirk: a *string* code.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct DeleteEnvelope {
+    #[schemars(extend("const" = "0"))]
     pub code: &'static str,
+    #[schemars(extend("const" = "success"))]
     pub msg: &'static str,
     pub data: Option<()>,
 }

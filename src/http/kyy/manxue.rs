@@ -16,9 +16,9 @@ use crate::service::ServiceError;
 use crate::state::AppState;
 
 /// Body of `assetUpload`: at least one list non-empty.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
-struct UploadBody {
+pub(crate) struct UploadBody {
     #[serde(default)]
     image_urls: Option<Vec<String>>,
     #[serde(default)]
@@ -28,16 +28,18 @@ struct UploadBody {
 }
 
 /// Body of `assetStatus`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
-struct StatusBody {
+pub(crate) struct StatusBody {
     #[serde(default)]
     asset_ids: Option<Vec<String>>,
 }
 
 /// `{code: "0", msg: null, data}`: these routes' success envelope.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "ManxueEnvelope_{T}")]
 pub struct BatchEnvelope<T: Serialize> {
+    #[schemars(extend("const" = "0"))]
     code: &'static str,
     msg: Option<String>,
     data: T,
@@ -51,46 +53,47 @@ fn ok<T: Serialize>(data: T) -> Json<BatchEnvelope<T>> {
     })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "ManxueUploadData")]
 pub struct UploadData {
     items: Vec<UploadItem>,
     failed_items: Vec<FailedUpload>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
-struct UploadItem {
+pub(crate) struct UploadItem {
     asset_type: &'static str,
     original_url: String,
     asset_id: String,
     status: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
-struct FailedUpload {
+pub(crate) struct FailedUpload {
     original_url: String,
     error_message: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusData {
     items: Vec<StatusItem>,
     failed_items: Vec<FailedStatus>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
-struct StatusItem {
+pub(crate) struct StatusItem {
     asset_id: String,
     status: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
-struct FailedStatus {
+pub(crate) struct FailedStatus {
     asset_id: String,
     error_message: String,
 }

@@ -2,8 +2,8 @@
 //! batch asset routes; the task gateway's routes, one pair per task family.
 
 mod assets;
-mod dto;
-mod manxue;
+pub(crate) mod dto;
+pub(crate) mod manxue;
 mod tasks;
 mod upload;
 
@@ -21,6 +21,7 @@ use axum::routing::{get, post};
 use crate::http::auth::KyyCaller;
 use crate::http::error::Face;
 use crate::http::idempotency;
+use crate::http::routes::At;
 use crate::service::{RESULT_PATH, TASK_FAMILIES};
 use crate::state::AppState;
 
@@ -32,23 +33,35 @@ pub fn router(state: &AppState) -> Router<AppState> {
     // The calls that create honour `Idempotency-Key`.
     let once = || from_fn_with_state((state.clone(), Face::Kyy), idempotency::guard);
     let mut router = Router::new()
-        .route(
+        .at(
+            crate::http::error::KYY_PREFIX,
             UPLOAD_ROUTE,
             post(upload::upload)
                 .layer(DefaultBodyLimit::max(upload_limit))
                 .layer(once()),
         )
-        .route("/kyyVideo2/asset/list", get(assets::list))
-        .route(
+        .at(
+            crate::http::error::KYY_PREFIX,
+            "/kyyVideo2/asset/list",
+            get(assets::list),
+        )
+        .at(
+            crate::http::error::KYY_PREFIX,
             "/kyyVideo2/asset/{asset_id}",
             get(assets::detail).delete(assets::delete),
         )
-        .route(
+        .at(
+            crate::http::error::KYY_PREFIX,
             "/asset/sd2Manxue/assetUpload",
             post(manxue::upload).layer(once()),
         )
-        .route("/asset/sd2Manxue/assetStatus", post(manxue::status))
-        .route(
+        .at(
+            crate::http::error::KYY_PREFIX,
+            "/asset/sd2Manxue/assetStatus",
+            post(manxue::status),
+        )
+        .at(
+            crate::http::error::KYY_PREFIX,
             &format!("{RESULT_PATH}/{{id}}"),
             get(|s: State<AppState>, c: KyyCaller, id: Path<String>| {
                 tasks::status(RESULT_PATH, s, c, id)
@@ -56,14 +69,16 @@ pub fn router(state: &AppState) -> Router<AppState> {
         );
     for family in &TASK_FAMILIES {
         router = router
-            .route(
+            .at(
+                crate::http::error::KYY_PREFIX,
                 family.path,
                 post(move |s: State<AppState>, c: KyyCaller, body: Bytes| {
                     tasks::submit(family, s, c, body)
                 })
                 .layer(once()),
             )
-            .route(
+            .at(
+                crate::http::error::KYY_PREFIX,
                 &format!("{}/{{id}}", family.path),
                 get(move |s: State<AppState>, c: KyyCaller, id: Path<String>| {
                     tasks::status(family.upstream_path, s, c, id)

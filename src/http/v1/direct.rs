@@ -15,7 +15,7 @@ use crate::http::request::parse_json;
 use crate::service::ServiceError;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateDirectBody {
     pub asset_type: Option<String>,
@@ -23,13 +23,13 @@ pub struct CreateDirectBody {
     pub length: Option<u64>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CompleteBody {
     pub sha256: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DirectBody {
     pub upload_id: String,

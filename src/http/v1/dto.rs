@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{Asset, Group, MediaFacts, ModerationRecord};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateBody {
     pub asset_type: Option<String>,
@@ -15,14 +15,14 @@ pub struct CreateBody {
     pub dedupe: Option<bool>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct FailureBody {
     pub code: String,
     pub message: String,
 }
 
 /// The native detail object: the kyy fields plus what the server knows.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AssetBody {
     pub asset_id: String,
@@ -91,7 +91,7 @@ impl AssetBody {
 }
 
 /// `PATCH /v1/assets/{id}`: `name` and/or `groupId`, each a string or `null` (none).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateBody {
     #[serde(default, deserialize_with = "present")]
@@ -101,14 +101,14 @@ pub struct UpdateBody {
 }
 
 /// `POST /v1/groups`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct GroupCreateBody {
     pub name: Option<String>,
     pub description: Option<String>,
 }
 
 /// `PATCH /v1/groups/{id}`: `name` and/or `description` (`null` clears the description).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct GroupUpdateBody {
     pub name: Option<String>,
     #[serde(default, deserialize_with = "present")]
@@ -116,7 +116,7 @@ pub struct GroupUpdateBody {
 }
 
 /// A group as v1 shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupBody {
     pub group_id: String,
@@ -141,7 +141,7 @@ impl From<&Group> for GroupBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupListBody {
     pub items: Vec<GroupBody>,
@@ -152,7 +152,7 @@ pub struct GroupListBody {
 }
 
 /// The answer to `DELETE /v1/groups/{id}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupDeletedBody {
     pub group_id: String,
@@ -165,7 +165,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
     Option::<String>::deserialize(d).map(Some)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ListBody {
     pub items: Vec<AssetBody>,

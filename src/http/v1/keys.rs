@@ -24,7 +24,7 @@ fn require_admin(caller: &Caller) -> Result<(), ServiceError> {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyBody {
     pub key_id: String,
@@ -52,12 +52,12 @@ impl From<&ApiKeyRecord> for KeyBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct KeyListBody {
     pub items: Vec<KeyBody>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyBody {
     pub tenant: Option<String>,

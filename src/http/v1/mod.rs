@@ -2,15 +2,15 @@
 
 mod assets;
 pub mod direct;
-mod dto;
+pub(crate) mod dto;
 mod groups;
-mod keys;
+pub(crate) mod keys;
 mod paging;
-mod quota;
+pub(crate) mod quota;
 mod resolve;
-mod reviews;
+pub(crate) mod reviews;
 pub mod tus;
-mod webhooks;
+pub(crate) mod webhooks;
 
 /// The request bodies, public for the fuzz targets (`fuzz/`).
 pub use dto::CreateBody;
@@ -23,6 +23,7 @@ use axum::routing::{get, post, put};
 
 use crate::http::error::Face;
 use crate::http::idempotency;
+use crate::http::routes::At;
 use crate::state::AppState;
 
 pub fn router(state: &AppState) -> Router<AppState> {
@@ -30,7 +31,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let upload_limit =
         usize::try_from(crate::http::upload_body::body_limit(state)).unwrap_or(usize::MAX);
     Router::new()
-        .route(
+        .at(
+            "/v1",
             "/assets",
             // Creating honours `Idempotency-Key`; listing does not need it.
             post(assets::create)
@@ -41,7 +43,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
                 ))
                 .get(assets::list),
         )
-        .route(
+        .at(
+            "/v1",
             "/assets/{asset_id}",
             // PUT: the body is a file, named by the path (a creating call).
             put(assets::put_file)
@@ -54,23 +57,30 @@ pub fn router(state: &AppState) -> Router<AppState> {
                 .patch(assets::update)
                 .delete(assets::delete),
         )
-        .route("/assets/{asset_id}/restore", post(assets::restore))
-        .route("/assets/{asset_id}/preview", get(reviews::preview))
-        .route(
+        .at("/v1", "/assets/{asset_id}/restore", post(assets::restore))
+        .at("/v1", "/assets/{asset_id}/preview", get(reviews::preview))
+        .at(
+            "/v1",
             "/assets/{asset_id}/content",
             get(crate::http::content::owner_content),
         )
-        .route(tus::ROUTE, post(tus::create).options(tus::options))
-        .route(
+        .at("/v1", tus::ROUTE, post(tus::create).options(tus::options))
+        .at(
+            "/v1",
             &format!("{}/{{upload_id}}", tus::ROUTE),
             axum::routing::head(tus::head)
                 .patch(tus::patch)
                 .delete(tus::delete)
                 .options(tus::options),
         )
-        .route("/uploads", post(direct::create))
-        .route("/uploads/{upload_id}/complete", post(direct::complete))
-        .route(
+        .at("/v1", "/uploads", post(direct::create))
+        .at(
+            "/v1",
+            "/uploads/{upload_id}/complete",
+            post(direct::complete),
+        )
+        .at(
+            "/v1",
             "/groups",
             // Creating honours `Idempotency-Key` like every creating call.
             post(groups::create)
@@ -80,13 +90,15 @@ pub fn router(state: &AppState) -> Router<AppState> {
                 ))
                 .get(groups::list),
         )
-        .route(
+        .at(
+            "/v1",
             "/groups/{group_id}",
             get(groups::detail)
                 .patch(groups::update)
                 .delete(groups::delete),
         )
-        .route(
+        .at(
+            "/v1",
             "/webhooks",
             post(webhooks::create)
                 .layer(from_fn_with_state(
@@ -95,29 +107,33 @@ pub fn router(state: &AppState) -> Router<AppState> {
                 ))
                 .get(webhooks::list),
         )
-        .route(
+        .at(
+            "/v1",
             "/webhooks/{webhook_id}",
             get(webhooks::detail).delete(webhooks::delete),
         )
-        .route(
+        .at(
+            "/v1",
             "/webhooks/{webhook_id}/deliveries",
             get(webhooks::deliveries),
         )
-        .route(
+        .at(
+            "/v1",
             "/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
             post(webhooks::redeliver),
         )
-        .route("/keys", get(keys::list).post(keys::create))
-        .route("/keys/{key_id}", axum::routing::delete(keys::revoke))
-        .route("/usage", get(quota::usage))
-        .route(
+        .at("/v1", "/keys", get(keys::list).post(keys::create))
+        .at("/v1", "/keys/{key_id}", axum::routing::delete(keys::revoke))
+        .at("/v1", "/usage", get(quota::usage))
+        .at(
+            "/v1",
             "/tenants/{tenant}/quota",
             get(quota::get_quota)
                 .put(quota::put_quota)
                 .delete(quota::delete_quota),
         )
-        .route("/resolve", post(resolve::resolve))
-        .route("/reviews", get(reviews::queue))
-        .route("/reviews/{asset_id}/approve", post(reviews::approve))
-        .route("/reviews/{asset_id}/reject", post(reviews::reject))
+        .at("/v1", "/resolve", post(resolve::resolve))
+        .at("/v1", "/reviews", get(reviews::queue))
+        .at("/v1", "/reviews/{asset_id}/approve", post(reviews::approve))
+        .at("/v1", "/reviews/{asset_id}/reject", post(reviews::reject))
 }

@@ -13,13 +13,13 @@ use crate::service::TenantQuota;
 use crate::state::AppState;
 
 /// One limit and the use it bounds (`limit: null`: none).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Measure {
     pub used: u64,
     pub limit: Option<u64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UsageBody {
     pub tenant: String,
@@ -58,7 +58,7 @@ fn usage_body(tenant: &str, (quota, usage): (TenantQuota, Usage)) -> Json<UsageB
 }
 
 /// `PUT /v1/tenants/{tenant}/quota`: every limit, `null` or left out for none.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QuotaBody {
     pub max_assets: Option<u64>,

@@ -13,7 +13,7 @@ use crate::http::error::V1Error;
 use crate::state::AppState;
 
 /// One held asset in the review queue.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewItem {
     pub tenant: String,
@@ -44,7 +44,7 @@ impl From<&Asset> for ReviewItem {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewList {
     pub items: Vec<ReviewItem>,
@@ -79,7 +79,7 @@ pub async fn approve(
     Ok(Json(AssetBody::of(&asset, &state.library)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct RejectBody {
     pub reason: Option<String>,
 }

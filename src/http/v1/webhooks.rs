@@ -17,7 +17,7 @@ fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
     pub url: Option<String>,
@@ -25,7 +25,7 @@ pub struct CreateBody {
     pub events: Option<Vec<String>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookBody {
     pub webhook_id: String,
@@ -49,12 +49,12 @@ impl From<&Webhook> for WebhookBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct WebhookListBody {
     pub items: Vec<WebhookBody>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryBody {
     pub delivery_id: String,
@@ -98,7 +98,7 @@ impl From<&Delivery> for DeliveryBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryListBody {
     pub items: Vec<DeliveryBody>,

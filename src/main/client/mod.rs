@@ -289,7 +289,7 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<bool> {
                         {
                             eprintln!(
                                 "{}: {} ({})",
-                                v["path"].as_str().unwrap_or("?"),
+                                v["field"].as_str().unwrap_or("?"),
                                 v["message"].as_str().unwrap_or(""),
                                 v["code"].as_str().unwrap_or("")
                             );
