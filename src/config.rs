@@ -37,6 +37,12 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "ASSETLIB_LISTEN", default_value_t = defaults::LISTEN)]
     pub listen: SocketAddr,
+    /// The region the Volcengine-style face signs for (the credential scope's).
+    #[arg(long, env = "ASSETLIB_VOLC_REGION", default_value = defaults::VOLC_REGION)]
+    pub volc_region: String,
+    /// The service the Volcengine-style face signs for.
+    #[arg(long, env = "ASSETLIB_VOLC_SERVICE", default_value = defaults::VOLC_SERVICE)]
+    pub volc_service: String,
     /// A second address serving only GET /metrics, without a key (default: metrics only on
     /// the API's address, for admin keys).
     #[arg(long, env = "ASSETLIB_METRICS_LISTEN")]
@@ -312,6 +318,22 @@ impl Default for JobConfig {
     }
 }
 
+/// The credential scope the Volcengine-style face accepts signatures for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolcConfig {
+    pub region: String,
+    pub service: String,
+}
+
+impl Default for VolcConfig {
+    fn default() -> Self {
+        Self {
+            region: defaults::VOLC_REGION.to_owned(),
+            service: defaults::VOLC_SERVICE.to_owned(),
+        }
+    }
+}
+
 /// The whole server configuration.
 #[derive(Clone)]
 pub struct Config {
@@ -347,6 +369,8 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Where `GET /metrics` is served without a key, if anywhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// The credential scope of the Volcengine-style face.
+    pub volc: VolcConfig,
     pub content_url_ttl: Duration,
     /// Resolve to the blob store's presigned URLs (S3) instead of /content URLs.
     pub presign_content: bool,
@@ -388,6 +412,7 @@ impl Config {
             tasks: TaskRules::default(),
             public_url: None,
             metrics_listen: None,
+            volc: VolcConfig::default(),
             content_url_ttl: Duration::from_secs(defaults::CONTENT_URL_TTL_SECS),
             presign_content: false,
             signing_secret: None,
@@ -445,6 +470,10 @@ impl Config {
         };
         config.public_url = args.public_url.clone();
         config.metrics_listen = args.metrics_listen;
+        config.volc = VolcConfig {
+            region: args.volc_region.clone(),
+            service: args.volc_service.clone(),
+        };
         config.content_url_ttl = Duration::from_secs(args.content_url_ttl_secs.max(1));
         config.presign_content = args.presign_content;
         config.signing_secret = args.signing_secret.clone().filter(|s| !s.is_empty());
@@ -526,6 +555,7 @@ impl fmt::Debug for Config {
             .field("tasks", &self.tasks)
             .field("public_url", &self.public_url)
             .field("metrics_listen", &self.metrics_listen)
+            .field("volc", &self.volc)
             .field("content_url_ttl", &self.content_url_ttl)
             .field("presign_content", &self.presign_content)
             .field(

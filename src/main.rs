@@ -71,6 +71,10 @@ enum KeysCommand {
         tenant: String,
         #[arg(long, default_value = "tenant", value_parser = ["tenant", "reviewer", "admin"])]
         role: String,
+        /// An access key pair for the Volcengine-style face (AccessKeyId, SecretAccessKey)
+        /// instead of a bearer key.
+        #[arg(long)]
+        volc: bool,
         #[command(flatten)]
         storage: StorageArgs,
     },
@@ -173,7 +177,26 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
         KeysCommand::Create {
             tenant,
             role,
+            volc: true,
             storage,
+        } => {
+            let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+            let key = key_service(&storage)
+                .await?
+                .create_access_key(&tenant, role)
+                .await?;
+            println!(
+                "Created access key pair for tenant '{}' with role {} (the secret is shown this once):",
+                key.tenant, key.role
+            );
+            println!("AccessKeyId: {}", key.id);
+            println!("SecretAccessKey: {}", key.secret);
+        }
+        KeysCommand::Create {
+            tenant,
+            role,
+            storage,
+            ..
         } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
             let key = key_service(&storage).await?.create(&tenant, role).await?;

@@ -33,3 +33,7 @@ pub const MAX_CONNECTIONS: usize = 4096;
 
 /// The first retry of a failed webhook delivery, in seconds (then doubling, ≤ 2 h, for 24 h).
 pub const WEBHOOK_RETRY_BASE_SECS: u64 = 30;
+
+/// The region and service of the Volcengine-style face's credential scope.
+pub const VOLC_REGION: &str = "cn-beijing";
+pub const VOLC_SERVICE: &str = "ark";

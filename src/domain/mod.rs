@@ -14,6 +14,7 @@ mod quota;
 pub mod rules;
 pub mod task_refs;
 pub mod task_rules;
+pub mod volc_sign;
 mod webhook;
 
 pub use asset::{Asset, AssetName, AssetType, Failure, Status, Transition, fold_name};

@@ -17,6 +17,7 @@ pub mod request;
 pub mod routes;
 pub(crate) mod upload_body;
 pub mod v1;
+pub mod volc;
 
 /// The `Range` header parser, public for the fuzz targets (`fuzz/`).
 pub use content::{RangeAsk, parse_range};
@@ -24,7 +25,7 @@ pub use content::{RangeAsk, parse_range};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .nest(error::KYY_PREFIX, kyy::router(&state))
         .nest("/v1", v1::router(&state))
         .at("", "/metrics", get(observe::metrics))
+        .at("", "/", post(volc::dispatch).get(volc::dispatch))
         .at("", "/openapi.json", get(openapi::document))
         .at("", "/docs", get(openapi::docs))
         .route_layer(middleware::from_fn(observe::count))

@@ -767,6 +767,22 @@ fn build() -> Value {
         .answers(200, "The asset, Failed", Some(asset)),
     );
 
+    // The Volcengine-style face: one path, the action in the query.
+    let volc = json!({"type": "object", "required": ["ResponseMetadata"], "properties": {
+        "ResponseMetadata": {"type": "object", "required": ["RequestId", "Action", "Version", "Service", "Region"],
+            "properties": {"RequestId": {"type": "string"}, "Action": {"type": "string"}, "Version": {"type": "string"},
+                "Service": {"type": "string"}, "Region": {"type": "string"},
+                "Error": {"type": "object", "properties": {"Code": {"type": "string"}, "Message": {"type": "string"}}}}},
+        "Result": {"type": "object"}}});
+    for method in ["post", "get"] {
+        d.add(
+            op(method, "/", "volc", "Volcengine OpenAPI: ?Action=CreateAssetGroup|GetAssetGroup|ListAssetGroups|UpdateAssetGroup|DeleteAssetGroup|CreateAsset|GetAsset|ListAssets|UpdateAsset|DeleteAsset&Version=2024-01-01, signed HMAC-SHA256 (or a bearer key)")
+                .query(&["Action", "Version"])
+                .json_body(any_object.clone())
+                .answers(200, "{ResponseMetadata, Result}; refusals carry ResponseMetadata.Error{Code, Message}", Some(volc.clone())),
+        );
+    }
+
     // Operating the server.
     let health = json!({"type": "object", "properties": {"status": {"type": "string"}}});
     d.add(op("get", "/healthz", "ops", "Liveness").answers(200, "Up", Some(health.clone())));

@@ -18,9 +18,9 @@ use crate::domain::{Asset, AssetId, Delivery, Group, Quota, Status, Usage, Webho
 pub use error::RepoError;
 pub use sql::{Dialect, SqlRepo, postgres, sqlite};
 pub use types::{
-    ApiKeyRecord, AssetFilter, AssetRef, DeliveryAttempt, GroupDeletion, GroupPage, GroupUpdate,
-    HoldKind, Insert, Job, KeyClaim, KeyRequest, KeysetPage, NewApiKey, NewAsset, NewJob,
-    NewUpload, OffsetPage, StatusChange, StoredAnswer, TenantScope, UploadRecord,
+    ApiKeyRecord, AssetFilter, AssetOrder, AssetRef, DeliveryAttempt, GroupDeletion, GroupPage,
+    GroupUpdate, HoldKind, Insert, Job, KeyClaim, KeyRequest, KeysetPage, NewApiKey, NewAsset,
+    NewJob, NewUpload, OffsetPage, SortKey, StatusChange, StoredAnswer, TenantScope, UploadRecord,
 };
 
 pub type RepoResult<T> = Result<T, RepoError>;
@@ -227,6 +227,10 @@ pub trait KeyRepo: Send + Sync {
     /// `false` when no such unrevoked key exists.
     async fn revoke_key(&self, id: &str, at: DateTime<Utc>) -> RepoResult<bool>;
     async fn count_active_admin_keys(&self) -> RepoResult<u64>;
+    /// Stores an access key pair (its secret kept to check signatures).
+    async fn insert_access_key(&self, key: &NewApiKey, secret: &str) -> RepoResult<()>;
+    /// An access key that is not revoked, by its id (the AccessKeyId), with its secret.
+    async fn find_access_key(&self, id: &str) -> RepoResult<Option<(ApiKeyRecord, String)>>;
 }
 
 /// Idempotency-Key records: the first answer to a creating call, per tenant and key

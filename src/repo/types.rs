@@ -94,6 +94,27 @@ pub struct AssetFilter {
     pub deleted: bool,
     /// Only the assets filed in this group.
     pub group_id: Option<String>,
+    /// Only the assets filed in any of these groups (none: no such condition).
+    pub group_ids: Vec<String>,
+    /// The order of an offset-paged list (keyset pages are always newest first).
+    pub order: AssetOrder,
+}
+
+/// What an offset-paged list is sorted by; ties (and the default) by insertion order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SortKey {
+    #[default]
+    Inserted,
+    CreateTime,
+    UpdateTime,
+    GroupId,
+}
+
+/// The sort key and direction (descending by default: newest first).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AssetOrder {
+    pub key: SortKey,
+    pub ascending: bool,
 }
 
 #[derive(Debug, Clone)]

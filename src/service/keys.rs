@@ -113,6 +113,56 @@ impl KeyService {
         })
     }
 
+    /// Creates an access key pair for the Volcengine-style face: `AKLT…` and its secret.
+    pub async fn create_access_key(
+        &self,
+        tenant: &str,
+        role: Role,
+    ) -> Result<CreatedKey, ServiceError> {
+        validate_tenant(tenant).map_err(ServiceError::invalid)?;
+        let id = format!("AKLT{}", random_chars(28));
+        let secret = random_chars(40);
+        self.keys
+            .insert_access_key(
+                &NewApiKey {
+                    id: id.clone(),
+                    // Never a bearer key: the hash is of a value no bearer token is.
+                    key_hash: hash_secret(&format!("access-key:{id}:{secret}")),
+                    tenant: tenant.to_owned(),
+                    role,
+                    created_at: Utc::now(),
+                },
+                &secret,
+            )
+            .await
+            .map_err(|e| ServiceError::internal("creating an access key", e))?;
+        Ok(CreatedKey {
+            id,
+            secret,
+            tenant: tenant.to_owned(),
+            role,
+        })
+    }
+
+    /// The caller of an active access key, and its secret (to check a signature with).
+    pub async fn access_key(&self, id: &str) -> Result<Option<(Caller, String)>, ServiceError> {
+        let found = self
+            .keys
+            .find_access_key(id)
+            .await
+            .map_err(|e| ServiceError::internal("checking an access key", e))?;
+        Ok(found.map(|(record, secret)| {
+            (
+                Caller {
+                    key_id: record.id,
+                    tenant: record.tenant,
+                    role: record.role,
+                },
+                secret,
+            )
+        }))
+    }
+
     /// The caller behind a presented secret.
     pub async fn authenticate(&self, secret: &str) -> Result<Caller, ServiceError> {
         self.authenticate_hash(&hash_secret(secret)).await

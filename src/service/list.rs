@@ -71,6 +71,7 @@ impl ListParams {
             sha256,
             deleted: self.deleted,
             group_id: non_empty(&self.group_id).map(|g| g.trim().to_owned()),
+            ..AssetFilter::default()
         })
     }
 }

@@ -41,4 +41,5 @@ mod tenancy;
 mod tus;
 mod v1_api;
 mod v1_uploads;
+mod volc;
 mod webhooks;

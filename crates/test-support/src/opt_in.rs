@@ -2,7 +2,8 @@
 //! that they were skipped and how to run them: PostgreSQL (`TEST_DATABASE_URL`), an
 //! S3-compatible server (`TEST_S3_ENDPOINT`), Chromium with chromedriver (found on `PATH`).
 //!
-//! CI sets `ASSETLIB_REQUIRE_BACKENDS=1` and `ASSETLIB_REQUIRE_BROWSER=1`: there a missing one
+//! CI sets `ASSETLIB_REQUIRE_BACKENDS=1`, `ASSETLIB_REQUIRE_BROWSER=1` and
+//! `ASSETLIB_REQUIRE_CLIENTS=1` (a Python SDK a test drives): there a missing one
 //! fails the test instead, so nothing is skipped unnoticed. The few scenarios that take half a
 //! minute or more in a debug build run with `ASSETLIB_SLOW_TESTS=1` (CI sets it too).
 
@@ -13,6 +14,10 @@ use std::path::{Path, PathBuf};
 pub const REQUIRE_BACKENDS: &str = "ASSETLIB_REQUIRE_BACKENDS";
 /// Set to `1` to fail, rather than skip, browser tests when no Chromium is found.
 pub const REQUIRE_BROWSER: &str = "ASSETLIB_REQUIRE_BROWSER";
+
+/// Set to `1` to fail, rather than skip, tests that drive a real client of another ecosystem
+/// (a Python SDK from PyPI) when it is not installed.
+pub const REQUIRE_CLIENTS: &str = "ASSETLIB_REQUIRE_CLIENTS";
 
 /// Set to `1` to run the slow scenarios too.
 pub const SLOW_TESTS: &str = "ASSETLIB_SLOW_TESTS";
@@ -94,6 +99,24 @@ pub fn browser(test: &str) -> Option<Browser> {
         ),
         REQUIRE_BROWSER,
     )
+}
+
+/// Whether `python3` can import `module` (a client SDK from PyPI) for `test`; if not, one
+/// line says it was skipped and how to install it.
+pub fn python_module(module: &str, package: &str, test: &str) -> bool {
+    let found = std::process::Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    decide(
+        found.then_some(()),
+        required(REQUIRE_CLIENTS),
+        &format!("skipped {test}: it needs python3 with {package} (pip install {package})"),
+        REQUIRE_CLIENTS,
+    )
+    .is_some()
 }
 
 /// Chromium and chromedriver in the directories of a `PATH` value.

@@ -6,9 +6,10 @@ use super::jobs::{FAIR_SLICE_MS, INSERT_JOB};
 use super::rows::{ASSET_COLUMNS, asset_from_row, millis};
 use super::{Dialect, SqlRepo};
 use crate::domain::{Asset, AssetId, Status, fold_name};
+use crate::repo::AssetOrder;
 use crate::repo::{
     AssetFilter, AssetRepo, Insert, KeysetPage, NewAsset, NewJob, OffsetPage, RepoError,
-    RepoResult, StatusChange, TenantScope,
+    RepoResult, SortKey, StatusChange, TenantScope,
 };
 
 fn push_filter<DB>(q: &mut QueryBuilder<DB>, tenant: &str, filter: &AssetFilter)
@@ -40,6 +41,28 @@ where
     if let Some(group) = &filter.group_id {
         q.push(" AND group_id = ");
         q.push_bind(group.clone());
+    }
+    if !filter.group_ids.is_empty() {
+        q.push(" AND group_id IN (");
+        let mut list = q.separated(", ");
+        for group in &filter.group_ids {
+            list.push_bind(group.clone());
+        }
+        q.push(")");
+    }
+}
+
+/// The `ORDER BY` of an offset-paged list.
+fn order_by(order: AssetOrder) -> &'static str {
+    match (order.key, order.ascending) {
+        (SortKey::Inserted, false) => " ORDER BY seq DESC",
+        (SortKey::Inserted, true) => " ORDER BY seq ASC",
+        (SortKey::CreateTime, false) => " ORDER BY created_at DESC, seq DESC",
+        (SortKey::CreateTime, true) => " ORDER BY created_at ASC, seq ASC",
+        (SortKey::UpdateTime, false) => " ORDER BY updated_at DESC, seq DESC",
+        (SortKey::UpdateTime, true) => " ORDER BY updated_at ASC, seq ASC",
+        (SortKey::GroupId, false) => " ORDER BY group_id DESC, seq DESC",
+        (SortKey::GroupId, true) => " ORDER BY group_id ASC, seq ASC",
     }
 }
 
@@ -233,7 +256,8 @@ where
 
         let mut q = QueryBuilder::<DB>::new(format!("SELECT {ASSET_COLUMNS} FROM assets"));
         push_filter(&mut q, tenant, filter);
-        q.push(" ORDER BY seq DESC LIMIT ");
+        q.push(order_by(filter.order));
+        q.push(" LIMIT ");
         q.push_bind(i64::from(limit));
         q.push(" OFFSET ");
         q.push_bind(i64::try_from(offset).unwrap_or(i64::MAX));

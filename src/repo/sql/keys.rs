@@ -62,6 +62,40 @@ where
         Ok(DB::rows_affected(&done) == 1)
     }
 
+    async fn insert_access_key(&self, key: &NewApiKey, secret: &str) -> RepoResult<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, key_hash, tenant, role, created_at, access_secret) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&key.id)
+        .bind(&key.key_hash)
+        .bind(&key.tenant)
+        .bind(key.role.as_str())
+        .bind(millis(key.created_at))
+        .bind(secret)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn find_access_key(&self, id: &str) -> RepoResult<Option<(ApiKeyRecord, String)>> {
+        let row = sqlx::query(
+            "SELECT id, tenant, role, created_at, revoked_at, access_secret FROM api_keys \
+             WHERE id = $1 AND revoked_at IS NULL AND access_secret IS NOT NULL",
+        )
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref()
+            .map(|row| {
+                Ok((
+                    key_from_row(row)?,
+                    row.try_get::<String, _>("access_secret")?,
+                ))
+            })
+            .transpose()
+    }
+
     async fn count_active_admin_keys(&self) -> RepoResult<u64> {
         let n: i64 = sqlx::query(
             "SELECT COUNT(*) FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL",

@@ -33,6 +33,7 @@ const SQLITE_FILES: &[(&str, &str)] = files!("sqlite":
     "0012_last_used.sql",
     "0013_webhooks.sql",
     "0014_job_request_id.sql",
+    "0015_access_keys.sql",
 );
 
 const POSTGRES_FILES: &[(&str, &str)] = files!("postgres":
@@ -48,6 +49,7 @@ const POSTGRES_FILES: &[(&str, &str)] = files!("postgres":
     "0010_last_used.sql",
     "0011_webhooks.sql",
     "0012_job_request_id.sql",
+    "0013_access_keys.sql",
 );
 
 pub(crate) static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator(SQLITE_FILES));
