@@ -80,7 +80,26 @@ fn quotas_from_toml(value: &toml::Value) -> Result<QuotaConfig, ConfigError> {
 
 /// `[expiry]`: `unused_days`, `max_age_days` for every tenant, and `[expiry.tenants.NAME]`.
 fn expiry_from_toml(value: &toml::Value) -> Result<ExpiryConfig, ConfigError> {
-    let (default, tenants) = per_tenant("expiry", value)?;
+    let (default, tenants): (crate::domain::ExpiryPolicy, _) = per_tenant("expiry", value)?;
+    let policies = std::iter::once(("[expiry]".to_owned(), &default)).chain(
+        tenants
+            .iter()
+            .map(|(t, p)| (format!("[expiry.tenants.{t}]"), p)),
+    );
+    for (place, policy) in policies {
+        for (key, days) in [
+            ("unused_days", policy.unused_days),
+            ("max_age_days", policy.max_age_days),
+        ] {
+            if let Some(days) = days
+                && !(1..=36_500).contains(&days)
+            {
+                return Err(ConfigError(format!(
+                    "{place} {key} = {days}: give 1 to 36500 days (leave it out for no limit)"
+                )));
+            }
+        }
+    }
     Ok(ExpiryConfig { default, tenants })
 }
 
@@ -296,7 +315,12 @@ mod tests {
         let trial = file.expiry.for_tenant("trial");
         assert_eq!((trial.unused_days, trial.max_age_days), (Some(30), Some(7)));
         assert!(file_from_toml("").expect("empty").expiry.default.is_never());
-        for bad in ["[expiry]\nunused = 1", "[expiry]\nunused_days = -3"] {
+        for bad in [
+            "[expiry]\nunused = 1",
+            "[expiry]\nunused_days = -3",
+            "[expiry]\nunused_days = 0",
+            "[expiry.tenants.t]\nmax_age_days = 4294967295",
+        ] {
             assert!(file_from_toml(bad).is_err(), "{bad}");
         }
     }

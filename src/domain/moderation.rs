@@ -10,6 +10,9 @@ pub struct FaceBox {
     pub width: u32,
     pub height: u32,
     pub score: f64,
+    /// Of a video: the checked frame the face is in (0 is the first frame, the poster).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame: Option<u32>,
 }
 
 /// What to do with an asset that shows a face.
@@ -79,6 +82,9 @@ pub struct ModerationRecord {
     /// Why the content could not be scanned, when it could not (e.g. an undecodable format).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Of a video: how many frames were checked (each has a preview: `?frame=N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frames: Option<u32>,
     /// Set when a reviewer decided.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decision: Option<Decision>,

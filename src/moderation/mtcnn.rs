@@ -412,6 +412,7 @@ impl FaceDetector for Mtcnn {
                     width: (w.x2.clamp(0.0, width as f32) - x1).round() as u32,
                     height: (w.y2.clamp(0.0, height as f32) - y1).round() as u32,
                     score: (f64::from(w.score) * 100.0).round() / 100.0,
+                    frame: None,
                 }
             })
             .collect())

@@ -25,6 +25,10 @@ pub struct Scan {
     pub height: u32,
     /// A JPEG of 384–512 px on its longer side (smaller images keep their size), for reviewers.
     pub preview: Option<Vec<u8>>,
+    /// Of a video: a JPEG of each checked frame after the first (the first is `preview`).
+    pub frame_previews: Vec<Vec<u8>>,
+    /// Of a video: how many frames were checked.
+    pub frames: Option<u32>,
 }
 
 /// A JPEG of `PREVIEW_MIN_SIDE`–`PREVIEW_SIDE` px on its longer side (smaller images keep theirs).
@@ -77,6 +81,8 @@ pub fn scan_decoded(
             width,
             height,
             preview: None,
+            frame_previews: Vec::new(),
+            frames: None,
         });
     };
     let work = working_image(decoded.pixels, detector.working_side());
@@ -87,6 +93,8 @@ pub fn scan_decoded(
         width,
         height,
         preview,
+        frame_previews: Vec::new(),
+        frames: None,
     })
 }
 
@@ -136,6 +144,7 @@ fn detect_scaled(
                 width: up(f.width),
                 height: up(f.height),
                 score: f.score,
+                frame: None,
             }
         })
         .collect())
@@ -231,18 +240,33 @@ pub fn scan_video(
             width,
             height,
             preview: None,
+            frame_previews: Vec::new(),
+            frames: None,
         });
     };
     let mut faces = Vec::new();
     let mut preview = None;
-    for frame in frames.rgb {
+    let mut frame_previews = Vec::new();
+    let checked = frames.rgb.len();
+    for (index, frame) in frames.rgb.into_iter().enumerate() {
         let work = working_image(
             image::DynamicImage::ImageRgb8(frame),
             detector.working_side(),
         );
-        faces.extend(detect_scaled(detector, &work, width)?);
-        if preview.is_none() {
-            preview = preview_jpeg(&image::DynamicImage::ImageRgb8(work));
+        let number = u32::try_from(index).unwrap_or(u32::MAX);
+        faces.extend(
+            detect_scaled(detector, &work, width)?
+                .into_iter()
+                .map(|face| FaceBox {
+                    frame: Some(number),
+                    ..face
+                }),
+        );
+        let jpeg = preview_jpeg(&image::DynamicImage::ImageRgb8(work));
+        if index == 0 {
+            preview = jpeg;
+        } else if let Some(jpeg) = jpeg {
+            frame_previews.push(jpeg);
         }
     }
     Ok(Scan {
@@ -250,6 +274,8 @@ pub fn scan_video(
         width,
         height,
         preview,
+        frame_previews,
+        frames: u32::try_from(checked).ok(),
     })
 }
 

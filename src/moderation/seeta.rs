@@ -75,6 +75,7 @@ impl FaceDetector for SeetaDetector {
                     width: unscale(f64::from(b.width())),
                     height: unscale(f64::from(b.height())),
                     score: (f.score() * 100.0).round() / 100.0,
+                    frame: None,
                 }
             })
             .collect())

@@ -26,6 +26,12 @@ const VIDEO_BYTES_PER_PIXEL: u64 = 8;
 /// Videos are reserved for at least this size (their container may understate it).
 const VIDEO_MIN_PIXELS: u64 = 1920 * 1080;
 
+/// The name a video's checked frame `n` (1 and up) is stored under in the blob store's previews;
+/// frame 0 is the asset's own preview.
+pub(super) fn frame_preview_name(sha256: &str, n: usize) -> String {
+    format!("{sha256}.frame{n}")
+}
+
 /// What the checks found under the tenant's policy.
 pub(super) enum Moderated {
     /// No face, or no check: `Active` (with what was found, when a check ran).
@@ -140,6 +146,14 @@ impl ProcessingService {
         {
             tracing::warn!(asset = %asset.id, error = %e, "could not store the preview");
         }
+        // A video's other checked frames, for reviewers (`?frame=N` of the preview route).
+        for (index, jpeg) in scan.frame_previews.into_iter().enumerate() {
+            let key = frame_preview_name(&asset.sha256, index + 1);
+            if let Err(e) = self.blobs.put_preview(&key, Bytes::from(jpeg)).await {
+                tracing::warn!(asset = %asset.id, error = %e, "could not store a frame preview");
+            }
+        }
+        record.frames = scan.frames;
         record.faces = scan.faces;
         record.width = scan.width;
         record.height = scan.height;

@@ -280,6 +280,8 @@ impl ResumableService {
                 "Upload-Length is 0: an upload needs at least one byte",
             ));
         }
+        // Over the tenant's quota, nothing is received (checked again when it completes).
+        self.ingest.quotas.admit(&caller.tenant, length).await?;
         let cap = self.ingest.max_bytes(asset_type);
         if length > cap {
             return Err(ServiceError::client(

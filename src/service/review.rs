@@ -163,11 +163,13 @@ impl ReviewService {
     }
 
     /// The preview of an asset: for its owner, and for reviewers of every tenant.
-    /// The preview JPEG and the sha256 of the content it was made from.
+    /// The preview JPEG (of a video's checked frame `frame`, 0 the poster) and the sha256 of
+    /// the content it was made from.
     pub async fn preview(
         &self,
         caller: &Caller,
         raw_id: &str,
+        frame: u32,
     ) -> Result<(Bytes, String), ServiceError> {
         let id = AssetId::parse(raw_id).ok_or_else(ServiceError::not_found)?;
         let asset = match caller.role {
@@ -176,9 +178,13 @@ impl ReviewService {
         }
         .map_err(|e| ServiceError::internal("reading an asset", e))?
         .ok_or_else(ServiceError::not_found)?;
+        let name = match frame {
+            0 => asset.sha256.clone(),
+            n => super::moderate::frame_preview_name(&asset.sha256, n as usize),
+        };
         let jpeg = self
             .blobs
-            .read_preview(&asset.sha256)
+            .read_preview(&name)
             .await
             .map_err(|e| ServiceError::internal("reading a preview", e))?
             .ok_or_else(|| ServiceError::client(&codes::NOT_FOUND, "this asset has no preview"))?;

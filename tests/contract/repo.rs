@@ -296,6 +296,7 @@ async fn review_queue_contract() {
                 width: 30,
                 height: 40,
                 score: 5.5,
+                frame: None,
             }],
             width: 640,
             height: 480,
@@ -1378,6 +1379,19 @@ async fn groups_contract() {
             group_id: Some(g1.id.to_string()),
             ..AssetFilter::default()
         };
+        let in_any = AssetFilter {
+            group_ids: vec![g1.id.to_string(), g2.id.to_string()],
+            ..AssetFilter::default()
+        };
+        let listed = repo
+            .list_assets_offset("t1", &in_any, 0, 10)
+            .await
+            .expect("list");
+        assert_eq!(
+            (listed.total, listed.items.len()),
+            (1, 1),
+            "{name}: the total counts the groups' assets only"
+        );
         let listed = repo
             .list_assets_offset("t1", &in_g1, 0, 10)
             .await
@@ -1614,6 +1628,19 @@ async fn expiry_contract() {
                 .expect("expired")
                 .is_empty()
         );
+        // An asset an unfinished task still reads is kept; once the task finishes it goes.
+        repo.record_task("task-exp", "e1", "running", false, &[ids[2].to_string()])
+            .await
+            .expect("task");
+        let unused = repo
+            .expired_assets(&e1, Some(at(10)), None, 10)
+            .await
+            .expect("expired");
+        assert_eq!(found(unused), [ids[1].as_str()], "{name}: in use");
+        repo.record_task("task-exp", "e1", "succeeded", true, &[ids[2].to_string()])
+            .await
+            .expect("task");
+
         // Deleted assets are not expired again.
         assert!(
             repo.delete_asset("e1", &ids[1], at(40))

@@ -79,6 +79,21 @@ async fn the_console_signs_in_uploads_reviews_and_manages_keys() {
         held.push(id);
     }
 
+    // And a video of a face: its checked frames are shown, each with its boxes.
+    let picture = image::load_from_memory(&photo("astronaut.png"))
+        .expect("decode")
+        .resize_exact(720, 720, image::imageops::FilterType::CatmullRom)
+        .into_rgb8();
+    let clip = assetlib_test_support::media::Clip::new(720, 720, 24, 3)
+        .keyframe_every(24)
+        .still(picture.as_raw())
+        .expect("an H.264 clip");
+    let url = origin.put("face.mp4", clip, "video/mp4");
+    let video = app.upload_ok(&key, "Video", &url).await;
+    let settled = app.wait_settled(&key, &video).await;
+    assert_eq!(settled["status"], "PendingReview", "{settled}");
+    held.push(video);
+
     let driver = Driver::start(&browser).await.expect("a browser session");
 
     // The key never reaches the page's storage; a session cookie stands in for it.
@@ -190,7 +205,7 @@ async fn the_console_signs_in_uploads_reviews_and_manages_keys() {
     driver.press("a").await.expect("approve");
     driver
         .wait_until(
-            "return document.getElementById('review-counts').textContent.startsWith('1 waiting');",
+            "return document.getElementById('review-counts').textContent.startsWith('2 waiting');",
             Duration::from_secs(10),
         )
         .await
@@ -202,10 +217,49 @@ async fn the_console_signs_in_uploads_reviews_and_manages_keys() {
         .expect("type");
     let reject = driver.find("#reject").await.expect("reject button");
     driver.click(&reject).await.expect("reject");
+
+    // The video: its poster and each other checked frame, boxed per frame.
+    driver
+        .wait_until(
+            "return document.getElementById('review-counts').textContent.startsWith('1 waiting');",
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("the video left");
+    let (_, queue) = app.get(&app.admin_key, "/v1/reviews").await;
+    let item = queue["items"][0].clone();
+    assert_eq!(item["assetId"], json!(held[2]), "{queue}");
+    let frames = item["frameUrls"].as_array().map_or(0, Vec::len);
+    assert!(frames >= 2, "{item}");
+    let shown = driver
+        .wait_until(
+            &format!(
+                "const f = document.querySelectorAll('#review-frames figure');
+                 return f.length === {} && [...f].map(x => x.querySelectorAll('.face-box').length);",
+                frames - 1
+            ),
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("the frames");
+    for (n, count) in shown.as_array().expect("counts").iter().enumerate() {
+        let want = item["faces"]
+            .as_array()
+            .expect("faces")
+            .iter()
+            .filter(|f| f["frame"] == json!(n + 1))
+            .count();
+        assert_eq!(count.as_u64(), Some(want as u64), "frame {}", n + 1);
+    }
+    shot(&driver, "review-video").await;
+    let approve = driver.find("#approve").await.expect("approve");
+    driver.click(&approve).await.expect("approve the video");
     driver
         .find("#review-empty")
         .await
         .expect("the queue is empty");
+    let video = app.wait_settled(&key, &held[2]).await;
+    assert_eq!(video["status"], "Active", "{video}");
     let approved = app.wait_settled(&key, &held[0]).await;
     assert_eq!(approved["status"], "Active", "{approved}");
     let rejected = app.wait_settled(&key, &held[1]).await;
@@ -287,9 +341,18 @@ async fn console_sessions_are_cookies_that_need_the_console_header_to_change_any
         .expect("page");
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
 
-    // A wrong key opens nothing.
+    // Sign-in comes from the console only (login CSRF); a wrong key opens nothing.
+    let forged = client
+        .post(format!("{base}/console/session"))
+        .json(&json!({"key": key}))
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert!(forged.headers().get("set-cookie").is_none());
     let refused = client
         .post(format!("{base}/console/session"))
+        .header("x-assetlib-console", "1")
         .json(&json!({"key": "alk_wrong"}))
         .send()
         .await
@@ -299,6 +362,7 @@ async fn console_sessions_are_cookies_that_need_the_console_header_to_change_any
 
     let signed = client
         .post(format!("{base}/console/session"))
+        .header("x-assetlib-console", "1")
         .json(&json!({"key": key}))
         .send()
         .await

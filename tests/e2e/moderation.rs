@@ -299,6 +299,47 @@ async fn videos_are_checked_on_their_first_frame_and_keyframes() {
         "{body}"
     );
     assert_eq!(body["moderation"]["width"], json!(720));
+    // Each face names its checked frame; every checked frame has a preview for reviewers.
+    let frames = body["moderation"]["frames"]
+        .as_u64()
+        .expect("frames checked");
+    assert!(frames >= 2, "{body}");
+    for face in body["moderation"]["faces"].as_array().expect("faces") {
+        assert!(face["frame"].as_u64().is_some_and(|f| f < frames), "{face}");
+    }
+    let (_, queue) = app.get(&reviewer, "/v1/reviews").await;
+    let item = queue["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|i| i["assetId"] == json!(id)))
+        .expect("queued");
+    assert_eq!(
+        item["frameUrls"].as_array().map(Vec::len),
+        usize::try_from(frames).ok(),
+        "{item}"
+    );
+    for n in [1, frames - 1] {
+        let frame = app
+            .client
+            .get(format!("{}/v1/assets/{id}/preview?frame={n}", app.base))
+            .bearer_auth(&reviewer)
+            .send()
+            .await
+            .expect("frame");
+        assert_eq!(frame.status(), StatusCode::OK, "frame {n}");
+        image::load_from_memory(&frame.bytes().await.expect("bytes")).expect("a JPEG");
+    }
+    let missing = app
+        .client
+        .get(format!(
+            "{}/v1/assets/{id}/preview?frame={}",
+            app.base,
+            frames + 5
+        ))
+        .bearer_auth(&reviewer)
+        .send()
+        .await
+        .expect("frame");
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     let (_, kyy) = app.get(&key, &format!("{KYY}/{id}")).await;
     assert_eq!(kyy["data"]["status"], "Processing");
     let resp = app

@@ -140,6 +140,18 @@ async fn uploads_over_a_quota_are_refused_with_the_limit_and_the_use() {
             .is_some_and(|m| m.contains("maxBytes")),
         "{refused}"
     );
+    // A resumable upload over the bytes limit is refused when it is created, before any byte.
+    let tus = app
+        .client
+        .post(format!("{}/v1/uploads/tus", app.base))
+        .bearer_auth(&key)
+        .header("tus-resumable", "1.0.0")
+        .header("upload-length", "5000")
+        .header("upload-metadata", "assetType SW1hZ2U=")
+        .send()
+        .await
+        .expect("tus create");
+    assert_eq!(tus.status(), StatusCode::TOO_MANY_REQUESTS);
     let (status, set) = put(
         &app,
         &admin,

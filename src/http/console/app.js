@@ -374,21 +374,37 @@ function showItem() {
   const image = $("review-image");
   image.src = item.previewUrl;
   image.alt = `Preview of ${item.name || item.assetId}`;
-  const boxes = $("review-boxes");
-  boxes.replaceChildren();
   const w = item.imageWidth || 1;
   const h = item.imageHeight || 1;
-  item.faces.forEach((face, i) => {
-    const box = el("div", {
-      class: "face-box", title: `Face ${i + 1}: score ${face.score.toFixed(3)}`,
-      "data-x": face.x, "data-y": face.y, "data-width": face.width, "data-height": face.height,
+  const drawBoxes = (container, faces) => {
+    container.replaceChildren();
+    faces.forEach((face, i) => {
+      const box = el("div", {
+        class: "face-box", title: `Face ${i + 1}: score ${face.score.toFixed(3)}`,
+        "data-x": face.x, "data-y": face.y, "data-width": face.width, "data-height": face.height,
+      });
+      box.style.left = `${(face.x / w) * 100}%`;
+      box.style.top = `${(face.y / h) * 100}%`;
+      box.style.width = `${(face.width / w) * 100}%`;
+      box.style.height = `${(face.height / h) * 100}%`;
+      container.append(box);
     });
-    box.style.left = `${(face.x / w) * 100}%`;
-    box.style.top = `${(face.y / h) * 100}%`;
-    box.style.width = `${(face.width / w) * 100}%`;
-    box.style.height = `${(face.height / h) * 100}%`;
-    boxes.append(box);
+  };
+  // An image's faces, or a video's on its first frame (the poster); its other checked frames
+  // follow, each with its own boxes.
+  const onFrame = (n) => item.faces.filter((f) => (f.frame ?? 0) === n);
+  drawBoxes($("review-boxes"), onFrame(0));
+  const strip = $("review-frames");
+  strip.replaceChildren();
+  (item.frameUrls || []).slice(1).forEach((url, i) => {
+    const boxes = el("div", { class: "boxes" });
+    drawBoxes(boxes, onFrame(i + 1));
+    strip.append(el("figure", { class: "frame small", "data-frame": i + 1 },
+      el("img", { src: url, alt: `Checked frame ${i + 2} of ${item.frameUrls.length}`, loading: "lazy" }),
+      boxes,
+      el("figcaption", { text: `Frame ${i + 2}: ${onFrame(i + 1).length} face(s)` })));
   });
+  strip.hidden = strip.children.length === 0;
   $("review-caption").textContent = `${state.at + 1} of ${state.queue.length}: ${item.name || item.assetId} — tenant ${item.tenant}`;
   const facts = $("review-facts");
   facts.replaceChildren();

@@ -116,6 +116,18 @@ async fn sign_in(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, V1Error> {
+    // A page of another origin cannot send this header (no CORS is granted), so it cannot sign
+    // a browser in to the page author's tenant (login CSRF).
+    if !headers.contains_key(super::auth::CONSOLE_HEADER) {
+        return Err(ServiceError::client(
+            &crate::domain::codes::FORBIDDEN,
+            format!(
+                "sign-in must come from the console (header {})",
+                super::auth::CONSOLE_HEADER
+            ),
+        )
+        .into());
+    }
     let body: SignIn = parse_json(&body)?;
     let Some(key) = body.key.filter(|k| !k.trim().is_empty()) else {
         return Err(ServiceError::invalid("send {\"key\": \"<your API key>\"}").into());

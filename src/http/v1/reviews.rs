@@ -25,8 +25,12 @@ pub struct ReviewItem {
     pub image_height: u32,
     /// Why the image could not be scanned, when that is why it is held.
     pub note: Option<String>,
-    /// A small JPEG of the image (the reviewer's key is needed).
+    /// A small JPEG of the image (the reviewer's key is needed); of a video, its first frame.
     pub preview_url: String,
+    /// Of a video: the previews of every checked frame, in order (the boxes' `frame` indexes
+    /// them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub frame_urls: Vec<String>,
 }
 
 impl From<&Asset> for ReviewItem {
@@ -40,6 +44,9 @@ impl From<&Asset> for ReviewItem {
             image_height: record.height,
             note: record.note,
             preview_url: format!("/v1/assets/{}/preview", a.id),
+            frame_urls: (0..record.frames.unwrap_or(0))
+                .map(|n| format!("/v1/assets/{}/preview?frame={n}", a.id))
+                .collect(),
         }
     }
 }
@@ -99,11 +106,22 @@ pub async fn preview(
     State(state): State<AppState>,
     V1Caller(caller): V1Caller,
     Path(asset_id): Path<String>,
+    RawQuery(query): RawQuery,
     headers: axum::http::HeaderMap,
 ) -> Result<axum::response::Response, V1Error> {
-    let (jpeg, sha256) = state.review.preview(&caller, &asset_id).await?;
-    // The preview is made from the content, so the content's hash names it.
-    let etag = format!("\"{sha256}\"");
+    let frame = match url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "frame")
+    {
+        None => 0,
+        Some((_, v)) => v.parse::<u32>().map_err(|_| {
+            crate::service::ServiceError::invalid(format!(
+                "frame must be a checked frame's number (0 is the poster), got '{v}'"
+            ))
+        })?,
+    };
+    let (jpeg, sha256) = state.review.preview(&caller, &asset_id, frame).await?;
+    // The preview is made from the content (and the frame), so they name it.
+    let etag = format!("\"{sha256}.{frame}\"");
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())

@@ -302,6 +302,9 @@ pub async fn run(
                     )));
                 }
             };
+            if i.filter.group_ids.len() > 100 {
+                return Err(invalid("Filter.GroupIds names at most 100 groups"));
+            }
             let filter = AssetFilter {
                 statuses,
                 name_contains: i.filter.name.filter(|n| !n.is_empty()),

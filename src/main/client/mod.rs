@@ -235,11 +235,13 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<bool> {
         }
         ClientCommand::Download { id, output } => {
             let asset = api.get(&format!("/v1/assets/{}", encode(&id))).await?;
+            // A name the server gives never overwrites a file, nor names a hidden one.
+            let overwrite = output.is_some();
             let target = output.unwrap_or_else(|| {
                 PathBuf::from(
                     asset["name"]
                         .as_str()
-                        .filter(|n| !n.contains('/'))
+                        .filter(|n| !n.contains('/') && !n.starts_with('.') && !n.is_empty())
                         .unwrap_or(&id),
                 )
             });
@@ -257,9 +259,19 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<bool> {
                     response.status()
                 );
             }
-            let mut file = tokio::fs::File::create(&target)
-                .await
-                .with_context(|| format!("creating {}", target.display()))?;
+            let mut options = tokio::fs::OpenOptions::new();
+            options.write(true);
+            if overwrite {
+                options.create(true).truncate(true);
+            } else {
+                options.create_new(true);
+            }
+            let mut file = options.open(&target).await.with_context(|| {
+                format!(
+                    "creating {} (give -o FILE to choose where)",
+                    target.display()
+                )
+            })?;
             let mut written = 0u64;
             while let Some(chunk) = response.chunk().await.context("downloading")? {
                 tokio::io::AsyncWriteExt::write_all(&mut file, &chunk).await?;

@@ -61,8 +61,13 @@ fn order_by(order: AssetOrder) -> &'static str {
         (SortKey::CreateTime, true) => " ORDER BY created_at ASC, seq ASC",
         (SortKey::UpdateTime, false) => " ORDER BY updated_at DESC, seq DESC",
         (SortKey::UpdateTime, true) => " ORDER BY updated_at ASC, seq ASC",
-        (SortKey::GroupId, false) => " ORDER BY group_id DESC, seq DESC",
-        (SortKey::GroupId, true) => " ORDER BY group_id ASC, seq ASC",
+        // NULLs (no group) last either way: SQLite and PostgreSQL place them differently.
+        (SortKey::GroupId, false) => {
+            " ORDER BY CASE WHEN group_id IS NULL THEN 1 ELSE 0 END, group_id DESC, seq DESC"
+        }
+        (SortKey::GroupId, true) => {
+            " ORDER BY CASE WHEN group_id IS NULL THEN 1 ELSE 0 END, group_id ASC, seq ASC"
+        }
     }
 }
 
@@ -239,6 +244,7 @@ where
         let mut count = if filter.name_contains.is_none()
             && filter.sha256.is_none()
             && filter.group_id.is_none()
+            && filter.group_ids.is_empty()
             && !filter.deleted
         {
             let mut q = QueryBuilder::<DB>::new(
@@ -387,7 +393,7 @@ where
         at: DateTime<Utc>,
     ) -> RepoResult<bool> {
         let done = sqlx::query(
-            "UPDATE assets SET deleted_at = NULL, updated_at = $1, \
+            "UPDATE assets SET deleted_at = NULL, updated_at = $1, last_used_at = $1, \
              group_id = (SELECT g.id FROM asset_groups g WHERE g.id = assets.group_id) \
              WHERE id = $2 AND tenant = $3 AND deleted_at IS NOT NULL AND deleted_at >= $4",
         )
@@ -472,7 +478,12 @@ where
             any.push("created_at < ");
             any.push_bind_unseparated(millis(at));
         }
-        q.push(") ORDER BY seq LIMIT ");
+        // An asset an unfinished generation task still reads is kept, as a delete would be
+        // refused (`asset-in-use`).
+        q.push(
+            ") AND NOT EXISTS (SELECT 1 FROM task_assets ta JOIN tasks t ON t.id = ta.task_id \
+             WHERE ta.asset_id = assets.id AND t.finished = 0) ORDER BY seq LIMIT ",
+        );
         q.push_bind(i64::from(limit));
         let rows = q.build().fetch_all(&self.read).await?;
         rows.iter()
