@@ -358,6 +358,17 @@ impl ResumableService {
                 ),
             ));
         }
+        if upload.offset == upload.length {
+            // Every byte is in, but completing was refused before (a quota or the load): a
+            // PATCH at the end (with no bytes) completes it now.
+            let registered = self.complete(caller, &upload).await?;
+            let mut upload = upload;
+            upload.asset_id = Some(registered.asset.id.to_string());
+            return Ok(Appended {
+                upload,
+                asset: Some(registered),
+            });
+        }
         let room = upload.length.saturating_sub(upload.offset);
         let (part_file, received) = self.spool_part(body, room).await?;
         if received == 0 {

@@ -152,6 +152,68 @@ async fn uploads_over_a_quota_are_refused_with_the_limit_and_the_use() {
         .await
         .expect("tus create");
     assert_eq!(tus.status(), StatusCode::TOO_MANY_REQUESTS);
+    // One created within the quota whose completion is refused (the quota changed meanwhile)
+    // is completed by a PATCH at its end once there is room again.
+    let (status, _) = put(
+        &app,
+        &admin,
+        "/v1/tenants/small/quota",
+        &json!({"maxAssets": 100}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let png = media::png(320, 320);
+    let created = app
+        .client
+        .post(format!("{}/v1/uploads/tus", app.base))
+        .bearer_auth(&key)
+        .header("tus-resumable", "1.0.0")
+        .header("upload-length", png.len().to_string())
+        .header("upload-metadata", "assetType SW1hZ2U=")
+        .send()
+        .await
+        .expect("tus create");
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let location = created.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let target = if location.starts_with("http") {
+        location
+    } else {
+        format!("{}{location}", app.base)
+    };
+    let (status, _) = put(
+        &app,
+        &admin,
+        "/v1/tenants/small/quota",
+        &json!({"maxAssets": 1}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let patch = |body: Vec<u8>, offset: usize| {
+        app.client
+            .patch(&target)
+            .bearer_auth(&key)
+            .header("tus-resumable", "1.0.0")
+            .header("upload-offset", offset.to_string())
+            .header("content-type", "application/offset+octet-stream")
+            .body(body)
+            .send()
+    };
+    let refused = patch(png.clone(), 0).await.expect("patch");
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let (status, _) = put(
+        &app,
+        &admin,
+        "/v1/tenants/small/quota",
+        &json!({"maxAssets": 100}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let done = patch(Vec::new(), png.len()).await.expect("patch");
+    assert_eq!(done.status(), StatusCode::NO_CONTENT);
+    assert!(done.headers().get("asset-id").is_some(), "completed");
     let (status, set) = put(
         &app,
         &admin,

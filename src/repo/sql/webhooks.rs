@@ -168,15 +168,20 @@ where
     ) -> RepoResult<Vec<Delivery>> {
         let now_ms = millis(now);
         let until = now_ms.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        // At most two deliveries of one endpoint a round, so an endpoint that never answers
+        // cannot hold up the others'. The outer conditions are checked again on each row when
+        // it is updated, so two nodes never both lease one (the later sees the lease).
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE webhook_deliveries SET lease_owner = $1, lease_until = $2, \
              attempts = attempts + 1 \
-             WHERE id IN (SELECT id FROM webhook_deliveries \
+             WHERE state = 'pending' AND (lease_until IS NULL OR lease_until < $3) \
+             AND id IN (SELECT id FROM (SELECT id, next_attempt_at, ROW_NUMBER() OVER \
+               (PARTITION BY webhook_id ORDER BY next_attempt_at, id) AS place \
+               FROM webhook_deliveries \
                WHERE state = 'pending' AND next_attempt_at <= $3 \
-               AND (lease_until IS NULL OR lease_until < $3) \
-               ORDER BY next_attempt_at LIMIT $4{}) \
-             RETURNING {DELIVERY_COLUMNS}",
-            DB::CLAIM_SUFFIX
+               AND (lease_until IS NULL OR lease_until < $3)) due \
+               WHERE place <= 2 ORDER BY next_attempt_at LIMIT $4) \
+             RETURNING {DELIVERY_COLUMNS}"
         )))
         .bind(worker)
         .bind(until)
