@@ -1,31 +1,46 @@
-use std::fmt;
-
 use chrono::{DateTime, Utc};
 use rand::Rng;
 
 const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-const PREFIX: &str = "asset-";
+/// An id type of the shape `{prefix}YYYYMMDDhhmmss-xxxxx` (UTC creation time and five random
+/// lowercase base36 characters): generated fresh, parsed only in that exact shape (anything else
+/// is `None`, and answers as "not found").
+macro_rules! stamped_id_type {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
 
-/// An asset identifier: `asset-YYYYMMDDhhmmss-xxxxx` (UTC creation time and five random
-/// lowercase base36 characters), e.g. `asset-20260330142158-q75m8`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct AssetId(String);
+        impl $name {
+            /// A fresh id for something created at `now`.
+            pub fn generate(now: chrono::DateTime<chrono::Utc>) -> Self {
+                Self($crate::domain::asset_id::stamped_id($prefix, now))
+            }
 
-impl AssetId {
-    /// A fresh id for an asset created at `now`.
-    pub fn generate(now: DateTime<Utc>) -> Self {
-        Self(stamped_id(PREFIX, now))
-    }
+            /// Accepts only the exact shape.
+            pub fn parse(raw: &str) -> Option<Self> {
+                $crate::domain::asset_id::is_stamped_id($prefix, raw).then(|| Self(raw.to_owned()))
+            }
 
-    /// Accepts only the exact shape; anything else is `None` (and answers as "not found").
-    pub fn parse(raw: &str) -> Option<Self> {
-        is_stamped_id(PREFIX, raw).then(|| Self(raw.to_owned()))
-    }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
 }
+pub(super) use stamped_id_type;
+
+stamped_id_type!(
+    /// An asset identifier: `asset-YYYYMMDDhhmmss-xxxxx`, e.g. `asset-20260330142158-q75m8`.
+    AssetId,
+    "asset-"
+);
 
 /// `{prefix}YYYYMMDDhhmmss-xxxxx`: the UTC time and five random lowercase base36 characters.
 pub(super) fn stamped_id(prefix: &str, now: DateTime<Utc>) -> String {
@@ -44,12 +59,6 @@ pub(super) fn is_stamped_id(prefix: &str, raw: &str) -> bool {
     let stamp_ok = stamp.len() == 14 && stamp.bytes().all(|b| b.is_ascii_digit());
     let suffix_ok = suffix.len() == 5 && suffix.bytes().all(|b| ALPHABET.contains(&b));
     stamp_ok && suffix_ok
-}
-
-impl fmt::Display for AssetId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
 }
 
 #[cfg(test)]

@@ -1,37 +1,12 @@
 //! Groups: a tenant's named folders of assets (one model, shown by every face).
 
-use std::fmt;
-
 use chrono::{DateTime, Utc};
 
-use super::asset_id::{is_stamped_id, stamped_id};
-
-const PREFIX: &str = "group-";
-
-/// A group identifier: `group-YYYYMMDDhhmmss-xxxxx`, shaped like asset ids.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct GroupId(String);
-
-impl GroupId {
-    pub fn generate(now: DateTime<Utc>) -> Self {
-        Self(stamped_id(PREFIX, now))
-    }
-
-    /// Accepts only the exact shape; anything else is `None` (and answers as "not found").
-    pub fn parse(raw: &str) -> Option<Self> {
-        is_stamped_id(PREFIX, raw).then(|| Self(raw.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for GroupId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+super::asset_id::stamped_id_type!(
+    /// A group identifier: `group-YYYYMMDDhhmmss-xxxxx`, shaped like asset ids.
+    GroupId,
+    "group-"
+);
 
 /// One group as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,6 @@
 //! Webhooks: the events a tenant can subscribe to, the Standard Webhooks signature, and the
 //! retry schedule of a delivery.
 
-use std::fmt;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -9,8 +8,6 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
-
-use super::asset_id::{is_stamped_id, stamped_id};
 
 /// Every event type, in the order the API lists them.
 pub const EVENT_TYPES: [&str; 5] = [
@@ -24,32 +21,13 @@ pub const EVENT_TYPES: [&str; 5] = [
 /// The most endpoints one tenant may register.
 pub const MAX_WEBHOOKS_PER_TENANT: usize = 20;
 
-const PREFIX: &str = "wh-";
 const SECRET_PREFIX: &str = "whsec_";
 
-/// A webhook endpoint's id: `wh-YYYYMMDDhhmmss-xxxxx`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct WebhookId(String);
-
-impl WebhookId {
-    pub fn generate(now: DateTime<Utc>) -> Self {
-        Self(stamped_id(PREFIX, now))
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        is_stamped_id(PREFIX, raw).then(|| Self(raw.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for WebhookId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+super::asset_id::stamped_id_type!(
+    /// A webhook endpoint's id: `wh-YYYYMMDDhhmmss-xxxxx`.
+    WebhookId,
+    "wh-"
+);
 
 /// A registered endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]

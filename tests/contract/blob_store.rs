@@ -36,12 +36,9 @@ pub(crate) async fn backends(dir: &std::path::Path) -> Vec<(String, Arc<dyn Blob
     out
 }
 
-fn rand_suffix() -> u32 {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0)
+/// Random: tests running at once must never share a bucket (a clock's nanoseconds did, once).
+fn rand_suffix() -> u64 {
+    rand::random::<u64>()
 }
 
 #[tokio::test]
