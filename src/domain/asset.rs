@@ -66,6 +66,16 @@ pub enum Status {
 }
 
 impl Status {
+    /// The status as clients that know three states see it (the kyy and Volcengine faces): a
+    /// held asset is still `Processing`.
+    pub fn three_state(self) -> &'static str {
+        match self {
+            Status::Processing | Status::PendingReview => "Processing",
+            Status::Active => "Active",
+            Status::Failed => "Failed",
+        }
+    }
+
     pub const ALL: [Status; 4] = [
         Status::Processing,
         Status::PendingReview,

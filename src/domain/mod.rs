@@ -14,6 +14,7 @@ mod quota;
 pub mod rules;
 pub mod task_refs;
 pub mod task_rules;
+mod text;
 pub mod volc_sign;
 mod webhook;
 
@@ -33,6 +34,7 @@ pub use moderation::{
 };
 pub use quota::{OverQuota, Quota, QuotaConfig, Usage, check_quota};
 pub use task_rules::{TaskProfile, TaskRules};
+pub use text::{rfc3339_millis, same_secret};
 pub use webhook::{
     Delivery, DeliveryState, EVENT_TYPES, MAX_WEBHOOKS_PER_TENANT, Webhook, WebhookId,
     generate_secret, parse_events, retry_delay, sign,

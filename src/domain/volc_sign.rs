@@ -172,15 +172,6 @@ pub fn signature(
     hex(&hmac(&k_signing, to_sign.as_bytes()))
 }
 
-/// Compares two signatures in constant time.
-pub fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,10 +11,9 @@ use tracing::Instrument;
 
 use super::auth::V1Caller;
 use super::error::V1Error;
-use crate::domain::{Role, codes};
 use crate::metrics::METRICS;
 use crate::request_id;
-use crate::service::ServiceError;
+use crate::service::require_admin;
 use crate::state::AppState;
 
 /// The outermost layer: the request's id, its span, and the id in the answer.
@@ -90,13 +89,7 @@ pub async fn metrics(
     State(state): State<AppState>,
     V1Caller(caller): V1Caller,
 ) -> Result<Response, V1Error> {
-    if caller.role != Role::Admin {
-        return Err(ServiceError::client(
-            &codes::FORBIDDEN,
-            "metrics are read with an admin key, or on --metrics-listen without one",
-        )
-        .into());
-    }
+    require_admin(&caller, "metrics (or --metrics-listen, without a key)")?;
     Ok(render(&state).await)
 }
 

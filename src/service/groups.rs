@@ -25,19 +25,25 @@ fn group_not_found(raw: &str) -> ServiceError {
     )
 }
 
+/// A group of `tenant`: `group-not-found` for any other id, well-formed or not.
+async fn find(groups: &dyn GroupRepo, tenant: &str, raw: &str) -> Result<Group, ServiceError> {
+    let id = GroupId::parse(raw.trim()).ok_or_else(|| group_not_found(raw))?;
+    groups
+        .get_group(tenant, id.as_str())
+        .await
+        .map_err(|e| ServiceError::internal("reading a group", e))?
+        .ok_or_else(|| group_not_found(raw))
+}
+
 /// The id of a group of `tenant`, checked: `group-not-found` otherwise.
 pub(super) async fn owned_group(
     groups: &dyn GroupRepo,
     tenant: &str,
     raw: &str,
 ) -> Result<String, ServiceError> {
-    let id = GroupId::parse(raw.trim()).ok_or_else(|| group_not_found(raw))?;
-    groups
-        .get_group(tenant, id.as_str())
+    find(groups, tenant, raw)
         .await
-        .map_err(|e| ServiceError::internal("reading a group", e))?
         .map(|g| g.id.as_str().to_owned())
-        .ok_or_else(|| group_not_found(raw))
 }
 
 fn invalid_name(message: String) -> ServiceError {
@@ -89,12 +95,7 @@ impl GroupService {
     }
 
     pub async fn get(&self, caller: &Caller, raw_id: &str) -> Result<Group, ServiceError> {
-        let id = GroupId::parse(raw_id).ok_or_else(|| group_not_found(raw_id))?;
-        self.groups
-            .get_group(&caller.tenant, id.as_str())
-            .await
-            .map_err(|e| ServiceError::internal("reading a group", e))?
-            .ok_or_else(|| group_not_found(raw_id))
+        find(self.groups.as_ref(), &caller.tenant, raw_id).await
     }
 
     /// Newest first; `limit` at most `MAX_GROUP_PAGE`.

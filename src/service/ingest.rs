@@ -348,7 +348,7 @@ impl IngestService {
         }
 
         // The file's size is known now: it must fit the tenant's quota of bytes.
-        self.quotas.admit(&caller.tenant, file.bytes).await?;
+        self.quotas.admit_bytes(&caller.tenant, file.bytes).await?;
 
         // The blob is held from before the put looks for it until the row is inserted, so the
         // orphan sweep cannot remove it in between (`blob_guard`). A hold reaped as stale

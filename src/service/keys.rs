@@ -53,6 +53,19 @@ fn hash_secret(secret: &str) -> String {
     hex(&Sha256::digest(secret.as_bytes()))
 }
 
+/// Refuses a caller whose key is not an admin's, saying what takes one.
+pub fn require_admin(caller: &Caller, what: &str) -> Result<(), ServiceError> {
+    match caller.role {
+        Role::Admin => Ok(()),
+        Role::Tenant | Role::Reviewer => Err(ServiceError::client(
+            &codes::FORBIDDEN,
+            format!("{what} take an admin key"),
+        )),
+    }
+}
+
+const MANAGING_KEYS: &str = "listing, creating and revoking keys";
+
 /// Tenant names: 1–64 of `A–Z a–z 0–9 . _ -`.
 pub fn validate_tenant(tenant: &str) -> Result<(), String> {
     let ok_len = (1..=64).contains(&tenant.len());
@@ -199,6 +212,38 @@ impl KeyService {
             tenant: record.tenant,
             role: record.role,
         })
+    }
+
+    /// The keys, for an admin's call (the CLI of the server's own host calls `list`).
+    pub async fn list_for(&self, caller: &Caller) -> Result<Vec<ApiKeyRecord>, ServiceError> {
+        require_admin(caller, MANAGING_KEYS)?;
+        self.list().await
+    }
+
+    /// A new key, for an admin's call.
+    pub async fn create_for(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        role: Role,
+    ) -> Result<CreatedKey, ServiceError> {
+        require_admin(caller, MANAGING_KEYS)?;
+        let created = self.create(tenant, role).await?;
+        tracing::info!(key = %created.id, tenant = %created.tenant, %role, by = %caller.key_id, "key created");
+        Ok(created)
+    }
+
+    /// Revokes a key, for an admin's call; `not-found` when there is no such active key.
+    pub async fn revoke_for(&self, caller: &Caller, id: &str) -> Result<(), ServiceError> {
+        require_admin(caller, MANAGING_KEYS)?;
+        if !self.revoke(id).await? {
+            return Err(ServiceError::client(
+                &codes::NOT_FOUND,
+                format!("there is no active key {id}"),
+            ));
+        }
+        tracing::info!(key = %id, by = %caller.key_id, "key revoked");
+        Ok(())
     }
 
     pub async fn list(&self) -> Result<Vec<ApiKeyRecord>, ServiceError> {

@@ -57,7 +57,7 @@ pub use gateway::{GatewayOutcome, GatewayService};
 pub use groups::{GroupService, MAX_GROUP_PAGE};
 pub use idempotency::{Begin, IdempotencyService, IdempotencySettings, fingerprint};
 pub use ingest::{IngestPorts, IngestService, IngestSettings, Registered, UploadRequest};
-pub use keys::{CreatedKey, KEY_CACHE_TTL, KeyService};
+pub use keys::{CreatedKey, KEY_CACHE_TTL, KeyService, require_admin};
 pub use library::DELETED_RETENTION;
 pub use library::LibraryService;
 pub use list::ListParams;

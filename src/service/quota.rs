@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 
 use super::ServiceError;
-use crate::domain::{Caller, Quota, QuotaConfig, Role, Usage, check_quota, codes};
+use super::keys::require_admin;
+use crate::domain::{Caller, Quota, QuotaConfig, Usage, check_quota, codes};
 use crate::repo::QuotaRepo;
 
 /// How long a node trusts the run-time quota it read (another node's change shows after it).
@@ -36,16 +37,6 @@ pub struct QuotaService {
     repo: Arc<dyn QuotaRepo>,
     config: Arc<QuotaConfig>,
     cache: Arc<QuotaCache>,
-}
-
-fn require_admin(caller: &Caller) -> Result<(), ServiceError> {
-    match caller.role {
-        Role::Admin => Ok(()),
-        _ => Err(ServiceError::client(
-            &codes::FORBIDDEN,
-            "quotas are set by admin keys",
-        )),
-    }
 }
 
 fn check_tenant(tenant: &str) -> Result<(), ServiceError> {
@@ -125,6 +116,15 @@ impl QuotaService {
         })
     }
 
+    /// Refuses a file of `bytes` that would pass the tenant's bytes limit (the other limits were
+    /// checked when the upload began): no query when the tenant has no bytes limit.
+    pub async fn admit_bytes(&self, tenant: &str, bytes: u64) -> Result<(), ServiceError> {
+        if self.quota_of(tenant).await?.quota.max_bytes.is_none() {
+            return Ok(());
+        }
+        self.admit(tenant, bytes).await
+    }
+
     /// The caller's quota and use (`GET /v1/usage`).
     pub async fn usage(&self, caller: &Caller) -> Result<(TenantQuota, Usage), ServiceError> {
         let quota = self.quota_of(&caller.tenant).await?;
@@ -137,7 +137,7 @@ impl QuotaService {
         caller: &Caller,
         tenant: &str,
     ) -> Result<(TenantQuota, Usage), ServiceError> {
-        require_admin(caller)?;
+        require_admin(caller, "other tenants' quotas")?;
         check_tenant(tenant)?;
         let quota = self.quota_of(tenant).await?;
         Ok((quota, self.usage_of(tenant).await?))
@@ -150,7 +150,7 @@ impl QuotaService {
         tenant: &str,
         quota: Quota,
     ) -> Result<(TenantQuota, Usage), ServiceError> {
-        require_admin(caller)?;
+        require_admin(caller, "other tenants' quotas")?;
         check_tenant(tenant)?;
         self.repo
             .put_quota(tenant, &quota, Utc::now())
@@ -167,7 +167,7 @@ impl QuotaService {
         caller: &Caller,
         tenant: &str,
     ) -> Result<(TenantQuota, Usage), ServiceError> {
-        require_admin(caller)?;
+        require_admin(caller, "other tenants' quotas")?;
         check_tenant(tenant)?;
         self.repo
             .delete_quota(tenant)

@@ -13,7 +13,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use super::{KeyService, ServiceError};
-use crate::domain::{Caller, codes};
+use crate::domain::{Caller, codes, same_secret};
 
 /// How long a console session lasts.
 pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
@@ -84,13 +84,7 @@ impl SessionService {
         };
         let stamp: i64 = stamp.parse().map_err(|_| expired())?;
         let expected = self.mac(hash, stamp)?;
-        let same: bool = expected.len() == sig.len()
-            && expected
-                .bytes()
-                .zip(sig.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        if !same || stamp <= Utc::now().timestamp() {
+        if !same_secret(&expected, sig) || stamp <= Utc::now().timestamp() {
             return Err(expired());
         }
         self.keys.authenticate_hash(hash).await

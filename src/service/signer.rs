@@ -8,8 +8,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use super::ServiceError;
-use crate::domain::AssetId;
 use crate::domain::codes;
+use crate::domain::{AssetId, same_secret};
 use crate::fetch::hex;
 
 /// Signs and checks content URLs: HMAC-SHA256 over `{assetId}\n{expiry}` with a server secret.
@@ -131,14 +131,7 @@ impl ContentSigner {
             .parse()
             .map_err(|_| denied("the content URL is not valid"))?;
         let expected = self.signature(id, expires);
-        // Constant-time comparison of the hex strings.
-        let same = expected.len() == sig.len()
-            && expected
-                .bytes()
-                .zip(sig.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        if !same {
+        if !same_secret(&expected, sig) {
             return Err(denied("the content URL's signature is not valid"));
         }
         if now.timestamp() > expires {

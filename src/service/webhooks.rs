@@ -6,14 +6,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use super::ServiceError;
 use crate::domain::{
     Caller, Delivery, DeliveryState, MAX_WEBHOOKS_PER_TENANT, Webhook, WebhookId, codes,
-    generate_secret, parse_events, retry_delay, sign,
+    generate_secret, parse_events, retry_delay, rfc3339_millis, sign,
 };
 use crate::fetch::{FetchError, WebhookSender};
 use crate::repo::{DeliveryAttempt, WebhookRepo};
@@ -62,10 +62,6 @@ fn webhook_not_found(raw: &str) -> ServiceError {
     )
 }
 
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
 /// The JSON a receiver gets: `{"id", "type", "timestamp", "data"}`.
 pub fn payload(delivery: &Delivery) -> Value {
     let data = if delivery.event_type.starts_with("task.") {
@@ -79,7 +75,7 @@ pub fn payload(delivery: &Delivery) -> Value {
     json!({
         "id": delivery.event_id,
         "type": delivery.event_type,
-        "timestamp": rfc3339(delivery.occurred_at),
+        "timestamp": rfc3339_millis(delivery.occurred_at),
         "data": data,
     })
 }

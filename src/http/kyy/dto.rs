@@ -44,11 +44,7 @@ impl From<&Asset> for AssetDetail {
 
 /// This face's clients know three states: a held asset shows as `Processing`.
 pub fn kyy_status(status: Status) -> &'static str {
-    match status {
-        Status::Processing | Status::PendingReview => "Processing",
-        Status::Active => "Active",
-        Status::Failed => "Failed",
-    }
+    status.three_state()
 }
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]

@@ -1,7 +1,6 @@
-use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Asset, Group, MediaFacts, ModerationRecord};
+use crate::domain::{Asset, Group, MediaFacts, ModerationRecord, rfc3339_millis};
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -51,10 +50,6 @@ pub struct AssetBody {
     pub deduplicated_from: Option<String>,
 }
 
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
 impl From<&Asset> for AssetBody {
     fn from(a: &Asset) -> Self {
         Self {
@@ -73,8 +68,8 @@ impl From<&Asset> for AssetBody {
             }),
             moderation: a.moderation.clone(),
             group_id: a.group_id.clone(),
-            create_time: rfc3339(a.create_time),
-            update_time: rfc3339(a.update_time),
+            create_time: rfc3339_millis(a.create_time),
+            update_time: rfc3339_millis(a.update_time),
             expires_at: None,
             deduplicated_from: None,
         }
@@ -85,7 +80,7 @@ impl AssetBody {
     /// The asset as v1 shows it to its owner: with when it expires, if it does.
     pub fn of(asset: &Asset, library: &crate::service::LibraryService) -> Self {
         let mut body = Self::from(asset);
-        body.expires_at = library.expires_at(asset).map(rfc3339);
+        body.expires_at = library.expires_at(asset).map(rfc3339_millis);
         body
     }
 }
@@ -135,8 +130,8 @@ impl From<&Group> for GroupBody {
             name: g.name.clone(),
             description: g.description.clone(),
             asset_count: g.asset_count,
-            create_time: rfc3339(g.create_time),
-            update_time: rfc3339(g.update_time),
+            create_time: rfc3339_millis(g.create_time),
+            update_time: rfc3339_millis(g.update_time),
         }
     }
 }

@@ -3,26 +3,15 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::SecondsFormat;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Caller, Role, codes};
+use crate::domain::{Role, rfc3339_millis};
 use crate::http::auth::V1Caller;
 use crate::http::error::V1Error;
 use crate::http::request::parse_json;
 use crate::repo::ApiKeyRecord;
 use crate::service::ServiceError;
 use crate::state::AppState;
-
-fn require_admin(caller: &Caller) -> Result<(), ServiceError> {
-    match caller.role {
-        Role::Admin => Ok(()),
-        _ => Err(ServiceError::client(
-            &codes::FORBIDDEN,
-            "keys are managed with an admin key",
-        )),
-    }
-}
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -43,10 +32,8 @@ impl From<&ApiKeyRecord> for KeyBody {
             key_id: k.id.clone(),
             tenant: k.tenant.clone(),
             role: k.role.as_str(),
-            create_time: k.created_at.to_rfc3339_opts(SecondsFormat::Millis, true),
-            revoke_time: k
-                .revoked_at
-                .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)),
+            create_time: rfc3339_millis(k.created_at),
+            revoke_time: k.revoked_at.map(rfc3339_millis),
             secret: None,
         }
     }
@@ -69,8 +56,7 @@ pub async fn list(
     State(state): State<AppState>,
     V1Caller(caller): V1Caller,
 ) -> Result<Json<KeyListBody>, V1Error> {
-    require_admin(&caller)?;
-    let keys = state.keys.list().await?;
+    let keys = state.keys.list_for(&caller).await?;
     Ok(Json(KeyListBody {
         items: keys.iter().map(KeyBody::from).collect(),
     }))
@@ -81,7 +67,6 @@ pub async fn create(
     V1Caller(caller): V1Caller,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<KeyBody>), V1Error> {
-    require_admin(&caller)?;
     let body: CreateKeyBody = parse_json(&body)?;
     let role = body
         .role
@@ -90,15 +75,14 @@ pub async fn create(
         .parse::<Role>()
         .map_err(ServiceError::invalid)?;
     let tenant = body.tenant.unwrap_or_default();
-    let created = state.keys.create(tenant.trim(), role).await?;
-    tracing::info!(key = %created.id, tenant = %created.tenant, role = %role, by = %caller.key_id, "key created");
+    let created = state.keys.create_for(&caller, tenant.trim(), role).await?;
     Ok((
         StatusCode::CREATED,
         Json(KeyBody {
             key_id: created.id,
             tenant: created.tenant,
             role: role.as_str(),
-            create_time: chrono::Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+            create_time: rfc3339_millis(chrono::Utc::now()),
             revoke_time: None,
             secret: Some(created.secret),
         }),
@@ -110,14 +94,6 @@ pub async fn revoke(
     V1Caller(caller): V1Caller,
     Path(key_id): Path<String>,
 ) -> Result<StatusCode, V1Error> {
-    require_admin(&caller)?;
-    if !state.keys.revoke(&key_id).await? {
-        return Err(ServiceError::client(
-            &codes::NOT_FOUND,
-            format!("there is no active key {key_id}"),
-        )
-        .into());
-    }
-    tracing::info!(key = %key_id, by = %caller.key_id, "key revoked");
+    state.keys.revoke_for(&caller, &key_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,19 +3,14 @@
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::paging::Paging;
-use crate::domain::{Delivery, Webhook};
+use crate::domain::{Delivery, Webhook, rfc3339_millis};
 use crate::http::auth::V1Caller;
 use crate::http::error::V1Error;
 use crate::http::request::parse_json;
 use crate::state::AppState;
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -43,7 +38,7 @@ impl From<&Webhook> for WebhookBody {
             webhook_id: w.id.to_string(),
             url: w.url.clone(),
             events: w.events.clone(),
-            create_time: rfc3339(w.create_time),
+            create_time: rfc3339_millis(w.create_time),
             secret: None,
         }
     }
@@ -91,9 +86,9 @@ impl From<&Delivery> for DeliveryBody {
             response_status: d.response_status,
             latency_ms: d.latency_ms,
             error: d.last_error.clone(),
-            create_time: rfc3339(d.create_time),
-            next_attempt_time: pending.then(|| rfc3339(d.next_attempt_at)),
-            finish_time: d.finish_time.map(rfc3339),
+            create_time: rfc3339_millis(d.create_time),
+            next_attempt_time: pending.then(|| rfc3339_millis(d.next_attempt_at)),
+            finish_time: d.finish_time.map(rfc3339_millis),
         }
     }
 }

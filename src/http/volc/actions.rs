@@ -50,15 +50,6 @@ fn group_object(g: &Group) -> Value {
     })
 }
 
-/// The statuses this face knows: a held asset is still `Processing`.
-fn status_of(status: Status) -> &'static str {
-    match status {
-        Status::Processing | Status::PendingReview => "Processing",
-        Status::Active => "Active",
-        Status::Failed => "Failed",
-    }
-}
-
 async fn asset_object(state: &AppState, a: &Asset) -> Result<Value, VolcError> {
     // Like upstream's storage URLs: signed, valid for the content URL lifetime (12 h).
     let url = if a.status == Status::Active {
@@ -72,7 +63,7 @@ async fn asset_object(state: &AppState, a: &Asset) -> Result<Value, VolcError> {
         "URL": url,
         "AssetType": a.asset_type.as_str(),
         "GroupId": a.group_id.clone().unwrap_or_default(),
-        "Status": status_of(a.status),
+        "Status": a.status.three_state(),
         "ProjectName": PROJECT,
         "CreateTime": iso(a.create_time),
         "UpdateTime": iso(a.update_time),
@@ -365,7 +356,7 @@ mod tests {
 
     #[test]
     fn held_assets_show_as_processing() {
-        assert_eq!(status_of(Status::PendingReview), "Processing");
+        assert_eq!(Status::PendingReview.three_state(), "Processing");
         assert_eq!(AssetType::Image.as_str(), "Image");
         assert!(check_group_type(Some("LivenessFace")).is_err());
         assert!(check_group_type(None).is_ok());

@@ -6,8 +6,8 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use chrono::{NaiveDateTime, Utc};
 
 use super::VolcError;
-use crate::domain::Caller;
 use crate::domain::volc_sign::{self, Signable};
+use crate::domain::{Caller, same_secret};
 use crate::state::AppState;
 
 /// How old a signature may be.
@@ -151,7 +151,7 @@ pub async fn authenticate(
         body_sha256: &body_hash,
     };
     let expected = volc_sign::signature(&secret, x_date, &auth.region, &auth.service, &request);
-    if !volc_sign::same(&expected, &auth.signature) {
+    if !same_secret(&expected, &auth.signature) {
         return Err(VolcError::new(
             StatusCode::FORBIDDEN,
             "SignatureDoesNotMatch",
