@@ -1,21 +1,18 @@
-//! The default detector: MTCNN (three small CNNs in a cascade), run in-process by `tract` with
-//! the three ONNX nets compiled into the binary.
+//! The default detector: MTCNN (three small CNNs in a cascade), run in-process by
+//! `assetlib-cnn` (crates/cnn) with the three ONNX nets compiled into the binary.
 //!
 //! P-Net slides over an image pyramid and proposes windows; R-Net (24×24) and O-Net (48×48)
 //! re-score and refine the best of the survivors (at most `MAX_RNET` and `MAX_ONET` of them:
 //! a textured photograph can leave hundreds, and one face is enough to hold an image). Each
 //! pyramid level is resized from the one before it, so building the pyramid costs about as
-//! much as its first level. The nets take images transposed (x before y), with
-//! values in [-1, 1]. tract runs a net fastest on a plan made for one input shape, so plans
-//! are made per shape on first use and kept: pyramid levels are padded (mid grey) to a multiple
-//! of 8 px and batches to a power of two, which keeps the shapes few.
-
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+//! much as its first level. The nets take images transposed (x before y), with values in
+//! [-1, 1]. Pyramid levels are padded to a multiple of 8 px with mid grey (0 once
+//! normalised), so windows that run over a level's right and bottom edges are scored too.
 
 use image::RgbImage;
 use image::imageops::FilterType;
-use tract_onnx::prelude::*;
+
+use assetlib_cnn::{Net, Tensor};
 
 use super::{FaceBox, FaceDetector};
 
@@ -38,8 +35,6 @@ const MAX_RNET: usize = 64;
 const MAX_ONET: usize = 32;
 /// Pyramid levels are padded to a multiple of this.
 const LEVEL_ALIGN: u32 = 8;
-/// Plans kept per net before the cache starts over (shapes are few; this bounds odd inputs).
-const MAX_PLANS: usize = 256;
 
 /// A window: corners in working-image pixels, a score, and a regression of its corners.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -118,71 +113,22 @@ fn suppress(mut all: Vec<Window>, limit: f32, overlap: Overlap) -> Vec<Window> {
     kept
 }
 
-type Plan = Arc<TypedRunnableModel>;
-
-/// A net, parsed once, and its plans by input shape `[N, W, H]`.
-struct Net {
-    model: InferenceModel,
-    plans: Mutex<HashMap<[usize; 3], Plan>>,
-}
-
-impl Net {
-    fn parse(bytes: &[u8]) -> TractResult<Self> {
-        Ok(Self {
-            model: tract_onnx::onnx().model_for_read(&mut std::io::Cursor::new(bytes))?,
-            plans: Mutex::new(HashMap::new()),
-        })
-    }
-
-    /// The plan for inputs of shape `[n, w, h, 3]`, made on first use.
-    fn plan(&self, n: usize, w: usize, h: usize) -> TractResult<Plan> {
-        let key = [n, w, h];
-        if let Some(plan) = self.lock().get(&key) {
-            return Ok(Arc::clone(plan));
-        }
-        let mut model = self.model.clone();
-        model.set_input_fact(0, f32::fact([n, w, h, 3]).into())?;
-        let plan = model.into_optimized()?.into_runnable()?;
-        let mut plans = self.lock();
-        if plans.len() >= MAX_PLANS {
-            plans.clear();
-        }
-        plans.insert(key, Arc::clone(&plan));
-        Ok(plan)
-    }
-
-    fn run(&self, input: Tensor) -> Result<TVec<TValue>, String> {
-        let &[n, w, h, _] = input.shape() else {
-            return Err(format!("an input of shape {:?}", input.shape()));
-        };
-        self.plan(n, w, h)
-            .and_then(|plan| plan.run(tvec!(input.into())))
-            .map_err(|e| format!("the net did not run on a {w}×{h} input: {e}"))
-    }
-
-    /// The cache holds no invariant a panic could break: a poisoned lock is used as it is.
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[usize; 3], Plan>> {
-        self.plans
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
+/// Runs `net` on `input`.
+fn run(net: &Net, input: Tensor) -> Result<Vec<Tensor>, String> {
+    let &[_, w, h, _] = input.shape() else {
+        return Err(format!("an input of shape {:?}", input.shape()));
+    };
+    net.run(input)
+        .map_err(|e| format!("the net did not run on a {w}×{h} input: {e}"))
 }
 
 /// Outputs of a run, told apart by their last dimension (4: box regression, 10: key points,
 /// 2: face / not-face probabilities).
-fn by_width(outputs: &TVec<TValue>, width: usize) -> Result<(&[f32], Vec<usize>), String> {
+fn by_width(outputs: &[Tensor], width: usize) -> Result<(&[f32], &[usize]), String> {
     outputs
         .iter()
-        .find_map(|o| {
-            (o.shape().last() == Some(&width))
-                .then(|| {
-                    o.to_plain_array_view::<f32>()
-                        .ok()
-                        .and_then(|v| v.to_slice())
-                        .map(|s| (s, o.shape().to_vec()))
-                })
-                .flatten()
-        })
+        .find(|o| o.shape().last() == Some(&width))
+        .map(|o| (o.data(), o.shape()))
         .ok_or_else(|| format!("the net gave no output {width} wide"))
 }
 
@@ -250,10 +196,10 @@ impl Mtcnn {
         let align = |v: u32| v.div_ceil(LEVEL_ALIGN) * LEVEL_ALIGN;
         let (w, h) = (align(level.width()), align(level.height()));
         let input = transposed(&[level], w as usize, h as usize)?;
-        let outputs = self.pnet.run(input)?;
+        let outputs = run(&self.pnet, input)?;
         let (prob, shape) = by_width(&outputs, 2)?;
         let (reg, _) = by_width(&outputs, 4)?;
-        let &[_, ow, oh, _] = shape.as_slice() else {
+        let &[_, ow, oh, _] = shape else {
             return Err(format!("P-Net answered in shape {shape:?}"));
         };
         let mut found = Vec::new();
@@ -295,12 +241,9 @@ impl Mtcnn {
         let mut kept = Vec::new();
         for chunk in windows.chunks(BATCH) {
             let crops: Vec<RgbImage> = chunk.iter().map(|w| crop(image, w, side)).collect();
-            // A batch of a power of two: the rest of it is left blank.
-            let mut refs: Vec<&RgbImage> = crops.iter().collect();
-            let blank = RgbImage::from_pixel(side, side, image::Rgb([128, 128, 128]));
-            refs.resize(crops.len().next_power_of_two(), &blank);
+            let refs: Vec<&RgbImage> = crops.iter().collect();
             let input = transposed(&refs, side as usize, side as usize)?;
-            let outputs = net.run(input)?;
+            let outputs = run(net, input)?;
             let (prob, _) = by_width(&outputs, 2)?;
             let (reg, _) = by_width(&outputs, 4)?;
             for (i, w) in chunk.iter().enumerate() {
@@ -383,7 +326,7 @@ fn transposed(images: &[&RgbImage], w: usize, h: usize) -> Result<Tensor, String
             }
         }
     }
-    Tensor::from_shape(&[images.len(), w, h, 3], &data).map_err(|e| e.to_string())
+    Tensor::new(&[images.len(), w, h, 3], data).map_err(|e| e.to_string())
 }
 
 impl FaceDetector for Mtcnn {

@@ -1,0 +1,21 @@
+//! Runs small convolutional nets stored as ONNX on the CPU, for the face detector.
+//!
+//! A net is read from its ONNX bytes (`Net::parse`) and run node by node in the file's order
+//! (`Net::run`). Only the operators MTCNN's nets use are known — `Conv` (stride 1 or more, no
+//! padding), `PRelu`, `MaxPool` (`VALID` or `SAME_UPPER`), `Transpose`, `Flatten`, `MatMul`,
+//! `Add` and `Softmax` — and a net with any other is refused when it is parsed, not run.
+//! Convolutions are an image-to-columns copy and one matrix product each (`matrixmultiply`).
+//!
+//! Any input shape is taken: a net has no plan to make per shape, so the first image of a new
+//! size costs what every other costs.
+
+mod error;
+mod net;
+mod onnx;
+mod ops;
+mod proto;
+mod tensor;
+
+pub use error::Error;
+pub use net::Net;
+pub use tensor::Tensor;

@@ -1,0 +1,110 @@
+//! MTCNN's three nets give what the ONNX project's reference evaluator gives on the same
+//! inputs (`tests/reference.txt`, written by `tests/reference.py`).
+
+use assetlib_cnn::{Net, Tensor};
+
+fn model(net: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../../models/mtcnn_{net}.onnx",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// x[n, i, j, c] = 0.9 sin(0.37 (1000 n + 31 i + 7 j + 3 c)), as tests/reference.py makes it.
+fn input(shape: &[usize]) -> Tensor {
+    let &[n, h, w, c] = shape else {
+        panic!("shape {shape:?}")
+    };
+    let mut data = Vec::with_capacity(n * h * w * c);
+    for a in 0..n {
+        for i in 0..h {
+            for j in 0..w {
+                for k in 0..c {
+                    let t = (1000 * a + 31 * i + 7 * j + 3 * k) as f64;
+                    data.push((0.9 * (0.37 * t).sin()) as f32);
+                }
+            }
+        }
+    }
+    Tensor::new(shape, data).expect("input")
+}
+
+fn numbers(line: &str) -> Vec<usize> {
+    line.split_whitespace()
+        .map(|v| v.parse().expect("a dimension"))
+        .collect()
+}
+
+#[test]
+fn the_nets_match_the_reference_evaluator() {
+    let text = include_str!("reference.txt");
+    let mut lines = text.lines();
+    let mut checked = 0;
+    while let (Some(head), Some(values)) = (lines.next(), lines.next()) {
+        // "pnet 1 16 20 3 -> conv2d_4 1 3 5 4"
+        let (left, right) = head.split_once(" -> ").expect("a case line");
+        let (net, shape) = left.split_once(' ').expect("net and shape");
+        let (name, out_shape) = right.split_once(' ').expect("output and shape");
+        let expected: Vec<f32> = values
+            .split_whitespace()
+            .map(|v| v.parse().expect("a value"))
+            .collect();
+        let model = model(net);
+        let outputs = Net::parse(&model)
+            .expect("parses")
+            .run(input(&numbers(shape)))
+            .expect("runs");
+        let graph_outputs = output_names(net);
+        let at = graph_outputs
+            .iter()
+            .position(|n| *n == name)
+            .unwrap_or_else(|| panic!("{net} has no output {name}"));
+        let got = &outputs[at];
+        assert_eq!(got.shape(), numbers(out_shape), "{head}");
+        for (i, (g, e)) in got.data().iter().zip(&expected).enumerate() {
+            assert!(
+                (g - e).abs() <= 1e-4 + 1e-4 * e.abs(),
+                "{head}: value {i}: {g} vs {e}"
+            );
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 9, "every output of every case");
+}
+
+/// The graph outputs' names, in order, as `Net::run` returns them.
+fn output_names(net: &str) -> &'static [&'static str] {
+    match net {
+        "pnet" => &["conv2d_4", "softmax"],
+        "rnet" => &["dense_2", "softmax_1"],
+        "onet" => &["dense_5", "dense_6", "softmax_2"],
+        other => panic!("no net {other}"),
+    }
+}
+
+#[test]
+fn a_net_with_an_unknown_operator_or_a_cut_file_is_refused_when_parsed() {
+    let pnet = model("pnet");
+    let cut = Net::parse(&pnet[..pnet.len() / 2]);
+    assert!(cut.is_err());
+    // "Softmax" renamed to an operator nobody knows (same length, so the file stays valid).
+    let at = pnet
+        .windows(7)
+        .position(|w| w == b"Softmax")
+        .expect("P-Net has a Softmax");
+    let mut renamed = pnet.clone();
+    renamed[at..at + 7].copy_from_slice(b"Softmix");
+    let err = Net::parse(&renamed).err().expect("refused").to_string();
+    assert!(err.contains("Softmix"), "{err}");
+}
+
+#[test]
+fn an_input_too_small_for_the_net_is_an_error() {
+    let net = Net::parse(&model("rnet")).expect("parses");
+    assert!(net.run(input(&[1, 5, 5, 3])).is_err());
+    assert!(
+        net.run(Tensor::new(&[2, 3], vec![0.0; 6]).expect("t"))
+            .is_err()
+    );
+}
