@@ -1,5 +1,6 @@
 //! Tests that need a service or a browser run when it is there and otherwise say, in one line,
-//! that they were skipped and how to run them: PostgreSQL (`TEST_DATABASE_URL`), an
+//! that they were skipped and how to run them — the first test skipped for a reason in a test
+//! binary, which says the others are not listed: PostgreSQL (`TEST_DATABASE_URL`), an
 //! S3-compatible server (`TEST_S3_ENDPOINT`), Chromium with chromedriver (found on `PATH`).
 //!
 //! CI sets `ASSETLIB_REQUIRE_BACKENDS=1`, `ASSETLIB_REQUIRE_BROWSER=1` and
@@ -57,7 +58,8 @@ pub fn slow(test: &str) -> bool {
     decide(
         required(SLOW_TESTS).then_some(()),
         false,
-        &format!("skipped {test}: a slow scenario; set {SLOW_TESTS}=1 to run it"),
+        test,
+        &format!("a slow scenario; set {SLOW_TESTS}=1 to run it"),
         SLOW_TESTS,
     )
     .is_some()
@@ -74,7 +76,8 @@ fn backend(var: &str, what: &str, example: &str, test: &str) -> Option<String> {
     decide(
         value,
         backends_required(),
-        &format!("skipped {test}: it needs {what}; set {var} (e.g. {example}) to run it"),
+        test,
+        &format!("it needs {what}; set {var} (e.g. {example}) to run it"),
         REQUIRE_BACKENDS,
     )
 }
@@ -93,10 +96,9 @@ pub fn browser(test: &str) -> Option<Browser> {
     decide(
         find_browser(&path),
         required(REQUIRE_BROWSER),
-        &format!(
-            "skipped {test}: it needs Chromium and chromedriver on PATH \
-             (Debian: apt-get install chromium chromium-driver)"
-        ),
+        test,
+        "it needs Chromium and chromedriver on PATH \
+         (Debian: apt-get install chromium chromium-driver)",
         REQUIRE_BROWSER,
     )
 }
@@ -113,7 +115,8 @@ pub fn python_module(module: &str, package: &str, test: &str) -> bool {
     decide(
         found.then_some(()),
         required(REQUIRE_CLIENTS),
-        &format!("skipped {test}: it needs python3 with {package} (pip install {package})"),
+        test,
+        &format!("it needs python3 with {package} (pip install {package})"),
         REQUIRE_CLIENTS,
     )
     .is_some()
@@ -147,16 +150,53 @@ fn is_on(value: &str) -> bool {
     matches!(value.trim(), "1" | "true" | "yes")
 }
 
-/// What a test gets: the thing when found; otherwise a failure when required, else the skip
-/// line (on stderr) and `None`.
-fn decide<T>(found: Option<T>, required: bool, skip_line: &str, switch: &str) -> Option<T> {
+/// What a test gets: the thing when found; otherwise a failure when required, else `None`
+/// after the skip line — once per reason in a test binary: `skipped TEST: REASON`, saying that
+/// later tests skipped for it are not listed. The line is written to the process's stderr
+/// itself, not through `eprintln!`, which the test harness captures and drops for a test that
+/// passes.
+fn decide<T>(
+    found: Option<T>,
+    required: bool,
+    test: &str,
+    reason: &str,
+    switch: &str,
+) -> Option<T> {
+    decide_with(
+        found,
+        required,
+        test,
+        reason,
+        switch,
+        &mut std::io::stderr().lock(),
+    )
+}
+
+fn decide_with<T>(
+    found: Option<T>,
+    required: bool,
+    test: &str,
+    reason: &str,
+    switch: &str,
+    out: &mut dyn std::io::Write,
+) -> Option<T> {
+    static SHOWN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     if found.is_some() {
         return found;
     }
     if required {
-        panic!("{skip_line}; {switch}=1 makes that a failure");
+        panic!("skipped {test}: {reason}; {switch}=1 makes that a failure");
     }
-    eprintln!("{skip_line}");
+    let mut shown = SHOWN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !shown.iter().any(|r| r == reason) {
+        shown.push(reason.to_owned());
+        let _ = writeln!(
+            out,
+            "skipped {test}: {reason} (other tests skipped for this reason are not listed)"
+        );
+    }
     None
 }
 
@@ -178,6 +218,42 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("temp dir");
         dir
+    }
+
+    /// Set in the child process of `a_skip_line_is_shown_by_a_test_run_that_captures_output`.
+    const CHILD: &str = "ASSETLIB_OPT_IN_SKIP_CHILD";
+
+    /// A test that skips, when run as that child; nothing otherwise.
+    #[test]
+    fn skipping_child() {
+        if std::env::var_os(CHILD).is_some() {
+            for test in ["the child test", "its sibling"] {
+                let ran: Option<()> = decide(None, false, test, "a reason", "X");
+                assert!(ran.is_none());
+            }
+        }
+    }
+
+    #[test]
+    fn a_skip_line_is_shown_by_a_test_run_that_captures_output() {
+        let exe = std::env::current_exe().expect("the test binary");
+        let out = std::process::Command::new(exe)
+            .args([
+                "--exact",
+                "opt_in::tests::skipping_child",
+                "--test-threads=1",
+            ])
+            .env(CHILD, "1")
+            .output()
+            .expect("the test binary runs");
+        assert!(out.status.success(), "{out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("skipped the child test: a reason (other tests"),
+            "the skip line was swallowed by the harness: {out:?}"
+        );
+        // One line per reason, not one per test.
+        assert!(!stderr.contains("its sibling"), "{stderr}");
     }
 
     #[test]
@@ -208,11 +284,21 @@ mod tests {
 
     #[test]
     fn a_missing_service_is_skipped_unless_required() {
-        assert_eq!(decide(Some(3), false, "skipped", REQUIRE_BROWSER), Some(3));
-        assert_eq!(decide(Some(3), true, "skipped", REQUIRE_BROWSER), Some(3));
-        assert_eq!(decide::<u8>(None, false, "skipped", REQUIRE_BROWSER), None);
+        let mut out = Vec::new();
+        let mut run = |found, required| {
+            decide_with::<u8>(found, required, "t", "r", REQUIRE_BROWSER, &mut out)
+        };
+        assert_eq!(run(Some(3), false), Some(3));
+        assert_eq!(run(Some(3), true), Some(3));
+        assert_eq!(run(None, false), None);
+        assert_eq!(run(None, false), None);
+        let text = String::from_utf8(out).expect("UTF-8");
+        assert_eq!(
+            text, "skipped t: r (other tests skipped for this reason are not listed)\n",
+            "one line for the reason, none for the found"
+        );
         let required = std::panic::catch_unwind(|| {
-            decide::<u8>(None, true, "skipped x: it needs y", REQUIRE_BROWSER)
+            decide::<u8>(None, true, "x", "it needs y", REQUIRE_BROWSER)
         });
         let message = required.expect_err("a required browser fails the test");
         let text = message
