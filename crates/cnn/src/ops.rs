@@ -363,6 +363,13 @@ mod tests {
     }
 
     #[test]
+    fn a_shape_and_its_values_must_agree() {
+        assert!(Tensor::new(&[2, 2], vec![0.0; 3]).is_err());
+        let err = Tensor::new(&[usize::MAX, 2], Vec::new()).expect_err("overflows");
+        assert!(err.to_string().contains("too many"), "{err}");
+    }
+
+    #[test]
     fn transpose_matmul_and_softmax() {
         let x = t(&[2, 3], &[1., 2., 3., 4., 5., 6.]);
         let y = transpose(&x, &[1, 0]).expect("transpose");

@@ -10,8 +10,9 @@ pub struct Tensor {
 impl Tensor {
     /// A tensor of `shape` holding `data` (as many values as the shape has cells).
     pub fn new(shape: &[usize], data: Vec<f32>) -> Result<Self, Error> {
-        let cells = shape.iter().product::<usize>();
-        if cells != data.len() {
+        let cells = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+        if cells != Some(data.len()) {
+            let cells = cells.map_or_else(|| "too many".to_owned(), |c| c.to_string());
             bail!(
                 "a tensor of shape {shape:?} needs {cells} values, not {}",
                 data.len()
