@@ -1,6 +1,7 @@
 """Writes tests/reference.txt: the outputs of MTCNN's three ONNX nets (models/mtcnn_*.onnx) on
-fixed inputs, computed by the ONNX project's own reference evaluator (PyPI `onnx`, numpy), for
-tests/reference.rs to compare with. Run from crates/cnn: `python3 tests/reference.py`.
+fixed inputs, computed by the ONNX project's own reference evaluator (PyPI `onnx` 1.23.2, numpy
+2.4.6), for tests/reference.rs to compare with. Run from crates/cnn:
+`pip install onnx numpy && python3 tests/reference.py`.
 
 The input is x[n, i, j, c] = 0.9 * sin(0.37 * (1000 n + 31 i + 7 j + 3 c)) for each shape."""
 
