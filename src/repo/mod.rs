@@ -21,6 +21,7 @@ pub use types::{
     ApiKeyRecord, AssetFilter, AssetOrder, AssetRef, DeliveryAttempt, GroupDeletion, GroupPage,
     GroupUpdate, HoldKind, Insert, Job, KeyClaim, KeyRequest, KeysetPage, NewApiKey, NewAsset,
     NewJob, NewUpload, OffsetPage, SortKey, StatusChange, StoredAnswer, TenantScope, UploadRecord,
+    keyset_split,
 };
 
 pub type RepoResult<T> = Result<T, RepoError>;

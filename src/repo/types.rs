@@ -130,6 +130,19 @@ pub struct KeysetPage {
     pub next_before: Option<i64>,
 }
 
+/// A page of at most `limit` items from a read that fetched `limit + 1`: the extra item only
+/// says that more follow, and the page's last key (`key`) is where the next page starts.
+pub fn keyset_split<T>(
+    mut items: Vec<T>,
+    limit: u32,
+    key: impl Fn(&T) -> i64,
+) -> (Vec<T>, Option<i64>) {
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next = if more { items.last().map(key) } else { None };
+    (items, next)
+}
+
 /// A status change with what the worker learned.
 #[derive(Debug, Clone)]
 pub struct StatusChange {

@@ -16,7 +16,7 @@ use crate::domain::{
     generate_secret, parse_events, retry_delay, rfc3339_millis, sign,
 };
 use crate::fetch::{FetchError, WebhookSender};
-use crate::repo::{DeliveryAttempt, WebhookRepo};
+use crate::repo::{DeliveryAttempt, WebhookRepo, keyset_split};
 
 /// How long the log keeps a delivery that ended (delivered or failed), in days.
 pub const DELIVERY_LOG_DAYS: i64 = 30;
@@ -182,19 +182,12 @@ impl WebhookService {
         limit: u32,
     ) -> Result<(Vec<Delivery>, Option<i64>), ServiceError> {
         self.get(caller, raw_id).await?;
-        let mut items = self
+        let items = self
             .repo
             .list_deliveries(&caller.tenant, raw_id, before, limit + 1)
             .await
             .map_err(|e| ServiceError::internal("listing deliveries", e))?;
-        let more = items.len() > limit as usize;
-        items.truncate(limit as usize);
-        let next = if more {
-            items.last().map(|d| d.id)
-        } else {
-            None
-        };
-        Ok((items, next))
+        Ok(keyset_split(items, limit, |d| d.id))
     }
 
     /// Sends an event again, as a new delivery due now (same event id: receivers that

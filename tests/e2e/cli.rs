@@ -206,15 +206,7 @@ async fn the_client_commands_drive_a_server() {
     assert!(stderr(&out).contains("asset-not-found"), "{}", stderr(&out));
 
     // review: a held photo, approved by an admin.
-    let face = origin.put(
-        "astronaut.png",
-        std::fs::read(format!(
-            "{}/tests/fixtures/photos/astronaut.png",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .expect("photo"),
-        "image/png",
-    );
+    let face = origin.put("astronaut.png", media::photo("astronaut.png"), "image/png");
     let out = cli(
         &app,
         &key,

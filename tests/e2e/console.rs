@@ -14,14 +14,6 @@ use serde_json::{Value, json};
 
 use crate::common::{Origin, TestApp, media, spawn_app};
 
-fn photo(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/photos/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .expect("fixture photo")
-}
-
 async fn shot(driver: &Driver, name: &str) {
     let Some(dir) = std::env::var_os("ASSETLIB_CONSOLE_SCREENSHOTS") else {
         return;
@@ -72,7 +64,7 @@ async fn the_console_signs_in_uploads_reviews_and_manages_keys() {
         ("astronaut.png", "image/png"),
         ("grace_hopper.jpg", "image/jpeg"),
     ] {
-        let url = origin.put(name, photo(name), kind);
+        let url = origin.put(name, media::photo(name), kind);
         let id = app.upload_ok(&key, "Image", &url).await;
         let settled = app.wait_settled(&key, &id).await;
         assert_eq!(settled["status"], "PendingReview", "{settled}");
@@ -80,7 +72,7 @@ async fn the_console_signs_in_uploads_reviews_and_manages_keys() {
     }
 
     // And a video of a face: its checked frames are shown, each with its boxes.
-    let picture = image::load_from_memory(&photo("astronaut.png"))
+    let picture = image::load_from_memory(&media::photo("astronaut.png"))
         .expect("decode")
         .resize_exact(720, 720, image::imageops::FilterType::CatmullRom)
         .into_rgb8();

@@ -11,14 +11,6 @@ use serde_json::json;
 
 use crate::common::{KYY, Origin, TestApp, media, spawn_app, spawn_app_with};
 
-fn photo(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/tests/fixtures/photos/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
 async fn reviewer_key(app: &TestApp) -> String {
     let server = app.server.as_ref().expect("running");
     server
@@ -36,16 +28,20 @@ async fn photos_with_faces_are_held_and_others_pass() {
     let origin = Origin::start().await;
     let key = app.create_key("studio").await;
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("astronaut.png", photo("astronaut.png"), "PendingReview"),
-        ("camera.png", photo("camera.png"), "PendingReview"),
         (
-            "grace_hopper.jpg",
-            photo("grace_hopper.jpg"),
+            "astronaut.png",
+            media::photo("astronaut.png"),
             "PendingReview",
         ),
-        ("chelsea.png", photo("chelsea.png"), "Active"),
-        ("coffee.png", photo("coffee.png"), "Active"),
-        ("rocket.jpg", photo("rocket.jpg"), "Active"),
+        ("camera.png", media::photo("camera.png"), "PendingReview"),
+        (
+            "grace_hopper.jpg",
+            media::photo("grace_hopper.jpg"),
+            "PendingReview",
+        ),
+        ("chelsea.png", media::photo("chelsea.png"), "Active"),
+        ("coffee.png", media::photo("coffee.png"), "Active"),
+        ("rocket.jpg", media::photo("rocket.jpg"), "Active"),
         ("gradient.png", media::png(800, 600), "Active"),
         ("flat.png", media::flat_png(640, 640), "Active"),
     ];
@@ -77,8 +73,12 @@ async fn reviewers_approve_or_reject_held_assets() {
     let alice = app.create_key("alice").await;
     let bob = app.create_key("bob").await;
     let reviewer = reviewer_key(&app).await;
-    let face = origin.put("astronaut.png", photo("astronaut.png"), "image/png");
-    let other_face = origin.put("grace_hopper.jpg", photo("grace_hopper.jpg"), "image/jpeg");
+    let face = origin.put("astronaut.png", media::photo("astronaut.png"), "image/png");
+    let other_face = origin.put(
+        "grace_hopper.jpg",
+        media::photo("grace_hopper.jpg"),
+        "image/jpeg",
+    );
     let first = app.upload_ok(&alice, "Image", &face).await;
     app.wait_settled(&alice, &first).await;
     let second = app.upload_ok(&bob, "Image", &other_face).await;
@@ -243,7 +243,7 @@ async fn policies_reject_or_allow_per_deployment_and_tenant() {
     let origin = Origin::start().await;
     let strict = app.create_key("agency").await;
     let lenient = app.create_key("film-crew").await;
-    let url = origin.put("camera.png", photo("camera.png"), "image/png");
+    let url = origin.put("camera.png", media::photo("camera.png"), "image/png");
 
     let id = app.upload_ok(&strict, "Image", &url).await;
     let body = app.wait_settled(&strict, &id).await;
@@ -270,7 +270,7 @@ async fn policies_reject_or_allow_per_deployment_and_tenant() {
 
 /// A 3 s 24 fps H.264 MP4 of a still photo scaled to 720×720, a keyframe every second.
 fn video_of(photo_name: &str) -> Vec<u8> {
-    let picture = image::load_from_memory(&photo(photo_name))
+    let picture = image::load_from_memory(&media::photo(photo_name))
         .expect("decode")
         .resize_exact(720, 720, image::imageops::FilterType::CatmullRom)
         .into_rgb8();
@@ -397,7 +397,7 @@ fn large_photos_keep_their_faces_through_the_fast_downscale() {
     let detector = Mtcnn::embedded().expect("model");
     let dir = tempfile::tempdir().expect("dir");
     for name in ["astronaut.png", "grace_hopper.jpg"] {
-        let original = image::load_from_memory(&photo(name)).expect("decode");
+        let original = image::load_from_memory(&media::photo(name)).expect("decode");
         for width in [1920u32, 3840] {
             let height = original.height() * width / original.width();
             let big = original.resize_exact(width, height, image::imageops::FilterType::Lanczos3);

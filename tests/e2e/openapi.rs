@@ -608,15 +608,7 @@ async fn real_answers_conform_to_their_schemas() {
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let face = origin.put(
-        "astronaut.png",
-        std::fs::read(format!(
-            "{}/tests/fixtures/photos/astronaut.png",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .expect("photo"),
-        "image/png",
-    );
+    let face = origin.put("astronaut.png", media::photo("astronaut.png"), "image/png");
     let held = app.upload_ok(&key, "Image", &face).await;
     app.wait_settled(&key, &held).await;
     call(

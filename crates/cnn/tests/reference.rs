@@ -3,12 +3,14 @@
 
 use assetlib_cnn::{Net, Tensor};
 
-fn model(net: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../../models/mtcnn_{net}.onnx",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+/// The committed nets, compiled in as the server compiles them in (src/moderation/mtcnn.rs).
+fn model(net: &str) -> &'static [u8] {
+    match net {
+        "pnet" => include_bytes!("../../../models/mtcnn_pnet.onnx"),
+        "rnet" => include_bytes!("../../../models/mtcnn_rnet.onnx"),
+        "onet" => include_bytes!("../../../models/mtcnn_onet.onnx"),
+        other => panic!("no net {other}"),
+    }
 }
 
 /// x[n, i, j, c] = 0.9 sin(0.37 (1000 n + 31 i + 7 j + 3 c)), as tests/reference.py makes it.
@@ -51,7 +53,7 @@ fn the_nets_match_the_reference_evaluator() {
             .map(|v| v.parse().expect("a value"))
             .collect();
         let model = model(net);
-        let outputs = Net::parse(&model)
+        let outputs = Net::parse(model)
             .expect("parses")
             .run(input(&numbers(shape)))
             .expect("runs");
@@ -93,7 +95,7 @@ fn a_net_with_an_unknown_operator_or_a_cut_file_is_refused_when_parsed() {
         .windows(7)
         .position(|w| w == b"Softmax")
         .expect("P-Net has a Softmax");
-    let mut renamed = pnet.clone();
+    let mut renamed = pnet.to_vec();
     renamed[at..at + 7].copy_from_slice(b"Softmix");
     let err = Net::parse(&renamed).err().expect("refused").to_string();
     assert!(err.contains("Softmix"), "{err}");
@@ -101,7 +103,7 @@ fn a_net_with_an_unknown_operator_or_a_cut_file_is_refused_when_parsed() {
 
 #[test]
 fn an_input_too_small_for_the_net_is_an_error() {
-    let net = Net::parse(&model("rnet")).expect("parses");
+    let net = Net::parse(model("rnet")).expect("parses");
     assert!(net.run(input(&[1, 5, 5, 3])).is_err());
     assert!(
         net.run(Tensor::new(&[2, 3], vec![0.0; 6]).expect("t"))

@@ -9,7 +9,7 @@ use crate::domain::{Asset, AssetId, Status, fold_name};
 use crate::repo::AssetOrder;
 use crate::repo::{
     AssetFilter, AssetRepo, Insert, KeysetPage, NewAsset, NewJob, OffsetPage, RepoError,
-    RepoResult, SortKey, StatusChange, TenantScope,
+    RepoResult, SortKey, StatusChange, TenantScope, keyset_split,
 };
 
 fn push_filter<DB>(q: &mut QueryBuilder<DB>, tenant: &str, filter: &AssetFilter)
@@ -100,14 +100,8 @@ where
     String: for<'r> Decode<'r, DB> + Type<DB>,
     i64: for<'r> Decode<'r, DB> + Type<DB>,
 {
-    let mut items: Vec<Asset> = rows.iter().map(asset_from_row).collect::<RepoResult<_>>()?;
-    let more = items.len() > limit as usize;
-    items.truncate(limit as usize);
-    let next_before = if more {
-        items.last().map(|a| a.seq)
-    } else {
-        None
-    };
+    let items: Vec<Asset> = rows.iter().map(asset_from_row).collect::<RepoResult<_>>()?;
+    let (items, next_before) = keyset_split(items, limit, |a| a.seq);
     Ok(KeysetPage { items, next_before })
 }
 

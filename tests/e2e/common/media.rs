@@ -4,6 +4,15 @@ use std::io::Cursor;
 
 use image::{ImageFormat, Rgb, RgbImage};
 
+/// A committed photograph of `tests/fixtures/photos` (docs/MODERATION.md says which hold faces).
+pub fn photo(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/tests/fixtures/photos/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 /// A gradient image encoded in `format`.
 pub fn image(format: ImageFormat, width: u32, height: u32) -> Vec<u8> {
     let img = RgbImage::from_fn(width, height, |x, y| {
