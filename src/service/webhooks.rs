@@ -275,31 +275,26 @@ impl WebhookService {
             }
         };
         let at = Utc::now();
-        let attempt = match &error {
-            None => DeliveryAttempt {
-                state: DeliveryState::Delivered,
-                next_attempt_at: at,
-                response_status: status,
-                latency_ms: Some(latency.as_millis() as u64),
-                error: None,
-                at,
-            },
-            Some(error) => {
+        let (state, next_attempt_at) = match error {
+            None => (DeliveryState::Delivered, at),
+            Some(_) => {
                 let next = at + retry_delay(self.settings.retry_base, delivery.attempts);
                 let give_up = delivery.create_time + self.settings.give_up_after;
-                DeliveryAttempt {
-                    state: if next > give_up {
-                        DeliveryState::Failed
-                    } else {
-                        DeliveryState::Pending
-                    },
-                    next_attempt_at: next,
-                    response_status: status,
-                    latency_ms: Some(latency.as_millis() as u64),
-                    error: Some(error.clone()),
-                    at,
-                }
+                let state = if next > give_up {
+                    DeliveryState::Failed
+                } else {
+                    DeliveryState::Pending
+                };
+                (state, next)
             }
+        };
+        let attempt = DeliveryAttempt {
+            state,
+            next_attempt_at,
+            response_status: status,
+            latency_ms: Some(latency.as_millis() as u64),
+            error,
+            at,
         };
         crate::metrics::METRICS.webhook(match attempt.state {
             DeliveryState::Delivered => "delivered",
