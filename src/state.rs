@@ -127,6 +127,7 @@ impl AppState {
             repo.clone(),
             Arc::clone(&blobs),
             ingest.clone(),
+            quotas.clone(),
             tmp_dir.clone(),
         )
         .with_signer(signer.clone());

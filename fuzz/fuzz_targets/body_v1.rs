@@ -5,21 +5,19 @@
 
 use assetlib::http::request::parse_json;
 use assetlib::http::v1::{CreateBody, RejectBody};
-use assetlib::service::UploadRequest;
+use assetlib::service::UploadFields;
 use assetlib_fuzz::{Bodies, answer_v1};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     match parse_json::<CreateBody>(data) {
         Ok(body) => {
-            let request = UploadRequest {
+            let fields = UploadFields {
                 asset_type: body.asset_type,
-                url: body.url,
                 name: body.name,
-                group_id: None,
-                dedupe: false,
+                ..UploadFields::default()
             };
-            if let Err(e) = request.validate() {
+            if let Err(e) = fields.by_url(body.url.as_deref()) {
                 answer_v1(e);
             }
         }

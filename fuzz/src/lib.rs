@@ -14,7 +14,7 @@ use assetlib::service::{ContentSigner, DeliveryService, Resolved, ServiceError};
 use axum::response::IntoResponse;
 use chrono::Utc;
 
-/// Bytes the processing job reads for sniffing (`service/process.rs`).
+/// Bytes the processing job reads for sniffing (`service/processing/`).
 const SNIFF_HEAD: usize = 64 * 1024;
 
 /// The processing path of one stored file declared as `asset_type`: sniff the head; if the

@@ -1,6 +1,7 @@
 //! Request bodies that carry files, shared by both faces: `multipart/form-data` with the parts
 //! `file`, `assetType` and `name` (the file streamed to a temp file as it arrives, never held in
-//! memory) and raw bodies (`PUT /v1/assets/{name}`), both into `IngestService`'s `Incoming`.
+//! memory) and raw bodies (`PUT /v1/assets/{name}`), both into `IngestService`'s `Incoming`,
+//! parsed into an `Upload` that the route's handler files.
 
 use axum::body::{Body, Bytes};
 use axum::extract::multipart::{Field, MultipartError};
@@ -11,7 +12,7 @@ use futures_util::StreamExt;
 
 use crate::domain::Caller;
 use crate::domain::codes;
-use crate::service::{Incoming, ReceivedUpload, Registered, ServiceError};
+use crate::service::{Incoming, ServiceError, Upload, UploadFields};
 use crate::state::AppState;
 
 /// Room for the multipart framing and the text parts around the largest file.
@@ -59,14 +60,14 @@ pub(crate) fn announced_length(headers: &HeaderMap) -> Option<u64> {
 }
 
 /// What a route that creates from a body received: JSON, read whole; or a file sent as
-/// `multipart/form-data`, already received and registered.
+/// `multipart/form-data`, received and parsed into an upload.
 pub(crate) enum Received {
     Json(Bytes),
-    File(Box<Registered>),
+    File(Box<Upload>),
 }
 
 /// Reads the body of an upload route: JSON up to `json_limit` (`json_what` names it in a
-/// refusal), or a multipart file streamed into the spool and registered.
+/// refusal), or a multipart file streamed into the spool with its fields.
 pub(crate) async fn read_upload(
     state: &AppState,
     caller: &Caller,
@@ -130,10 +131,10 @@ async fn receive(
     mut multipart: Multipart,
     limit: u64,
     dedupe: bool,
-) -> Result<Registered, ServiceError> {
-    let mut parts = ReceivedUpload {
+) -> Result<Upload, ServiceError> {
+    let mut parts = UploadFields {
         dedupe,
-        ..ReceivedUpload::default()
+        ..UploadFields::default()
     };
     let mut incoming: Option<Incoming> = None;
     while let Some(mut field) = multipart
@@ -162,8 +163,8 @@ async fn receive(
                         "the part 'file' is given twice; send one file per upload",
                     ));
                 }
-                parts.file_name = field.file_name().map(str::to_owned);
                 let mut file = state.ingest.receive(caller).await?;
+                file.set_file_name(field.file_name().map(str::to_owned));
                 if let Some(t) = &parts.asset_type {
                     file.expect_type(t);
                 }
@@ -196,19 +197,21 @@ async fn receive(
             "the part 'file' is missing; {PARTS_HINT}"
         )));
     };
-    state.ingest.upload_received(caller, parts, incoming).await
+    parts.with_file(incoming)
 }
 
-/// A raw body (`PUT /v1/assets/{name}`): the file itself, `Content-Length` announced and capped
-/// by the type's size, streamed into the spool as it arrives.
+/// A raw body (`PUT /v1/assets/{name}`): the file itself (named `file_name`), `Content-Length`
+/// announced and capped by the type's size, streamed into the spool as it arrives.
 pub(crate) async fn receive_raw(
     state: &AppState,
     caller: &Caller,
     body: Body,
-    parts: ReceivedUpload,
+    parts: UploadFields,
+    file_name: String,
     limit: u64,
-) -> Result<Registered, ServiceError> {
+) -> Result<Upload, ServiceError> {
     let mut file = state.ingest.receive(caller).await?;
+    file.set_file_name(Some(file_name));
     if let Some(t) = &parts.asset_type {
         file.expect_type(t);
     }
@@ -235,7 +238,7 @@ pub(crate) async fn receive_raw(
             return Err(refused);
         }
     }
-    state.ingest.upload_received(caller, parts, file).await
+    parts.with_file(file)
 }
 
 /// A text part, at most `MAX_TEXT_PART` bytes of UTF-8.

@@ -180,7 +180,7 @@ impl ReviewService {
         .ok_or_else(ServiceError::not_found)?;
         let name = match frame {
             0 => asset.sha256.clone(),
-            n => super::moderate::frame_preview_name(&asset.sha256, n as usize),
+            n => super::processing::frame_preview_name(&asset.sha256, n as usize),
         };
         let jpeg = self
             .blobs

@@ -19,7 +19,7 @@ use assetlib::moderation::{DecodeBudget, FaceDetector};
 use assetlib::repo::{HoldKind, Insert, NewAsset, NewJob, Repo};
 use assetlib::service::{
     Admission, Fsck, IngestPorts, IngestService, IngestSettings, ProcessingPorts,
-    ProcessingService, ProcessingSettings, QuotaService, Settled, UploadRequest,
+    ProcessingService, ProcessingSettings, QuotaService, Settled, UploadFields,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -307,19 +307,13 @@ async fn upload(ingest: &IngestService) -> AssetId {
         tenant: "t".to_owned(),
         role: Role::Tenant,
     };
-    let request = UploadRequest {
+    let upload = UploadFields {
         asset_type: Some("Image".to_owned()),
-        url: Some("https://example.com/a.png".to_owned()),
-        name: None,
-        group_id: None,
-        dedupe: false,
-    };
-    ingest
-        .upload(&caller, request)
-        .await
-        .expect("upload")
-        .asset
-        .id
+        ..UploadFields::default()
+    }
+    .by_url(Some("https://example.com/a.png"))
+    .expect("a valid upload");
+    ingest.file(&caller, upload).await.expect("upload").asset.id
 }
 
 /// Every metadata backend with every blob backend, each pair fresh (and the directories they
@@ -435,14 +429,13 @@ async fn a_failed_upload_releases_its_hold() {
             tenant: "t".to_owned(),
             role: Role::Tenant,
         };
-        let request = UploadRequest {
+        let upload = UploadFields {
             asset_type: Some("Image".to_owned()),
-            url: Some("https://example.com/a.png".to_owned()),
-            name: None,
-            group_id: None,
-            dedupe: false,
-        };
-        let failed = node.ingest.upload(&caller, request).await;
+            ..UploadFields::default()
+        }
+        .by_url(Some("https://example.com/a.png"))
+        .expect("a valid upload");
+        let failed = node.ingest.file(&caller, upload).await;
         assert!(failed.is_err(), "{pair}");
         // Released in the background once the upload let go of it.
         let sha = hex(&sha2::Sha256::digest(&content));

@@ -10,7 +10,7 @@ use crate::http::auth::KyyCaller;
 use crate::http::error::KyyError;
 use crate::http::request::{dedupe_flag, parse_json};
 use crate::http::upload_body::{Received, read_upload};
-use crate::service::{DATA_URI_MAX_BYTES, UploadRequest};
+use crate::service::{DATA_URI_MAX_BYTES, UploadFields};
 use crate::state::AppState;
 
 /// The route, under the kyy prefix.
@@ -34,20 +34,20 @@ pub async fn upload(
         dedupe,
     )
     .await?;
-    let asset = match body {
+    let upload = match body {
         Received::Json(body) => {
             let body: UploadBody = parse_json(&body)?;
-            let request = UploadRequest {
+            let fields = UploadFields {
                 asset_type: body.asset_type,
-                url: body.url,
                 name: body.name,
                 group_id: None,
                 dedupe,
             };
-            state.ingest.upload(&caller, request).await?.asset
+            fields.by_url(body.url.as_deref())?
         }
-        Received::File(registered) => registered.asset,
+        Received::File(upload) => *upload,
     };
+    let asset = state.ingest.file(&caller, upload).await?.asset;
     Ok(Json(Envelope {
         code: 0,
         msg: None,

@@ -13,7 +13,7 @@ use crate::http::request::{dedupe_flag, force_flag, parse_json, wait_param};
 use crate::http::upload_body::{
     Received, announced_length, read_upload, receive_raw, too_large_body,
 };
-use crate::service::{ListParams, ReceivedUpload, Registered, ServiceError, UploadRequest};
+use crate::service::{ListParams, Registered, ServiceError, UploadFields};
 use crate::state::AppState;
 
 /// `201` with the new asset; with `dedupe`, `200` with a live asset of the tenant that has the
@@ -36,21 +36,21 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<AssetBody>), V1Error> {
     let dedupe = dedupe_flag(request.uri().query());
     let json_limit = MAX_BODY_BYTES as u64;
-    let registered =
+    let upload =
         match read_upload(&state, &caller, request, json_limit, "a JSON body", dedupe).await? {
             Received::Json(body) => {
                 let body: CreateBody = parse_json(&body)?;
-                let request = UploadRequest {
+                let fields = UploadFields {
                     asset_type: body.asset_type,
-                    url: body.url,
                     name: body.name,
                     group_id: body.group_id,
                     dedupe: body.dedupe.unwrap_or(false) || dedupe,
                 };
-                state.ingest.upload(&caller, request).await?
+                fields.by_url(body.url.as_deref())?
             }
-            Received::File(registered) => *registered,
+            Received::File(upload) => *upload,
         };
+    let registered = state.ingest.file(&caller, upload).await?;
     Ok(created(&state, registered))
 }
 
@@ -97,16 +97,15 @@ pub async fn put_file(
         Some(n) if n > limit => return Err(too_large_body(limit, "an upload").into()),
         Some(_) => {}
     }
-    let parts = ReceivedUpload {
+    let fields = UploadFields {
         asset_type: Some(asset_type),
         name: Some(name.clone()),
-        file_name: Some(name),
         group_id,
         dedupe,
-        ..ReceivedUpload::default()
     };
     let body = request.into_body();
-    let registered = receive_raw(&state, &caller, body, parts, limit).await?;
+    let upload = receive_raw(&state, &caller, body, fields, name, limit).await?;
+    let registered = state.ingest.file(&caller, upload).await?;
     Ok(created(&state, registered))
 }
 

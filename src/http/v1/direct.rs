@@ -12,7 +12,7 @@ use super::dto::AssetBody;
 use crate::http::auth::V1Caller;
 use crate::http::error::V1Error;
 use crate::http::request::parse_json;
-use crate::service::ServiceError;
+use crate::service::{ServiceError, UploadFields};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -59,14 +59,15 @@ pub async fn create(
     let length = body
         .length
         .ok_or_else(|| ServiceError::invalid("length is required: the file's size in bytes"))?;
+    let announced = UploadFields {
+        asset_type: body.asset_type,
+        name: body.name,
+        ..UploadFields::default()
+    }
+    .announced()?;
     let direct = state
         .resumable
-        .create_direct(
-            &caller,
-            body.asset_type.as_deref(),
-            body.name.as_deref(),
-            length,
-        )
+        .create_direct(&caller, announced, length)
         .await?;
     let id = direct.upload.id.clone();
     Ok((

@@ -6,12 +6,13 @@ use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
 
 use crate::domain::codes;
 use crate::http::auth::V1Caller;
 use crate::http::error::V1Error;
 use crate::repo::UploadRecord;
-use crate::service::ServiceError;
+use crate::service::{ServiceError, UploadFields};
 use crate::state::AppState;
 
 /// Where uploads are created, under `/v1`.
@@ -111,10 +112,20 @@ pub async fn create(
 ) -> Result<Response, V1Error> {
     check_version(&headers)?;
     let length = number(&headers, "upload-length")?;
-    let upload = state
-        .resumable
-        .create(&caller, length, header(&headers, "upload-metadata"))
-        .await?;
+    let metadata = parse_metadata(header(&headers, "upload-metadata").unwrap_or_default())?;
+    let field = |key: &str| {
+        metadata
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    };
+    let announced = UploadFields {
+        asset_type: field("assetType"),
+        name: field("name"),
+        ..UploadFields::default()
+    }
+    .announced()?;
+    let upload = state.resumable.create(&caller, announced, length).await?;
     let mut pairs = upload_headers(&upload);
     pairs.push(("location", format!("/v1{ROUTE}/{}", upload.id)));
     Ok(with_headers(StatusCode::CREATED, &pairs))
@@ -171,4 +182,47 @@ pub async fn delete(
     check_version(&headers)?;
     state.resumable.terminate(&caller, &id).await?;
     Ok(with_headers(StatusCode::NO_CONTENT, &[]))
+}
+
+/// tus's `Upload-Metadata`: `key base64value` pairs separated by commas (a key alone has an
+/// empty value).
+fn parse_metadata(raw: &str) -> Result<Vec<(String, String)>, ServiceError> {
+    let mut out = Vec::new();
+    for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once(' ').unwrap_or((pair, ""));
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(value.trim())
+            .map_err(|_| {
+                ServiceError::invalid(format!(
+                    "Upload-Metadata: the value of '{key}' is not base64"
+                ))
+            })?;
+        let value = String::from_utf8(bytes).map_err(|_| {
+            ServiceError::invalid(format!(
+                "Upload-Metadata: the value of '{key}' is not UTF-8"
+            ))
+        })?;
+        out.push((key.to_owned(), value));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_pairs_are_decoded() {
+        let parsed = parse_metadata("assetType SW1hZ2U=, name Y292ZXIucG5n,flag").expect("valid");
+        assert_eq!(
+            parsed,
+            vec![
+                ("assetType".to_owned(), "Image".to_owned()),
+                ("name".to_owned(), "cover.png".to_owned()),
+                ("flag".to_owned(), String::new()),
+            ]
+        );
+        assert!(parse_metadata("assetType !!").is_err());
+        assert!(parse_metadata("").expect("empty").is_empty());
+    }
 }

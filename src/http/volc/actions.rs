@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::VolcError;
 use crate::domain::{Asset, Caller, Group, Status};
 use crate::repo::{AssetFilter, AssetOrder, SortKey};
-use crate::service::UploadRequest;
+use crate::service::UploadFields;
 use crate::state::AppState;
 
 /// The only group type offered; `LivenessFace` (real-person verification) is not.
@@ -242,14 +242,14 @@ pub async fn run(
             };
             let asset_type = asset_type
                 .ok_or_else(|| invalid("AssetType is required: Image, Video or Audio"))?;
-            let request = UploadRequest {
+            let fields = UploadFields {
                 asset_type: Some(asset_type),
-                url: Some(url),
                 name: i.name,
                 group_id: Some(group_id),
                 dedupe: false,
             };
-            let registered = state.ingest.upload(caller, request).await?;
+            let upload = fields.by_url(Some(&url))?;
+            let registered = state.ingest.file(caller, upload).await?;
             Ok(json!({"Id": registered.asset.id.as_str()}))
         }
         "GetAsset" => {

@@ -1,9 +1,10 @@
 //! Listing a tenant's assets: filters, offset pages (kyy) and keyset pages (v1).
 
-use super::{LibraryService, ServiceError};
+use super::LibraryService;
 use crate::domain::codes;
 use crate::domain::{AssetType, Caller, Status};
 use crate::repo::{AssetFilter, KeysetPage, OffsetPage};
+use crate::service::ServiceError;
 
 /// The largest page of an offset-paged list.
 pub const MAX_PAGE_SIZE: u32 = 100;

@@ -1,21 +1,19 @@
-//! Batches, for the Manxue asset routes: many uploads in one call, each through the ordinary
-//! upload use case (`IngestService::upload`), and the statuses of many assets. A batch is
-//! bounded in size, and its uploads are fetched a few at a time.
+//! Batch uploads, for the Manxue asset routes: many URLs in one call, each filed through the
+//! ordinary upload use case (`IngestService::file`). A batch is bounded in size, and its uploads
+//! are fetched a few at a time.
 
 use futures_util::StreamExt;
 use futures_util::stream;
 
-use super::{IngestService, LibraryService, ServiceError, UploadRequest};
-use crate::domain::codes;
+use super::{IngestService, UploadFields};
 use crate::domain::{Asset, AssetType, Caller};
+use crate::service::ServiceError;
 
 /// The most URLs one batch upload takes.
 pub const MAX_BATCH_URLS: usize = 50;
 /// How many of a batch's URLs are fetched at once. Each holds one of the tenant's fetch slots
 /// (`--max-fetches-per-tenant`) while it runs, like any upload.
 pub const BATCH_CONCURRENCY: usize = 4;
-/// The most ids one batch status call takes.
-pub const MAX_STATUS_IDS: usize = 100;
 
 /// One URL of a batch and what became of it: an asset, or the refusal an upload of that URL
 /// alone would have answered.
@@ -48,14 +46,14 @@ impl IngestService {
         }
         let outcomes = stream::iter(urls)
             .map(|(asset_type, url)| async move {
-                let request = UploadRequest {
+                let fields = UploadFields {
                     asset_type: Some(asset_type.as_str().to_owned()),
-                    url: Some(url.clone()),
-                    name: None,
-                    group_id: None,
-                    dedupe: false,
+                    ..UploadFields::default()
                 };
-                let outcome = self.upload(caller, request).await.map(|r| r.asset);
+                let outcome = match fields.by_url(Some(&url)) {
+                    Ok(upload) => self.file(caller, upload).await.map(|r| r.asset),
+                    Err(refused) => Err(refused),
+                };
                 BatchUpload {
                     asset_type,
                     url,
@@ -66,37 +64,5 @@ impl IngestService {
             .collect()
             .await;
         Ok(outcomes)
-    }
-}
-
-impl LibraryService {
-    /// Each id with its asset, or `None` when the caller's tenant has no such asset (missing,
-    /// malformed and other tenants' ids alike). A failure to read fails the whole call.
-    pub async fn statuses(
-        &self,
-        caller: &Caller,
-        ids: Vec<String>,
-    ) -> Result<Vec<(String, Option<Asset>)>, ServiceError> {
-        if ids.is_empty() {
-            return Err(ServiceError::invalid(
-                "assetIds is empty; list at least one asset id",
-            ));
-        }
-        if ids.len() > MAX_STATUS_IDS {
-            return Err(ServiceError::invalid(format!(
-                "{} asset ids in one call; at most {MAX_STATUS_IDS}: send them in several calls",
-                ids.len()
-            )));
-        }
-        let mut found = Vec::with_capacity(ids.len());
-        for id in ids {
-            let asset = match self.get(caller, &id).await {
-                Ok(asset) => Some(asset),
-                Err(e) if e.code() == &codes::NOT_FOUND => None,
-                Err(e) => return Err(e),
-            };
-            found.push((id, asset));
-        }
-        Ok(found)
     }
 }

@@ -28,7 +28,7 @@ const VIDEO_MIN_PIXELS: u64 = 1920 * 1080;
 
 /// The name a video's checked frame `n` (1 and up) is stored under in the blob store's previews;
 /// frame 0 is the asset's own preview.
-pub(super) fn frame_preview_name(sha256: &str, n: usize) -> String {
+pub(in crate::service) fn frame_preview_name(sha256: &str, n: usize) -> String {
     format!("{sha256}.frame{n}")
 }
 

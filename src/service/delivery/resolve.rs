@@ -5,10 +5,11 @@
 
 use serde_json::Value;
 
-use super::{DeliveryService, ServiceError};
+use super::DeliveryService;
 use crate::domain::codes;
 use crate::domain::task_refs::{Finding, Media, Reference, Slot, walk};
 use crate::domain::{Asset, AssetId, AssetType, Caller, Status, TaskProfile};
+use crate::service::ServiceError;
 
 pub use crate::domain::task_refs::ResolveViolation;
 

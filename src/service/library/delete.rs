@@ -4,10 +4,11 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{LibraryService, ServiceError};
+use super::LibraryService;
 use crate::domain::codes;
 use crate::domain::{Asset, AssetId, Caller, ExpiryPolicy};
 use crate::repo::TenantScope;
+use crate::service::ServiceError;
 
 impl LibraryService {
     /// Deletes an asset of the caller's tenant. The row is kept (soft delete) so the blob
@@ -75,10 +76,13 @@ impl LibraryService {
                 "send the fields to change: {\"name\": \"…\", \"groupId\": \"…\"} (null or \"\" removes either)",
             ));
         }
-        let name = name.map(|n| super::ingest::parse_name(n)).transpose()?;
+        let name = name
+            .map(|n| crate::service::fields::parse_name(n))
+            .transpose()?;
         let group = match group.map(|g| g.map(str::trim).filter(|g| !g.is_empty())) {
             Some(Some(raw)) => Some(Some(
-                super::groups::owned_group(self.groups.as_ref(), &caller.tenant, raw).await?,
+                crate::service::groups::owned_group(self.groups.as_ref(), &caller.tenant, raw)
+                    .await?,
             )),
             other => other.map(|_| None),
         };

@@ -2,16 +2,20 @@
 //! forwarded to the upstream generation service at its family's path (`families`); the task id
 //! and the assets it references are recorded so they cannot be deleted while it runs.
 
+mod families;
+
+pub use families::{RESULT_PATH, TASK_FAMILIES, TaskFamily, TaskShape};
+
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::families::{TaskFamily, task_status};
 use super::{DeliveryService, ResolveViolation, Resolved, ServiceError};
 use crate::domain::Caller;
 use crate::domain::codes;
 use crate::repo::TaskRepo;
 use crate::upstream::{UpstreamAnswer, UpstreamApi, UpstreamError};
+use families::task_status;
 
 /// Statuses after which a task no longer needs its assets.
 const TERMINAL: [&str; 8] = [

@@ -1,5 +1,14 @@
 //! A tenant's library: read one asset (now, or once it settles), list, update, delete.
 
+mod delete;
+mod list;
+mod statuses;
+mod wait;
+
+pub use list::ListParams;
+pub use statuses::MAX_STATUS_IDS;
+pub use wait::MAX_WAIT;
+
 use std::sync::Arc;
 
 use super::{ServiceError, Settled};

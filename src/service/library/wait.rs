@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use tokio::sync::broadcast::error::RecvError;
 
-use super::{LibraryService, ServiceError};
+use super::LibraryService;
 use crate::domain::{Asset, Caller, Status};
+use crate::service::ServiceError;
 
 /// The longest a details request may wait.
 pub const MAX_WAIT: Duration = Duration::from_secs(60);

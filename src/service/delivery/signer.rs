@@ -7,10 +7,10 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use super::ServiceError;
 use crate::domain::codes;
 use crate::domain::{AssetId, same_secret};
 use crate::fetch::hex;
+use crate::service::ServiceError;
 
 /// Signs and checks content URLs: HMAC-SHA256 over `{assetId}\n{expiry}` with a server secret.
 #[derive(Clone)]

@@ -156,7 +156,7 @@ mod tests {
 
     #[test]
     fn paths_are_distinct_and_documented() {
-        let readme = include_str!("../../README.md");
+        let readme = include_str!("../../../README.md");
         for (i, family) in TASK_FAMILIES.iter().enumerate() {
             assert!(family.path.starts_with('/') && family.upstream_path.starts_with('/'));
             assert!(family.id_at.iter().all(|p| p.starts_with('/')));

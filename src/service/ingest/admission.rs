@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::ServiceError;
 use crate::config::AdmissionConfig;
 use crate::domain::codes;
 use crate::repo::JobQueue;
+use crate::service::ServiceError;
 
 /// How long a read of the queue depth is trusted before it is read again.
 const DEPTH_FRESH_FOR: Duration = Duration::from_millis(250);

@@ -1,11 +1,12 @@
-//! Uploads whose bytes the client sends instead of a URL: a multipart `file` part streamed by
-//! the face into an `Incoming` spool, or a `data:` URI in `url`. Either becomes a local file
-//! that `IngestService::register` takes like a fetched one.
+//! Uploads whose bytes the client sends instead of a URL: a multipart `file` part or a raw body
+//! streamed by the face into an `Incoming` spool, or a `data:` URI in `url`. Either becomes a
+//! local file that `IngestService` registers like a fetched one.
 //!
 //! What such an asset records as its `url`: `upload://{file name}` (the part's file name,
 //! percent-encoded; `upload://file` when the part has none), and `upload://data-uri` for a
 //! `data:` URI (the URI itself can be megabytes long).
 
+use std::path::Path;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -14,13 +15,13 @@ use base64::engine::{DecodePaddingMode, general_purpose};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use url::Url;
 
-use super::ServiceError;
 use super::admission::FetchSlot;
-use super::ingest::{Filing, IngestService, Registered, parse_name, parse_type};
+use super::{IngestService, spool_error};
+use crate::domain::AssetType;
 use crate::domain::codes;
 use crate::domain::rules::{MediaLimits, describe_bytes, describe_cap};
-use crate::domain::{AssetType, Caller};
 use crate::fetch::{FetchError, FetchedFile, Spool};
+use crate::service::ServiceError;
 
 /// The largest content a `data:` URI may carry, decoded; larger files go as multipart or by URL.
 pub const DATA_URI_MAX_BYTES: u64 = 10 * 1024 * 1024;
@@ -53,7 +54,7 @@ impl Origin {
     }
 
     /// `upload://{name}`: the last component of the part's file name, percent-encoded.
-    fn file(file_name: Option<&str>) -> Self {
+    pub fn file(file_name: Option<&str>) -> Self {
         let base = file_name
             .and_then(|n| n.rsplit(['/', '\\']).next())
             .map(str::trim)
@@ -144,8 +145,20 @@ impl TrimPadding for Vec<u8> {
     }
 }
 
-fn spool_error(e: FetchError) -> ServiceError {
-    ServiceError::internal("spooling an upload", e)
+/// A file larger than its cap: `asset_type`'s, or (before the type is known) the largest.
+pub(super) fn file_too_large(asset_type: Option<AssetType>, limit: u64) -> ServiceError {
+    let message = match asset_type {
+        Some(t) => format!(
+            "the uploaded file is larger than allowed; {} must be {}",
+            lowercase_type(t),
+            describe_cap(limit)
+        ),
+        None => format!(
+            "the uploaded file is larger than any asset this server takes ({})",
+            describe_cap(limit)
+        ),
+    };
+    ServiceError::client(&codes::TOO_LARGE, message)
 }
 
 /// A file a client is sending, written to a temp file as it arrives; holds the tenant's
@@ -153,11 +166,39 @@ fn spool_error(e: FetchError) -> ServiceError {
 pub struct Incoming {
     spool: Spool,
     asset_type: Option<AssetType>,
+    /// The file name the client gave the file (a multipart part's, or the path's).
+    file_name: Option<String>,
     limits: Arc<MediaLimits>,
     _slot: FetchSlot,
 }
 
+impl std::fmt::Debug for Incoming {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Incoming")
+            .field("asset_type", &self.asset_type)
+            .field("file_name", &self.file_name)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Incoming {
+    /// A new spool in `tmp_dir` under `max_bytes`, holding `slot`.
+    pub(super) fn create(
+        tmp_dir: &Path,
+        max_bytes: u64,
+        limits: Arc<MediaLimits>,
+        slot: FetchSlot,
+    ) -> Result<Self, ServiceError> {
+        let spool = Spool::create(tmp_dir, "upload-", max_bytes).map_err(spool_error)?;
+        Ok(Self {
+            spool,
+            asset_type: None,
+            file_name: None,
+            limits,
+            _slot: slot,
+        })
+    }
+
     /// The type the client declared before the file: its cap applies from now on. A value that
     /// is not a type is refused later, with every other check.
     pub fn expect_type(&mut self, raw: &str) {
@@ -167,157 +208,38 @@ impl Incoming {
         }
     }
 
+    /// Records the file name the client gave the file (`upload://{file name}`).
+    pub fn set_file_name(&mut self, name: Option<String>) {
+        self.file_name = name;
+    }
+
+    pub(super) fn file_name(&self) -> Option<&str> {
+        self.file_name.as_deref()
+    }
+
     /// Appends the next chunk; refuses the file (`too-large`) once it passes its cap.
     pub async fn write(&mut self, chunk: &[u8]) -> Result<(), ServiceError> {
         match self.spool.write(chunk).await {
-            Err(FetchError::TooLarge { limit, .. }) => Err(self.too_large(limit)),
+            Err(FetchError::TooLarge { limit, .. }) => Err(file_too_large(self.asset_type, limit)),
             other => other.map_err(spool_error),
         }
     }
 
-    fn too_large(&self, limit: u64) -> ServiceError {
-        let message = match self.asset_type {
-            Some(t) => format!(
-                "the uploaded file is larger than allowed; {} must be {}",
-                lowercase_type(t),
-                describe_cap(limit)
-            ),
-            None => format!(
-                "the uploaded file is larger than any asset this server takes ({})",
-                describe_cap(limit)
-            ),
-        };
-        ServiceError::client(&codes::TOO_LARGE, message)
+    /// The whole file, under `asset_type`'s cap `cap`.
+    pub(super) async fn finish(
+        mut self,
+        asset_type: AssetType,
+        cap: u64,
+    ) -> Result<FetchedFile, ServiceError> {
+        self.spool.set_limit(cap);
+        match self.spool.finish().await {
+            Err(FetchError::TooLarge { limit, .. }) => Err(file_too_large(Some(asset_type), limit)),
+            other => other.map_err(spool_error),
+        }
     }
-}
-
-/// The other parts of an upload sent as a file.
-#[derive(Debug, Clone, Default)]
-pub struct ReceivedUpload {
-    pub asset_type: Option<String>,
-    pub name: Option<String>,
-    /// The file part's own file name, if it had one.
-    pub file_name: Option<String>,
-    /// The group to file the asset in (one of the tenant's).
-    pub group_id: Option<String>,
-    /// Answer a live asset of the tenant with the same bytes and type instead of creating one.
-    pub dedupe: bool,
-    /// The size the client announced (a direct upload): another is `upload-mismatch`.
-    pub expect_bytes: Option<u64>,
-    /// The sha256 the client announced: another is `upload-mismatch`.
-    pub expect_sha256: Option<String>,
 }
 
 impl IngestService {
-    /// The largest file of any type: the cap on a file sent before its `assetType`.
-    pub fn max_upload_bytes(&self) -> u64 {
-        let l = &self.limits;
-        [&l.image, &l.video, &l.audio, &l.document]
-            .iter()
-            .map(|t| t.max_bytes)
-            .max()
-            .unwrap_or(0)
-    }
-
-    /// The cap of one type.
-    pub fn max_bytes(&self, asset_type: AssetType) -> u64 {
-        self.limits.for_type(asset_type).max_bytes
-    }
-
-    /// Starts receiving a file of `caller`: admitted like an upload by URL (the slot is held
-    /// until the upload answers), spooled under the largest cap until the type is known.
-    pub async fn receive(&self, caller: &Caller) -> Result<Incoming, ServiceError> {
-        let admitted = match self.quotas.admit(&caller.tenant, 0).await {
-            Ok(()) => self.admission.admit(&caller.tenant).await,
-            Err(e) => Err(e),
-        };
-        let slot = match admitted {
-            Ok(slot) => slot,
-            Err(refused) => {
-                // Refused before the file (and its type) arrived.
-                crate::metrics::METRICS.upload("unknown", refused.code().name);
-                return Err(refused);
-            }
-        };
-        let spool = Spool::create(&self.tmp_dir, "upload-", self.max_upload_bytes())
-            .map_err(spool_error)?;
-        Ok(Incoming {
-            spool,
-            asset_type: None,
-            limits: Arc::clone(&self.limits),
-            _slot: slot,
-        })
-    }
-
-    /// Registers a received file like a fetched one: the type's cap, then `register`.
-    pub async fn upload_received(
-        &self,
-        caller: &Caller,
-        req: ReceivedUpload,
-        incoming: Incoming,
-    ) -> Result<Registered, ServiceError> {
-        let asset_type = req.asset_type.clone();
-        let result = self.register_received(caller, req, incoming).await;
-        super::ingest::count_upload(asset_type.as_deref(), &result);
-        result
-    }
-
-    async fn register_received(
-        &self,
-        caller: &Caller,
-        req: ReceivedUpload,
-        incoming: Incoming,
-    ) -> Result<Registered, ServiceError> {
-        let asset_type = parse_type(req.asset_type.as_deref())?;
-        let filing = Filing {
-            name: parse_name(req.name.as_deref())?,
-            group_id: self.check_group(caller, req.group_id.as_deref()).await?,
-        };
-        let mut incoming = incoming;
-        let cap = self.max_bytes(asset_type);
-        incoming.asset_type = Some(asset_type);
-        incoming.spool.set_limit(cap);
-        let file = match incoming.spool.finish().await {
-            Err(FetchError::TooLarge { limit, .. }) => {
-                return Err(ServiceError::client(
-                    &codes::TOO_LARGE,
-                    format!(
-                        "the uploaded file is larger than allowed; {} must be {}",
-                        lowercase_type(asset_type),
-                        describe_cap(limit)
-                    ),
-                ));
-            }
-            other => other.map_err(spool_error)?,
-        };
-        // The spool hashed the file as it was written: checked here, not read twice.
-        if let Some(length) = req.expect_bytes
-            && file.bytes != length
-        {
-            return Err(ServiceError::client(
-                &codes::UPLOAD_MISMATCH,
-                format!(
-                    "the upload holds {} bytes, not the {length} announced; PUT the whole file again",
-                    file.bytes
-                ),
-            ));
-        }
-        if let Some(expected) = &req.expect_sha256
-            && !expected.eq_ignore_ascii_case(&file.sha256)
-        {
-            return Err(ServiceError::client(
-                &codes::UPLOAD_MISMATCH,
-                format!(
-                    "the upload's sha256 is {}, not {expected}; PUT the file again",
-                    file.sha256
-                ),
-            ));
-        }
-        let origin = Origin::file(req.file_name.as_deref());
-        self.register(caller, asset_type, filing, origin, file, req.dedupe)
-            .await
-    }
-
     /// A `data:` URI's content in a local file, under the smaller of its cap and the type's.
     pub(super) async fn spool_data_uri(
         &self,

@@ -1,6 +1,12 @@
 //! Asset bytes and the URLs generation tasks read them from: for the owner, through this
 //! server's signed URLs, or through the blob store's presigned URLs.
 
+mod resolve;
+mod signer;
+
+pub use resolve::{ResolveViolation, Resolved};
+pub use signer::ContentSigner;
+
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -8,7 +14,7 @@ use bytes::Bytes;
 use chrono::Utc;
 use futures_util::stream::BoxStream;
 
-use super::{ContentSigner, ServiceError};
+use super::ServiceError;
 use crate::blob::{BlobError, BlobStore};
 use crate::domain::{Asset, AssetId, TaskRules, mime_type};
 use crate::repo::AssetRepo;

@@ -1,5 +1,9 @@
 //! The processing job: probe the stored bytes, check every rule, settle the status.
 
+mod moderate;
+
+pub(super) use moderate::frame_preview_name;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +12,6 @@ use async_trait::async_trait;
 use chrono::Utc;
 
 use super::Settled;
-use super::moderate::Moderated;
 use super::status::{StatusError, change_status};
 use crate::blob::{BlobError, BlobStore};
 use crate::config::ModerationConfig;
@@ -21,6 +24,7 @@ use crate::jobs::{JobError, JobHandler};
 use crate::moderation::{DecodeBudget, FaceDetector};
 use crate::probe::{ProbeError, probe, sniff};
 use crate::repo::{AssetRepo, Job, StatusChange};
+use moderate::Moderated;
 
 /// Bytes read first for sniffing.
 const SNIFF_HEAD: u64 = 64 * 1024;

@@ -18,19 +18,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 use tokio::io::AsyncWriteExt;
 
-use super::ingest::{IngestService, Registered, parse_name, parse_type};
-use super::signer::ContentSigner;
-use super::{Incoming, ReceivedUpload, ServiceError};
+use super::request::{Announced, Upload, Via};
+use super::{IngestService, Registered};
 use crate::blob::BlobStore;
 use crate::domain::Caller;
 use crate::domain::codes;
 use crate::repo::{NewUpload, UploadRecord, UploadRepo};
+use crate::service::delivery::ContentSigner;
+use crate::service::{QuotaService, ServiceError};
 
 /// Uploads swept per housekeeping round.
 const SWEEP_BATCH: u32 = 100;
@@ -42,7 +42,10 @@ pub const UPLOAD_TTL: Duration = Duration::from_secs(24 * 3600);
 pub struct ResumableService {
     uploads: Arc<dyn UploadRepo>,
     blobs: Arc<dyn BlobStore>,
+    /// Files a complete upload.
     ingest: IngestService,
+    /// Refuses an upload over the tenant's quota when it is created.
+    quotas: QuotaService,
     tmp_dir: std::path::PathBuf,
     ttl: Duration,
     /// Signs this node's upload URLs (stores that cannot presign).
@@ -83,12 +86,14 @@ impl ResumableService {
         uploads: Arc<dyn UploadRepo>,
         blobs: Arc<dyn BlobStore>,
         ingest: IngestService,
+        quotas: QuotaService,
         tmp_dir: std::path::PathBuf,
     ) -> Self {
         Self {
             uploads,
             blobs,
             ingest,
+            quotas,
             tmp_dir,
             ttl: UPLOAD_TTL,
             signer: None,
@@ -105,18 +110,10 @@ impl ResumableService {
     pub async fn create_direct(
         &self,
         caller: &Caller,
-        asset_type: Option<&str>,
-        name: Option<&str>,
+        announced: Announced,
         length: u64,
     ) -> Result<DirectUpload, ServiceError> {
-        let mut fields = Vec::new();
-        if let Some(t) = asset_type {
-            fields.push(("assetType".to_owned(), t.to_owned()));
-        }
-        if let Some(n) = name {
-            fields.push(("name".to_owned(), n.to_owned()));
-        }
-        let upload = self.create_with(caller, length, &fields).await?;
+        let upload = self.create(caller, announced, length).await?;
         let now = Utc::now();
         let ttl = self
             .signer
@@ -203,21 +200,13 @@ impl ResumableService {
                 "this upload is complete already",
             ));
         }
-        let incoming = self
-            .read_parts(caller, &upload, &[DIRECT_PART.to_owned()], || {
-                ServiceError::client(
-                    &codes::UPLOAD_MISMATCH,
-                    "no bytes have arrived for this upload yet: PUT the file to its url first",
-                )
-            })
-            .await?;
+        let via = Via::Direct {
+            length: upload.length,
+            sha256: sha256.map(str::to_owned),
+        };
         // The size and the checksum are checked on the spool's own count and hash.
-        let mut request = received(&upload, sha256);
-        request.expect_bytes = Some(upload.length);
-        let registered = self
-            .ingest
-            .upload_received(caller, request, incoming)
-            .await?;
+        let stored = Upload::stored(&upload, vec![DIRECT_PART.to_owned()], via);
+        let registered = self.ingest.file(caller, stored).await?;
         self.uploads
             .finish_upload(id, registered.asset.id.as_str())
             .await
@@ -226,12 +215,6 @@ impl ResumableService {
             tracing::warn!(upload = %id, error = %e, "could not remove an upload's bytes");
         }
         Ok(registered)
-    }
-
-    /// Keeps unfinished uploads for `ttl` after their last byte.
-    pub fn with_ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl;
-        self
     }
 
     /// The largest length an upload may announce (the largest cap of any type).
@@ -243,45 +226,21 @@ impl ResumableService {
         now + chrono::Duration::from_std(self.ttl).unwrap_or(chrono::Duration::days(1))
     }
 
-    /// Creates an upload of `length` bytes; `metadata` is tus's `Upload-Metadata` (comma-
-    /// separated `key base64value` pairs): `assetType` (required) and `name`.
+    /// Creates an upload of `length` bytes of the type and name it announced.
     pub async fn create(
         &self,
         caller: &Caller,
+        announced: Announced,
         length: u64,
-        metadata: Option<&str>,
     ) -> Result<UploadRecord, ServiceError> {
-        let fields = parse_metadata(metadata.unwrap_or_default())?;
-        self.create_with(caller, length, &fields).await
-    }
-
-    async fn create_with(
-        &self,
-        caller: &Caller,
-        length: u64,
-        fields: &[(String, String)],
-    ) -> Result<UploadRecord, ServiceError> {
-        let field = |key: &str| {
-            fields
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.as_str())
-        };
-        let asset_type = parse_type(field("assetType")).map_err(|e| match e {
-            ServiceError::Client { code, message } => ServiceError::Client {
-                code,
-                message: format!("{message} (Upload-Metadata's or the body's assetType)"),
-            },
-            other => other,
-        })?;
-        let name = parse_name(field("name"))?;
+        let Announced { asset_type, name } = announced;
         if length == 0 {
             return Err(ServiceError::invalid(
                 "Upload-Length is 0: an upload needs at least one byte",
             ));
         }
         // Over the tenant's quota, nothing is received (checked again when it completes).
-        self.ingest.quotas.admit(&caller.tenant, length).await?;
+        self.quotas.admit(&caller.tenant, length).await?;
         let cap = self.ingest.max_bytes(asset_type);
         if length > cap {
             return Err(ServiceError::client(
@@ -457,18 +416,8 @@ impl ResumableService {
         caller: &Caller,
         upload: &UploadRecord,
     ) -> Result<Registered, ServiceError> {
-        let incoming = self
-            .read_parts(caller, upload, &upload.parts, || {
-                ServiceError::internal(
-                    "reading an upload's part",
-                    anyhow::anyhow!("a part of the upload is not in the blob store"),
-                )
-            })
-            .await?;
-        let registered = self
-            .ingest
-            .upload_received(caller, received(upload, None), incoming)
-            .await;
+        let stored = Upload::stored(upload, upload.parts.clone(), Via::Resumable);
+        let registered = self.ingest.file(caller, stored).await;
         match &registered {
             Ok(r) => {
                 self.uploads
@@ -484,34 +433,6 @@ impl ResumableService {
             tracing::warn!(upload = %upload.id, error = %e, "could not remove an upload's parts");
         }
         registered
-    }
-
-    /// The upload's `parts`, in order, read back through a new upload spool (hashed as written,
-    /// the type's cap enforced). A missing part answers `missing()`.
-    async fn read_parts(
-        &self,
-        caller: &Caller,
-        upload: &UploadRecord,
-        parts: &[String],
-        missing: fn() -> ServiceError,
-    ) -> Result<Incoming, ServiceError> {
-        let read_error = |e: crate::blob::BlobError| match e {
-            crate::blob::BlobError::NotFound(_) => missing(),
-            other => ServiceError::internal("reading an upload's part", other),
-        };
-        let mut incoming = self.ingest.receive(caller).await?;
-        incoming.expect_type(upload.asset_type.as_str());
-        for part in parts {
-            let mut stream = self
-                .blobs
-                .upload_part_stream(&upload.id, part)
-                .await
-                .map_err(read_error)?;
-            while let Some(chunk) = stream.next().await {
-                incoming.write(&chunk.map_err(read_error)?).await?;
-            }
-        }
-        Ok(incoming)
     }
 
     /// Ends an upload: its parts and its row are removed (a completed upload's asset stays).
@@ -543,60 +464,5 @@ impl ResumableService {
             self.remove(id).await?;
         }
         Ok(ids.len() as u64)
-    }
-}
-
-/// What registering a complete upload takes: its type and name, and the sha256 the client
-/// announced, if any.
-fn received(upload: &UploadRecord, sha256: Option<&str>) -> ReceivedUpload {
-    ReceivedUpload {
-        asset_type: Some(upload.asset_type.as_str().to_owned()),
-        name: upload.name.clone(),
-        file_name: upload.name.clone(),
-        expect_sha256: sha256.map(str::to_owned),
-        ..ReceivedUpload::default()
-    }
-}
-
-/// tus's `Upload-Metadata`: `key base64value` pairs separated by commas (a key alone has an
-/// empty value).
-fn parse_metadata(raw: &str) -> Result<Vec<(String, String)>, ServiceError> {
-    let mut out = Vec::new();
-    for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once(' ').unwrap_or((pair, ""));
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(value.trim())
-            .map_err(|_| {
-                ServiceError::invalid(format!(
-                    "Upload-Metadata: the value of '{key}' is not base64"
-                ))
-            })?;
-        let value = String::from_utf8(bytes).map_err(|_| {
-            ServiceError::invalid(format!(
-                "Upload-Metadata: the value of '{key}' is not UTF-8"
-            ))
-        })?;
-        out.push((key.to_owned(), value));
-    }
-    Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn metadata_pairs_are_decoded() {
-        let parsed = parse_metadata("assetType SW1hZ2U=, name Y292ZXIucG5n,flag").expect("valid");
-        assert_eq!(
-            parsed,
-            vec![
-                ("assetType".to_owned(), "Image".to_owned()),
-                ("name".to_owned(), "cover.png".to_owned()),
-                ("flag".to_owned(), String::new()),
-            ]
-        );
-        assert!(parse_metadata("assetType !!").is_err());
-        assert!(parse_metadata("").expect("empty").is_empty());
     }
 }
