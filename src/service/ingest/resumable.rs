@@ -409,8 +409,9 @@ impl ResumableService {
         Ok((path, received))
     }
 
-    /// Reads the parts back in order through the upload spool and registers the file; the
-    /// parts are removed either way once read (a refused file leaves no upload behind).
+    /// Files the complete upload. A file refused for what it is (its type, its size, …) leaves
+    /// no upload behind; one refused for now (the tenant's quota, the load) or that failed on
+    /// our side keeps its parts, and a `PATCH` at the end with no bytes completes it later.
     async fn complete(
         &self,
         caller: &Caller,
@@ -425,9 +426,10 @@ impl ResumableService {
                     .await
                     .map_err(db("finishing an upload"))?;
             }
-            Err(_) => {
+            Err(e) if refuses_the_file(e) => {
                 let _ = self.uploads.delete_upload(&upload.id).await;
             }
+            Err(_) => return registered,
         }
         if let Err(e) = self.blobs.delete_upload_parts(&upload.id).await {
             tracing::warn!(upload = %upload.id, error = %e, "could not remove an upload's parts");
@@ -465,4 +467,10 @@ impl ResumableService {
         }
         Ok(ids.len() as u64)
     }
+}
+
+/// Whether `e` refuses the file itself, so that sending it again cannot succeed: a client
+/// error other than the tenant's quota.
+fn refuses_the_file(e: &ServiceError) -> bool {
+    matches!(e, ServiceError::Client { code, .. } if *code != &codes::QUOTA_EXCEEDED)
 }
