@@ -39,6 +39,17 @@ pub trait AssetRepo: Send + Sync {
         job: &NewJob,
         hold: &str,
     ) -> RepoResult<Insert>;
+    /// The same, recording the asset as what the resumable or direct upload `upload` became
+    /// (`UploadRepo::finish_upload`) in the same transaction: `UploadFinished`, with nothing
+    /// inserted, when the upload has an asset already. So one upload becomes one asset,
+    /// however many requests complete it at once, on any node.
+    async fn insert_asset_finishing_upload(
+        &self,
+        asset: &NewAsset,
+        job: &NewJob,
+        hold: &str,
+        upload: &str,
+    ) -> RepoResult<Insert>;
     /// A live (not deleted) asset of this tenant.
     async fn get_asset(&self, tenant: &str, id: &AssetId) -> RepoResult<Option<Asset>>;
     /// A live asset of any tenant (for workers).

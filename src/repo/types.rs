@@ -27,6 +27,10 @@ pub enum Insert {
     IdTaken,
     /// The upload's hold on its blob was gone: the blob may have been removed meanwhile.
     HoldLost,
+    /// The resumable or direct upload the asset was to finish has become an asset already
+    /// (another request completed it first): nothing inserted; that asset's id, if the upload
+    /// is still there.
+    UploadFinished(Option<String>),
 }
 
 /// Who holds a content hash (`BlobHoldRepo`).

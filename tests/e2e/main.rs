@@ -39,6 +39,7 @@ mod shutdown;
 mod ssrf;
 mod tenancy;
 mod tus;
+mod upload_races;
 mod v1_api;
 mod v1_uploads;
 mod volc;

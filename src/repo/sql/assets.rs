@@ -121,6 +121,7 @@ where
         asset: &NewAsset,
         job: &NewJob,
         hold: Option<&str>,
+        upload: Option<&str>,
     ) -> RepoResult<Insert> {
         let now = millis(asset.created_at);
         let mut tx = self.write.begin().await?;
@@ -158,6 +159,25 @@ where
                 return Ok(Insert::HoldLost);
             }
         }
+        if let Some(upload) = upload {
+            // Waits for (PostgreSQL) or runs after (SQLite's one writer) any other completion
+            // of the upload, and sees what it wrote.
+            let finished =
+                sqlx::query("UPDATE uploads SET asset_id = $2 WHERE id = $1 AND asset_id IS NULL")
+                    .bind(upload)
+                    .bind(asset.id.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            if DB::rows_affected(&finished) == 0 {
+                tx.rollback().await?;
+                let became: Option<Option<String>> =
+                    sqlx::query_scalar("SELECT asset_id FROM uploads WHERE id = $1")
+                        .bind(upload)
+                        .fetch_optional(&self.write)
+                        .await?;
+                return Ok(Insert::UploadFinished(became.flatten()));
+            }
+        }
         sqlx::query(INSERT_JOB)
             .bind(&job.kind)
             .bind(asset.id.as_str())
@@ -192,7 +212,7 @@ where
     usize: ColumnIndex<DB::Row>,
 {
     async fn insert_asset_with_job(&self, asset: &NewAsset, job: &NewJob) -> RepoResult<Insert> {
-        self.insert(asset, job, None).await
+        self.insert(asset, job, None, None).await
     }
 
     async fn insert_held_asset_with_job(
@@ -201,7 +221,17 @@ where
         job: &NewJob,
         hold: &str,
     ) -> RepoResult<Insert> {
-        self.insert(asset, job, Some(hold)).await
+        self.insert(asset, job, Some(hold), None).await
+    }
+
+    async fn insert_asset_finishing_upload(
+        &self,
+        asset: &NewAsset,
+        job: &NewJob,
+        hold: &str,
+        upload: &str,
+    ) -> RepoResult<Insert> {
+        self.insert(asset, job, Some(hold), Some(upload)).await
     }
 
     async fn get_asset(&self, tenant: &str, id: &AssetId) -> RepoResult<Option<Asset>> {

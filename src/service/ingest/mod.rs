@@ -232,6 +232,10 @@ impl IngestService {
         let filing = register::Filing {
             name,
             group_id: self.check_group(caller, group_id.as_deref()).await?,
+            finishes: match &source {
+                Source::Stored(stored) => Some(stored.id.clone()),
+                _ => None,
+            },
         };
         let cap = self.max_bytes(asset_type);
         // A fetch slot is held until the upload answers, whichever way (a file the client

@@ -31,11 +31,31 @@ struct Registration<'a> {
     hold: &'a str,
 }
 
-/// Where a new asset is filed: its name and its group, both checked.
+/// Where a new asset is filed: its name and its group, both checked; and the resumable or
+/// direct upload it finishes, if it is one.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Filing {
     pub name: Option<String>,
     pub group_id: Option<String>,
+    pub finishes: Option<String>,
+}
+
+/// What the insert of an upload's row did.
+enum Inserted {
+    New(Box<Asset>),
+    /// The blob's hold was gone: store it again.
+    HoldLost,
+    /// The upload it finishes is an asset already (another request completed it).
+    UploadFinished(Option<String>),
+}
+
+/// The refusal of a completion that another request got to first.
+pub(super) fn completed_by_another(asset: Option<&str>) -> ServiceError {
+    let which = asset.map(|a| format!(" (asset {a})")).unwrap_or_default();
+    ServiceError::client(
+        &codes::CONFLICT,
+        format!("this upload is complete: another request completed it{which}"),
+    )
 }
 
 fn article(t: AssetType) -> &'static str {
@@ -114,21 +134,27 @@ impl IngestService {
                 hold: hold.id(),
             };
             // On an error the hold is released when dropped; an insert consumes it.
-            let inserted = self.insert(new).await?;
-            hold.consumed();
-            match inserted {
-                Some(asset) => {
+            match self.insert(new).await? {
+                Inserted::New(asset) => {
+                    hold.consumed();
                     tracing::info!(
                         asset = %asset.id, tenant = %caller.tenant, bytes = asset.bytes,
                         format = %sniffed.format, dedup = put == PutOutcome::AlreadyPresent,
                         "asset registered"
                     );
                     return Ok(Registered {
-                        asset,
+                        asset: *asset,
                         deduplicated: false,
                     });
                 }
-                None => tracing::warn!(sha256 = %file.sha256, "blob hold lost; storing again"),
+                Inserted::HoldLost => {
+                    hold.consumed();
+                    tracing::warn!(sha256 = %file.sha256, "blob hold lost; storing again");
+                }
+                // Nothing inserted: the hold is released when dropped.
+                Inserted::UploadFinished(asset) => {
+                    return Err(completed_by_another(asset.as_deref()));
+                }
             }
         }
         Err(ServiceError::internal(
@@ -165,9 +191,9 @@ impl IngestService {
         Ok(page.items.into_iter().next())
     }
 
-    /// Inserts the `Processing` row and its job, releasing the upload's hold; `None` when the
-    /// hold was gone.
-    async fn insert(&self, new: Registration<'_>) -> Result<Option<Asset>, ServiceError> {
+    /// Inserts the `Processing` row and its job, releasing the upload's hold (and finishing
+    /// the resumable or direct upload it completes, in the same transaction).
+    async fn insert(&self, new: Registration<'_>) -> Result<Inserted, ServiceError> {
         let job = NewJob {
             kind: PROCESS_ASSET.to_owned(),
             max_attempts: self.max_attempts,
@@ -187,17 +213,26 @@ impl IngestService {
                 group_id: new.filing.group_id.clone(),
                 created_at: now,
             };
-            let inserted = self
-                .assets
-                .insert_held_asset_with_job(&asset, &job, new.hold)
-                .await;
+            let inserted = match &new.filing.finishes {
+                Some(upload) => {
+                    self.assets
+                        .insert_asset_finishing_upload(&asset, &job, new.hold, upload)
+                        .await
+                }
+                None => {
+                    self.assets
+                        .insert_held_asset_with_job(&asset, &job, new.hold)
+                        .await
+                }
+            };
             match inserted {
                 Ok(Insert::Inserted(asset)) => {
                     self.wake.notify_one();
-                    return Ok(Some(*asset));
+                    return Ok(Inserted::New(asset));
                 }
                 Ok(Insert::IdTaken) => continue,
-                Ok(Insert::HoldLost) => return Ok(None),
+                Ok(Insert::HoldLost) => return Ok(Inserted::HoldLost),
+                Ok(Insert::UploadFinished(asset)) => return Ok(Inserted::UploadFinished(asset)),
                 Err(e) => return Err(ServiceError::internal("registering an asset", e)),
             }
         }

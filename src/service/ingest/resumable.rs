@@ -23,6 +23,7 @@ use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 use tokio::io::AsyncWriteExt;
 
+use super::register::completed_by_another;
 use super::request::{Announced, Upload, Via};
 use super::{IngestService, Registered};
 use crate::blob::BlobStore;
@@ -206,14 +207,16 @@ impl ResumableService {
         };
         // The size and the checksum are checked on the spool's own count and hash.
         let stored = Upload::stored(&upload, vec![DIRECT_PART.to_owned()], via);
-        let registered = self.ingest.file(caller, stored).await?;
+        let registered = match self.ingest.file(caller, stored).await {
+            Ok(registered) => registered,
+            Err(e) => return Err(self.completed_meanwhile(id, e).await),
+        };
+        // Finished with the asset's insert; not when the tenant's live twin was answered.
         self.uploads
             .finish_upload(id, registered.asset.id.as_str())
             .await
             .map_err(db("finishing an upload"))?;
-        if let Err(e) = self.blobs.delete_upload_parts(id).await {
-            tracing::warn!(upload = %id, error = %e, "could not remove an upload's bytes");
-        }
+        self.remove_parts(id).await;
         Ok(registered)
     }
 
@@ -418,23 +421,42 @@ impl ResumableService {
         upload: &UploadRecord,
     ) -> Result<Registered, ServiceError> {
         let stored = Upload::stored(upload, upload.parts.clone(), Via::Resumable);
-        let registered = self.ingest.file(caller, stored).await;
-        match &registered {
-            Ok(r) => {
-                self.uploads
-                    .finish_upload(&upload.id, r.asset.id.as_str())
-                    .await
-                    .map_err(db("finishing an upload"))?;
+        let registered = match self.ingest.file(caller, stored).await {
+            Ok(registered) => registered,
+            Err(e) => {
+                let e = self.completed_meanwhile(&upload.id, e).await;
+                if refuses_the_file(&e) {
+                    let _ = self.uploads.delete_upload(&upload.id).await;
+                    self.remove_parts(&upload.id).await;
+                }
+                return Err(e);
             }
-            Err(e) if refuses_the_file(e) => {
-                let _ = self.uploads.delete_upload(&upload.id).await;
-            }
-            Err(_) => return registered,
+        };
+        // Finished with the asset's insert; not when the tenant's live twin was answered.
+        self.uploads
+            .finish_upload(&upload.id, registered.asset.id.as_str())
+            .await
+            .map_err(db("finishing an upload"))?;
+        self.remove_parts(&upload.id).await;
+        Ok(registered)
+    }
+
+    async fn remove_parts(&self, id: &str) {
+        if let Err(e) = self.blobs.delete_upload_parts(id).await {
+            tracing::warn!(upload = %id, error = %e, "could not remove an upload's parts");
         }
-        if let Err(e) = self.blobs.delete_upload_parts(&upload.id).await {
-            tracing::warn!(upload = %upload.id, error = %e, "could not remove an upload's parts");
+    }
+
+    /// The answer to a completion that failed: `conflict` when another request completed the
+    /// upload meanwhile (its parts may be gone because of it), else `failed`.
+    async fn completed_meanwhile(&self, id: &str, failed: ServiceError) -> ServiceError {
+        match self.uploads.get_upload_any_tenant(id).await {
+            Ok(Some(UploadRecord {
+                asset_id: Some(asset),
+                ..
+            })) => completed_by_another(Some(&asset)),
+            _ => failed,
         }
-        registered
     }
 
     /// Ends an upload: its parts and its row are removed (a completed upload's asset stays).
@@ -470,7 +492,8 @@ impl ResumableService {
 }
 
 /// Whether `e` refuses the file itself, so that sending it again cannot succeed: a client
-/// error other than the tenant's quota.
+/// error other than the tenant's quota and another request's completion.
 fn refuses_the_file(e: &ServiceError) -> bool {
-    matches!(e, ServiceError::Client { code, .. } if *code != &codes::QUOTA_EXCEEDED)
+    matches!(e, ServiceError::Client { code, .. }
+        if *code != &codes::QUOTA_EXCEEDED && *code != &codes::CONFLICT)
 }
