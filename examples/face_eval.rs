@@ -1,7 +1,6 @@
 //! Face detector accuracy and speed over a labelled set (see docs/MODERATION.md).
 //!
-//! `cargo run --release --example face_eval -- DIR [LFW_NPY] [--detector mtcnn|seetaface]
-//! [--min-face PX]`: `DIR/face/*` must be held, `DIR/noface/*` must pass. `LFW_NPY` is
+//! `cargo run --release --example face_eval -- DIR [LFW_NPY] [--min-face PX]`: `DIR/face/*` must be held, `DIR/noface/*` must pass. `LFW_NPY` is
 //! scikit-image's `lfw_subset.npy` (100 face crops then 100 background crops, 25×25), each
 //! enlarged and centred on a plain canvas. Every image goes through the server's own scan
 //! (`moderation::scan_image`: decode — a JPEG scaled in the DCT —, working-size downscale,
@@ -10,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use assetlib::moderation::{Decoded, FaceDetector, Mtcnn, SeetaDetector, scan_decoded, scan_image};
+use assetlib::moderation::{Decoded, FaceDetector, Mtcnn, scan_decoded, scan_image};
 use image::{DynamicImage, GrayImage, Luma};
 
 /// One labelled image: a file, or pixels made in memory (the LFW crops).
@@ -73,36 +72,23 @@ fn scan(item: &Item, detector: &dyn FaceDetector) -> (usize, (u32, u32), Duratio
     )
 }
 
-fn detector(kind: &str, threshold: Option<f64>, min_face: Option<u32>) -> Box<dyn FaceDetector> {
-    match kind {
-        "seetaface" => {
-            let d = SeetaDetector::embedded().expect("model");
-            Box::new(match threshold {
-                Some(t) => d.with_threshold(t),
-                None => d,
-            })
-        }
-        _ => {
-            let mut d = Mtcnn::embedded().expect("model");
-            if let Some(t) = threshold {
-                d = d.with_threshold(t as f32);
-            }
-            if let Some(px) = min_face {
-                d = d.with_min_face(px);
-            }
-            Box::new(d)
-        }
+fn detector(threshold: Option<f32>, min_face: Option<u32>) -> Box<dyn FaceDetector> {
+    let mut d = Mtcnn::embedded().expect("model");
+    if let Some(t) = threshold {
+        d = d.with_threshold(t);
     }
+    if let Some(px) = min_face {
+        d = d.with_min_face(px);
+    }
+    Box::new(d)
 }
 
 fn main() {
     let mut positional = Vec::new();
-    let mut kind = "mtcnn".to_owned();
     let mut min_face = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--detector" => kind = args.next().expect("--detector NAME"),
             "--min-face" => {
                 min_face = Some(args.next().expect("--min-face PX").parse().expect("PX"));
             }
@@ -133,7 +119,7 @@ fn main() {
     if let Some(npy) = positional.get(1) {
         set.extend(lfw(Path::new(npy)));
     }
-    let shipped = detector(&kind, None, min_face);
+    let shipped = detector(None, min_face);
     println!("detector: {}", shipped.name());
     let (mut tp, mut fn_, mut fp, mut tn) = (0, 0, 0, 0);
     let mut times: Vec<Duration> = Vec::new();
@@ -178,16 +164,12 @@ fn main() {
     );
 
     // Tuning: the same set at other thresholds.
-    let thresholds: &[f64] = if kind == "seetaface" {
-        &[0.5, 1.0, 1.5, 2.0, 3.0, 4.0]
-    } else {
-        &[0.7, 0.8, 0.85, 0.9, 0.95, 0.98]
-    };
+    let thresholds: &[f32] = &[0.7, 0.8, 0.85, 0.9, 0.95, 0.98];
     println!();
     println!("| threshold | recall | false-hold rate | missed faces | false holds |");
     println!("|---|---|---|---|---|");
     for &threshold in thresholds {
-        let tuned = detector(&kind, Some(threshold), min_face);
+        let tuned = detector(Some(threshold), min_face);
         let (mut hit, mut faces, mut false_holds, mut others) = (0, 0, 0, 0);
         let (mut missed, mut wrong) = (Vec::new(), Vec::new());
         for item in &set {

@@ -28,7 +28,7 @@ pub struct ServeArgs {
     /// Face policy for images: hold (for review), reject, or allow.
     #[arg(long, env = "ASSETLIB_FACES")]
     pub faces: Option<FacePolicy>,
-    /// Face detector: mtcnn (default, a CNN cascade) or seetaface (the previous detector).
+    /// Face detector: mtcnn (a CNN cascade; the only one since SeetaFace was removed).
     #[arg(long, env = "ASSETLIB_FACE_DETECTOR")]
     pub face_detector: Option<FaceDetectorKind>,
     /// Admit 1080p videos (pixel count up to `limits.video_rules.max_pixels_1080p`).

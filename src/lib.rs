@@ -8,14 +8,14 @@ pub mod domain;
 pub mod fetch;
 pub mod http;
 pub mod jobs;
-pub mod metrics;
+pub(crate) mod metrics;
 pub mod moderation;
 pub mod probe;
 pub mod repo;
-pub mod request_id;
+pub(crate) mod request_id;
 pub mod server;
 pub mod service;
-pub mod state;
+pub(crate) mod state;
 pub mod upstream;
 
 /// The layers, lowest first: a module may import its own layer and those below, never above;

@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::domain::FaceDetectorKind;
 use crate::fetch::{HttpFetcher, HttpWebhookSender, NameLookup};
 use crate::jobs::{JobRegistry, PROCESS_ASSET};
-use crate::moderation::{DecodeBudget, FaceDetector, Mtcnn, SeetaDetector};
+use crate::moderation::{DecodeBudget, FaceDetector, Mtcnn};
 use crate::repo::Repo;
 use crate::service::{
     Admission, ContentSigner, DeliveryService, Fsck, GatewayService, GroupService,
@@ -91,9 +91,6 @@ impl AppState {
         let detector: Arc<dyn FaceDetector> = match config.moderation.detector {
             FaceDetectorKind::Mtcnn => {
                 Arc::new(Mtcnn::embedded().context("loading the face model")?)
-            }
-            FaceDetectorKind::Seetaface => {
-                Arc::new(SeetaDetector::embedded().context("loading the face model")?)
             }
         };
         let wake = Arc::new(Notify::new());

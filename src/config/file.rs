@@ -363,8 +363,13 @@ mod tests {
             file_from_toml("").expect("empty").moderation.detector,
             FaceDetectorKind::Mtcnn
         );
-        let file = file_from_toml("[moderation]\ndetector = \"seetaface\"").expect("valid");
-        assert_eq!(file.moderation.detector, FaceDetectorKind::Seetaface);
+        let removed = file_from_toml("[moderation]\ndetector = \"seetaface\"")
+            .expect_err("seetaface was removed");
+        assert!(
+            format!("{removed:#}").contains("'seetaface' was removed"),
+            "{removed:#}"
+        );
+        assert!("seetaface".parse::<FaceDetectorKind>().is_err());
         assert!(file_from_toml("[moderation]\ndetector = \"yolo\"").is_err());
         assert_eq!("mtcnn".parse(), Ok(FaceDetectorKind::Mtcnn));
         assert!("blaze".parse::<FaceDetectorKind>().is_err());

@@ -1,16 +1,56 @@
 //! Every stable code the server answers with, named once: the v1 kebab-case code, the kyy
-//! envelope's number and the HTTP status of a refused request, and whether the code also
-//! names an asset's failure (`failure.code`) or a task reference's violation.
+//! envelope's number, the Volcengine face's `Error.Code` and the HTTP status of a refused
+//! request, and whether the code also names an asset's failure (`failure.code`) or a task
+//! reference's violation. A refusal cannot be declared without each face's spelling.
 //!
 //! README's error tables list the same codes; a test below checks them against this registry.
 
 use std::fmt;
 
-/// How a refused request answers: the kyy envelope's `code` and the HTTP status (both faces).
+/// How a refused request answers on each face: the kyy envelope's `code`, the Volcengine
+/// face's `ResponseMetadata.Error.Code` and the HTTP status (every face).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Refusal {
     pub kyy: i64,
     pub http: u16,
+    /// One of [`volc`]'s spellings.
+    pub volc: &'static str,
+}
+
+/// The Volcengine face's error codes (`ResponseMetadata.Error.Code`). Several stable codes share
+/// one; the stable code itself stays in the message.
+pub mod volc {
+    pub const INVALID_PARAMETER: &str = "InvalidParameter";
+    /// The source URL of an upload: unreachable, refused, too large, not of its type.
+    pub const INVALID_URL: &str = "InvalidParameter.URL";
+    pub const NOT_FOUND_ASSET: &str = "NotFound.Asset";
+    pub const NOT_FOUND_GROUP: &str = "NotFound.AssetGroup";
+    pub const GROUP_NOT_EMPTY: &str = "OperationDenied.AssetGroupNotEmpty";
+    pub const OPERATION_DENIED: &str = "OperationDenied";
+    pub const INVALID_AUTHORIZATION: &str = "InvalidAuthorization";
+    pub const ACCESS_DENIED: &str = "AccessDenied";
+    pub const QUOTA_EXCEEDED: &str = "QuotaExceeded";
+    pub const THROTTLING: &str = "Throttling";
+    pub const SERVICE_UNAVAILABLE: &str = "ServiceUnavailable";
+    pub const INTERNAL_ERROR: &str = "InternalError";
+    pub const UPSTREAM: &str = "InternalError.Upstream";
+
+    /// Every spelling.
+    pub const ALL: &[&str] = &[
+        INVALID_PARAMETER,
+        INVALID_URL,
+        NOT_FOUND_ASSET,
+        NOT_FOUND_GROUP,
+        GROUP_NOT_EMPTY,
+        OPERATION_DENIED,
+        INVALID_AUTHORIZATION,
+        ACCESS_DENIED,
+        QUOTA_EXCEEDED,
+        THROTTLING,
+        SERVICE_UNAVAILABLE,
+        INTERNAL_ERROR,
+        UPSTREAM,
+    ];
 }
 
 /// One stable code.
@@ -38,20 +78,20 @@ impl serde::Serialize for Code {
     }
 }
 
-const fn refusal(name: &'static str, kyy: i64, http: u16) -> Code {
+const fn refusal(name: &'static str, kyy: i64, http: u16, volc: &'static str) -> Code {
     Code {
         name,
-        refusal: Some(Refusal { kyy, http }),
+        refusal: Some(Refusal { kyy, http, volc }),
         failure: false,
         violation: false,
     }
 }
 
 /// A code that both refuses an upload and fails an accepted asset.
-const fn refusal_and_failure(name: &'static str, kyy: i64, http: u16) -> Code {
+const fn refusal_and_failure(name: &'static str, kyy: i64, http: u16, volc: &'static str) -> Code {
     Code {
         failure: true,
-        ..refusal(name, kyy, http)
+        ..refusal(name, kyy, http, volc)
     }
 }
 
@@ -74,43 +114,61 @@ const fn violation(name: &'static str) -> Code {
 }
 
 // Refused requests (nothing is created).
-pub const NOT_FOUND: Code = refusal("not-found", -1, 404);
-pub const INVALID_REQUEST: Code = refusal("invalid-request", 1000, 400);
-pub const SOURCE_UNREACHABLE: Code = refusal("source-unreachable", 1001, 422);
-pub const SOURCE_HTTP_ERROR: Code = refusal("source-http-error", 1002, 422);
-pub const URL_NOT_ALLOWED: Code = refusal("url-not-allowed", 1003, 422);
-pub const TOO_LARGE: Code = refusal_and_failure("too-large", 1004, 413);
-pub const TYPE_MISMATCH: Code = refusal_and_failure("type-mismatch", 1005, 422);
-pub const SOURCE_TIMEOUT: Code = refusal("source-timeout", 1006, 422);
-pub const INVALID_ASSET_TYPE: Code = refusal("invalid-asset-type", 1007, 400);
-pub const INVALID_URL: Code = refusal("invalid-url", 1008, 400);
-pub const INVALID_NAME: Code = refusal("invalid-name", 1009, 400);
-pub const TOO_MANY_REDIRECTS: Code = refusal("too-many-redirects", 1010, 422);
-pub const INVALID_REFERENCES: Code = refusal("invalid-references", 1011, 422);
-pub const UNAUTHORIZED: Code = refusal("unauthorized", 1401, 401);
-pub const FORBIDDEN: Code = refusal("forbidden", 1403, 403);
-pub const CONFLICT: Code = refusal("conflict", 1409, 409);
-pub const ASSET_IN_USE: Code = refusal("asset-in-use", 1410, 409);
-pub const IDEMPOTENCY_IN_PROGRESS: Code = refusal("idempotency-in-progress", 1411, 409);
-pub const IDEMPOTENCY_KEY_REUSED: Code = refusal("idempotency-key-reused", 1422, 422);
-pub const IDEMPOTENCY_KEY_INVALID: Code = refusal("idempotency-key-invalid", 1012, 400);
-pub const UPLOAD_MISMATCH: Code = refusal("upload-mismatch", 1013, 422);
-pub const GROUP_NOT_FOUND: Code = refusal("group-not-found", 1014, 404);
-pub const GROUP_NOT_EMPTY: Code = refusal("group-not-empty", 1015, 409);
-pub const METHOD_NOT_ALLOWED: Code = refusal("method-not-allowed", 1405, 405);
-pub const PRECONDITION_FAILED: Code = refusal("precondition-failed", 1412, 412);
-pub const UNSUPPORTED_MEDIA_TYPE: Code = refusal("unsupported-media-type", 1415, 415);
-pub const BODY_TOO_LARGE: Code = refusal("body-too-large", 1413, 413);
-pub const URI_TOO_LONG: Code = refusal("uri-too-long", 1414, 414);
-pub const RANGE_NOT_SATISFIABLE: Code = refusal("range-not-satisfiable", 1416, 416);
-pub const HEADERS_TOO_LARGE: Code = refusal("headers-too-large", 1431, 431);
-pub const REQUEST_TIMEOUT: Code = refusal("request-timeout", 1408, 408);
-pub const UPSTREAM_ERROR: Code = refusal("upstream-error", 5002, 502);
-pub const UNAVAILABLE: Code = refusal("unavailable", 5003, 503);
-pub const INTERNAL: Code = refusal("internal", 5000, 500);
-pub const TOO_MANY_UPLOADS: Code = refusal("too-many-uploads", 1429, 429);
-pub const QUEUE_FULL: Code = refusal("queue-full", 1430, 429);
-pub const QUOTA_EXCEEDED: Code = refusal("quota-exceeded", 1432, 429);
+pub const NOT_FOUND: Code = refusal("not-found", -1, 404, volc::NOT_FOUND_ASSET);
+pub const INVALID_REQUEST: Code = refusal("invalid-request", 1000, 400, volc::INVALID_PARAMETER);
+pub const SOURCE_UNREACHABLE: Code = refusal("source-unreachable", 1001, 422, volc::INVALID_URL);
+pub const SOURCE_HTTP_ERROR: Code = refusal("source-http-error", 1002, 422, volc::INVALID_URL);
+pub const URL_NOT_ALLOWED: Code = refusal("url-not-allowed", 1003, 422, volc::INVALID_URL);
+pub const TOO_LARGE: Code = refusal_and_failure("too-large", 1004, 413, volc::INVALID_URL);
+pub const TYPE_MISMATCH: Code = refusal_and_failure("type-mismatch", 1005, 422, volc::INVALID_URL);
+pub const SOURCE_TIMEOUT: Code = refusal("source-timeout", 1006, 422, volc::INVALID_URL);
+pub const INVALID_ASSET_TYPE: Code =
+    refusal("invalid-asset-type", 1007, 400, volc::INVALID_PARAMETER);
+pub const INVALID_URL: Code = refusal("invalid-url", 1008, 400, volc::INVALID_PARAMETER);
+pub const INVALID_NAME: Code = refusal("invalid-name", 1009, 400, volc::INVALID_PARAMETER);
+pub const TOO_MANY_REDIRECTS: Code = refusal("too-many-redirects", 1010, 422, volc::INVALID_URL);
+pub const INVALID_REFERENCES: Code =
+    refusal("invalid-references", 1011, 422, volc::INVALID_PARAMETER);
+pub const UNAUTHORIZED: Code = refusal("unauthorized", 1401, 401, volc::INVALID_AUTHORIZATION);
+pub const FORBIDDEN: Code = refusal("forbidden", 1403, 403, volc::ACCESS_DENIED);
+pub const CONFLICT: Code = refusal("conflict", 1409, 409, volc::OPERATION_DENIED);
+pub const ASSET_IN_USE: Code = refusal("asset-in-use", 1410, 409, volc::OPERATION_DENIED);
+pub const IDEMPOTENCY_IN_PROGRESS: Code = refusal(
+    "idempotency-in-progress",
+    1411,
+    409,
+    volc::INVALID_PARAMETER,
+);
+pub const IDEMPOTENCY_KEY_REUSED: Code =
+    refusal("idempotency-key-reused", 1422, 422, volc::INVALID_PARAMETER);
+pub const IDEMPOTENCY_KEY_INVALID: Code = refusal(
+    "idempotency-key-invalid",
+    1012,
+    400,
+    volc::INVALID_PARAMETER,
+);
+pub const UPLOAD_MISMATCH: Code = refusal("upload-mismatch", 1013, 422, volc::INVALID_PARAMETER);
+pub const GROUP_NOT_FOUND: Code = refusal("group-not-found", 1014, 404, volc::NOT_FOUND_GROUP);
+pub const GROUP_NOT_EMPTY: Code = refusal("group-not-empty", 1015, 409, volc::GROUP_NOT_EMPTY);
+pub const METHOD_NOT_ALLOWED: Code =
+    refusal("method-not-allowed", 1405, 405, volc::INVALID_PARAMETER);
+pub const PRECONDITION_FAILED: Code =
+    refusal("precondition-failed", 1412, 412, volc::INVALID_PARAMETER);
+pub const UNSUPPORTED_MEDIA_TYPE: Code =
+    refusal("unsupported-media-type", 1415, 415, volc::INVALID_PARAMETER);
+pub const BODY_TOO_LARGE: Code = refusal("body-too-large", 1413, 413, volc::INVALID_PARAMETER);
+pub const URI_TOO_LONG: Code = refusal("uri-too-long", 1414, 414, volc::INVALID_PARAMETER);
+pub const RANGE_NOT_SATISFIABLE: Code =
+    refusal("range-not-satisfiable", 1416, 416, volc::INVALID_PARAMETER);
+pub const HEADERS_TOO_LARGE: Code =
+    refusal("headers-too-large", 1431, 431, volc::INVALID_PARAMETER);
+pub const REQUEST_TIMEOUT: Code = refusal("request-timeout", 1408, 408, volc::INVALID_PARAMETER);
+pub const UPSTREAM_ERROR: Code = refusal("upstream-error", 5002, 502, volc::UPSTREAM);
+pub const UNAVAILABLE: Code = refusal("unavailable", 5003, 503, volc::SERVICE_UNAVAILABLE);
+pub const INTERNAL: Code = refusal("internal", 5000, 500, volc::INTERNAL_ERROR);
+pub const TOO_MANY_UPLOADS: Code = refusal("too-many-uploads", 1429, 429, volc::THROTTLING);
+pub const QUEUE_FULL: Code = refusal("queue-full", 1430, 429, volc::THROTTLING);
+pub const QUOTA_EXCEEDED: Code = refusal("quota-exceeded", 1432, 429, volc::QUOTA_EXCEEDED);
 
 // Failures of accepted assets (`failure.code`).
 pub const IMAGE_FORMAT: Code = failure("image-format");
@@ -309,13 +367,36 @@ mod tests {
             let kyy: i64 = names(&row[0])[0].parse().expect("kyy number");
             let name = names(&row[1])[0].clone();
             let http: u16 = row[2].parse().expect("HTTP status");
-            documented.insert(name, Refusal { kyy, http });
+            documented.insert(name, (kyy, http));
         }
-        let registered: BTreeMap<String, Refusal> = ALL
+        let registered: BTreeMap<String, (i64, u16)> = ALL
             .iter()
-            .filter_map(|c| c.refusal.map(|r| (c.name.to_owned(), r)))
+            .filter_map(|c| c.refusal.map(|r| (c.name.to_owned(), (r.kyy, r.http))))
             .collect();
         assert_eq!(documented, registered);
+    }
+
+    #[test]
+    fn every_refusal_has_a_volcengine_code_and_every_volcengine_code_is_used() {
+        let used: BTreeSet<&str> = ALL
+            .iter()
+            .filter_map(|c| c.refusal.map(|r| r.volc))
+            .collect();
+        let spelled: BTreeSet<&str> = volc::ALL.iter().copied().collect();
+        assert_eq!(
+            spelled.len(),
+            volc::ALL.len(),
+            "Volcengine codes are unique"
+        );
+        assert_eq!(used, spelled);
+        for code in volc::ALL {
+            assert!(
+                code.split('.')
+                    .all(|part| part.starts_with(|c: char| c.is_ascii_uppercase())
+                        && part.chars().all(|c| c.is_ascii_alphanumeric())),
+                "{code} is PascalCase, parts joined by dots"
+            );
+        }
     }
 
     #[test]

@@ -15,7 +15,6 @@ pub mod rules;
 pub mod task_refs;
 pub mod task_rules;
 mod text;
-pub mod volc_sign;
 mod webhook;
 
 pub use asset::{Asset, AssetName, AssetType, Failure, Status, Transition, fold_name};

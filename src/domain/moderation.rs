@@ -43,16 +43,12 @@ impl std::str::FromStr for FacePolicy {
 }
 
 /// Which face detector runs the face check.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FaceDetectorKind {
     /// MTCNN (a cascade of three CNNs): the default.
     #[default]
     Mtcnn,
-    /// SeetaFace's frontal cascade: the previous detector.
-    Seetaface,
 }
 
 impl std::str::FromStr for FaceDetectorKind {
@@ -61,11 +57,20 @@ impl std::str::FromStr for FaceDetectorKind {
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
         match raw {
             "mtcnn" => Ok(FaceDetectorKind::Mtcnn),
-            "seetaface" => Ok(FaceDetectorKind::Seetaface),
-            other => Err(format!(
-                "unknown face detector '{other}'; expected mtcnn or seetaface"
-            )),
+            "seetaface" => {
+                Err("the face detector 'seetaface' was removed; use mtcnn (the default)".to_owned())
+            }
+            other => Err(format!("unknown face detector '{other}'; expected mtcnn")),
         }
+    }
+}
+
+/// Read by name as on the command line, so a configuration file naming a removed or unknown
+/// detector is refused with the same sentence.
+impl<'de> Deserialize<'de> for FaceDetectorKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
     }
 }
 

@@ -88,6 +88,7 @@ fn refusal(code: &Code) -> Refusal {
     code.refusal.or(codes::INTERNAL.refusal).unwrap_or(Refusal {
         kyy: 5000,
         http: 500,
+        volc: codes::volc::INTERNAL_ERROR,
     })
 }
 

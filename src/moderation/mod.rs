@@ -1,18 +1,15 @@
-//! Face moderation: a `FaceDetector` port and the shipped offline detectors (MTCNN, the
-//! default; SeetaFace, the previous one, selectable).
+//! Face moderation: a `FaceDetector` port and the shipped offline detector (MTCNN).
 
 mod budget;
 mod decode;
 mod mtcnn;
 mod scan;
-mod seeta;
 pub mod video;
 
 pub use budget::{DecodeBudget, Reservation};
 pub use decode::{DecodeError, DecodePlan, Decoded, decode, plan};
 pub use mtcnn::Mtcnn;
 pub use scan::{DETECT_SIDE, Scan, scan_decoded, scan_image, scan_video};
-pub use seeta::SeetaDetector;
 
 pub use crate::domain::{Decision, FaceBox, FacePolicy, ModerationRecord};
 

@@ -6,7 +6,7 @@
 use std::process::{Command, Stdio};
 
 use assetlib::domain::Role;
-use assetlib::domain::volc_sign::{self, Signable};
+use assetlib::http::volc::sign::{self, Signable};
 use assetlib_test_support::opt_in;
 use chrono::{Duration, Utc};
 use reqwest::StatusCode;
@@ -45,7 +45,7 @@ async fn send(
 ) -> (StatusCode, Value) {
     let host = app.base.trim_start_matches("http://").to_owned();
     let mut bytes = serde_json::to_vec(body).expect("json");
-    let hash = volc_sign::hex_sha256(&bytes);
+    let hash = sign::hex_sha256(&bytes);
     let x_date = signing.at.format("%Y%m%dT%H%M%SZ").to_string();
     let query = vec![
         ("Action".to_owned(), action.to_owned()),
@@ -57,7 +57,7 @@ async fn send(
         ("x-content-sha256".to_owned(), hash.clone()),
         ("x-date".to_owned(), x_date.clone()),
     ];
-    let signature = volc_sign::signature(
+    let signature = sign::signature(
         signing.sk,
         &x_date,
         signing.region,

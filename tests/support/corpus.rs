@@ -326,8 +326,8 @@ pub fn dir() -> &'static Path {
         use std::hash::{Hash, Hasher};
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         include_str!("corpus.rs").hash(&mut hasher);
-        include_str!("../../crates/test-support/src/media/h264.rs").hash(&mut hasher);
-        include_str!("../../crates/test-support/src/media/wav.rs").hash(&mut hasher);
+        include_str!("../../tools/test-support/src/media/h264.rs").hash(&mut hasher);
+        include_str!("../../tools/test-support/src/media/wav.rs").hash(&mut hasher);
         let mut names: Vec<_> = std::fs::read_dir(FIXTURES)
             .expect("tests/fixtures/media")
             .map(|e| e.expect("fixture entry").file_name())

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::VolcError;
-use crate::domain::{Asset, Caller, Group, Status};
+use crate::domain::{Asset, Caller, Group, Status, codes};
 use crate::repo::{AssetFilter, AssetOrder, SortKey};
 use crate::service::UploadFields;
 use crate::state::AppState;
@@ -24,7 +24,11 @@ fn iso(t: DateTime<Utc>) -> String {
 }
 
 fn invalid(message: impl Into<String>) -> VolcError {
-    VolcError::new(StatusCode::BAD_REQUEST, "InvalidParameter", message)
+    VolcError::new(
+        StatusCode::BAD_REQUEST,
+        codes::volc::INVALID_PARAMETER,
+        message,
+    )
 }
 
 fn input<T: DeserializeOwned>(value: Value) -> Result<T, VolcError> {

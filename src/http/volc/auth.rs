@@ -6,8 +6,8 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use chrono::{NaiveDateTime, Utc};
 
 use super::VolcError;
-use crate::domain::volc_sign::{self, Signable};
-use crate::domain::{Caller, same_secret};
+use super::sign::{self, Signable};
+use crate::domain::{Caller, codes, same_secret};
 use crate::state::AppState;
 
 /// How old a signature may be.
@@ -44,8 +44,8 @@ pub async fn authenticate(
             .await
             .map_err(VolcError::from);
     }
-    let auth =
-        volc_sign::parse_authorization(value).map_err(|e| denied("InvalidAuthorization", e))?;
+    let auth = sign::parse_authorization(value)
+        .map_err(|e| denied(codes::volc::INVALID_AUTHORIZATION, e))?;
     let volc = &state.config.volc;
     if auth.region != volc.region || auth.service != volc.service {
         return Err(denied(
@@ -85,7 +85,7 @@ pub async fn authenticate(
             "the credential's date is not X-Date's",
         ));
     }
-    let body_hash = volc_sign::hex_sha256(body);
+    let body_hash = sign::hex_sha256(body);
     let Some(sent_hash) = header(headers, "x-content-sha256") else {
         return Err(denied(
             "MissingRequestInfo",
@@ -150,7 +150,7 @@ pub async fn authenticate(
         headers: &signed,
         body_sha256: &body_hash,
     };
-    let expected = volc_sign::signature(&secret, x_date, &auth.region, &auth.service, &request);
+    let expected = sign::signature(&secret, x_date, &auth.region, &auth.service, &request);
     if !same_secret(&expected, &auth.signature) {
         return Err(VolcError::new(
             StatusCode::FORBIDDEN,

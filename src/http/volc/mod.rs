@@ -6,6 +6,7 @@
 
 mod actions;
 mod auth;
+pub mod sign;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -48,24 +49,11 @@ impl From<ServiceError> for VolcError {
             .refusal
             .and_then(|r| StatusCode::from_u16(r.http).ok())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let volc = match code.name {
-            "not-found" => "NotFound.Asset",
-            "group-not-found" => "NotFound.AssetGroup",
-            "group-not-empty" => "OperationDenied.AssetGroupNotEmpty",
-            "unauthorized" => "InvalidAuthorization",
-            "forbidden" => "AccessDenied",
-            "quota-exceeded" => "QuotaExceeded",
-            "too-many-uploads" | "queue-full" => "Throttling",
-            "unavailable" => "ServiceUnavailable",
-            "internal" => "InternalError",
-            "upstream-error" => "InternalError.Upstream",
-            "conflict" | "asset-in-use" => "OperationDenied",
-            "too-large" | "type-mismatch" | "url-not-allowed" | "source-unreachable"
-            | "source-http-error" | "source-timeout" | "too-many-redirects" => {
-                "InvalidParameter.URL"
-            }
-            _ => "InvalidParameter",
-        };
+        // Every refusal names its Volcengine code in the registry; a code that refuses no
+        // request (an asset's failure, a reference's violation) is a parameter problem.
+        let volc = code
+            .refusal
+            .map_or(codes::volc::INVALID_PARAMETER, |r| r.volc);
         let message = crate::http::error::public_message(&e);
         Self {
             status,
@@ -154,7 +142,7 @@ pub async fn dispatch(
                     &meta,
                     VolcError::new(
                         StatusCode::BAD_REQUEST,
-                        "InvalidParameter",
+                        codes::volc::INVALID_PARAMETER,
                         format!("the body is not JSON: {e}"),
                     ),
                 );

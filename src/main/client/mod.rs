@@ -14,6 +14,7 @@ use clap::Subcommand;
 use serde_json::{Value, json};
 
 use api::{Api, encode};
+use assetlib::domain::codes;
 
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
@@ -293,7 +294,7 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<bool> {
                     Ok(true)
                 }
                 Err(e) => match e.downcast_ref::<api::Refused>() {
-                    Some(refused) if refused.code == "invalid-references" => {
+                    Some(refused) if refused.code == codes::INVALID_REFERENCES.name => {
                         for v in refused.body["error"]["violations"]
                             .as_array()
                             .into_iter()

@@ -93,12 +93,8 @@ async fn run(args: BenchArgs) -> anyhow::Result<()> {
             Scenario::Reads => reads::scenario(&args, &server, &mut summary).await?,
             Scenario::FaceCheck => {
                 let photos = media::photo_set(&work, args.photos.as_deref())?;
-                let detector: Box<dyn assetlib::moderation::FaceDetector> =
-                    match args.detector.as_str() {
-                        "seetaface" => Box::new(assetlib::moderation::SeetaDetector::embedded()?),
-                        _ => Box::new(assetlib::moderation::Mtcnn::embedded()?),
-                    };
-                face::run(&photos, detector.as_ref(), if args.smoke { 1 } else { 5 })?
+                let detector = assetlib::moderation::Mtcnn::embedded()?;
+                face::run(&photos, &detector, if args.smoke { 1 } else { 5 })?
             }
         };
         summary.push(format!(

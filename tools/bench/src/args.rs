@@ -73,9 +73,6 @@ pub struct BenchArgs {
     /// when it exists); without them, the committed test photos enlarged to 1080p and 4K.
     #[arg(long)]
     pub photos: Option<PathBuf>,
-    /// Face detector of face-check: mtcnn (the server's default) or seetaface.
-    #[arg(long, default_value = "mtcnn")]
-    pub detector: String,
     /// Where generated media are cached (default: $TMPDIR/assetlib-bench).
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
