@@ -1,41 +1,152 @@
-//! The metadata backends every contract runs on.
+//! The backends every contract runs on, and `per_backend!`, which makes one test of each case
+//! on each backend: `repo::tenants::sqlite::keys_contract` and
+//! `repo::tenants::postgres::keys_contract` pass or fail apart, and a failure's name says which
+//! case broke on which backend.
+//!
+//! The embedded SQLite and the local directory always; PostgreSQL when `TEST_DATABASE_URL` is
+//! set and an S3-compatible server when `TEST_S3_ENDPOINT` is (`.ci/run` sets both, with
+//! `ASSETLIB_REQUIRE_BACKENDS=1`, which fails the run when either is not). Every test gets
+//! fresh storage of its own: a new SQLite file or PostgreSQL schema, a new directory or
+//! bucket, so tests running at once never see each other's rows or blobs.
 
+use std::future::Future;
 use std::sync::Arc;
 
+use assetlib::blob::BlobStore;
 use assetlib::repo::Repo;
 
-/// SQLite always; PostgreSQL too when `TEST_DATABASE_URL` is set (`.ci/run` sets it, with
-/// `ASSETLIB_REQUIRE_BACKENDS=1`, which fails the run when it is not). Each
-/// call gets a fresh database: a new file, or a new schema.
-pub async fn backends() -> Vec<(String, Arc<dyn Repo>, tempfile::TempDir)> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("contract.db").display());
-    let repo = assetlib::repo::connect(&url).await.expect("sqlite opens");
-    let mut out = vec![("sqlite".to_owned(), repo, dir)];
-    if let Some(pg) = database_url() {
-        let schema = fresh_schema(&pg).await;
-        let options = <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(&pg)
-            .expect("TEST_DATABASE_URL parses")
-            .options([("search_path", schema.as_str())]);
-        let repo = assetlib::repo::postgres::PgRepo::connect_with(options)
-            .await
-            .expect("postgres opens");
-        out.push((
-            "postgres".to_owned(),
-            Arc::new(repo),
-            tempfile::tempdir().expect("dir"),
-        ));
-    }
-    out
+/// `per_backend!(backend: runner, … => { #[test attribute] [case, …] … })` makes
+/// `mod backend` for each backend, holding one test per case (with the attribute of its
+/// group) that calls `runner(super::case)`. A runner opens fresh storage of its backend, hands
+/// it to the case and keeps it until the case ends (or, for a server that is not configured,
+/// skips or fails as `opt_in` says).
+macro_rules! per_backend {
+    ($($backend:ident: $runner:path),+ $(,)? => $groups:tt) => {
+        $( $crate::backends::per_backend!(@module $backend $runner $groups); )+
+    };
+    (@module $backend:ident $runner:path { $( #[$test:meta] [$($case:ident),+ $(,)?] )+ }) => {
+        mod $backend {
+            $($(
+                #[$test]
+                async fn $case() {
+                    $runner(super::$case).await;
+                }
+            )+)+
+        }
+    };
+}
+pub(crate) use per_backend;
+
+/// What a case is handed: opened from a fresh database's location.
+pub trait Fixture: Sized {
+    fn open(location: &Location) -> impl Future<Output = Self>;
 }
 
-/// Where a backend's database lives, for tests that open it more than once or write to it
+/// The repository over the database, migrations and start-up work done.
+impl Fixture for Arc<dyn Repo> {
+    async fn open(location: &Location) -> Self {
+        location.open().await
+    }
+}
+
+/// The database's location itself, for cases that open it more than once or write to it
 /// behind the adapter's back.
+impl Fixture for Location {
+    async fn open(location: &Location) -> Self {
+        location.clone()
+    }
+}
+
+/// Runs `case` on a fresh SQLite database.
+pub async fn sqlite<F: Fixture, Fut: Future<Output = ()>>(case: impl FnOnce(F) -> Fut) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let location = Location::Sqlite {
+        path: dir.path().join("contract.db"),
+        _dir: Arc::new(dir),
+    };
+    case(F::open(&location).await).await;
+}
+
+/// Runs `case` on a fresh schema of the PostgreSQL database at `TEST_DATABASE_URL`; without
+/// one, skips (one line for the whole run) or, under `ASSETLIB_REQUIRE_BACKENDS=1`, fails.
+pub async fn postgres<F: Fixture, Fut: Future<Output = ()>>(case: impl FnOnce(F) -> Fut) {
+    let Some(url) = assetlib_test_support::opt_in::database_url(&this_test()) else {
+        return;
+    };
+    let schema = fresh_schema(&url).await;
+    let options = <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(&url)
+        .expect("TEST_DATABASE_URL parses")
+        .options([("search_path", schema.as_str())]);
+    let location = Location::Postgres(Box::new(options));
+    case(F::open(&location).await).await;
+}
+
+/// Runs `case` on a blob store in a fresh local directory.
+pub async fn local<Fut: Future<Output = ()>>(case: impl FnOnce(Arc<dyn BlobStore>) -> Fut) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("file://{}", dir.path().join("blobs").display());
+    case(assetlib::blob::open(&url).expect("local store")).await;
+}
+
+/// Runs `case` on a fresh bucket of the S3-compatible server at `TEST_S3_ENDPOINT` (the AWS_*
+/// variables give the credentials); without one, skips or, under
+/// `ASSETLIB_REQUIRE_BACKENDS=1`, fails.
+pub async fn s3<Fut: Future<Output = ()>>(case: impl FnOnce(Arc<dyn BlobStore>) -> Fut) {
+    let Some(endpoint) = assetlib_test_support::opt_in::s3_endpoint(&this_test()) else {
+        return;
+    };
+    // Random: tests running at once must never share a bucket (a clock's nanoseconds did, once).
+    let bucket = format!(
+        "assetlib-contract-{}-{}",
+        std::process::id(),
+        rand::random::<u64>()
+    );
+    assetlib::fetch::install_crypto_provider();
+    let created = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .expect("S3 endpoint reachable");
+    assert!(
+        created.status().is_success(),
+        "create bucket: {}",
+        created.status()
+    );
+    case(assetlib::blob::open(&format!("s3://{bucket}")).expect("s3 store")).await;
+}
+
+/// A metadata backend with a blob backend, each fresh: the pairs `sqlite_local`,
+/// `postgres_local`, `sqlite_s3` and `postgres_s3`.
+macro_rules! pair {
+    ($pair:ident, $db:ident, $blobs:ident) => {
+        pub async fn $pair<Fut: Future<Output = ()>>(
+            case: impl FnOnce(Arc<dyn Repo>, Arc<dyn BlobStore>) -> Fut,
+        ) {
+            $db(move |repo: Arc<dyn Repo>| $blobs(move |blobs| case(repo, blobs))).await;
+        }
+    };
+}
+pair!(sqlite_local, sqlite, local);
+pair!(postgres_local, postgres, local);
+pair!(sqlite_s3, sqlite, s3);
+pair!(postgres_s3, postgres, s3);
+
+/// The running test's name, for the line that says it was skipped (the test harness names
+/// each test's thread after it).
+fn this_test() -> String {
+    std::thread::current()
+        .name()
+        .unwrap_or("a contract test")
+        .to_owned()
+}
+
+/// Where a backend's database lives.
+#[derive(Clone)]
 pub enum Location {
     Sqlite {
         path: std::path::PathBuf,
-        /// Removed with the location.
-        _dir: tempfile::TempDir,
+        /// Removed with the last copy of the location.
+        _dir: Arc<tempfile::TempDir>,
     },
     Postgres(Box<sqlx::postgres::PgConnectOptions>),
 }
@@ -79,42 +190,31 @@ impl Location {
     }
 }
 
-/// Like `backends`, as locations: SQLite always, PostgreSQL when `TEST_DATABASE_URL` is set.
-pub async fn locations() -> Vec<(String, Location)> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("contract.db");
-    let mut out = vec![("sqlite".to_owned(), Location::Sqlite { path, _dir: dir })];
-    if let Some(pg) = database_url() {
-        let schema = fresh_schema(&pg).await;
-        let options = <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(&pg)
-            .expect("TEST_DATABASE_URL parses")
-            .options([("search_path", schema.as_str())]);
-        out.push(("postgres".to_owned(), Location::Postgres(Box::new(options))));
-    }
-    out
-}
-
-fn database_url() -> Option<String> {
-    assetlib_test_support::opt_in::database_url("the PostgreSQL run of this contract")
-}
-
-/// A new empty schema; schemas left by earlier test processes are dropped first.
+/// A new empty schema, `assetlib_test_<pid>_<n>`; schemas left by test processes that have
+/// ended are dropped first (those of processes still running, this one's or another
+/// checkout's, are theirs).
 async fn fresh_schema(url: &str) -> String {
     use sqlx::Row;
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let pid = std::process::id();
     let pool = sqlx::PgPool::connect(url)
         .await
         .expect("TEST_DATABASE_URL reachable");
-    let old = sqlx::query(
-        "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'assetlib_test_%' AND nspname NOT LIKE $1",
-    )
-    .bind(format!("assetlib_test_{pid}_%"))
-    .fetch_all(&pool)
-    .await
-    .expect("list schemas");
+    let old =
+        sqlx::query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'assetlib\\_test\\_%'")
+            .fetch_all(&pool)
+            .await
+            .expect("list schemas");
     for row in old {
         let name: String = row.get(0);
+        let owner = name
+            .strip_prefix("assetlib_test_")
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|pid| pid.parse::<u32>().ok());
+        let running =
+            owner.is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
+        if running {
+            continue;
+        }
         let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
             "DROP SCHEMA IF EXISTS {name} CASCADE"
         )))
@@ -122,10 +222,11 @@ async fn fresh_schema(url: &str) -> String {
         .await;
     }
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let schema = format!("assetlib_test_{pid}_{n}");
+    let schema = format!("assetlib_test_{}_{n}", std::process::id());
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
         .execute(&pool)
         .await
         .expect("create schema");
+    pool.close().await;
     schema
 }

@@ -14,6 +14,8 @@ use async_trait::async_trait;
 use chrono::Utc;
 use serde_json::{Value, json};
 
+use crate::backends::per_backend;
+
 /// Answers every submit with a fresh task id (`task-N`) in the shape of the family posted to,
 /// and every status read with `status`, remembering what it was sent and where.
 #[derive(Default)]
@@ -59,7 +61,7 @@ fn kyyvideo2() -> &'static TaskFamily {
 }
 
 /// A new `Active` image of `tenant`.
-async fn active_image(repo: &Arc<dyn Repo>, tenant: &str, backend: &str) -> AssetId {
+async fn active_image(repo: &Arc<dyn Repo>, tenant: &str) -> AssetId {
     let now = Utc::now();
     let id = AssetId::generate(now);
     let new = NewAsset {
@@ -83,7 +85,7 @@ async fn active_image(repo: &Arc<dyn Repo>, tenant: &str, backend: &str) -> Asse
         .insert_asset_with_job(&new, &job)
         .await
         .expect("insert");
-    assert!(matches!(inserted, Insert::Inserted(_)), "{backend}");
+    assert!(matches!(inserted, Insert::Inserted(_)));
     let active = StatusChange {
         to: Status::Active,
         format: None,
@@ -108,162 +110,162 @@ fn caller(tenant: &str) -> Caller {
     }
 }
 
-#[tokio::test]
-async fn tasks_are_resolved_forwarded_and_recorded() {
-    for (backend, repo, dir) in crate::backends::backends().await {
-        let blobs = assetlib::blob::open(&format!("file://{}", dir.path().join("b").display()))
-            .expect("blob store");
-        let signer = ContentSigner::new(b"k".to_vec(), Duration::from_secs(60), "http://here");
-        let delivery = DeliveryService::new(repo.clone(), blobs, signer);
-        let upstream = Arc::new(FakeUpstream::default());
-        let gateway = GatewayService::new(upstream.clone(), repo.clone(), delivery);
+async fn tasks_are_resolved_forwarded_and_recorded(repo: Arc<dyn Repo>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let blobs = assetlib::blob::open(&format!("file://{}", dir.path().join("b").display()))
+        .expect("blob store");
+    let signer = ContentSigner::new(b"k".to_vec(), Duration::from_secs(60), "http://here");
+    let delivery = DeliveryService::new(repo.clone(), blobs, signer);
+    let upstream = Arc::new(FakeUpstream::default());
+    let gateway = GatewayService::new(upstream.clone(), repo.clone(), delivery);
 
-        // An Active image of tenant "a".
-        let id = active_image(&repo, "a", &backend).await;
+    // An Active image of tenant "a".
+    let id = active_image(&repo, "a").await;
 
-        let task = json!({"prompt": "p", "referenceImages": [format!("asset://{id}")]});
+    let task = json!({"prompt": "p", "referenceImages": [format!("asset://{id}")]});
+    let outcome = gateway
+        .submit_task(&caller("a"), kyyvideo2(), task)
+        .await
+        .expect("submitted");
+    assert!(matches!(outcome, GatewayOutcome::Forwarded(_)));
+    let sent = upstream.submitted.lock().expect("lock").clone();
+    let url = sent[0]["referenceImages"][0]
+        .as_str()
+        .expect("url")
+        .to_owned();
+    assert!(
+        url.starts_with(&format!("http://here/content/{id}?exp=")),
+        "{url}"
+    );
+    assert_eq!(sent[0]["prompt"], "p");
+    assert_eq!(
+        repo.unfinished_task_using(id.as_str())
+            .await
+            .expect("tasks"),
+        Some("task-1".to_owned())
+    );
+
+    // Another tenant's reference is refused and nothing is forwarded.
+    let foreign = json!({"referenceImages": [format!("asset://{id}")]});
+    match gateway
+        .submit_task(&caller("b"), kyyvideo2(), foreign)
+        .await
+    {
+        Ok(GatewayOutcome::Invalid(v)) => assert_eq!(v[0].code.name, "asset-not-found"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(upstream.submitted.lock().expect("lock").len(), 1);
+
+    // Another tenant cannot read the task: not found, and nothing is asked upstream.
+    let foreign = gateway
+        .task_status(&caller("b"), "/v1/result", "task-1")
+        .await;
+    assert!(
+        matches!(&foreign, Err(e) if e.code().name == "not-found"),
+        "{foreign:?}"
+    );
+    assert!(upstream.reads.lock().expect("lock").is_empty());
+
+    // A terminal status read releases the asset.
+    *upstream.status.lock().expect("lock") = "succeeded".into();
+    let answer = gateway
+        .task_status(&caller("a"), "/v1/result", "task-1")
+        .await
+        .expect("status");
+    assert_eq!(answer.body["status"], "succeeded");
+    assert_eq!(
+        upstream.reads.lock().expect("lock").as_slice(),
+        ["/v1/result/task-1"]
+    );
+    assert_eq!(
+        repo.unfinished_task_using(id.as_str())
+            .await
+            .expect("tasks"),
+        None
+    );
+}
+
+async fn every_family_is_forwarded_to_its_path_and_recorded_by_its_id(repo: Arc<dyn Repo>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let blobs = assetlib::blob::open(&format!("file://{}", dir.path().join("b").display()))
+        .expect("blob store");
+    let signer = ContentSigner::new(b"k".to_vec(), Duration::from_secs(60), "http://here");
+    let delivery = DeliveryService::new(repo.clone(), blobs, signer);
+    let upstream = Arc::new(FakeUpstream::default());
+    let gateway = GatewayService::new(upstream.clone(), repo.clone(), delivery);
+
+    for (n, family) in TASK_FAMILIES.iter().enumerate() {
+        let asset = active_image(&repo, "a").await;
+        let task = json!({"model": family.name, "referenceImages": [format!("asset://{asset}")]});
         let outcome = gateway
-            .submit_task(&caller("a"), kyyvideo2(), task)
+            .submit_task(&caller("a"), family, task)
             .await
             .expect("submitted");
-        assert!(matches!(outcome, GatewayOutcome::Forwarded(_)), "{backend}");
-        let sent = upstream.submitted.lock().expect("lock").clone();
-        let url = sent[0]["referenceImages"][0]
-            .as_str()
-            .expect("url")
-            .to_owned();
-        assert!(
-            url.starts_with(&format!("http://here/content/{id}?exp=")),
-            "{backend}: {url}"
-        );
-        assert_eq!(sent[0]["prompt"], "p");
+        let GatewayOutcome::Forwarded(answer) = outcome else {
+            panic!("{}: {outcome:?}", family.name);
+        };
+        let expected = format!("task-{}", n + 1);
+        assert_eq!(family.task_id(&answer.body), Some(expected.clone()));
         assert_eq!(
-            repo.unfinished_task_using(id.as_str())
+            upstream.paths.lock().expect("lock")[n],
+            family.upstream_path
+        );
+        let sent = upstream.submitted.lock().expect("lock")[n].clone();
+        let url = sent["referenceImages"][0].as_str().expect("url");
+        assert!(
+            url.starts_with(&format!("http://here/content/{asset}?exp=")),
+            "{}: {url}",
+            family.name
+        );
+        assert_eq!(
+            repo.unfinished_task_using(asset.as_str())
                 .await
                 .expect("tasks"),
-            Some("task-1".to_owned()),
-            "{backend}"
+            Some(expected.clone()),
+            "{}",
+            family.name
         );
 
-        // Another tenant's reference is refused and nothing is forwarded.
-        let foreign = json!({"referenceImages": [format!("asset://{id}")]});
-        match gateway
-            .submit_task(&caller("b"), kyyvideo2(), foreign)
-            .await
-        {
-            Ok(GatewayOutcome::Invalid(v)) => assert_eq!(v[0].code.name, "asset-not-found"),
-            other => panic!("{backend}: {other:?}"),
+        // Another tenant reads neither through the family's route nor /v1/result.
+        for path in [family.upstream_path, "/v1/result"] {
+            let foreign = gateway.task_status(&caller("b"), path, &expected).await;
+            assert!(
+                matches!(&foreign, Err(e) if e.code().name == "not-found"),
+                "{path}: {foreign:?}"
+            );
         }
-        assert_eq!(upstream.submitted.lock().expect("lock").len(), 1);
-
-        // Another tenant cannot read the task: not found, and nothing is asked upstream.
-        let foreign = gateway
-            .task_status(&caller("b"), "/v1/result", "task-1")
-            .await;
-        assert!(
-            matches!(&foreign, Err(e) if e.code().name == "not-found"),
-            "{backend}: {foreign:?}"
-        );
-        assert!(upstream.reads.lock().expect("lock").is_empty());
-
-        // A terminal status read releases the asset.
-        *upstream.status.lock().expect("lock") = "succeeded".into();
-        let answer = gateway
-            .task_status(&caller("a"), "/v1/result", "task-1")
+        // The owner's read goes to the family's own path; a terminal status there (plain
+        // or enveloped in `data`) releases the asset.
+        *upstream.status.lock().expect("lock") = "completed".into();
+        gateway
+            .task_status(&caller("a"), family.upstream_path, &expected)
             .await
             .expect("status");
-        assert_eq!(answer.body["status"], "succeeded");
         assert_eq!(
-            upstream.reads.lock().expect("lock").as_slice(),
-            ["/v1/result/task-1"]
+            upstream.reads.lock().expect("lock").last(),
+            Some(&format!("{}/{expected}", family.upstream_path))
         );
         assert_eq!(
-            repo.unfinished_task_using(id.as_str())
+            repo.unfinished_task_using(asset.as_str())
                 .await
                 .expect("tasks"),
             None,
-            "{backend}"
+            "{}",
+            family.name
         );
+        *upstream.status.lock().expect("lock") = "queued".into();
     }
+    assert_eq!(
+        upstream.reads.lock().expect("lock").len(),
+        TASK_FAMILIES.len(),
+        "no foreign read reached the upstream"
+    );
 }
 
-#[tokio::test]
-async fn every_family_is_forwarded_to_its_path_and_recorded_by_its_id() {
-    for (backend, repo, dir) in crate::backends::backends().await {
-        let blobs = assetlib::blob::open(&format!("file://{}", dir.path().join("b").display()))
-            .expect("blob store");
-        let signer = ContentSigner::new(b"k".to_vec(), Duration::from_secs(60), "http://here");
-        let delivery = DeliveryService::new(repo.clone(), blobs, signer);
-        let upstream = Arc::new(FakeUpstream::default());
-        let gateway = GatewayService::new(upstream.clone(), repo.clone(), delivery);
-
-        for (n, family) in TASK_FAMILIES.iter().enumerate() {
-            let asset = active_image(&repo, "a", &backend).await;
-            let task =
-                json!({"model": family.name, "referenceImages": [format!("asset://{asset}")]});
-            let outcome = gateway
-                .submit_task(&caller("a"), family, task)
-                .await
-                .expect("submitted");
-            let GatewayOutcome::Forwarded(answer) = outcome else {
-                panic!("{backend} {}: {outcome:?}", family.name);
-            };
-            let expected = format!("task-{}", n + 1);
-            assert_eq!(family.task_id(&answer.body), Some(expected.clone()));
-            assert_eq!(
-                upstream.paths.lock().expect("lock")[n],
-                family.upstream_path,
-                "{backend}"
-            );
-            let sent = upstream.submitted.lock().expect("lock")[n].clone();
-            let url = sent["referenceImages"][0].as_str().expect("url");
-            assert!(
-                url.starts_with(&format!("http://here/content/{asset}?exp=")),
-                "{backend} {}: {url}",
-                family.name
-            );
-            assert_eq!(
-                repo.unfinished_task_using(asset.as_str())
-                    .await
-                    .expect("tasks"),
-                Some(expected.clone()),
-                "{backend} {}",
-                family.name
-            );
-
-            // Another tenant reads neither through the family's route nor /v1/result.
-            for path in [family.upstream_path, "/v1/result"] {
-                let foreign = gateway.task_status(&caller("b"), path, &expected).await;
-                assert!(
-                    matches!(&foreign, Err(e) if e.code().name == "not-found"),
-                    "{backend} {path}: {foreign:?}"
-                );
-            }
-            // The owner's read goes to the family's own path; a terminal status there (plain
-            // or enveloped in `data`) releases the asset.
-            *upstream.status.lock().expect("lock") = "completed".into();
-            gateway
-                .task_status(&caller("a"), family.upstream_path, &expected)
-                .await
-                .expect("status");
-            assert_eq!(
-                upstream.reads.lock().expect("lock").last(),
-                Some(&format!("{}/{expected}", family.upstream_path))
-            );
-            assert_eq!(
-                repo.unfinished_task_using(asset.as_str())
-                    .await
-                    .expect("tasks"),
-                None,
-                "{backend} {}",
-                family.name
-            );
-            *upstream.status.lock().expect("lock") = "queued".into();
-        }
-        assert_eq!(
-            upstream.reads.lock().expect("lock").len(),
-            TASK_FAMILIES.len(),
-            "{backend}: no foreign read reached the upstream"
-        );
-    }
-}
+per_backend!(sqlite: crate::backends::sqlite, postgres: crate::backends::postgres => {
+    #[tokio::test]
+    [
+        tasks_are_resolved_forwarded_and_recorded,
+        every_family_is_forwarded_to_its_path_and_recorded_by_its_id,
+    ]
+});

@@ -31,6 +31,8 @@ use sha2::Digest;
 use tokio::sync::Notify;
 use url::Url;
 
+use crate::backends::per_backend;
+
 /// A blob store that runs a hook once right after a put (the upload holds its blob and has not
 /// inserted its row yet) and once right before a delete (the sweep has found the blob
 /// unreferenced and not removed it yet).
@@ -316,247 +318,251 @@ async fn upload(ingest: &IngestService) -> AssetId {
     ingest.file(&caller, upload).await.expect("upload").asset.id
 }
 
-/// Every metadata backend with every blob backend, each pair fresh (and the directories they
-/// live in).
-type Pairs = (
-    Vec<(String, Arc<dyn Repo>, Arc<dyn BlobStore>)>,
-    Vec<tempfile::TempDir>,
-);
+async fn a_sweep_between_an_uploads_put_and_its_row_keeps_the_blob(
+    repo: Arc<dyn Repo>,
+    blobs: Arc<dyn BlobStore>,
+) {
+    let content = png(400, 400);
+    let node = Node::new(repo.clone(), blobs.clone(), &content);
+    let sha = node.orphan(&content).await;
 
-async fn pairs() -> Pairs {
-    let mut out = Vec::new();
-    let mut dirs = Vec::new();
-    let stores = if std::env::var("TEST_S3_ENDPOINT").is_ok() {
-        2
-    } else {
-        1
-    };
-    for k in 0..stores {
-        for (db, repo, db_dir) in crate::backends::backends().await {
-            let store_dir = tempfile::tempdir().expect("dir");
-            let (store, blobs) = crate::blob_store::backends(store_dir.path())
-                .await
-                .swap_remove(k);
-            out.push((format!("{db}+{store}"), repo, blobs));
-            dirs.extend([db_dir, store_dir]);
-        }
-    }
-    (out, dirs)
+    // The upload finds the orphan stored; the sweep runs before its row is inserted.
+    let removed = Arc::new(AtomicU64::new(u64::MAX));
+    let sweep = Fsck::new(repo.clone(), blobs.clone());
+    let seen = Arc::clone(&removed);
+    *node.store.after_put.lock().expect("hook") = Some(Box::pin(async move {
+        let n = sweep.sweep_orphans(Duration::ZERO).await.expect("sweep");
+        seen.store(n, Ordering::SeqCst);
+    }));
+    let id = node.upload().await;
+
+    assert_eq!(removed.load(Ordering::SeqCst), 0, "the sweep kept it");
+    assert!(blobs.exists(&sha).await.expect("exists"));
+    assert_eq!(node.settle(&id).await, (Status::Active, None));
+    assert!(blobs.exists(&sha).await.expect("exists"));
+    assert_no_holds_left(repo.as_ref()).await;
 }
 
-#[tokio::test]
-async fn a_sweep_between_an_uploads_put_and_its_row_keeps_the_blob() {
-    let (pairs, _dirs) = pairs().await;
-    for (pair, repo, blobs) in pairs {
-        let content = png(400, 400);
-        let node = Node::new(repo.clone(), blobs.clone(), &content);
-        let sha = node.orphan(&content).await;
+async fn an_upload_between_a_sweeps_check_and_its_delete_keeps_the_blob(
+    repo: Arc<dyn Repo>,
+    blobs: Arc<dyn BlobStore>,
+) {
+    let content = png(401, 400);
+    let node = Arc::new(Node::new(repo.clone(), blobs.clone(), &content));
+    let sha = node.orphan(&content).await;
 
-        // The upload finds the orphan stored; the sweep runs before its row is inserted.
-        let removed = Arc::new(AtomicU64::new(u64::MAX));
-        let sweep = Fsck::new(repo.clone(), blobs.clone());
-        let seen = Arc::clone(&removed);
-        *node.store.after_put.lock().expect("hook") = Some(Box::pin(async move {
-            let n = sweep.sweep_orphans(Duration::ZERO).await.expect("sweep");
-            seen.store(n, Ordering::SeqCst);
-        }));
-        let id = node.upload().await;
+    // The sweep has found the orphan unreferenced; an upload of the same bytes starts and
+    // is given time to finish before the delete goes ahead.
+    let uploaded = Arc::new(Mutex::new(None));
+    let slot = Arc::clone(&uploaded);
+    let uploader = node.ingest.clone();
+    *node.store.before_delete.lock().expect("hook") = Some(Box::pin(async move {
+        let task = tokio::spawn(async move { upload(&uploader).await });
+        *slot.lock().expect("slot") = Some(task);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }));
+    let sweep = Fsck::new(repo.clone(), node.store.clone());
+    let removed = sweep.sweep_orphans(Duration::ZERO).await.expect("sweep");
+    assert_eq!(removed, 1, "the sweep removed the orphan");
 
-        assert_eq!(
-            removed.load(Ordering::SeqCst),
-            0,
-            "{pair}: the sweep kept it"
-        );
-        assert!(blobs.exists(&sha).await.expect("exists"), "{pair}");
-        assert_eq!(node.settle(&id).await, (Status::Active, None), "{pair}");
-        assert!(blobs.exists(&sha).await.expect("exists"), "{pair}");
-        assert_no_holds_left(repo.as_ref(), &pair).await;
-    }
-}
-
-#[tokio::test]
-async fn an_upload_between_a_sweeps_check_and_its_delete_keeps_the_blob() {
-    let (pairs, _dirs) = pairs().await;
-    for (pair, repo, blobs) in pairs {
-        let content = png(401, 400);
-        let node = Arc::new(Node::new(repo.clone(), blobs.clone(), &content));
-        let sha = node.orphan(&content).await;
-
-        // The sweep has found the orphan unreferenced; an upload of the same bytes starts and
-        // is given time to finish before the delete goes ahead.
-        let uploaded = Arc::new(Mutex::new(None));
-        let slot = Arc::clone(&uploaded);
-        let uploader = node.ingest.clone();
-        *node.store.before_delete.lock().expect("hook") = Some(Box::pin(async move {
-            let task = tokio::spawn(async move { upload(&uploader).await });
-            *slot.lock().expect("slot") = Some(task);
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }));
-        let sweep = Fsck::new(repo.clone(), node.store.clone());
-        let removed = sweep.sweep_orphans(Duration::ZERO).await.expect("sweep");
-        assert_eq!(removed, 1, "{pair}: the sweep removed the orphan");
-
-        let task = uploaded
-            .lock()
-            .expect("slot")
-            .take()
-            .unwrap_or_else(|| panic!("{pair}: upload started"));
-        let id = task.await.expect("upload task");
-        assert!(blobs.exists(&sha).await.expect("exists"), "{pair}");
-        assert_eq!(node.settle(&id).await, (Status::Active, None), "{pair}");
-        assert_no_holds_left(repo.as_ref(), &pair).await;
-    }
+    let task = uploaded
+        .lock()
+        .expect("slot")
+        .take()
+        .expect("upload started");
+    let id = task.await.expect("upload task");
+    assert!(blobs.exists(&sha).await.expect("exists"));
+    assert_eq!(node.settle(&id).await, (Status::Active, None));
+    assert_no_holds_left(repo.as_ref()).await;
 }
 
 /// Every hold was consumed by its insert or released by its removal.
-async fn assert_no_holds_left(repo: &dyn Repo, pair: &str) {
+async fn assert_no_holds_left(repo: &dyn Repo) {
     let later = Utc::now() + chrono::Duration::minutes(1);
     for kind in [HoldKind::Upload, HoldKind::Removal] {
         let left = repo.reap_holds(kind, later).await.expect("reap");
-        assert_eq!(left, 0, "{pair}: {kind:?} holds left");
+        assert_eq!(left, 0, "{kind:?} holds left");
     }
 }
 
-#[tokio::test]
-async fn a_failed_upload_releases_its_hold() {
-    let (pairs, _dirs) = pairs().await;
-    for (pair, repo, blobs) in pairs {
-        let content = png(402, 400);
-        let node = Node::new(repo.clone(), blobs, &content);
-        node.store.fail_puts.store(true, Ordering::SeqCst);
-        let caller = Caller {
-            key_id: "k".to_owned(),
-            tenant: "t".to_owned(),
-            role: Role::Tenant,
-        };
-        let upload = UploadFields {
-            asset_type: Some("Image".to_owned()),
-            ..UploadFields::default()
+async fn a_failed_upload_releases_its_hold(repo: Arc<dyn Repo>, blobs: Arc<dyn BlobStore>) {
+    let content = png(402, 400);
+    let node = Node::new(repo.clone(), blobs, &content);
+    node.store.fail_puts.store(true, Ordering::SeqCst);
+    let caller = Caller {
+        key_id: "k".to_owned(),
+        tenant: "t".to_owned(),
+        role: Role::Tenant,
+    };
+    let upload = UploadFields {
+        asset_type: Some("Image".to_owned()),
+        ..UploadFields::default()
+    }
+    .by_url(Some("https://example.com/a.png"))
+    .expect("a valid upload");
+    let failed = node.ingest.file(&caller, upload).await;
+    assert!(failed.is_err());
+    // Released in the background once the upload let go of it.
+    let sha = hex(&sha2::Sha256::digest(&content));
+    let mut held = true;
+    for _ in 0..50 {
+        held = repo.blob_in_use(&sha).await.expect("in use");
+        if !held {
+            break;
         }
-        .by_url(Some("https://example.com/a.png"))
-        .expect("a valid upload");
-        let failed = node.ingest.file(&caller, upload).await;
-        assert!(failed.is_err(), "{pair}");
-        // Released in the background once the upload let go of it.
-        let sha = hex(&sha2::Sha256::digest(&content));
-        let mut held = true;
-        for _ in 0..50 {
-            held = repo.blob_in_use(&sha).await.expect("in use");
-            if !held {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        assert!(!held, "{pair}: the failed upload's hold is gone");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    assert!(!held, "the failed upload's hold is gone");
 }
 
-#[tokio::test]
-async fn blob_holds_contract() {
-    for (backend, repo, _dir) in crate::backends::backends().await {
-        let sha = "a".repeat(64);
-        let now = Utc::now();
-        let minute = chrono::Duration::minutes(1);
-        assert!(!repo.blob_in_use(&sha).await.expect("in use"), "{backend}");
-
-        // An upload's hold references the blob; a removal's does not.
-        let removal = repo
-            .hold_blob(&sha, HoldKind::Removal, now)
-            .await
-            .expect("hold");
-        assert!(!repo.blob_in_use(&sha).await.expect("in use"), "{backend}");
-        assert!(
-            repo.blob_held(&sha, HoldKind::Removal, now - minute)
-                .await
-                .expect("held"),
-            "{backend}"
-        );
-        assert!(
-            !repo
-                .blob_held(&sha, HoldKind::Removal, now + minute)
-                .await
-                .expect("held"),
-            "{backend}: only holds taken since"
-        );
-        assert!(
-            !repo
-                .blob_held(&sha, HoldKind::Upload, now - minute)
-                .await
-                .expect("held"),
-            "{backend}"
-        );
-        assert!(repo.release_hold(&removal).await.expect("release"));
-        assert!(!repo.release_hold(&removal).await.expect("release"));
-
-        let upload = repo
-            .hold_blob(&sha, HoldKind::Upload, now)
-            .await
-            .expect("hold");
-        assert!(repo.blob_in_use(&sha).await.expect("in use"), "{backend}");
-
-        // The insert swaps the hold for the row; a hold that is gone inserts nothing.
-        let asset = |n: u32| NewAsset {
-            id: AssetId::parse(&format!("asset-2026010100000{n}-hhhhh")).expect("id"),
-            tenant: "t".into(),
-            name: None,
-            asset_type: AssetType::Image,
-            url: "https://example.com/a.png".into(),
-            sha256: sha.clone(),
-            bytes: 1,
-            format: Some("png".into()),
-            group_id: None,
-            created_at: now,
-        };
-        let job = NewJob {
-            kind: "process-asset".into(),
-            max_attempts: 1,
-            request_id: None,
-        };
-        let first = repo
-            .insert_held_asset_with_job(&asset(1), &job, &upload)
-            .await
-            .expect("insert");
-        assert!(matches!(first, Insert::Inserted(_)), "{backend}");
-        assert!(
-            !repo.release_hold(&upload).await.expect("release"),
-            "{backend}: consumed"
-        );
-        let again = repo
-            .insert_held_asset_with_job(&asset(2), &job, &upload)
-            .await
-            .expect("insert");
-        assert!(matches!(again, Insert::HoldLost), "{backend}");
-        assert_eq!(repo.count_jobs().await.expect("jobs"), 1, "{backend}");
-        assert!(
-            repo.blob_in_use(&sha).await.expect("in use"),
-            "{backend}: the row"
-        );
-
-        // Reaping removes only the holds of that kind taken before the cut.
-        let other = "b".repeat(64);
-        repo.hold_blob(&other, HoldKind::Upload, now - minute * 120)
-            .await
-            .expect("hold");
-        repo.hold_blob(&other, HoldKind::Upload, now)
-            .await
-            .expect("hold");
-        repo.hold_blob(&other, HoldKind::Removal, now - minute * 120)
-            .await
-            .expect("hold");
-        assert_eq!(
-            repo.reap_holds(HoldKind::Upload, now - minute)
-                .await
-                .expect("reap"),
-            1,
-            "{backend}"
-        );
-        assert_eq!(
-            repo.reap_holds(HoldKind::Removal, now - minute)
-                .await
-                .expect("reap"),
-            1,
-            "{backend}"
-        );
-        assert!(repo.blob_in_use(&other).await.expect("in use"), "{backend}");
-    }
+/// The steps of `blob_holds`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum HoldStep {
+    Kinds,
+    Insert,
+    Reap,
 }
+
+/// Holds on blobs taken, swapped for rows and reaped, up to and including the step `until`
+/// (a case runs the steps before its own as well).
+async fn blob_holds(repo: Arc<dyn Repo>, until: HoldStep) {
+    let sha = "a".repeat(64);
+    let now = Utc::now();
+    let minute = chrono::Duration::minutes(1);
+    assert!(!repo.blob_in_use(&sha).await.expect("in use"));
+
+    // An upload's hold references the blob; a removal's does not.
+    let removal = repo
+        .hold_blob(&sha, HoldKind::Removal, now)
+        .await
+        .expect("hold");
+    assert!(!repo.blob_in_use(&sha).await.expect("in use"));
+    assert!(
+        repo.blob_held(&sha, HoldKind::Removal, now - minute)
+            .await
+            .expect("held")
+    );
+    assert!(
+        !repo
+            .blob_held(&sha, HoldKind::Removal, now + minute)
+            .await
+            .expect("held"),
+        "only holds taken since"
+    );
+    assert!(
+        !repo
+            .blob_held(&sha, HoldKind::Upload, now - minute)
+            .await
+            .expect("held")
+    );
+    assert!(repo.release_hold(&removal).await.expect("release"));
+    assert!(!repo.release_hold(&removal).await.expect("release"));
+
+    let upload = repo
+        .hold_blob(&sha, HoldKind::Upload, now)
+        .await
+        .expect("hold");
+    assert!(repo.blob_in_use(&sha).await.expect("in use"));
+
+    if until == HoldStep::Kinds {
+        return;
+    }
+
+    // The insert swaps the hold for the row; a hold that is gone inserts nothing.
+    let asset = |n: u32| NewAsset {
+        id: AssetId::parse(&format!("asset-2026010100000{n}-hhhhh")).expect("id"),
+        tenant: "t".into(),
+        name: None,
+        asset_type: AssetType::Image,
+        url: "https://example.com/a.png".into(),
+        sha256: sha.clone(),
+        bytes: 1,
+        format: Some("png".into()),
+        group_id: None,
+        created_at: now,
+    };
+    let job = NewJob {
+        kind: "process-asset".into(),
+        max_attempts: 1,
+        request_id: None,
+    };
+    let first = repo
+        .insert_held_asset_with_job(&asset(1), &job, &upload)
+        .await
+        .expect("insert");
+    assert!(matches!(first, Insert::Inserted(_)));
+    assert!(
+        !repo.release_hold(&upload).await.expect("release"),
+        "consumed"
+    );
+    let again = repo
+        .insert_held_asset_with_job(&asset(2), &job, &upload)
+        .await
+        .expect("insert");
+    assert!(matches!(again, Insert::HoldLost));
+    assert_eq!(repo.count_jobs().await.expect("jobs"), 1);
+    assert!(repo.blob_in_use(&sha).await.expect("in use"), "the row");
+
+    if until == HoldStep::Insert {
+        return;
+    }
+
+    // Reaping removes only the holds of that kind taken before the cut.
+    let other = "b".repeat(64);
+    repo.hold_blob(&other, HoldKind::Upload, now - minute * 120)
+        .await
+        .expect("hold");
+    repo.hold_blob(&other, HoldKind::Upload, now)
+        .await
+        .expect("hold");
+    repo.hold_blob(&other, HoldKind::Removal, now - minute * 120)
+        .await
+        .expect("hold");
+    assert_eq!(
+        repo.reap_holds(HoldKind::Upload, now - minute)
+            .await
+            .expect("reap"),
+        1
+    );
+    assert_eq!(
+        repo.reap_holds(HoldKind::Removal, now - minute)
+            .await
+            .expect("reap"),
+        1
+    );
+    assert!(repo.blob_in_use(&other).await.expect("in use"));
+}
+
+async fn an_uploads_hold_references_its_blob_and_a_removals_does_not(repo: Arc<dyn Repo>) {
+    blob_holds(repo, HoldStep::Kinds).await;
+}
+
+async fn an_insert_swaps_its_hold_for_the_row_once(repo: Arc<dyn Repo>) {
+    blob_holds(repo, HoldStep::Insert).await;
+}
+
+async fn reaping_removes_only_the_holds_of_its_kind_taken_before_the_cut(repo: Arc<dyn Repo>) {
+    blob_holds(repo, HoldStep::Reap).await;
+}
+
+per_backend!(
+    sqlite_local: crate::backends::sqlite_local,
+    postgres_local: crate::backends::postgres_local,
+    sqlite_s3: crate::backends::sqlite_s3,
+    postgres_s3: crate::backends::postgres_s3 => {
+    #[tokio::test]
+    [
+        a_sweep_between_an_uploads_put_and_its_row_keeps_the_blob,
+        an_upload_between_a_sweeps_check_and_its_delete_keeps_the_blob,
+        a_failed_upload_releases_its_hold,
+    ]
+});
+
+per_backend!(sqlite: crate::backends::sqlite, postgres: crate::backends::postgres => {
+    #[tokio::test]
+    [
+        an_uploads_hold_references_its_blob_and_a_removals_does_not,
+        an_insert_swaps_its_hold_for_the_row_once,
+        reaping_removes_only_the_holds_of_its_kind_taken_before_the_cut,
+    ]
+});

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use tokio::sync::Notify;
 
-use crate::backends::backends;
+use crate::backends::per_backend;
 
 /// Answers per asset id: how many attempts fail before success, and how they fail.
 struct Scripted {
@@ -113,78 +113,62 @@ async fn run_one_job(repo: &Arc<dyn Repo>, handler: &Arc<Scripted>, max_attempts
     pool.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn retries_then_succeeds() {
-    for (name, repo, _dir) in backends().await {
-        eprintln!("backend: {name}");
-        let handler = Scripted::new(2, JobError::Retry);
-        run_one_job(&repo, &handler, 3).await;
-        let runs = handler.runs.lock().expect("lock").clone();
-        assert_eq!(runs.iter().map(|r| r.1).collect::<Vec<_>>(), vec![1, 2, 3]);
-        assert!(handler.gave_up.lock().expect("lock").is_empty());
-    }
+async fn retries_then_succeeds(repo: Arc<dyn Repo>) {
+    let handler = Scripted::new(2, JobError::Retry);
+    run_one_job(&repo, &handler, 3).await;
+    let runs = handler.runs.lock().expect("lock").clone();
+    assert_eq!(runs.iter().map(|r| r.1).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert!(handler.gave_up.lock().expect("lock").is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn transient_errors_give_up_after_the_last_attempt_with_the_last_reason() {
-    for (name, repo, _dir) in backends().await {
-        eprintln!("backend: {name}");
-        let handler = Scripted::new(99, JobError::Retry);
-        run_one_job(&repo, &handler, 3).await;
-        assert_eq!(handler.runs.lock().expect("lock").len(), 3);
-        let gave_up = handler.gave_up.lock().expect("lock").clone();
-        assert_eq!(
-            gave_up,
-            vec![(
-                "asset-20260101000001-aaaaa".to_owned(),
-                "failure 3".to_owned()
-            )]
-        );
-    }
+async fn transient_errors_give_up_after_the_last_attempt_with_the_last_reason(repo: Arc<dyn Repo>) {
+    let handler = Scripted::new(99, JobError::Retry);
+    run_one_job(&repo, &handler, 3).await;
+    assert_eq!(handler.runs.lock().expect("lock").len(), 3);
+    let gave_up = handler.gave_up.lock().expect("lock").clone();
+    assert_eq!(
+        gave_up,
+        vec![(
+            "asset-20260101000001-aaaaa".to_owned(),
+            "failure 3".to_owned()
+        )]
+    );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn permanent_errors_give_up_at_once() {
-    for (name, repo, _dir) in backends().await {
-        eprintln!("backend: {name}");
-        let handler = Scripted::new(99, JobError::Abort);
-        run_one_job(&repo, &handler, 5).await;
-        assert_eq!(handler.runs.lock().expect("lock").len(), 1);
-        assert_eq!(handler.gave_up.lock().expect("lock").len(), 1);
-    }
+async fn permanent_errors_give_up_at_once(repo: Arc<dyn Repo>) {
+    let handler = Scripted::new(99, JobError::Abort);
+    run_one_job(&repo, &handler, 5).await;
+    assert_eq!(handler.runs.lock().expect("lock").len(), 1);
+    assert_eq!(handler.gave_up.lock().expect("lock").len(), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_dead_workers_lease_is_taken_over_and_a_wake_up_starts_work_at_once() {
-    for (name, repo, _dir) in backends().await {
-        eprintln!("backend: {name}");
-        enqueue(&repo, "asset-20260101000001-aaaaa", 5).await;
-        // A worker that claimed the job and died: its short lease expires.
-        let claimed = repo
-            .claim_job("dead", Duration::from_millis(50))
-            .await
-            .expect("claim")
-            .expect("job");
-        assert_eq!(claimed.attempts, 1);
+async fn a_dead_workers_lease_is_taken_over_and_a_wake_up_starts_work_at_once(repo: Arc<dyn Repo>) {
+    enqueue(&repo, "asset-20260101000001-aaaaa", 5).await;
+    // A worker that claimed the job and died: its short lease expires.
+    let claimed = repo
+        .claim_job("dead", Duration::from_millis(50))
+        .await
+        .expect("claim")
+        .expect("job");
+    assert_eq!(claimed.attempts, 1);
 
-        let handler = Scripted::new(0, JobError::Retry);
-        let mut config = fast();
-        config.poll_interval = Duration::from_secs(3600); // only wake-ups and the loop itself
-        let wake = Arc::new(Notify::new());
-        let pool = spawn_workers("t", repo.clone(), handler.clone(), &config, wake.clone());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        // The first claim (before expiry) found nothing; a wake-up makes the idle worker look again.
-        wake.notify_one();
-        until_empty(&repo).await;
-        let runs = handler.runs.lock().expect("lock").clone();
-        assert_eq!(runs, vec![("asset-20260101000001-aaaaa".to_owned(), 2)]);
+    let handler = Scripted::new(0, JobError::Retry);
+    let mut config = fast();
+    config.poll_interval = Duration::from_secs(3600); // only wake-ups and the loop itself
+    let wake = Arc::new(Notify::new());
+    let pool = spawn_workers("t", repo.clone(), handler.clone(), &config, wake.clone());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The first claim (before expiry) found nothing; a wake-up makes the idle worker look again.
+    wake.notify_one();
+    until_empty(&repo).await;
+    let runs = handler.runs.lock().expect("lock").clone();
+    assert_eq!(runs, vec![("asset-20260101000001-aaaaa".to_owned(), 2)]);
 
-        enqueue(&repo, "asset-20260101000002-bbbbb", 5).await;
-        wake.notify_one();
-        until_empty(&repo).await;
-        // Done within the deadline, far below the hour-long poll interval: the wake-up worked.
-        pool.shutdown().await;
-    }
+    enqueue(&repo, "asset-20260101000002-bbbbb", 5).await;
+    wake.notify_one();
+    until_empty(&repo).await;
+    // Done within the deadline, far below the hour-long poll interval: the wake-up worked.
+    pool.shutdown().await;
 }
 
 /// Never finishes: the job is still running when the node stops.
@@ -204,47 +188,48 @@ impl JobHandler for Stuck {
     async fn give_up(&self, _job: &Job, _reason: &str) {}
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shutdown_hands_unfinished_jobs_back_uncounted() {
-    for (name, repo, _dir) in backends().await {
-        enqueue(&repo, "asset-20260101000001-aaaaa", 5).await;
-        let mut config = fast();
-        config.lease = Duration::from_secs(3600); // only a hand-back frees it soon
-        config.shutdown_grace = Duration::from_millis(200);
-        let stuck = Arc::new(Stuck::default());
-        let pool = spawn_workers(
-            "stopping",
-            repo.clone(),
-            stuck.clone(),
-            &config,
-            Arc::new(Notify::new()),
-        );
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while stuck.started.load(std::sync::atomic::Ordering::SeqCst) == 0 {
-            assert!(
-                Instant::now() < deadline,
-                "{name}: the job was never started"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        assert_eq!(pool.shutdown().await, 1, "{name}: one job handed back");
-
-        // Another node takes it at once, as attempt 1 (the interrupted one is not counted).
-        let handler = Scripted::new(0, JobError::Retry);
-        let pool = spawn_workers(
-            "next",
-            repo.clone(),
-            handler.clone(),
-            &fast(),
-            Arc::new(Notify::new()),
-        );
-        until_empty(&repo).await;
-        assert_eq!(pool.shutdown().await, 0, "{name}");
-        let runs = handler.runs.lock().expect("lock").clone();
-        assert_eq!(
-            runs,
-            vec![("asset-20260101000001-aaaaa".to_owned(), 1)],
-            "{name}"
-        );
+async fn shutdown_hands_unfinished_jobs_back_uncounted(repo: Arc<dyn Repo>) {
+    enqueue(&repo, "asset-20260101000001-aaaaa", 5).await;
+    let mut config = fast();
+    config.lease = Duration::from_secs(3600); // only a hand-back frees it soon
+    config.shutdown_grace = Duration::from_millis(200);
+    let stuck = Arc::new(Stuck::default());
+    let pool = spawn_workers(
+        "stopping",
+        repo.clone(),
+        stuck.clone(),
+        &config,
+        Arc::new(Notify::new()),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while stuck.started.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "the job was never started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    assert_eq!(pool.shutdown().await, 1, "one job handed back");
+
+    // Another node takes it at once, as attempt 1 (the interrupted one is not counted).
+    let handler = Scripted::new(0, JobError::Retry);
+    let pool = spawn_workers(
+        "next",
+        repo.clone(),
+        handler.clone(),
+        &fast(),
+        Arc::new(Notify::new()),
+    );
+    until_empty(&repo).await;
+    assert_eq!(pool.shutdown().await, 0);
+    let runs = handler.runs.lock().expect("lock").clone();
+    assert_eq!(runs, vec![("asset-20260101000001-aaaaa".to_owned(), 1)]);
 }
+
+per_backend!(sqlite: crate::backends::sqlite, postgres: crate::backends::postgres => {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    [
+        retries_then_succeeds,
+        transient_errors_give_up_after_the_last_attempt_with_the_last_reason,
+        permanent_errors_give_up_at_once,
+        a_dead_workers_lease_is_taken_over_and_a_wake_up_starts_work_at_once,
+        shutdown_hands_unfinished_jobs_back_uncounted,
+    ]
+});

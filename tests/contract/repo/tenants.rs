@@ -1,0 +1,345 @@
+//! What belongs to a tenant besides its assets: API keys, gateway tasks, quotas and usage,
+//! resumable uploads.
+
+use std::sync::Arc;
+
+use assetlib::domain::{AssetId, AssetType, Role};
+use assetlib::repo::{NewApiKey, Repo};
+use chrono::{TimeZone, Utc};
+
+use super::{job, new_asset};
+use crate::backends::per_backend;
+
+async fn keys_contract(repo: Arc<dyn Repo>) {
+    assert_eq!(repo.count_active_admin_keys().await.expect("count"), 0);
+    for (id, role) in [("key_a", Role::Admin), ("key_t", Role::Tenant)] {
+        repo.insert_key(&NewApiKey {
+            id: id.into(),
+            key_hash: format!("hash-{id}"),
+            tenant: "acme".into(),
+            role,
+            created_at: Utc::now(),
+        })
+        .await
+        .expect("insert key");
+    }
+    assert_eq!(repo.count_active_admin_keys().await.expect("count"), 1);
+    let found = repo
+        .find_active_key("hash-key_t")
+        .await
+        .expect("find")
+        .expect("key");
+    assert_eq!(
+        (found.id.as_str(), found.role, found.tenant.as_str()),
+        ("key_t", Role::Tenant, "acme")
+    );
+    assert!(repo.find_active_key("nope").await.expect("find").is_none());
+    assert!(repo.revoke_key("key_a", Utc::now()).await.expect("revoke"));
+    assert!(
+        !repo.revoke_key("key_a", Utc::now()).await.expect("revoke"),
+        "once"
+    );
+    assert!(
+        repo.find_active_key("hash-key_a")
+            .await
+            .expect("find")
+            .is_none()
+    );
+    assert_eq!(repo.count_active_admin_keys().await.expect("count"), 0);
+    let listed = repo.list_keys().await.expect("list");
+    assert_eq!(listed.len(), 2);
+    assert!(
+        listed
+            .iter()
+            .any(|k| k.id == "key_a" && k.revoked_at.is_some())
+    );
+}
+
+async fn tasks_contract(repo: Arc<dyn Repo>) {
+    let a = "asset-20260101000001-aaaaa".to_owned();
+    let b = "asset-20260101000002-bbbbb".to_owned();
+    assert_eq!(repo.unfinished_task_using(&a).await.expect("query"), None);
+    repo.record_task("task-1", "t1", "queued", false, &[a.clone(), b.clone()])
+        .await
+        .expect("record");
+    repo.record_task("task-2", "t1", "queued", false, std::slice::from_ref(&a))
+        .await
+        .expect("record");
+    assert_eq!(
+        repo.unfinished_task_using(&a)
+            .await
+            .expect("query")
+            .as_deref(),
+        Some("task-1")
+    );
+    // Recording again updates, without duplicating links.
+    assert!(
+        repo.record_task(
+            "task-1",
+            "t1",
+            "processing",
+            false,
+            std::slice::from_ref(&a),
+        )
+        .await
+        .expect("again")
+    );
+    // Another tenant's task of the same id is neither taken over nor linked.
+    let c = "asset-20260101000003-ccccc".to_owned();
+    assert!(
+        !repo
+            .record_task("task-1", "t2", "completed", true, std::slice::from_ref(&c))
+            .await
+            .expect("other tenant")
+    );
+    assert!(repo.has_task("t1", "task-1").await.expect("has"));
+    assert!(!repo.has_task("t2", "task-1").await.expect("has"));
+    assert!(!repo.has_task("t1", "task-9").await.expect("has"));
+    assert_eq!(repo.unfinished_task_using(&c).await.expect("query"), None);
+    assert!(
+        !repo
+            .update_task("t2", "task-1", "completed", true)
+            .await
+            .expect("update"),
+        "other tenant"
+    );
+    assert!(
+        repo.update_task("t1", "task-1", "completed", true)
+            .await
+            .expect("update")
+    );
+    assert_eq!(
+        repo.unfinished_task_using(&a)
+            .await
+            .expect("query")
+            .as_deref(),
+        Some("task-2")
+    );
+    assert_eq!(
+        repo.unfinished_task_using(&b).await.expect("query"),
+        None,
+        "task-1 finished"
+    );
+    assert!(
+        repo.update_task("t1", "task-2", "failed", true)
+            .await
+            .expect("update")
+    );
+    assert_eq!(repo.unfinished_task_using(&a).await.expect("query"), None);
+}
+
+async fn quotas_contract(repo: Arc<dyn Repo>) {
+    use assetlib::domain::{Quota, Usage};
+    assert_eq!(repo.get_quota("q1").await.expect("get"), None);
+    let quota = Quota {
+        max_assets: Some(5),
+        max_bytes: None,
+        uploads_per_minute: Some(60),
+    };
+    repo.put_quota("q1", &quota, Utc::now()).await.expect("put");
+    assert_eq!(repo.get_quota("q1").await.expect("get"), Some(quota));
+    let changed = Quota {
+        max_bytes: Some(u64::MAX),
+        ..Quota::default()
+    };
+    repo.put_quota("q1", &changed, Utc::now())
+        .await
+        .expect("put");
+    assert_eq!(
+        repo.get_quota("q1").await.expect("get"),
+        Some(Quota {
+            max_bytes: Some(i64::MAX as u64),
+            ..Quota::default()
+        }),
+        "replaced whole, the largest limit kept as the largest stored"
+    );
+    assert_eq!(repo.get_quota("q2").await.expect("get"), None);
+    assert!(repo.delete_quota("q1").await.expect("delete"));
+    assert!(!repo.delete_quota("q1").await.expect("delete"));
+
+    // Use: live assets and their bytes; created since a time, deleted ones included.
+    let since = Utc
+        .with_ymd_and_hms(2026, 1, 1, 0, 0, 2)
+        .single()
+        .expect("t");
+    for (i, s) in [(1, 1), (2, 2), (3, 3)] {
+        let asset = new_asset(
+            &format!("asset-20260101000000-quo0{i}"),
+            "q1",
+            s,
+            AssetType::Image,
+            "q",
+        );
+        repo.insert_asset_with_job(&asset, &job())
+            .await
+            .expect("insert");
+    }
+    let gone = AssetId::parse("asset-20260101000000-quo03").expect("id");
+    assert!(
+        repo.delete_asset("q1", &gone, Utc::now())
+            .await
+            .expect("delete")
+    );
+    assert_eq!(
+        repo.tenant_usage("q1", since).await.expect("usage"),
+        Usage {
+            assets: 2,
+            bytes: 2 * 1234,
+            uploads_last_minute: 2,
+        }
+    );
+    assert_eq!(
+        repo.tenant_usage("q9", since).await.expect("usage"),
+        Usage::default()
+    );
+}
+
+/// The steps of `uploads`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum UploadStep {
+    Create,
+    Parts,
+    Finish,
+    Expiry,
+}
+
+/// A resumable upload created, appended to, finished and expired, up to and including the step
+/// `until` (a case runs the steps before its own as well).
+async fn uploads(repo: Arc<dyn Repo>, until: UploadStep) {
+    use assetlib::repo::NewUpload;
+    let at = |s: i64| {
+        Utc.timestamp_opt(1_800_000_000 + s, 0)
+            .single()
+            .expect("time")
+    };
+    let upload = NewUpload {
+        id: "upl-1".to_owned(),
+        tenant: "t1".to_owned(),
+        asset_type: AssetType::Video,
+        name: Some("clip.mp4".to_owned()),
+        length: 100,
+        created_at: at(0),
+        expires_at: at(100),
+    };
+    repo.create_upload(&upload).await.expect("create");
+    let got = repo
+        .get_upload("t1", "upl-1")
+        .await
+        .expect("get")
+        .expect("there");
+    assert_eq!((got.offset, got.length, got.parts.len()), (0, 100, 0));
+    assert_eq!(got.asset_type, AssetType::Video);
+    assert_eq!(got.name.as_deref(), Some("clip.mp4"));
+    assert!(repo.get_upload("t2", "upl-1").await.expect("get").is_none());
+
+    if until == UploadStep::Create {
+        return;
+    }
+
+    // Parts advance by compare-and-set on the offset, in order.
+    assert!(
+        repo.append_upload_part("upl-1", 0, 40, "p0", at(200))
+            .await
+            .expect("append")
+    );
+    assert!(
+        !repo
+            .append_upload_part("upl-1", 0, 30, "px", at(200))
+            .await
+            .expect("append"),
+        "a stale offset"
+    );
+    assert!(
+        repo.append_upload_part("upl-1", 40, 100, "p1", at(300))
+            .await
+            .expect("append")
+    );
+    let got = repo
+        .get_upload("t1", "upl-1")
+        .await
+        .expect("get")
+        .expect("there");
+    assert_eq!(got.offset, 100);
+    assert_eq!(got.parts, vec!["p0", "p1"]);
+    assert_eq!(got.expires_at, at(300));
+
+    if until == UploadStep::Parts {
+        return;
+    }
+
+    // Finished once; then no part is appended any more.
+    assert!(
+        repo.finish_upload("upl-1", "asset-20260101000000-aaaaa")
+            .await
+            .expect("finish")
+    );
+    assert!(
+        !repo
+            .finish_upload("upl-1", "asset-20260101000000-bbbbb")
+            .await
+            .expect("finish")
+    );
+    assert!(
+        !repo
+            .append_upload_part("upl-1", 100, 100, "p2", at(300))
+            .await
+            .expect("append")
+    );
+    let got = repo
+        .get_upload("t1", "upl-1")
+        .await
+        .expect("get")
+        .expect("there");
+    assert_eq!(got.asset_id.as_deref(), Some("asset-20260101000000-aaaaa"));
+
+    if until == UploadStep::Finish {
+        return;
+    }
+
+    // Expiry and removal.
+    let second = NewUpload {
+        id: "upl-2".to_owned(),
+        expires_at: at(50),
+        ..upload.clone()
+    };
+    repo.create_upload(&second).await.expect("create");
+    assert_eq!(
+        repo.expired_uploads(at(100), 10).await.expect("expired"),
+        vec!["upl-2"]
+    );
+    assert!(repo.delete_upload("upl-2").await.expect("delete"));
+    assert!(!repo.delete_upload("upl-2").await.expect("delete"));
+    assert_eq!(
+        repo.expired_uploads(at(300), 10).await.expect("expired"),
+        vec!["upl-1"]
+    );
+}
+
+async fn an_upload_is_created_and_read_by_its_tenant_only(repo: Arc<dyn Repo>) {
+    uploads(repo, UploadStep::Create).await;
+}
+
+async fn parts_advance_by_compare_and_set_on_the_offset(repo: Arc<dyn Repo>) {
+    uploads(repo, UploadStep::Parts).await;
+}
+
+async fn an_upload_is_finished_once_and_then_takes_no_part(repo: Arc<dyn Repo>) {
+    uploads(repo, UploadStep::Finish).await;
+}
+
+async fn expired_uploads_are_listed_and_removed(repo: Arc<dyn Repo>) {
+    uploads(repo, UploadStep::Expiry).await;
+}
+
+per_backend!(sqlite: crate::backends::sqlite, postgres: crate::backends::postgres => {
+    #[tokio::test]
+    [
+        keys_contract,
+        tasks_contract,
+        quotas_contract,
+        an_upload_is_created_and_read_by_its_tenant_only,
+        parts_advance_by_compare_and_set_on_the_offset,
+        an_upload_is_finished_once_and_then_takes_no_part,
+        expired_uploads_are_listed_and_removed,
+    ]
+});
