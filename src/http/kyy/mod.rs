@@ -7,7 +7,7 @@ pub(crate) mod manxue;
 mod tasks;
 mod upload;
 
-pub use upload::{MAX_JSON_BYTES, UPLOAD_ROUTE};
+pub use upload::UPLOAD_ROUTE;
 
 /// The upload body, public for the fuzz targets (`fuzz/`).
 pub use dto::UploadBody;
