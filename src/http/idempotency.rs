@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::auth::authenticate;
 use super::error::{Face, KyyError, V1Error, replayed};
+use super::request::MAX_JSON_UPLOAD_BYTES;
 use super::upload_body::announced_length;
 use crate::domain::codes;
 use crate::repo::StoredAnswer;
@@ -24,7 +25,7 @@ pub const HEADER: &str = "idempotency-key";
 pub const REPLAYED: &str = "idempotent-replayed";
 /// The largest body fingerprinted whole (the kyy upload's JSON, `data:` URIs included); a
 /// multipart upload is streamed, and its length stands for its body.
-const MAX_FINGERPRINTED_BODY: usize = super::kyy::MAX_JSON_BYTES as usize;
+const MAX_FINGERPRINTED_BODY: usize = MAX_JSON_UPLOAD_BYTES as usize;
 /// The largest answer kept (every creating call answers far less).
 const MAX_KEPT_ANSWER: usize = 1024 * 1024;
 

@@ -2,7 +2,11 @@
 
 use std::time::Duration;
 
-use crate::service::{MAX_WAIT, ServiceError};
+use crate::service::{DATA_URI_MAX_BYTES, MAX_WAIT, ServiceError};
+
+/// The largest JSON body of an upload (the kyy upload's): a `data:` URI at its cap in base64,
+/// and the rest. The idempotency guard fingerprints bodies up to this size whole.
+pub const MAX_JSON_UPLOAD_BYTES: u64 = DATA_URI_MAX_BYTES.div_ceil(3) * 4 + 64 * 1024;
 
 /// Parses a JSON body into `T`, with an error message that names what is wrong.
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ServiceError> {

@@ -2,18 +2,16 @@
 //! routes. The page calls the v1 API with the session cookie (`http::auth`).
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
 use super::auth::{SESSION_COOKIE, V1Caller, session_cookie};
-use super::error::V1Error;
+use super::error::{Face, V1Error};
 use super::request::parse_json;
-use crate::http::routes::At;
+use crate::http::routes::{Route, Routes};
 use crate::service::{SESSION_TTL, ServiceError};
 use crate::state::AppState;
 
@@ -21,15 +19,32 @@ const INDEX: &str = include_str!("index.html");
 const SCRIPT: &str = include_str!("app.js");
 const STYLE: &str = include_str!("app.css");
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .at("", "/console", get(index))
-        .at("", "/console/app.js", get(script))
-        .at("", "/console/app.css", get(style))
-        .at(
-            "",
-            "/console/session",
-            get(whoami).post(sign_in).delete(sign_out),
+pub fn routes() -> Routes {
+    Routes::new("", Face::V1, "console")
+        .route(Route::get("/console", index, "The web console").answers_empty(200, "HTML"))
+        .route(
+            Route::get("/console/app.js", script, "The console's script")
+                .answers_empty(200, "JavaScript"),
+        )
+        .route(
+            Route::get("/console/app.css", style, "The console's style").answers_empty(200, "CSS"),
+        )
+        .route(
+            Route::post(
+                "/console/session",
+                sign_in,
+                "Sign in: a key for a session cookie",
+            )
+            .json_body::<SignIn>()
+            .answers::<Who>(200, "Signed in (Set-Cookie)"),
+        )
+        .route(
+            Route::get("/console/session", whoami, "Who is signed in")
+                .answers::<Who>(200, "The session's caller"),
+        )
+        .route(
+            Route::delete("/console/session", sign_out, "Sign out")
+                .answers_empty(204, "Signed out"),
         )
 }
 
@@ -72,13 +87,13 @@ async fn style(headers: HeaderMap) -> Response {
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
-pub(crate) struct SignIn {
+struct SignIn {
     key: Option<String>,
 }
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Who {
+struct Who {
     tenant: String,
     role: &'static str,
     key_id: String,

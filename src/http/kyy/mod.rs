@@ -7,83 +7,130 @@ pub(crate) mod manxue;
 mod tasks;
 mod upload;
 
-pub use upload::{MAX_JSON_BYTES, UPLOAD_ROUTE};
+pub use upload::UPLOAD_ROUTE;
 
 /// The upload body, public for the fuzz targets (`fuzz/`).
 pub use dto::UploadBody;
 
-use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
+use axum::extract::{Path, State};
 
+use self::dto::{AssetDetail, DeleteEnvelope, Envelope, ListData, UploadData};
+use self::manxue::{BatchEnvelope, StatusBody, StatusData};
 use crate::http::auth::KyyCaller;
-use crate::http::error::Face;
-use crate::http::idempotency;
-use crate::http::routes::At;
+use crate::http::error::{Face, KYY_PREFIX};
+use crate::http::routes::{Route, Routes, Schema};
 use crate::service::{RESULT_PATH, TASK_FAMILIES};
 use crate::state::AppState;
 
-/// The face's routes; the upload route reads bodies up to `upload_body::body_limit`, every other
-/// route keeps the router's small limit.
-pub fn router(state: &AppState) -> Router<AppState> {
-    let upload_limit =
-        usize::try_from(crate::http::upload_body::body_limit(state)).unwrap_or(usize::MAX);
-    // The calls that create honour `Idempotency-Key`.
-    let once = || from_fn_with_state((state.clone(), Face::Kyy), idempotency::guard);
-    let mut router = Router::new()
-        .at(
-            crate::http::error::KYY_PREFIX,
-            UPLOAD_ROUTE,
-            post(upload::upload)
-                .layer(DefaultBodyLimit::max(upload_limit))
-                .layer(once()),
+/// The face's routes, under its prefix. The upload route reads bodies up to the largest file;
+/// every other route keeps the router's small limit. The calls that create honour
+/// `Idempotency-Key`.
+pub fn routes() -> Routes {
+    let passed = "The upstream's answer, passed through";
+    let mut routes = Routes::new(KYY_PREFIX, Face::Kyy, "kyy")
+        .route(
+            Route::post(
+                UPLOAD_ROUTE,
+                upload::upload,
+                "Upload by URL (JSON, url may be a data: URI) or a file (multipart)",
+            )
+            .file_body()
+            .once()
+            .json_body::<UploadBody>()
+            .multipart(&["file", "assetType", "name", "groupId"])
+            .query(&["dedupe"])
+            .answers::<Envelope<UploadData>>(200, "The new asset's id"),
         )
-        .at(
-            crate::http::error::KYY_PREFIX,
-            "/kyyVideo2/asset/list",
-            get(assets::list),
+        .route(
+            Route::get(
+                "/kyyVideo2/asset/list",
+                assets::list,
+                "List assets, by page",
+            )
+            .query(&["pageNum", "pageSize", "assetType", "status", "name"])
+            .answers::<Envelope<ListData>>(200, "A page"),
         )
-        .at(
-            crate::http::error::KYY_PREFIX,
-            "/kyyVideo2/asset/{asset_id}",
-            get(assets::detail).delete(assets::delete),
+        .route(
+            Route::get(
+                "/kyyVideo2/asset/{asset_id}",
+                assets::detail,
+                "An asset's details",
+            )
+            .query(&["wait"])
+            .answers::<Envelope<AssetDetail>>(
+                200,
+                "The asset (msg: the failure sentence when Failed)",
+            ),
         )
-        .at(
-            crate::http::error::KYY_PREFIX,
-            "/asset/sd2Manxue/assetUpload",
-            post(manxue::upload).layer(once()),
+        .route(
+            Route::delete(
+                "/kyyVideo2/asset/{asset_id}",
+                assets::delete,
+                "Delete an asset",
+            )
+            .query(&["force"])
+            .answers::<DeleteEnvelope>(
+                200,
+                "Deleted: {\"code\":\"0\",\"msg\":\"success\",\"data\":null} (a string code)",
+            ),
         )
-        .at(
-            crate::http::error::KYY_PREFIX,
-            "/asset/sd2Manxue/assetStatus",
-            post(manxue::status),
+        .route(
+            Route::post(
+                "/asset/sd2Manxue/assetUpload",
+                manxue::upload,
+                "Upload many URLs at once (partial success)",
+            )
+            .once()
+            .json_body::<manxue::UploadBody>()
+            .answers::<BatchEnvelope<manxue::UploadData>>(200, "Submitted items and failed ones"),
         )
-        .at(
-            crate::http::error::KYY_PREFIX,
-            &format!("{RESULT_PATH}/{{id}}"),
-            get(|s: State<AppState>, c: KyyCaller, id: Path<String>| {
-                tasks::status(RESULT_PATH, s, c, id)
-            }),
+        .route(
+            Route::post(
+                "/asset/sd2Manxue/assetStatus",
+                manxue::status,
+                "Statuses of many assets",
+            )
+            .json_body::<StatusBody>()
+            .answers::<BatchEnvelope<StatusData>>(200, "Statuses and unknown ids"),
+        )
+        .route(
+            Route::get(
+                format!("{RESULT_PATH}/{{id}}"),
+                |s: State<AppState>, c: KyyCaller, id: Path<String>| {
+                    tasks::status(RESULT_PATH, s, c, id)
+                },
+                "A generation task's status (the upstream's answer)",
+            )
+            .answers_json(200, passed, Schema::any_object()),
         );
     for family in &TASK_FAMILIES {
-        router = router
-            .at(
-                crate::http::error::KYY_PREFIX,
-                family.path,
-                post(move |s: State<AppState>, c: KyyCaller, body: Bytes| {
-                    tasks::submit(family, s, c, body)
-                })
-                .layer(once()),
+        routes = routes
+            .route(
+                Route::post(
+                    family.path,
+                    move |s: State<AppState>, c: KyyCaller, body: Bytes| {
+                        tasks::submit(family, s, c, body)
+                    },
+                    format!(
+                        "Submit a {} task: asset:// resolved, forwarded upstream",
+                        family.name
+                    ),
+                )
+                .once()
+                .body(Schema::any_object())
+                .answers_json(200, passed, Schema::any_object()),
             )
-            .at(
-                crate::http::error::KYY_PREFIX,
-                &format!("{}/{{id}}", family.path),
-                get(move |s: State<AppState>, c: KyyCaller, id: Path<String>| {
-                    tasks::status(family.upstream_path, s, c, id)
-                }),
+            .route(
+                Route::get(
+                    format!("{}/{{id}}", family.path),
+                    move |s: State<AppState>, c: KyyCaller, id: Path<String>| {
+                        tasks::status(family.upstream_path, s, c, id)
+                    },
+                    format!("A {} task's status", family.name),
+                )
+                .answers_json(200, passed, Schema::any_object()),
             );
     }
-    router
+    routes
 }

@@ -8,15 +8,13 @@ use axum::extract::{Request, State};
 use super::dto::{Envelope, UploadBody, UploadData};
 use crate::http::auth::KyyCaller;
 use crate::http::error::KyyError;
-use crate::http::request::{dedupe_flag, parse_json};
+use crate::http::request::{MAX_JSON_UPLOAD_BYTES, dedupe_flag, parse_json};
 use crate::http::upload_body::{Received, read_upload};
-use crate::service::{DATA_URI_MAX_BYTES, UploadFields};
+use crate::service::UploadFields;
 use crate::state::AppState;
 
 /// The route, under the kyy prefix.
 pub const UPLOAD_ROUTE: &str = "/kyyVideo2/asset/upload";
-/// The largest JSON body of this route: a `data:` URI at its cap in base64, and the rest.
-pub const MAX_JSON_BYTES: u64 = DATA_URI_MAX_BYTES.div_ceil(3) * 4 + 64 * 1024;
 
 pub async fn upload(
     State(state): State<AppState>,
@@ -29,7 +27,7 @@ pub async fn upload(
         &state,
         &caller,
         request,
-        MAX_JSON_BYTES,
+        MAX_JSON_UPLOAD_BYTES,
         "a JSON upload",
         dedupe,
     )

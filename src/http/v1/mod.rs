@@ -16,120 +16,332 @@ pub(crate) mod webhooks;
 pub use dto::CreateBody;
 pub use reviews::RejectBody;
 
-use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post, put};
-
+use self::direct::{CompleteBody, CreateDirectBody, DirectBody};
+use self::dto::{
+    AssetBody, GroupBody, GroupCreateBody, GroupDeletedBody, GroupListBody, GroupUpdateBody,
+    ListBody, UpdateBody,
+};
+use self::keys::{CreateKeyBody, KeyBody, KeyListBody};
+use self::quota::{QuotaBody, UsageBody};
+use self::reviews::ReviewList;
+use self::webhooks::{DeliveryBody, DeliveryListBody, WebhookBody, WebhookListBody};
+use crate::http::content;
 use crate::http::error::Face;
-use crate::http::idempotency;
-use crate::http::routes::At;
-use crate::state::AppState;
+use crate::http::routes::{Route, Routes, Schema};
 
-pub fn router(state: &AppState) -> Router<AppState> {
-    // The routes that take files read bodies up to the largest file, framed.
-    let upload_limit =
-        usize::try_from(crate::http::upload_body::body_limit(state)).unwrap_or(usize::MAX);
-    Router::new()
-        .at(
-            "/v1",
-            "/assets",
-            // Creating honours `Idempotency-Key`; listing does not need it.
-            post(assets::create)
-                .layer(DefaultBodyLimit::max(upload_limit))
-                .layer(from_fn_with_state(
-                    (state.clone(), Face::V1),
-                    idempotency::guard,
-                ))
-                .get(assets::list),
+/// The face's routes, under `/v1`. The calls that create honour `Idempotency-Key` (not the
+/// webhook's: its answer holds the secret, which is never stored); the routes that take files
+/// read bodies up to the largest file, framed.
+pub fn routes() -> Routes {
+    let tus = "tus 1.0 (creation, termination): headers carry the protocol";
+    let tus_one = format!("{}/{{upload_id}}", tus::ROUTE);
+    Routes::new("/v1", Face::V1, "v1")
+        // Assets.
+        .route(
+            Route::post(
+                "/assets",
+                assets::create,
+                "Create an asset from a URL (JSON) or a file (multipart)",
+            )
+            .file_body()
+            .once()
+            .json_body::<CreateBody>()
+            .multipart(&["file", "assetType", "name", "groupId"])
+            .query(&["dedupe"])
+            .answers::<AssetBody>(201, "The new asset")
+            .answers::<AssetBody>(
+                200,
+                "With dedupe: the live asset of the same bytes (deduplicatedFrom)",
+            ),
         )
-        .at(
-            "/v1",
-            "/assets/{asset_id}",
-            // PUT: the body is a file, named by the path (a creating call).
-            put(assets::put_file)
-                .layer(DefaultBodyLimit::max(upload_limit))
-                .layer(from_fn_with_state(
-                    (state.clone(), Face::V1),
-                    idempotency::guard,
-                ))
-                .get(assets::detail)
-                .patch(assets::update)
-                .delete(assets::delete),
+        .route(
+            Route::get(
+                "/assets",
+                assets::list,
+                "List assets, newest first (keyset pages)",
+            )
+            .query(&[
+                "limit",
+                "cursor",
+                "assetType",
+                "status",
+                "name",
+                "sha256",
+                "groupId",
+                "deleted",
+            ])
+            .answers::<ListBody>(200, "A page"),
         )
-        .at("/v1", "/assets/{asset_id}/restore", post(assets::restore))
-        .at("/v1", "/assets/{asset_id}/preview", get(reviews::preview))
-        .at(
-            "/v1",
-            "/assets/{asset_id}/content",
-            get(crate::http::content::owner_content),
+        .route(
+            Route::put(
+                "/assets/{asset_id}",
+                assets::put_file,
+                "Upload a file as the body; the path names it",
+            )
+            .file_body()
+            .once()
+            .raw_body(
+                "application/octet-stream",
+                "The file (Content-Length required)",
+            )
+            .query(&["assetType", "groupId", "dedupe"])
+            .answers::<AssetBody>(201, "The new asset"),
         )
-        .at("/v1", tus::ROUTE, post(tus::create).options(tus::options))
-        .at(
-            "/v1",
-            &format!("{}/{{upload_id}}", tus::ROUTE),
-            axum::routing::head(tus::head)
-                .patch(tus::patch)
-                .delete(tus::delete)
-                .options(tus::options),
+        .route(
+            Route::get("/assets/{asset_id}", assets::detail, "An asset")
+                .query(&["wait"])
+                .answers::<AssetBody>(200, "The asset"),
         )
-        .at("/v1", "/uploads", post(direct::create))
-        .at(
-            "/v1",
-            "/uploads/{upload_id}/complete",
-            post(direct::complete),
+        .route(
+            Route::patch(
+                "/assets/{asset_id}",
+                assets::update,
+                "Rename an asset and/or file it in a group",
+            )
+            .json_body::<UpdateBody>()
+            .answers::<AssetBody>(200, "The asset"),
         )
-        .at(
-            "/v1",
-            "/groups",
-            // Creating honours `Idempotency-Key` like every creating call.
-            post(groups::create)
-                .layer(from_fn_with_state(
-                    (state.clone(), Face::V1),
-                    idempotency::guard,
-                ))
-                .get(groups::list),
+        .route(
+            Route::delete(
+                "/assets/{asset_id}",
+                assets::delete,
+                "Delete an asset (restorable for the retention)",
+            )
+            .query(&["force"])
+            .answers_empty(204, "Deleted"),
         )
-        .at(
-            "/v1",
-            "/groups/{group_id}",
-            get(groups::detail)
-                .patch(groups::update)
-                .delete(groups::delete),
+        .route(
+            Route::post(
+                "/assets/{asset_id}/restore",
+                assets::restore,
+                "Restore a deleted asset",
+            )
+            .answers::<AssetBody>(200, "The asset, back"),
         )
-        .at(
-            "/v1",
-            "/webhooks",
-            // No Idempotency-Key: the answer holds the secret, which is never stored.
-            post(webhooks::create).get(webhooks::list),
+        .route(
+            Route::get(
+                "/assets/{asset_id}/preview",
+                reviews::preview,
+                "A small JPEG preview (ETag: the content's sha256)",
+            )
+            .bytes(200, "image/jpeg")
+            .answers_empty(304, "Not modified"),
         )
-        .at(
-            "/v1",
-            "/webhooks/{webhook_id}",
-            get(webhooks::detail).delete(webhooks::delete),
+        .route(
+            Route::get(
+                "/assets/{asset_id}/content",
+                content::owner_content,
+                "The asset's bytes (one Range)",
+            )
+            .bytes(200, "The bytes")
+            .bytes(206, "The range"),
         )
-        .at(
-            "/v1",
-            "/webhooks/{webhook_id}/deliveries",
-            get(webhooks::deliveries),
+        // Uploads that bypass the JSON API: tus, and direct uploads (the bytes go to a signed
+        // URL outside `/v1`).
+        .route(
+            Route::post(tus::ROUTE, tus::create, "Create a resumable upload")
+                .answers_empty(201, tus),
         )
-        .at(
-            "/v1",
-            "/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
-            post(webhooks::redeliver),
+        .route(Route::options(tus::ROUTE, tus::options, "tus capabilities").answers_empty(204, tus))
+        .route(
+            Route::head(&tus_one, tus::head, "A resumable upload's offset").answers_empty(200, tus),
         )
-        .at("/v1", "/keys", get(keys::list).post(keys::create))
-        .at("/v1", "/keys/{key_id}", axum::routing::delete(keys::revoke))
-        .at("/v1", "/usage", get(quota::usage))
-        .at(
-            "/v1",
-            "/tenants/{tenant}/quota",
-            get(quota::get_quota)
-                .put(quota::put_quota)
-                .delete(quota::delete_quota),
+        .route(
+            Route::patch(&tus_one, tus::patch, "Append bytes to a resumable upload")
+                .raw_body("application/offset+octet-stream", "The next bytes")
+                .answers_empty(204, tus),
         )
-        .at("/v1", "/resolve", post(resolve::resolve))
-        .at("/v1", "/reviews", get(reviews::queue))
-        .at("/v1", "/reviews/{asset_id}/approve", post(reviews::approve))
-        .at("/v1", "/reviews/{asset_id}/reject", post(reviews::reject))
+        .route(
+            Route::delete(&tus_one, tus::delete, "End a resumable upload").answers_empty(204, tus),
+        )
+        .route(Route::options(&tus_one, tus::options, "tus capabilities").answers_empty(204, tus))
+        .route(
+            Route::post(
+                "/uploads",
+                direct::create,
+                "Start a direct upload: a URL to PUT the bytes to",
+            )
+            .json_body::<CreateDirectBody>()
+            .answers::<DirectBody>(201, "Where to PUT the bytes"),
+        )
+        .route(
+            Route::post(
+                "/uploads/{upload_id}/complete",
+                direct::complete,
+                "Complete a direct upload",
+            )
+            .json_body::<CompleteBody>()
+            .answers::<AssetBody>(201, "The new asset"),
+        )
+        // Groups, webhooks, keys, quotas.
+        .route(
+            Route::post("/groups", groups::create, "Create a group")
+                .once()
+                .json_body::<GroupCreateBody>()
+                .answers::<GroupBody>(201, "The group"),
+        )
+        .route(
+            Route::get("/groups", groups::list, "List groups")
+                .query(&["name", "limit", "cursor"])
+                .answers::<GroupListBody>(200, "A page"),
+        )
+        .route(
+            Route::get("/groups/{group_id}", groups::detail, "A group")
+                .answers::<GroupBody>(200, "The group"),
+        )
+        .route(
+            Route::patch(
+                "/groups/{group_id}",
+                groups::update,
+                "Rename or re-describe a group",
+            )
+            .json_body::<GroupUpdateBody>()
+            .answers::<GroupBody>(200, "The group"),
+        )
+        .route(
+            Route::delete(
+                "/groups/{group_id}",
+                groups::delete,
+                "Delete a group (cascade: with its assets)",
+            )
+            .query(&["cascade"])
+            .answers::<GroupDeletedBody>(200, "Deleted"),
+        )
+        .route(
+            Route::post(
+                "/webhooks",
+                webhooks::create,
+                "Register a webhook endpoint (its secret shown once)",
+            )
+            .json_body::<webhooks::CreateBody>()
+            .answers::<WebhookBody>(201, "The endpoint and its secret"),
+        )
+        .route(
+            Route::get("/webhooks", webhooks::list, "The tenant's endpoints")
+                .answers::<WebhookListBody>(200, "The endpoints"),
+        )
+        .route(
+            Route::get("/webhooks/{webhook_id}", webhooks::detail, "An endpoint")
+                .answers::<WebhookBody>(200, "The endpoint"),
+        )
+        .route(
+            Route::delete(
+                "/webhooks/{webhook_id}",
+                webhooks::delete,
+                "Remove an endpoint and its log",
+            )
+            .answers_empty(204, "Removed"),
+        )
+        .route(
+            Route::get(
+                "/webhooks/{webhook_id}/deliveries",
+                webhooks::deliveries,
+                "An endpoint's delivery log",
+            )
+            .query(&["limit", "cursor"])
+            .answers::<DeliveryListBody>(200, "Newest first"),
+        )
+        .route(
+            Route::post(
+                "/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+                webhooks::redeliver,
+                "Send an event again",
+            )
+            .answers::<DeliveryBody>(202, "The new delivery"),
+        )
+        .route(
+            Route::get("/keys", keys::list, "API keys (admin)")
+                .tag("admin")
+                .answers::<KeyListBody>(200, "The keys, never their secrets"),
+        )
+        .route(
+            Route::post(
+                "/keys",
+                keys::create,
+                "Create a key (admin; the secret shown once)",
+            )
+            .tag("admin")
+            .json_body::<CreateKeyBody>()
+            .answers::<KeyBody>(201, "The key and its secret"),
+        )
+        .route(
+            Route::delete("/keys/{key_id}", keys::revoke, "Revoke a key (admin)")
+                .tag("admin")
+                .answers_empty(204, "Revoked"),
+        )
+        .route(
+            Route::get("/usage", quota::usage, "The tenant's use against its quota")
+                .answers::<UsageBody>(200, "Use and limits"),
+        )
+        .route(
+            Route::get(
+                "/tenants/{tenant}/quota",
+                quota::get_quota,
+                "A tenant's quota and use (admin)",
+            )
+            .tag("admin")
+            .answers::<UsageBody>(200, "Use and limits"),
+        )
+        .route(
+            Route::put(
+                "/tenants/{tenant}/quota",
+                quota::put_quota,
+                "Set a tenant's quota at run time (admin)",
+            )
+            .tag("admin")
+            .json_body::<QuotaBody>()
+            .answers::<UsageBody>(200, "Use and limits"),
+        )
+        .route(
+            Route::delete(
+                "/tenants/{tenant}/quota",
+                quota::delete_quota,
+                "Remove a tenant's run-time quota (admin)",
+            )
+            .tag("admin")
+            .answers::<UsageBody>(200, "Use and the configuration's limits"),
+        )
+        // Resolution and review.
+        .route(
+            Route::post(
+                "/resolve",
+                resolve::resolve,
+                "Resolve a generation task's asset:// references",
+            )
+            .body(Schema::any_object())
+            .answers_json(
+                200,
+                "The task with signed URLs (refused with invalid-references and every violation)",
+                Schema::any_object(),
+            ),
+        )
+        .route(
+            Route::get(
+                "/reviews",
+                reviews::queue,
+                "Held assets, oldest first (reviewer or admin)",
+            )
+            .tag("review")
+            .query(&["limit", "cursor"])
+            .answers::<ReviewList>(200, "A page"),
+        )
+        .route(
+            Route::post(
+                "/reviews/{asset_id}/approve",
+                reviews::approve,
+                "Approve a held asset",
+            )
+            .tag("review")
+            .answers::<AssetBody>(200, "The asset, Active"),
+        )
+        .route(
+            Route::post(
+                "/reviews/{asset_id}/reject",
+                reviews::reject,
+                "Reject a held asset with a reason",
+            )
+            .tag("review")
+            .json_body::<RejectBody>()
+            .answers::<AssetBody>(200, "The asset, Failed"),
+        )
 }
