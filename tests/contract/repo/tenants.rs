@@ -331,6 +331,88 @@ async fn expired_uploads_are_listed_and_removed(repo: Arc<dyn Repo>) {
     uploads(repo, UploadStep::Expiry).await;
 }
 
+/// Two inserts that finish the same upload, started together: one asset is inserted and the
+/// upload records it; the other inserts nothing and is told which asset the upload became
+/// (its blob hold left for its owner to release); a later one is told the same.
+async fn an_upload_finished_by_racing_inserts_becomes_one_asset(repo: Arc<dyn Repo>) {
+    use assetlib::repo::{HoldKind, Insert, NewUpload};
+    let at = Utc.timestamp_opt(1_800_000_000, 0).single().expect("time");
+    let upload = NewUpload {
+        id: "upl-race".to_owned(),
+        tenant: "t1".to_owned(),
+        asset_type: AssetType::Image,
+        name: None,
+        length: 10,
+        created_at: at,
+        expires_at: at + chrono::Duration::days(1),
+    };
+    repo.create_upload(&upload).await.expect("create");
+    let sha = format!("{:064x}", 7);
+    let mut holds = Vec::new();
+    for _ in 0..3 {
+        holds.push(
+            repo.hold_blob(&sha, HoldKind::Upload, Utc::now())
+                .await
+                .expect("hold"),
+        );
+    }
+    let ids = [
+        "asset-20260101000001-aaaaa",
+        "asset-20260101000002-bbbbb",
+        "asset-20260101000003-ccccc",
+    ];
+    let asset = |i: usize| new_asset(ids[i], "t1", 7, AssetType::Image, "race");
+    let (a, b) = (asset(0), asset(1));
+    let job = job();
+    let (first, second) = tokio::join!(
+        repo.insert_asset_finishing_upload(&a, &job, &holds[0], "upl-race"),
+        repo.insert_asset_finishing_upload(&b, &job, &holds[1], "upl-race"),
+    );
+    let outcomes = [first.expect("insert"), second.expect("insert")];
+    let won: Vec<String> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Insert::Inserted(asset) => Some(asset.id.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(won.len(), 1, "{outcomes:?}");
+    let winner = won[0].clone();
+    assert!(
+        outcomes
+            .iter()
+            .any(|o| matches!(o, Insert::UploadFinished(Some(id)) if *id == winner)),
+        "{outcomes:?}"
+    );
+    let stored = repo
+        .get_upload("t1", "upl-race")
+        .await
+        .expect("get")
+        .expect("there");
+    assert_eq!(stored.asset_id.as_deref(), Some(winner.as_str()));
+    let loser = ids
+        .iter()
+        .take(2)
+        .find(|id| **id != winner)
+        .expect("a loser");
+    let loser = AssetId::parse(loser).expect("id");
+    assert!(repo.get_asset("t1", &loser).await.expect("get").is_none());
+    // The winner's hold went with its row; the loser's is still there for it to release.
+    for (i, hold) in holds.iter().take(2).enumerate() {
+        let released = repo.release_hold(hold).await.expect("release");
+        assert_eq!(released, ids[i] != winner, "hold {i}");
+    }
+
+    let late = repo
+        .insert_asset_finishing_upload(&asset(2), &job, &holds[2], "upl-race")
+        .await
+        .expect("insert");
+    assert!(
+        matches!(&late, Insert::UploadFinished(Some(id)) if *id == winner),
+        "{late:?}"
+    );
+}
+
 per_backend!(sqlite: crate::backends::sqlite, postgres: crate::backends::postgres => {
     #[tokio::test]
     [
@@ -341,5 +423,6 @@ per_backend!(sqlite: crate::backends::sqlite, postgres: crate::backends::postgre
         parts_advance_by_compare_and_set_on_the_offset,
         an_upload_is_finished_once_and_then_takes_no_part,
         expired_uploads_are_listed_and_removed,
+        an_upload_finished_by_racing_inserts_becomes_one_asset,
     ]
 });
