@@ -101,6 +101,10 @@ pub struct ServeArgs {
     /// Assets waiting for processing (all nodes) past which uploads answer 429 `queue-full`.
     #[arg(long, env = "ASSETLIB_MAX_QUEUED_JOBS", default_value_t = defaults::MAX_QUEUED_JOBS)]
     pub max_queued_jobs: u64,
+    /// Resumable and direct uploads one tenant may have open (created, not yet complete);
+    /// more answer 429 `quota-exceeded`.
+    #[arg(long, env = "ASSETLIB_MAX_OPEN_UPLOADS", default_value_t = defaults::MAX_OPEN_UPLOADS)]
+    pub max_open_uploads: u64,
     /// MiB of decoded pixels the face check and the media checks may hold at once (all workers).
     #[arg(long, env = "ASSETLIB_DECODE_BUDGET_MIB", default_value_t = defaults::DECODE_BUDGET_MIB)]
     pub decode_budget_mib: u64,
@@ -357,6 +361,8 @@ pub struct Config {
     /// Per-tenant quotas of the configuration file (`[quotas]`); an admin's run-time quota of
     /// a tenant replaces its row.
     pub quotas: QuotaConfig,
+    /// Resumable and direct uploads one tenant may have open at once.
+    pub max_open_uploads: u64,
     /// Per-tenant expiry policies (`[expiry]`): housekeeping deletes what they expire.
     pub expiry: ExpiryConfig,
     /// The first retry of a failed webhook delivery; each next waits twice as long (≤ 2 h).
@@ -404,6 +410,7 @@ impl Config {
             idempotency_ttl: Duration::from_secs(defaults::IDEMPOTENCY_TTL_HOURS * 3600),
             dedupe_tenants: Vec::new(),
             quotas: QuotaConfig::default(),
+            max_open_uploads: defaults::MAX_OPEN_UPLOADS,
             expiry: ExpiryConfig::default(),
             webhook_retry_base: Duration::from_secs(defaults::WEBHOOK_RETRY_BASE_SECS),
             deleted_retention: Duration::from_secs(defaults::DELETED_RETENTION_DAYS * 86_400),
@@ -459,6 +466,7 @@ impl Config {
         config.jobs.lease = Duration::from_secs(args.job_lease_secs.max(1));
         config.jobs.shutdown_grace = Duration::from_secs(args.shutdown_grace_secs);
         config.orphan_grace = Duration::from_secs(args.orphan_grace_secs);
+        config.max_open_uploads = args.max_open_uploads.max(1);
         config.deleted_retention =
             Duration::from_secs(args.deleted_retention_days.saturating_mul(86_400));
         config.idempotency_ttl =
@@ -550,6 +558,7 @@ impl fmt::Debug for Config {
             .field("expiry", &self.expiry)
             .field("webhook_retry_base", &self.webhook_retry_base)
             .field("deleted_retention", &self.deleted_retention)
+            .field("max_open_uploads", &self.max_open_uploads)
             .field("limits", &self.limits)
             .field("moderation", &self.moderation)
             .field("tasks", &self.tasks)

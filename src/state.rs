@@ -127,7 +127,8 @@ impl AppState {
             quotas.clone(),
             tmp_dir.clone(),
         )
-        .with_signer(signer.clone());
+        .with_signer(signer.clone())
+        .with_max_open_uploads(config.max_open_uploads);
         let library =
             LibraryService::new(repo.clone(), repo.clone(), repo.clone(), settled.clone())
                 .with_retention(config.deleted_retention)

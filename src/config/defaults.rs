@@ -21,6 +21,8 @@ pub const DELETED_RETENTION_DAYS: u64 = 7;
 /// Hours an Idempotency-Key's first answer is kept.
 pub const IDEMPOTENCY_TTL_HOURS: u64 = 24;
 pub const MAX_FETCHES_PER_TENANT: usize = 32;
+/// Resumable and direct uploads one tenant may have open (`--max-open-uploads`).
+pub const MAX_OPEN_UPLOADS: u64 = 100;
 pub const MAX_QUEUED_JOBS: u64 = 2000;
 /// Enough for the largest image the rules admit (6000×6000 RGBA, 144 MB) alongside others.
 pub const DECODE_BUDGET_MIB: u64 = 512;

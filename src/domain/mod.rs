@@ -31,7 +31,7 @@ pub use mime::mime_type;
 pub use moderation::{
     Decision, FaceBox, FaceDetectorKind, FacePolicy, ModerationRecord, ReviewAction,
 };
-pub use quota::{OverQuota, Quota, QuotaConfig, Usage, check_quota};
+pub use quota::{OverQuota, Quota, QuotaConfig, Usage, check_new_upload, check_quota};
 pub use task_rules::{TaskProfile, TaskRules};
 pub use text::{rfc3339_millis, same_secret};
 pub use webhook::{

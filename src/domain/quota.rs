@@ -56,6 +56,11 @@ pub struct Usage {
     pub bytes: u64,
     /// Assets created in the last 60 seconds.
     pub uploads_last_minute: u64,
+    /// Bytes announced by the tenant's resumable and direct uploads not yet complete: they
+    /// count against `maxBytes` as if stored.
+    pub reserved_bytes: u64,
+    /// Those uploads.
+    pub open_uploads: u64,
 }
 
 /// Why an upload is over quota: a sentence naming the limit and the use.
@@ -85,16 +90,29 @@ pub fn check_quota(
         });
     }
     if let Some(max) = quota.max_bytes
-        && usage.bytes.saturating_add(adding) > max
+        && usage
+            .bytes
+            .saturating_add(usage.reserved_bytes)
+            .saturating_add(adding)
+            > max
     {
         let file = if adding > 0 {
             format!(" and this file is {}", describe_bytes(adding))
         } else {
             String::new()
         };
+        let reserved = if usage.reserved_bytes > 0 {
+            format!(
+                " with {} more reserved by {} open uploads",
+                describe_bytes(usage.reserved_bytes),
+                usage.open_uploads
+            )
+        } else {
+            String::new()
+        };
         return Err(OverQuota {
             message: format!(
-                "tenant {tenant} stores {} of its {} (quota maxBytes){file}; delete some assets, or ask an admin to raise the quota",
+                "tenant {tenant} stores {}{reserved} of its {} (quota maxBytes){file}; delete some assets or end open uploads, or ask an admin to raise the quota",
                 describe_bytes(usage.bytes),
                 describe_bytes(max)
             ),
@@ -115,6 +133,27 @@ pub fn check_quota(
     Ok(())
 }
 
+/// Whether the tenant may open one more resumable or direct upload of `length` bytes: fewer
+/// than `max_open` open, and the bytes within the quota with every reservation.
+pub fn check_new_upload(
+    tenant: &str,
+    quota: &Quota,
+    usage: &Usage,
+    length: u64,
+    max_open: u64,
+) -> Result<(), OverQuota> {
+    if usage.open_uploads >= max_open {
+        return Err(OverQuota {
+            message: format!(
+                "tenant {tenant} has {} open uploads, its limit is {max_open} (--max-open-uploads); complete or end some (DELETE), or wait for them to expire",
+                usage.open_uploads
+            ),
+            rate: false,
+        });
+    }
+    check_quota(tenant, quota, usage, length)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +169,7 @@ mod tests {
             assets: 1,
             bytes: 500,
             uploads_last_minute: 4,
+            ..Usage::default()
         };
         assert_eq!(check_quota("t", &quota, &fine, 500), Ok(()));
         let full = check_quota("t", &quota, &Usage { assets: 2, ..fine }, 0).expect_err("assets");
@@ -168,6 +208,29 @@ mod tests {
             ),
             Ok(())
         );
+    }
+
+    #[test]
+    fn reserved_bytes_and_open_uploads_count() {
+        let quota = Quota {
+            max_bytes: Some(1000),
+            ..Quota::default()
+        };
+        let usage = Usage {
+            bytes: 300,
+            reserved_bytes: 600,
+            open_uploads: 2,
+            ..Usage::default()
+        };
+        assert_eq!(check_new_upload("t", &quota, &usage, 100, 3), Ok(()));
+        let over = check_new_upload("t", &quota, &usage, 101, 3).expect_err("bytes");
+        assert!(
+            over.message.contains("reserved by 2 open uploads"),
+            "{}",
+            over.message
+        );
+        let open = check_new_upload("t", &Quota::default(), &usage, 1, 2).expect_err("open");
+        assert!(open.message.contains("2 open uploads"), "{}", open.message);
     }
 
     #[test]

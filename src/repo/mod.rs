@@ -18,10 +18,10 @@ use crate::domain::{Asset, AssetId, Delivery, Group, Quota, Status, Usage, Webho
 pub use error::RepoError;
 pub use sql::{Dialect, SqlRepo, postgres, sqlite};
 pub use types::{
-    ApiKeyRecord, AssetFilter, AssetOrder, AssetRef, DeliveryAttempt, GroupDeletion, GroupPage,
-    GroupUpdate, HoldKind, Insert, Job, KeyClaim, KeyRequest, KeysetPage, NewApiKey, NewAsset,
-    NewJob, NewUpload, OffsetPage, SortKey, StatusChange, StoredAnswer, TenantScope, UploadRecord,
-    keyset_split,
+    ApiKeyRecord, AssetFilter, AssetOrder, AssetRef, DeliveryAttempt, Filed, GroupDeletion,
+    GroupPage, GroupUpdate, HoldKind, Insert, Job, KeyClaim, KeyRequest, KeysetPage, NewApiKey,
+    NewAsset, NewJob, NewUpload, OffsetPage, QuotaCheck, SortKey, StatusChange, StoredAnswer,
+    TenantScope, UploadRecord, keyset_split,
 };
 
 pub type RepoResult<T> = Result<T, RepoError>;
@@ -39,16 +39,17 @@ pub trait AssetRepo: Send + Sync {
         job: &NewJob,
         hold: &str,
     ) -> RepoResult<Insert>;
-    /// The same, recording the asset as what the resumable or direct upload `upload` became
-    /// (`UploadRepo::finish_upload`) in the same transaction: `UploadFinished`, with nothing
-    /// inserted, when the upload has an asset already. So one upload becomes one asset,
-    /// however many requests complete it at once, on any node.
-    async fn insert_asset_finishing_upload(
+    /// The same, and (`filed`) recording the asset as what the resumable or direct upload it
+    /// finishes became, and checking the tenant's quota with the tenant's other inserts kept
+    /// out until the end, all in the one transaction: `UploadFinished` when another request
+    /// finished that upload, `OverQuota` when the asset would pass the quota — nothing inserted
+    /// either way. So one upload becomes one asset, and concurrent uploads never pass a quota,
+    /// on any number of nodes.
+    async fn insert_filed_asset(
         &self,
         asset: &NewAsset,
         job: &NewJob,
-        hold: &str,
-        upload: &str,
+        filed: &Filed<'_>,
     ) -> RepoResult<Insert>;
     /// A live (not deleted) asset of this tenant.
     async fn get_asset(&self, tenant: &str, id: &AssetId) -> RepoResult<Option<Asset>>;
@@ -271,6 +272,15 @@ pub trait IdempotencyRepo: Send + Sync {
 #[async_trait]
 pub trait UploadRepo: Send + Sync {
     async fn create_upload(&self, upload: &NewUpload) -> RepoResult<()>;
+    /// Creates the upload unless the tenant has `max_open` open uploads already or its bytes
+    /// with every reservation would pass `quota`; checked with the tenant's other inserts kept
+    /// out until the end (`Err(OverQuota)`: nothing created).
+    async fn create_upload_checked(
+        &self,
+        upload: &NewUpload,
+        quota: Option<QuotaCheck>,
+        max_open: u64,
+    ) -> RepoResult<Result<(), crate::domain::OverQuota>>;
     /// An upload of this tenant.
     async fn get_upload(&self, tenant: &str, id: &str) -> RepoResult<Option<UploadRecord>>;
     /// An upload of any tenant (a signed upload URL names no tenant).

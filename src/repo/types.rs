@@ -1,7 +1,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Asset, AssetId, AssetType, Failure, MediaFacts, ModerationRecord, Role, Status,
+    Asset, AssetId, AssetType, Failure, MediaFacts, ModerationRecord, OverQuota, Quota, Role,
+    Status,
 };
 
 /// An asset to insert (always `Processing`).
@@ -31,6 +32,29 @@ pub enum Insert {
     /// (another request completed it first): nothing inserted; that asset's id, if the upload
     /// is still there.
     UploadFinished(Option<String>),
+    /// The asset would pass its tenant's quota: nothing inserted.
+    OverQuota(OverQuota),
+}
+
+/// A tenant's quota as an insert checks it inside its own transaction, with the start of the
+/// per-minute window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaCheck {
+    pub quota: Quota,
+    pub since: DateTime<Utc>,
+}
+
+/// What the insert of an uploaded asset does in its transaction besides the row and its job.
+#[derive(Debug, Clone, Copy)]
+pub struct Filed<'a> {
+    /// The upload's hold on its blob, released (`HoldLost` when it is gone).
+    pub hold: &'a str,
+    /// The resumable or direct upload the asset finishes (`UploadFinished` when another
+    /// request finished it).
+    pub finishes: Option<&'a str>,
+    /// The tenant's quota, checked with the tenant's other inserts kept out until the end
+    /// (`OverQuota`); `None` for a tenant with no limits.
+    pub quota: Option<QuotaCheck>,
 }
 
 /// Who holds a content hash (`BlobHoldRepo`).

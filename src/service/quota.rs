@@ -9,8 +9,8 @@ use chrono::Utc;
 
 use super::ServiceError;
 use super::keys::require_admin;
-use crate::domain::{Caller, Quota, QuotaConfig, Usage, check_quota, codes};
-use crate::repo::QuotaRepo;
+use crate::domain::{Caller, OverQuota, Quota, QuotaConfig, Usage, check_quota, codes};
+use crate::repo::{QuotaCheck, QuotaRepo};
 
 /// How long a node trusts the run-time quota it read (another node's change shows after it).
 pub const QUOTA_CACHE_TTL: Duration = Duration::from_secs(5);
@@ -31,6 +31,16 @@ pub struct TenantQuota {
 
 /// Run-time quotas read lately, by tenant (`None`: none set), with when they were read.
 type QuotaCache = Mutex<HashMap<String, (Instant, Option<Quota>)>>;
+
+/// The refusal of an upload over a quota: `quota-exceeded`, with `Retry-After` when only the
+/// per-minute rate is over.
+pub fn refusal(over: OverQuota) -> ServiceError {
+    if over.rate {
+        ServiceError::busy(&codes::QUOTA_EXCEEDED, over.message, RATE_RETRY_AFTER)
+    } else {
+        ServiceError::client(&codes::QUOTA_EXCEEDED, over.message)
+    }
+}
 
 #[derive(Clone)]
 pub struct QuotaService {
@@ -107,13 +117,17 @@ impl QuotaService {
             return Ok(());
         }
         let usage = self.usage_of(tenant).await?;
-        check_quota(tenant, &quota, &usage, adding).map_err(|over| {
-            if over.rate {
-                ServiceError::busy(&codes::QUOTA_EXCEEDED, over.message, RATE_RETRY_AFTER)
-            } else {
-                ServiceError::client(&codes::QUOTA_EXCEEDED, over.message)
-            }
-        })
+        check_quota(tenant, &quota, &usage, adding).map_err(refusal)
+    }
+
+    /// The tenant's quota as an insert checks it in its own transaction (`None`: no limits,
+    /// nothing to check).
+    pub async fn check(&self, tenant: &str) -> Result<Option<QuotaCheck>, ServiceError> {
+        let TenantQuota { quota, .. } = self.quota_of(tenant).await?;
+        Ok((!quota.is_unlimited()).then(|| QuotaCheck {
+            quota,
+            since: Utc::now() - RATE_WINDOW,
+        }))
     }
 
     /// Refuses a file of `bytes` that would pass the tenant's bytes limit (the other limits were

@@ -31,6 +31,7 @@ mod multinode;
 mod observability;
 mod openapi;
 mod pg_restart;
+mod quota_races;
 mod quotas;
 mod refusals;
 mod resolve;

@@ -19,6 +19,15 @@ pub struct Measure {
     pub limit: Option<u64>,
 }
 
+/// Bytes: stored, reserved by open uploads, and the limit on both together.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct BytesMeasure {
+    pub used: u64,
+    /// Announced by resumable and direct uploads not yet complete; counted against `limit`.
+    pub reserved: u64,
+    pub limit: Option<u64>,
+}
+
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UsageBody {
@@ -27,13 +36,19 @@ pub struct UsageBody {
     pub source: &'static str,
     /// Live assets.
     pub assets: Measure,
-    /// Bytes of the live assets.
-    pub bytes: Measure,
+    /// Bytes of the live assets, and those reserved by open uploads.
+    pub bytes: BytesMeasure,
     /// Assets created in the last 60 seconds.
     pub uploads_per_minute: Measure,
+    /// Resumable and direct uploads created and not yet complete (`--max-open-uploads`).
+    pub open_uploads: Measure,
 }
 
-fn usage_body(tenant: &str, (quota, usage): (TenantQuota, Usage)) -> Json<UsageBody> {
+fn usage_body(
+    state: &AppState,
+    tenant: &str,
+    (quota, usage): (TenantQuota, Usage),
+) -> Json<UsageBody> {
     let q = quota.quota;
     Json(UsageBody {
         tenant: tenant.to_owned(),
@@ -46,13 +61,18 @@ fn usage_body(tenant: &str, (quota, usage): (TenantQuota, Usage)) -> Json<UsageB
             used: usage.assets,
             limit: q.max_assets,
         },
-        bytes: Measure {
+        bytes: BytesMeasure {
             used: usage.bytes,
+            reserved: usage.reserved_bytes,
             limit: q.max_bytes,
         },
         uploads_per_minute: Measure {
             used: usage.uploads_last_minute,
             limit: q.uploads_per_minute.map(u64::from),
+        },
+        open_uploads: Measure {
+            used: usage.open_uploads,
+            limit: Some(state.config.max_open_uploads),
         },
     })
 }
@@ -71,7 +91,7 @@ pub async fn usage(
     V1Caller(caller): V1Caller,
 ) -> Result<Json<UsageBody>, V1Error> {
     let found = state.quotas.usage(&caller).await?;
-    Ok(usage_body(&caller.tenant, found))
+    Ok(usage_body(&state, &caller.tenant, found))
 }
 
 pub async fn get_quota(
@@ -80,7 +100,7 @@ pub async fn get_quota(
     Path(tenant): Path<String>,
 ) -> Result<Json<UsageBody>, V1Error> {
     let found = state.quotas.tenant(&caller, &tenant).await?;
-    Ok(usage_body(&tenant, found))
+    Ok(usage_body(&state, &tenant, found))
 }
 
 pub async fn put_quota(
@@ -96,7 +116,7 @@ pub async fn put_quota(
         uploads_per_minute: body.uploads_per_minute,
     };
     let found = state.quotas.set(&caller, &tenant, quota).await?;
-    Ok(usage_body(&tenant, found))
+    Ok(usage_body(&state, &tenant, found))
 }
 
 pub async fn delete_quota(
@@ -105,5 +125,5 @@ pub async fn delete_quota(
     Path(tenant): Path<String>,
 ) -> Result<Json<UsageBody>, V1Error> {
     let found = state.quotas.clear(&caller, &tenant).await?;
-    Ok(usage_body(&tenant, found))
+    Ok(usage_body(&state, &tenant, found))
 }

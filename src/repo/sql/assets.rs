@@ -5,11 +5,11 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, QueryBuilder, Row, Type};
 use super::jobs::{FAIR_SLICE_MS, INSERT_JOB};
 use super::rows::{ASSET_COLUMNS, asset_from_row, millis};
 use super::{Dialect, SqlRepo};
-use crate::domain::{Asset, AssetId, Status, fold_name};
+use crate::domain::{Asset, AssetId, Status, Usage, check_quota, fold_name};
 use crate::repo::AssetOrder;
 use crate::repo::{
-    AssetFilter, AssetRepo, Insert, KeysetPage, NewAsset, NewJob, OffsetPage, RepoError,
-    RepoResult, SortKey, StatusChange, TenantScope, keyset_split,
+    AssetFilter, AssetRepo, Filed, Insert, KeysetPage, NewAsset, NewJob, OffsetPage, QuotaCheck,
+    RepoError, RepoResult, SortKey, StatusChange, TenantScope, keyset_split,
 };
 
 fn push_filter<DB>(q: &mut QueryBuilder<DB>, tenant: &str, filter: &AssetFilter)
@@ -122,9 +122,15 @@ where
         job: &NewJob,
         hold: Option<&str>,
         upload: Option<&str>,
+        quota: Option<QuotaCheck>,
     ) -> RepoResult<Insert> {
         let now = millis(asset.created_at);
         let mut tx = self.write.begin().await?;
+        if quota.is_some() {
+            // First, so that the tenant's inserts wait for each other before taking any other
+            // lock.
+            DB::lock_tenant(&mut tx, &asset.tenant).await?;
+        }
         let inserted = sqlx::query(
             "INSERT INTO assets (id, tenant, name, name_folded, asset_type, url, sha256, bytes, \
              format, group_id, facts, status, created_at, updated_at) \
@@ -178,6 +184,21 @@ where
                 return Ok(Insert::UploadFinished(became.flatten()));
             }
         }
+        if let Some(check) = quota {
+            // The use with this asset (and without the reservation of the upload it finished),
+            // less this asset: what it was before, as the other inserts of the tenant left it.
+            let with = super::quotas::usage_on::<DB>(&mut tx, &asset.tenant, check.since).await?;
+            let before = Usage {
+                assets: with.assets.saturating_sub(1),
+                bytes: with.bytes.saturating_sub(asset.bytes),
+                uploads_last_minute: with.uploads_last_minute.saturating_sub(1),
+                ..with
+            };
+            if let Err(over) = check_quota(&asset.tenant, &check.quota, &before, asset.bytes) {
+                tx.rollback().await?;
+                return Ok(Insert::OverQuota(over));
+            }
+        }
         sqlx::query(INSERT_JOB)
             .bind(&job.kind)
             .bind(asset.id.as_str())
@@ -212,7 +233,7 @@ where
     usize: ColumnIndex<DB::Row>,
 {
     async fn insert_asset_with_job(&self, asset: &NewAsset, job: &NewJob) -> RepoResult<Insert> {
-        self.insert(asset, job, None, None).await
+        self.insert(asset, job, None, None, None).await
     }
 
     async fn insert_held_asset_with_job(
@@ -221,17 +242,17 @@ where
         job: &NewJob,
         hold: &str,
     ) -> RepoResult<Insert> {
-        self.insert(asset, job, Some(hold), None).await
+        self.insert(asset, job, Some(hold), None, None).await
     }
 
-    async fn insert_asset_finishing_upload(
+    async fn insert_filed_asset(
         &self,
         asset: &NewAsset,
         job: &NewJob,
-        hold: &str,
-        upload: &str,
+        filed: &Filed<'_>,
     ) -> RepoResult<Insert> {
-        self.insert(asset, job, Some(hold), Some(upload)).await
+        self.insert(asset, job, Some(filed.hold), filed.finishes, filed.quota)
+            .await
     }
 
     async fn get_asset(&self, tenant: &str, id: &AssetId) -> RepoResult<Option<Asset>> {

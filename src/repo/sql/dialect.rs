@@ -29,6 +29,14 @@ pub trait Dialect: Database<Arguments: IntoArguments<Self>> {
     /// announcement is delivered only if the job is committed). Nothing when there is one node.
     fn announce_job(tx: &mut Self::Connection) -> impl Future<Output = RepoResult<()>> + Send;
 
+    /// Keeps every other transaction that locks `tenant` waiting until this one ends, so a
+    /// check of the tenant's use and the insert it allows are one step. Nothing on the
+    /// embedded database, whose one writer runs transactions one at a time.
+    fn lock_tenant(
+        tx: &mut Self::Connection,
+        tenant: &str,
+    ) -> impl Future<Output = RepoResult<()>> + Send;
+
     /// Wakes `wake` whenever any node announces a job. The embedded database has a single node,
     /// which wakes its workers itself: nothing to forward.
     fn forward_wakeups(pool: &Pool<Self>, wake: Arc<Notify>);

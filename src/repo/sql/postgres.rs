@@ -41,6 +41,15 @@ impl Dialect for Postgres {
         Ok(())
     }
 
+    /// A transaction-level advisory lock on the tenant's name, released at commit or rollback.
+    async fn lock_tenant(tx: &mut PgConnection, tenant: &str) -> RepoResult<()> {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('assetlib tenant ' || $1, 0))")
+            .bind(tenant)
+            .execute(tx)
+            .await?;
+        Ok(())
+    }
+
     /// LISTEN on the job channel; every notification wakes an idle worker of this node. On a
     /// lost connection it reconnects; meanwhile workers fall back to polling.
     fn forward_wakeups(pool: &Pool<Postgres>, wake: Arc<Notify>) {

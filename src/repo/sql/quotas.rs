@@ -72,27 +72,49 @@ where
     }
 
     async fn tenant_usage(&self, tenant: &str, since: DateTime<Utc>) -> RepoResult<Usage> {
-        // The count is a sum over the trigger-kept counts; the bytes and the recent uploads
-        // read the tenant's rows through its indexes.
-        let row = sqlx::query(
-            "SELECT \
-             (SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM asset_counts WHERE tenant = $1), \
-             (SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT) FROM assets \
-              WHERE tenant = $1 AND deleted_at IS NULL), \
-             (SELECT COUNT(*) FROM assets WHERE tenant = $1 AND created_at >= $2)",
-        )
-        .bind(tenant)
-        .bind(millis(since))
-        .fetch_one(&self.read)
-        .await?;
-        let count = |i: usize| -> RepoResult<u64> {
-            let n: i64 = row.try_get(i)?;
-            Ok(u64::try_from(n).unwrap_or(0))
-        };
-        Ok(Usage {
-            assets: count(0)?,
-            bytes: count(1)?,
-            uploads_last_minute: count(2)?,
-        })
+        let mut conn = self.read.acquire().await?;
+        usage_on::<DB>(&mut conn, tenant, since).await
     }
+}
+
+/// What `tenant` uses, read on `conn` (in a transaction, what it wrote counts too). The count
+/// is a sum over the trigger-kept counts; the bytes, the recent uploads and the open uploads
+/// read the tenant's rows through their indexes.
+pub(super) async fn usage_on<DB>(
+    conn: &mut DB::Connection,
+    tenant: &str,
+    since: DateTime<Utc>,
+) -> RepoResult<Usage>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'a> &'a str: Encode<'a, DB> + Type<DB>,
+    i64: for<'a> Encode<'a, DB> + for<'r> Decode<'r, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    let row = sqlx::query(
+        "SELECT \
+         (SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM asset_counts WHERE tenant = $1), \
+         (SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT) FROM assets \
+          WHERE tenant = $1 AND deleted_at IS NULL), \
+         (SELECT COUNT(*) FROM assets WHERE tenant = $1 AND created_at >= $2), \
+         (SELECT CAST(COALESCE(SUM(length), 0) AS BIGINT) FROM uploads \
+          WHERE tenant = $1 AND asset_id IS NULL), \
+         (SELECT COUNT(*) FROM uploads WHERE tenant = $1 AND asset_id IS NULL)",
+    )
+    .bind(tenant)
+    .bind(millis(since))
+    .fetch_one(&mut *conn)
+    .await?;
+    let count = |i: usize| -> RepoResult<u64> {
+        let n: i64 = row.try_get(i)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    };
+    Ok(Usage {
+        assets: count(0)?,
+        bytes: count(1)?,
+        uploads_last_minute: count(2)?,
+        reserved_bytes: count(3)?,
+        open_uploads: count(4)?,
+    })
 }

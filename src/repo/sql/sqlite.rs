@@ -33,6 +33,10 @@ impl Dialect for Sqlite {
         Ok(())
     }
 
+    async fn lock_tenant(_tx: &mut SqliteConnection, _tenant: &str) -> RepoResult<()> {
+        Ok(())
+    }
+
     fn forward_wakeups(_pool: &Pool<Sqlite>, _wake: Arc<Notify>) {}
 }
 

@@ -4,8 +4,8 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, Row, Type};
 
 use super::rows::{from_millis, millis};
 use super::{Dialect, SqlRepo};
-use crate::domain::AssetType;
-use crate::repo::{NewUpload, RepoError, RepoResult, UploadRecord, UploadRepo};
+use crate::domain::{AssetType, OverQuota, check_new_upload};
+use crate::repo::{NewUpload, QuotaCheck, RepoError, RepoResult, UploadRecord, UploadRepo};
 
 const UPLOAD_COLUMNS: &str =
     "id, tenant, asset_type, name, length, upload_offset, parts, asset_id, expires_at";
@@ -73,6 +73,40 @@ where
         .execute(&self.write)
         .await?;
         Ok(())
+    }
+
+    async fn create_upload_checked(
+        &self,
+        upload: &NewUpload,
+        quota: Option<QuotaCheck>,
+        max_open: u64,
+    ) -> RepoResult<Result<(), OverQuota>> {
+        let mut tx = self.write.begin().await?;
+        DB::lock_tenant(&mut tx, &upload.tenant).await?;
+        let since = quota.map_or(upload.created_at, |q| q.since);
+        let usage = super::quotas::usage_on::<DB>(&mut tx, &upload.tenant, since).await?;
+        let limits = quota.map(|q| q.quota).unwrap_or_default();
+        if let Err(over) =
+            check_new_upload(&upload.tenant, &limits, &usage, upload.length, max_open)
+        {
+            tx.rollback().await?;
+            return Ok(Err(over));
+        }
+        sqlx::query(
+            "INSERT INTO uploads (id, tenant, asset_type, name, length, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(upload.id.as_str())
+        .bind(upload.tenant.as_str())
+        .bind(upload.asset_type.as_str())
+        .bind(upload.name.clone())
+        .bind(count(upload.length))
+        .bind(millis(upload.created_at))
+        .bind(millis(upload.expires_at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(()))
     }
 
     async fn get_upload(&self, tenant: &str, id: &str) -> RepoResult<Option<UploadRecord>> {

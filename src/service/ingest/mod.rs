@@ -233,7 +233,7 @@ impl IngestService {
             name,
             group_id: self.check_group(caller, group_id.as_deref()).await?,
             finishes: match &source {
-                Source::Stored(stored) => Some(stored.id.clone()),
+                Source::Stored(stored) => Some((stored.id.clone(), stored.length)),
                 _ => None,
             },
         };

@@ -9,11 +9,11 @@ use super::received::Origin;
 use super::{IngestService, Registered};
 use crate::blob::PutOutcome;
 use crate::domain::codes;
-use crate::domain::{Asset, AssetId, AssetType, Caller, Status};
+use crate::domain::{Asset, AssetId, AssetType, Caller, OverQuota, Status};
 use crate::fetch::FetchedFile;
 use crate::jobs::PROCESS_ASSET;
 use crate::probe::sniff;
-use crate::repo::{AssetFilter, Insert, NewAsset, NewJob};
+use crate::repo::{AssetFilter, Filed, Insert, NewAsset, NewJob, QuotaCheck};
 use crate::service::ServiceError;
 
 /// Times an upload takes a new hold on its blob after losing one (`blob_guard`).
@@ -29,15 +29,16 @@ struct Registration<'a> {
     bytes: u64,
     format: &'a str,
     hold: &'a str,
+    quota: Option<QuotaCheck>,
 }
 
 /// Where a new asset is filed: its name and its group, both checked; and the resumable or
-/// direct upload it finishes, if it is one.
+/// direct upload it finishes, if it is one, with the bytes that upload reserved.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Filing {
     pub name: Option<String>,
     pub group_id: Option<String>,
-    pub finishes: Option<String>,
+    pub finishes: Option<(String, u64)>,
 }
 
 /// What the insert of an upload's row did.
@@ -47,6 +48,8 @@ enum Inserted {
     HoldLost,
     /// The upload it finishes is an asset already (another request completed it).
     UploadFinished(Option<String>),
+    /// The tenant's quota would be passed.
+    OverQuota(OverQuota),
 }
 
 /// The refusal of a completion that another request got to first.
@@ -104,8 +107,13 @@ impl IngestService {
             });
         }
 
-        // The file's size is known now: it must fit the tenant's quota of bytes.
-        self.quotas.admit_bytes(&caller.tenant, file.bytes).await?;
+        // The file's size is known now: it must fit the tenant's quota of bytes (less what the
+        // upload it finishes reserved: that becomes this file). Checked again with the insert.
+        let reserved = filing.finishes.as_ref().map_or(0, |(_, length)| *length);
+        self.quotas
+            .admit_bytes(&caller.tenant, file.bytes.saturating_sub(reserved))
+            .await?;
+        let quota = self.quotas.check(&caller.tenant).await?;
 
         // The blob is held from before the put looks for it until the row is inserted, so the
         // orphan sweep cannot remove it in between (`blob_guard`). A hold reaped as stale
@@ -132,6 +140,7 @@ impl IngestService {
                 bytes: file.bytes,
                 format: &sniffed.format,
                 hold: hold.id(),
+                quota,
             };
             // On an error the hold is released when dropped; an insert consumes it.
             match self.insert(new).await? {
@@ -155,6 +164,7 @@ impl IngestService {
                 Inserted::UploadFinished(asset) => {
                     return Err(completed_by_another(asset.as_deref()));
                 }
+                Inserted::OverQuota(over) => return Err(crate::service::quota::refusal(over)),
             }
         }
         Err(ServiceError::internal(
@@ -213,18 +223,12 @@ impl IngestService {
                 group_id: new.filing.group_id.clone(),
                 created_at: now,
             };
-            let inserted = match &new.filing.finishes {
-                Some(upload) => {
-                    self.assets
-                        .insert_asset_finishing_upload(&asset, &job, new.hold, upload)
-                        .await
-                }
-                None => {
-                    self.assets
-                        .insert_held_asset_with_job(&asset, &job, new.hold)
-                        .await
-                }
+            let filed = Filed {
+                hold: new.hold,
+                finishes: new.filing.finishes.as_ref().map(|(id, _)| id.as_str()),
+                quota: new.quota,
             };
+            let inserted = self.assets.insert_filed_asset(&asset, &job, &filed).await;
             match inserted {
                 Ok(Insert::Inserted(asset)) => {
                     self.wake.notify_one();
@@ -233,6 +237,7 @@ impl IngestService {
                 Ok(Insert::IdTaken) => continue,
                 Ok(Insert::HoldLost) => return Ok(Inserted::HoldLost),
                 Ok(Insert::UploadFinished(asset)) => return Ok(Inserted::UploadFinished(asset)),
+                Ok(Insert::OverQuota(over)) => return Ok(Inserted::OverQuota(over)),
                 Err(e) => return Err(ServiceError::internal("registering an asset", e)),
             }
         }

@@ -40,6 +40,8 @@ pub enum Source {
 #[derive(Debug)]
 pub struct StoredUpload {
     pub id: String,
+    /// The length it announced, which it reserved of the tenant's bytes quota.
+    pub length: u64,
     pub parts: Vec<String>,
     /// Recorded as `upload://{file name}`.
     pub file_name: Option<String>,
@@ -66,6 +68,7 @@ impl Upload {
             dedupe: false,
             source: Source::Stored(StoredUpload {
                 id: upload.id.clone(),
+                length: upload.length,
                 parts,
                 file_name: upload.name.clone(),
                 via,

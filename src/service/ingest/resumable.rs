@@ -49,6 +49,8 @@ pub struct ResumableService {
     quotas: QuotaService,
     tmp_dir: std::path::PathBuf,
     ttl: Duration,
+    /// Uploads one tenant may have open at once.
+    max_open: u64,
     /// Signs this node's upload URLs (stores that cannot presign).
     signer: Option<ContentSigner>,
 }
@@ -97,8 +99,15 @@ impl ResumableService {
             quotas,
             tmp_dir,
             ttl: UPLOAD_TTL,
+            max_open: crate::config::defaults::MAX_OPEN_UPLOADS,
             signer: None,
         }
+    }
+
+    /// At most `max_open` open uploads per tenant.
+    pub fn with_max_open_uploads(mut self, max_open: u64) -> Self {
+        self.max_open = max_open;
+        self
     }
 
     /// Signs upload URLs of this node with `signer` (for stores that cannot presign).
@@ -256,6 +265,7 @@ impl ResumableService {
             ));
         }
         let now = Utc::now();
+        let quota = self.quotas.check(&caller.tenant).await?;
         let upload = NewUpload {
             id: format!("upl-{:024x}", rand::random::<u128>() >> 32),
             tenant: caller.tenant.clone(),
@@ -265,10 +275,13 @@ impl ResumableService {
             created_at: now,
             expires_at: self.expiry(now),
         };
+        // Checked again with the tenant's other creations kept out: its open uploads, and its
+        // bytes with every reservation.
         self.uploads
-            .create_upload(&upload)
+            .create_upload_checked(&upload, quota, self.max_open)
             .await
-            .map_err(db("creating an upload"))?;
+            .map_err(db("creating an upload"))?
+            .map_err(crate::service::quota::refusal)?;
         Ok(UploadRecord {
             id: upload.id,
             tenant: upload.tenant,

@@ -186,6 +186,7 @@ async fn quotas_contract(repo: Arc<dyn Repo>) {
             assets: 2,
             bytes: 2 * 1234,
             uploads_last_minute: 2,
+            ..Usage::default()
         }
     );
     assert_eq!(
@@ -335,7 +336,7 @@ async fn expired_uploads_are_listed_and_removed(repo: Arc<dyn Repo>) {
 /// upload records it; the other inserts nothing and is told which asset the upload became
 /// (its blob hold left for its owner to release); a later one is told the same.
 async fn an_upload_finished_by_racing_inserts_becomes_one_asset(repo: Arc<dyn Repo>) {
-    use assetlib::repo::{HoldKind, Insert, NewUpload};
+    use assetlib::repo::{Filed, HoldKind, Insert, NewUpload};
     let at = Utc.timestamp_opt(1_800_000_000, 0).single().expect("time");
     let upload = NewUpload {
         id: "upl-race".to_owned(),
@@ -364,9 +365,15 @@ async fn an_upload_finished_by_racing_inserts_becomes_one_asset(repo: Arc<dyn Re
     let asset = |i: usize| new_asset(ids[i], "t1", 7, AssetType::Image, "race");
     let (a, b) = (asset(0), asset(1));
     let job = job();
+    let filed = |hold: usize| Filed {
+        hold: &holds[hold],
+        finishes: Some("upl-race"),
+        quota: None,
+    };
+    let (filed_a, filed_b) = (filed(0), filed(1));
     let (first, second) = tokio::join!(
-        repo.insert_asset_finishing_upload(&a, &job, &holds[0], "upl-race"),
-        repo.insert_asset_finishing_upload(&b, &job, &holds[1], "upl-race"),
+        repo.insert_filed_asset(&a, &job, &filed_a),
+        repo.insert_filed_asset(&b, &job, &filed_b),
     );
     let outcomes = [first.expect("insert"), second.expect("insert")];
     let won: Vec<String> = outcomes
@@ -404,12 +411,143 @@ async fn an_upload_finished_by_racing_inserts_becomes_one_asset(repo: Arc<dyn Re
     }
 
     let late = repo
-        .insert_asset_finishing_upload(&asset(2), &job, &holds[2], "upl-race")
+        .insert_filed_asset(&asset(2), &job, &filed(2))
         .await
         .expect("insert");
     assert!(
         matches!(&late, Insert::UploadFinished(Some(id)) if *id == winner),
         "{late:?}"
+    );
+}
+
+/// Inserts checked against the tenant's quota, started together: exactly as many as it allows
+/// are inserted, the others are told why (`OverQuota`) and insert nothing.
+async fn racing_inserts_never_pass_the_quota(repo: Arc<dyn Repo>) {
+    use assetlib::domain::Quota;
+    use assetlib::repo::{Filed, HoldKind, Insert, QuotaCheck};
+    let check = QuotaCheck {
+        quota: Quota {
+            max_assets: Some(3),
+            ..Quota::default()
+        },
+        since: Utc::now() - chrono::Duration::minutes(1),
+    };
+    let sha = format!("{:064x}", 9);
+    let mut holds = Vec::new();
+    let mut assets = Vec::new();
+    for i in 0..8 {
+        holds.push(
+            repo.hold_blob(&sha, HoldKind::Upload, Utc::now())
+                .await
+                .expect("hold"),
+        );
+        // Of every type: the trigger-kept counts of one type would keep them apart anyway.
+        let types = [
+            AssetType::Image,
+            AssetType::Video,
+            AssetType::Audio,
+            AssetType::Document,
+        ];
+        let id = format!("asset-20260101000000-qr{i:03}");
+        assets.push(new_asset(&id, "quota-racer", 9, types[i % 4], "q"));
+    }
+    let job = job();
+    let inserts = assets.iter().zip(&holds).map(|(asset, hold)| {
+        let repo = Arc::clone(&repo);
+        let job = &job;
+        async move {
+            let filed = Filed {
+                hold,
+                finishes: None,
+                quota: Some(check),
+            };
+            repo.insert_filed_asset(asset, job, &filed).await
+        }
+    });
+    let outcomes = futures_util::future::join_all(inserts).await;
+    let inserted = outcomes
+        .iter()
+        .filter(|o| matches!(o, Ok(Insert::Inserted(_))))
+        .count();
+    assert_eq!(inserted, 3, "{outcomes:?}");
+    for outcome in &outcomes {
+        match outcome {
+            Ok(Insert::Inserted(_)) => {}
+            Ok(Insert::OverQuota(over)) => {
+                assert!(
+                    over.message.contains("3 of its 3 assets"),
+                    "{}",
+                    over.message
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let usage = repo
+        .tenant_usage("quota-racer", check.since)
+        .await
+        .expect("usage");
+    assert_eq!(usage.assets, 3);
+}
+
+/// Uploads created against the open-uploads cap and the bytes quota, with what is reserved.
+async fn uploads_are_created_within_the_open_cap_and_the_reserved_bytes(repo: Arc<dyn Repo>) {
+    use assetlib::domain::Quota;
+    use assetlib::repo::{NewUpload, QuotaCheck};
+    let now = Utc::now();
+    let upload = |id: &str, length: u64| NewUpload {
+        id: id.to_owned(),
+        tenant: "reserver".to_owned(),
+        asset_type: AssetType::Image,
+        name: None,
+        length,
+        created_at: now,
+        expires_at: now + chrono::Duration::days(1),
+    };
+    let check = Some(QuotaCheck {
+        quota: Quota {
+            max_bytes: Some(1000),
+            ..Quota::default()
+        },
+        since: now - chrono::Duration::minutes(1),
+    });
+    let created =
+        |r: assetlib::repo::RepoResult<Result<(), assetlib::domain::OverQuota>>| r.expect("create");
+    assert_eq!(
+        created(
+            repo.create_upload_checked(&upload("u1", 600), check, 2)
+                .await
+        ),
+        Ok(())
+    );
+    let over = created(
+        repo.create_upload_checked(&upload("u2", 600), check, 2)
+            .await,
+    )
+    .expect_err("bytes");
+    assert!(over.message.contains("reserved"), "{}", over.message);
+    assert_eq!(
+        created(
+            repo.create_upload_checked(&upload("u3", 400), check, 2)
+                .await
+        ),
+        Ok(())
+    );
+    let usage = repo.tenant_usage("reserver", now).await.expect("usage");
+    assert_eq!((usage.reserved_bytes, usage.open_uploads), (1000, 2));
+    let full =
+        created(repo.create_upload_checked(&upload("u4", 1), None, 2).await).expect_err("open");
+    assert!(full.message.contains("2 open uploads"), "{}", full.message);
+    // A finished upload reserves nothing and is not open.
+    let asset = "asset-20260101000000-res01";
+    assert!(repo.finish_upload("u1", asset).await.expect("finish"));
+    let usage = repo.tenant_usage("reserver", now).await.expect("usage");
+    assert_eq!((usage.reserved_bytes, usage.open_uploads), (400, 1));
+    assert!(
+        repo.get_upload("reserver", "u2")
+            .await
+            .expect("get")
+            .is_none()
     );
 }
 
@@ -424,5 +562,7 @@ per_backend!(sqlite: crate::backends::sqlite, postgres: crate::backends::postgre
         an_upload_is_finished_once_and_then_takes_no_part,
         expired_uploads_are_listed_and_removed,
         an_upload_finished_by_racing_inserts_becomes_one_asset,
+        racing_inserts_never_pass_the_quota,
+        uploads_are_created_within_the_open_cap_and_the_reserved_bytes,
     ]
 });
