@@ -354,6 +354,9 @@ pub struct Config {
     pub orphan_grace: Duration,
     /// How long an Idempotency-Key's first answer is kept.
     pub idempotency_ttl: Duration,
+    /// How long a claimed Idempotency-Key stands without word from its call: the call renews
+    /// it while it runs, so only a node that died lets it lapse (fixed; tests shorten it).
+    pub idempotency_lock: Duration,
     /// How long a deleted asset can be restored.
     pub deleted_retention: Duration,
     /// Tenants whose every upload is deduplicated by content (`*`: all; config file `[dedupe]`).
@@ -408,6 +411,7 @@ impl Config {
             decode_budget_bytes: defaults::DECODE_BUDGET_MIB * 1024 * 1024,
             orphan_grace: Duration::from_secs(defaults::ORPHAN_GRACE_SECS),
             idempotency_ttl: Duration::from_secs(defaults::IDEMPOTENCY_TTL_HOURS * 3600),
+            idempotency_lock: Duration::from_secs(defaults::IDEMPOTENCY_LOCK_SECS),
             dedupe_tenants: Vec::new(),
             quotas: QuotaConfig::default(),
             max_open_uploads: defaults::MAX_OPEN_UPLOADS,

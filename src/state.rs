@@ -179,6 +179,7 @@ impl AppState {
             repo.clone(),
             IdempotencySettings {
                 ttl: config.idempotency_ttl,
+                lock: config.idempotency_lock,
                 ..IdempotencySettings::default()
             },
         );

@@ -20,6 +20,8 @@ pub const ORPHAN_GRACE_SECS: u64 = 3600;
 pub const DELETED_RETENTION_DAYS: u64 = 7;
 /// Hours an Idempotency-Key's first answer is kept.
 pub const IDEMPOTENCY_TTL_HOURS: u64 = 24;
+/// How long a claimed Idempotency-Key stands without a renewal from its call.
+pub const IDEMPOTENCY_LOCK_SECS: u64 = 120;
 pub const MAX_FETCHES_PER_TENANT: usize = 32;
 /// Resumable and direct uploads one tenant may have open (`--max-open-uploads`).
 pub const MAX_OPEN_UPLOADS: u64 = 100;

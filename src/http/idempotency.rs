@@ -102,7 +102,10 @@ pub async fn guard(
         Err(e) => refuse(e),
         Ok(Begin::Replay(answer)) => replay(face, answer),
         Ok(Begin::Run) => {
+            // The claim stands as long as the call runs, however long that is.
+            let kept = state.idempotency.keep_claimed(&tenant, &key, &print);
             let response = next.run(Request::from_parts(parts, body)).await;
+            drop(kept);
             record(&state.idempotency, &tenant, &key, response)
                 .await
                 .unwrap_or_else(refuse)

@@ -260,6 +260,15 @@ pub trait IdempotencyRepo: Send + Sync {
         key: &str,
         answer: &StoredAnswer,
     ) -> RepoResult<()>;
+    /// Renews the claim on the key of the call still running with `fingerprint`: it stands
+    /// until `locked_until`. `false` when the key holds an answer or another claim.
+    async fn renew_idempotency_claim(
+        &self,
+        tenant: &str,
+        key: &str,
+        fingerprint: &str,
+        locked_until: DateTime<Utc>,
+    ) -> RepoResult<bool>;
     /// Frees a claimed key whose call did not give an answer worth keeping (a server fault):
     /// the next call with it runs afresh. A key that holds an answer is left alone.
     async fn release_idempotency_key(&self, tenant: &str, key: &str) -> RepoResult<()>;

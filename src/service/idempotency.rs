@@ -36,7 +36,7 @@ impl Default for IdempotencySettings {
     fn default() -> Self {
         Self {
             ttl: Duration::from_secs(24 * 3600),
-            lock: Duration::from_secs(120),
+            lock: Duration::from_secs(crate::config::defaults::IDEMPOTENCY_LOCK_SECS),
             wait: Duration::from_secs(10),
         }
     }
@@ -49,6 +49,16 @@ pub enum Begin {
     Run,
     /// Answer this again (the first answer to the same request).
     Replay(StoredAnswer),
+}
+
+/// Renews a claim while it lives (`IdempotencyService::keep_claimed`); dropped, it stops.
+#[derive(Debug)]
+pub struct ClaimKept(tokio::task::AbortHandle);
+
+impl Drop for ClaimKept {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Claims, replays and records Idempotency-Keys.
@@ -135,6 +145,34 @@ impl IdempotencyService {
             }
             tokio::time::sleep(POLL).await;
         }
+    }
+
+    /// Keeps the claim on `key` standing while its call runs, however long: renewed every third
+    /// of the lock until the returned guard is dropped (when the call has answered). Only a
+    /// node that dies lets a claim lapse, after one lock.
+    pub fn keep_claimed(&self, tenant: &str, key: &str, fingerprint: &str) -> ClaimKept {
+        let repo = Arc::clone(&self.repo);
+        let lock = self.settings.lock;
+        let (tenant, key, fingerprint) =
+            (tenant.to_owned(), key.to_owned(), fingerprint.to_owned());
+        let renewing = tokio::spawn(async move {
+            let every = (lock / 3).max(Duration::from_millis(100));
+            loop {
+                tokio::time::sleep(every).await;
+                let until = Utc::now() + chrono::Duration::from_std(lock).unwrap_or_default();
+                match repo
+                    .renew_idempotency_claim(&tenant, &key, &fingerprint, until)
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => return,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not renew an Idempotency-Key's claim")
+                    }
+                }
+            }
+        });
+        ClaimKept(renewing.abort_handle())
     }
 
     /// Records the answer of a call that claimed `key`, or (`None`: a server fault or a refusal

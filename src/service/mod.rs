@@ -44,7 +44,7 @@ pub use gateway::{
     GatewayOutcome, GatewayService, RESULT_PATH, TASK_FAMILIES, TaskFamily, TaskShape,
 };
 pub use groups::{GroupService, MAX_GROUP_PAGE};
-pub use idempotency::{Begin, IdempotencyService, IdempotencySettings, fingerprint};
+pub use idempotency::{Begin, ClaimKept, IdempotencyService, IdempotencySettings, fingerprint};
 pub use ingest::{
     Admission, Announced, Appended, BATCH_CONCURRENCY, BatchUpload, DATA_URI_MAX_BYTES,
     DATA_URI_SOURCE, DirectUpload, FetchSlot, Incoming, IngestPorts, IngestService, IngestSettings,

@@ -183,6 +183,51 @@ async fn an_answer_expires_with_its_key_and_is_swept(repo: Arc<dyn Repo>) {
     idempotency_keys(repo, KeyStep::Expiry).await;
 }
 
+/// A claim renewed by its running call is not taken over when its first lock lapses; a claim
+/// that holds an answer, or another request's, is not renewed.
+async fn a_renewed_claim_is_not_taken_over(repo: Arc<dyn Repo>) {
+    let first = request("t1", "long", "print-a", 0);
+    assert!(matches!(
+        repo.claim_idempotency_key(&first).await.expect("claim"),
+        KeyClaim::Claimed
+    ));
+    // Renewed at 50 s until 110 s: a retry at 70 s (past the first lock, 60 s) waits.
+    assert!(
+        repo.renew_idempotency_claim("t1", "long", "print-a", at(110))
+            .await
+            .expect("renew")
+    );
+    assert!(matches!(
+        repo.claim_idempotency_key(&request("t1", "long", "print-a", 70))
+            .await
+            .expect("claim"),
+        KeyClaim::InProgress { .. }
+    ));
+    // Another request's fingerprint renews nothing.
+    assert!(
+        !repo
+            .renew_idempotency_claim("t1", "long", "print-b", at(500))
+            .await
+            .expect("renew")
+    );
+    // Past the renewed lock, a retry takes it over.
+    assert!(matches!(
+        repo.claim_idempotency_key(&request("t1", "long", "print-a", 111))
+            .await
+            .expect("claim"),
+        KeyClaim::Claimed
+    ));
+    repo.record_idempotent_answer("t1", "long", &answer("{}"))
+        .await
+        .expect("record");
+    assert!(
+        !repo
+            .renew_idempotency_claim("t1", "long", "print-a", at(900))
+            .await
+            .expect("renew")
+    );
+}
+
 per_backend!(sqlite: crate::backends::sqlite, postgres: crate::backends::postgres => {
     #[tokio::test]
     [
@@ -191,5 +236,6 @@ per_backend!(sqlite: crate::backends::sqlite, postgres: crate::backends::postgre
         a_released_claim_is_claimed_again_at_once,
         a_claim_never_answered_is_taken_over_once_its_lock_lapses,
         an_answer_expires_with_its_key_and_is_swept,
+        a_renewed_claim_is_not_taken_over,
     ]
 });

@@ -206,3 +206,31 @@ async fn a_multipart_upload_sent_again_with_its_key_creates_one_asset() {
     assert_eq!(other.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(app.all_asset_ids(&key).await.len(), 1);
 }
+
+/// A call that outlasts the claim's lock keeps its key: a retry sent after the lock would have
+/// lapsed waits for the first call's answer instead of running a second time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_longer_than_the_lock_keeps_its_key_while_it_runs() {
+    let app = crate::common::spawn_app_with(
+        |c| c.idempotency_lock = std::time::Duration::from_secs(1),
+        std::sync::Arc::new(assetlib::fetch::SystemLookup),
+    )
+    .await;
+    let origin = Origin::start().await;
+    let key = app.create_key("studio").await;
+    origin.put("slow.png", media::png(400, 400), "image/png");
+    // The source answers after 2.5 s (the tests' fetch timeout is 3 s): over twice the lock.
+    let url = format!("{}/delayed/2500/slow.png", origin.base);
+    let body = json!({"assetType": "Image", "url": url});
+    let first = post_once(&app, &key, "/v1/assets", "slow-1", &body);
+    let retry = async {
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        post_once(&app, &key, "/v1/assets", "slow-1", &body).await
+    };
+    let ((status, first, replayed_first), (again, retried, replayed)) = tokio::join!(first, retry);
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert!(!replayed_first);
+    assert_eq!((again, replayed), (StatusCode::CREATED, true), "{retried}");
+    assert_eq!(retried, first);
+    assert_eq!(app.all_asset_ids(&key).await.len(), 1);
+}

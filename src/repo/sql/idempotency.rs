@@ -101,6 +101,26 @@ where
         Ok(())
     }
 
+    async fn renew_idempotency_claim(
+        &self,
+        tenant: &str,
+        key: &str,
+        fingerprint: &str,
+        locked_until: DateTime<Utc>,
+    ) -> RepoResult<bool> {
+        let done = sqlx::query(
+            "UPDATE idempotency_keys SET locked_until = $4 \
+             WHERE tenant = $1 AND key = $2 AND fingerprint = $3 AND status IS NULL",
+        )
+        .bind(tenant)
+        .bind(key)
+        .bind(fingerprint)
+        .bind(millis(locked_until))
+        .execute(&self.write)
+        .await?;
+        Ok(DB::rows_affected(&done) == 1)
+    }
+
     async fn release_idempotency_key(&self, tenant: &str, key: &str) -> RepoResult<()> {
         sqlx::query(
             "DELETE FROM idempotency_keys WHERE tenant = $1 AND key = $2 AND status IS NULL",

@@ -19,7 +19,8 @@ use super::{Files, serve_file};
 pub(super) const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
 
 /// `/status/{code}`, `/redirect?to=URL`, `/hops/{n}` (n redirects, then the file
-/// `hop-target.png`), `/trickle`, `/chunked/{n}`.
+/// `hop-target.png`), `/trickle`, `/chunked/{n}`, `/delayed/{ms}/{name}` (the file after `ms`
+/// milliseconds).
 pub(super) fn misbehaving() -> Router<Files> {
     Router::new()
         .route("/status/{code}", get(status))
@@ -27,6 +28,13 @@ pub(super) fn misbehaving() -> Router<Files> {
         .route("/hops/{n}", get(hops))
         .route("/trickle", get(trickle))
         .route("/chunked/{n}", get(chunked))
+        .route("/delayed/{ms}/{name}", get(delayed))
+}
+
+/// The file `name`, answered after `ms` milliseconds: a slow source that does finish.
+async fn delayed(State(files): State<Files>, Path((ms, name)): Path<(u64, String)>) -> Response {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    serve_file(&files, &name, None)
 }
 
 async fn status(Path(code): Path<u16>) -> Response {
