@@ -295,3 +295,46 @@ async fn the_volcengine_python_sdk_calls_every_action() {
     let summary: Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
     assert_eq!(summary["actions"].as_array().map(Vec::len), Some(10));
 }
+
+/// A signed request that creates, sent again as it is within its signature's window (a replay,
+/// or an SDK's retry), is carried out once: every copy answers the first answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_signed_create_makes_nothing_more() {
+    let app = spawn_app().await;
+    let origin = Origin::start().await;
+    let (ak, sk) = access_key(&app, "studio").await;
+    let signing = Signing {
+        ak: &ak,
+        sk: &sk,
+        at: Utc::now(),
+        region: "cn-beijing",
+    };
+    let group_body = json!({"Name": "Replays"});
+    let mut groups = Vec::new();
+    for _ in 0..3 {
+        let (status, created) =
+            send(&app, &signing, "CreateAssetGroup", &group_body, |_, _| {}).await;
+        assert_eq!(status, StatusCode::OK, "{created}");
+        groups.push(created["Result"]["Id"].as_str().expect("id").to_owned());
+    }
+    assert!(groups.iter().all(|g| *g == groups[0]), "{groups:?}");
+    let url = origin.put("r.png", media::png(400, 400), "image/png");
+    let body = json!({"GroupId": groups[0], "URL": url, "AssetType": "Image"});
+    let mut assets = Vec::new();
+    for _ in 0..4 {
+        let (status, created) = send(&app, &signing, "CreateAsset", &body, |_, _| {}).await;
+        assert_eq!(status, StatusCode::OK, "{created}");
+        assets.push(created["Result"]["Id"].as_str().expect("id").to_owned());
+    }
+    assert!(assets.iter().all(|a| *a == assets[0]), "{assets:?}");
+    let key = app.create_key("studio").await;
+    assert_eq!(app.all_asset_ids(&key).await, vec![assets[0].clone()]);
+    // Signed a second later, the same body is a new request.
+    let later = Signing {
+        at: signing.at + Duration::seconds(1),
+        ..signing
+    };
+    let (status, again) = send(&app, &later, "CreateAsset", &body, |_, _| {}).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_ne!(again["Result"]["Id"].as_str(), Some(assets[0].as_str()));
+}

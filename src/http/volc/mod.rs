@@ -16,8 +16,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::domain::codes;
+use crate::repo::StoredAnswer;
 use crate::request_id;
-use crate::service::ServiceError;
+use crate::service::{Begin, ServiceError, fingerprint};
 use crate::state::AppState;
 
 /// The one API version of this face.
@@ -86,12 +87,7 @@ impl Meta {
 }
 
 fn refused(meta: &Meta, error: VolcError) -> Response {
-    let mut metadata = meta.value();
-    metadata["Error"] = json!({"Code": error.code, "Message": error.message});
-    // This face's own envelope, kept as it is by the envelope layer.
-    crate::http::error::passed_through(
-        (error.status, Json(json!({"ResponseMetadata": metadata}))).into_response(),
-    )
+    answer(meta, Err(error))
 }
 
 /// `POST /` (and `GET /`): one action per call.
@@ -149,10 +145,103 @@ pub async fn dispatch(
             }
         }
     };
-    match actions::run(&state, &caller, &meta.action, input).await {
-        Ok(result) => {
-            Json(json!({"ResponseMetadata": meta.value(), "Result": result})).into_response()
+    let Some(key) = replay_key(&meta.action, &headers) else {
+        return answer(
+            &meta,
+            actions::run(&state, &caller, &meta.action, input).await,
+        );
+    };
+    // A signed request that creates is carried out once: the same request sent again within
+    // its signature's window (a replay, or an SDK's retry) gets the first answer.
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let print = fingerprint(method.as_str(), path, content_type, Ok(&body));
+    let tenant = caller.tenant.clone();
+    match state.idempotency.begin(&tenant, &key, &print).await {
+        Err(e) => refused(&meta, e.into()),
+        Ok(Begin::Replay(first)) => {
+            let status = StatusCode::from_u16(first.status).unwrap_or(StatusCode::OK);
+            let mut response = (
+                status,
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                first.body,
+            )
+                .into_response();
+            response.headers_mut().insert(
+                crate::http::idempotency::REPLAYED,
+                axum::http::HeaderValue::from_static("true"),
+            );
+            crate::http::error::passed_through(response)
         }
-        Err(e) => refused(&meta, e),
+        Ok(Begin::Run) => {
+            let kept = state.idempotency.keep_claimed(&tenant, &key, &print);
+            let result = actions::run(&state, &caller, &meta.action, input).await;
+            drop(kept);
+            let (status, value) = answer_value(&meta, result);
+            let kept = if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+                None
+            } else {
+                Some(StoredAnswer {
+                    status: status.as_u16(),
+                    content_type: Some("application/json".to_owned()),
+                    body: serde_json::to_vec(&value).unwrap_or_default(),
+                })
+            };
+            if let Err(e) = state.idempotency.finish(&tenant, &key, kept).await {
+                tracing::warn!(error = %e, "could not record a signed request's answer");
+            }
+            respond(status, value)
+        }
     }
+}
+
+/// The actions that create something.
+const CREATING: [&str; 2] = ["CreateAsset", "CreateAssetGroup"];
+
+/// The key under which a signed request that creates is carried out once: its signature,
+/// which covers its method, path, query, headers, body and time. `None` for other actions and
+/// for bearer keys (they may send `Idempotency-Key` on the other faces).
+fn replay_key(action: &str, headers: &HeaderMap) -> Option<String> {
+    if !CREATING.contains(&action) {
+        return None;
+    }
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let auth = sign::parse_authorization(value).ok()?;
+    Some(format!("volc-signature:{}", auth.signature))
+}
+
+/// The answer of an action: its result in the envelope, or its refusal.
+fn answer_value(meta: &Meta, result: Result<Value, VolcError>) -> (StatusCode, Value) {
+    match result {
+        Ok(result) => (
+            StatusCode::OK,
+            json!({"ResponseMetadata": meta.value(), "Result": result}),
+        ),
+        Err(error) => {
+            let mut metadata = meta.value();
+            metadata["Error"] = json!({"Code": error.code, "Message": error.message});
+            (error.status, json!({"ResponseMetadata": metadata}))
+        }
+    }
+}
+
+fn respond(status: StatusCode, value: Value) -> Response {
+    let response = (status, Json(value)).into_response();
+    if status.is_success() {
+        response
+    } else {
+        // This face's own envelope, kept as it is by the envelope layer.
+        crate::http::error::passed_through(response)
+    }
+}
+
+fn answer(meta: &Meta, result: Result<Value, VolcError>) -> Response {
+    let (status, value) = answer_value(meta, result);
+    respond(status, value)
 }
