@@ -369,22 +369,24 @@ pub trait WebhookRepo: Send + Sync {
         worker: &str,
         attempt: &DeliveryAttempt,
     ) -> RepoResult<bool>;
-    /// An endpoint's deliveries, newest first, with `id < before`.
+    /// An endpoint's deliveries, newest first; with `before` (a delivery id), those older than
+    /// that delivery (none when the endpoint has no such delivery).
     async fn list_deliveries(
         &self,
         tenant: &str,
         webhook_id: &str,
-        before: Option<i64>,
+        before: Option<&str>,
         limit: u32,
     ) -> RepoResult<Vec<Delivery>>;
     /// Removes the deliveries that ended (delivered or failed) before `before`; how many.
     async fn purge_deliveries(&self, before: DateTime<Utc>) -> RepoResult<u64>;
-    /// A new delivery of the same event, due `now`; `None` when there is no such delivery.
+    /// A new delivery (with a new id) of the same event as the delivery `delivery_id` (the id
+    /// the API shows), due `now`; `None` when the endpoint has no such delivery.
     async fn redeliver(
         &self,
         tenant: &str,
         webhook_id: &str,
-        delivery_id: i64,
+        delivery_id: &str,
         now: DateTime<Utc>,
     ) -> RepoResult<Option<Delivery>>;
 }

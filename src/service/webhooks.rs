@@ -12,11 +12,11 @@ use serde_json::{Value, json};
 
 use super::ServiceError;
 use crate::domain::{
-    Caller, Delivery, DeliveryState, MAX_WEBHOOKS_PER_TENANT, Webhook, WebhookId, codes,
-    generate_secret, parse_events, retry_delay, rfc3339_millis, sign,
+    Caller, Delivery, DeliveryId, DeliveryState, MAX_WEBHOOKS_PER_TENANT, Webhook, WebhookId,
+    codes, generate_secret, parse_events, retry_delay, rfc3339_millis, sign,
 };
 use crate::fetch::{FetchError, WebhookSender};
-use crate::repo::{DeliveryAttempt, WebhookRepo, keyset_split};
+use crate::repo::{DeliveryAttempt, WebhookRepo};
 
 /// How long the log keeps a delivery that ended (delivered or failed), in days.
 pub const DELIVERY_LOG_DAYS: i64 = 30;
@@ -173,21 +173,40 @@ impl WebhookService {
         Ok(())
     }
 
-    /// An endpoint's deliveries, newest first; the cursor continues after the last one shown.
+    /// An endpoint's deliveries, newest first; the cursor (the last delivery id shown)
+    /// continues after the last one shown.
     pub async fn deliveries(
         &self,
         caller: &Caller,
         raw_id: &str,
-        before: Option<i64>,
+        cursor: Option<&str>,
         limit: u32,
-    ) -> Result<(Vec<Delivery>, Option<i64>), ServiceError> {
+    ) -> Result<(Vec<Delivery>, Option<DeliveryId>), ServiceError> {
         self.get(caller, raw_id).await?;
-        let items = self
+        let before = match cursor {
+            None => None,
+            Some(raw) => Some(DeliveryId::parse(raw).ok_or_else(|| {
+                ServiceError::invalid(format!(
+                    "cursor '{raw}' is not valid; pass nextCursor from a previous page"
+                ))
+            })?),
+        };
+        let mut items = self
             .repo
-            .list_deliveries(&caller.tenant, raw_id, before, limit + 1)
+            .list_deliveries(
+                &caller.tenant,
+                raw_id,
+                before.as_ref().map(DeliveryId::as_str),
+                limit + 1,
+            )
             .await
             .map_err(|e| ServiceError::internal("listing deliveries", e))?;
-        Ok(keyset_split(items, limit, |d| d.id))
+        let more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        let next = more
+            .then(|| items.last().map(|d| d.delivery_id.clone()))
+            .flatten();
+        Ok((items, next))
     }
 
     /// Sends an event again, as a new delivery due now (same event id: receivers that
@@ -205,9 +224,9 @@ impl WebhookService {
                 format!("webhook {raw_id} has no delivery {delivery_id}"),
             )
         };
-        let id = delivery_id.parse::<i64>().map_err(|_| not_found())?;
+        let id = DeliveryId::parse(delivery_id).ok_or_else(not_found)?;
         self.repo
-            .redeliver(&caller.tenant, raw_id, id, Utc::now())
+            .redeliver(&caller.tenant, raw_id, id.as_str(), Utc::now())
             .await
             .map_err(|e| ServiceError::internal("redelivering", e))?
             .ok_or_else(not_found)
@@ -232,7 +251,7 @@ impl WebhookService {
         futures_util::stream::iter(due)
             .for_each_concurrent(self.settings.concurrency, |delivery| async move {
                 if let Err(e) = self.send(&delivery).await {
-                    tracing::warn!(delivery = delivery.id, error = %e, "webhook delivery not recorded");
+                    tracing::warn!(delivery = %delivery.delivery_id, error = %e, "webhook delivery not recorded");
                 }
             })
             .await;
@@ -303,7 +322,7 @@ impl WebhookService {
         });
         if attempt.state == DeliveryState::Failed {
             tracing::warn!(
-                delivery = delivery.id, webhook = %delivery.webhook_id, attempts = delivery.attempts,
+                delivery = %delivery.delivery_id, webhook = %delivery.webhook_id, attempts = delivery.attempts,
                 "webhook delivery given up"
             );
         }

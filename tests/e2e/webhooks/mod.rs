@@ -1,7 +1,10 @@
 //! Webhooks: an endpoint registered through v1 receives `asset.active`, `asset.deleted`…,
 //! signed as Standard Webhooks sign (checked here with HMAC-SHA256 directly); a failing
 //! endpoint is retried with backoff until it answers; the delivery log shows each status code
-//! and latency; a delivery can be sent again; endpoints on private addresses are refused.
+//! and latency; a delivery can be sent again by its opaque id; endpoints on private addresses
+//! are refused.
+
+mod ids;
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
