@@ -353,13 +353,26 @@ pub trait WebhookRepo: Send + Sync {
     /// Removes the endpoint and its deliveries; `false` when the tenant has no such endpoint.
     async fn delete_webhook(&self, tenant: &str, id: &str) -> RepoResult<bool>;
     /// Leases up to `limit` pending deliveries due at `now` (or whose lease expired) to
-    /// `worker`, counting the attempt.
+    /// `worker`, counting the attempt; at most two of one endpoint.
     async fn claim_deliveries(
         &self,
         worker: &str,
         now: DateTime<Utc>,
         lease: Duration,
         limit: u32,
+    ) -> RepoResult<Vec<Delivery>> {
+        self.claim_deliveries_except(worker, now, lease, limit, &[])
+            .await
+    }
+    /// `claim_deliveries`, leaving out the endpoints in `busy` (those the dispatcher is
+    /// sending to already).
+    async fn claim_deliveries_except(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+        busy: &[&str],
     ) -> RepoResult<Vec<Delivery>>;
     /// Records an attempt of a delivery leased to `worker` and ends the lease; `false` when
     /// the lease was lost (another node took it).

@@ -396,6 +396,32 @@ async fn deliveries_have_opaque_ids_and_the_log_pages_by_them(repo: Arc<dyn Repo
     );
 }
 
+/// The endpoints the dispatcher is sending to are left out of its next claim.
+async fn endpoints_being_sent_to_are_left_out_of_a_claim(repo: Arc<dyn Repo>) {
+    let (all, deletes) = endpoints(&repo).await;
+    let a = asset("asset-20260101000000-whb01", "w1");
+    repo.insert_asset_with_job(&a, &job())
+        .await
+        .expect("insert");
+    repo.delete_asset("w1", &a.id, Utc::now())
+        .await
+        .expect("delete");
+    let later = Utc::now() + chrono::Duration::seconds(1);
+    let lease = Duration::from_secs(60);
+    let first = repo
+        .claim_deliveries_except("node-a", later, lease, 10, &[all.id.as_str()])
+        .await
+        .expect("claim");
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0].webhook_id, deletes.id.as_str());
+    let second = repo
+        .claim_deliveries_except("node-a", later, lease, 10, &[deletes.id.as_str(), "wh-x"])
+        .await
+        .expect("claim");
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert_eq!(second[0].webhook_id, all.id.as_str());
+}
+
 async fn endpoints_are_listed_and_read_per_tenant(repo: Arc<dyn Repo>) {
     endpoints(&repo).await;
 }
@@ -453,5 +479,6 @@ per_backend!(sqlite: crate::backends::sqlite, postgres: crate::backends::postgre
         ended_deliveries_are_purged_and_pending_ones_stay,
         removing_an_endpoint_removes_its_deliveries,
         deliveries_have_opaque_ids_and_the_log_pages_by_them,
+        endpoints_being_sent_to_are_left_out_of_a_claim,
     ]
 });

@@ -165,19 +165,27 @@ where
         Ok(true)
     }
 
-    async fn claim_deliveries(
+    async fn claim_deliveries_except(
         &self,
         worker: &str,
         now: DateTime<Utc>,
         lease: Duration,
         limit: u32,
+        busy: &[&str],
     ) -> RepoResult<Vec<Delivery>> {
         let now_ms = millis(now);
         let until = now_ms.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        // The endpoints this node is sending to already are left for a later round.
+        let skip = if busy.is_empty() {
+            String::new()
+        } else {
+            let places: Vec<String> = (0..busy.len()).map(|i| format!("${}", i + 5)).collect();
+            format!("AND webhook_id NOT IN ({}) ", places.join(", "))
+        };
         // At most two deliveries of one endpoint a round, so an endpoint that never answers
         // cannot hold up the others'. The outer conditions are checked again on each row when
         // it is updated, so two nodes never both lease one (the later sees the lease).
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let sql = format!(
             "UPDATE webhook_deliveries SET lease_owner = $1, lease_until = $2, \
              attempts = attempts + 1 \
              WHERE state = 'pending' AND (lease_until IS NULL OR lease_until < $3) \
@@ -185,16 +193,19 @@ where
                (PARTITION BY webhook_id ORDER BY next_attempt_at, id) AS place \
                FROM webhook_deliveries \
                WHERE state = 'pending' AND next_attempt_at <= $3 \
-               AND (lease_until IS NULL OR lease_until < $3)) due \
+               AND (lease_until IS NULL OR lease_until < $3) {skip}) due \
                WHERE place <= 2 ORDER BY next_attempt_at LIMIT $4) \
              RETURNING {DELIVERY_COLUMNS}"
-        )))
-        .bind(worker)
-        .bind(until)
-        .bind(now_ms)
-        .bind(i64::from(limit))
-        .fetch_all(&self.write)
-        .await?;
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(worker)
+            .bind(until)
+            .bind(now_ms)
+            .bind(i64::from(limit));
+        for endpoint in busy {
+            query = query.bind(*endpoint);
+        }
+        let rows = query.fetch_all(&self.write).await?;
         rows.iter().map(delivery_from_row).collect()
     }
 
