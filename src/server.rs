@@ -89,7 +89,10 @@ impl Server {
             Some(at) => Some(spawn_metrics(at, state.clone(), stop_rx.clone()).await?),
             None => None,
         };
-        let webhooks = tokio::spawn(dispatch_webhooks(state.webhooks.clone(), stop_rx));
+        let webhooks = {
+            let dispatcher = state.webhooks.clone();
+            tokio::spawn(async move { dispatcher.run(stop_rx).await })
+        };
         if state.config.serve_http {
             tracing::info!(%addr, "assetlib listening");
         } else {
@@ -132,8 +135,8 @@ impl Server {
             }
         };
         tokio::join!(http, self.workers.shutdown());
-        // An orphan sweep (or a round of webhook deliveries) in progress gets the same grace;
-        // it resumes at the next start (a cut delivery is sent again when its lease expires).
+        // An orphan sweep (or webhook sends) in progress gets the same grace; it resumes at
+        // the next start (a cut delivery is sent again when its lease expires).
         if let Some(metrics) = self.metrics {
             metrics.abort();
         }
@@ -319,28 +322,6 @@ async fn spawn_metrics(
             tracing::warn!(error = %e, "the metrics listener failed");
         }
     }))
-}
-
-/// How long the webhook dispatcher rests when no delivery is due.
-const WEBHOOK_POLL: Duration = Duration::from_millis(500);
-
-/// Sends due webhook deliveries until stopped: round after round while there are some, else
-/// every `WEBHOOK_POLL` (the deliveries are written by the database, on any node).
-async fn dispatch_webhooks(webhooks: WebhookService, mut stop: watch::Receiver<bool>) {
-    loop {
-        let rest = match webhooks.dispatch().await {
-            Ok(0) => WEBHOOK_POLL,
-            Ok(_) => Duration::ZERO,
-            Err(e) => {
-                tracing::warn!(error = %e, "webhook dispatch failed");
-                WEBHOOK_POLL * 4
-            }
-        };
-        tokio::select! {
-            () = tokio::time::sleep(rest) => {}
-            _ = stop.wait_for(|stopped| *stopped) => return,
-        }
-    }
 }
 
 /// One embedded server per data directory: a second one would share the SQLite file and

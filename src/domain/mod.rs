@@ -35,6 +35,6 @@ pub use quota::{OverQuota, Quota, QuotaConfig, Usage, check_new_upload, check_qu
 pub use task_rules::{TaskProfile, TaskRules};
 pub use text::{rfc3339_millis, same_secret};
 pub use webhook::{
-    Delivery, DeliveryState, EVENT_TYPES, MAX_WEBHOOKS_PER_TENANT, Webhook, WebhookId,
+    Delivery, DeliveryId, DeliveryState, EVENT_TYPES, MAX_WEBHOOKS_PER_TENANT, Webhook, WebhookId,
     generate_secret, parse_events, retry_delay, sign,
 };

@@ -29,6 +29,48 @@ super::asset_id::stamped_id_type!(
     "wh-"
 );
 
+/// A delivery's id as the API shows it: `dlv-YYYYMMDDhhmmss-` and 16 random lowercase hex
+/// characters (64 bits: the database writes deliveries in bulk, many a second, so the suffix is
+/// longer than the other ids'). Opaque: it tells nothing of how many deliveries the server has
+/// made. The database gives one to every delivery its triggers write (the migrations); the
+/// internal row number (`Delivery::id`) is never shown.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DeliveryId(String);
+
+const DELIVERY_PREFIX: &str = "dlv-";
+
+impl DeliveryId {
+    /// A fresh id for a delivery created at `now`.
+    pub fn generate(now: DateTime<Utc>) -> Self {
+        Self(format!(
+            "{DELIVERY_PREFIX}{}-{:016x}",
+            now.format("%Y%m%d%H%M%S"),
+            rand::random::<u64>()
+        ))
+    }
+
+    /// Accepts only the exact shape.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let (stamp, suffix) = raw.strip_prefix(DELIVERY_PREFIX)?.split_once('-')?;
+        let stamp_ok = stamp.len() == 14 && stamp.bytes().all(|b| b.is_ascii_digit());
+        let suffix_ok = suffix.len() == 16
+            && suffix
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        (stamp_ok && suffix_ok).then(|| Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for DeliveryId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A registered endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Webhook {
@@ -72,7 +114,10 @@ impl DeliveryState {
 /// One event for one endpoint, with its last attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
+    /// The row's number: the store's key, in creation order across every tenant. Never shown.
     pub id: i64,
+    /// The id the API shows.
+    pub delivery_id: DeliveryId,
     pub webhook_id: String,
     pub tenant: String,
     pub event_id: String,
@@ -192,6 +237,33 @@ mod tests {
         assert_eq!(retry_delay(base, 40), Duration::from_secs(7200));
         let total: u64 = (1..=20).map(|n| retry_delay(base, n).as_secs()).sum();
         assert!(total > 24 * 3600, "{total} s: 20 attempts span the day");
+    }
+
+    #[test]
+    fn delivery_ids_are_opaque_and_parsed_strictly() {
+        let now = Utc::now();
+        let a = DeliveryId::generate(now);
+        let b = DeliveryId::generate(now);
+        assert_ne!(a, b);
+        assert_eq!(DeliveryId::parse(a.as_str()), Some(a.clone()));
+        assert_eq!(
+            a.as_str().len(),
+            "dlv-20260101000000-0123456789abcdef".len()
+        );
+        assert!(DeliveryId::parse("dlv-20260101000000-0123456789abcdef").is_some());
+        for raw in [
+            "",
+            "1",
+            "42",
+            "dlv-",
+            "dlv-20260101000000-0123456789abcde",
+            "dlv-20260101000000-0123456789abcdeg",
+            "dlv-20260101000000-0123456789ABCDEF",
+            "dlv-2026010100000x-0123456789abcdef",
+            "wh-20260101000000-0123456789abcdef",
+        ] {
+            assert_eq!(DeliveryId::parse(raw), None, "{raw}");
+        }
     }
 
     #[test]

@@ -372,13 +372,26 @@ pub trait WebhookRepo: Send + Sync {
     /// Removes the endpoint and its deliveries; `false` when the tenant has no such endpoint.
     async fn delete_webhook(&self, tenant: &str, id: &str) -> RepoResult<bool>;
     /// Leases up to `limit` pending deliveries due at `now` (or whose lease expired) to
-    /// `worker`, counting the attempt.
+    /// `worker`, counting the attempt; at most two of one endpoint.
     async fn claim_deliveries(
         &self,
         worker: &str,
         now: DateTime<Utc>,
         lease: Duration,
         limit: u32,
+    ) -> RepoResult<Vec<Delivery>> {
+        self.claim_deliveries_except(worker, now, lease, limit, &[])
+            .await
+    }
+    /// `claim_deliveries`, leaving out the endpoints in `busy` (those the dispatcher is
+    /// sending to already).
+    async fn claim_deliveries_except(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+        busy: &[&str],
     ) -> RepoResult<Vec<Delivery>>;
     /// Records an attempt of a delivery leased to `worker` and ends the lease; `false` when
     /// the lease was lost (another node took it).
@@ -388,22 +401,24 @@ pub trait WebhookRepo: Send + Sync {
         worker: &str,
         attempt: &DeliveryAttempt,
     ) -> RepoResult<bool>;
-    /// An endpoint's deliveries, newest first, with `id < before`.
+    /// An endpoint's deliveries, newest first; with `before` (a delivery id), those older than
+    /// that delivery (none when the endpoint has no such delivery).
     async fn list_deliveries(
         &self,
         tenant: &str,
         webhook_id: &str,
-        before: Option<i64>,
+        before: Option<&str>,
         limit: u32,
     ) -> RepoResult<Vec<Delivery>>;
     /// Removes the deliveries that ended (delivered or failed) before `before`; how many.
     async fn purge_deliveries(&self, before: DateTime<Utc>) -> RepoResult<u64>;
-    /// A new delivery of the same event, due `now`; `None` when there is no such delivery.
+    /// A new delivery (with a new id) of the same event as the delivery `delivery_id` (the id
+    /// the API shows), due `now`; `None` when the endpoint has no such delivery.
     async fn redeliver(
         &self,
         tenant: &str,
         webhook_id: &str,
-        delivery_id: i64,
+        delivery_id: &str,
         now: DateTime<Utc>,
     ) -> RepoResult<Option<Delivery>>;
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use assetlib::domain::{
-    AssetId, AssetType, Delivery, DeliveryState, Failure, Status, Webhook, WebhookId,
+    AssetId, AssetType, Delivery, DeliveryId, DeliveryState, Failure, Status, Webhook, WebhookId,
 };
 use assetlib::repo::{DeliveryAttempt, NewAsset, NewJob, Repo, StatusChange};
 use chrono::{DateTime, Utc};
@@ -315,14 +315,14 @@ async fn redelivered(repo: &Arc<dyn Repo>) -> Claimed {
         "not another tenant's log"
     );
     let resent = repo
-        .redeliver("w1", all.id.as_str(), shown.id, later)
+        .redeliver("w1", all.id.as_str(), shown.delivery_id.as_str(), later)
         .await
         .expect("redeliver")
         .expect("found");
     assert_eq!(resent.event_id, shown.event_id);
     assert_eq!((resent.state, resent.attempts), (DeliveryState::Pending, 0));
     assert!(
-        repo.redeliver("w2", all.id.as_str(), shown.id, later)
+        repo.redeliver("w2", all.id.as_str(), shown.delivery_id.as_str(), later)
             .await
             .expect("redeliver")
             .is_none()
@@ -352,6 +352,74 @@ async fn purged(repo: &Arc<dyn Repo>) -> Claimed {
     );
 
     state
+}
+
+/// Every delivery has an opaque id of its own (written by the database for the triggers'
+/// deliveries, by the repo for a redelivery); the log pages by it; the row number finds nothing.
+async fn deliveries_have_opaque_ids_and_the_log_pages_by_them(repo: Arc<dyn Repo>) {
+    let state = redelivered(&repo).await;
+    let all = state.all.id.as_str();
+    let log = repo
+        .list_deliveries("w1", all, None, 10)
+        .await
+        .expect("list");
+    assert_eq!(log.len(), 6);
+    let mut ids: Vec<&str> = log.iter().map(|d| d.delivery_id.as_str()).collect();
+    assert!(
+        ids.iter().all(|id| DeliveryId::parse(id).is_some()),
+        "{ids:?}"
+    );
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 6, "each its own id");
+    let after = repo
+        .list_deliveries("w1", all, Some(log[1].delivery_id.as_str()), 10)
+        .await
+        .expect("list");
+    assert_eq!(after, log[2..].to_vec());
+    for cursor in ["dlv-20260101000000-0123456789abcdef", "1"] {
+        assert!(
+            repo.list_deliveries("w1", all, Some(cursor), 10)
+                .await
+                .expect("list")
+                .is_empty(),
+            "{cursor}: no such delivery, nothing after it"
+        );
+    }
+    let number = log[1].id.to_string();
+    assert!(
+        repo.redeliver("w1", all, &number, state.later)
+            .await
+            .expect("redeliver")
+            .is_none(),
+        "the row number is not an id"
+    );
+}
+
+/// The endpoints the dispatcher is sending to are left out of its next claim.
+async fn endpoints_being_sent_to_are_left_out_of_a_claim(repo: Arc<dyn Repo>) {
+    let (all, deletes) = endpoints(&repo).await;
+    let a = asset("asset-20260101000000-whb01", "w1");
+    repo.insert_asset_with_job(&a, &job())
+        .await
+        .expect("insert");
+    repo.delete_asset("w1", &a.id, Utc::now())
+        .await
+        .expect("delete");
+    let later = Utc::now() + chrono::Duration::seconds(1);
+    let lease = Duration::from_secs(60);
+    let first = repo
+        .claim_deliveries_except("node-a", later, lease, 10, &[all.id.as_str()])
+        .await
+        .expect("claim");
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0].webhook_id, deletes.id.as_str());
+    let second = repo
+        .claim_deliveries_except("node-a", later, lease, 10, &[deletes.id.as_str(), "wh-x"])
+        .await
+        .expect("claim");
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert_eq!(second[0].webhook_id, all.id.as_str());
 }
 
 async fn endpoints_are_listed_and_read_per_tenant(repo: Arc<dyn Repo>) {
@@ -410,5 +478,7 @@ per_backend!(sqlite: crate::backends::sqlite, postgres: crate::backends::postgre
         the_log_is_newest_first_and_a_redelivery_is_a_new_delivery,
         ended_deliveries_are_purged_and_pending_ones_stay,
         removing_an_endpoint_removes_its_deliveries,
+        deliveries_have_opaque_ids_and_the_log_pages_by_them,
+        endpoints_being_sent_to_are_left_out_of_a_claim,
     ]
 });

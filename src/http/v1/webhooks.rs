@@ -52,6 +52,7 @@ pub struct WebhookListBody {
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryBody {
+    /// Opaque: `dlv-YYYYMMDDhhmmss-` and 16 random hex characters.
     pub delivery_id: String,
     pub event_id: String,
     #[serde(rename = "type")]
@@ -77,7 +78,7 @@ impl From<&Delivery> for DeliveryBody {
     fn from(d: &Delivery) -> Self {
         let pending = d.state == crate::domain::DeliveryState::Pending;
         Self {
-            delivery_id: d.id.to_string(),
+            delivery_id: d.delivery_id.to_string(),
             event_id: d.event_id.clone(),
             event_type: d.event_type.clone(),
             subject_id: d.subject_id.clone(),
@@ -97,6 +98,7 @@ impl From<&Delivery> for DeliveryBody {
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryListBody {
     pub items: Vec<DeliveryBody>,
+    /// The last delivery id shown, to pass as `cursor` for the next page.
     pub next_cursor: Option<String>,
 }
 
@@ -151,12 +153,18 @@ pub async fn deliveries(
     RawQuery(query): RawQuery,
 ) -> Result<Json<DeliveryListBody>, V1Error> {
     let mut paging = Paging::default();
+    // The cursor is a delivery id (opaque, as the ids are), not the shared numeric cursor.
+    let mut cursor = None;
     for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        paging.accept(&key, &value)?;
+        if key == "cursor" {
+            cursor = (!value.is_empty()).then(|| value.into_owned());
+        } else {
+            paging.accept(&key, &value)?;
+        }
     }
     let (items, next) = state
         .webhooks
-        .deliveries(&caller, &webhook_id, paging.cursor, paging.limit)
+        .deliveries(&caller, &webhook_id, cursor.as_deref(), paging.limit)
         .await?;
     Ok(Json(DeliveryListBody {
         items: items.iter().map(DeliveryBody::from).collect(),

@@ -34,6 +34,7 @@ const SQLITE_FILES: &[(&str, &str)] = files!("sqlite":
     "0013_webhooks.sql",
     "0014_job_request_id.sql",
     "0015_access_keys.sql",
+    "0016_delivery_ids.sql",
     "0017_open_uploads.sql",
 );
 
@@ -51,6 +52,7 @@ const POSTGRES_FILES: &[(&str, &str)] = files!("postgres":
     "0011_webhooks.sql",
     "0012_job_request_id.sql",
     "0013_access_keys.sql",
+    "0014_delivery_ids.sql",
     "0015_open_uploads.sql",
 );
 
@@ -110,5 +112,64 @@ mod tests {
         assert_eq!(first.description, "init");
         // sqlx's checksum: SHA-384 of the file as it is.
         assert_eq!(first.checksum.len(), 48);
+    }
+
+    /// A database made before delivery ids (SQLite's 0016) migrates forward: its deliveries
+    /// get one each, and deliveries written afterwards by the triggers get one too.
+    #[tokio::test]
+    async fn existing_deliveries_get_an_opaque_id_when_migrated() {
+        use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(SqliteConnectOptions::new().in_memory(true))
+            .await
+            .expect("sqlite");
+        let before = SQLITE_FILES
+            .iter()
+            .position(|(name, _)| *name == "0016_delivery_ids.sql")
+            .expect("0016");
+        migrator(&SQLITE_FILES[..before])
+            .run(&pool)
+            .await
+            .expect("the earlier migrations");
+        for n in 0..3_i64 {
+            sqlx::query(
+                "INSERT INTO webhook_deliveries (webhook_id, tenant, event_id, event_type, \
+                 subject_id, occurred_at, next_attempt_at, created_at) \
+                 VALUES ('wh-20260101000000-aaaaa', 't', $1, 'asset.active', 'a', 0, 0, $2)",
+            )
+            .bind(format!("evt-{n}"))
+            .bind(1_767_225_600_000_i64 + n)
+            .execute(&pool)
+            .await
+            .expect("an old delivery");
+        }
+        SQLITE.run(&pool).await.expect("migrates forward");
+        sqlx::query(
+            "INSERT INTO webhook_deliveries (webhook_id, tenant, event_id, event_type, \
+             subject_id, occurred_at, next_attempt_at, created_at) \
+             VALUES ('wh-20260101000000-aaaaa', 't', 'evt-new', 'asset.active', 'a', 0, 0, \
+             1767225600000)",
+        )
+        .execute(&pool)
+        .await
+        .expect("a new delivery");
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT public_id FROM webhook_deliveries ORDER BY id")
+                .fetch_all(&pool)
+                .await
+                .expect("ids");
+        assert_eq!(ids.len(), 4);
+        for id in &ids {
+            assert!(
+                crate::domain::DeliveryId::parse(id).is_some(),
+                "{id} is not a delivery id"
+            );
+            assert!(id.starts_with("dlv-20260101000000-"), "{id}: stamped");
+        }
+        let mut unique = ids.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), 4, "{ids:?}");
     }
 }

@@ -6,14 +6,14 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, Row, Type};
 
 use super::rows::{from_millis, millis};
 use super::{Dialect, SqlRepo};
-use crate::domain::{Delivery, DeliveryState, Webhook, WebhookId};
+use crate::domain::{Delivery, DeliveryId, DeliveryState, Webhook, WebhookId};
 use crate::repo::{DeliveryAttempt, RepoError, RepoResult, WebhookRepo};
 
 const WEBHOOK_COLUMNS: &str = "id, tenant, url, secret, events, created_at";
 
 const DELIVERY_COLUMNS: &str = "id, webhook_id, tenant, event_id, event_type, subject_id, status, \
      failure_code, failure_message, occurred_at, state, attempts, next_attempt_at, \
-     response_status, latency_ms, last_error, created_at, finished_at";
+     response_status, latency_ms, last_error, created_at, finished_at, public_id";
 
 /// The stored form of the subscribed events: each between commas.
 fn events_column(events: &[String]) -> String {
@@ -58,8 +58,14 @@ where
     let response_status: Option<i64> = row.try_get(13)?;
     let latency: Option<i64> = row.try_get(14)?;
     let finished: Option<i64> = row.try_get(17)?;
+    let public_id: Option<String> = row.try_get(18)?;
+    let delivery_id = public_id
+        .as_deref()
+        .and_then(DeliveryId::parse)
+        .ok_or_else(|| RepoError::Corrupt(format!("delivery {id}: id {public_id:?}")))?;
     Ok(Delivery {
         id,
+        delivery_id,
         webhook_id: row.try_get(1)?,
         tenant: row.try_get(2)?,
         event_id: row.try_get(3)?,
@@ -159,19 +165,27 @@ where
         Ok(true)
     }
 
-    async fn claim_deliveries(
+    async fn claim_deliveries_except(
         &self,
         worker: &str,
         now: DateTime<Utc>,
         lease: Duration,
         limit: u32,
+        busy: &[&str],
     ) -> RepoResult<Vec<Delivery>> {
         let now_ms = millis(now);
         let until = now_ms.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        // The endpoints this node is sending to already are left for a later round.
+        let skip = if busy.is_empty() {
+            String::new()
+        } else {
+            let places: Vec<String> = (0..busy.len()).map(|i| format!("${}", i + 5)).collect();
+            format!("AND webhook_id NOT IN ({}) ", places.join(", "))
+        };
         // At most two deliveries of one endpoint a round, so an endpoint that never answers
         // cannot hold up the others'. The outer conditions are checked again on each row when
         // it is updated, so two nodes never both lease one (the later sees the lease).
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let sql = format!(
             "UPDATE webhook_deliveries SET lease_owner = $1, lease_until = $2, \
              attempts = attempts + 1 \
              WHERE state = 'pending' AND (lease_until IS NULL OR lease_until < $3) \
@@ -179,16 +193,19 @@ where
                (PARTITION BY webhook_id ORDER BY next_attempt_at, id) AS place \
                FROM webhook_deliveries \
                WHERE state = 'pending' AND next_attempt_at <= $3 \
-               AND (lease_until IS NULL OR lease_until < $3)) due \
+               AND (lease_until IS NULL OR lease_until < $3) {skip}) due \
                WHERE place <= 2 ORDER BY next_attempt_at LIMIT $4) \
              RETURNING {DELIVERY_COLUMNS}"
-        )))
-        .bind(worker)
-        .bind(until)
-        .bind(now_ms)
-        .bind(i64::from(limit))
-        .fetch_all(&self.write)
-        .await?;
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(worker)
+            .bind(until)
+            .bind(now_ms)
+            .bind(i64::from(limit));
+        for endpoint in busy {
+            query = query.bind(*endpoint);
+        }
+        let rows = query.fetch_all(&self.write).await?;
         rows.iter().map(delivery_from_row).collect()
     }
 
@@ -226,16 +243,21 @@ where
         &self,
         tenant: &str,
         webhook_id: &str,
-        before: Option<i64>,
+        before: Option<&str>,
         limit: u32,
     ) -> RepoResult<Vec<Delivery>> {
+        // After a cursor: the deliveries older than the one it names (none when it names none
+        // of this endpoint's).
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries \
-             WHERE webhook_id = $1 AND tenant = $2 AND id < $3 ORDER BY id DESC LIMIT $4"
+             WHERE webhook_id = $1 AND tenant = $2 \
+             AND ($3 = '' OR id < (SELECT c.id FROM webhook_deliveries c \
+                  WHERE c.webhook_id = $1 AND c.public_id = $3)) \
+             ORDER BY id DESC LIMIT $4"
         )))
         .bind(webhook_id)
         .bind(tenant)
-        .bind(before.unwrap_or(i64::MAX))
+        .bind(before.unwrap_or_default())
         .bind(i64::from(limit))
         .fetch_all(&self.read)
         .await?;
@@ -256,16 +278,16 @@ where
         &self,
         tenant: &str,
         webhook_id: &str,
-        delivery_id: i64,
+        delivery_id: &str,
         now: DateTime<Utc>,
     ) -> RepoResult<Option<Delivery>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO webhook_deliveries (webhook_id, tenant, event_id, event_type, \
              subject_id, status, failure_code, failure_message, occurred_at, next_attempt_at, \
-             created_at) \
+             created_at, public_id) \
              SELECT webhook_id, tenant, event_id, event_type, subject_id, status, failure_code, \
-             failure_message, occurred_at, $1, $2 FROM webhook_deliveries \
-             WHERE id = $3 AND webhook_id = $4 AND tenant = $5 \
+             failure_message, occurred_at, $1, $2, $6 FROM webhook_deliveries \
+             WHERE public_id = $3 AND webhook_id = $4 AND tenant = $5 \
              RETURNING {DELIVERY_COLUMNS}"
         )))
         .bind(millis(now))
@@ -273,6 +295,7 @@ where
         .bind(delivery_id)
         .bind(webhook_id)
         .bind(tenant)
+        .bind(DeliveryId::generate(now).as_str().to_owned())
         .fetch_optional(&self.write)
         .await?;
         row.as_ref().map(delivery_from_row).transpose()

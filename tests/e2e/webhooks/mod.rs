@@ -1,7 +1,11 @@
 //! Webhooks: an endpoint registered through v1 receives `asset.active`, `asset.deleted`…,
 //! signed as Standard Webhooks sign (checked here with HMAC-SHA256 directly); a failing
 //! endpoint is retried with backoff until it answers; the delivery log shows each status code
-//! and latency; a delivery can be sent again; endpoints on private addresses are refused.
+//! and latency; a delivery can be sent again by its opaque id; endpoints on private addresses
+//! are refused; endpoints that never answer do not hold up anyone else's (`dispatch.rs`).
+
+mod dispatch;
+mod ids;
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -29,6 +33,8 @@ struct Received {
     timestamp: String,
     signature: String,
     body: Bytes,
+    /// When it arrived.
+    at: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Default)]
@@ -61,6 +67,7 @@ async fn receive(
             timestamp: header("webhook-timestamp"),
             signature: header("webhook-signature"),
             body,
+            at: chrono::Utc::now(),
         });
     if uri.path() == "/flaky" {
         let mut left = receiver
@@ -92,7 +99,18 @@ async fn start_receiver() -> (String, Arc<Receiver>) {
 
 /// Waits until the receiver got a request on `path` whose body has `type` = `event`.
 async fn wait_for(receiver: &Receiver, path: &str, event: &str) -> (Received, Value) {
-    for _ in 0..300 {
+    wait_within(receiver, path, event, Duration::from_secs(15)).await
+}
+
+/// `wait_for`, giving up after `limit`.
+async fn wait_within(
+    receiver: &Receiver,
+    path: &str,
+    event: &str,
+    limit: Duration,
+) -> (Received, Value) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
         let found = receiver
             .got
             .lock()
@@ -108,7 +126,7 @@ async fn wait_for(receiver: &Receiver, path: &str, event: &str) -> (Received, Va
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("no {event} arrived at {path}");
+    panic!("no {event} arrived at {path} within {limit:?}");
 }
 
 fn count(receiver: &Receiver, path: &str) -> usize {

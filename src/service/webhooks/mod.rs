@@ -1,22 +1,22 @@
 //! Webhooks: a tenant's endpoints (register, list, remove), each delivery's log and a manual
-//! redeliver; and the dispatcher that sends due deliveries — signed in the Standard Webhooks
-//! style, retried with exponential backoff for a day, then marked failed. The events come from
-//! the database itself (`WebhookRepo`), written with the change they report.
+//! redeliver; and the dispatcher (`dispatch.rs`) that sends due deliveries — signed in the
+//! Standard Webhooks style, retried with exponential backoff for a day, then marked failed. The
+//! events come from the database itself (`WebhookRepo`), written with the change they report.
+
+mod dispatch;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
-use serde_json::{Value, json};
 
 use super::ServiceError;
 use crate::domain::{
-    Caller, Delivery, DeliveryState, MAX_WEBHOOKS_PER_TENANT, Webhook, WebhookId, codes,
-    generate_secret, parse_events, retry_delay, rfc3339_millis, sign,
+    Caller, Delivery, DeliveryId, MAX_WEBHOOKS_PER_TENANT, Webhook, WebhookId, codes,
+    generate_secret, parse_events,
 };
 use crate::fetch::{FetchError, WebhookSender};
-use crate::repo::{DeliveryAttempt, WebhookRepo, keyset_split};
+use crate::repo::WebhookRepo;
 
 /// How long the log keeps a delivery that ended (delivered or failed), in days.
 pub const DELIVERY_LOG_DAYS: i64 = 30;
@@ -30,9 +30,11 @@ pub struct WebhookSettings {
     pub give_up_after: Duration,
     /// This node's name on the leases it takes.
     pub worker: String,
-    /// How long a claimed delivery is this node's (far beyond a send's timeout).
+    /// How long a claimed delivery is this node's (far beyond a send's timeout: an endpoint's
+    /// two deliveries of a round are sent one after the other within it).
     pub lease: Duration,
-    /// Deliveries sent at once.
+    /// Endpoints sent to at once, each by a task of its own with one send in flight (an
+    /// endpoint that never answers holds one of these, and nothing else, until its timeout).
     pub concurrency: usize,
 }
 
@@ -43,7 +45,7 @@ impl Default for WebhookSettings {
             give_up_after: Duration::from_secs(24 * 3600),
             worker: "node".to_owned(),
             lease: Duration::from_secs(60),
-            concurrency: 8,
+            concurrency: 32,
         }
     }
 }
@@ -60,24 +62,6 @@ fn webhook_not_found(raw: &str) -> ServiceError {
         &codes::NOT_FOUND,
         format!("there is no webhook {raw} (GET /v1/webhooks lists yours)"),
     )
-}
-
-/// The JSON a receiver gets: `{"id", "type", "timestamp", "data"}`.
-pub fn payload(delivery: &Delivery) -> Value {
-    let data = if delivery.event_type.starts_with("task.") {
-        json!({"taskId": delivery.subject_id, "status": delivery.status})
-    } else {
-        let failure = delivery.failure_code.as_ref().map(|code| {
-            json!({"code": code, "message": delivery.failure_message.clone().unwrap_or_default()})
-        });
-        json!({"assetId": delivery.subject_id, "status": delivery.status, "failure": failure})
-    };
-    json!({
-        "id": delivery.event_id,
-        "type": delivery.event_type,
-        "timestamp": rfc3339_millis(delivery.occurred_at),
-        "data": data,
-    })
 }
 
 impl WebhookService {
@@ -173,21 +157,40 @@ impl WebhookService {
         Ok(())
     }
 
-    /// An endpoint's deliveries, newest first; the cursor continues after the last one shown.
+    /// An endpoint's deliveries, newest first; the cursor (the last delivery id shown)
+    /// continues after the last one shown.
     pub async fn deliveries(
         &self,
         caller: &Caller,
         raw_id: &str,
-        before: Option<i64>,
+        cursor: Option<&str>,
         limit: u32,
-    ) -> Result<(Vec<Delivery>, Option<i64>), ServiceError> {
+    ) -> Result<(Vec<Delivery>, Option<DeliveryId>), ServiceError> {
         self.get(caller, raw_id).await?;
-        let items = self
+        let before = match cursor {
+            None => None,
+            Some(raw) => Some(DeliveryId::parse(raw).ok_or_else(|| {
+                ServiceError::invalid(format!(
+                    "cursor '{raw}' is not valid; pass nextCursor from a previous page"
+                ))
+            })?),
+        };
+        let mut items = self
             .repo
-            .list_deliveries(&caller.tenant, raw_id, before, limit + 1)
+            .list_deliveries(
+                &caller.tenant,
+                raw_id,
+                before.as_ref().map(DeliveryId::as_str),
+                limit + 1,
+            )
             .await
             .map_err(|e| ServiceError::internal("listing deliveries", e))?;
-        Ok(keyset_split(items, limit, |d| d.id))
+        let more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        let next = more
+            .then(|| items.last().map(|d| d.delivery_id.clone()))
+            .flatten();
+        Ok((items, next))
     }
 
     /// Sends an event again, as a new delivery due now (same event id: receivers that
@@ -205,9 +208,9 @@ impl WebhookService {
                 format!("webhook {raw_id} has no delivery {delivery_id}"),
             )
         };
-        let id = delivery_id.parse::<i64>().map_err(|_| not_found())?;
+        let id = DeliveryId::parse(delivery_id).ok_or_else(not_found)?;
         self.repo
-            .redeliver(&caller.tenant, raw_id, id, Utc::now())
+            .redeliver(&caller.tenant, raw_id, id.as_str(), Utc::now())
             .await
             .map_err(|e| ServiceError::internal("redelivering", e))?
             .ok_or_else(not_found)
@@ -219,98 +222,5 @@ impl WebhookService {
             .purge_deliveries(now - chrono::Duration::days(DELIVERY_LOG_DAYS))
             .await
             .map_err(|e| ServiceError::internal("purging the webhook delivery log", e))
-    }
-
-    /// One round of the dispatcher: claims the due deliveries and sends them; how many.
-    pub async fn dispatch(&self) -> Result<usize, ServiceError> {
-        let due = self
-            .repo
-            .claim_deliveries(&self.settings.worker, Utc::now(), self.settings.lease, 32)
-            .await
-            .map_err(|e| ServiceError::internal("claiming webhook deliveries", e))?;
-        let n = due.len();
-        futures_util::stream::iter(due)
-            .for_each_concurrent(self.settings.concurrency, |delivery| async move {
-                if let Err(e) = self.send(&delivery).await {
-                    tracing::warn!(delivery = delivery.id, error = %e, "webhook delivery not recorded");
-                }
-            })
-            .await;
-        Ok(n)
-    }
-
-    /// Sends one claimed delivery and records the attempt.
-    async fn send(&self, delivery: &Delivery) -> Result<(), ServiceError> {
-        let webhook = self
-            .repo
-            .get_webhook_any_tenant(&delivery.webhook_id)
-            .await
-            .map_err(|e| ServiceError::internal("reading a webhook", e))?;
-        let now = Utc::now();
-        let (status, latency, error) = match webhook {
-            // Removed meanwhile: its deliveries went with it; nothing to send.
-            None => return Ok(()),
-            Some(webhook) => {
-                let body = serde_json::to_vec(&payload(delivery))
-                    .map_err(|e| ServiceError::internal("writing a webhook payload", e))?;
-                let timestamp = now.timestamp();
-                let signature = sign(&webhook.secret, &delivery.event_id, timestamp, &body)
-                    .map_err(|e| ServiceError::internal("signing a webhook", anyhow::anyhow!(e)))?;
-                let headers = [
-                    ("webhook-id", delivery.event_id.clone()),
-                    ("webhook-timestamp", timestamp.to_string()),
-                    ("webhook-signature", signature),
-                ];
-                match self.sender.post(&webhook.url, &headers, body).await {
-                    Ok(answer) if (200..300).contains(&answer.status) => {
-                        (Some(answer.status), answer.latency, None)
-                    }
-                    Ok(answer) => (
-                        Some(answer.status),
-                        answer.latency,
-                        Some(format!("the endpoint answered HTTP {}", answer.status)),
-                    ),
-                    Err(failed) => (None, failed.latency, Some(failed.error)),
-                }
-            }
-        };
-        let at = Utc::now();
-        let (state, next_attempt_at) = match error {
-            None => (DeliveryState::Delivered, at),
-            Some(_) => {
-                let next = at + retry_delay(self.settings.retry_base, delivery.attempts);
-                let give_up = delivery.create_time + self.settings.give_up_after;
-                let state = if next > give_up {
-                    DeliveryState::Failed
-                } else {
-                    DeliveryState::Pending
-                };
-                (state, next)
-            }
-        };
-        let attempt = DeliveryAttempt {
-            state,
-            next_attempt_at,
-            response_status: status,
-            latency_ms: Some(latency.as_millis() as u64),
-            error,
-            at,
-        };
-        crate::metrics::METRICS.webhook(match attempt.state {
-            DeliveryState::Delivered => "delivered",
-            DeliveryState::Pending => "retry",
-            DeliveryState::Failed => "failed",
-        });
-        if attempt.state == DeliveryState::Failed {
-            tracing::warn!(
-                delivery = delivery.id, webhook = %delivery.webhook_id, attempts = delivery.attempts,
-                "webhook delivery given up"
-            );
-        }
-        self.repo
-            .record_attempt(delivery.id, &self.settings.worker, &attempt)
-            .await
-            .map_err(|e| ServiceError::internal("recording a webhook attempt", e))?;
-        Ok(())
     }
 }
