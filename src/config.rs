@@ -118,6 +118,10 @@ pub struct ServeArgs {
     /// Hours the first answer to a call with an `Idempotency-Key` is kept (and replayed).
     #[arg(long, env = "ASSETLIB_IDEMPOTENCY_TTL_HOURS", default_value_t = defaults::IDEMPOTENCY_TTL_HOURS)]
     pub idempotency_ttl_hours: u64,
+    /// Seconds a claimed `Idempotency-Key` stands without a renewal from its call (the call
+    /// renews it while it runs; only a node that died lets it lapse).
+    #[arg(long, env = "ASSETLIB_IDEMPOTENCY_LOCK_SECS", default_value_t = defaults::IDEMPOTENCY_LOCK_SECS)]
+    pub idempotency_lock_secs: u64,
     /// HTTP status of the kyy face's business errors: `rest` (4xx, the code's own) or `ok`
     /// (200 with the code and message in the envelope; 401 and 5xx keep their status).
     #[arg(long, env = "ASSETLIB_KYY_ERROR_STATUS", value_enum, default_value_t = KyyErrorStatus::Rest)]
@@ -355,7 +359,7 @@ pub struct Config {
     /// How long an Idempotency-Key's first answer is kept.
     pub idempotency_ttl: Duration,
     /// How long a claimed Idempotency-Key stands without word from its call: the call renews
-    /// it while it runs, so only a node that died lets it lapse (fixed; tests shorten it).
+    /// it while it runs, so only a node that died lets it lapse.
     pub idempotency_lock: Duration,
     /// How long a deleted asset can be restored.
     pub deleted_retention: Duration,
@@ -471,6 +475,7 @@ impl Config {
         config.jobs.shutdown_grace = Duration::from_secs(args.shutdown_grace_secs);
         config.orphan_grace = Duration::from_secs(args.orphan_grace_secs);
         config.max_open_uploads = args.max_open_uploads.max(1);
+        config.idempotency_lock = Duration::from_secs(args.idempotency_lock_secs.max(1));
         config.deleted_retention =
             Duration::from_secs(args.deleted_retention_days.saturating_mul(86_400));
         config.idempotency_ttl =

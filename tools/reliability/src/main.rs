@@ -7,7 +7,10 @@
 //!   its outcome at the end, and `assetlib fsck` must be clean.
 //! - `soak`: a steady mixed load for a bounded time (default 30 min), the server's RSS and open
 //!   descriptors sampled every 10 s; fails if either grows.
+//! - `attacks`: the holes an adversarial run from outside found, each attacked again; one table,
+//!   fails if any is open.
 
+mod attacks;
 mod mix;
 mod sample;
 mod soak;
@@ -53,6 +56,8 @@ enum Run {
     },
     /// A steady mixed load; fails if the server's RSS or open descriptors grow.
     Soak(soak::SoakArgs),
+    /// The holes found from outside, attacked again; fails if any is open.
+    Attacks,
 }
 
 fn main() -> ExitCode {
@@ -118,6 +123,7 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
             Ok(report.ok())
         }
         Run::Soak(args) => soak::run(&bin, &work, &args).await,
+        Run::Attacks => attacks::run(&bin, &work).await,
     }
 }
 

@@ -20,6 +20,11 @@ pub fn client() -> anyhow::Result<reqwest::Client> {
         .context("building the HTTP client")
 }
 
+/// A PNG gradient of this size.
+pub fn png(width: u32, height: u32) -> anyhow::Result<Vec<u8>> {
+    gradient(ImageFormat::Png, width, height)
+}
+
 fn gradient(format: ImageFormat, width: u32, height: u32) -> anyhow::Result<Vec<u8>> {
     let img = RgbImage::from_fn(width, height, |x, y| {
         Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])

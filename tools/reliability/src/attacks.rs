@@ -1,0 +1,501 @@
+//! `attacks`: the holes an adversarial run from outside found, attacked again against the
+//! server binary on loopback, each with the figure that says whether it held. The racing calls
+//! start together behind a barrier, as they did then. Prints one table; fails if any hole is
+//! open (docs/RELIABILITY.md).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use assetlib_test_support::{Origin, Proc, Serve};
+use base64::Engine as _;
+use serde_json::{Value, json};
+use tokio::sync::Barrier;
+
+use crate::mix;
+
+/// One attack and what it found.
+pub struct Finding {
+    pub attack: &'static str,
+    pub held: bool,
+    pub figure: String,
+}
+
+/// A running server with its keys.
+struct Node {
+    proc: Proc,
+    base: String,
+    data: PathBuf,
+    bin: PathBuf,
+}
+
+impl Node {
+    fn start(bin: &Path, work: &Path, name: &str, args: &[&str]) -> anyhow::Result<Self> {
+        let data = work.join(format!("attacks-{name}-{}", std::process::id()));
+        let proc = Serve::new(bin, &data)
+            .args(args.iter().copied())
+            .start()
+            .with_context(|| format!("starting the server for {name}"))?;
+        let base = proc.base.clone();
+        Ok(Self {
+            proc,
+            base,
+            data,
+            bin: bin.to_path_buf(),
+        })
+    }
+
+    /// A new key of `tenant` with `role`; the secret.
+    fn key(&self, tenant: &str, role: &str) -> anyhow::Result<String> {
+        let data = self.data.display().to_string();
+        let (code, out) = assetlib_test_support::run(
+            &self.bin,
+            &[
+                "keys",
+                "create",
+                "--tenant",
+                tenant,
+                "--role",
+                role,
+                "--data-dir",
+                &data,
+            ],
+        )?;
+        let key = out.lines().last().unwrap_or_default().trim().to_owned();
+        anyhow::ensure!(code == 0 && !key.is_empty(), "keys create: {out}");
+        Ok(key)
+    }
+
+    /// A new access key pair of `tenant` for the Volcengine face: (id, secret).
+    fn volc_key(&self, tenant: &str) -> anyhow::Result<(String, String)> {
+        let data = self.data.display().to_string();
+        let (code, out) = assetlib_test_support::run(
+            &self.bin,
+            &[
+                "keys",
+                "create",
+                "--tenant",
+                tenant,
+                "--volc",
+                "--data-dir",
+                &data,
+            ],
+        )?;
+        anyhow::ensure!(code == 0, "keys create --volc: {out}");
+        let mut id = None;
+        let mut secret = None;
+        for line in out.lines() {
+            let line = line.trim();
+            if let Some(rest) = line.strip_prefix("AccessKeyId") {
+                id = Some(rest.trim_start_matches([':', ' ', '=']).trim().to_owned());
+            }
+            if let Some(rest) = line.strip_prefix("SecretAccessKey") {
+                secret = Some(rest.trim_start_matches([':', ' ', '=']).trim().to_owned());
+            }
+        }
+        match (id, secret) {
+            (Some(id), Some(secret)) => Ok((id, secret)),
+            _ => bail!("keys create --volc printed no key pair: {out}"),
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.proc.terminate(Duration::from_secs(20));
+    }
+}
+
+/// `(status, JSON body)` of a request (`Null` for an empty or non-JSON body).
+async fn send(request: reqwest::RequestBuilder) -> anyhow::Result<(u16, Value)> {
+    let response = request.send().await.context("sending a request")?;
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+}
+
+/// Every asset id of the tenant of `key`, through the v1 list.
+async fn asset_ids(http: &reqwest::Client, base: &str, key: &str) -> anyhow::Result<Vec<String>> {
+    let mut ids = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let url = format!("{base}/v1/assets?limit=100&cursor={cursor}");
+        let (status, body) = send(http.get(url).bearer_auth(key)).await?;
+        anyhow::ensure!(status == 200, "listing assets: {status} {body}");
+        for item in body["items"].as_array().into_iter().flatten() {
+            ids.push(item["assetId"].as_str().unwrap_or_default().to_owned());
+        }
+        match body["nextCursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => return Ok(ids),
+        }
+    }
+}
+
+/// Runs every attack; `Ok(true)` when every hole held.
+pub async fn run(bin: &Path, work: &Path) -> anyhow::Result<bool> {
+    let http = mix::client()?;
+    let origin = Origin::try_start().await.context("starting the origin")?;
+    let node = Node::start(bin, work, "main", &[])?;
+    let mut findings = Vec::new();
+    findings.push(direct_completions(&http, &node).await?);
+    findings.push(tus_completions(&http, &node).await?);
+    findings.push(quota_race(&http, &node, &origin).await?);
+    findings.push(open_uploads(&http, &node).await?);
+    findings.push(volc_replay(&http, &node, &origin).await?);
+    drop(node);
+    let short_lock = Node::start(bin, work, "lock", &["--idempotency-lock-secs", "1"])?;
+    findings.push(idempotency_lapse(&http, &short_lock, &origin).await?);
+    drop(short_lock);
+
+    println!("| attack | held | figure |\n|---|---|---|");
+    for f in &findings {
+        println!(
+            "| {} | {} | {} |",
+            f.attack,
+            if f.held { "yes" } else { "**NO**" },
+            f.figure
+        );
+    }
+    let open = findings.iter().filter(|f| !f.held).count();
+    println!(
+        "\n{} attacks, {} held, {open} open",
+        findings.len(),
+        findings.len() - open
+    );
+    Ok(open == 0)
+}
+
+/// 8 `complete` calls of one direct upload at once: one asset.
+async fn direct_completions(http: &reqwest::Client, node: &Node) -> anyhow::Result<Finding> {
+    let key = node.key("completer", "tenant")?;
+    let file = mix::png(410, 400)?;
+    let (status, created) = send(
+        http.post(format!("{}/v1/uploads", node.base))
+            .bearer_auth(&key)
+            .json(&json!({"assetType": "Image", "length": file.len()})),
+    )
+    .await?;
+    anyhow::ensure!(
+        status == 201,
+        "creating a direct upload: {status} {created}"
+    );
+    let url = created["url"].as_str().unwrap_or_default().to_owned();
+    let put = http.put(url).body(file).send().await?;
+    anyhow::ensure!(put.status().is_success(), "PUT: {}", put.status());
+    let complete = format!(
+        "{}{}",
+        node.base,
+        created["completeUrl"].as_str().unwrap_or_default()
+    );
+    let barrier = Arc::new(Barrier::new(8));
+    let calls = (0..8).map(|_| {
+        let (http, complete, key, barrier) = (
+            http.clone(),
+            complete.clone(),
+            key.clone(),
+            Arc::clone(&barrier),
+        );
+        tokio::spawn(async move {
+            barrier.wait().await;
+            send(http.post(complete).bearer_auth(key).json(&json!({}))).await
+        })
+    });
+    let mut statuses = Vec::new();
+    for call in calls {
+        statuses.push(call.await??.0);
+    }
+    let assets = asset_ids(http, &node.base, &key).await?.len();
+    Ok(Finding {
+        attack: "8 concurrent completions of one direct upload",
+        held: assets == 1 && statuses.iter().all(|s| matches!(s, 201 | 409)),
+        figure: format!("{assets} asset(s); answers {statuses:?}"),
+    })
+}
+
+/// The last tus `PATCH` raced by 7 empty ones at the end: one asset.
+async fn tus_completions(http: &reqwest::Client, node: &Node) -> anyhow::Result<Finding> {
+    let key = node.key("patcher", "tenant")?;
+    let file = mix::png(412, 400)?;
+    let meta = format!(
+        "assetType {}",
+        base64::engine::general_purpose::STANDARD.encode("Image")
+    );
+    let created = http
+        .post(format!("{}/v1/uploads/tus", node.base))
+        .bearer_auth(&key)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", file.len().to_string())
+        .header("Upload-Metadata", meta)
+        .send()
+        .await?;
+    anyhow::ensure!(created.status() == 201, "tus create: {}", created.status());
+    let location = format!(
+        "{}{}",
+        node.base,
+        created
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    );
+    let patch = |offset: usize, bytes: Vec<u8>| {
+        http.patch(location.clone())
+            .bearer_auth(&key)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Content-Type", "application/offset+octet-stream")
+            .header("Upload-Offset", offset.to_string())
+            .body(bytes)
+            .send()
+    };
+    let first = patch(0, file[..file.len() - 1].to_vec()).await?;
+    anyhow::ensure!(first.status() == 204, "first PATCH: {}", first.status());
+    let length = file.len();
+    let last = file[length - 1..].to_vec();
+    let barrier = Arc::new(Barrier::new(8));
+    let mut racers = Vec::new();
+    for i in 0..8 {
+        let barrier = Arc::clone(&barrier);
+        let request = if i == 0 {
+            patch(length - 1, last.clone())
+        } else {
+            patch(length, Vec::new())
+        };
+        racers.push(async move {
+            barrier.wait().await;
+            request.await.map(|r| r.status().as_u16())
+        });
+    }
+    let statuses: Vec<u16> = futures_util::future::join_all(racers)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap_or(0))
+        .collect();
+    let assets = asset_ids(http, &node.base, &key).await?.len();
+    Ok(Finding {
+        attack: "the last tus PATCH raced by 7 empty PATCHes",
+        held: assets == 1 && !statuses.iter().any(|s| *s >= 500),
+        figure: format!("{assets} asset(s); answers {statuses:?}"),
+    })
+}
+
+/// 30 uploads at once against `maxAssets=5`: at most 5.
+async fn quota_race(
+    http: &reqwest::Client,
+    node: &Node,
+    origin: &Origin,
+) -> anyhow::Result<Finding> {
+    let admin = node.key("ops", "admin")?;
+    let key = node.key("racer", "tenant")?;
+    let (status, set) = send(
+        http.put(format!("{}/v1/tenants/racer/quota", node.base))
+            .bearer_auth(&admin)
+            .json(&json!({"maxAssets": 5})),
+    )
+    .await?;
+    anyhow::ensure!(status == 200, "setting a quota: {status} {set}");
+    let url = origin.put("race.png", mix::png(400, 400)?, "image/png");
+    let barrier = Arc::new(Barrier::new(30));
+    let calls = (0..30).map(|i| {
+        let (http, base, key, barrier) = (
+            http.clone(),
+            node.base.clone(),
+            key.clone(),
+            Arc::clone(&barrier),
+        );
+        let url = format!("{url}?v={i}");
+        tokio::spawn(async move {
+            barrier.wait().await;
+            send(
+                http.post(format!("{base}/v1/assets"))
+                    .bearer_auth(key)
+                    .json(&json!({"assetType": "Image", "url": url})),
+            )
+            .await
+        })
+    });
+    let mut created = 0;
+    for call in calls {
+        if call.await??.0 == 201 {
+            created += 1;
+        }
+    }
+    let assets = asset_ids(http, &node.base, &key).await?.len();
+    Ok(Finding {
+        attack: "30 concurrent uploads against maxAssets=5",
+        held: created <= 5 && assets <= 5,
+        figure: format!("{created} created, {assets} listed"),
+    })
+}
+
+/// Open uploads against `maxBytes` = 10 MiB: at most 10 MiB reserved, and shown.
+async fn open_uploads(http: &reqwest::Client, node: &Node) -> anyhow::Result<Finding> {
+    const MIB: u64 = 1024 * 1024;
+    let admin = node.key("ops2", "admin")?;
+    let key = node.key("reserver", "tenant")?;
+    let (status, set) = send(
+        http.put(format!("{}/v1/tenants/reserver/quota", node.base))
+            .bearer_auth(&admin)
+            .json(&json!({"maxBytes": 10 * MIB})),
+    )
+    .await?;
+    anyhow::ensure!(status == 200, "setting a quota: {status} {set}");
+    let meta = format!(
+        "assetType {}",
+        base64::engine::general_purpose::STANDARD.encode("Video")
+    );
+    let mut accepted = 0u64;
+    for i in 0..20 {
+        let ok = if i % 2 == 0 {
+            http.post(format!("{}/v1/uploads/tus", node.base))
+                .bearer_auth(&key)
+                .header("Tus-Resumable", "1.0.0")
+                .header("Upload-Length", (4 * MIB).to_string())
+                .header("Upload-Metadata", meta.clone())
+                .send()
+                .await?
+                .status()
+                == 201
+        } else {
+            send(
+                http.post(format!("{}/v1/uploads", node.base))
+                    .bearer_auth(&key)
+                    .json(&json!({"assetType": "Video", "length": 4 * MIB})),
+            )
+            .await?
+            .0 == 201
+        };
+        accepted += u64::from(ok);
+    }
+    let (_, usage) = send(
+        http.get(format!("{}/v1/usage", node.base))
+            .bearer_auth(&key),
+    )
+    .await?;
+    let reserved = usage["bytes"]["reserved"].as_u64().unwrap_or(0);
+    Ok(Finding {
+        attack: "open tus and direct uploads against maxBytes=10 MiB",
+        held: accepted * 4 <= 10 && reserved == accepted * 4 * MIB,
+        figure: format!(
+            "{accepted} of 20 uploads of 4 MiB accepted; /v1/usage: {} MiB reserved",
+            reserved / MIB
+        ),
+    })
+}
+
+/// One signed `CreateAssetGroup` and one signed `CreateAsset`, each sent 4 times: one each.
+async fn volc_replay(
+    http: &reqwest::Client,
+    node: &Node,
+    origin: &Origin,
+) -> anyhow::Result<Finding> {
+    use assetlib::http::volc::sign::{self, Signable};
+    let (ak, sk) = node.volc_key("signer")?;
+    let at = chrono::Utc::now();
+    let signed = |action: &str, body: &Value| {
+        let bytes = serde_json::to_vec(body).unwrap_or_default();
+        let hash = sign::hex_sha256(&bytes);
+        let x_date = at.format("%Y%m%dT%H%M%SZ").to_string();
+        let query = vec![
+            ("Action".to_owned(), action.to_owned()),
+            ("Version".to_owned(), "2024-01-01".to_owned()),
+        ];
+        let host = node.base.trim_start_matches("http://").to_owned();
+        let headers = vec![
+            ("content-type".to_owned(), "application/json".to_owned()),
+            ("host".to_owned(), host),
+            ("x-content-sha256".to_owned(), hash.clone()),
+            ("x-date".to_owned(), x_date.clone()),
+        ];
+        let signature = sign::signature(
+            &sk,
+            &x_date,
+            "cn-beijing",
+            "ark",
+            &Signable {
+                method: "POST",
+                path: "/",
+                query: &query,
+                headers: &headers,
+                body_sha256: &hash,
+            },
+        );
+        let authorization = format!(
+            "HMAC-SHA256 Credential={ak}/{}/cn-beijing/ark/request, SignedHeaders=content-type;host;x-content-sha256;x-date, Signature={signature}",
+            &x_date[..8]
+        );
+        http.post(format!("{}/?Action={action}&Version=2024-01-01", node.base))
+            .header("content-type", "application/json")
+            .header("x-content-sha256", hash)
+            .header("x-date", x_date)
+            .header("authorization", authorization)
+            .body(bytes)
+    };
+    let group_body = json!({"Name": "Replayed"});
+    let mut groups = Vec::new();
+    for _ in 0..4 {
+        let (status, answer) = send(signed("CreateAssetGroup", &group_body)).await?;
+        anyhow::ensure!(status == 200, "CreateAssetGroup: {status} {answer}");
+        groups.push(
+            answer["Result"]["Id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+    groups.dedup();
+    let url = origin.put("signed.png", mix::png(400, 400)?, "image/png");
+    let body = json!({"GroupId": groups[0], "URL": url, "AssetType": "Image"});
+    let mut assets = Vec::new();
+    for _ in 0..4 {
+        let (status, answer) = send(signed("CreateAsset", &body)).await?;
+        anyhow::ensure!(status == 200, "CreateAsset: {status} {answer}");
+        assets.push(
+            answer["Result"]["Id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+    assets.dedup();
+    Ok(Finding {
+        attack: "a signed CreateAssetGroup and CreateAsset, each replayed 3 times",
+        held: groups.len() == 1 && assets.len() == 1,
+        figure: format!("{} group(s), {} asset(s)", groups.len(), assets.len()),
+    })
+}
+
+/// An import outlasting the claim's lock (1 s here), retried after it: one asset.
+async fn idempotency_lapse(
+    http: &reqwest::Client,
+    node: &Node,
+    origin: &Origin,
+) -> anyhow::Result<Finding> {
+    let key = node.key("retrier", "tenant")?;
+    origin.put("slow.png", mix::png(400, 400)?, "image/png");
+    let url = format!("{}/delayed/2500/slow.png", origin.base);
+    let call = || {
+        http.post(format!("{}/v1/assets", node.base))
+            .bearer_auth(&key)
+            .header("Idempotency-Key", "long-import")
+            .json(&json!({"assetType": "Image", "url": url}))
+    };
+    let started = Instant::now();
+    let first = send(call());
+    let retry = async {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        send(call()).await
+    };
+    let (first, retry) = tokio::join!(first, retry);
+    let ((first_status, first), (retry_status, retried)) = (first?, retry?);
+    let assets = asset_ids(http, &node.base, &key).await?.len();
+    Ok(Finding {
+        attack: "an import longer than the Idempotency-Key's lock, retried after it",
+        held: assets == 1 && first_status == 201 && retry_status == 201 && first == retried,
+        figure: format!(
+            "{assets} asset(s) in {:.1} s; retry answered {retry_status}",
+            started.elapsed().as_secs_f64()
+        ),
+    })
+}
