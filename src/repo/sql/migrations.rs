@@ -35,7 +35,7 @@ const SQLITE_FILES: &[(&str, &str)] = files!("sqlite":
     "0014_job_request_id.sql",
     "0015_access_keys.sql",
     "0016_delivery_ids.sql",
-    "0017_open_uploads.sql",
+    "0018_open_uploads.sql",
 );
 
 const POSTGRES_FILES: &[(&str, &str)] = files!("postgres":
@@ -53,7 +53,7 @@ const POSTGRES_FILES: &[(&str, &str)] = files!("postgres":
     "0012_job_request_id.sql",
     "0013_access_keys.sql",
     "0014_delivery_ids.sql",
-    "0015_open_uploads.sql",
+    "0016_open_uploads.sql",
 );
 
 pub(crate) static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator(SQLITE_FILES));
