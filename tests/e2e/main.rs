@@ -19,6 +19,7 @@ mod expiry;
 mod fsck;
 mod gateway;
 mod groups;
+mod health;
 mod idempotency;
 mod kyy_api;
 mod kyy_uploads;
