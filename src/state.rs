@@ -160,7 +160,7 @@ impl AppState {
             None => None,
         };
         let keys = KeyService::new(repo.clone());
-        let sessions = SessionService::new(keys.clone(), secret);
+        let sessions = SessionService::new(keys.clone(), repo.clone(), secret);
         let groups = GroupService::new(repo.clone());
         let webhooks = WebhookService::new(
             repo.clone(),

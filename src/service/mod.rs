@@ -11,7 +11,7 @@
 //! | `GatewayService` (`gateway/`) | forward generation tasks of every family (`families`), record them | upstream, tasks, delivery |
 //! | `GroupService` | groups: create, read, list, update, delete (with `cascade`) | groups |
 //! | `KeyService` | API keys | keys |
-//! | `SessionService` | console sessions: a key exchanged for a signed, expiring cookie | keys (through `KeyService`) |
+//! | `SessionService` | console sessions: a key exchanged for a signed, expiring cookie; sign-out revokes it on every node | keys (through `KeyService`), revoked sessions |
 //! | `QuotaService` | per-tenant quotas: admit an upload, show use, set at run time | quotas |
 //! | `ResumableService` (`ingest/`) | resumable (tus) and direct uploads: create, append, complete, end, sweep | uploads, blobs, ingest, quotas |
 //! | `IdempotencyService` | Idempotency-Key: claim, replay, record, sweep | idempotency keys |

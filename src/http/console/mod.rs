@@ -170,13 +170,19 @@ async fn whoami(V1Caller(caller): V1Caller) -> Json<Who> {
     })
 }
 
-/// `DELETE /console/session`: the cookie removed.
+/// `DELETE /console/session`: the session ended on the server (its cookie's value is refused
+/// from now on, on every node) and the cookie removed. The cookie is removed even when the
+/// revocation could not be recorded; the error then says so.
 async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    if session_cookie(&headers).is_some() {
-        response
-            .headers_mut()
-            .insert(SET_COOKIE, cookie(&state, &headers, "", 0));
-    }
+    let Some(value) = session_cookie(&headers) else {
+        return StatusCode::NO_CONTENT.into_response();
+    };
+    let mut response = match state.sessions.revoke(value).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => V1Error(e).into_response(),
+    };
+    response
+        .headers_mut()
+        .insert(SET_COOKIE, cookie(&state, &headers, "", 0));
     response
 }
