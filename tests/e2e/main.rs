@@ -10,6 +10,7 @@ mod cluster;
 mod concurrency;
 mod connections;
 mod console;
+mod content;
 mod crash;
 mod crash_loop;
 mod dedupe;
