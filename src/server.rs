@@ -23,9 +23,7 @@ use crate::fetch::{NameLookup, SystemLookup};
 use crate::http::limits::{RequestLimits, with_limits};
 use crate::jobs::{WorkerPool, spawn_workers};
 use crate::repo::{self, JobQueue, Repo};
-use crate::service::{
-    CreatedKey, Fsck, IdempotencyService, LibraryService, ResumableService, WebhookService,
-};
+use crate::service::CreatedKey;
 use crate::state::AppState;
 
 /// How often housekeeping (orphan blob sweep) runs.
@@ -76,15 +74,7 @@ impl Server {
         let (stop, stop_rx) = watch::channel(false);
         let http = spawn_http(listener, state.clone(), open_files, stop_rx.clone());
         let workers = start_workers(&state, addr);
-        let housekeeping = tokio::spawn(housekeeping(
-            state.fsck.clone(),
-            state.idempotency.clone(),
-            state.resumable.clone(),
-            state.library.clone(),
-            state.webhooks.clone(),
-            state.config.orphan_grace,
-            stop_rx.clone(),
-        ));
+        let housekeeping = tokio::spawn(housekeeping(state.clone(), stop_rx.clone()));
         let metrics = match state.config.metrics_listen {
             Some(at) => Some(spawn_metrics(at, state.clone(), stop_rx.clone()).await?),
             None => None,
@@ -253,15 +243,10 @@ fn start_workers(state: &AppState, addr: SocketAddr) -> WorkerPool {
     )
 }
 
-async fn housekeeping(
-    fsck: Fsck,
-    idempotency: IdempotencyService,
-    resumable: ResumableService,
-    library: LibraryService,
-    webhooks: WebhookService,
-    grace: Duration,
-    mut stop: watch::Receiver<bool>,
-) {
+async fn housekeeping(state: AppState, mut stop: watch::Receiver<bool>) {
+    let (fsck, idempotency, resumable) = (&state.fsck, &state.idempotency, &state.resumable);
+    let (library, webhooks, sessions) = (&state.library, &state.webhooks, &state.sessions);
+    let grace = state.config.orphan_grace;
     loop {
         match fsck.sweep_orphans(grace).await {
             Ok(0) => {}
@@ -292,6 +277,11 @@ async fn housekeeping(
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "expired uploads removed"),
             Err(e) => tracing::warn!(error = %e, "upload sweep failed"),
+        }
+        match sessions.sweep(chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "revocations of expired sessions removed"),
+            Err(e) => tracing::warn!(error = %e, "revoked session sweep failed"),
         }
         tokio::select! {
             () = tokio::time::sleep(SWEEP_EVERY) => {}

@@ -20,8 +20,8 @@ use crate::service::{
     Admission, ContentSigner, DeliveryService, Fsck, GatewayService, GroupService,
     IdempotencyService, IdempotencySettings, IngestPorts, IngestService, IngestSettings,
     KeyService, LibraryService, ProcessingPorts, ProcessingService, ProcessingSettings,
-    QuotaService, ResumableService, ReviewService, SessionService, Settled, WebhookService,
-    WebhookSettings,
+    QuotaService, ResumableService, ReviewService, SessionService, Settled, StorageCheck,
+    WebhookService, WebhookSettings,
 };
 use crate::upstream::HttpUpstream;
 
@@ -53,6 +53,8 @@ pub struct App {
     /// Idempotency-Keys of creating calls (`http::idempotency`).
     pub idempotency: IdempotencyService,
     pub fsck: Fsck,
+    /// Whether the temp directory and the blob store can take a write (readiness).
+    pub storage: StorageCheck,
     /// The job kinds this node runs.
     pub jobs: JobRegistry,
     /// Notified on every enqueue of this node and, on shared databases, of every node.
@@ -159,7 +161,7 @@ impl AppState {
             None => None,
         };
         let keys = KeyService::new(repo.clone());
-        let sessions = SessionService::new(keys.clone(), secret);
+        let sessions = SessionService::new(keys.clone(), repo.clone(), secret);
         let groups = GroupService::new(repo.clone());
         let webhooks = WebhookService::new(
             repo.clone(),
@@ -184,6 +186,7 @@ impl AppState {
             },
         );
         let fsck = Fsck::new(repo.clone(), Arc::clone(&blobs));
+        let storage = StorageCheck::new(config.tmp_dir(), Arc::clone(&blobs));
         let jobs = JobRegistry::default().with(PROCESS_ASSET, Arc::new(processing.clone()));
         Ok(Self(Arc::new(App {
             config,
@@ -203,6 +206,7 @@ impl AppState {
             idempotency,
             resumable,
             fsck,
+            storage,
             jobs,
             wake,
         })))

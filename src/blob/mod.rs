@@ -122,6 +122,12 @@ pub trait BlobStore: Send + Sync {
     async fn list(&self) -> Result<Vec<BlobInfo>, BlobError>;
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> Result<(), BlobError>;
+    /// Whether the store can take a write now (readiness): a local directory writes and
+    /// removes a small probe file, so a full disk shows; a remote store's writes are its own
+    /// to refuse, and answer `Ok`.
+    async fn probe_write(&self) -> Result<(), BlobError> {
+        Ok(())
+    }
     /// Whether `presigned_url` can answer (S3-compatible stores; not a local directory).
     fn signs_urls(&self) -> bool;
     /// A URL that reads the blob straight from the store, without credentials, for `ttl`,

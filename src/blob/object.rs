@@ -358,6 +358,17 @@ impl BlobStore for ObjectBlobStore {
         }
     }
 
+    async fn probe_write(&self) -> Result<(), BlobError> {
+        let Some(root) = &self.local_root else {
+            return Ok(());
+        };
+        // One name per process: nodes sharing the directory do not remove each other's probe.
+        Ok(
+            crate::fetch::probe_write(root, &format!(".write-probe-{}", std::process::id()))
+                .await?,
+        )
+    }
+
     fn signs_urls(&self) -> bool {
         self.signer.is_some()
     }

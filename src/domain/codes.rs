@@ -166,6 +166,8 @@ pub const REQUEST_TIMEOUT: Code = refusal("request-timeout", 1408, 408, volc::IN
 pub const UPSTREAM_ERROR: Code = refusal("upstream-error", 5002, 502, volc::UPSTREAM);
 pub const UNAVAILABLE: Code = refusal("unavailable", 5003, 503, volc::SERVICE_UNAVAILABLE);
 pub const INTERNAL: Code = refusal("internal", 5000, 500, volc::INTERNAL_ERROR);
+pub const INSUFFICIENT_STORAGE: Code =
+    refusal("insufficient-storage", 5007, 507, volc::SERVICE_UNAVAILABLE);
 pub const TOO_MANY_UPLOADS: Code = refusal("too-many-uploads", 1429, 429, volc::THROTTLING);
 pub const QUEUE_FULL: Code = refusal("queue-full", 1430, 429, volc::THROTTLING);
 pub const QUOTA_EXCEEDED: Code = refusal("quota-exceeded", 1432, 429, volc::QUOTA_EXCEEDED);
@@ -249,6 +251,7 @@ pub const ALL: &[&Code] = &[
     &UPSTREAM_ERROR,
     &UNAVAILABLE,
     &INTERNAL,
+    &INSUFFICIENT_STORAGE,
     &TOO_MANY_UPLOADS,
     &QUEUE_FULL,
     &QUOTA_EXCEEDED,

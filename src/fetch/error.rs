@@ -29,5 +29,40 @@ pub enum FetchError {
         declared: Option<u64>,
     },
     #[error("could not store the download: {0}")]
-    LocalIo(String),
+    LocalIo(LocalIo),
+}
+
+/// A local write or read that failed, with the kind of the I/O error (a full disk is told
+/// apart: `insufficient-storage`, not `internal`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct LocalIo {
+    pub kind: std::io::ErrorKind,
+    pub message: String,
+}
+
+impl From<std::io::Error> for LocalIo {
+    fn from(e: std::io::Error) -> Self {
+        Self {
+            kind: e.kind(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<String> for LocalIo {
+    fn from(message: String) -> Self {
+        Self {
+            kind: std::io::ErrorKind::Other,
+            message,
+        }
+    }
+}
+
+impl FetchError {
+    /// Whether a local write failed because the disk is full (ENOSPC, or a quota: EDQUOT).
+    pub fn is_storage_full(&self) -> bool {
+        matches!(self, FetchError::LocalIo(io) if io.kind == std::io::ErrorKind::StorageFull
+            || io.kind == std::io::ErrorKind::QuotaExceeded)
+    }
 }

@@ -118,7 +118,9 @@ impl HttpFetcher {
             .connect_timeout(config.connect_timeout)
             .timeout(config.total_timeout)
             .build()
-            .map_err(|e| FetchError::LocalIo(format!("cannot build the HTTP client: {e}")))?;
+            .map_err(|e| {
+                FetchError::LocalIo(format!("cannot build the HTTP client: {e}").into())
+            })?;
         Ok(Self {
             client,
             policy,

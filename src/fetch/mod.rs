@@ -11,10 +11,10 @@ use async_trait::async_trait;
 use tempfile::TempPath;
 use url::Url;
 
-pub use error::FetchError;
+pub use error::{FetchError, LocalIo};
 pub use guard::{AddressPolicy, NameLookup, StaticLookup, SystemLookup};
 pub use http::{HttpFetcher, install_crypto_provider};
-pub use spool::Spool;
+pub use spool::{Spool, probe_write};
 pub use webhook::{Answered, HttpWebhookSender, NotAnswered, WEBHOOK_TIMEOUT, WebhookSender};
 
 /// How many leading bytes a fetch keeps in memory for sniffing.

@@ -20,7 +20,7 @@ pub struct Spool {
 }
 
 fn local(e: std::io::Error) -> FetchError {
-    FetchError::LocalIo(e.to_string())
+    FetchError::LocalIo(e.into())
 }
 
 impl Spool {
@@ -83,4 +83,23 @@ impl Spool {
             head: self.head,
         })
     }
+}
+
+/// Writes and removes a small file `name` in `dir`: whether the directory can take a write now
+/// (a full disk answers `StorageFull`). Written with `std::fs` on the blocking pool, so the
+/// write's own error is the answer.
+pub async fn probe_write(dir: &Path, name: &str) -> std::io::Result<()> {
+    let path = dir.join(name);
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write as _;
+        let written = std::fs::File::create(&path).and_then(|mut file| {
+            file.write_all(&[0_u8; 512])?;
+            file.sync_data()
+        });
+        let removed = std::fs::remove_file(&path);
+        written?;
+        removed
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }

@@ -68,7 +68,9 @@ impl HttpWebhookSender {
             .connect_timeout(config.connect_timeout)
             .timeout(WEBHOOK_TIMEOUT)
             .build()
-            .map_err(|e| FetchError::LocalIo(format!("cannot build the HTTP client: {e}")))?;
+            .map_err(|e| {
+                FetchError::LocalIo(format!("cannot build the HTTP client: {e}").into())
+            })?;
         Ok(Self { client, policy })
     }
 }

@@ -1,5 +1,7 @@
 //! Serving asset bytes: `GET /v1/assets/{id}/content` for the owner, and `GET /content/{id}`
-//! through a signed, expiring URL. Single byte ranges are honoured (206/416).
+//! through a signed, expiring URL. Single byte ranges are honoured (206/416). Every answer
+//! says `nosniff`; content other than pictures, video and sound is an attachment under a
+//! sandboxing policy, so nothing stored can run as a page of the library's origin.
 
 use std::ops::Range;
 
@@ -67,6 +69,33 @@ pub fn parse_range(value: Option<&str>, len: u64) -> RangeAsk {
     }
 }
 
+/// The policy of content a browser might run (HTML in a text file, a PDF's scripts): nothing
+/// loads, and the document runs sandboxed, in an origin of its own.
+const SANDBOX: &str = "default-src 'none'; sandbox";
+
+/// Whether content of this type is shown as it is: pictures, video and sound, which a
+/// browser cannot run as a document of the library's origin.
+fn inline(content_type: &str) -> bool {
+    ["image/", "video/", "audio/"]
+        .iter()
+        .any(|family| content_type.starts_with(family))
+        && !content_type.starts_with("image/svg")
+}
+
+/// `Content-Disposition` of content that is not shown inline: a download named after the
+/// asset's id (whose characters need no quoting) and format.
+fn disposition(asset: &Asset, content_type: &str) -> Option<String> {
+    if inline(content_type) {
+        return None;
+    }
+    let extension = match asset.format.as_deref() {
+        Some("text") => "txt",
+        Some(format) if format.chars().all(|c| c.is_ascii_alphanumeric()) => format,
+        _ => "bin",
+    };
+    Some(format!("attachment; filename=\"{}.{extension}\"", asset.id))
+}
+
 async fn respond(state: &AppState, asset: Asset, headers: &HeaderMap) -> Result<Response, V1Error> {
     let len = asset.bytes;
     let ask = parse_range(
@@ -75,12 +104,20 @@ async fn respond(state: &AppState, asset: Asset, headers: &HeaderMap) -> Result<
     );
     let etag = format!("\"{}\"", asset.sha256);
     let content_type = mime_type(asset.format.as_deref());
+    let disposition = disposition(&asset, content_type);
     let build = |status: StatusCode| {
-        Response::builder()
+        let builder = Response::builder()
             .status(status)
             .header(header::ACCEPT_RANGES, "bytes")
             .header(header::ETAG, etag.clone())
             .header(header::CACHE_CONTROL, "private, max-age=3600")
+            .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+        match &disposition {
+            None => builder,
+            Some(attachment) => builder
+                .header(header::CONTENT_DISPOSITION, attachment.as_str())
+                .header(header::CONTENT_SECURITY_POLICY, SANDBOX),
+        }
     };
     let internal = |e: axum::http::Error| V1Error(ServiceError::internal("building a response", e));
     match ask {
@@ -181,5 +218,23 @@ mod tests {
             assert_eq!(r(ignored), RangeAsk::Full, "{ignored}");
         }
         assert_eq!(parse_range(Some("bytes=0-"), 0), RangeAsk::Unsatisfiable);
+    }
+
+    #[test]
+    fn only_pictures_video_and_sound_are_shown_inline() {
+        for shown in ["image/png", "image/jpeg", "video/mp4", "audio/mpeg"] {
+            assert!(inline(shown), "{shown}");
+        }
+        for attachment in [
+            "image/svg+xml",
+            "text/plain; charset=utf-8",
+            "text/html",
+            "application/pdf",
+            "application/json",
+            "application/octet-stream",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ] {
+            assert!(!inline(attachment), "{attachment}");
+        }
     }
 }

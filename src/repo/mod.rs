@@ -246,6 +246,18 @@ pub trait KeyRepo: Send + Sync {
     async fn find_access_key(&self, id: &str) -> RepoResult<Option<(ApiKeyRecord, String)>>;
 }
 
+/// Console sessions ended before their expiry (signed out), remembered until then so that
+/// every node refuses them.
+#[async_trait]
+pub trait SessionRepo: Send + Sync {
+    /// Records session `id` as revoked until `expires_at` (again is not an error).
+    async fn revoke_session(&self, id: &str, expires_at: DateTime<Utc>) -> RepoResult<()>;
+    /// Whether session `id` was revoked.
+    async fn is_session_revoked(&self, id: &str) -> RepoResult<bool>;
+    /// Forgets the revocations of sessions expired by `now`; how many.
+    async fn sweep_revoked_sessions(&self, now: DateTime<Utc>) -> RepoResult<u64>;
+}
+
 /// Idempotency-Key records: the first answer to a creating call, per tenant and key
 /// (`service::idempotency` has the protocol). Each call commits before it returns.
 #[async_trait]
@@ -429,6 +441,7 @@ pub trait Repo:
     AssetRepo
     + JobQueue
     + KeyRepo
+    + SessionRepo
     + TaskRepo
     + MaintenanceRepo
     + BlobHoldRepo

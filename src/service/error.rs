@@ -80,7 +80,9 @@ impl ServiceError {
     }
 
     /// Our failure, logged with `context`. A database that cannot be reached is not a bug:
-    /// it becomes `unavailable` (503), which clients may retry.
+    /// it becomes `unavailable` (503), which clients may retry; nor is a full disk: a write
+    /// that failed with ENOSPC (or a disk quota) anywhere in `error`'s chain becomes
+    /// `insufficient-storage` (507).
     pub fn internal(context: &str, error: impl Into<anyhow::Error>) -> Self {
         let error = error.into();
         if error.downcast_ref::<crate::blob::BlobError>().is_some() {
@@ -92,6 +94,15 @@ impl ServiceError {
             tracing::warn!(error = %repo, "{context}: database unavailable");
             return Self::unavailable("the metadata database is unavailable; try again shortly");
         }
+        if storage_full(&error) {
+            tracing::warn!(error = %format!("{error:#}"), "{context}: no space left");
+            return ServiceError::Dependency {
+                code: &codes::INSUFFICIENT_STORAGE,
+                message: "no space left on the server's storage; the request was not \
+                          completed (nothing was created); retry later"
+                    .to_owned(),
+            };
+        }
         ServiceError::Internal(error.context(context.to_owned()))
     }
 
@@ -102,6 +113,80 @@ impl ServiceError {
             | ServiceError::Dependency { code, .. }
             | ServiceError::Busy { code, .. } => code,
             ServiceError::Internal(_) => &codes::INTERNAL,
+        }
+    }
+}
+
+/// Whether a write in `error`'s chain failed for want of space: an I/O error of kind
+/// `StorageFull` (ENOSPC) or `QuotaExceeded` (EDQUOT), directly, inside a blob store error, or
+/// as a spool's `LocalIo`.
+pub(crate) fn storage_full(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        let io_full = |kind: std::io::ErrorKind| {
+            matches!(
+                kind,
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            )
+        };
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return io_full(io.kind());
+        }
+        if let Some(fetch) = cause.downcast_ref::<crate::fetch::FetchError>() {
+            return fetch.is_storage_full();
+        }
+        false
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{ErrorKind, Write};
+
+    use super::*;
+
+    /// A real ENOSPC: Linux's `/dev/full` refuses every write with it.
+    fn real_enospc() -> std::io::Error {
+        let mut full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        full.write_all(b"x")
+            .and_then(|()| full.flush())
+            .expect_err("/dev/full is always full")
+    }
+
+    #[test]
+    fn a_full_disk_anywhere_in_the_chain_is_insufficient_storage() {
+        let enospc = real_enospc();
+        assert_eq!(enospc.kind(), ErrorKind::StorageFull);
+        let cases: Vec<anyhow::Error> = vec![
+            anyhow::Error::new(real_enospc()),
+            anyhow::Error::new(crate::fetch::FetchError::LocalIo(real_enospc().into())),
+            anyhow::Error::new(crate::blob::BlobError::Io(real_enospc())),
+            anyhow::Error::new(crate::blob::BlobError::Store(
+                object_store::Error::Generic {
+                    store: "LocalFileSystem",
+                    source: Box::new(real_enospc()),
+                },
+            )),
+            anyhow::Error::new(real_enospc()).context("writing a part"),
+            anyhow::Error::new(std::io::Error::from(ErrorKind::QuotaExceeded)),
+        ];
+        for error in cases {
+            let shown = format!("{error:#}");
+            let mapped = ServiceError::internal("storing", error);
+            assert_eq!(mapped.code(), &codes::INSUFFICIENT_STORAGE, "{shown}");
+            assert!(mapped.to_string().contains("no space left"), "{mapped}");
+        }
+        for other in [
+            anyhow::Error::new(std::io::Error::from(ErrorKind::PermissionDenied)),
+            anyhow::Error::new(crate::fetch::FetchError::LocalIo(
+                "cannot build the HTTP client".to_owned().into(),
+            )),
+            anyhow::anyhow!("no space left on device, says a message"),
+        ] {
+            let mapped = ServiceError::internal("storing", other);
+            assert_eq!(mapped.code(), &codes::INTERNAL, "{mapped}");
         }
     }
 }

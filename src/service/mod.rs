@@ -11,11 +11,12 @@
 //! | `GatewayService` (`gateway/`) | forward generation tasks of every family (`families`), record them | upstream, tasks, delivery |
 //! | `GroupService` | groups: create, read, list, update, delete (with `cascade`) | groups |
 //! | `KeyService` | API keys | keys |
-//! | `SessionService` | console sessions: a key exchanged for a signed, expiring cookie | keys (through `KeyService`) |
+//! | `SessionService` | console sessions: a key exchanged for a signed, expiring cookie; sign-out revokes it on every node | keys (through `KeyService`), revoked sessions |
 //! | `QuotaService` | per-tenant quotas: admit an upload, show use, set at run time | quotas |
 //! | `ResumableService` (`ingest/`) | resumable (tus) and direct uploads: create, append, complete, end, sweep | uploads, blobs, ingest, quotas |
 //! | `IdempotencyService` | Idempotency-Key: claim, replay, record, sweep | idempotency keys |
 //! | `WebhookService` | webhook endpoints, the delivery log, redeliver; the dispatcher that signs, sends and retries | webhooks, webhook sender |
+//! | `StorageCheck` | readiness: can the temp directory and the blob store take a write (a small probe, kept 2 s) | blobs |
 //! | `Fsck` | consistency check, repairs, orphan sweep | maintenance, assets, jobs, blob holds, blobs |
 
 mod blob_guard;
@@ -35,6 +36,7 @@ mod review;
 mod session;
 mod settled;
 mod status;
+mod storage;
 mod webhooks;
 
 pub use delivery::{ContentSigner, ContentStream, DeliveryService, ResolveViolation, Resolved};
@@ -59,4 +61,5 @@ pub use review::ReviewService;
 pub use session::{SESSION_TTL, Session, SessionService};
 pub use settled::Settled;
 pub use status::StatusError;
+pub use storage::{STORAGE_CHECK_TTL, StorageCheck, StorageStatus, Writable};
 pub use webhooks::{WebhookService, WebhookSettings};

@@ -163,8 +163,8 @@ struct FixedSource {
 impl Fetcher for FixedSource {
     async fn fetch(&self, _url: &Url, _max_bytes: u64) -> Result<FetchedFile, FetchError> {
         let temp = tempfile::NamedTempFile::new_in(&self.tmp)
-            .map_err(|e| FetchError::LocalIo(e.to_string()))?;
-        std::fs::write(temp.path(), &self.bytes).map_err(|e| FetchError::LocalIo(e.to_string()))?;
+            .map_err(|e| FetchError::LocalIo(e.into()))?;
+        std::fs::write(temp.path(), &self.bytes).map_err(|e| FetchError::LocalIo(e.into()))?;
         Ok(FetchedFile {
             path: temp.into_temp_path(),
             sha256: hex(&sha2::Sha256::digest(&self.bytes)),

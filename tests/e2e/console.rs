@@ -407,7 +407,7 @@ async fn console_sessions_are_cookies_that_need_the_console_header_to_change_any
     assert_eq!(ours.status(), StatusCode::CREATED);
 
     // A tampered cookie, and the session of a revoked key, are refused.
-    let tampered = cookie.replace("v1.", "v1.0");
+    let tampered = cookie.replace("v2.", "v2.0");
     let refused = client
         .get(format!("{base}/v1/assets"))
         .header("cookie", &tampered)
@@ -462,4 +462,127 @@ async fn console_sessions_are_cookies_that_need_the_console_header_to_change_any
     let other = app.create_key("studio").await;
     let (status, refused) = app.get(&other, "/v1/keys").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+}
+
+/// Signs in with `key` over HTTP as the console does; the `name=value` of its cookie.
+async fn session_cookie(app: &TestApp, key: &str) -> String {
+    let signed = app
+        .client
+        .post(format!("{}/console/session", app.base))
+        .header("x-assetlib-console", "1")
+        .json(&json!({"key": key}))
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(signed.status(), StatusCode::OK);
+    let set = signed.headers()["set-cookie"].to_str().expect("ascii");
+    set.split(';').next().expect("pair").to_owned()
+}
+
+async fn with_cookie(app: &TestApp, cookie: &str, path: &str) -> StatusCode {
+    app.client
+        .get(format!("{}{path}", app.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("sent")
+        .status()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_ends_that_session_on_the_server() {
+    let app = spawn_app().await;
+    let key = app.create_key("studio").await;
+    let kept = session_cookie(&app, &key).await;
+    let ended = session_cookie(&app, &key).await;
+    assert_ne!(kept, ended, "each sign-in is a session of its own");
+    for cookie in [&kept, &ended] {
+        assert_eq!(
+            with_cookie(&app, cookie, "/v1/assets").await,
+            StatusCode::OK
+        );
+    }
+
+    let out = app
+        .client
+        .delete(format!("{}/console/session", app.base))
+        .header("cookie", &ended)
+        .header("x-assetlib-console", "1")
+        .send()
+        .await
+        .expect("sign out");
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+
+    // The old cookie's value, replayed after sign-out, is refused everywhere.
+    for path in ["/v1/assets", "/console/session"] {
+        assert_eq!(
+            with_cookie(&app, &ended, path).await,
+            StatusCode::UNAUTHORIZED,
+            "{path}"
+        );
+    }
+    let refused: Value = app
+        .client
+        .get(format!("{}/v1/assets", app.base))
+        .header("cookie", &ended)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(refused["error"]["code"], "unauthorized", "{refused}");
+    // The key's other session, and the key itself, still work.
+    assert_eq!(with_cookie(&app, &kept, "/v1/assets").await, StatusCode::OK);
+    let (status, _) = app.get(&key, "/v1/assets").await;
+    assert_eq!(status, StatusCode::OK);
+    // Signing out again, or with a forged value, is harmless.
+    for cookie in [ended.as_str(), "assetlib_session=v2.x.y.1.z"] {
+        let again = app
+            .client
+            .delete(format!("{}/console/session", app.base))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("sign out");
+        assert_eq!(again.status(), StatusCode::NO_CONTENT, "{cookie}");
+    }
+    assert_eq!(with_cookie(&app, &kept, "/v1/assets").await, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_page_and_its_files_send_security_headers() {
+    let app = spawn_app().await;
+    for path in ["/console", "/console/app.js", "/console/app.css"] {
+        let resp = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(resp.status(), StatusCode::OK, "{path}");
+        let h = resp.headers();
+        let get = |name: &str| {
+            h.get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let csp = get("content-security-policy");
+        for directive in [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(csp.contains(directive), "{path}: {directive} in {csp}");
+        }
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-eval"), "{path}: {csp}");
+        assert_eq!(get("x-frame-options"), "DENY", "{path}");
+        assert_eq!(get("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(get("referrer-policy"), "same-origin", "{path}");
+    }
 }

@@ -166,7 +166,7 @@ async fn health_and_readiness() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         body,
-        json!({"status": "ok", "database": "ok", "blobStore": "ok"})
+        json!({"status": "ok", "database": "ok", "blobStore": "ok", "tmpDir": "ok"})
     );
     let (status, body) = app.get(&app.admin_key, "/v1/nothing-here").await;
     assert_eq!(status, StatusCode::NOT_FOUND);

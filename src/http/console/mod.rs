@@ -3,7 +3,10 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, SET_COOKIE};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, IF_NONE_MATCH, REFERRER_POLICY,
+    SET_COOKIE, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -48,25 +51,48 @@ pub fn routes() -> Routes {
         )
 }
 
+/// What the console's page may load and run: its own files and the API of its own origin,
+/// no inline script or style (the page has none; `app.js` sets element styles through the
+/// CSSOM, which a policy does not restrict), no plugins, and no page may frame it.
+const CONSOLE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+    img-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+    form-action 'self'; frame-ancestors 'none'";
+
+/// The console's security headers: its policy, no framing (also for browsers that read only
+/// `X-Frame-Options`), no type sniffing, no referrer sent to other origins.
+fn secure(response: &mut Response) {
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONSOLE_CSP),
+    );
+    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+}
+
 /// A file of the console, revalidated by its ETag (its content's hash, fixed per build).
 fn file(headers: &HeaderMap, body: &'static str, content_type: &'static str) -> Response {
     let etag = format!("\"{}\"", &crate::fetch::hex(&sha2_digest(body))[..16]);
-    if headers
+    let mut response = if headers
         .get(IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v == etag)
     {
-        return StatusCode::NOT_MODIFIED.into_response();
-    }
-    (
-        [
-            (CONTENT_TYPE, content_type.to_owned()),
-            (CACHE_CONTROL, "no-cache".to_owned()),
-            (ETAG, etag),
-        ],
-        body,
-    )
-        .into_response()
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (
+            [
+                (CONTENT_TYPE, content_type.to_owned()),
+                (CACHE_CONTROL, "no-cache".to_owned()),
+                (ETAG, etag),
+            ],
+            body,
+        )
+            .into_response()
+    };
+    secure(&mut response);
+    response
 }
 
 fn sha2_digest(body: &str) -> Vec<u8> {
@@ -170,13 +196,19 @@ async fn whoami(V1Caller(caller): V1Caller) -> Json<Who> {
     })
 }
 
-/// `DELETE /console/session`: the cookie removed.
+/// `DELETE /console/session`: the session ended on the server (its cookie's value is refused
+/// from now on, on every node) and the cookie removed. The cookie is removed even when the
+/// revocation could not be recorded; the error then says so.
 async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    if session_cookie(&headers).is_some() {
-        response
-            .headers_mut()
-            .insert(SET_COOKIE, cookie(&state, &headers, "", 0));
-    }
+    let Some(value) = session_cookie(&headers) else {
+        return StatusCode::NO_CONTENT.into_response();
+    };
+    let mut response = match state.sessions.revoke(value).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => V1Error(e).into_response(),
+    };
+    response
+        .headers_mut()
+        .insert(SET_COOKIE, cookie(&state, &headers, "", 0));
     response
 }

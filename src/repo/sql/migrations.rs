@@ -35,6 +35,7 @@ const SQLITE_FILES: &[(&str, &str)] = files!("sqlite":
     "0014_job_request_id.sql",
     "0015_access_keys.sql",
     "0016_delivery_ids.sql",
+    "0017_revoked_sessions.sql",
     "0018_open_uploads.sql",
 );
 
@@ -53,6 +54,7 @@ const POSTGRES_FILES: &[(&str, &str)] = files!("postgres":
     "0012_job_request_id.sql",
     "0013_access_keys.sql",
     "0014_delivery_ids.sql",
+    "0015_revoked_sessions.sql",
     "0016_open_uploads.sql",
 );
 
@@ -104,9 +106,18 @@ mod tests {
                 embedded, on_disk,
                 "migrations/{dir}: a file is missing here"
             );
+            // Each version is its file's number, in increasing order (a number may be left
+            // free for a migration of another line of work, merged later).
             let versions: Vec<i64> = migrator.iter().map(|m| m.version).collect();
-            let expected: Vec<i64> = (1..=files.len() as i64).collect();
+            let expected: Vec<i64> = files
+                .iter()
+                .map(|(name, _)| name[..4].parse().expect("a numbered file"))
+                .collect();
             assert_eq!(versions, expected, "migrations/{dir}");
+            assert!(
+                versions.windows(2).all(|w| w[0] < w[1]),
+                "migrations/{dir}: {versions:?}"
+            );
         }
         let first = SQLITE.iter().next().expect("a migration");
         assert_eq!(first.description, "init");

@@ -19,6 +19,7 @@ mod names;
 pub mod postgres;
 mod quotas;
 mod rows;
+mod sessions;
 pub mod sqlite;
 mod tasks;
 mod uploads;
@@ -34,7 +35,7 @@ pub use dialect::Dialect;
 
 use super::{
     AssetRepo, BlobHoldRepo, GroupRepo, IdempotencyRepo, JobQueue, KeyRepo, MaintenanceRepo,
-    QuotaRepo, Repo, RepoResult, TaskRepo, UploadRepo, WebhookRepo,
+    QuotaRepo, Repo, RepoResult, SessionRepo, TaskRepo, UploadRepo, WebhookRepo,
 };
 
 /// SQL adapter for every metadata port. Reads go to `read`, writes (and transactions that
@@ -68,6 +69,7 @@ where
     Self: AssetRepo
         + JobQueue
         + KeyRepo
+        + SessionRepo
         + TaskRepo
         + MaintenanceRepo
         + BlobHoldRepo

@@ -5,6 +5,7 @@ mod groups;
 mod jobs;
 mod lifecycle;
 mod names;
+mod sessions;
 mod tenants;
 
 use assetlib::domain::{AssetId, AssetType, MediaFacts, Status};
