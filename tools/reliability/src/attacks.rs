@@ -139,14 +139,23 @@ pub async fn run(bin: &Path, work: &Path) -> anyhow::Result<bool> {
     let origin = Origin::try_start().await.context("starting the origin")?;
     let node = Node::start(bin, work, "main", &[])?;
     let mut findings = Vec::new();
-    findings.push(direct_completions(&http, &node).await?);
-    findings.push(tus_completions(&http, &node).await?);
-    findings.push(quota_race(&http, &node, &origin).await?);
-    findings.push(open_uploads(&http, &node).await?);
-    findings.push(volc_replay(&http, &node, &origin).await?);
+    let mut found = |finding: Finding| {
+        eprintln!(
+            "{}: {} ({})",
+            finding.attack,
+            if finding.held { "held" } else { "OPEN" },
+            finding.figure
+        );
+        findings.push(finding);
+    };
+    found(direct_completions(&http, &node).await?);
+    found(tus_completions(&http, &node).await?);
+    found(quota_race(&http, &node, &origin).await?);
+    found(open_uploads(&http, &node).await?);
+    found(volc_replay(&http, &node, &origin).await?);
     drop(node);
     let short_lock = Node::start(bin, work, "lock", &["--idempotency-lock-secs", "1"])?;
-    findings.push(idempotency_lapse(&http, &short_lock, &origin).await?);
+    found(idempotency_lapse(&http, &short_lock, &origin).await?);
     drop(short_lock);
 
     println!("| attack | held | figure |\n|---|---|---|");
@@ -190,18 +199,21 @@ async fn direct_completions(http: &reqwest::Client, node: &Node) -> anyhow::Resu
         created["completeUrl"].as_str().unwrap_or_default()
     );
     let barrier = Arc::new(Barrier::new(8));
-    let calls = (0..8).map(|_| {
-        let (http, complete, key, barrier) = (
-            http.clone(),
-            complete.clone(),
-            key.clone(),
-            Arc::clone(&barrier),
-        );
-        tokio::spawn(async move {
-            barrier.wait().await;
-            send(http.post(complete).bearer_auth(key).json(&json!({}))).await
+    // Spawned all before any is awaited: they wait for each other at the barrier.
+    let calls: Vec<_> = (0..8)
+        .map(|_| {
+            let (http, complete, key, barrier) = (
+                http.clone(),
+                complete.clone(),
+                key.clone(),
+                Arc::clone(&barrier),
+            );
+            tokio::spawn(async move {
+                barrier.wait().await;
+                send(http.post(complete).bearer_auth(key).json(&json!({}))).await
+            })
         })
-    });
+        .collect();
     let mut statuses = Vec::new();
     for call in calls {
         statuses.push(call.await??.0);
@@ -297,24 +309,26 @@ async fn quota_race(
     anyhow::ensure!(status == 200, "setting a quota: {status} {set}");
     let url = origin.put("race.png", mix::png(400, 400)?, "image/png");
     let barrier = Arc::new(Barrier::new(30));
-    let calls = (0..30).map(|i| {
-        let (http, base, key, barrier) = (
-            http.clone(),
-            node.base.clone(),
-            key.clone(),
-            Arc::clone(&barrier),
-        );
-        let url = format!("{url}?v={i}");
-        tokio::spawn(async move {
-            barrier.wait().await;
-            send(
-                http.post(format!("{base}/v1/assets"))
-                    .bearer_auth(key)
-                    .json(&json!({"assetType": "Image", "url": url})),
-            )
-            .await
+    let calls: Vec<_> = (0..30)
+        .map(|i| {
+            let (http, base, key, barrier) = (
+                http.clone(),
+                node.base.clone(),
+                key.clone(),
+                Arc::clone(&barrier),
+            );
+            let url = format!("{url}?v={i}");
+            tokio::spawn(async move {
+                barrier.wait().await;
+                send(
+                    http.post(format!("{base}/v1/assets"))
+                        .bearer_auth(key)
+                        .json(&json!({"assetType": "Image", "url": url})),
+                )
+                .await
+            })
         })
-    });
+        .collect();
     let mut created = 0;
     for call in calls {
         if call.await??.0 == 201 {
