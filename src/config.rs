@@ -608,6 +608,41 @@ mod tests {
         }
     }
 
+    /// Every flag of `serve`, with its environment variable and default, has its row in
+    /// README's configuration table.
+    #[test]
+    fn readme_configuration_table_has_every_flag() {
+        use clap::Args as _;
+        let readme = include_str!("../README.md");
+        let serve = ServeArgs::augment_args(clap::Command::new("serve"));
+        let mut missing = Vec::new();
+        for arg in serve.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            // Its row starts with the flag, or names it second (`--a X`, `--b Y`).
+            let row = readme.lines().find(|l| {
+                l.starts_with(&format!("| `--{long}"))
+                    || (l.starts_with("| `--") && l.contains(&format!(", `--{long}")))
+            });
+            let Some(row) = row else {
+                missing.push(format!("--{long}: no row"));
+                continue;
+            };
+            if let Some(env) = arg.get_env() {
+                let env = env.to_string_lossy();
+                if !row.contains(&format!("`{env}")) {
+                    missing.push(format!("--{long}: {env} not in its row"));
+                }
+            }
+            if let [default] = arg.get_default_values() {
+                let default = default.to_string_lossy();
+                if !row.contains(&format!("`{default}`")) {
+                    missing.push(format!("--{long}: default {default} not in its row"));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "{missing:#?}");
+    }
+
     #[test]
     fn defaults_live_in_the_data_dir() {
         let config = Config::for_data_dir("./data");
