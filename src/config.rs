@@ -149,6 +149,18 @@ pub struct HttpArgs {
     /// half the open-file limit when that is smaller.
     #[arg(long, env = "ASSETLIB_MAX_CONNECTIONS", default_value_t = defaults::MAX_CONNECTIONS)]
     pub max_connections: usize,
+    /// Seconds an answer may go without the client accepting a byte of it; then the connection
+    /// is closed.
+    #[arg(long, env = "ASSETLIB_WRITE_TIMEOUT", default_value_t = defaults::WRITE_TIMEOUT_SECS)]
+    pub write_timeout_secs: u64,
+    /// Open connections from one client address (an IPv6 /64) at most; newer ones are answered
+    /// 503 and closed. 0 = no such cap (e.g. behind a reverse proxy, where every connection
+    /// comes from the proxy).
+    #[arg(long, env = "ASSETLIB_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = defaults::MAX_CONNECTIONS_PER_ADDRESS)]
+    pub max_connections_per_address: usize,
+    /// Answers streaming through one signed content URL at once; more are answered 503.
+    #[arg(long, env = "ASSETLIB_MAX_STREAMS_PER_CONTENT_URL", default_value_t = defaults::MAX_STREAMS_PER_CONTENT_URL)]
+    pub max_streams_per_content_url: usize,
 }
 
 /// Where metadata and blobs live; shared by `serve` and `keys`.
@@ -266,6 +278,12 @@ pub struct HttpConfig {
     pub body_read_timeout: Duration,
     /// Open client connections at most (before the open-file limit lowers it).
     pub max_connections: usize,
+    /// Time an answer may go without the client accepting any of its bytes.
+    pub write_timeout: Duration,
+    /// Open connections from one client address (IPv6: one /64) at most; 0 = no cap.
+    pub max_connections_per_address: usize,
+    /// Answers streaming at once through one signed content URL.
+    pub max_streams_per_content_url: usize,
 }
 
 impl Default for HttpConfig {
@@ -275,6 +293,9 @@ impl Default for HttpConfig {
             keep_alive_timeout: Duration::from_secs(defaults::KEEP_ALIVE_TIMEOUT_SECS),
             body_read_timeout: Duration::from_secs(defaults::BODY_READ_TIMEOUT_SECS),
             max_connections: defaults::MAX_CONNECTIONS,
+            write_timeout: Duration::from_secs(defaults::WRITE_TIMEOUT_SECS),
+            max_connections_per_address: defaults::MAX_CONNECTIONS_PER_ADDRESS,
+            max_streams_per_content_url: defaults::MAX_STREAMS_PER_CONTENT_URL,
         }
     }
 }
@@ -286,6 +307,9 @@ impl HttpConfig {
             keep_alive_timeout: Duration::from_secs(args.keep_alive_timeout_secs.max(1)),
             body_read_timeout: Duration::from_secs(args.body_read_timeout_secs.max(1)),
             max_connections: args.max_connections.max(1),
+            write_timeout: Duration::from_secs(args.write_timeout_secs.max(1)),
+            max_connections_per_address: args.max_connections_per_address,
+            max_streams_per_content_url: args.max_streams_per_content_url.max(1),
         }
     }
 }
