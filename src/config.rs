@@ -157,6 +157,18 @@ pub struct HttpArgs {
     /// half the open-file limit when that is smaller.
     #[arg(long, env = "ASSETLIB_MAX_CONNECTIONS", default_value_t = defaults::MAX_CONNECTIONS)]
     pub max_connections: usize,
+    /// Seconds an answer may go without the client accepting a byte of it; then the connection
+    /// is closed.
+    #[arg(long, env = "ASSETLIB_WRITE_TIMEOUT", default_value_t = defaults::WRITE_TIMEOUT_SECS)]
+    pub write_timeout_secs: u64,
+    /// Open connections from one client address (an IPv6 /64) at most; newer ones are answered
+    /// 503 and closed. 0 = no such cap (e.g. behind a reverse proxy, where every connection
+    /// comes from the proxy).
+    #[arg(long, env = "ASSETLIB_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = defaults::MAX_CONNECTIONS_PER_ADDRESS)]
+    pub max_connections_per_address: usize,
+    /// Answers streaming through one signed content URL at once; more are answered 503.
+    #[arg(long, env = "ASSETLIB_MAX_STREAMS_PER_CONTENT_URL", default_value_t = defaults::MAX_STREAMS_PER_CONTENT_URL)]
+    pub max_streams_per_content_url: usize,
 }
 
 /// Where metadata and blobs live; shared by `serve` and `keys`.
@@ -274,6 +286,12 @@ pub struct HttpConfig {
     pub body_read_timeout: Duration,
     /// Open client connections at most (before the open-file limit lowers it).
     pub max_connections: usize,
+    /// Time an answer may go without the client accepting any of its bytes.
+    pub write_timeout: Duration,
+    /// Open connections from one client address (IPv6: one /64) at most; 0 = no cap.
+    pub max_connections_per_address: usize,
+    /// Answers streaming at once through one signed content URL.
+    pub max_streams_per_content_url: usize,
 }
 
 impl Default for HttpConfig {
@@ -283,6 +301,9 @@ impl Default for HttpConfig {
             keep_alive_timeout: Duration::from_secs(defaults::KEEP_ALIVE_TIMEOUT_SECS),
             body_read_timeout: Duration::from_secs(defaults::BODY_READ_TIMEOUT_SECS),
             max_connections: defaults::MAX_CONNECTIONS,
+            write_timeout: Duration::from_secs(defaults::WRITE_TIMEOUT_SECS),
+            max_connections_per_address: defaults::MAX_CONNECTIONS_PER_ADDRESS,
+            max_streams_per_content_url: defaults::MAX_STREAMS_PER_CONTENT_URL,
         }
     }
 }
@@ -294,6 +315,9 @@ impl HttpConfig {
             keep_alive_timeout: Duration::from_secs(args.keep_alive_timeout_secs.max(1)),
             body_read_timeout: Duration::from_secs(args.body_read_timeout_secs.max(1)),
             max_connections: args.max_connections.max(1),
+            write_timeout: Duration::from_secs(args.write_timeout_secs.max(1)),
+            max_connections_per_address: args.max_connections_per_address,
+            max_streams_per_content_url: args.max_streams_per_content_url.max(1),
         }
     }
 }
@@ -624,6 +648,41 @@ mod tests {
         ] {
             assert!(shown.contains(field), "{field} missing from {shown}");
         }
+    }
+
+    /// Every flag of `serve`, with its environment variable and default, has its row in
+    /// README's configuration table.
+    #[test]
+    fn readme_configuration_table_has_every_flag() {
+        use clap::Args as _;
+        let readme = include_str!("../README.md");
+        let serve = ServeArgs::augment_args(clap::Command::new("serve"));
+        let mut missing = Vec::new();
+        for arg in serve.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            // Its row starts with the flag, or names it second (`--a X`, `--b Y`).
+            let row = readme.lines().find(|l| {
+                l.starts_with(&format!("| `--{long}"))
+                    || (l.starts_with("| `--") && l.contains(&format!(", `--{long}")))
+            });
+            let Some(row) = row else {
+                missing.push(format!("--{long}: no row"));
+                continue;
+            };
+            if let Some(env) = arg.get_env() {
+                let env = env.to_string_lossy();
+                if !row.contains(&format!("`{env}")) {
+                    missing.push(format!("--{long}: {env} not in its row"));
+                }
+            }
+            if let [default] = arg.get_default_values() {
+                let default = default.to_string_lossy();
+                if !row.contains(&format!("`{default}`")) {
+                    missing.push(format!("--{long}: default {default} not in its row"));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "{missing:#?}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod connection;
 mod fd_limit;
 mod listen;
+mod places;
 mod public_url;
 
 use std::fs::File;
@@ -212,8 +213,11 @@ fn spawn_http(
         timeouts: connection::Timeouts {
             header_read: http.header_read_timeout,
             keep_alive: http.keep_alive_timeout,
+            write: http.write_timeout,
         },
         max_connections: fd_limit::connection_cap(http.max_connections, open_files),
+        max_per_address: http.max_connections_per_address,
+        open_files,
         grace: state.config.jobs.shutdown_grace,
     };
     let (cut, cut_rx) = watch::channel(false);

@@ -34,6 +34,11 @@ pub const HEADER_READ_TIMEOUT_SECS: u64 = 10;
 pub const KEEP_ALIVE_TIMEOUT_SECS: u64 = 75;
 pub const BODY_READ_TIMEOUT_SECS: u64 = 30;
 pub const MAX_CONNECTIONS: usize = 4096;
+/// Long enough for a client on a slow link to take in the next chunk of an answer.
+pub const WRITE_TIMEOUT_SECS: u64 = 30;
+/// Room for a browser's or an SDK's pools, far from the whole node's cap.
+pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 64;
+pub const MAX_STREAMS_PER_CONTENT_URL: usize = 16;
 
 /// The first retry of a failed webhook delivery, in seconds (then doubling, ≤ 2 h, for 24 h).
 pub const WEBHOOK_RETRY_BASE_SECS: u64 = 30;

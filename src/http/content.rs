@@ -1,20 +1,23 @@
 //! Serving asset bytes: `GET /v1/assets/{id}/content` for the owner, and `GET /content/{id}`
-//! through a signed, expiring URL. Single byte ranges are honoured (206/416). Every answer
-//! says `nosniff`; content other than pictures, video and sound is an attachment under a
-//! sandboxing policy, so nothing stored can run as a page of the library's origin.
+//! through a signed, expiring URL, to at most `--max-streams-per-content-url` readers at once
+//! (`content_streams.rs`). Single byte ranges are honoured (206/416). Every answer says
+//! `nosniff`; content other than pictures, video and sound is an attachment under a sandboxing
+//! policy, so nothing stored can run as a page of the library's origin.
 
 use std::ops::Range;
 
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 
 use super::auth::V1Caller;
+use super::content_streams::{ContentStreams, StreamPlace};
 use super::error::V1Error;
 use crate::domain::Asset;
 use crate::domain::{codes, mime_type};
-use crate::service::ServiceError;
+use crate::service::{ContentStream, ServiceError};
 use crate::state::AppState;
 
 /// What a `Range` header asks of a body of `len` bytes.
@@ -96,7 +99,16 @@ fn disposition(asset: &Asset, content_type: &str) -> Option<String> {
     Some(format!("attachment; filename=\"{}.{extension}\"", asset.id))
 }
 
-async fn respond(state: &AppState, asset: Asset, headers: &HeaderMap) -> Result<Response, V1Error> {
+/// How long a reader refused by a URL's stream cap is told to wait.
+const STREAM_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The answer to a content request; `place`, if any, is held until its body is dropped.
+async fn respond(
+    state: &AppState,
+    asset: Asset,
+    headers: &HeaderMap,
+    place: Option<StreamPlace>,
+) -> Result<Response, V1Error> {
     let len = asset.bytes;
     let ask = parse_range(
         headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
@@ -133,7 +145,7 @@ async fn respond(state: &AppState, asset: Asset, headers: &HeaderMap) -> Result<
             Ok(refusal)
         }
         RangeAsk::Full => {
-            let body = state.delivery.open_content(&asset, None).await?;
+            let body = holding(state.delivery.open_content(&asset, None).await?, place);
             build(StatusCode::OK)
                 .header(header::CONTENT_TYPE, content_type)
                 .header(header::CONTENT_LENGTH, len)
@@ -142,7 +154,10 @@ async fn respond(state: &AppState, asset: Asset, headers: &HeaderMap) -> Result<
         }
         RangeAsk::Part(range) => {
             let (start, end) = (range.start, range.end);
-            let body = state.delivery.open_content(&asset, Some(range)).await?;
+            let body = holding(
+                state.delivery.open_content(&asset, Some(range)).await?,
+                place,
+            );
             build(StatusCode::PARTIAL_CONTENT)
                 .header(header::CONTENT_TYPE, content_type)
                 .header(header::CONTENT_LENGTH, end - start)
@@ -156,6 +171,19 @@ async fn respond(state: &AppState, asset: Asset, headers: &HeaderMap) -> Result<
     }
 }
 
+/// `stream`, holding `place` until it is dropped.
+fn holding(stream: ContentStream, place: Option<StreamPlace>) -> ContentStream {
+    match place {
+        None => stream,
+        Some(place) => stream
+            .map(move |chunk| {
+                let _held = &place;
+                chunk
+            })
+            .boxed(),
+    }
+}
+
 /// `GET /v1/assets/{id}/content`: the owner's bytes.
 pub async fn owner_content(
     State(state): State<AppState>,
@@ -164,12 +192,13 @@ pub async fn owner_content(
     headers: HeaderMap,
 ) -> Result<Response, V1Error> {
     let asset = state.library.get(&caller, &asset_id).await?;
-    respond(&state, asset, &headers).await
+    respond(&state, asset, &headers, None).await
 }
 
 /// `GET /content/{id}?exp=…&sig=…`: bytes behind a signed URL, no key needed.
 pub async fn signed_content(
     State(state): State<AppState>,
+    Extension(streams): Extension<ContentStreams>,
     Path(asset_id): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -182,7 +211,23 @@ pub async fn signed_content(
         )));
     }
     let asset = state.delivery.signed_asset(&asset_id, &exp, &sig).await?;
-    let mut response = respond(&state, asset, &headers).await?;
+    let Some(place) = streams.claim(format!("{asset_id}?{exp}&{sig}")) else {
+        let mut refusal = V1Error(ServiceError::busy(
+            &codes::UNAVAILABLE,
+            format!(
+                "this content URL is already streaming to {} readers; retry shortly",
+                streams.cap()
+            ),
+            STREAM_RETRY_AFTER,
+        ))
+        .into_response();
+        // Closed, so that a refused reader does not keep a connection place idle either.
+        refusal
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return Ok(refusal);
+    };
+    let mut response = respond(&state, asset, &headers, Some(place)).await?;
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),

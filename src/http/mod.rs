@@ -5,6 +5,7 @@
 pub mod auth;
 pub(crate) mod console;
 pub(crate) mod content;
+mod content_streams;
 pub mod envelope;
 pub mod error;
 mod health;
@@ -143,6 +144,9 @@ pub fn router(state: AppState) -> Router {
     let routes = routes::router(table, &state)
         .route_layer(middleware::from_fn(observe::count))
         .layer(Extension(document))
+        .layer(Extension(content_streams::ContentStreams::new(
+            state.config.http.max_streams_per_content_url,
+        )))
         .layer(DefaultBodyLimit::max(envelope::MAX_BODY_BYTES))
         .with_state(state);
     // The guard wraps the routing itself (a `Router::layer` would run after it, per route),

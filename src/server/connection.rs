@@ -1,13 +1,17 @@
 //! One client connection, served by hyper (HTTP/1.1), with the two clocks hyper keeps as one:
 //! the time to send a request head (from the connection's opening, or from the first byte after
-//! a keep-alive pause) and the idle time between requests. A watchdog closes the connection when
-//! the clock of its current phase runs out; while a request is being handled neither runs
-//! (the request body has its own deadline in `http::limits`).
+//! a keep-alive pause) and the idle time between requests; and a third that hyper lacks: the
+//! time a write waits for the client to take in any byte (a client that asks for a large
+//! answer and stops reading would otherwise hold its connection, its place and an open blob
+//! for as long as it likes). A watchdog closes the connection when a clock runs out; while a
+//! request is being handled the first two do not run (the request body has its own deadline
+//! in `http::limits`). A connection cut for a stalled write is reset, so that its unsent bytes
+//! do not linger in the kernel either.
 
 use std::io;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -21,15 +25,19 @@ use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::sync::{OwnedSemaphorePermit, watch};
+use tokio::sync::watch;
 use tokio::time::Instant;
 use tower_service::Service;
+
+use super::places::Place;
 
 /// The per-connection clocks.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Timeouts {
     pub header_read: Duration,
     pub keep_alive: Duration,
+    /// A write that has taken no byte for this long ends the connection.
+    pub write: Duration,
 }
 
 /// Serves one connection until it closes, times out, or is dropped at the end of shutdown.
@@ -39,7 +47,7 @@ pub(super) async fn serve(
     router: Router,
     timeouts: Timeouts,
     mut stop: watch::Receiver<bool>,
-    _place: OwnedSemaphorePermit,
+    _place: Place,
 ) {
     let activity = Arc::new(Activity::new());
     let io = TokioIo::new(Watched {
@@ -86,6 +94,9 @@ pub(super) async fn serve(
             () = tokio::time::sleep_until(check) => {
                 if let Some(phase) = activity.expired(timeouts) {
                     tracing::debug!(phase, "closing a connection that timed out");
+                    if phase == WRITE_PHASE {
+                        activity.reset_on_close.store(true, Ordering::Release);
+                    }
                     return;
                 }
             }
@@ -102,6 +113,9 @@ const HEAD: u64 = 0;
 const BUSY: u64 = 1;
 const IDLE: u64 = 2;
 const PHASE_SHIFT: u32 = 62;
+/// No write is waiting for the client.
+const NOT_STALLED: u64 = u64::MAX;
+const WRITE_PHASE: &str = "write";
 const SINCE_MASK: u64 = (1 << PHASE_SHIFT) - 1;
 
 /// What the connection waits for and since when: the phase in the top two bits, milliseconds
@@ -109,6 +123,11 @@ const SINCE_MASK: u64 = (1 << PHASE_SHIFT) - 1;
 struct Activity {
     opened: Instant,
     state: AtomicU64,
+    /// Milliseconds after the opening since which a write has been waiting with no byte
+    /// taken, or `NOT_STALLED`.
+    write_stalled: AtomicU64,
+    /// Set when the connection is cut for a stalled write: reset rather than closed.
+    reset_on_close: AtomicBool,
 }
 
 impl Activity {
@@ -117,6 +136,8 @@ impl Activity {
         Self {
             opened: Instant::now(),
             state: AtomicU64::new(HEAD << PHASE_SHIFT),
+            write_stalled: AtomicU64::new(NOT_STALLED),
+            reset_on_close: AtomicBool::new(false),
         }
     }
 
@@ -150,23 +171,54 @@ impl Activity {
         }
     }
 
-    /// When to look again: when the current phase's clock runs out, and no later than the
-    /// shorter timeout from now (the phase may change meanwhile to one with a shorter clock).
+    /// A write could not go out: its clock starts, unless it already runs.
+    fn write_blocked(&self) {
+        let _ = self.write_stalled.compare_exchange(
+            NOT_STALLED,
+            self.now_ms(),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+    }
+
+    /// The client took bytes: the write clock stops.
+    fn bytes_written(&self) {
+        self.write_stalled.store(NOT_STALLED, Ordering::Release);
+    }
+
+    /// When to look again: when the current phase's clock or the write clock runs out, and no
+    /// later than the shortest timeout from now (the phase may change meanwhile to one with a
+    /// shorter clock).
     fn next_check(&self, timeouts: Timeouts) -> Instant {
         let state = self.state.load(Ordering::Acquire);
         let since = self.opened + Duration::from_millis(state & SINCE_MASK);
-        let look_again = Instant::now() + timeouts.header_read.min(timeouts.keep_alive);
+        let shortest = timeouts
+            .header_read
+            .min(timeouts.keep_alive)
+            .min(timeouts.write);
+        let mut check = Instant::now() + shortest;
+        let stalled = self.write_stalled.load(Ordering::Acquire);
+        if stalled != NOT_STALLED {
+            check = check.min(self.opened + Duration::from_millis(stalled) + timeouts.write);
+        }
         match state >> PHASE_SHIFT {
-            HEAD => look_again.min(since + timeouts.header_read),
-            IDLE => look_again.min(since + timeouts.keep_alive),
-            _ => look_again,
+            HEAD => check.min(since + timeouts.header_read),
+            IDLE => check.min(since + timeouts.keep_alive),
+            _ => check,
         }
     }
 
-    /// The phase whose clock has run out, if any.
+    /// The clock that has run out, if any.
     fn expired(&self, timeouts: Timeouts) -> Option<&'static str> {
+        let now = self.now_ms();
+        let stalled = self.write_stalled.load(Ordering::Acquire);
+        if stalled != NOT_STALLED
+            && Duration::from_millis(now.saturating_sub(stalled)) >= timeouts.write
+        {
+            return Some(WRITE_PHASE);
+        }
         let state = self.state.load(Ordering::Acquire);
-        let elapsed = Duration::from_millis(self.now_ms().saturating_sub(state & SINCE_MASK));
+        let elapsed = Duration::from_millis(now.saturating_sub(state & SINCE_MASK));
         match state >> PHASE_SHIFT {
             HEAD if elapsed >= timeouts.header_read => Some("request head"),
             IDLE if elapsed >= timeouts.keep_alive => Some("keep-alive"),
@@ -175,10 +227,28 @@ impl Activity {
     }
 }
 
-/// The socket, telling the activity when bytes arrive.
+/// The socket, telling the activity when bytes arrive and when writes wait or go out.
 struct Watched {
     inner: TcpStream,
     activity: Arc<Activity>,
+}
+
+impl Watched {
+    fn watch_write(&self, polled: &Poll<io::Result<usize>>) {
+        match polled {
+            Poll::Pending => self.activity.write_blocked(),
+            Poll::Ready(Ok(n)) if *n > 0 => self.activity.bytes_written(),
+            Poll::Ready(_) => {}
+        }
+    }
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        if self.activity.reset_on_close.load(Ordering::Acquire) {
+            let _ = self.inner.set_zero_linger();
+        }
+    }
 }
 
 impl AsyncRead for Watched {
@@ -202,7 +272,9 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.watch_write(&polled);
+        polled
     }
 
     fn poll_write_vectored(
@@ -210,7 +282,9 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.watch_write(&polled);
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -1,10 +1,12 @@
 //! The accept loop: every connection is accepted at once and served in its own task while the
-//! node has room (`max_connections`); past the cap the newest is answered a short 503 and closed,
-//! so accepting never stalls and established connections keep working. On stop, the listener
-//! closes, connections finish their requests for the shutdown grace, then the rest are answered
-//! 503 (`http::limits`) and cut.
+//! node has room (`places.rs`: `max_connections`, `max_connections_per_address`, descriptors to
+//! spare); otherwise the newest is answered a short 503 and closed, so accepting never stalls
+//! and established connections keep working. On stop, the listener closes, connections finish
+//! their requests for the shutdown grace, then the rest are answered 503 (`http::limits`) and
+//! cut.
 
 use std::io::{self, Write};
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +18,8 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::connection::{self, Timeouts};
+use super::fd_limit::Descriptors;
+use super::places::{Places, Refusal};
 use crate::domain::codes;
 use crate::http::error::v1_body;
 
@@ -25,6 +29,10 @@ pub(super) struct Limits {
     pub timeouts: Timeouts,
     /// Open connections at most (after the open-file limit lowered it).
     pub max_connections: usize,
+    /// Open connections from one client address at most (0: no cap).
+    pub max_per_address: usize,
+    /// The open-file limit in force, if known.
+    pub open_files: Option<u64>,
     /// On stop, how long running requests may finish before they are answered 503.
     pub grace: Duration,
 }
@@ -54,7 +62,11 @@ pub(super) async fn serve(
     mut stop: watch::Receiver<bool>,
     cut: watch::Sender<bool>,
 ) {
-    let places = Arc::new(Semaphore::new(limits.max_connections));
+    let mut places = Places::new(
+        limits.max_connections,
+        limits.max_per_address,
+        Descriptors::new(limits.open_files),
+    );
     let shedder = Shedder::new();
     let mut accept_errors = AcceptErrors::default();
     let conn_stop = stop.clone();
@@ -65,7 +77,7 @@ pub(super) async fn serve(
             () = connection::stopped(&mut stop) => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => match Arc::clone(&places).try_acquire_owned() {
+                Ok((stream, peer)) => match places.admit(peer.ip(), descriptor(&stream)) {
                     Ok(place) => {
                         connections.spawn(connection::serve(
                             stream,
@@ -75,7 +87,7 @@ pub(super) async fn serve(
                             place,
                         ));
                     }
-                    Err(_) => shedder.shed(stream),
+                    Err(refusal) => shedder.shed(stream, refusal),
                 },
                 Err(e) => {
                     if !is_connection_error(&e) {
@@ -123,39 +135,59 @@ async fn drain(mut connections: JoinSet<()>, grace: Duration, cut: &watch::Sende
     connections.shutdown().await;
 }
 
-/// Answers connections over the cap.
+/// The socket's descriptor number, for the descriptor count.
+fn descriptor(stream: &TcpStream) -> Option<u64> {
+    u64::try_from(stream.as_raw_fd()).ok()
+}
+
+/// Answers connections refused a place.
 struct Shedder {
-    answer: Arc<[u8]>,
+    full: Arc<[u8]>,
+    address: Arc<[u8]>,
     at_once: Arc<Semaphore>,
+}
+
+/// A whole 503 answer with `message` in the v1 body.
+fn unavailable(message: &str) -> Arc<[u8]> {
+    let body = v1_body(&codes::UNAVAILABLE, message);
+    let mut answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    answer.extend_from_slice(&body);
+    answer.into()
 }
 
 impl Shedder {
     fn new() -> Self {
-        let body = v1_body(
-            &codes::UNAVAILABLE,
-            "the server is at its connection limit; retry shortly",
-        );
-        let mut answer = format!(
-            "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
-             content-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n",
-            body.len()
-        )
-        .into_bytes();
-        answer.extend_from_slice(&body);
         Self {
-            answer: answer.into(),
+            full: unavailable("the server is at its connection limit; retry shortly"),
+            address: unavailable(
+                "too many connections from this address; close some or retry shortly",
+            ),
             at_once: Arc::new(Semaphore::new(SHED_AT_ONCE)),
         }
     }
 
     /// Answers 503 and closes: after reading the request, in a task bounded in time; straight
-    /// away when too many are being answered so already.
-    fn shed(&self, stream: TcpStream) {
-        let Ok(slot) = Arc::clone(&self.at_once).try_acquire_owned() else {
-            answer_now(stream, &self.answer);
+    /// away when too many are being answered so already, or when descriptors are short (a
+    /// waiting answer would hold one).
+    fn shed(&self, stream: TcpStream, refusal: Refusal) {
+        let answer = match refusal {
+            Refusal::Address => &self.address,
+            Refusal::Full | Refusal::Descriptors => &self.full,
+        };
+        let slot = match refusal {
+            Refusal::Descriptors => None,
+            Refusal::Full | Refusal::Address => Arc::clone(&self.at_once).try_acquire_owned().ok(),
+        };
+        let Some(slot) = slot else {
+            answer_now(stream, answer);
             return;
         };
-        let answer = Arc::clone(&self.answer);
+        let answer = Arc::clone(answer);
         tokio::spawn(async move {
             let _ = answer_after_request(stream, &answer).await;
             drop(slot);

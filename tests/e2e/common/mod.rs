@@ -65,6 +65,8 @@ pub fn test_config(dir: &Path) -> Config {
     config.fetch.connect_timeout = Duration::from_secs(2);
     config.fetch.total_timeout = Duration::from_secs(3);
     config.jobs.poll_interval = Duration::from_millis(200);
+    // Every test client is on 127.0.0.1, one address; `connections::slow_readers` tests the cap.
+    config.http.max_connections_per_address = 0;
     config
 }
 

@@ -80,6 +80,8 @@ impl Serve {
             .arg(&self.data_dir)
             .args(&self.args)
             .env("ASSETLIB_LOG", &self.log)
+            // Every client of a test server is on loopback: one address.
+            .env("ASSETLIB_MAX_CONNECTIONS_PER_ADDRESS", "0")
             .envs(self.env.iter().map(|(k, v)| (k, v)));
         Proc::start(command, LISTENING, self.stderr)
     }

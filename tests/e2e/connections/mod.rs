@@ -13,6 +13,8 @@ use tokio::net::TcpStream;
 
 use crate::common::{KYY, TestApp, client, spawn_app_with};
 
+mod slow_readers;
+
 /// How long a test waits for something a 1–2 s timeout should cause.
 const BOUND: Duration = Duration::from_secs(20);
 
@@ -284,8 +286,9 @@ async fn at_the_connection_cap_new_connections_get_503_and_established_ones_keep
     }
 }
 
-/// `assetlib serve` under `ulimit` (`limit`: e.g. `-S -n 256`), logs captured.
-fn serve_under_ulimit(dir: &std::path::Path, limit: &str) -> crate::common::Proc {
+/// `assetlib serve` under `ulimit` (`limit`: e.g. `-S -n 256`) with `extra` flags, logs
+/// captured.
+fn serve_under_ulimit(dir: &std::path::Path, limit: &str, extra: &[&str]) -> crate::common::Proc {
     let mut command = std::process::Command::new("sh");
     command
         .arg("-c")
@@ -300,6 +303,7 @@ fn serve_under_ulimit(dir: &std::path::Path, limit: &str) -> crate::common::Proc
             "--header-read-timeout-secs",
             "60",
         ])
+        .args(extra)
         .env("ASSETLIB_LOG", "warn");
     crate::common::Proc::start(
         command,
@@ -326,7 +330,7 @@ fn open_file_limits(pid: u32) -> (String, String) {
 #[tokio::test]
 async fn the_soft_open_file_limit_is_raised_to_the_hard_limit() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = serve_under_ulimit(dir.path(), "-S -n 256");
+    let server = serve_under_ulimit(dir.path(), "-S -n 256", &[]);
     let (soft, hard) = open_file_limits(server.pid());
     assert_eq!(soft, hard, "soft limit raised at start-up");
 }
@@ -335,7 +339,7 @@ async fn the_soft_open_file_limit_is_raised_to_the_hard_limit() {
 async fn under_a_low_descriptor_limit_accept_never_starves() {
     let dir = tempfile::tempdir().expect("temp dir");
     // Soft and hard: the cap falls to half of 256.
-    let server = serve_under_ulimit(dir.path(), "-n 256");
+    let server = serve_under_ulimit(dir.path(), "-n 256", &[]);
     let addr = server.base.trim_start_matches("http://").to_owned();
     let mut established = TcpStream::connect(&addr).await.expect("connects");
     assert_eq!(get_healthz(&mut established).await, 200);
