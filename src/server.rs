@@ -2,6 +2,7 @@
 //! store is embedded, raise the open-file limit, bind, build the state, then run HTTP (our own
 //! accept loop: `listen.rs`, `connection.rs`), workers and housekeeping until stopped.
 
+mod bare_errors;
 mod connection;
 mod fd_limit;
 mod listen;

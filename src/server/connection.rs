@@ -53,6 +53,7 @@ pub(super) async fn serve(
     let io = TokioIo::new(Watched {
         inner: stream,
         activity: Arc::clone(&activity),
+        replaced: Vec::new(),
     });
     let service = hyper::service::service_fn({
         let activity = Arc::clone(&activity);
@@ -231,9 +232,40 @@ impl Activity {
 struct Watched {
     inner: TcpStream,
     activity: Arc<Activity>,
+    /// What is left to send of an answer that replaced one of hyper's bare errors
+    /// (`bare_errors`), sent before anything else.
+    replaced: Vec<u8>,
 }
 
 impl Watched {
+    /// Sends what is left of a replacement answer; ready once it is all sent.
+    fn poll_replaced(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while !self.replaced.is_empty() {
+            let polled = Pin::new(&mut self.inner).poll_write(cx, &self.replaced);
+            self.watch_write(&polled);
+            match polled {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => {
+                    self.replaced.drain(..n);
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Takes `written` in place of hyper's bare error answer it is, if it is one.
+    fn replace_bare_error(&mut self, written: &[u8]) -> bool {
+        match super::bare_errors::replacement(written) {
+            Some(answer) => {
+                self.replaced = answer;
+                true
+            }
+            None => false,
+        }
+    }
+
     fn watch_write(&self, polled: &Poll<io::Result<usize>>) {
         match polled {
             Poll::Pending => self.activity.write_blocked(),
@@ -272,6 +304,13 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
+        if self.poll_replaced(cx)?.is_pending() {
+            return Poll::Pending;
+        }
+        if self.replace_bare_error(buf) {
+            let _ = self.poll_replaced(cx)?;
+            return Poll::Ready(Ok(buf.len()));
+        }
         let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
         self.watch_write(&polled);
         polled
@@ -282,6 +321,17 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        if self.poll_replaced(cx)?.is_pending() {
+            return Poll::Pending;
+        }
+        let total: usize = bufs.iter().map(|b| b.len()).sum();
+        if total <= 256 {
+            let written: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
+            if self.replace_bare_error(&written) {
+                let _ = self.poll_replaced(cx)?;
+                return Poll::Ready(Ok(total));
+            }
+        }
         let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         self.watch_write(&polled);
         polled
@@ -292,10 +342,16 @@ impl AsyncWrite for Watched {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.poll_replaced(cx)?.is_pending() {
+            return Poll::Pending;
+        }
         Pin::new(&mut self.inner).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.poll_replaced(cx)?.is_pending() {
+            return Poll::Pending;
+        }
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }

@@ -481,3 +481,37 @@ async fn long_urls_and_oversized_headers_are_refused_in_the_envelope() {
         }
     }
 }
+
+/// Requests hyper cannot parse (a malformed request line, raw bytes outside ASCII in the target
+/// or a header) are answered in the envelope with the stable code, not with a bare 400.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unparseable_requests_are_answered_in_the_envelope() {
+    let app = spawn_app().await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    for payload in [
+        b"GARBAGE\xff LINE\r\n\r\n".as_slice(),
+        b"GET /\xff HTTP/1.1\r\nHost: x\r\n\r\n".as_slice(),
+        b"GET /v1/assets HTTP/1.1\r\nHost: x\r\nX\xff: y\r\n\r\n".as_slice(),
+        b"\xff\xff\xff\r\n\r\n".as_slice(),
+    ] {
+        let mut socket = TcpStream::connect(&addr).await.expect("connect");
+        socket.write_all(payload).await.expect("send");
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut answer))
+            .await
+            .expect("answered and closed")
+            .expect("read");
+        let answer = String::from_utf8_lossy(&answer).into_owned();
+        assert!(answer.starts_with("HTTP/1.1 400 "), "{payload:?}: {answer}");
+        let (head, body) = answer.split_once("\r\n\r\n").expect("head and body");
+        assert!(head.contains("content-type: application/json"), "{head}");
+        let body: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"));
+        assert_eq!(
+            body["error"]["code"], "invalid-request",
+            "{payload:?}: {body}"
+        );
+    }
+    // The server is still up.
+    let (status, _) = app.get("nokey", "/healthz").await;
+    assert_eq!(status, StatusCode::OK);
+}
