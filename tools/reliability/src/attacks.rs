@@ -153,7 +153,14 @@ pub async fn run(bin: &Path, work: &Path) -> anyhow::Result<bool> {
     found(quota_race(&http, &node, &origin).await?);
     found(open_uploads(&http, &node).await?);
     found(volc_replay(&http, &node, &origin).await?);
+    found(sign_out(&http, &node).await?);
+    found(security_headers(&http, &node, &origin).await?);
+    found(unparseable(&node).await?);
+    found(delivery_ids(&http, &node, &origin).await?);
     drop(node);
+    let slow = Node::start(bin, work, "slow", &["--write-timeout-secs", "2"])?;
+    found(slow_readers(&http, &slow, &origin).await?);
+    drop(slow);
     let short_lock = Node::start(bin, work, "lock", &["--idempotency-lock-secs", "1"])?;
     found(idempotency_lapse(&http, &short_lock, &origin).await?);
     drop(short_lock);
@@ -510,6 +517,272 @@ async fn idempotency_lapse(
         figure: format!(
             "{assets} asset(s) in {:.1} s; retry answered {retry_status}",
             started.elapsed().as_secs_f64()
+        ),
+    })
+}
+
+/// A console session used again after its sign-out: refused.
+async fn sign_out(http: &reqwest::Client, node: &Node) -> anyhow::Result<Finding> {
+    let key = node.key("console", "tenant")?;
+    let session = format!("{}/console/session", node.base);
+    let signed_in = http
+        .post(&session)
+        .header("x-assetlib-console", "1")
+        .json(&json!({"key": key}))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        signed_in.status().is_success(),
+        "sign-in: {}",
+        signed_in.status()
+    );
+    let cookie = signed_in
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_default()
+        .to_owned();
+    let with_cookie = |request: reqwest::RequestBuilder| {
+        request
+            .header("cookie", cookie.clone())
+            .header("x-assetlib-console", "1")
+    };
+    let before = with_cookie(http.get(format!("{}/v1/assets", node.base)))
+        .send()
+        .await?
+        .status()
+        .as_u16();
+    let out = with_cookie(http.delete(&session))
+        .send()
+        .await?
+        .status()
+        .as_u16();
+    let after = with_cookie(http.get(format!("{}/v1/assets", node.base)))
+        .send()
+        .await?
+        .status()
+        .as_u16();
+    Ok(Finding {
+        attack: "a console session's cookie replayed after sign-out",
+        held: before == 200 && after == 401,
+        figure: format!("before {before}, sign-out {out}, after {after}"),
+    })
+}
+
+/// The console page and a stored document as content: the headers that keep them from being
+/// framed, sniffed or run.
+async fn security_headers(
+    http: &reqwest::Client,
+    node: &Node,
+    origin: &Origin,
+) -> anyhow::Result<Finding> {
+    let console = http.get(format!("{}/console", node.base)).send().await?;
+    let h = console.headers();
+    let has = |name: &str| h.contains_key(name);
+    let console_ok = has("content-security-policy")
+        && has("x-frame-options")
+        && h.get("x-content-type-options")
+            .is_some_and(|v| v == "nosniff");
+    let key = node.key("headers", "tenant")?;
+    let url = origin.put("page.txt", "<script>alert(1)</script>", "text/plain");
+    let (status, created) = send(
+        http.post(format!("{}/v1/assets", node.base))
+            .bearer_auth(&key)
+            .json(&json!({"assetType": "Document", "url": url})),
+    )
+    .await?;
+    anyhow::ensure!(status == 201, "uploading a document: {status} {created}");
+    let id = created["assetId"].as_str().unwrap_or_default().to_owned();
+    let mut content_ok = false;
+    for _ in 0..100 {
+        let answer = http
+            .get(format!("{}/v1/assets/{id}/content", node.base))
+            .bearer_auth(&key)
+            .send()
+            .await?;
+        if answer.status() == 200 {
+            let h = answer.headers();
+            content_ok = h
+                .get("x-content-type-options")
+                .is_some_and(|v| v == "nosniff")
+                && h.get("content-disposition")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.starts_with("attachment"));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(Finding {
+        attack: "the console framed or sniffed; a stored script served as a page",
+        held: console_ok && content_ok,
+        figure: format!(
+            "console headers {console_ok}, document as a sandboxed attachment {content_ok}"
+        ),
+    })
+}
+
+/// Requests hyper cannot parse: answered in the envelope.
+async fn unparseable(node: &Node) -> anyhow::Result<Finding> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = node.base.trim_start_matches("http://").to_owned();
+    let mut enveloped = 0;
+    let payloads: [&[u8]; 3] = [
+        b"GARBAGE\xff LINE\r\n\r\n",
+        b"GET /\xff HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"\xff\xff\xff\r\n\r\n",
+    ];
+    for payload in payloads {
+        let mut socket = tokio::net::TcpStream::connect(&addr).await?;
+        socket.write_all(payload).await?;
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut answer)).await;
+        let answer = String::from_utf8_lossy(&answer);
+        if answer.contains("\"code\":\"invalid-request\"") {
+            enveloped += 1;
+        }
+    }
+    Ok(Finding {
+        attack: "a malformed request line and raw 0xFF bytes",
+        held: enveloped == payloads.len(),
+        figure: format!("{enveloped} of {} answered in the envelope", payloads.len()),
+    })
+}
+
+/// A webhook's delivery ids: opaque, not a counter shared by every tenant.
+async fn delivery_ids(
+    http: &reqwest::Client,
+    node: &Node,
+    origin: &Origin,
+) -> anyhow::Result<Finding> {
+    let key = node.key("hooked", "tenant")?;
+    // An endpoint that takes every delivery: the origin answers 404 to a POST, which is
+    // recorded as an attempt all the same.
+    let (status, hook) = send(
+        http.post(format!("{}/v1/webhooks", node.base))
+            .bearer_auth(&key)
+            .json(&json!({"url": format!("{}/hook", origin.base)})),
+    )
+    .await?;
+    anyhow::ensure!(status == 201, "registering a webhook: {status} {hook}");
+    let hook_id = hook["webhookId"].as_str().unwrap_or_default().to_owned();
+    let url = origin.put("hooked.png", mix::png(400, 400)?, "image/png");
+    let (status, created) = send(
+        http.post(format!("{}/v1/assets", node.base))
+            .bearer_auth(&key)
+            .json(&json!({"assetType": "Image", "url": url})),
+    )
+    .await?;
+    anyhow::ensure!(status == 201, "uploading: {status} {created}");
+    let mut ids = Vec::new();
+    for _ in 0..100 {
+        let (_, listed) = send(
+            http.get(format!("{}/v1/webhooks/{hook_id}/deliveries", node.base))
+                .bearer_auth(&key),
+        )
+        .await?;
+        ids = listed["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| d["deliveryId"].to_string())
+            .collect();
+        if !ids.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let opaque = !ids.is_empty()
+        && ids
+            .iter()
+            .all(|id| id.trim_matches('"').starts_with("dlv-"));
+    Ok(Finding {
+        attack: "webhook delivery ids guessed from a global counter",
+        held: opaque,
+        figure: format!("ids {}", ids.join(", ")),
+    })
+}
+
+/// 120 sockets asking for one large asset through its signed URL and never reading, against
+/// another client's requests (the write clock 2 s here).
+async fn slow_readers(
+    http: &reqwest::Client,
+    node: &Node,
+    origin: &Origin,
+) -> anyhow::Result<Finding> {
+    use tokio::io::AsyncWriteExt;
+    let key = node.key("slow", "tenant")?;
+    let big = mix::png(3000, 3000)?;
+    let url = origin.put("big.png", big, "image/png");
+    let (status, created) = send(
+        http.post(format!("{}/v1/assets", node.base))
+            .bearer_auth(&key)
+            .json(&json!({"assetType": "Image", "url": url})),
+    )
+    .await?;
+    anyhow::ensure!(status == 201, "uploading: {status} {created}");
+    let id = created["assetId"].as_str().unwrap_or_default().to_owned();
+    let mut signed = None;
+    for _ in 0..200 {
+        let (_, details) = send(
+            http.get(format!("{}/v1/assets/{id}", node.base))
+                .bearer_auth(&key),
+        )
+        .await?;
+        if details["status"] == "Active" {
+            // The signed URL a generation task would read, as the Volcengine face gives it.
+            let (_, got) = send(
+                http.post(format!("{}/?Action=GetAsset&Version=2024-01-01", node.base))
+                    .bearer_auth(&key)
+                    .json(&json!({"Id": id})),
+            )
+            .await?;
+            signed = got["Result"]["URL"].as_str().map(str::to_owned);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let Some(signed) = signed else {
+        bail!("the large asset did not become Active with a signed URL");
+    };
+    let addr = node.base.trim_start_matches("http://").to_owned();
+    let path = signed
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .map(|(_, p)| format!("/{p}"))
+        .unwrap_or_default();
+    let mut stalled = Vec::new();
+    for _ in 0..120 {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.set_recv_buffer_size(4096)?;
+        let Ok(mut stream) = socket.connect(addr.parse()?).await else {
+            continue;
+        };
+        let _ = stream
+            .write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .await;
+        stalled.push(stream);
+    }
+    let mut served = 0;
+    let mut worst = Duration::ZERO;
+    for _ in 0..20 {
+        let started = Instant::now();
+        let ok = http
+            .get(format!("{}/healthz", node.base))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200);
+        worst = worst.max(started.elapsed());
+        served += usize::from(ok);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop(stalled);
+    Ok(Finding {
+        attack: "120 sockets that ask for a large asset and never read",
+        held: served == 20,
+        figure: format!(
+            "another client served {served} of 20 times meanwhile, slowest {} ms",
+            worst.as_millis()
         ),
     })
 }
