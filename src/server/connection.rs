@@ -31,6 +31,9 @@ use tower_service::Service;
 
 use super::places::Place;
 
+/// How much of the first bytes read a connection keeps, for `bare_errors`.
+const HEAD_KEPT: usize = 512;
+
 /// The per-connection clocks.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Timeouts {
@@ -54,6 +57,7 @@ pub(super) async fn serve(
         inner: stream,
         activity: Arc::clone(&activity),
         replaced: Vec::new(),
+        head: Vec::new(),
     });
     let service = hyper::service::service_fn({
         let activity = Arc::clone(&activity);
@@ -235,6 +239,9 @@ struct Watched {
     /// What is left to send of an answer that replaced one of hyper's bare errors
     /// (`bare_errors`), sent before anything else.
     replaced: Vec<u8>,
+    /// The first bytes read on the connection: the request line that tells which face's
+    /// envelope such an answer takes.
+    head: Vec<u8>,
 }
 
 impl Watched {
@@ -257,7 +264,7 @@ impl Watched {
 
     /// Takes `written` in place of hyper's bare error answer it is, if it is one.
     fn replace_bare_error(&mut self, written: &[u8]) -> bool {
-        match super::bare_errors::replacement(written) {
+        match super::bare_errors::replacement(written, &self.head) {
             Some(answer) => {
                 self.replaced = answer;
                 true
@@ -293,6 +300,12 @@ impl AsyncRead for Watched {
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
         if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
             self.activity.bytes_read();
+            let room = HEAD_KEPT.saturating_sub(self.head.len());
+            if room > 0 {
+                let read = &buf.filled()[before..];
+                let kept = read[..read.len().min(room)].to_vec();
+                self.head.extend_from_slice(&kept);
+            }
         }
         polled
     }
