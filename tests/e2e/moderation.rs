@@ -425,3 +425,46 @@ fn large_photos_keep_their_faces_through_the_fast_downscale() {
         }
     }
 }
+
+/// On the kyy face an asset held for review is still processing, so `?wait=` waits through
+/// the review: it answers once a reviewer approves, or when the time is up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kyy_details_wait_through_a_review() {
+    let app = spawn_app().await;
+    let origin = Origin::start().await;
+    let key = app.create_key("studio").await;
+    let reviewer = reviewer_key(&app).await;
+    let url = origin.put("held.png", media::photo("astronaut.png"), "image/png");
+    let id = app.upload_ok(&key, "Image", &url).await;
+    assert_eq!(app.wait_settled(&key, &id).await["status"], "PendingReview");
+    let details = format!("{KYY}/{id}?wait=2");
+
+    // Nobody decides: the full wait, still processing.
+    let started = std::time::Instant::now();
+    let (status, held) = app.get(&key, &details).await;
+    assert_eq!(status, StatusCode::OK, "{held}");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(1900),
+        "answered after {:?}: {held}",
+        started.elapsed()
+    );
+
+    // Approved half a second in: answered then, Active.
+    let approve = async {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        app.post(&reviewer, &format!("/v1/reviews/{id}/approve"), &json!({}))
+            .await
+    };
+    let started = std::time::Instant::now();
+    let ((status, answer), (approved, _)) = tokio::join!(app.get(&key, &details), approve);
+    assert_eq!(
+        (status, approved),
+        (StatusCode::OK, StatusCode::OK),
+        "{answer}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(1900),
+        "{answer}"
+    );
+    assert_ne!(answer["data"], held["data"], "{answer}");
+}

@@ -20,7 +20,13 @@ pub async fn detail(
     let wait = wait_param(query.as_deref())?;
     let asset = state
         .library
-        .get_when_settled(&caller, &asset_id, wait)
+        // The kyy face shows an asset held for review as Processing: the wait goes on through it.
+        .get_when_settled(
+            &caller,
+            &asset_id,
+            wait,
+            &[Status::Processing, Status::PendingReview],
+        )
         .await?;
     // A failed asset carries its reason in `msg` (null otherwise).
     let msg = match (&asset.status, &asset.failure) {

@@ -5,7 +5,7 @@ use axum::http::header::CONTENT_TYPE;
 
 use super::dto::{AssetBody, CreateBody, ListBody};
 use super::paging::Paging;
-use crate::domain::AssetType;
+use crate::domain::{AssetType, Status};
 use crate::http::auth::V1Caller;
 use crate::http::envelope::MAX_BODY_BYTES;
 use crate::http::error::V1Error;
@@ -118,7 +118,7 @@ pub async fn detail(
     let wait = wait_param(query.as_deref())?;
     let asset = state
         .library
-        .get_when_settled(&caller, &asset_id, wait)
+        .get_when_settled(&caller, &asset_id, wait, &[Status::Processing])
         .await?;
     Ok(Json(AssetBody::of(&asset, &state.library)))
 }

@@ -1,5 +1,6 @@
 //! Details that wait: `GET /v1/assets/{id}?wait=S` answers as soon as the asset leaves
-//! Processing (or after S seconds), so clients need not poll.
+//! Processing (or after S seconds), so clients need not poll; the kyy face's details wait the
+//! same way until the status it shows changes (its Processing includes a review).
 
 use std::time::Duration;
 
@@ -16,12 +17,14 @@ pub const MAX_WAIT: Duration = Duration::from_secs(60);
 const RECHECK: Duration = Duration::from_millis(250);
 
 impl LibraryService {
-    /// The asset, once it is no longer Processing or `wait` has passed (whichever is first).
+    /// The asset, once its status is none of `pending` or `wait` has passed (whichever is
+    /// first).
     pub async fn get_when_settled(
         &self,
         caller: &Caller,
         raw_id: &str,
         wait: Duration,
+        pending: &[Status],
     ) -> Result<Asset, ServiceError> {
         if wait.is_zero() {
             return self.get(caller, raw_id).await;
@@ -29,7 +32,7 @@ impl LibraryService {
         // Listen before the first read, so a change in between is not missed.
         let mut settled = self.settled.subscribe();
         let asset = self.get(caller, raw_id).await?;
-        if asset.status != Status::Processing {
+        if !pending.contains(&asset.status) {
             return Ok(asset);
         }
         let deadline = tokio::time::Instant::now() + wait.min(MAX_WAIT);
@@ -45,7 +48,7 @@ impl LibraryService {
                 () = tokio::time::sleep_until(deadline) => return self.get(caller, raw_id).await,
             }
             let now = self.get(caller, raw_id).await?;
-            if now.status != Status::Processing {
+            if !pending.contains(&now.status) {
                 return Ok(now);
             }
         }
