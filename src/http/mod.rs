@@ -84,10 +84,13 @@ fn outside_faces() -> Routes {
             .raw_body("application/octet-stream", "The file")
             .answers_empty(200, "Stored"),
         );
-    // The Volcengine-style face: one path, the action in the query.
+    // The Volcengine-style face: one path, the action in the query; `/api/ark` is the same face
+    // at the path some integrations call it by.
     for route in [
         Route::post("/", volc::dispatch, volc_summary),
         Route::get("/", volc::dispatch, volc_summary),
+        Route::post("/api/ark", volc::dispatch, volc_summary),
+        Route::get("/api/ark", volc::dispatch, volc_summary),
     ] {
         routes = routes.route(
             route

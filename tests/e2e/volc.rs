@@ -338,3 +338,34 @@ async fn a_replayed_signed_create_makes_nothing_more() {
     assert_eq!(status, StatusCode::OK, "{again}");
     assert_ne!(again["Result"]["Id"].as_str(), Some(assets[0].as_str()));
 }
+
+/// The same face at `/api/ark`, as some integrations call it, with a bearer key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_face_answers_at_api_ark_too() {
+    let app = spawn_app().await;
+    let key = app.create_key("studio").await;
+    let call = |path: &str, action: &str, body: Value| {
+        app.client
+            .post(format!(
+                "{}{path}?Action={action}&Version=2024-01-01",
+                app.base
+            ))
+            .bearer_auth(&key)
+            .json(&body)
+    };
+    let (status, created) = app
+        .send(call("/api/ark", "CreateAssetGroup", json!({"Name": "Ark"})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let group = created["Result"]["Id"].as_str().expect("id").to_owned();
+    let (status, got) = app
+        .send(call("/", "GetAssetGroup", json!({"Id": group})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert_eq!(got["Result"]["Name"], "Ark");
+    let (status, listed) = app
+        .send(call("/api/ark", "ListAssetGroups", json!({})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(listed["ResponseMetadata"]["Action"], "ListAssetGroups");
+}
