@@ -22,7 +22,7 @@ use crate::domain::{ExpiryConfig, FaceDetectorKind, FacePolicy, QuotaConfig, Tas
 /// Flags of `assetlib serve`; each also reads an `ASSETLIB_*` environment variable.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// A TOML file with media limits, moderation and task rules (see README); flags still win over it.
+    /// A TOML file with media limits, moderation and task rules (see docs/CONFIGURATION.md); flags still win over it.
     #[arg(long, env = "ASSETLIB_CONFIG")]
     pub config: Option<PathBuf>,
     /// Face policy for images: hold (for review), reject, or allow.
@@ -651,11 +651,11 @@ mod tests {
     }
 
     /// Every flag of `serve`, with its environment variable and default, has its row in
-    /// README's configuration table.
+    /// docs/CONFIGURATION.md's table.
     #[test]
     fn readme_configuration_table_has_every_flag() {
         use clap::Args as _;
-        let readme = include_str!("../README.md");
+        let readme = include_str!("../docs/CONFIGURATION.md");
         let serve = ServeArgs::augment_args(clap::Command::new("serve"));
         let mut missing = Vec::new();
         for arg in serve.get_arguments() {

@@ -3,7 +3,7 @@
 //! request, and whether the code also names an asset's failure (`failure.code`) or a task
 //! reference's violation. A refusal cannot be declared without each face's spelling.
 //!
-//! README's error tables list the same codes; a test below checks them against this registry.
+//! docs/API.md's error tables list the same codes; a test below checks them against this registry.
 
 use std::fmt;
 
@@ -215,7 +215,7 @@ pub const REFERENCE_DURATION: Code = violation("reference-duration");
 pub const MISSING_FIELD: Code = violation("missing-field");
 pub const TASK_TOO_DEEP: Code = violation("task-too-deep");
 
-/// Every code, in the order README lists them.
+/// Every code, in the order docs/API.md lists them.
 pub const ALL: &[&Code] = &[
     &NOT_FOUND,
     &INVALID_REQUEST,
@@ -307,12 +307,15 @@ mod tests {
 
     use super::*;
 
-    const README: &str = include_str!("../../README.md");
+    const API_DOC: &str = include_str!("../../docs/API.md");
 
-    /// The rows of the README table whose header line starts with `header`.
+    /// The rows of the docs/API.md table whose header line starts with `header`.
     fn table(header: &str) -> Vec<Vec<String>> {
-        let mut lines = README.lines().skip_while(|l| !l.starts_with(header));
-        assert!(lines.next().is_some(), "README has a table headed {header}");
+        let mut lines = API_DOC.lines().skip_while(|l| !l.starts_with(header));
+        assert!(
+            lines.next().is_some(),
+            "docs/API.md has a table headed {header}"
+        );
         lines
             .skip(1) // the |---| line
             .take_while(|l| l.starts_with('|'))

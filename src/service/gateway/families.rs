@@ -1,7 +1,7 @@
 //! The task families the gateway forwards, as data: where a client posts a task on the kyy face,
 //! where it goes upstream, how its body is laid out, and where the upstream's answer names the
 //! task. Every family is resolved, forwarded, recorded and tenant-checked the same way
-//! (`GatewayService`); adding one is adding a row here (and to README's table).
+//! (`GatewayService`); adding one is adding a row here (and to docs/API.md's table).
 
 use serde_json::Value;
 
@@ -156,7 +156,7 @@ mod tests {
 
     #[test]
     fn paths_are_distinct_and_documented() {
-        let readme = include_str!("../../../README.md");
+        let readme = include_str!("../../../docs/API.md");
         for (i, family) in TASK_FAMILIES.iter().enumerate() {
             assert!(family.path.starts_with('/') && family.upstream_path.starts_with('/'));
             assert!(family.id_at.iter().all(|p| p.starts_with('/')));
@@ -167,7 +167,7 @@ mod tests {
             );
             assert!(
                 readme.contains(&format!("`{}`", family.path)),
-                "README's task family table lacks {}",
+                "docs/API.md's task family table lacks {}",
                 family.path
             );
         }
