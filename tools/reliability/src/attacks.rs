@@ -115,6 +115,45 @@ async fn send(request: reqwest::RequestBuilder) -> anyhow::Result<(u16, Value)> 
     Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
 }
 
+/// Sends every request at once: each waits at a barrier until all are ready to go, as racing
+/// clients would. Their answers, in order.
+async fn together(requests: Vec<reqwest::RequestBuilder>) -> anyhow::Result<Vec<(u16, Value)>> {
+    let barrier = Arc::new(Barrier::new(requests.len()));
+    let calls: Vec<_> = requests
+        .into_iter()
+        .map(|request| {
+            let barrier = Arc::clone(&barrier);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                send(request).await
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for call in calls {
+        answers.push(call.await??);
+    }
+    Ok(answers)
+}
+
+/// Sets `tenant`'s quota to `quota` with an admin key of `node`.
+async fn set_quota(
+    http: &reqwest::Client,
+    node: &Node,
+    admin: &str,
+    tenant: &str,
+    quota: Value,
+) -> anyhow::Result<()> {
+    let (status, set) = send(
+        http.put(format!("{}/v1/tenants/{tenant}/quota", node.base))
+            .bearer_auth(admin)
+            .json(&quota),
+    )
+    .await?;
+    anyhow::ensure!(status == 200, "setting a quota: {status} {set}");
+    Ok(())
+}
+
 /// Every asset id of the tenant of `key`, through the v1 list.
 async fn asset_ids(http: &reqwest::Client, base: &str, key: &str) -> anyhow::Result<Vec<String>> {
     let mut ids = Vec::new();
@@ -205,26 +244,14 @@ async fn direct_completions(http: &reqwest::Client, node: &Node) -> anyhow::Resu
         node.base,
         created["completeUrl"].as_str().unwrap_or_default()
     );
-    let barrier = Arc::new(Barrier::new(8));
-    // Spawned all before any is awaited: they wait for each other at the barrier.
-    let calls: Vec<_> = (0..8)
-        .map(|_| {
-            let (http, complete, key, barrier) = (
-                http.clone(),
-                complete.clone(),
-                key.clone(),
-                Arc::clone(&barrier),
-            );
-            tokio::spawn(async move {
-                barrier.wait().await;
-                send(http.post(complete).bearer_auth(key).json(&json!({}))).await
-            })
-        })
+    let requests = (0..8)
+        .map(|_| http.post(&complete).bearer_auth(&key).json(&json!({})))
         .collect();
-    let mut statuses = Vec::new();
-    for call in calls {
-        statuses.push(call.await??.0);
-    }
+    let statuses: Vec<u16> = together(requests)
+        .await?
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
     let assets = asset_ids(http, &node.base, &key).await?.len();
     Ok(Finding {
         attack: "8 concurrent completions of one direct upload",
@@ -266,30 +293,16 @@ async fn tus_completions(http: &reqwest::Client, node: &Node) -> anyhow::Result<
             .header("Content-Type", "application/offset+octet-stream")
             .header("Upload-Offset", offset.to_string())
             .body(bytes)
-            .send()
     };
-    let first = patch(0, file[..file.len() - 1].to_vec()).await?;
+    let first = patch(0, file[..file.len() - 1].to_vec()).send().await?;
     anyhow::ensure!(first.status() == 204, "first PATCH: {}", first.status());
     let length = file.len();
-    let last = file[length - 1..].to_vec();
-    let barrier = Arc::new(Barrier::new(8));
-    let mut racers = Vec::new();
-    for i in 0..8 {
-        let barrier = Arc::clone(&barrier);
-        let request = if i == 0 {
-            patch(length - 1, last.clone())
-        } else {
-            patch(length, Vec::new())
-        };
-        racers.push(async move {
-            barrier.wait().await;
-            request.await.map(|r| r.status().as_u16())
-        });
-    }
-    let statuses: Vec<u16> = futures_util::future::join_all(racers)
-        .await
+    let mut requests = vec![patch(length - 1, file[length - 1..].to_vec())];
+    requests.extend((1..8).map(|_| patch(length, Vec::new())));
+    let statuses: Vec<u16> = together(requests)
+        .await?
         .into_iter()
-        .map(|r| r.unwrap_or(0))
+        .map(|(s, _)| s)
         .collect();
     let assets = asset_ids(http, &node.base, &key).await?.len();
     Ok(Finding {
@@ -307,41 +320,20 @@ async fn quota_race(
 ) -> anyhow::Result<Finding> {
     let admin = node.key("ops", "admin")?;
     let key = node.key("racer", "tenant")?;
-    let (status, set) = send(
-        http.put(format!("{}/v1/tenants/racer/quota", node.base))
-            .bearer_auth(&admin)
-            .json(&json!({"maxAssets": 5})),
-    )
-    .await?;
-    anyhow::ensure!(status == 200, "setting a quota: {status} {set}");
+    set_quota(http, node, &admin, "racer", json!({"maxAssets": 5})).await?;
     let url = origin.put("race.png", mix::png(400, 400)?, "image/png");
-    let barrier = Arc::new(Barrier::new(30));
-    let calls: Vec<_> = (0..30)
+    let requests = (0..30)
         .map(|i| {
-            let (http, base, key, barrier) = (
-                http.clone(),
-                node.base.clone(),
-                key.clone(),
-                Arc::clone(&barrier),
-            );
-            let url = format!("{url}?v={i}");
-            tokio::spawn(async move {
-                barrier.wait().await;
-                send(
-                    http.post(format!("{base}/v1/assets"))
-                        .bearer_auth(key)
-                        .json(&json!({"assetType": "Image", "url": url})),
-                )
-                .await
-            })
+            http.post(format!("{}/v1/assets", node.base))
+                .bearer_auth(&key)
+                .json(&json!({"assetType": "Image", "url": format!("{url}?v={i}")}))
         })
         .collect();
-    let mut created = 0;
-    for call in calls {
-        if call.await??.0 == 201 {
-            created += 1;
-        }
-    }
+    let created = together(requests)
+        .await?
+        .iter()
+        .filter(|(status, _)| *status == 201)
+        .count();
     let assets = asset_ids(http, &node.base, &key).await?.len();
     Ok(Finding {
         attack: "30 concurrent uploads against maxAssets=5",
@@ -355,13 +347,14 @@ async fn open_uploads(http: &reqwest::Client, node: &Node) -> anyhow::Result<Fin
     const MIB: u64 = 1024 * 1024;
     let admin = node.key("ops2", "admin")?;
     let key = node.key("reserver", "tenant")?;
-    let (status, set) = send(
-        http.put(format!("{}/v1/tenants/reserver/quota", node.base))
-            .bearer_auth(&admin)
-            .json(&json!({"maxBytes": 10 * MIB})),
+    set_quota(
+        http,
+        node,
+        &admin,
+        "reserver",
+        json!({"maxBytes": 10 * MIB}),
     )
     .await?;
-    anyhow::ensure!(status == 200, "setting a quota: {status} {set}");
     let meta = format!(
         "assetType {}",
         base64::engine::general_purpose::STANDARD.encode("Video")
