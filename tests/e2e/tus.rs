@@ -18,7 +18,12 @@ fn b64(s: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(s)
 }
 
-async fn create(app: &TestApp, key: &str, length: usize, asset_type: &str) -> reqwest::Response {
+pub(crate) async fn create(
+    app: &TestApp,
+    key: &str,
+    length: usize,
+    asset_type: &str,
+) -> reqwest::Response {
     app.client
         .post(format!("{}{TUS}", app.base))
         .bearer_auth(key)
@@ -33,7 +38,7 @@ async fn create(app: &TestApp, key: &str, length: usize, asset_type: &str) -> re
         .expect("create")
 }
 
-async fn patch(
+pub(crate) async fn patch(
     app: &TestApp,
     key: &str,
     location: &str,

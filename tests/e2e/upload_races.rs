@@ -15,7 +15,6 @@ use crate::common::{PgSchema, TestApp, media, node_on, spawn_app};
 
 /// Racing callers of each test.
 const RACERS: usize = 8;
-const TUS: &str = "/v1/uploads/tus";
 
 /// A direct upload of `file` whose bytes are in: its `complete` path.
 async fn direct_upload_sent(app: &TestApp, key: &str, file: &[u8]) -> String {
@@ -100,20 +99,7 @@ async fn concurrent_completions_of_a_direct_upload_make_one_asset() {
 
 /// A tus upload of `file` with all but its last byte sent: its location.
 async fn tus_upload_but_the_last_byte(app: &TestApp, key: &str, file: &[u8]) -> String {
-    let metadata = format!(
-        "assetType {}",
-        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "Image")
-    );
-    let created = app
-        .client
-        .post(format!("{}{TUS}", app.base))
-        .bearer_auth(key)
-        .header("Tus-Resumable", "1.0.0")
-        .header("Upload-Length", file.len().to_string())
-        .header("Upload-Metadata", metadata)
-        .send()
-        .await
-        .expect("create");
+    let created = crate::tus::create(app, key, file.len(), "Image").await;
     assert_eq!(created.status(), StatusCode::CREATED);
     let location = created
         .headers()
@@ -134,17 +120,7 @@ async fn tus_patch(
     offset: usize,
     bytes: &[u8],
 ) -> (StatusCode, Option<String>, String) {
-    let resp = app
-        .client
-        .patch(format!("{}{location}", app.base))
-        .bearer_auth(key)
-        .header("Tus-Resumable", "1.0.0")
-        .header("Content-Type", "application/offset+octet-stream")
-        .header("Upload-Offset", offset.to_string())
-        .body(bytes.to_vec())
-        .send()
-        .await
-        .expect("patch");
+    let resp = crate::tus::patch(app, key, location, offset, bytes).await;
     let asset = resp
         .headers()
         .get("asset-id")
