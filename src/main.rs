@@ -12,6 +12,9 @@ use assetlib::server::Server;
 use assetlib::service::{Fsck, FsckOptions, FsckReport, KeyService};
 
 // The binary's own modules live in src/main/ (src/ holds the library's).
+#[path = "main/pipe.rs"]
+#[macro_use]
+mod pipe;
 #[path = "main/client/mod.rs"]
 mod client;
 #[path = "main/help.rs"]
@@ -64,7 +67,7 @@ struct FsckArgs {
 
 #[derive(Debug, Subcommand)]
 enum KeysCommand {
-    /// Create a key; the secret is printed alone on the last line.
+    /// Create a key; the secret is printed alone on stdout (what was made, on stderr).
     Create {
         /// Tenant the key's assets belong to.
         #[arg(long)]
@@ -123,18 +126,28 @@ async fn serve(args: ServeArgs, http: bool) -> anyhow::Result<()> {
         Some(_) => AdminKeyState::Created,
         None => AdminKeyState::Existing,
     };
-    print!(
-        "{}",
-        server.state().config.summary(server.addr(), admin_key)
-    );
+    // A server whose stdout is gone (a closed pipe) keeps serving: these lines are for a
+    // person, and a failed write of them is no reason to stop.
+    let mut said = server.state().config.summary(server.addr(), admin_key);
     if let Some(key) = &server.bootstrap_key {
-        println!("Admin API key (tenant 'admin'; shown this once):");
-        println!("{}", key.secret);
+        said.push_str("Admin API key (tenant 'admin'; shown this once):\n");
+        said.push_str(&format!("{}\n", key.secret));
     }
     if http {
-        println!("assetlib listening on http://{}", server.addr());
+        said.push_str(&format!("assetlib listening on http://{}\n", server.addr()));
     } else {
-        println!("assetlib worker running");
+        said.push_str("assetlib worker running\n");
+    }
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        if out
+            .write_all(said.as_bytes())
+            .and_then(|()| out.flush())
+            .is_err()
+        {
+            tracing::warn!("standard output is closed; the start-up summary was not printed");
+        }
     }
     shutdown_signal().await;
     tracing::info!("shutting down");
@@ -185,12 +198,13 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
                 .await?
                 .create_access_key(&tenant, role)
                 .await?;
-            println!(
+            errln!(
                 "Created access key pair for tenant '{}' with role {} (the secret is shown this once):",
-                key.tenant, key.role
+                key.tenant,
+                key.role
             );
-            println!("AccessKeyId: {}", key.id);
-            println!("SecretAccessKey: {}", key.secret);
+            outln!("AccessKeyId: {}", key.id);
+            outln!("SecretAccessKey: {}", key.secret);
         }
         KeysCommand::Create {
             tenant,
@@ -200,24 +214,31 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
         } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
             let key = key_service(&storage).await?.create(&tenant, role).await?;
-            println!(
+            // The secret alone on stdout (`KEY=$(assetlib keys create …)`, `| head -1`); what
+            // was made on stderr.
+            errln!(
                 "Created key {} for tenant '{}' with role {}:",
-                key.id, key.tenant, key.role
+                key.id,
+                key.tenant,
+                key.role
             );
-            println!("{}", key.secret);
+            outln!("{}", key.secret);
         }
         KeysCommand::List { storage } => {
             let keys = key_service(&storage).await?.list().await?;
-            println!(
+            outln!(
                 "{:<18} {:<24} {:<9} {:<20} REVOKED",
-                "ID", "TENANT", "ROLE", "CREATED"
+                "ID",
+                "TENANT",
+                "ROLE",
+                "CREATED"
             );
             for k in keys {
                 let revoked = k
                     .revoked_at
                     .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
                     .unwrap_or_else(|| "-".into());
-                println!(
+                outln!(
                     "{:<18} {:<24} {:<9} {:<20} {revoked}",
                     k.id,
                     k.tenant,
@@ -228,7 +249,7 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
         }
         KeysCommand::Revoke { id, storage } => {
             if key_service(&storage).await?.revoke(&id).await? {
-                println!("Revoked key {id}");
+                outln!("Revoked key {id}");
             } else {
                 anyhow::bail!("no active key with id {id}");
             }
@@ -254,7 +275,7 @@ async fn fsck(args: FsckArgs) -> anyhow::Result<ExitCode> {
     };
     let report = Fsck::new(repo, blobs).run(&options).await?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_fsck(&report, args.repair);
     }
@@ -268,12 +289,13 @@ async fn fsck(args: FsckArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn print_fsck(report: &FsckReport, repair: bool) {
-    println!(
+    outln!(
         "checked {} assets and {} blobs",
-        report.assets_checked, report.blobs_checked
+        report.assets_checked,
+        report.blobs_checked
     );
     for orphan in &report.orphan_blobs {
-        println!(
+        outln!(
             "orphan blob {} ({} bytes, stored {}): no asset references it",
             orphan.sha256,
             orphan.bytes,
@@ -281,23 +303,25 @@ fn print_fsck(report: &FsckReport, repair: bool) {
         );
     }
     for missing in &report.missing_blobs {
-        println!(
+        outln!(
             "missing blob {} of asset {} ({})",
-            missing.sha256, missing.asset_id, missing.status
+            missing.sha256,
+            missing.asset_id,
+            missing.status
         );
     }
     for stuck in &report.stuck_processing {
-        println!("asset {} is Processing with no job", stuck.asset_id);
+        outln!("asset {} is Processing with no job", stuck.asset_id);
     }
     if report.recent_unreferenced_blobs > 0 {
-        println!(
+        outln!(
             "{} unreferenced blobs are younger than the grace period; left alone",
             report.recent_unreferenced_blobs
         );
     }
     if repair {
         let r = &report.repaired;
-        println!(
+        outln!(
             "repaired: {} orphan blobs removed, {} assets marked Failed ({}), {} jobs queued",
             r.orphan_blobs_removed,
             r.assets_marked_failed,
@@ -306,11 +330,11 @@ fn print_fsck(report: &FsckReport, repair: bool) {
         );
     }
     if report.is_clean() {
-        println!("fsck: clean");
+        outln!("fsck: clean");
     } else if repair {
-        println!("fsck: {} problems found", report.problems());
+        outln!("fsck: {} problems found", report.problems());
     } else {
-        println!(
+        outln!(
             "fsck: {} problems found; run with --repair to fix them",
             report.problems()
         );
@@ -340,7 +364,7 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime.block_on(run()),
         Err(e) => {
-            eprintln!("assetlib: cannot start the async runtime: {e}");
+            errln!("assetlib: cannot start the async runtime: {e}");
             ExitCode::FAILURE
         }
     }
@@ -359,7 +383,10 @@ async fn run() -> ExitCode {
         Command::Keys { command } => (keys(command).await, ExitCode::FAILURE),
         Command::Completions { shell } => {
             let mut command = Cli::command();
-            clap_complete::generate(shell, &mut command, "assetlib", &mut std::io::stdout());
+            // Generated whole first: the generator panics on a failed write.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "assetlib", &mut script);
+            pipe::out(format_args!("{}", String::from_utf8_lossy(&script)));
             return ExitCode::SUCCESS;
         }
         Command::Client(command) => match client::run(command).await {
@@ -375,7 +402,7 @@ async fn run() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("assetlib: {e:#}");
+            errln!("assetlib: {e:#}");
             failure
         }
     }

@@ -3,9 +3,15 @@
 //! Names follow Prometheus conventions (`assetlib_` prefix, `_total` on counters, `_seconds`
 //! and `_bytes` in base units) and labels only take bounded values: a route's template (never
 //! an id), a method, a status, an asset type, a stable code, a stage. Gauges that describe the
-//! shared state (the job queue, the database pool) are read when scraped.
+//! shared state (the job queue, the review backlog, the database pool) and the process's own
+//! figures (`process::ProcessStats`, from `/proc/self`) are read when scraped.
 
-use std::sync::LazyLock;
+pub use process::ProcessStats;
+
+mod process;
+
+use std::sync::atomic::AtomicU64;
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use prometheus_client::encoding::text::encode;
@@ -38,9 +44,16 @@ pub struct Metrics {
     pub fetched_bytes: Counter,
     pub blob_errors: Counter,
     pub queue_depth: Gauge,
-    pub oldest_job_age: Gauge<f64, std::sync::atomic::AtomicU64>,
+    pub oldest_job_age: Gauge<f64, AtomicU64>,
+    pub review_backlog: Gauge,
+    pub review_oldest_age: Gauge<f64, AtomicU64>,
     pub db_connections: Gauge,
     pub db_idle_connections: Gauge,
+    pub resident_memory: Gauge,
+    pub open_fds: Gauge,
+    pub cpu_seconds: Counter<f64, AtomicU64>,
+    /// Serialises the CPU counter's catch-up (it is advanced to the reading, never past it).
+    cpu_update: Mutex<()>,
 }
 
 impl Metrics {
@@ -61,8 +74,14 @@ impl Metrics {
             blob_errors: Counter::default(),
             queue_depth: Gauge::default(),
             oldest_job_age: Gauge::default(),
+            review_backlog: Gauge::default(),
+            review_oldest_age: Gauge::default(),
             db_connections: Gauge::default(),
             db_idle_connections: Gauge::default(),
+            resident_memory: Gauge::default(),
+            open_fds: Gauge::default(),
+            cpu_seconds: Counter::default(),
+            cpu_update: Mutex::new(()),
             registry: Registry::default(),
         };
         registry.register(
@@ -131,6 +150,31 @@ impl Metrics {
             m.oldest_job_age.clone(),
         );
         registry.register(
+            "assetlib_review_backlog",
+            "Assets waiting for a reviewer (PendingReview, every tenant)",
+            m.review_backlog.clone(),
+        );
+        registry.register(
+            "assetlib_review_backlog_oldest_age_seconds",
+            "How long the asset held longest has waited for a reviewer (0 when none waits)",
+            m.review_oldest_age.clone(),
+        );
+        registry.register(
+            "process_resident_memory_bytes",
+            "Resident memory of this process, in bytes (Linux)",
+            m.resident_memory.clone(),
+        );
+        registry.register(
+            "process_open_fds",
+            "File descriptors open in this process (Linux)",
+            m.open_fds.clone(),
+        );
+        registry.register(
+            "process_cpu_seconds",
+            "CPU time of this process, user and system, in seconds (Linux)",
+            m.cpu_seconds.clone(),
+        );
+        registry.register(
             "assetlib_db_connections",
             "Connections of this node's database pools",
             m.db_connections.clone(),
@@ -141,6 +185,32 @@ impl Metrics {
             m.db_idle_connections.clone(),
         );
         Self { registry, ..m }
+    }
+
+    /// The process's figures as read now (left as they were when one cannot be read).
+    pub fn process(&self, stats: ProcessStats) {
+        if let Some(bytes) = stats.resident_bytes {
+            self.resident_memory
+                .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        }
+        if let Some(fds) = stats.open_fds {
+            self.open_fds.set(i64::try_from(fds).unwrap_or(i64::MAX));
+        }
+        if let Some(seconds) = stats.cpu_seconds
+            && let Ok(_one) = self.cpu_update.lock()
+        {
+            let behind = seconds - self.cpu_seconds.get();
+            if behind > 0.0 {
+                self.cpu_seconds.inc_by(behind);
+            }
+        }
+    }
+
+    /// The review backlog: how many assets wait, and how long the oldest has.
+    pub fn review_backlog(&self, held: u64, oldest_age: std::time::Duration) {
+        self.review_backlog
+            .set(i64::try_from(held).unwrap_or(i64::MAX));
+        self.review_oldest_age.set(oldest_age.as_secs_f64());
     }
 
     /// The text a scrape reads (OpenMetrics).
@@ -218,12 +288,27 @@ mod tests {
         m.upload("Image", "accepted");
         m.jobs_retried.inc();
         m.queue_depth.set(4);
+        m.review_backlog(2, Duration::from_secs(90));
+        m.process(ProcessStats {
+            resident_bytes: Some(50 << 20),
+            open_fds: Some(12),
+            cpu_seconds: Some(1.5),
+        });
+        m.process(ProcessStats {
+            cpu_seconds: Some(1.25),
+            ..ProcessStats::default()
+        });
         let text = m.render();
         for line in [
             "assetlib_http_requests_total{route=\"/v1/assets/{asset_id}\",method=\"GET\",status=\"200\"} 1",
             "assetlib_uploads_total{type=\"Image\",outcome=\"accepted\"} 1",
             "assetlib_jobs_retried_total 1",
             "assetlib_job_queue_depth 4",
+            "assetlib_review_backlog 2",
+            "assetlib_review_backlog_oldest_age_seconds 90.0",
+            "process_resident_memory_bytes 52428800",
+            "process_open_fds 12",
+            "process_cpu_seconds_total 1.5",
             "# TYPE assetlib_http_request_duration_seconds histogram",
         ] {
             assert!(text.contains(line), "{line} in\n{text}");

@@ -1,11 +1,60 @@
 //! The id of the request being served (`x-request-id`, accepted or generated), reachable by the
 //! code it runs without being passed along: a task-local the HTTP layer sets around each request.
-//! Uploads store it with their job, so the job's log lines carry it too.
+//! Uploads store it with their job, so the job's log lines carry it too. Beside it, the notes of
+//! the request's access-log line (route template, tenant, refusal code), written by the layers
+//! that learn them.
 
 use std::future::Future;
+use std::sync::Mutex;
 
 tokio::task_local! {
     static REQUEST_ID: String;
+    static NOTES: Mutex<Notes>;
+}
+
+/// What the layers of a request learn about it as it is served, for its access-log line: the
+/// route template that matched, the tenant of the caller, the stable code of a refusal.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Notes {
+    pub route: Option<String>,
+    pub tenant: Option<String>,
+    pub code: Option<&'static str>,
+}
+
+fn note(write: impl FnOnce(&mut Notes)) {
+    let _ = NOTES.try_with(|notes| {
+        if let Ok(mut notes) = notes.lock() {
+            write(&mut notes);
+        }
+    });
+}
+
+/// The route template that matched (never the path with its ids).
+pub fn note_route(route: &str) {
+    note(|n| n.route = Some(route.to_owned()));
+}
+
+/// The tenant of the authenticated caller.
+pub fn note_tenant(tenant: &str) {
+    note(|n| n.tenant = Some(tenant.to_owned()));
+}
+
+/// The stable code of the refusal answered.
+pub fn note_code(code: &'static str) {
+    note(|n| n.code = Some(code));
+}
+
+/// Runs `work` with a fresh set of notes; answers its output and what was noted.
+pub async fn with_notes<F: Future>(work: F) -> (F::Output, Notes) {
+    NOTES
+        .scope(Mutex::new(Notes::default()), async {
+            let output = work.await;
+            let notes = NOTES
+                .try_with(|n| n.lock().map(|n| n.clone()).unwrap_or_default())
+                .unwrap_or_default();
+            (output, notes)
+        })
+        .await
 }
 
 /// The header that carries it, both ways.
@@ -45,6 +94,22 @@ mod tests {
             assert_eq!(made.len(), 32, "{bad:?}");
         }
         assert_eq!(accept_or_generate(Some(&"x".repeat(129))).len(), 32);
+    }
+
+    #[tokio::test]
+    async fn notes_are_kept_per_request() {
+        note_tenant("outside");
+        let ((), notes) = with_notes(async {
+            note_route("/v1/assets/{asset_id}");
+            note_tenant("studio");
+            note_code("not-found");
+        })
+        .await;
+        assert_eq!(notes.route.as_deref(), Some("/v1/assets/{asset_id}"));
+        assert_eq!(notes.tenant.as_deref(), Some("studio"));
+        assert_eq!(notes.code, Some("not-found"));
+        let ((), empty) = with_notes(async {}).await;
+        assert_eq!(empty, Notes::default());
     }
 
     #[tokio::test]

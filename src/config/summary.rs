@@ -25,6 +25,19 @@ fn policy(p: FacePolicy) -> &'static str {
 }
 
 impl Config {
+    /// Where a browser opens the web console: under the public URL when one is set, else on
+    /// the bound address (`localhost` when bound to every interface).
+    pub fn console_url(&self, bound: SocketAddr) -> String {
+        if let Some(public) = &self.public_url {
+            return format!("{}/console", public.trim_end_matches('/'));
+        }
+        if bound.ip().is_unspecified() {
+            format!("http://localhost:{}/console", bound.port())
+        } else {
+            format!("http://{bound}/console")
+        }
+    }
+
     /// `label  value` lines, the values aligned, for a node bound to `bound`.
     pub fn summary(&self, bound: SocketAddr, admin_key: AdminKeyState) -> String {
         let mut rows: Vec<(&str, String)> = Vec::new();
@@ -36,6 +49,9 @@ impl Config {
                 "no HTTP (worker node)".to_owned()
             },
         ));
+        if self.serve_http {
+            rows.push(("console", self.console_url(bound)));
+        }
         rows.push(("data dir", self.data_dir.display().to_string()));
         rows.push(("database", redact_url(&self.database_url)));
         rows.push(("blobs", redact_url(&self.blob_url)));
@@ -111,6 +127,7 @@ mod tests {
         assert!(lines.len() <= 10, "{shown}");
         assert!(lines.iter().all(|l| l.len() <= 100), "{shown}");
         assert_eq!(lines[1], "  listen     http://127.0.0.1:8080");
+        assert_eq!(lines[2], "  console    http://127.0.0.1:8080/console");
         for (label, value) in [
             ("data dir", "./data"),
             ("database", "postgres://***@db:5432/assets"),
@@ -130,6 +147,18 @@ mod tests {
     }
 
     #[test]
+    fn the_console_url_follows_the_public_url_or_the_bound_address() {
+        let mut config = Config::for_data_dir("./data");
+        let any: SocketAddr = "0.0.0.0:8080".parse().expect("addr");
+        assert_eq!(config.console_url(any), "http://localhost:8080/console");
+        config.public_url = Some("https://assets.example.com/".into());
+        assert_eq!(
+            config.console_url(any),
+            "https://assets.example.com/console"
+        );
+    }
+
+    #[test]
     fn a_worker_node_without_gateway_says_so() {
         let mut config = Config::for_data_dir("/nonexistent/data");
         config.serve_http = false;
@@ -140,6 +169,7 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("upstream   off"), "{shown}");
+        assert!(!shown.contains("console"), "{shown}");
         assert!(shown.contains("admin key  in the database"), "{shown}");
         config.bootstrap_admin_key = false;
         let shown = config.summary("0.0.0.0:0".parse().expect("addr"), AdminKeyState::Existing);

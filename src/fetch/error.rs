@@ -9,7 +9,9 @@ pub enum FetchError {
     UnsupportedScheme(String),
     #[error(
         "the URL's host {host} resolves to {addr}, which is not a public address; \
-         only public http(s) URLs can be fetched"
+         only public http(s) URLs can be fetched (the server's operator can allow this \
+         network with --allow-network CIDR, or every private address with \
+         --allow-private-networks, for local testing)"
     )]
     Blocked { host: String, addr: IpAddr },
     #[error("the source URL could not be reached: {0}")]

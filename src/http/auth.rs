@@ -33,6 +33,12 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
 }
 
 pub(crate) async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ServiceError> {
+    let caller = caller_of(parts, state).await?;
+    crate::request_id::note_tenant(&caller.tenant);
+    Ok(caller)
+}
+
+async fn caller_of(parts: &Parts, state: &AppState) -> Result<Caller, ServiceError> {
     if !parts.headers.contains_key(AUTHORIZATION)
         && let Some(session) = session_cookie(&parts.headers)
     {

@@ -136,6 +136,7 @@ impl From<ServiceError> for KyyError {
 impl IntoResponse for KyyError {
     fn into_response(self) -> Response {
         let code = self.0.code();
+        crate::request_id::note_code(code.name);
         let body = KyyErrorBody {
             code: kyy_code(code),
             msg: public_message(&self.0),
@@ -171,6 +172,7 @@ impl From<ServiceError> for V1Error {
 impl IntoResponse for V1Error {
     fn into_response(self) -> Response {
         let code = self.0.code();
+        crate::request_id::note_code(code.name);
         let body = json!({ "error": { "code": code.name, "message": public_message(&self.0) } });
         keep_body(with_retry_after(
             &self.0,
@@ -197,12 +199,14 @@ pub fn passed_through(response: Response) -> Response {
 /// A refusal that lists every problem found (`invalid-references`), in the kyy envelope:
 /// `{"code", "data": {"violations"}, "msg"}`.
 pub fn kyy_violations(code: &Code, msg: String, violations: impl Serialize) -> Response {
+    crate::request_id::note_code(code.name);
     let body = json!({ "code": kyy_code(code), "msg": msg, "data": { "violations": violations } });
     kyy_answer(http_status(code), Json(body))
 }
 
 /// A refusal that lists every problem found, on v1: `{"error": {"code", "message", "violations"}}`.
 pub fn v1_violations(code: &Code, message: String, violations: impl Serialize) -> Response {
+    crate::request_id::note_code(code.name);
     let body =
         json!({ "error": { "code": code.name, "message": message, "violations": violations } });
     keep_body((http_status(code), Json(body)).into_response())

@@ -10,6 +10,7 @@ pub mod envelope;
 pub mod error;
 mod health;
 pub mod idempotency;
+pub mod index;
 pub mod kyy;
 pub mod limits;
 pub mod observe;
@@ -86,9 +87,14 @@ fn outside_faces() -> Routes {
         );
     // The Volcengine-style face: one path, the action in the query; `/api/ark` is the same face
     // at the path some integrations call it by.
+    // `GET /` without an action is the index (a browser is sent to the console).
+    let root_summary = format!(
+        "The index: a browser (Accept: text/html) is sent to /console, an API client gets the \
+         links of the faces, documents and health checks; with ?Action=… the {volc_summary}"
+    );
     for route in [
         Route::post("/", volc::dispatch, volc_summary),
-        Route::get("/", volc::dispatch, volc_summary),
+        Route::get("/", index::root, &root_summary),
         Route::post("/api/ark", volc::dispatch, volc_summary),
         Route::get("/api/ark", volc::dispatch, volc_summary),
     ] {

@@ -1,10 +1,10 @@
 //! What every request leaves behind: its id (`x-request-id`, accepted or generated, echoed in
 //! the answer and on every log line of the request) and its metrics (by route template).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
@@ -12,7 +12,7 @@ use tracing::Instrument;
 use super::auth::V1Caller;
 use super::error::V1Error;
 use crate::metrics::METRICS;
-use crate::request_id;
+use crate::request_id::{self, Notes};
 use crate::service::require_admin;
 use crate::state::AppState;
 
@@ -23,17 +23,53 @@ pub async fn with_request_id(request: Request, next: Next) -> Response {
         .get(request_id::HEADER)
         .and_then(|v| v.to_str().ok());
     let id = request_id::accept_or_generate(sent);
+    let method = request.method().clone();
     let span = tracing::info_span!(
         "request",
         request_id = %id,
-        method = %request.method(),
+        method = %method,
         path = %request.uri().path()
     );
-    let mut response = request_id::scope(id.clone(), next.run(request).instrument(span)).await;
+    let started = Instant::now();
+    let (mut response, notes) = request_id::with_notes(request_id::scope(
+        id.clone(),
+        next.run(request).instrument(span),
+    ))
+    .await;
+    access_log(&method, &response, &notes, &id, started.elapsed());
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(request_id::HEADER, value);
     }
     response
+}
+
+/// One line per request (target `assetlib::access`): method, route template, status, latency,
+/// tenant, request id and the refusal's code. Server errors at error, refusals (every 4xx,
+/// authentication failures included) at warn, the rest at info. Never a header, a query or
+/// a body: no secret reaches the log.
+fn access_log(method: &Method, response: &Response, notes: &Notes, id: &str, took: Duration) {
+    let status = response.status();
+    let route = notes.route.as_deref().unwrap_or("unmatched");
+    let tenant = notes.tenant.as_deref().unwrap_or("-");
+    let code = notes.code.unwrap_or("-");
+    let latency_ms = took.as_secs_f64() * 1000.0;
+    let status = status.as_u16();
+    macro_rules! access {
+        ($level:ident) => {
+            tracing::$level!(
+                target: "assetlib::access",
+                %method, route, status, latency_ms, tenant, request_id = id, code,
+                "request"
+            )
+        };
+    }
+    if status >= 500 {
+        access!(error);
+    } else if status >= 400 {
+        access!(warn);
+    } else {
+        access!(info);
+    }
 }
 
 /// Around each matched route: the request's count and latency by route template.
@@ -43,6 +79,7 @@ pub async fn count(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().as_str().to_owned();
+    request_id::note_route(&route);
     let started = Instant::now();
     let response = next.run(request).await;
     METRICS.request(
@@ -70,6 +107,13 @@ pub async fn render(state: &AppState) -> Response {
         });
         METRICS.oldest_job_age.set(age);
     }
+    if let Ok((held, oldest)) = state.repo.review_backlog().await {
+        let age = oldest.map_or(Duration::ZERO, |t| {
+            (chrono::Utc::now() - t).to_std().unwrap_or_default()
+        });
+        METRICS.review_backlog(held, age);
+    }
+    METRICS.process(crate::metrics::ProcessStats::read());
     let (connections, idle) = state.repo.pool_use();
     METRICS.db_connections.set(i64::from(connections));
     METRICS.db_idle_connections.set(i64::from(idle));

@@ -32,6 +32,9 @@ pub fn body_limit(state: &AppState) -> u64 {
 
 enum BodyKind {
     Json,
+    /// `application/x-www-form-urlencoded`, what `curl -d '{…}'` sends without a
+    /// `-H 'Content-Type: application/json'`: taken as JSON when the body is a JSON object.
+    FormOrJson,
     Multipart,
 }
 
@@ -44,6 +47,7 @@ fn body_kind(content_type: Option<&str>) -> Result<BodyKind, ServiceError> {
     match essence.as_str() {
         "multipart/form-data" => Ok(BodyKind::Multipart),
         "application/json" | "text/plain" | "" => Ok(BodyKind::Json),
+        "application/x-www-form-urlencoded" => Ok(BodyKind::FormOrJson),
         other if other.ends_with("+json") => Ok(BodyKind::Json),
         _ => Err(ServiceError::invalid(format!(
             "Content-Type '{raw}' is not accepted on this route; {PARTS_HINT}"
@@ -82,7 +86,7 @@ pub(crate) async fn read_upload(
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let announced = announced_length(request.headers());
     match body_kind(content_type.as_deref())? {
-        BodyKind::Json => {
+        kind @ (BodyKind::Json | BodyKind::FormOrJson) => {
             if announced.is_some_and(|n| n > json_limit) {
                 return Err(too_large_body(json_limit, json_what));
             }
@@ -90,6 +94,13 @@ pub(crate) async fn read_upload(
             let body = axum::body::to_bytes(request.into_body(), limit)
                 .await
                 .map_err(|_| too_large_body(json_limit, json_what))?;
+            let object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+            if matches!(kind, BodyKind::FormOrJson) && !object {
+                return Err(ServiceError::invalid(format!(
+                    "Content-Type '{}' is not accepted on this route; {PARTS_HINT}",
+                    content_type.unwrap_or_default()
+                )));
+            }
             Ok(Received::Json(body))
         }
         BodyKind::Multipart => {

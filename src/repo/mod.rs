@@ -82,6 +82,9 @@ pub trait AssetRepo: Send + Sync {
     ) -> RepoResult<bool>;
     /// Assets of every tenant waiting for review, oldest first, after the keyset `after`.
     async fn list_pending_reviews(&self, after: Option<i64>, limit: u32) -> RepoResult<KeysetPage>;
+    /// The review backlog of every tenant: how many assets wait for review, and since when the
+    /// one held longest waits (its last status change).
+    async fn review_backlog(&self) -> RepoResult<(u64, Option<DateTime<Utc>>)>;
     /// Renames a live asset of this tenant (`None`: no name). `false` when there is none.
     async fn rename_asset(
         &self,

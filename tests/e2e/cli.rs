@@ -243,3 +243,81 @@ async fn the_client_commands_drive_a_server() {
     let out = cli(&app, &key, &config, &["completions", "bash"], "").await;
     assert!(stdout(&out).contains("assetlib") && stdout(&out).contains("upload"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ls_pages_past_the_servers_cap_and_says_where_it_stopped() {
+    let app = spawn_app().await;
+    let origin = Origin::start().await;
+    let key = app.create_key("many").await;
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("config");
+    let url = origin.put("a.png", media::png(400, 300), "image/png");
+    for _ in 0..105 {
+        app.upload_ok(&key, "Image", &url).await;
+    }
+    let ids = |out: &Output| -> Vec<String> {
+        json(out)
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|a| a["assetId"].as_str().expect("id").to_owned())
+            .collect()
+    };
+
+    // More than a page, all of them: no hint.
+    let out = cli(&app, &key, &config, &["ls", "--limit", "500", "--json"], "").await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let all = ids(&out);
+    assert_eq!(all.len(), 105);
+    let mut unique = all.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 105, "no asset twice");
+    assert!(!stderr(&out).contains("--cursor"), "{}", stderr(&out));
+
+    // Fewer than there are: exactly that many, and where to continue.
+    let out = cli(&app, &key, &config, &["ls", "--limit", "101", "--json"], "").await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(ids(&out), all[..101].to_vec());
+    let said = stderr(&out);
+    let cursor = said
+        .split("--cursor ")
+        .nth(1)
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("the cursor to continue with: {said}"))
+        .to_owned();
+    let out = cli(
+        &app,
+        &key,
+        &config,
+        &["ls", "--limit", "10", "--cursor", &cursor, "--json"],
+        "",
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(ids(&out), all[101..].to_vec());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_network_failure_says_so_and_names_the_url() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("config");
+    // Nothing listens on port 1.
+    let out = cli(
+        &app,
+        "",
+        &config,
+        &["login", "--server", "http://127.0.0.1:1"],
+        "alk_whatever\n",
+    )
+    .await;
+    assert!(!out.status.success());
+    let said = stderr(&out);
+    assert!(
+        said.contains("network error") && said.contains("http://127.0.0.1:1/v1/usage"),
+        "{said}"
+    );
+    assert!(!said.contains("did not accept"), "{said}");
+    assert!(!said.contains("alk_whatever"), "never the key: {said}");
+}

@@ -185,6 +185,18 @@ async fn multipart_refusals_say_what_is_wrong() {
         )
         .await;
     refused(status, &body, StatusCode::BAD_REQUEST, 1000, "Content-Type");
+    // A JSON object sent as a form (`curl -d '{…}'` without a JSON Content-Type) is read as
+    // JSON: here its source is refused for what it is, not for the header.
+    let (status, body) = app
+        .send(
+            app.client
+                .post(format!("{}{KYY}/upload", app.base))
+                .bearer_auth(&key)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(r#"{"assetType":"Image","url":"ftp://example.com/a.png"}"#),
+        )
+        .await;
+    refused(status, &body, StatusCode::BAD_REQUEST, 1008, "scheme 'ftp'");
 
     // Nothing was created, and no temp file is left.
     assert!(app.all_asset_ids(&key).await.is_empty());

@@ -169,3 +169,149 @@ async fn metrics_and_json_logs_follow_each_request_and_its_job() {
     }
     assert!(!text.contains(&id), "no asset id is a label value");
 }
+
+/// The access-log lines (`target` `assetlib::access`).
+fn access_lines(logs: &[String]) -> Vec<Value> {
+    logs.iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|line| line["target"] == "assetlib::access")
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_leaves_an_access_line_and_refusals_warn_without_secrets() {
+    let dir = tempfile::tempdir().expect("dir");
+    let server = Serve::new(BIN, dir.path())
+        .log("info,sqlx=warn")
+        .env("ASSETLIB_LOG_FORMAT", "json")
+        .start()
+        .expect("the server starts");
+    let admin = server.printed_key.clone().expect("a key");
+    let http = client();
+    let base = &server.base;
+    let origin = Origin::start().await;
+    let created: Value = http
+        .post(format!("{base}/v1/keys"))
+        .bearer_auth(&admin)
+        .json(&json!({"tenant": "studio"}))
+        .send()
+        .await
+        .expect("create a key")
+        .json()
+        .await
+        .expect("json");
+    let key = created["secret"].as_str().expect("secret").to_owned();
+
+    // An accepted upload; a details call (its path has the id, its line the template).
+    let url = origin.put("a.png", media::png(400, 400), "image/png");
+    let asset: Value = http
+        .post(format!("{base}/v1/assets"))
+        .bearer_auth(&key)
+        .header("x-request-id", "req-access-ok")
+        .json(&json!({"assetType": "Image", "url": url}))
+        .send()
+        .await
+        .expect("upload")
+        .json()
+        .await
+        .expect("json");
+    let id = asset["assetId"].as_str().expect("id").to_owned();
+    wait_settled(&http, base, &key, &id).await;
+    // Refusals: a bad type, a missing asset, a wrong key, a failed console sign-in.
+    let wrong_key = "alk_this-secret-must-never-be-logged";
+    let refusals = [
+        http.post(format!("{base}/kyyReactApiServer/kyyVideo2/asset/upload"))
+            .bearer_auth(&key)
+            .header("x-request-id", "req-refused-type")
+            .json(&json!({"assetType": "Picture", "url": url})),
+        http.get(format!("{base}/v1/assets/asset-20200101000000-zzzzz"))
+            .bearer_auth(&key)
+            .header("x-request-id", "req-refused-missing"),
+        http.get(format!("{base}/v1/assets"))
+            .bearer_auth(wrong_key)
+            .header("x-request-id", "req-refused-key"),
+        http.post(format!("{base}/console/session"))
+            .header("x-assetlib-console", "1")
+            .header("x-request-id", "req-refused-console")
+            .json(&json!({"key": wrong_key})),
+    ];
+    for request in refusals {
+        let answer = request.send().await.expect("sent");
+        assert!(answer.status().is_client_error(), "{}", answer.status());
+    }
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let logs = server.logs();
+    for line in &logs {
+        assert!(!line.contains(wrong_key), "a secret in the log: {line}");
+        assert!(!line.contains(&key), "a key in the log: {line}");
+    }
+    let access = access_lines(&logs);
+    let of = |request_id: &str| {
+        access
+            .iter()
+            .find(|l| l["request_id"] == request_id)
+            .unwrap_or_else(|| panic!("no access line of {request_id} in {access:?}"))
+            .clone()
+    };
+    let ok = of("req-access-ok");
+    assert_eq!(ok["level"], "INFO", "{ok}");
+    assert_eq!(ok["method"], "POST", "{ok}");
+    assert_eq!(ok["route"], "/v1/assets", "{ok}");
+    assert_eq!(ok["status"], 201, "{ok}");
+    assert_eq!(ok["tenant"], "studio", "{ok}");
+    assert!(
+        ok["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0),
+        "{ok}"
+    );
+    let details = access
+        .iter()
+        .find(|l| l["route"] == "/v1/assets/{asset_id}" && l["status"] == 200)
+        .unwrap_or_else(|| panic!("the details' line: {access:?}"));
+    assert!(
+        !details.to_string().contains(&id),
+        "the template, not the id: {details}"
+    );
+    for (request_id, status, code, tenant) in [
+        ("req-refused-type", 400, "invalid-asset-type", "studio"),
+        ("req-refused-missing", 404, "not-found", "studio"),
+        ("req-refused-key", 401, "unauthorized", "-"),
+        ("req-refused-console", 401, "unauthorized", "-"),
+    ] {
+        let line = of(request_id);
+        assert_eq!(line["level"], "WARN", "{line}");
+        assert_eq!(line["status"], status, "{line}");
+        assert_eq!(line["code"], code, "{line}");
+        assert_eq!(line["tenant"], tenant, "{line}");
+    }
+    assert_eq!(of("req-refused-console")["route"], "/console/session");
+
+    // The review backlog and the process's own figures are on /metrics.
+    let text = http
+        .get(format!("{base}/metrics"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for wanted in [
+        "assetlib_review_backlog 0",
+        "assetlib_review_backlog_oldest_age_seconds 0",
+        "process_resident_memory_bytes ",
+        "process_open_fds ",
+        "process_cpu_seconds_total ",
+    ] {
+        assert!(text.contains(wanted), "{wanted} in\n{text}");
+    }
+    let figure = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} in\n{text}"))
+    };
+    assert!(figure("process_resident_memory_bytes") > 1e6);
+    assert!(figure("process_open_fds") >= 3.0);
+    assert!(figure("process_cpu_seconds_total") > 0.0);
+}

@@ -65,6 +65,11 @@ async fn private_addresses_are_refused_by_default() {
         assert_eq!(body["code"], Value::from(1003), "{url}: {body}");
         let msg = body["msg"].as_str().expect("msg");
         assert!(msg.contains("not a public address"), "{url}: {msg}");
+        // The refusal names the flags an operator would set to allow it.
+        assert!(
+            msg.contains("--allow-network CIDR") && msg.contains("--allow-private-networks"),
+            "{url}: {msg}"
+        );
         let (status, v1) = app
             .post(
                 &key,

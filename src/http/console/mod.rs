@@ -174,6 +174,7 @@ async fn sign_in(
         return Err(ServiceError::invalid("send {\"key\": \"<your API key>\"}").into());
     };
     let session = state.sessions.open(&key).await?;
+    crate::request_id::note_tenant(&session.caller.tenant);
     let who = Who {
         tenant: session.caller.tenant.clone(),
         role: session.caller.role.as_str(),

@@ -115,7 +115,10 @@ pub async fn dispatch(
         region: state.config.volc.region.clone(),
     };
     let caller = match auth::authenticate(&state, &method, &uri, &headers, &body, &query).await {
-        Ok(caller) => caller,
+        Ok(caller) => {
+            crate::request_id::note_tenant(&caller.tenant);
+            caller
+        }
         Err(e) => return refused(&meta, e),
     };
     if meta.version != VERSION {
@@ -224,6 +227,7 @@ fn answer_value(meta: &Meta, result: Result<Value, VolcError>) -> (StatusCode, V
             json!({"ResponseMetadata": meta.value(), "Result": result}),
         ),
         Err(error) => {
+            crate::request_id::note_code(error.code);
             let mut metadata = meta.value();
             metadata["Error"] = json!({"Code": error.code, "Message": error.message});
             (error.status, json!({"ResponseMetadata": metadata}))

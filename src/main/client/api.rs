@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use serde_json::Value;
 
 use super::session::Login;
@@ -51,14 +51,12 @@ impl Api {
             .bearer_auth(&self.login.key)
     }
 
-    /// Sends and reads a JSON answer (`Null` for an empty one); a refusal becomes `Refused`.
+    /// Sends and reads a JSON answer (`Null` for an empty one); a refusal becomes `Refused`, a
+    /// failure to reach the server a `network error` naming the URL.
     pub async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
-        let response = request
-            .send()
-            .await
-            .with_context(|| format!("cannot reach {}", self.login.server))?;
+        let response = request.send().await.map_err(network_error)?;
         let status = response.status();
-        let text = response.text().await.context("reading the answer")?;
+        let text = response.text().await.map_err(network_error)?;
         let body: Value = if text.is_empty() {
             Value::Null
         } else {
@@ -107,6 +105,24 @@ impl Api {
             }
         }
     }
+}
+
+/// A request that did not get an answer: said as a network failure, with the URL it was for and
+/// the innermost cause (`Connection refused`, `dns error`, a timeout), never as a refusal.
+pub fn network_error(e: reqwest::Error) -> anyhow::Error {
+    let url = e
+        .url()
+        .map_or_else(|| "the server".to_owned(), ToString::to_string);
+    let mut cause: &dyn std::error::Error = &e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    let what = if e.is_timeout() {
+        "timed out".to_owned()
+    } else {
+        cause.to_string()
+    };
+    anyhow!("network error: could not reach {url} ({what})")
 }
 
 /// A path segment, percent-encoded.

@@ -3,6 +3,7 @@
 //! failed, with the server's sentence).
 
 mod api;
+mod list;
 mod output;
 mod session;
 mod upload;
@@ -50,8 +51,12 @@ pub enum ClientCommand {
         /// A part of the name (case does not matter).
         #[arg(long)]
         name: Option<String>,
+        /// How many (the server sends at most 100 a page; more are fetched page by page).
         #[arg(long, default_value_t = 50)]
         limit: u32,
+        /// Continue after an earlier listing (the cursor it printed on stderr).
+        #[arg(long)]
+        cursor: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -124,7 +129,7 @@ pub const NAMES: &[&str] = &[
 ];
 
 fn print_json(value: &Value) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    outln!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
@@ -157,32 +162,22 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<bool> {
             status,
             name,
             limit,
+            cursor,
             json,
         } => {
-            let mut query = url::form_urlencoded::Serializer::new(String::new());
-            query.append_pair("limit", &limit.clamp(1, 100).to_string());
-            for (key, value) in [
+            let filters = [
                 ("assetType", asset_type),
                 ("status", status),
                 ("name", name),
-            ] {
-                if let Some(value) = value {
-                    query.append_pair(key, &value);
-                }
-            }
-            let page = api.get(&format!("/v1/assets?{}", query.finish())).await?;
+            ];
+            let listed = list::assets(&api, &filters, limit, cursor).await;
             if json {
-                print_json(&page["items"])?;
+                print_json(&Value::Array(listed.items.clone()))?;
             } else {
-                let rows: Vec<Vec<String>> = page["items"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(output::asset_row)
-                    .collect();
+                let rows: Vec<Vec<String>> = listed.items.iter().map(output::asset_row).collect();
                 output::table(&output::ASSET_HEADERS, &rows);
             }
-            Ok(true)
+            Ok(listed.report())
         }
         ClientCommand::Get { id, json } => {
             let asset = api.get(&format!("/v1/assets/{}", encode(&id))).await?;
@@ -202,10 +197,10 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<bool> {
                     if force { "?force=true" } else { "" }
                 );
                 match api.send(api.request(reqwest::Method::DELETE, &path)).await {
-                    Ok(_) => println!("deleted {id}"),
+                    Ok(_) => outln!("deleted {id}"),
                     Err(e) => {
                         ok = false;
-                        eprintln!("{id}: {e:#}");
+                        errln!("{id}: {e:#}");
                     }
                 }
             }
@@ -219,13 +214,13 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<bool> {
                     Ok(asset) => {
                         ok &= asset["status"] != "Failed";
                         if !json {
-                            println!("{}", output::outcome(&id, &asset));
+                            outln!("{}", output::outcome(&id, &asset));
                         }
                         settled.push(asset);
                     }
                     Err(e) => {
                         ok = false;
-                        eprintln!("{id}: {e:#}");
+                        errln!("{id}: {e:#}");
                     }
                 }
             }
@@ -253,7 +248,7 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<bool> {
                 )
                 .send()
                 .await
-                .context("downloading")?;
+                .map_err(api::network_error)?;
             if !response.status().is_success() {
                 bail!(
                     "the server answered HTTP {} for the content",
@@ -274,12 +269,12 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<bool> {
                 )
             })?;
             let mut written = 0u64;
-            while let Some(chunk) = response.chunk().await.context("downloading")? {
+            while let Some(chunk) = response.chunk().await.map_err(api::network_error)? {
                 tokio::io::AsyncWriteExt::write_all(&mut file, &chunk).await?;
                 written += chunk.len() as u64;
             }
             tokio::io::AsyncWriteExt::flush(&mut file).await?;
-            println!("{} ({})", target.display(), output::bytes(written));
+            outln!("{} ({})", target.display(), output::bytes(written));
             Ok(true)
         }
         ClientCommand::Review { command } => review(&api, command).await,
@@ -300,14 +295,14 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<bool> {
                             .into_iter()
                             .flatten()
                         {
-                            eprintln!(
+                            errln!(
                                 "{}: {} ({})",
                                 v["field"].as_str().unwrap_or("?"),
                                 v["message"].as_str().unwrap_or(""),
                                 v["code"].as_str().unwrap_or("")
                             );
                         }
-                        eprintln!("{}", refused.message);
+                        errln!("{}", refused.message);
                         Ok(false)
                     }
                     _ => Err(e),
@@ -345,7 +340,7 @@ async fn review(api: &Api, command: ReviewCommand) -> anyhow::Result<bool> {
             let asset = api
                 .post(&format!("/v1/reviews/{}/approve", encode(&id)), &json!({}))
                 .await?;
-            println!("{}", output::outcome(&id, &asset));
+            outln!("{}", output::outcome(&id, &asset));
         }
         ReviewCommand::Reject { id, reason } => {
             let asset = api
@@ -354,7 +349,7 @@ async fn review(api: &Api, command: ReviewCommand) -> anyhow::Result<bool> {
                     &json!({ "reason": reason }),
                 )
                 .await?;
-            println!("{}", output::outcome(&id, &asset));
+            outln!("{}", output::outcome(&id, &asset));
         }
     }
     Ok(true)
@@ -379,10 +374,16 @@ async fn login(server: &str) -> anyhow::Result<()> {
     }
     let login = session::Login { server, key };
     let api = Api::new(login.clone())?;
-    api.get("/v1/usage")
-        .await
-        .context("the server did not accept the key")?;
+    // Only a refusal of the key is one; a network failure says so (and names the URL).
+    if let Err(e) = api.get("/v1/usage").await {
+        match e.downcast_ref::<api::Refused>() {
+            Some(refused) if refused.status == 401 || refused.status == 403 => {
+                bail!("the server did not accept the key: {refused}")
+            }
+            _ => return Err(e),
+        }
+    }
     let file = session::save(&login)?;
-    println!("logged in to {}; saved to {}", login.server, file.display());
+    outln!("logged in to {}; saved to {}", login.server, file.display());
     Ok(())
 }

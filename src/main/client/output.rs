@@ -54,12 +54,12 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
         }
         console::truncate_str(&out, width, "…").into_owned()
     };
-    println!(
+    outln!(
         "{}",
         line(headers.iter().map(|h| (*h).to_owned()).collect())
     );
     for row in rows {
-        println!("{}", line(row.clone()));
+        outln!("{}", line(row.clone()));
     }
 }
 
@@ -94,7 +94,7 @@ pub fn asset_detail(asset: &Value) {
     }
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     for (key, value) in rows {
-        println!("{key:<width$}  {value}");
+        outln!("{key:<width$}  {value}");
     }
 }
 

@@ -196,7 +196,7 @@ pub async fn upload(api: &Api, args: UploadArgs) -> anyhow::Result<bool> {
                 if args.json {
                     answers.push(json!({"source": source, "asset": asset}));
                 } else {
-                    println!("{}", output::outcome(&source, &asset));
+                    outln!("{}", output::outcome(&source, &asset));
                 }
             }
             Err(e) => {
@@ -204,13 +204,13 @@ pub async fn upload(api: &Api, args: UploadArgs) -> anyhow::Result<bool> {
                 if args.json {
                     answers.push(json!({"source": source, "error": format!("{e:#}")}));
                 } else {
-                    eprintln!("{source}: {e:#}");
+                    errln!("{source}: {e:#}");
                 }
             }
         }
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&answers)?);
+        outln!("{}", serde_json::to_string_pretty(&answers)?);
     }
     Ok(ok)
 }

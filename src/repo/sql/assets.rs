@@ -389,6 +389,21 @@ where
         keyset_page::<DB>(&rows, limit)
     }
 
+    async fn review_backlog(&self) -> RepoResult<(u64, Option<DateTime<Utc>>)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*), MIN(updated_at) FROM assets \
+             WHERE status = 'PendingReview' AND deleted_at IS NULL",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        let count: i64 = row.try_get(0)?;
+        let oldest: Option<i64> = row.try_get(1)?;
+        Ok((
+            u64::try_from(count).unwrap_or(0),
+            oldest.map(super::rows::from_millis).transpose()?,
+        ))
+    }
+
     async fn rename_asset(
         &self,
         tenant: &str,

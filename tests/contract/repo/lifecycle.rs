@@ -45,6 +45,7 @@ async fn review_queue_contract(repo: Arc<dyn Repo>) {
         moderation: Some(record.clone()),
         at: Utc::now(),
     };
+    assert_eq!(repo.review_backlog().await.expect("backlog"), (0, None));
     for id in [ids[2], ids[0], ids[1]] {
         let id = AssetId::parse(id).expect("id");
         assert!(
@@ -53,6 +54,15 @@ async fn review_queue_contract(repo: Arc<dyn Repo>) {
                 .expect("hold")
         );
     }
+    // The backlog: how many wait, and since the oldest hold (millisecond precision).
+    let (held, since) = repo.review_backlog().await.expect("backlog");
+    assert_eq!(held, 3);
+    let since = since.expect("a held asset");
+    assert!(
+        (since - hold.at).num_milliseconds().abs() <= 1,
+        "{since} vs {}",
+        hold.at
+    );
     // Every tenant's held assets, oldest first, in keyset pages.
     let first = repo.list_pending_reviews(None, 2).await.expect("queue");
     let got: Vec<&str> = first.items.iter().map(|a| a.id.as_str()).collect();
@@ -101,6 +111,7 @@ async fn review_queue_contract(repo: Arc<dyn Repo>) {
             .len(),
         2
     );
+    assert_eq!(repo.review_backlog().await.expect("backlog").0, 2);
 }
 
 fn day2(s: u32) -> DateTime<Utc> {
