@@ -52,7 +52,8 @@ fn access_log(method: &Method, response: &Response, notes: &Notes, id: &str, too
     let route = notes.route.as_deref().unwrap_or("unmatched");
     let tenant = notes.tenant.as_deref().unwrap_or("-");
     let code = notes.code.unwrap_or("-");
-    let latency_ms = took.as_secs_f64() * 1000.0;
+    // Milliseconds to the microsecond (`0.288`, not `0.28776799999999997`).
+    let latency_ms = took.as_micros() as f64 / 1000.0;
     let status = status.as_u16();
     macro_rules! access {
         ($level:ident) => {

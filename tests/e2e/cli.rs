@@ -296,6 +296,22 @@ async fn ls_pages_past_the_servers_cap_and_says_where_it_stopped() {
     .await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(ids(&out), all[101..].to_vec());
+    // A page that fails: what was gathered (nothing here), where it stopped, status 1.
+    let out = cli(
+        &app,
+        &key,
+        &config,
+        &["ls", "--cursor", "not-a-cursor", "--json"],
+        "",
+    )
+    .await;
+    assert!(!out.status.success());
+    assert_eq!(json(&out), Value::Array(vec![]));
+    let said = stderr(&out);
+    assert!(
+        said.contains("stopped after 0 of 50 assets") && said.contains("cursor"),
+        "{said}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
