@@ -42,6 +42,7 @@ mod shutdown;
 mod ssrf;
 mod tenancy;
 mod tus;
+mod upgrade;
 mod upload_races;
 mod v1_api;
 mod v1_uploads;
