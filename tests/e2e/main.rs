@@ -5,6 +5,7 @@ mod common;
 mod corpus;
 
 mod admission;
+mod backup;
 mod cli;
 mod cluster;
 mod concurrency;
@@ -28,6 +29,7 @@ mod lifecycle;
 mod lying_media;
 mod manxue;
 mod media_rules;
+mod migrate;
 mod moderation;
 mod multinode;
 mod observability;
