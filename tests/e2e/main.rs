@@ -40,6 +40,7 @@ mod quotas;
 mod refusals;
 mod resolve;
 mod resolve_anywhere;
+mod reverse_proxy;
 mod shutdown;
 mod ssrf;
 mod tenancy;
