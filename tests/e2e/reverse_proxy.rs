@@ -125,6 +125,9 @@ fn site(upstream: &str, https: u16, http: u16, cert: &Path, key: &Path) -> Strin
 }
 
 fn start_nginx(bin: &Path, dir: &Path, site: &str, https: u16) -> Nginx {
+    // Workers (another user when nginx starts as root) spool bodies under this directory.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let d = dir.display();
     std::fs::write(dir.join("assetlib.conf"), site).expect("site");
     std::fs::write(
