@@ -78,6 +78,61 @@ async fn an_embedded_library_moves_to_postgres_and_s3_and_two_nodes_serve_it() {
         .expect("delete");
     assert_eq!(gone.status(), StatusCode::NO_CONTENT);
 
+    // A group, an Idempotency-Key's recorded answer (bytes in the row), and a resumable
+    // upload half sent (its part in the blob store).
+    let group: Value = http
+        .post(format!("{}/v1/groups", node.base))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({ "name": "moved" }))
+        .send()
+        .await
+        .expect("group")
+        .json()
+        .await
+        .expect("JSON");
+    let group_id = group["groupId"].as_str().expect("group id").to_owned();
+    let once_doc = document("once.txt", 1);
+    let put_once = |base: String| {
+        http.put(format!("{base}/v1/assets/once.txt?assetType=Document"))
+            .bearer_auth(&admin)
+            .header("Idempotency-Key", "moved-once")
+            .header("Content-Type", "text/plain")
+            .body(once_doc.clone())
+            .send()
+    };
+    let once = put_once(node.base.clone()).await.expect("once");
+    assert_eq!(once.status(), StatusCode::CREATED);
+    let once_id = once.json::<Value>().await.expect("JSON")["assetId"].clone();
+    let resumed = document("resumed.txt", 40);
+    let half = resumed.len() / 2;
+    let created = http
+        .post(format!("{}/v1/uploads/tus", node.base))
+        .bearer_auth(&admin)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", resumed.len().to_string())
+        .header("Upload-Metadata", "assetType RG9jdW1lbnQ=")
+        .send()
+        .await
+        .expect("tus create");
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let location = created.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let tus_patch = |base: &str, offset: usize, bytes: &[u8]| {
+        http.patch(format!("{base}{location}"))
+            .bearer_auth(&admin)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Content-Type", "application/offset+octet-stream")
+            .header("Upload-Offset", offset.to_string())
+            .body(bytes.to_vec())
+            .send()
+    };
+    let first = tus_patch(&node.base, 0, &resumed[..half])
+        .await
+        .expect("patch");
+    assert_eq!(first.status(), StatusCode::NO_CONTENT);
+
     let schema = PgSchema::create(&pg, "migrate_target").await;
     let blob_dir = tempfile::tempdir().expect("blob dir");
     let bucket = match s3_bucket("migrate-target", "migrate to S3 (a directory instead)").await {
@@ -187,6 +242,36 @@ async fn an_embedded_library_moves_to_postgres_and_s3_and_two_nodes_serve_it() {
         .await
         .expect("restore");
     assert_eq!(restored.status(), StatusCode::OK);
+    // The group, the recorded answer and the half-sent upload came along.
+    let groups: Value = http
+        .get(format!("{}/v1/groups", n1.base))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("groups")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(groups["items"][0]["groupId"], group_id.as_str(), "{groups}");
+    let replayed = put_once(n2.base.clone()).await.expect("replay");
+    assert_eq!(replayed.status(), StatusCode::CREATED);
+    assert_eq!(
+        replayed.json::<Value>().await.expect("JSON")["assetId"],
+        once_id
+    );
+    let rest = tus_patch(&n2.base, half, &resumed[half..])
+        .await
+        .expect("patch");
+    assert_eq!(rest.status(), StatusCode::NO_CONTENT);
+    let from_tus = rest.headers()["asset-id"].to_str().expect("id").to_owned();
+    wait_settled(&http, &n1.base, &admin, &from_tus).await;
+    let content = http
+        .get(format!("{}/v1/assets/{from_tus}/content", n1.base))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("content");
+    assert!(content.bytes().await.expect("bytes")[..] == resumed[..]);
     // New rows get new ids (the sequences moved on); each node sees the other's upload.
     let fresh = put(
         &http,
@@ -207,7 +292,7 @@ async fn an_embedded_library_moves_to_postgres_and_s3_and_two_nodes_serve_it() {
         .json()
         .await
         .expect("JSON");
-    assert_eq!(list["items"].as_array().expect("items").len(), 14, "{list}");
+    assert_eq!(list["items"].as_array().expect("items").len(), 16, "{list}");
     drop((n1, n2));
 
     let scratch = tempfile::tempdir().expect("scratch");
