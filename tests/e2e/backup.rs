@@ -90,6 +90,37 @@ async fn a_backup_taken_during_uploads_serves_every_acknowledged_asset_byte_for_
     let png = media::png(400, 320);
     let image = put_image(&http, &node.base, &key, png.clone()).await;
 
+    // A resumable upload half sent: its part goes into the backup too.
+    let resumed = document("resumed.txt", 30);
+    let half = resumed.len() / 2;
+    let created = http
+        .post(format!("{}/v1/uploads/tus", node.base))
+        .bearer_auth(&key)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", resumed.len().to_string())
+        .header("Upload-Metadata", "assetType RG9jdW1lbnQ=")
+        .send()
+        .await
+        .expect("tus create");
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let location = created.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let tus_patch = |base: &str, offset: usize, bytes: &[u8]| {
+        http.patch(format!("{base}{location}"))
+            .bearer_auth(&key)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Content-Type", "application/offset+octet-stream")
+            .header("Upload-Offset", offset.to_string())
+            .body(bytes.to_vec())
+            .send()
+    };
+    let sent = tus_patch(&node.base, 0, &resumed[..half])
+        .await
+        .expect("patch");
+    assert_eq!(sent.status(), StatusCode::NO_CONTENT);
+
     let acked = Arc::new(Mutex::new(Vec::<Acked>::new()));
     for n in 0..8 {
         let name = format!("before-{n}.txt");
@@ -184,6 +215,21 @@ async fn a_backup_taken_during_uploads_serves_every_acknowledged_asset_byte_for_
         "a signed URL of the original"
     );
     assert!(resp.bytes().await.expect("bytes")[..] == png[..]);
+
+    // The half-sent upload is finished on the copy.
+    let rest = tus_patch(&restored.base, half, &resumed[half..])
+        .await
+        .expect("patch");
+    assert_eq!(rest.status(), StatusCode::NO_CONTENT);
+    let id = rest.headers()["asset-id"].to_str().expect("id").to_owned();
+    wait_settled(&http, &restored.base, &key, &id).await;
+    let content = http
+        .get(format!("{}/v1/assets/{id}/content", restored.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("content");
+    assert!(content.bytes().await.expect("bytes")[..] == resumed[..]);
 
     // The copy takes uploads of its own.
     put(
