@@ -39,6 +39,15 @@ enum Command {
     /// Exit status: 0 clean, 1 problems found and repaired, 4 problems left (run with
     /// --repair), 8 the check itself failed.
     Fsck(FsckArgs),
+    /// Copy the embedded database and its blobs into a new directory, while the server runs.
+    ///
+    /// The copy is a data directory: `assetlib serve --data-dir DIR` serves it.
+    Backup(BackupArgs),
+    /// Move an embedded library (server stopped) to PostgreSQL and an S3-compatible bucket.
+    ///
+    /// Every row and blob is copied and verified; run it again after an interruption and it
+    /// resumes. A target that holds anything else is refused.
+    Migrate(MigrateArgs),
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
@@ -61,6 +70,27 @@ struct FsckArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    storage: StorageArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct BackupArgs {
+    /// The new directory the copy is written to (missing or empty).
+    #[arg(long)]
+    to: std::path::PathBuf,
+    #[command(flatten)]
+    storage: StorageArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct MigrateArgs {
+    /// The PostgreSQL database to move to (postgres://…), empty or this migration's own.
+    #[arg(long)]
+    to_database: String,
+    /// The blob store to move to (s3://BUCKET; endpoint and credentials from AWS_*).
+    #[arg(long)]
+    to_store: String,
     #[command(flatten)]
     storage: StorageArgs,
 }
@@ -258,6 +288,81 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn backup(args: BackupArgs) -> anyhow::Result<()> {
+    let source = assetlib::service::backup::BackupSource {
+        data_dir: args.storage.data_dir.clone(),
+        database_url: args.storage.database_url(),
+        blob_url: args.storage.blob_url(),
+    };
+    let progress = |done: u64, total: u64| {
+        if done.is_multiple_of(100) || done == total {
+            eprintln!("backup: {done}/{total} blobs copied");
+        }
+    };
+    let report = assetlib::service::backup::backup(&source, &args.to, &progress)
+        .await
+        .context("backup failed")?;
+    println!(
+        "backed up {} assets: {} blobs ({} bytes, each checked against its sha256), {} previews, \
+         {} parts of unfinished uploads into {}",
+        report.assets,
+        report.blobs,
+        report.bytes,
+        report.previews,
+        report.upload_parts,
+        args.to.display()
+    );
+    Ok(())
+}
+
+async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
+    use assetlib::service::migrate::{self, MigrateSource, MigrateTarget, Progress};
+    let source = MigrateSource {
+        data_dir: args.storage.data_dir.clone(),
+        database_url: args.storage.database_url(),
+        blob_url: args.storage.blob_url(),
+    };
+    let target = MigrateTarget {
+        database_url: args.to_database,
+        blob_url: args.to_store,
+    };
+    let progress = |step: Progress| match step {
+        Progress::Resuming => eprintln!("migrate: resuming the migration of this library"),
+        Progress::Blobs {
+            done,
+            total,
+            skipped,
+        } if done.is_multiple_of((total / 20).max(1)) || done == total => {
+            eprintln!("migrate: blobs {done}/{total} ({skipped} already there)")
+        }
+        Progress::Rows { table, done, total } if done % 10_000 < 250 || done == total => {
+            eprintln!("migrate: {table} {done}/{total} rows")
+        }
+        Progress::Verified { table, rows } => {
+            eprintln!("migrate: {table} verified ({rows} rows)")
+        }
+        _ => {}
+    };
+    let report = migrate::migrate(&source, &target, &progress)
+        .await
+        .context("migration stopped (run the same command again to resume)")?;
+    println!(
+        "migrated {} rows of {} tables and {} blobs ({} copied, {} bytes, each checked against \
+         its sha256; {} already there), {} previews, {} parts of unfinished uploads to {} and {}",
+        report.rows,
+        report.tables,
+        report.blobs_copied + report.blobs_present,
+        report.blobs_copied,
+        report.bytes,
+        report.blobs_present,
+        report.previews,
+        report.upload_parts,
+        assetlib::config::redact_url(&target.database_url),
+        target.blob_url
+    );
+    Ok(())
+}
+
 /// fsck's exit statuses (as fsck(8)).
 const FSCK_REPAIRED: u8 = 1;
 const FSCK_PROBLEMS_LEFT: u8 = 4;
@@ -381,6 +486,8 @@ async fn run() -> ExitCode {
         Command::Serve(args) => (serve(args, true).await, ExitCode::FAILURE),
         Command::Worker(args) => (serve(args, false).await, ExitCode::FAILURE),
         Command::Keys { command } => (keys(command).await, ExitCode::FAILURE),
+        Command::Backup(args) => (backup(args).await, ExitCode::FAILURE),
+        Command::Migrate(args) => (migrate(args).await, ExitCode::FAILURE),
         Command::Completions { shell } => {
             let mut command = Cli::command();
             // Generated whole first: the generator panics on a failed write.
@@ -404,6 +511,30 @@ async fn run() -> ExitCode {
         Err(e) => {
             errln!("assetlib: {e:#}");
             failure
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every flag of `backup` and `migrate` of their own (not the storage flags, in the serve
+    /// table) has its row in docs/CONFIGURATION.md.
+    #[test]
+    fn configuration_lists_the_flags_of_backup_and_migrate() {
+        let doc = include_str!("../docs/CONFIGURATION.md");
+        let cli = super::Cli::command();
+        let storage = ["data-dir", "database-url", "blob-url"];
+        for name in ["backup", "migrate"] {
+            let command = cli.find_subcommand(name).expect("the command");
+            for arg in command.get_arguments() {
+                let Some(long) = arg.get_long().filter(|l| !storage.contains(l)) else {
+                    continue;
+                };
+                let row = format!("| `assetlib {name} --{long}");
+                assert!(doc.contains(&row), "docs/CONFIGURATION.md has no {row}");
+            }
         }
     }
 }

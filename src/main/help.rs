@@ -5,7 +5,10 @@ use clap::Command;
 
 /// The groups in the order shown, each with its commands in order.
 const GROUPS: &[(&str, &[&str])] = &[
-    ("Server commands", &["serve", "worker", "keys", "fsck"]),
+    (
+        "Server commands",
+        &["serve", "worker", "keys", "fsck", "backup", "migrate"],
+    ),
     ("Client commands", super::client::NAMES),
 ];
 

@@ -11,6 +11,16 @@ pub enum RepoError {
     Unsupported(String),
     #[error("cannot open the database: {0}")]
     Open(String),
+    #[error(
+        "the database is at schema version {found}, newer than this assetlib {release} knows \
+         (up to {known}): a newer release migrated it, and migrations only go forward. Run that \
+         release, or restore the backup taken before the upgrade (docs/OPERATIONS.md, Upgrades)"
+    )]
+    NewerSchema {
+        found: i64,
+        known: i64,
+        release: &'static str,
+    },
 }
 
 impl RepoError {

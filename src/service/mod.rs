@@ -17,8 +17,12 @@
 //! | `IdempotencyService` | Idempotency-Key: claim, replay, record, sweep | idempotency keys |
 //! | `WebhookService` | webhook endpoints, the delivery log, redeliver; the dispatcher that signs, sends and retries | webhooks, webhook sender |
 //! | `StorageCheck` | readiness: can the temp directory and the blob store take a write (a small probe, kept 2 s) | blobs |
+//! | `backup` | `assetlib backup`: a consistent copy of an embedded deployment while it runs | its own SQLite connection, blobs |
+//! | `migrate` (`migrate/`) | `assetlib migrate`: an embedded library moved to PostgreSQL + S3, verified, resumable | SQLite and PostgreSQL connections of its own, blobs |
 //! | `Fsck` | consistency check, repairs, orphan sweep | maintenance, assets, jobs, blob holds, blobs |
 
+pub mod backup;
+mod blob_copy;
 mod blob_guard;
 mod delivery;
 mod error;
@@ -30,6 +34,7 @@ mod idempotency;
 mod ingest;
 mod keys;
 mod library;
+pub mod migrate;
 mod processing;
 mod quota;
 mod review;

@@ -8,6 +8,8 @@ use std::sync::LazyLock;
 
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
+use crate::repo::{RepoError, RepoResult};
+
 /// `(file name, contents)` of the named files of `migrations/DIR`.
 macro_rules! files {
     ($dir:literal: $($name:literal),+ $(,)?) => {
@@ -60,6 +62,25 @@ const POSTGRES_FILES: &[(&str, &str)] = files!("postgres":
 
 pub(crate) static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator(SQLITE_FILES));
 pub(crate) static POSTGRES: LazyLock<Migrator> = LazyLock::new(|| migrator(POSTGRES_FILES));
+
+/// Refuses a database whose highest applied migration (`applied`, read from sqlx's
+/// `_sqlx_migrations`; `None` for a new database) is newer than every migration of `migrator`:
+/// a newer release migrated it, and this one would misread its rows.
+pub(crate) fn refuse_newer(applied: Option<i64>, migrator: &Migrator) -> RepoResult<()> {
+    let known = migrator.iter().map(|m| m.version).max().unwrap_or_default();
+    match applied {
+        Some(found) if found > known => Err(RepoError::NewerSchema {
+            found,
+            known,
+            release: env!("CARGO_PKG_VERSION"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The query for the highest migration applied (fails before the first: no table yet — a
+/// failure of another kind shows again when the migrations run).
+pub(crate) const APPLIED_VERSION: &str = "SELECT MAX(version) FROM _sqlx_migrations";
 
 /// A migrator over files named `VERSION_DESCRIPTION.sql` (sqlx's naming: the description is
 /// the rest of the name with `_` read as a space; `-- no-transaction` first opts out of the

@@ -92,6 +92,14 @@ impl SqlRepo<Postgres> {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await?;
+        super::migrations::refuse_newer(
+            sqlx::query_scalar::<Postgres, Option<i64>>(super::migrations::APPLIED_VERSION)
+                .fetch_one(&pool)
+                .await
+                .ok()
+                .flatten(),
+            &super::migrations::POSTGRES,
+        )?;
         super::migrations::POSTGRES.run(&pool).await?;
         super::names::backfill_folded_names(&pool).await?;
         Ok(Self::new(pool.clone(), pool))

@@ -59,6 +59,14 @@ impl SqlRepo<Sqlite> {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone())
             .await?;
+        super::migrations::refuse_newer(
+            sqlx::query_scalar::<Sqlite, Option<i64>>(super::migrations::APPLIED_VERSION)
+                .fetch_one(&write)
+                .await
+                .ok()
+                .flatten(),
+            &super::migrations::SQLITE,
+        )?;
         super::migrations::SQLITE.run(&write).await?;
         super::names::backfill_folded_names(&write).await?;
         let read = SqlitePoolOptions::new()
