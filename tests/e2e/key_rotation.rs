@@ -8,18 +8,27 @@ use reqwest::StatusCode;
 
 use crate::common::{client, run, serve};
 
-/// `assetlib keys create`: (id, secret) from its two lines.
+/// The ids `assetlib keys list` shows.
+fn key_ids(data: &str) -> Vec<String> {
+    let (code, out) = run(&["keys", "list", "--data-dir", data]);
+    assert_eq!(code, 0, "{out}");
+    out.lines()
+        .skip(1)
+        .filter_map(|line| line.split_whitespace().next().map(str::to_owned))
+        .collect()
+}
+
+/// `assetlib keys create`: (id, secret) — the secret alone on stdout, the id the one new in
+/// `keys list`.
 fn create_key(data: &str, tenant: &str) -> (String, String) {
+    let before = key_ids(data);
     let (code, out) = run(&["keys", "create", "--tenant", tenant, "--data-dir", data]);
     assert_eq!(code, 0, "{out}");
-    let mut lines = out.lines();
-    let first = lines.next().expect("a first line");
-    let id = first
-        .strip_prefix("Created key ")
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no id in {first}"))
-        .to_owned();
-    let secret = lines.last().expect("the secret").trim().to_owned();
+    let secret = out.lines().last().expect("the secret").trim().to_owned();
+    let id = key_ids(data)
+        .into_iter()
+        .find(|id| !before.contains(id))
+        .unwrap_or_else(|| panic!("no new key in the list after creating one"));
     (id, secret)
 }
 
