@@ -16,6 +16,7 @@ mod error;
 mod net;
 mod onnx;
 mod ops;
+mod pointwise;
 mod proto;
 mod tensor;
 mod tfjs;

@@ -96,7 +96,7 @@ fn image_to_columns(
 }
 
 /// `c += a · b` for row-major `a` `[m, k]`, `b` `[k, n]`, `c` `[m, n]`.
-pub(crate) fn gemm(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+fn gemm(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
     assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
     // SAFETY: the three slices hold at least the cells the strides reach (asserted above), and
     // `c` is borrowed mutably, so it overlaps neither `a` nor `b`.

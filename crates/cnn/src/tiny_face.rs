@@ -109,13 +109,14 @@ impl TinyFaceNet {
         if height < 4 || width < 4 || input.len() != height * width * 3 {
             bail!("an input of {} values for {height}×{width}×3", input.len());
         }
-        let (mut h, mut w) = (height - 2, width - 2);
-        let mut x = conv3x3_valid(input, height, width, &self.conv0.0, &self.conv0.1);
-        leaky(&mut x);
-        for b in &self.blocks {
-            let (pooled, ph, pw) = max_pool_same(&x, h, w, b.channels, 2);
-            x = separable(&pooled, ph, pw, b);
-            (h, w) = (ph, pw);
+        let (mut x, mut h, mut w) = first_layer(input, height, width, &self.conv0.0, &self.conv0.1);
+        for (i, b) in self.blocks.iter().enumerate() {
+            if i > 0 {
+                let pooled;
+                (pooled, h, w) = max_pool_same(&x, h, w, b.channels, 2);
+                x = pooled;
+            }
+            x = separable(&x, h, w, b);
         }
         let (px, ph, pw) = max_pool_same(&x, h, w, 512, 1);
         let mut out = vec![0f32; ph * pw * 25];
@@ -193,32 +194,48 @@ fn leaky(x: &mut [f32]) {
     }
 }
 
-/// 3×3 convolution without padding on `[H, W, 3]`: weights `[3·3·3, M]`.
-fn conv3x3_valid(x: &[f32], h: usize, w: usize, weights: &[f32], bias: &[f32]) -> Vec<f32> {
+/// 3×3 convolution without padding on `[H, W, 3]` (weights `[3·3·3, M]`), leaky ReLU and
+/// the 2×2 max pool of stride 2 that follows, two convolved rows at a time: the full-size
+/// output of the first layer, the largest tensor of the net, is never held whole.
+fn first_layer(
+    x: &[f32],
+    h: usize,
+    w: usize,
+    weights: &[f32],
+    bias: &[f32],
+) -> (Vec<f32>, usize, usize) {
     let (oh, ow, m) = (h - 2, w - 2, bias.len());
-    let mut out = vec![0f32; oh * ow * m];
-    for row in out.chunks_exact_mut(m) {
-        row.copy_from_slice(bias);
-    }
-    // One output row at a time: its patches (27 values each) then one product.
+    let (ph, pw) = (oh.div_ceil(2), ow.div_ceil(2));
+    let mut pooled = vec![0f32; ph * pw * m];
     let mut cols = vec![0f32; ow * 27];
-    for oy in 0..oh {
-        for (ox, col) in cols.chunks_exact_mut(27).enumerate() {
-            for ky in 0..3 {
-                let src = &x[((oy + ky) * w + ox) * 3..][..9];
-                col[ky * 9..ky * 9 + 9].copy_from_slice(src);
+    let mut rows = [vec![0f32; ow * m], vec![0f32; ow * m]];
+    for py in 0..ph {
+        let pair = [2 * py, (2 * py + 1).min(oh - 1)];
+        for (oy, out) in pair.iter().zip(rows.iter_mut()) {
+            for (ox, col) in cols.chunks_exact_mut(27).enumerate() {
+                for ky in 0..3 {
+                    let at = ((oy + ky) * w + ox) * 3;
+                    col[ky * 9..ky * 9 + 9].copy_from_slice(&x[at..at + 9]);
+                }
+            }
+            for row in out.chunks_exact_mut(m) {
+                row.copy_from_slice(bias);
+            }
+            gemm(ow, 27, m, &cols, weights, out);
+            leaky(out);
+        }
+        let dst_row = &mut pooled[py * pw * m..(py + 1) * pw * m];
+        for (px, dst) in dst_row.chunks_exact_mut(m).enumerate() {
+            let (x0, x1) = (2 * px, (2 * px + 1).min(ow - 1));
+            let [r0, r1] = &rows;
+            let (a, b) = (&r0[x0 * m..(x0 + 1) * m], &r0[x1 * m..(x1 + 1) * m]);
+            let (d, e) = (&r1[x0 * m..(x0 + 1) * m], &r1[x1 * m..(x1 + 1) * m]);
+            for i in 0..m {
+                dst[i] = a[i].max(b[i]).max(d[i].max(e[i]));
             }
         }
-        gemm(
-            ow,
-            27,
-            m,
-            &cols,
-            weights,
-            &mut out[oy * ow * m..(oy + 1) * ow * m],
-        );
     }
-    out
+    (pooled, ph, pw)
 }
 
 /// 2×2 max pool, `SAME` (`ceil(in / stride)` outputs; windows over the bottom and right edges
@@ -253,39 +270,65 @@ fn max_pool_same(
 
 /// A separable block on `[H, W, C]` (zero padding of 1, so the size is kept).
 fn separable(x: &[f32], h: usize, w: usize, b: &Separable) -> Vec<f32> {
-    let c = b.channels;
-    let mut dw = vec![0f32; h * w * c];
-    for oy in 0..h {
-        for ox in 0..w {
-            let dst = &mut dw[(oy * w + ox) * c..][..c];
-            for ky in 0..3 {
-                let Some(iy) = (oy + ky).checked_sub(1).filter(|&iy| iy < h) else {
-                    continue;
-                };
-                for kx in 0..3 {
-                    let Some(ix) = (ox + kx).checked_sub(1).filter(|&ix| ix < w) else {
-                        continue;
-                    };
-                    let src = &x[(iy * w + ix) * c..][..c];
-                    let k = &b.depthwise[(ky * 3 + kx) * c..][..c];
-                    for i in 0..c {
-                        dst[i] += src[i] * k[i];
-                    }
-                }
-            }
-        }
-    }
+    let dw = depthwise(x, h, w, b.channels, &b.depthwise);
     let m = b.outputs;
     let mut out = vec![0f32; h * w * m];
     for row in out.chunks_exact_mut(m) {
         row.copy_from_slice(&b.bias);
     }
-    gemm(h * w, c, m, &dw, &b.pointwise, &mut out);
+    gemm(h * w, b.channels, m, &dw, &b.pointwise, &mut out);
     leaky(&mut out);
     out
 }
 
+/// 3×3 depthwise convolution with zero padding of 1 on `[H, W, C]`, kernel `[3, 3, C]`.
+fn depthwise(x: &[f32], h: usize, w: usize, c: usize, kernel: &[f32]) -> Vec<f32> {
+    let mut out = vec![0f32; h * w * c];
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has AVX2 and FMA (checked just above).
+        unsafe { depthwise_avx2(x, h, w, c, kernel, &mut out) };
+        return out;
+    }
+    depthwise_into(x, h, w, c, kernel, &mut out);
+    out
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn depthwise_avx2(x: &[f32], h: usize, w: usize, c: usize, kernel: &[f32], out: &mut [f32]) {
+    depthwise_into(x, h, w, c, kernel, out);
+}
+
+#[inline(always)]
+fn depthwise_into(x: &[f32], h: usize, w: usize, c: usize, kernel: &[f32], out: &mut [f32]) {
+    let row_len = w * c;
+    for oy in 0..h {
+        let dst_row = &mut out[oy * row_len..(oy + 1) * row_len];
+        for ky in 0..3 {
+            let Some(iy) = (oy + ky).checked_sub(1).filter(|&iy| iy < h) else {
+                continue;
+            };
+            let src_row = &x[iy * row_len..(iy + 1) * row_len];
+            for kx in 0..3 {
+                let k = &kernel[(ky * 3 + kx) * c..(ky * 3 + kx + 1) * c];
+                // Output pixels whose tap `kx` falls inside the row: ox + kx − 1 in 0..w.
+                let first = 1usize.saturating_sub(kx);
+                let last = (w + 1 - kx).min(w);
+                for ox in first..last {
+                    let ix = ox + kx - 1;
+                    let src = &src_row[ix * c..(ix + 1) * c];
+                    let dst = &mut dst_row[ox * c..(ox + 1) * c];
+                    for ((d, &s), &k) in dst.iter_mut().zip(src).zip(k) {
+                        *d += s * k;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// `c += a · b` for row-major `a` `[m, k]`, `b` `[k, n]`, `c` `[m, n]`.
 fn gemm(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
-    crate::ops::gemm(m, k, n, a, b, c);
+    crate::pointwise::product(m, k, n, a, b, c);
 }
