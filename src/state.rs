@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::domain::FaceDetectorKind;
 use crate::fetch::{HttpFetcher, HttpWebhookSender, NameLookup};
 use crate::jobs::{JobRegistry, PROCESS_ASSET};
-use crate::moderation::{Cascade, DecodeBudget, FaceDetector, Mtcnn};
+use crate::moderation::{DecodeBudget, FaceDetector, Mtcnn};
 use crate::repo::Repo;
 use crate::service::{
     Admission, ContentSigner, DeliveryService, Fsck, GatewayService, GroupService,
@@ -91,9 +91,6 @@ impl AppState {
         let sender = Arc::new(HttpWebhookSender::new(&config.fetch, Arc::clone(&lookup))?);
         let fetcher = Arc::new(HttpFetcher::new(&config.fetch, lookup, tmp_dir.clone())?);
         let detector: Arc<dyn FaceDetector> = match config.moderation.detector {
-            FaceDetectorKind::Cascade => {
-                Arc::new(Cascade::embedded().context("loading the face models")?)
-            }
             FaceDetectorKind::Mtcnn => {
                 Arc::new(Mtcnn::embedded().context("loading the face model")?)
             }

@@ -372,7 +372,6 @@ mod tests {
         assert!("seetaface".parse::<FaceDetectorKind>().is_err());
         assert!(file_from_toml("[moderation]\ndetector = \"yolo\"").is_err());
         assert_eq!("mtcnn".parse(), Ok(FaceDetectorKind::Mtcnn));
-        assert_eq!("cascade".parse(), Ok(FaceDetectorKind::Cascade));
         assert!("blaze".parse::<FaceDetectorKind>().is_err());
     }
 

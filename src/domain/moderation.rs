@@ -46,12 +46,9 @@ impl std::str::FromStr for FacePolicy {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FaceDetectorKind {
-    /// MTCNN (a cascade of three CNNs) on every image: the default.
+    /// MTCNN (a cascade of three CNNs): the default.
     #[default]
     Mtcnn,
-    /// face-api's tiny face detector screens every image, MTCNN confirms the ones it flags:
-    /// faster on images without a face, lower recall (docs/MODERATION.md).
-    Cascade,
 }
 
 impl std::str::FromStr for FaceDetectorKind {
@@ -59,15 +56,11 @@ impl std::str::FromStr for FaceDetectorKind {
 
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
         match raw {
-            "cascade" => Ok(FaceDetectorKind::Cascade),
             "mtcnn" => Ok(FaceDetectorKind::Mtcnn),
-            "seetaface" => Err(
-                "the face detector 'seetaface' was removed; use mtcnn (the default) or cascade"
-                    .to_owned(),
-            ),
-            other => Err(format!(
-                "unknown face detector '{other}'; expected mtcnn or cascade"
-            )),
+            "seetaface" => {
+                Err("the face detector 'seetaface' was removed; use mtcnn (the default)".to_owned())
+            }
+            other => Err(format!("unknown face detector '{other}'; expected mtcnn")),
         }
     }
 }
