@@ -6,7 +6,7 @@
 //! enlarged and centred on a plain canvas. Every image goes through the server's own scan
 //! (`moderation::scan_image`: decode — a JPEG scaled in the DCT —, working-size downscale,
 //! detection, preview), timed in CPU time of one core, with each candidate: MTCNN alone, the tiny face
-//! detector alone (its best score at several input sizes), and the shipped cascade (the tiny
+//! detector alone (its best score at several input sizes), and the cascade (the tiny
 //! detector screens, MTCNN confirms); then the tiny screen and the cascade at other thresholds.
 //! `--bench PHOTOS` also times each candidate over the bench photographs (`people-*.jpg`,
 //! `none-*.jpg` at 1920×1080 and 4000×3000), 5 scans each.
