@@ -1,15 +1,24 @@
 //! Face detector accuracy and speed over a labelled set (see docs/MODERATION.md).
 //!
-//! `cargo run --release --example face_eval -- DIR [LFW_NPY] [--min-face PX]`: `DIR/face/*` must be held, `DIR/noface/*` must pass. `LFW_NPY` is
+//! `cargo run --release --example face_eval -- DIR [LFW_NPY] [--bench PHOTOS]`: `DIR/face/*` must
+//! be held, `DIR/noface/*` must pass. `LFW_NPY` is
 //! scikit-image's `lfw_subset.npy` (100 face crops then 100 background crops, 25×25), each
 //! enlarged and centred on a plain canvas. Every image goes through the server's own scan
 //! (`moderation::scan_image`: decode — a JPEG scaled in the DCT —, working-size downscale,
-//! detection, preview), timed on one core; then the same set at other thresholds.
+//! detection, preview), timed in CPU time of one core, with each candidate: MTCNN alone, the tiny face
+//! detector alone (its best score at several input sizes), and the cascade (the tiny
+//! detector screens, MTCNN confirms); then the tiny screen and the cascade at other thresholds.
+//! `--bench PHOTOS` also times each candidate over the bench photographs (`people-*.jpg`,
+//! `none-*.jpg` at 1920×1080 and 4000×3000), 5 scans each.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use assetlib::moderation::{Decoded, FaceDetector, Mtcnn, scan_decoded, scan_image};
+use std::sync::Mutex;
+
+use assetlib::moderation::{
+    Cascade, Decoded, FaceBox, FaceDetector, Mtcnn, TinyFace, scan_decoded, scan_image,
+};
 use image::{DynamicImage, GrayImage, Luma};
 
 /// One labelled image: a file, or pixels made in memory (the LFW crops).
@@ -52,7 +61,7 @@ fn lfw(path: &Path) -> Vec<Item> {
 
 /// Faces found by the server's scan, and how long it took.
 fn scan(item: &Item, detector: &dyn FaceDetector) -> (usize, (u32, u32), Duration) {
-    let started = Instant::now();
+    let started = cpu_now();
     let found = match &item.source {
         Source::File(path) => scan_image(path, detector).expect("the image decodes"),
         Source::Pixels(pixels) => scan_decoded(
@@ -68,30 +77,93 @@ fn scan(item: &Item, detector: &dyn FaceDetector) -> (usize, (u32, u32), Duratio
     (
         found.faces.len(),
         (found.width, found.height),
-        started.elapsed(),
+        cpu_now().saturating_sub(started),
     )
 }
 
-fn detector(threshold: Option<f32>, min_face: Option<u32>) -> Box<dyn FaceDetector> {
-    let mut d = Mtcnn::embedded().expect("model");
-    if let Some(t) = threshold {
-        d = d.with_threshold(t);
+/// The tiny detector's best score on each image it is given (it reports no face, so the scan
+/// is the screen's whole cost).
+struct Probe {
+    tiny: TinyFace,
+    best: Mutex<f32>,
+}
+
+impl FaceDetector for Probe {
+    fn detect(&self, image: &image::RgbImage) -> Result<Vec<FaceBox>, String> {
+        let best = self.tiny.best_score(image)?;
+        if let Ok(mut b) = self.best.lock() {
+            *b = best;
+        }
+        Ok(Vec::new())
     }
-    if let Some(px) = min_face {
-        d = d.with_min_face(px);
+    fn name(&self) -> &'static str {
+        "tinyface-probe"
     }
-    Box::new(d)
+}
+
+/// CPU time of this process so far (`getrusage`, user + system): one core's work whatever
+/// else the machine runs, the JPEG decoder's worker threads included.
+fn cpu_now() -> Duration {
+    // SAFETY: `getrusage` writes one `rusage` into the zeroed value it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        if libc::getrusage(libc::RUSAGE_SELF, &mut usage) != 0 {
+            return Duration::ZERO;
+        }
+        usage
+    };
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn median_p99(mut times: Vec<Duration>) -> String {
+    if times.is_empty() {
+        return "—".to_owned();
+    }
+    times.sort();
+    format!(
+        "{:.1} / {:.1} ms",
+        ms(times[times.len() / 2]),
+        ms(times[(times.len() * 99 / 100).min(times.len() - 1)])
+    )
+}
+
+/// `hits/total (rate)`.
+fn rate(hits: usize, total: usize) -> String {
+    format!("{:.3} ({hits}/{total})", hits as f64 / total.max(1) as f64)
+}
+
+fn env_list(name: &str, default: &str) -> Vec<f32> {
+    std::env::var(name)
+        .unwrap_or_else(|_| default.to_owned())
+        .split(',')
+        .filter_map(|v| v.trim().parse().ok())
+        .collect()
+}
+
+/// What each candidate made of one image.
+struct Outcome {
+    mtcnn: bool,
+    mtcnn_time: Duration,
+    cascade: bool,
+    cascade_time: Duration,
+    /// Per tiny input side: best score and scan time.
+    tiny: Vec<(f32, Duration)>,
 }
 
 fn main() {
     let mut positional = Vec::new();
-    let mut min_face = None;
+    let mut bench = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--min-face" => {
-                min_face = Some(args.next().expect("--min-face PX").parse().expect("PX"));
-            }
+            "--bench" => bench = Some(args.next().expect("--bench PHOTOS")),
             _ => positional.push(arg),
         }
     }
@@ -119,81 +191,226 @@ fn main() {
     if let Some(npy) = positional.get(1) {
         set.extend(lfw(Path::new(npy)));
     }
-    let shipped = detector(None, min_face);
-    println!("detector: {}", shipped.name());
-    let (mut tp, mut fn_, mut fp, mut tn) = (0, 0, 0, 0);
-    let mut times: Vec<Duration> = Vec::new();
-    println!("| image | label | faces found | scan time |");
-    println!("|---|---|---|---|");
+    let sides: Vec<u32> = env_list("FACE_EVAL_TINY_SIDES", "320,416,480")
+        .into_iter()
+        .map(|v| v as u32)
+        .collect();
+    let screens = env_list(
+        "FACE_EVAL_SCREENS",
+        "0.02,0.05,0.08,0.1,0.15,0.2,0.3,0.4,0.5,0.6,0.7",
+    );
+    let mtcnn = Mtcnn::embedded().expect("model");
+    // FACE_EVAL_CASCADE="SIDE,THRESHOLD" tries other screen settings in the timed scans.
+    let mut cascade = Cascade::embedded().expect("model");
+    if let [side, threshold] = env_list("FACE_EVAL_CASCADE", "")[..] {
+        cascade = cascade
+            .with_screen_side(side as u32)
+            .with_screen_threshold(threshold);
+        println!("cascade screen: {side} px, threshold {threshold}");
+    }
+    let probes: Vec<Probe> = sides
+        .iter()
+        .map(|&side| Probe {
+            tiny: TinyFace::embedded().expect("model").with_side(side),
+            best: Mutex::new(0.0),
+        })
+        .collect();
+    println!("cascade: {}", cascade.name());
+    println!(
+        "| image | label | MTCNN faces | cascade faces | tiny best score per side {sides:?} |"
+    );
+    println!("|---|---|---|---|---|");
+    let mut outcomes = Vec::new();
     for item in &set {
-        let (found, (w, h), took) = scan(item, shipped.as_ref());
-        times.push(took);
-        let held = found > 0;
-        match (item.face, held) {
-            (true, true) => tp += 1,
-            (true, false) => fn_ += 1,
-            (false, true) => fp += 1,
-            (false, false) => tn += 1,
-        }
-        if !item.name.starts_with("lfw") || item.face != held {
+        let (m, (w, h), mtcnn_time) = scan(item, &mtcnn);
+        let (c, _, cascade_time) = scan(item, &cascade);
+        let tiny: Vec<(f32, Duration)> = probes
+            .iter()
+            .map(|p| {
+                let (_, _, t) = scan(item, p);
+                (*p.best.lock().expect("probe"), t)
+            })
+            .collect();
+        let o = Outcome {
+            mtcnn: m > 0,
+            mtcnn_time,
+            cascade: c > 0,
+            cascade_time,
+            tiny,
+        };
+        if !item.name.starts_with("lfw") || item.face != o.mtcnn || item.face != o.cascade {
+            let scores: Vec<String> = o.tiny.iter().map(|(s, _)| format!("{s:.3}")).collect();
             println!(
-                "| {} ({w}×{h}) | {} | {found}{} | {:.1} ms |",
+                "| {} ({w}×{h}) | {} | {m}{} | {c}{} | {} |",
                 item.name,
                 if item.face { "face" } else { "no face" },
-                if item.face != held { " **wrong**" } else { "" },
-                took.as_secs_f64() * 1000.0
+                if item.face != o.mtcnn {
+                    " **wrong**"
+                } else {
+                    ""
+                },
+                if item.face != o.cascade {
+                    " **wrong**"
+                } else {
+                    ""
+                },
+                scores.join(" ")
             );
         }
+        outcomes.push(o);
     }
-    times.sort();
-    println!();
-    println!(
-        "faces: {tp} held of {} (recall {:.3})",
-        tp + fn_,
-        tp as f64 / (tp + fn_).max(1) as f64
-    );
-    println!(
-        "non-faces: {fp} held of {} (false-hold rate {:.3})",
-        fp + tn,
-        fp as f64 / (fp + tn).max(1) as f64
-    );
-    println!(
-        "scan time: median {:.1} ms, p99 {:.1} ms",
-        times[times.len() / 2].as_secs_f64() * 1000.0,
-        times[(times.len() * 99 / 100).min(times.len() - 1)].as_secs_f64() * 1000.0
-    );
-
-    // Tuning: the same set at other thresholds.
-    let thresholds: &[f32] = &[0.7, 0.8, 0.85, 0.9, 0.95, 0.98];
-    println!();
-    println!("| threshold | recall | false-hold rate | missed faces | false holds |");
-    println!("|---|---|---|---|---|");
-    for &threshold in thresholds {
-        let tuned = detector(Some(threshold), min_face);
-        let (mut hit, mut faces, mut false_holds, mut others) = (0, 0, 0, 0);
-        let (mut missed, mut wrong) = (Vec::new(), Vec::new());
-        for item in &set {
-            let held = scan(item, tuned.as_ref()).0 > 0;
-            if item.face {
-                faces += 1;
-                hit += usize::from(held);
-                if !held {
-                    missed.push(item.name.as_str());
-                }
-            } else {
-                others += 1;
-                false_holds += usize::from(held);
-                if held {
-                    wrong.push(item.name.as_str());
+    let faces = set.iter().filter(|i| i.face).count();
+    let others = set.len() - faces;
+    let count = |f: &dyn Fn(&Item, &Outcome) -> bool| -> (usize, usize) {
+        let mut hit = 0;
+        let mut wrong = 0;
+        for (item, o) in set.iter().zip(&outcomes) {
+            if f(item, o) {
+                if item.face {
+                    hit += 1;
+                } else {
+                    wrong += 1;
                 }
             }
         }
+        (hit, wrong)
+    };
+    let names = |f: &dyn Fn(&Item, &Outcome) -> bool, face: bool| -> String {
+        set.iter()
+            .zip(&outcomes)
+            .filter(|(i, o)| i.face == face && f(i, o) != face)
+            .map(|(i, _)| i.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!();
+    println!(
+        "| detector | recall | false-hold rate | median / p99 scan | faces missed | false holds |"
+    );
+    println!("|---|---|---|---|---|---|");
+    let (hit, wrong) = count(&|_, o| o.mtcnn);
+    println!(
+        "| MTCNN, threshold 0.9 | {} | {} | {} | {} | {} |",
+        rate(hit, faces),
+        rate(wrong, others),
+        median_p99(outcomes.iter().map(|o| o.mtcnn_time).collect()),
+        names(&|_, o| o.mtcnn, true),
+        names(&|_, o| o.mtcnn, false)
+    );
+    let (hit, wrong) = count(&|_, o| o.cascade);
+    println!(
+        "| cascade (Cascade::embedded or FACE_EVAL_CASCADE) | {} | {} | {} | {} | {} |",
+        rate(hit, faces),
+        rate(wrong, others),
+        median_p99(outcomes.iter().map(|o| o.cascade_time).collect()),
+        names(&|_, o| o.cascade, true),
+        names(&|_, o| o.cascade, false)
+    );
+    for (k, side) in sides.iter().enumerate() {
+        // The package's own threshold.
+        let t = 0.5f32;
+        let f = move |_: &Item, o: &Outcome| o.tiny[k].0 >= t;
+        let (hit, wrong) = count(&f);
         println!(
-            "| {threshold} | {:.3} ({hit}/{faces}) | {:.3} ({false_holds}/{others}) | {} | {} |",
-            hit as f64 / faces.max(1) as f64,
-            false_holds as f64 / others.max(1) as f64,
-            missed.join(", "),
-            wrong.join(", ")
+            "| tiny alone, {side} px, {t} | {} | {} | {} | {} | {} |",
+            rate(hit, faces),
+            rate(wrong, others),
+            median_p99(outcomes.iter().map(|o| o.tiny[k].1).collect()),
+            names(&f, true),
+            names(&f, false)
         );
     }
+    println!();
+    println!(
+        "| tiny side | screen threshold | tiny alone: recall | tiny alone: false holds | cascade: recall | cascade: false holds | no-face images confirmed by MTCNN | cascade faces missed |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for (k, side) in sides.iter().enumerate() {
+        for &t in &screens {
+            let alone = move |_: &Item, o: &Outcome| o.tiny[k].0 >= t;
+            let both = move |_: &Item, o: &Outcome| o.tiny[k].0 >= t && o.mtcnn;
+            let (ah, aw) = count(&alone);
+            let (ch, cw) = count(&both);
+            println!(
+                "| {side} | {t} | {} | {} | {} | {} | {} | {} |",
+                rate(ah, faces),
+                rate(aw, others),
+                rate(ch, faces),
+                rate(cw, others),
+                rate(aw, others),
+                names(&both, true)
+            );
+        }
+    }
+    if let Some(bench) = bench {
+        bench_photos(Path::new(&bench), &mtcnn, &cascade, &probes, &sides);
+    }
+}
+
+/// Whole-scan times of each candidate over the bench photographs, 5 scans each.
+fn bench_photos(dir: &Path, mtcnn: &Mtcnn, cascade: &Cascade, probes: &[Probe], sides: &[u32]) {
+    let mut photos: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("bench dir")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
+        .collect();
+    photos.sort();
+    let mut candidates: Vec<(String, &dyn FaceDetector)> = vec![
+        ("MTCNN".to_owned(), mtcnn as &dyn FaceDetector),
+        ("cascade".to_owned(), cascade as &dyn FaceDetector),
+    ];
+    for (p, side) in probes.iter().zip(sides) {
+        candidates.push((
+            format!("tiny screen alone, {side} px"),
+            p as &dyn FaceDetector,
+        ));
+    }
+    println!();
+    println!("| candidate | group | photos | faces found in | median / p99 whole scan (5 each) |");
+    println!("|---|---|---|---|---|");
+    for (name, detector) in candidates {
+        let mut groups: Vec<(String, Vec<Duration>, usize, usize)> = Vec::new();
+        for path in &photos {
+            let file = path.file_name().unwrap_or_default().to_string_lossy();
+            let people = file.starts_with("people");
+            let size = imagesize(path);
+            let group = format!(
+                "{} at {}",
+                if people { "people" } else { "no face" },
+                if size.0 >= 4000 {
+                    "4000×3000"
+                } else {
+                    "1920×1080"
+                }
+            );
+            let mut found = false;
+            let mut times = Vec::new();
+            for _ in 0..5 {
+                let started = cpu_now();
+                let scan = scan_image(path, detector).expect("decodes");
+                times.push(cpu_now().saturating_sub(started));
+                found = !scan.faces.is_empty();
+            }
+            match groups.iter_mut().find(|g| g.0 == group) {
+                Some(g) => {
+                    g.1.extend(times);
+                    g.2 += 1;
+                    g.3 += usize::from(found);
+                }
+                None => groups.push((group, times, 1, usize::from(found))),
+            }
+        }
+        groups.sort_by(|a, b| a.0.cmp(&b.0));
+        for (group, times, n, found) in groups {
+            println!(
+                "| {name} | {group} | {n} | {found} | {} |",
+                median_p99(times)
+            );
+        }
+    }
+}
+
+fn imagesize(path: &Path) -> (u32, u32) {
+    image::image_dimensions(path).unwrap_or((0, 0))
 }

@@ -58,5 +58,5 @@ python3 -c 'import PIL' 2>/dev/null || pip install --quiet pillow
 python3 scripts/face_eval_set.py "$work"
 
 if [ "${FACE_EVAL_SET_ONLY:-0}" != 1 ]; then
-    cargo run --release --example face_eval -- "$work/set" "$d/lfw_subset.npy"
+    cargo run --release --example face_eval -- "$work/set" "$d/lfw_subset.npy" --bench "$work/bench"
 fi

@@ -4,12 +4,14 @@ mod budget;
 mod decode;
 mod mtcnn;
 mod scan;
+mod tiny;
 pub mod video;
 
 pub use budget::{DecodeBudget, Reservation};
 pub use decode::{DecodeError, DecodePlan, Decoded, decode, plan};
 pub use mtcnn::Mtcnn;
 pub use scan::{DETECT_SIDE, Scan, scan_decoded, scan_image, scan_video};
+pub use tiny::{Cascade, TinyFace};
 
 pub use crate::domain::{Decision, FaceBox, FacePolicy, ModerationRecord};
 

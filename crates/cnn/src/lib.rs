@@ -6,6 +6,9 @@
 //! `Add` and `Softmax` — and a net with any other is refused when it is parsed, not run.
 //! Convolutions are an image-to-columns copy and one matrix product each (`matrixmultiply`).
 //!
+//! `tiny_face` runs one more net written out by hand rather than read as a graph: face-api's
+//! tiny face detector, from its TensorFlow.js weight files (`tfjs`).
+//!
 //! Any input shape is taken: a net has no plan to make per shape, so the first image of a new
 //! size costs what every other costs.
 
@@ -13,8 +16,11 @@ mod error;
 mod net;
 mod onnx;
 mod ops;
+mod pointwise;
 mod proto;
 mod tensor;
+mod tfjs;
+pub mod tiny_face;
 
 pub use error::Error;
 pub use net::Net;
