@@ -39,7 +39,9 @@ mod status;
 mod storage;
 mod webhooks;
 
-pub use delivery::{ContentSigner, ContentStream, DeliveryService, ResolveViolation, Resolved};
+pub use delivery::{
+    ContentSigner, ContentStream, DeliveryService, ResolveViolation, Resolved, ResolvedBytes,
+};
 pub use error::ServiceError;
 pub use fsck::{Fsck, FsckOptions, FsckReport};
 pub use gateway::{

@@ -1,0 +1,396 @@
+//! The `asset/seedance2` routes driven the way the family's public clients drive them: each
+//! client's request shape, and each client's parser (written here from its code) run on the
+//! answer. One answer shape must satisfy all of them: the envelope for the readers of `data`,
+//! the same fields at the top level for the flat readers.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::upstream::{Canned, RawUpstream};
+use crate::common::{Origin, TestApp, media, spawn_app};
+
+const UPLOAD: &str = "/kyyReactApiServer/asset/seedance2/assetUpload";
+const DETAIL: &str = "/kyyReactApiServer/asset/seedance2/assetDetail";
+
+/// What a client made of an answer: the id and the upper-case status, or its error.
+type Parsed = Result<(String, String), String>;
+
+fn text(v: &Value) -> String {
+    v.as_str().map(str::trim).unwrap_or_default().to_owned()
+}
+
+/// A Go relay reading the top level with a path reader: `assetId`, `status`, an error from
+/// `errorMessage`/`error`/`message` (or `msg` on an HTTP error). An empty id is an error.
+fn flat_path_reader(status: StatusCode, body: &Value) -> Parsed {
+    if status.as_u16() >= 400 {
+        return Err(format!("HTTP {status}: {}", text(&body["msg"])));
+    }
+    let id = text(&body["assetId"]);
+    if id.is_empty() {
+        return Err("empty assetId".into());
+    }
+    Ok((id, text(&body["status"]).to_uppercase()))
+}
+
+/// Go decodes into a struct: every field it declares, matched case-insensitively at the top
+/// level, must be a string (or null), or the decode fails.
+fn go_struct_decode(body: &Value, fields: &[&str]) -> Result<(), String> {
+    let Some(top) = body.as_object() else {
+        return Err("not an object".into());
+    };
+    for (key, value) in top {
+        let declared = fields.iter().any(|f| f.eq_ignore_ascii_case(key));
+        if declared && !(value.is_string() || value.is_null()) {
+            return Err(format!("{key} is not a string"));
+        }
+    }
+    Ok(())
+}
+
+/// A Go relay translating to its own asset object: 2xx, the top level decoded into
+/// `{assetId, assetType, url, status, errorMessage, name}`, a non-empty `assetId`, an
+/// `assetType` of image/video/audio; the status lower-cased.
+fn go_struct_reader(status: StatusCode, body: &Value) -> Parsed {
+    if !status.is_success() {
+        return Err(format!("upstream returned status {status}"));
+    }
+    go_struct_decode(
+        body,
+        &[
+            "assetId",
+            "assetType",
+            "url",
+            "status",
+            "errorMessage",
+            "name",
+        ],
+    )?;
+    let id = text(&body["assetId"]);
+    if id.is_empty() {
+        return Err("missing assetId".into());
+    }
+    let kind = text(&body["assetType"]).to_lowercase();
+    if !["image", "video", "audio"].contains(&kind.as_str()) {
+        return Err(format!("asset type {kind}"));
+    }
+    Ok((id, text(&body["status"]).to_uppercase()))
+}
+
+/// A Go worker reading the top level, falling back to `data` when the top has no `assetId`.
+fn go_fallback_reader(status: StatusCode, body: &Value) -> Parsed {
+    if !status.is_success() {
+        return Err(format!("HTTP {status}"));
+    }
+    let fields = [
+        "assetId",
+        "assetType",
+        "url",
+        "status",
+        "name",
+        "errorMessage",
+        "error_message",
+        "message",
+    ];
+    go_struct_decode(body, &fields)?;
+    let source = if text(&body["assetId"]).is_empty() && body["data"].is_object() {
+        go_struct_decode(&body["data"], &fields)?;
+        &body["data"]
+    } else {
+        body
+    };
+    let id = text(&source["assetId"]);
+    if id.is_empty() {
+        return Err("no assetId".into());
+    }
+    Ok((id, text(&source["status"]).to_uppercase()))
+}
+
+/// A Go task adaptor reading the envelope: `code` 0, then `data.assetId` and `data.status`.
+fn envelope_reader(status: StatusCode, body: &Value) -> Parsed {
+    if !status.is_success() || body["code"] != json!(0) {
+        return Err(format!("code {}: {}", body["code"], text(&body["msg"])));
+    }
+    let id = text(&body["data"]["assetId"]);
+    if id.is_empty() {
+        return Err("no data.assetId".into());
+    }
+    Ok((id, text(&body["data"]["status"]).to_uppercase()))
+}
+
+/// A TypeScript provider: an error when `code` is present and neither 0 nor "0"; then
+/// `data.assetId || assetId`, and the status of `data || body`.
+fn ts_envelope_or_flat_reader(status: StatusCode, body: &Value) -> Parsed {
+    if !status.is_success() {
+        return Err(format!("HTTP {status}"));
+    }
+    let code = &body["code"];
+    if !(code.is_null() || *code == json!(0) || *code == json!("0")) {
+        return Err(format!("code {code}: {}", text(&body["msg"])));
+    }
+    let asset = if body["data"].is_object() {
+        &body["data"]
+    } else {
+        body
+    };
+    let id = [&body["data"]["assetId"], &body["assetId"]]
+        .into_iter()
+        .map(text)
+        .find(|s| !s.is_empty())
+        .ok_or("no assetId")?;
+    Ok((id, text(&asset["status"]).to_uppercase()))
+}
+
+/// A TypeScript materials service: `data` if it is a non-empty object, else the body; both
+/// `assetId` (or `asset_id`) and `status` required.
+fn ts_data_first_reader(status: StatusCode, body: &Value) -> Parsed {
+    if !status.is_success() {
+        return Err(format!("global_ai_opc_asset_http_{}", status.as_u16()));
+    }
+    let data = body["data"].as_object().filter(|o| !o.is_empty());
+    let source = data.map_or(body, |_| &body["data"]);
+    let id = [&source["assetId"], &source["asset_id"]]
+        .into_iter()
+        .map(text)
+        .find(|s| !s.is_empty());
+    let status = text(&source["status"]).to_uppercase();
+    match id {
+        Some(id) if !status.is_empty() => Ok((id, status)),
+        _ => Err("global_ai_opc_asset_invalid_response".into()),
+    }
+}
+
+/// A Python video backend: the id at the top (`assetId`) or in `data` (`assetId`/`asset_id`),
+/// the status at the top.
+fn python_reader(status: StatusCode, body: &Value) -> Parsed {
+    if !status.is_success() {
+        return Err(format!("HTTP {status}"));
+    }
+    let id = [
+        &body["assetId"],
+        &body["data"]["assetId"],
+        &body["data"]["asset_id"],
+    ]
+    .into_iter()
+    .map(text)
+    .find(|s| !s.is_empty())
+    .ok_or("no asset id")?;
+    Ok((id, text(&body["status"]).to_uppercase()))
+}
+
+type Reader = fn(StatusCode, &Value) -> Parsed;
+
+const READERS: [(&str, Reader); 7] = [
+    ("flat path reader", flat_path_reader),
+    ("Go struct reader", go_struct_reader),
+    ("Go fallback reader", go_fallback_reader),
+    ("envelope reader", envelope_reader),
+    ("TS envelope-or-flat reader", ts_envelope_or_flat_reader),
+    ("TS data-first reader", ts_data_first_reader),
+    ("Python reader", python_reader),
+];
+
+/// Every reader's view of one answer: all must read the same id and status.
+fn all_read(status: StatusCode, body: &Value) -> (String, String) {
+    let mut seen = None;
+    for (name, reader) in READERS {
+        let parsed = reader(status, body).unwrap_or_else(|e| panic!("{name}: {e}: {body}"));
+        match &seen {
+            None => seen = Some(parsed),
+            Some(first) => assert_eq!(&parsed, first, "{name}: {body}"),
+        }
+    }
+    seen.expect("readers")
+}
+
+async fn detail(app: &TestApp, key: &str, id: &str, query: &str) -> (StatusCode, Value) {
+    app.post(key, &format!("{DETAIL}{query}"), &json!({"assetId": id}))
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_client_reads_the_upload_and_the_detail() {
+    let app = spawn_app().await;
+    let origin = Origin::start().await;
+    let key = app.create_key("relay").await;
+    let url = origin.put("ref.png", media::png(400, 400), "image/png");
+
+    // Every client's upload body: assetType + url, a name of at most 50 characters or none.
+    let bodies = [
+        json!({"assetType": "Image", "url": url, "name": "doopoo-1-reference-image-1"}),
+        json!({"assetType": "Image", "url": url}),
+        json!({"assetType": "Image", "url": url, "name": "comic-ai-image-abcdef012345"}),
+    ];
+    let mut ids = Vec::new();
+    for body in bodies {
+        let (status, answer) = app.post(&key, UPLOAD, &body).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let (id, shown) = all_read(status, &answer);
+        assert!(
+            ["PROCESSING", "ACTIVE"].contains(&shown.as_str()),
+            "{answer}"
+        );
+        assert_eq!(answer["data"]["assetType"], "Image");
+        assert_eq!(answer["code"], 0);
+        assert_eq!(answer["msg"], Value::Null);
+        ids.push(id);
+    }
+
+    // Detail with the bare id, the assetId:// form, and asset://: ACTIVE for every reader.
+    for (id, form) in ids.iter().zip(["{}", "assetId://{}", "asset://{}"]) {
+        app.wait_settled(&key, id).await;
+        let (status, answer) = detail(&app, &key, &form.replace("{}", id), "").await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(all_read(status, &answer), (id.clone(), "ACTIVE".into()));
+        assert_eq!(answer["data"]["materialStatus"], "READY");
+        assert_eq!(answer["data"], {
+            let mut top = answer.clone();
+            let top = top.as_object_mut().expect("object");
+            for k in ["code", "msg", "data"] {
+                top.remove(k);
+            }
+            Value::Object(top.clone())
+        });
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_and_refusals_reach_every_client_as_failures() {
+    let app = spawn_app().await;
+    let origin = Origin::start().await;
+    let key = app.create_key("relay").await;
+
+    // A file that is not what it claims: FAILED, with the reason where each client looks.
+    let url = origin.put("fake.png", media::truncated_jpeg(), "image/png");
+    let (status, up) = app
+        .post(&key, UPLOAD, &json!({"assetType": "Image", "url": url}))
+        .await;
+    if status == StatusCode::OK {
+        let id = text(&up["assetId"]);
+        app.wait_settled(&key, &id).await;
+        let (status, answer) = detail(&app, &key, &id, "").await;
+        assert_eq!(all_read(status, &answer).1, "FAILED", "{answer}");
+        assert_eq!(answer["materialStatus"], "FAILED");
+        assert!(!text(&answer["errorMessage"]).is_empty(), "{answer}");
+        assert_eq!(answer["data"]["errorMessage"], answer["errorMessage"]);
+    } else {
+        // Refused at once: an error for every client.
+        for (name, reader) in READERS {
+            assert!(reader(status, &up).is_err(), "{name}: {up}");
+        }
+    }
+
+    // Unknown ids, missing ids, another tenant's id, a bad type: errors for every client.
+    let other = app.create_key("other").await;
+    let png = origin.put("ok.png", media::png(400, 400), "image/png");
+    let (_, mine) = app
+        .post(&key, UPLOAD, &json!({"assetType": "Image", "url": png}))
+        .await;
+    let mine = text(&mine["assetId"]);
+    let refusals = [
+        (other.as_str(), DETAIL, json!({"assetId": mine}), 404),
+        (
+            key.as_str(),
+            DETAIL,
+            json!({"assetId": "asset-20260101000000-zzzzz"}),
+            404,
+        ),
+        (key.as_str(), DETAIL, json!({}), 400),
+        (
+            key.as_str(),
+            UPLOAD,
+            json!({"assetType": "Picture", "url": png}),
+            0,
+        ),
+        (key.as_str(), UPLOAD, json!({"assetType": "Image"}), 0),
+    ];
+    for (who, path, body, code) in refusals {
+        let (status, answer) = app.post(who, path, &body).await;
+        assert!(status.is_client_error(), "{body}: {answer}");
+        if code != 0 {
+            assert_eq!(status.as_u16(), code, "{body}: {answer}");
+        }
+        assert_ne!(answer["code"], 0, "{answer}");
+        assert!(!text(&answer["msg"]).is_empty(), "{answer}");
+        for (name, reader) in READERS {
+            assert!(reader(status, &answer).is_err(), "{name}: {answer}");
+        }
+    }
+    // Without a key: 401 in the same envelope.
+    let response = app
+        .client
+        .post(format!("{}{DETAIL}", app.base))
+        .json(&json!({"assetId": mine}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_detail_waits_until_the_status_changes() {
+    let app = spawn_app().await;
+    let origin = Origin::start().await;
+    let key = app.create_key("relay").await;
+    let url = origin.put("slow.png", media::png(400, 400), "image/png");
+    let (_, up) = app
+        .post(&key, UPLOAD, &json!({"assetType": "Image", "url": url}))
+        .await;
+    let id = text(&up["assetId"]);
+    // One call with ?wait= answers once the asset is settled: no loop of quick polls.
+    let (status, answer) = detail(&app, &key, &format!("assetId://{id}"), "?wait=30").await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(all_read(status, &answer).1, "ACTIVE", "{answer}");
+    let (status, bad) = detail(&app, &key, &id, "?wait=soon").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn model_center_tasks_resolve_asset_id_references() {
+    let upstream = RawUpstream::start().await;
+    let app = upstream.app().await;
+    let origin = Origin::start().await;
+    let key = app.create_key("relay").await;
+    let url = origin.put("ref.png", media::png(400, 400), "image/png");
+    let (_, up) = app
+        .post(&key, UPLOAD, &json!({"assetType": "Image", "url": url}))
+        .await;
+    let id = text(&up["data"]["assetId"]);
+    let (_, ready) = detail(&app, &key, &id, "?wait=30").await;
+    assert_eq!(ready["status"], "ACTIVE", "{ready}");
+
+    upstream.answer(Canned::json(
+        r#"{"id":"mcp_example_1","object":"video","model":"sd_2.0_discount","status":"queued","error":null}"#,
+    ));
+    // The relays' task body: snake_case, references as assetId://.
+    let body = format!(
+        r#"{{"model":"sd_2.0_discount","prompt":"demo","duration":5,"aspect_ratio":"16:9","reference_images":["assetId://{id}"]}}"#
+    );
+    let response = app
+        .client
+        .post(format!(
+            "{}/kyyReactApiServer/v2/model-center/tasks",
+            app.base
+        ))
+        .bearer_auth(&key)
+        .header("content-type", "application/json")
+        .body(body.clone())
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::OK);
+    let answer: Value = response.json().await.expect("JSON");
+    assert_eq!(answer["id"], "mcp_example_1");
+    let sent = upstream.received();
+    assert_eq!(sent[0].path, "/v2/model-center/tasks");
+    let forwarded: Value = serde_json::from_slice(&sent[0].body).expect("JSON");
+    let signed = forwarded["reference_images"][0].as_str().expect("url");
+    assert!(signed.contains(&format!("/content/{id}?")), "{signed}");
+    assert_eq!(
+        sent[0].body,
+        body.replace(
+            &format!("\"assetId://{id}\""),
+            &serde_json::to_string(signed).expect("encoded")
+        )
+        .as_bytes()
+    );
+}
