@@ -22,8 +22,6 @@ use crate::domain::codes::{self, Code};
 /// The largest request body read (every body the API takes is a small JSON document, but for
 /// the routes that take files: see `upload_body`).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
-/// The largest generation task the gateway forwards (a task may carry inline data).
-pub const MAX_TASK_BODY_BYTES: usize = 12 * 1024 * 1024;
 /// The longest request target (path and query).
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// The most header bytes (names, values and separators) of a request.
@@ -86,7 +84,7 @@ fn over_limits(request: &Request) -> Option<Response> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     let limit = if is_task_route(request.method(), path) {
-        MAX_TASK_BODY_BYTES
+        crate::service::MAX_TASK_BODY_BYTES
     } else {
         MAX_BODY_BYTES
     };
@@ -98,7 +96,7 @@ fn over_limits(request: &Request) -> Option<Response> {
 }
 
 /// A task submitted to the gateway (`POST` to a family's path on the kyy face), whose body
-/// limit is [`MAX_TASK_BODY_BYTES`].
+/// limit is `service::MAX_TASK_BODY_BYTES`.
 pub(crate) fn is_task_route(method: &Method, path: &str) -> bool {
     *method == Method::POST
         && path

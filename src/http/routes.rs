@@ -82,7 +82,7 @@ pub struct Route {
     once: bool,
     /// Reads bodies up to the largest file (`upload_body::body_limit`), not the router's limit.
     file_body: bool,
-    /// Reads bodies up to `envelope::MAX_TASK_BODY_BYTES` (a task for the gateway).
+    /// Reads bodies up to `service::MAX_TASK_BODY_BYTES` (a task for the gateway).
     task_body: bool,
     pub doc: Doc,
 }
@@ -142,7 +142,7 @@ impl Route {
         self
     }
 
-    /// The body is a generation task, up to `envelope::MAX_TASK_BODY_BYTES`.
+    /// The body is a generation task, up to `service::MAX_TASK_BODY_BYTES`.
     pub fn task_body(mut self) -> Self {
         self.task_body = true;
         self
@@ -248,8 +248,8 @@ impl Routes {
             if route.file_body {
                 handler = handler.route_layer(DefaultBodyLimit::max(upload_limit));
             } else if route.task_body {
-                handler = handler
-                    .route_layer(DefaultBodyLimit::max(super::envelope::MAX_TASK_BODY_BYTES));
+                handler =
+                    handler.route_layer(DefaultBodyLimit::max(crate::service::MAX_TASK_BODY_BYTES));
             }
             if route.once {
                 handler = handler.route_layer(from_fn_with_state(

@@ -42,6 +42,10 @@ pub struct TaskFamily {
     pub id_at: &'static [&'static str],
 }
 
+/// The largest task body the gateway takes (a task may carry inline data); larger ones are
+/// refused `body-too-large` before they are read.
+pub const MAX_TASK_BODY_BYTES: usize = 12 * 1024 * 1024;
+
 /// Where any family's task status is read, on both sides: `GET /v1/result/{id}`.
 pub const RESULT_PATH: &str = "/v1/result";
 
@@ -168,6 +172,12 @@ mod tests {
             Some("42")
         );
         assert_eq!(by_name("seedance").task_id(&json!({"id": ""})), None);
+        let listed = json!({"code": 0, "data": [{"id": "img_1", "status": "queued"}]});
+        assert_eq!(by_name("banana").task_id(&listed).as_deref(), Some("img_1"));
+        assert_eq!(
+            by_name("banana").reference_arrays,
+            &[("image_urls", AssetType::Image)]
+        );
         assert_eq!(task_status(&plain).as_deref(), Some("queued"));
         assert_eq!(
             task_status(&json!({"data": {"status": "completed"}})).as_deref(),

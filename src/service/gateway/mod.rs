@@ -4,7 +4,7 @@
 
 mod families;
 
-pub use families::{RESULT_PATH, TASK_FAMILIES, TaskFamily, TaskShape};
+pub use families::{MAX_TASK_BODY_BYTES, RESULT_PATH, TASK_FAMILIES, TaskFamily, TaskShape};
 
 use std::sync::Arc;
 
