@@ -382,6 +382,7 @@ async fn model_center_tasks_resolve_asset_id_references() {
     assert_eq!(answer["id"], "mcp_example_1");
     let sent = upstream.received();
     assert_eq!(sent[0].path, "/v2/model-center/tasks");
+    assert_eq!(sent[0].method, reqwest::Method::POST);
     let forwarded: Value = serde_json::from_slice(&sent[0].body).expect("JSON");
     let signed = forwarded["reference_images"][0].as_str().expect("url");
     assert!(signed.contains(&format!("/content/{id}?")), "{signed}");
