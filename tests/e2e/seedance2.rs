@@ -395,3 +395,55 @@ async fn model_center_tasks_resolve_asset_id_references() {
         .as_bytes()
     );
 }
+
+/// A held asset is `PROCESSING` here, so `?wait=` waits through the review: the full wait when
+/// nobody decides, and an answer as soon as a reviewer approves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_detail_waits_through_a_review() {
+    let app = spawn_app().await;
+    let origin = Origin::start().await;
+    let key = app.create_key("relay").await;
+    let reviewer = app
+        .server
+        .as_ref()
+        .expect("running")
+        .state()
+        .keys
+        .create("moderators", assetlib::domain::Role::Reviewer)
+        .await
+        .expect("reviewer key")
+        .secret;
+    let url = origin.put("held.png", media::photo("astronaut.png"), "image/png");
+    let (_, up) = app
+        .post(&key, UPLOAD, &json!({"assetType": "Image", "url": url}))
+        .await;
+    let id = text(&up["assetId"]);
+    assert_eq!(app.wait_settled(&key, &id).await["status"], "PendingReview");
+
+    // Nobody decides: the full wait, still PROCESSING for every reader.
+    let started = std::time::Instant::now();
+    let (status, held) = detail(&app, &key, &id, "?wait=2").await;
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(1900),
+        "answered after {:?}: {held}",
+        started.elapsed()
+    );
+    assert_eq!(all_read(status, &held).1, "PROCESSING", "{held}");
+    assert_eq!(held["materialStatus"], "PROCESSING");
+
+    // Approved half a second in: answered then, ACTIVE.
+    let approve = async {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        app.post(&reviewer, &format!("/v1/reviews/{id}/approve"), &json!({}))
+            .await
+    };
+    let started = std::time::Instant::now();
+    let ((status, answer), (approved, _)) =
+        tokio::join!(detail(&app, &key, &id, "?wait=20"), approve);
+    assert_eq!(approved, StatusCode::OK);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "{answer}"
+    );
+    assert_eq!(all_read(status, &answer).1, "ACTIVE", "{answer}");
+}
