@@ -95,7 +95,7 @@ EOF
 cp "$img"/* "$vid"/* "$aud"/* "$doc"/* "$out/sniff/"
 
 # The text targets: committed seeds.
-for target in range reference body_kyy body_v1; do
+for target in range reference body_kyy body_v1 task_scan; do
     mkdir -p "$out/$target"
     cp fuzz/seeds/"$target"/* "$out/$target/"
 done

@@ -14,6 +14,7 @@ mod quota;
 pub mod rules;
 pub mod task_refs;
 pub mod task_rules;
+pub mod task_scan;
 mod text;
 mod webhook;
 

@@ -95,7 +95,7 @@ pub enum Finding {
 const ASSET_SCHEMES: [&str; 2] = ["asset://", "assetid://"];
 
 /// The id after `asset://` (or the legacy alias `assetId://`), if the string has that scheme.
-fn asset_part(raw: &str) -> Option<&str> {
+pub(crate) fn asset_part(raw: &str) -> Option<&str> {
     ASSET_SCHEMES.iter().find_map(|scheme| {
         let head = raw.get(..scheme.len())?;
         head.eq_ignore_ascii_case(scheme)
@@ -198,6 +198,12 @@ fn escape(key: &str) -> String {
 
 /// Walks a task body; the top-level kyy fields must have their documented JSON types.
 pub fn walk(task: &Map<String, Value>) -> Vec<Finding> {
+    walk_with(task, &[])
+}
+
+/// Walks a task body whose family also names `arrays`: top-level arrays of references of a
+/// type (`image_urls` of the image families).
+pub fn walk_with(task: &Map<String, Value>, arrays: &[(&str, AssetType)]) -> Vec<Finding> {
     let mut found = Vec::new();
     for (key, value) in task {
         let pointer = format!("/{}", escape(key));
@@ -205,7 +211,10 @@ pub fn walk(task: &Map<String, Value>) -> Vec<Finding> {
             continue;
         }
         let frame = FRAME_FIELDS.iter().find(|(name, _)| name == key);
-        let array = REFERENCE_ARRAYS.iter().find(|(name, _)| name == key);
+        let array = REFERENCE_ARRAYS
+            .iter()
+            .chain(arrays)
+            .find(|(name, _)| name == key);
         if frame.is_some() && !value.is_string() {
             found.push(field_type(key, format!("{key} must be a string")));
             continue;

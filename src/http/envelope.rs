@@ -83,12 +83,25 @@ fn over_limits(request: &Request) -> Option<Response> {
         .filter(|_| !is_upload_route(request.method(), path))
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if let Some(length) = announced.filter(|&n| n > MAX_BODY_BYTES as u64) {
-        let message =
-            format!("the request body is {length} bytes; the limit is {MAX_BODY_BYTES} bytes");
+    let limit = if is_task_route(request.method(), path) {
+        crate::service::MAX_TASK_BODY_BYTES
+    } else {
+        MAX_BODY_BYTES
+    };
+    if let Some(length) = announced.filter(|&n| n > limit as u64) {
+        let message = format!("the request body is {length} bytes; the limit is {limit} bytes");
         return Some(envelope_for(path, &codes::BODY_TOO_LARGE, message));
     }
     None
+}
+
+/// A task submitted to the gateway (`POST` to a family's path on the kyy face), whose body
+/// limit is `service::MAX_TASK_BODY_BYTES`.
+pub(crate) fn is_task_route(method: &Method, path: &str) -> bool {
+    *method == Method::POST
+        && path
+            .strip_prefix(super::error::KYY_PREFIX)
+            .is_some_and(|p| crate::service::TASK_FAMILIES.iter().any(|f| f.path == p))
 }
 
 /// The routes that take files, whose body limit is the largest file's: the kyy upload

@@ -82,6 +82,8 @@ pub struct Route {
     once: bool,
     /// Reads bodies up to the largest file (`upload_body::body_limit`), not the router's limit.
     file_body: bool,
+    /// Reads bodies up to `service::MAX_TASK_BODY_BYTES` (a task for the gateway).
+    task_body: bool,
     pub doc: Doc,
 }
 
@@ -117,6 +119,7 @@ impl Route {
             handler: on(filter, handler),
             once: false,
             file_body: false,
+            task_body: false,
             doc: Doc {
                 tag: None,
                 summary: summary.into(),
@@ -136,6 +139,12 @@ impl Route {
     /// The body may be a file, up to the largest one.
     pub fn file_body(mut self) -> Self {
         self.file_body = true;
+        self
+    }
+
+    /// The body is a generation task, up to `service::MAX_TASK_BODY_BYTES`.
+    pub fn task_body(mut self) -> Self {
+        self.task_body = true;
         self
     }
 
@@ -238,6 +247,9 @@ impl Routes {
             let mut handler = route.handler;
             if route.file_body {
                 handler = handler.route_layer(DefaultBodyLimit::max(upload_limit));
+            } else if route.task_body {
+                handler =
+                    handler.route_layer(DefaultBodyLimit::max(crate::service::MAX_TASK_BODY_BYTES));
             }
             if route.once {
                 handler = handler.route_layer(from_fn_with_state(

@@ -44,11 +44,14 @@ mod status;
 mod storage;
 mod webhooks;
 
-pub use delivery::{ContentSigner, ContentStream, DeliveryService, ResolveViolation, Resolved};
+pub use delivery::{
+    ContentSigner, ContentStream, DeliveryService, ResolveViolation, Resolved, ResolvedBytes,
+};
 pub use error::ServiceError;
 pub use fsck::{Fsck, FsckOptions, FsckReport};
 pub use gateway::{
-    GatewayOutcome, GatewayService, RESULT_PATH, TASK_FAMILIES, TaskFamily, TaskShape,
+    GatewayOutcome, GatewayService, MAX_TASK_BODY_BYTES, RESULT_PATH, TASK_FAMILIES, TaskFamily,
+    TaskShape,
 };
 pub use groups::{GroupService, MAX_GROUP_PAGE};
 pub use idempotency::{Begin, ClaimKept, IdempotencyService, IdempotencySettings, fingerprint};

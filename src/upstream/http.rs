@@ -2,11 +2,9 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
-use serde_json::Value;
-
 use super::{UpstreamAnswer, UpstreamApi, UpstreamError};
 use crate::config::UpstreamConfig;
+use async_trait::async_trait;
 
 /// Talks to the upstream generation endpoint with its own key (never the caller's).
 pub struct HttpUpstream {
@@ -41,9 +39,17 @@ impl HttpUpstream {
             .await
             .map_err(unreachable)?;
         let status = response.status().as_u16();
-        let text = response.text().await.map_err(unreachable)?;
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Ok(UpstreamAnswer { status, body })
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response.bytes().await.map_err(unreachable)?;
+        Ok(UpstreamAnswer {
+            status,
+            content_type,
+            body,
+        })
     }
 }
 

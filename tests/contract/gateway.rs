@@ -40,7 +40,7 @@ impl UpstreamApi for FakeUpstream {
             "/v2/model-center/tasks" => json!({"code": 0, "data": {"taskId": id}}),
             _ => json!({"id": id, "status": "queued"}),
         };
-        Ok(UpstreamAnswer { status: 200, body })
+        Ok(UpstreamAnswer::json(200, &body))
     }
 
     async fn status(&self, path: &str, id: &str) -> Result<UpstreamAnswer, UpstreamError> {
@@ -49,10 +49,10 @@ impl UpstreamApi for FakeUpstream {
             .expect("lock")
             .push(format!("{path}/{id}"));
         let status = self.status.lock().expect("lock").clone();
-        Ok(UpstreamAnswer {
-            status: 200,
-            body: json!({"id": id, "status": status}),
-        })
+        Ok(UpstreamAnswer::json(
+            200,
+            &json!({"id": id, "status": status}),
+        ))
     }
 }
 
@@ -124,7 +124,7 @@ async fn tasks_are_resolved_forwarded_and_recorded(repo: Arc<dyn Repo>) {
 
     let task = json!({"prompt": "p", "referenceImages": [format!("asset://{id}")]});
     let outcome = gateway
-        .submit_task(&caller("a"), kyyvideo2(), task)
+        .submit_task(&caller("a"), kyyvideo2(), task.to_string().as_bytes())
         .await
         .expect("submitted");
     assert!(matches!(outcome, GatewayOutcome::Forwarded(_)));
@@ -148,7 +148,7 @@ async fn tasks_are_resolved_forwarded_and_recorded(repo: Arc<dyn Repo>) {
     // Another tenant's reference is refused and nothing is forwarded.
     let foreign = json!({"referenceImages": [format!("asset://{id}")]});
     match gateway
-        .submit_task(&caller("b"), kyyvideo2(), foreign)
+        .submit_task(&caller("b"), kyyvideo2(), foreign.to_string().as_bytes())
         .await
     {
         Ok(GatewayOutcome::Invalid(v)) => assert_eq!(v[0].code.name, "asset-not-found"),
@@ -172,7 +172,7 @@ async fn tasks_are_resolved_forwarded_and_recorded(repo: Arc<dyn Repo>) {
         .task_status(&caller("a"), "/v1/result", "task-1")
         .await
         .expect("status");
-    assert_eq!(answer.body["status"], "succeeded");
+    assert_eq!(answer.parsed().expect("json")["status"], "succeeded");
     assert_eq!(
         upstream.reads.lock().expect("lock").as_slice(),
         ["/v1/result/task-1"]
@@ -198,14 +198,15 @@ async fn every_family_is_forwarded_to_its_path_and_recorded_by_its_id(repo: Arc<
         let asset = active_image(&repo, "a").await;
         let task = json!({"model": family.name, "referenceImages": [format!("asset://{asset}")]});
         let outcome = gateway
-            .submit_task(&caller("a"), family, task)
+            .submit_task(&caller("a"), family, task.to_string().as_bytes())
             .await
             .expect("submitted");
         let GatewayOutcome::Forwarded(answer) = outcome else {
             panic!("{}: {outcome:?}", family.name);
         };
         let expected = format!("task-{}", n + 1);
-        assert_eq!(family.task_id(&answer.body), Some(expected.clone()));
+        let read = answer.parsed().expect("json");
+        assert_eq!(family.task_id(&read), Some(expected.clone()));
         assert_eq!(
             upstream.paths.lock().expect("lock")[n],
             family.upstream_path

@@ -25,8 +25,12 @@ const ROUTES: &[(&str, &[&str])] = &[
         "/kyyReactApiServer/kyyVideo2/asset/{id}",
         &["GET", "DELETE"],
     ),
+    ("/kyyReactApiServer/asset/seedance2/assetUpload", &["POST"]),
+    ("/kyyReactApiServer/asset/seedance2/assetDetail", &["POST"]),
     ("/kyyReactApiServer/v1/kyyvideo2/videos", &["POST"]),
     ("/kyyReactApiServer/v1/kyyvideo2/videos/{id}", &["GET"]),
+    ("/kyyReactApiServer/v1/banana/images", &["POST"]),
+    ("/kyyReactApiServer/v1/banana/images/{id}", &["GET"]),
     ("/kyyReactApiServer/v1/result/{id}", &["GET"]),
     ("/v1/assets", &["GET", "POST"]),
     ("/v1/assets/{id}", &["GET", "DELETE", "PUT", "PATCH"]),
@@ -352,11 +356,18 @@ async fn a_body_over_the_limit_is_refused_on_every_route() {
     // The routes that take files: over their own limit (the largest file and its framing).
     let upload = "/kyyReactApiServer/kyyVideo2/asset/upload";
     let v1_put = format!("/v1/assets/{MISSING_ID}");
+    // A task for the gateway may be up to 12 MiB.
+    let task = |method: &Method, path: &str| {
+        *method == Method::POST
+            && (path.ends_with("/videos") || path.ends_with("/images") || path.ends_with("/tasks"))
+    };
     let too_much = |method: &Method, path: &str| {
         let takes_files = (*method == Method::POST && (path == upload || path == "/v1/assets"))
             || (*method == Method::PUT && path == v1_put);
         if takes_files {
             60 * 1024 * 1024
+        } else if task(method, path) {
+            13 * 1024 * 1024
         } else {
             ten_mb
         }
@@ -395,6 +406,7 @@ async fn a_body_over_the_limit_is_refused_on_every_route() {
         body
     };
     // A JSON upload may carry a 10 MB data: URI: 14 MiB is over its limit.
+    // A task may be 12 MiB: 14 MiB is over its limit too.
     let (body, upload_body) = (chunked(ten_mb), chunked(14 * 1024 * 1024));
     for path in [
         "/kyyReactApiServer/kyyVideo2/asset/upload",
@@ -408,7 +420,11 @@ async fn a_body_over_the_limit_is_refused_on_every_route() {
             path,
             &format!("{auth}content-type: application/json\r\ntransfer-encoding: chunked\r\n"),
         );
-        let body = if path == upload { &upload_body } else { &body };
+        let body = if path == upload || task(&Method::POST, path) {
+            &upload_body
+        } else {
+            &body
+        };
         let answer = raw(&app, head, body.clone()).await;
         let what = format!("POST {path} with a large chunked body");
         assert_code(&what, path, false, &answer, &codes::BODY_TOO_LARGE);

@@ -1,9 +1,11 @@
 //! The Seedance 2.0 "kyy" asset API, byte for byte: envelope `{code, msg, data}`; the Manxue
-//! batch asset routes; the task gateway's routes, one pair per task family.
+//! batch asset routes; the Seedance 2 asset routes; the task gateway's routes, one pair per
+//! task family.
 
 mod assets;
 pub(crate) mod dto;
 pub(crate) mod manxue;
+pub(crate) mod seedance2;
 mod tasks;
 mod upload;
 
@@ -95,6 +97,33 @@ pub fn routes() -> Routes {
             .answers::<BatchEnvelope<StatusData>>(200, "Statuses and unknown ids"),
         )
         .route(
+            Route::post(
+                "/asset/seedance2/assetUpload",
+                seedance2::upload,
+                "Upload by URL (Seedance 2 asset API)",
+            )
+            .once()
+            .json_body::<seedance2::UploadBody>()
+            .query(&["dedupe"])
+            .answers::<seedance2::Seedance2Answer>(
+                200,
+                "The new asset: the envelope's data, and the same fields at the top level",
+            ),
+        )
+        .route(
+            Route::post(
+                "/asset/seedance2/assetDetail",
+                seedance2::detail,
+                "An asset's status (Seedance 2 asset API); the id may carry assetId://",
+            )
+            .json_body::<seedance2::DetailBody>()
+            .query(&["wait"])
+            .answers::<seedance2::Seedance2Answer>(
+                200,
+                "The asset: the envelope's data, and the same fields at the top level",
+            ),
+        )
+        .route(
             Route::get(
                 format!("{RESULT_PATH}/{{id}}"),
                 |s: State<AppState>, c: KyyCaller, id: Path<String>| {
@@ -118,6 +147,7 @@ pub fn routes() -> Routes {
                     ),
                 )
                 .once()
+                .task_body()
                 .body(Schema::any_object())
                 .answers_json(200, passed, Schema::any_object()),
             )

@@ -1,12 +1,11 @@
 //! The task gateway routes, one pair per family of `service::TASK_FAMILIES` (`POST {path}`,
-//! `GET {path}/{id}`) and `GET /v1/result/{id}` for all. The upstream's answer is returned as is.
+//! `GET {path}/{id}`) and `GET /v1/result/{id}` for all. The caller's body goes upstream with
+//! only its `asset://` strings replaced; the upstream's answer comes back byte for byte.
 
-use axum::Json;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use serde_json::Value;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
 
 use crate::domain::codes;
 use crate::http::auth::KyyCaller;
@@ -23,9 +22,19 @@ fn gateway(state: &AppState) -> Result<&GatewayService, KyyError> {
     })
 }
 
+/// The upstream's answer byte for byte: its status, its content type (none if it sent none)
+/// and its body.
 fn pass_through(answer: UpstreamAnswer) -> Response {
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
-    passed_through((status, Json(answer.body)).into_response())
+    let mut response = Response::new(Body::from(answer.body));
+    *response.status_mut() = status;
+    if let Some(value) = answer
+        .content_type
+        .and_then(|t| HeaderValue::from_str(&t).ok())
+    {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    passed_through(response)
 }
 
 /// `POST {family.path}`: resolve, forward, record.
@@ -36,8 +45,7 @@ pub async fn submit(
     body: Bytes,
 ) -> Result<Response, KyyError> {
     let gateway = gateway(&state)?;
-    let task: Value = crate::http::request::parse_json(&body)?;
-    match gateway.submit_task(&caller, family, task).await? {
+    match gateway.submit_task(&caller, family, &body).await? {
         GatewayOutcome::Forwarded(answer) => Ok(pass_through(answer)),
         GatewayOutcome::Invalid(violations) => {
             let msg = violations

@@ -4,7 +4,7 @@
 mod resolve;
 mod signer;
 
-pub use resolve::{ResolveViolation, Resolved};
+pub use resolve::{ResolveViolation, Resolved, ResolvedBytes};
 pub use signer::ContentSigner;
 
 use std::ops::Range;

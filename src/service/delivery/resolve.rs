@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use super::DeliveryService;
 use crate::domain::codes;
-use crate::domain::task_refs::{Finding, Media, Reference, Slot, walk};
+use crate::domain::task_refs::{Finding, Media, Reference, Slot, walk_with};
+use crate::domain::task_scan::{scan, splice};
 use crate::domain::{Asset, AssetId, AssetType, Caller, Status, TaskProfile};
 use crate::service::ServiceError;
 
@@ -29,6 +30,23 @@ pub enum Resolved {
         assets: Vec<AssetId>,
     },
     Invalid(Vec<ResolveViolation>),
+}
+
+/// A task body resolved as bytes: the caller's bytes with each `asset://` string replaced, or
+/// every problem found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResolvedBytes {
+    Task { body: Vec<u8>, assets: Vec<AssetId> },
+    Invalid(Vec<ResolveViolation>),
+}
+
+/// What the checks of a task decided: the strings to replace (by JSON pointer) and the assets
+/// used, or every problem found.
+type Checked = Result<(Vec<(String, String)>, Vec<AssetId>), Vec<ResolveViolation>>;
+
+/// The profile that applies to a task: its `model`'s.
+fn model_of(task: &Value) -> Option<&str> {
+    task.get("model").and_then(Value::as_str)
 }
 
 /// An asset reference that passed, with what the totals need.
@@ -92,8 +110,7 @@ impl DeliveryService {
     /// Resolves a generation-task body under the profile of its `model`; other fields are kept
     /// untouched.
     pub async fn resolve(&self, caller: &Caller, task: Value) -> Result<Resolved, ServiceError> {
-        let model = task.get("model").and_then(Value::as_str).map(str::to_owned);
-        let profile = self.task_rules.profile_for(model.as_deref()).clone();
+        let profile = self.task_rules.profile_for(model_of(&task)).clone();
         self.resolve_with(caller, task, &profile).await
     }
 
@@ -104,16 +121,82 @@ impl DeliveryService {
         mut task: Value,
         profile: &TaskProfile,
     ) -> Result<Resolved, ServiceError> {
+        let (rewrites, assets) = match self.check(caller, &task, profile, Vec::new(), &[]).await? {
+            Ok(checked) => checked,
+            Err(problems) => return Ok(Resolved::Invalid(problems)),
+        };
+        for (pointer, url) in rewrites {
+            if let Some(slot) = task.pointer_mut(&pointer) {
+                *slot = Value::String(url);
+            }
+        }
+        Ok(Resolved::Task { task, assets })
+    }
+
+    /// Resolves a task body as the caller sent it: the answer is the same bytes with each
+    /// `asset://` string replaced by its signed URL, nothing else touched (key order, number
+    /// spellings, escapes, whitespace). `arrays` are the family's own reference arrays. Nesting
+    /// of any depth is read (without recursion); references deeper than the walk reads are
+    /// reported.
+    pub async fn resolve_bytes(
+        &self,
+        caller: &Caller,
+        body: &[u8],
+        arrays: &[(&str, AssetType)],
+    ) -> Result<ResolvedBytes, ServiceError> {
+        let scanned = scan(body).map_err(|e| {
+            if e.what == "the body is empty" {
+                ServiceError::invalid("the request body is empty; send a JSON object")
+            } else {
+                ServiceError::invalid(format!("the request body is not valid JSON: {e}"))
+            }
+        })?;
+        let profile = self.task_rules.profile_for(model_of(&scanned.task)).clone();
+        let checked = self
+            .check(caller, &scanned.task, &profile, scanned.problems, arrays)
+            .await?;
+        let (rewrites, assets) = match checked {
+            Ok(checked) => checked,
+            Err(problems) => return Ok(ResolvedBytes::Invalid(problems)),
+        };
+        let mut edits = Vec::with_capacity(rewrites.len());
+        for (pointer, url) in rewrites {
+            let Some(range) = scanned.spans.get(&pointer) else {
+                return Err(ServiceError::internal(
+                    "rewriting a task",
+                    anyhow::anyhow!("no place recorded for the reference at {pointer}"),
+                ));
+            };
+            let text = serde_json::to_string(&url)
+                .map_err(|e| ServiceError::internal("encoding a URL", e))?;
+            edits.push((range.clone(), text));
+        }
+        Ok(ResolvedBytes::Task {
+            body: splice(body, edits),
+            assets,
+        })
+    }
+
+    /// Every check of a task: its shape under `profile`, each reference (owner, Active, type
+    /// fits its place), the counts and durations. `problems` are those found before.
+    async fn check(
+        &self,
+        caller: &Caller,
+        task: &Value,
+        profile: &TaskProfile,
+        mut problems: Vec<ResolveViolation>,
+        arrays: &[(&str, AssetType)],
+    ) -> Result<Checked, ServiceError> {
         let Some(body) = task.as_object() else {
             return Err(ServiceError::invalid("the task must be a JSON object"));
         };
-        let findings = walk(body);
+        let findings = walk_with(body, arrays);
         let media = findings.iter().filter_map(|f| match f {
             Finding::Media(m) => Some(m),
             Finding::Problem(_) => None,
         });
         let present = |field: &str| !matches!(body.get(field), None | Some(Value::Null));
-        let mut problems = profile.check(present, media.clone());
+        problems.extend(profile.check(present, media.clone()));
 
         let mut passed = Vec::new();
         for finding in &findings {
@@ -143,7 +226,7 @@ impl DeliveryService {
         problems.extend(count_problems(media.clone()));
         problems.extend(duration_problems(&passed, profile));
         if !problems.is_empty() {
-            return Ok(Resolved::Invalid(problems));
+            return Ok(Err(problems));
         }
         let mut assets = Vec::with_capacity(passed.len());
         let rewrites: Vec<(String, String)> = passed
@@ -153,11 +236,6 @@ impl DeliveryService {
                 (p.media.pointer.clone(), p.url)
             })
             .collect();
-        for (pointer, url) in rewrites {
-            if let Some(slot) = task.pointer_mut(&pointer) {
-                *slot = Value::String(url);
-            }
-        }
         assets.sort();
         assets.dedup();
         // The use that keeps an asset from expiring under an `unused_days` policy.
@@ -165,7 +243,7 @@ impl DeliveryService {
             .mark_assets_used(&caller.tenant, &assets, chrono::Utc::now())
             .await
             .map_err(|e| ServiceError::internal("recording the use of assets", e))?;
-        Ok(Resolved::Task { task, assets })
+        Ok(Ok((rewrites, assets)))
     }
 }
 

@@ -5,6 +5,8 @@
 
 use serde_json::Value;
 
+use crate::domain::AssetType;
+
 /// How a family's task body is laid out, as its public documentation shows it. The gateway
 /// resolves every `asset://` wherever it appears, so the shape only documents the family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +18,8 @@ pub enum TaskShape {
     /// A `content[]` array of `text`, `image_url`, `video_url` and `audio_url` items with a
     /// `role` (Seedance 1.5).
     Content,
+    /// An image task: `prompt`, `model` and the reference images in `image_urls[]` (Banana).
+    Images,
     /// Not publicly documented: the body is forwarded as it comes, references resolved.
     Undocumented,
 }
@@ -30,10 +34,17 @@ pub struct TaskFamily {
     /// Below the upstream's base URL: where the task is posted and `{upstream_path}/{id}` read.
     pub upstream_path: &'static str,
     pub shape: TaskShape,
+    /// Top-level arrays of references of a type that only this family names (the arrays every
+    /// family shares are the walk's own: `referenceImages`, `reference_images`…).
+    pub reference_arrays: &'static [(&'static str, AssetType)],
     /// JSON pointers into the upstream's answer to a submit; the first that holds a string
     /// (or a number) is the task id.
     pub id_at: &'static [&'static str],
 }
+
+/// The largest task body the gateway takes (a task may carry inline data); larger ones are
+/// refused `body-too-large` before they are read.
+pub const MAX_TASK_BODY_BYTES: usize = 12 * 1024 * 1024;
 
 /// Where any family's task status is read, on both sides: `GET /v1/result/{id}`.
 pub const RESULT_PATH: &str = "/v1/result";
@@ -43,12 +54,13 @@ const STATUS_AT: [&str; 2] = ["/status", "/data/status"];
 
 /// Every family the gateway serves. The paths are the kyy face's own, so the upstream path is
 /// the same; they are kept apart so that a family can be mapped elsewhere.
-pub static TASK_FAMILIES: [TaskFamily; 6] = [
+pub static TASK_FAMILIES: [TaskFamily; 7] = [
     TaskFamily {
         name: "kyyvideo2",
         path: "/v1/kyyvideo2/videos",
         upstream_path: "/v1/kyyvideo2/videos",
         shape: TaskShape::Fields,
+        reference_arrays: &[],
         id_at: &["/id"],
     },
     TaskFamily {
@@ -56,6 +68,7 @@ pub static TASK_FAMILIES: [TaskFamily; 6] = [
         path: "/v1/seedance/videos",
         upstream_path: "/v1/seedance/videos",
         shape: TaskShape::Content,
+        reference_arrays: &[],
         id_at: &["/id", "/data/projectId"],
     },
     TaskFamily {
@@ -63,6 +76,7 @@ pub static TASK_FAMILIES: [TaskFamily; 6] = [
         path: "/v1/seedance-discount/videos",
         upstream_path: "/v1/seedance-discount/videos",
         shape: TaskShape::Undocumented,
+        reference_arrays: &[],
         id_at: &["/id", "/data/projectId"],
     },
     TaskFamily {
@@ -70,6 +84,7 @@ pub static TASK_FAMILIES: [TaskFamily; 6] = [
         path: "/v1/seedance-special/videos",
         upstream_path: "/v1/seedance-special/videos",
         shape: TaskShape::Undocumented,
+        reference_arrays: &[],
         id_at: &["/id", "/data/projectId"],
     },
     TaskFamily {
@@ -77,6 +92,7 @@ pub static TASK_FAMILIES: [TaskFamily; 6] = [
         path: "/v1/sd2_manxue/videos",
         upstream_path: "/v1/sd2_manxue/videos",
         shape: TaskShape::Fields,
+        reference_arrays: &[],
         id_at: &["/data/projectId", "/id"],
     },
     TaskFamily {
@@ -84,6 +100,7 @@ pub static TASK_FAMILIES: [TaskFamily; 6] = [
         path: "/v2/model-center/tasks",
         upstream_path: "/v2/model-center/tasks",
         shape: TaskShape::Undocumented,
+        reference_arrays: &[],
         id_at: &[
             "/id",
             "/data/taskId",
@@ -91,6 +108,14 @@ pub static TASK_FAMILIES: [TaskFamily; 6] = [
             "/data/id",
             "/task_id",
         ],
+    },
+    TaskFamily {
+        name: "banana",
+        path: "/v1/banana/images",
+        upstream_path: "/v1/banana/images",
+        shape: TaskShape::Images,
+        reference_arrays: &[("image_urls", AssetType::Image)],
+        id_at: &["/id", "/data/id", "/data/task_id", "/task_id", "/data/0/id"],
     },
 ];
 
@@ -147,6 +172,12 @@ mod tests {
             Some("42")
         );
         assert_eq!(by_name("seedance").task_id(&json!({"id": ""})), None);
+        let listed = json!({"code": 0, "data": [{"id": "img_1", "status": "queued"}]});
+        assert_eq!(by_name("banana").task_id(&listed).as_deref(), Some("img_1"));
+        assert_eq!(
+            by_name("banana").reference_arrays,
+            &[("image_urls", AssetType::Image)]
+        );
         assert_eq!(task_status(&plain).as_deref(), Some("queued"));
         assert_eq!(
             task_status(&json!({"data": {"status": "completed"}})).as_deref(),

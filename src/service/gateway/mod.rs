@@ -4,13 +4,13 @@
 
 mod families;
 
-pub use families::{RESULT_PATH, TASK_FAMILIES, TaskFamily, TaskShape};
+pub use families::{MAX_TASK_BODY_BYTES, RESULT_PATH, TASK_FAMILIES, TaskFamily, TaskShape};
 
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{DeliveryService, ResolveViolation, Resolved, ServiceError};
+use super::{DeliveryService, ResolveViolation, ResolvedBytes, ServiceError};
 use crate::domain::Caller;
 use crate::domain::codes;
 use crate::repo::TaskRepo;
@@ -68,30 +68,34 @@ impl GatewayService {
         }
     }
 
-    /// Resolves a task of `family` and forwards it to the family's upstream path; records the
-    /// task and its assets when the upstream's answer names it where the family says.
+    /// Resolves a task of `family` and forwards it to the family's upstream path: the caller's
+    /// bytes with only the `asset://` strings replaced. Records the task and its assets when
+    /// the upstream's answer names it where the family says; the answer itself is returned as
+    /// it came.
     pub async fn submit_task(
         &self,
         caller: &Caller,
         family: &TaskFamily,
-        task: Value,
+        task: &[u8],
     ) -> Result<GatewayOutcome, ServiceError> {
-        let (rewritten, referenced) = match self.delivery.resolve(caller, task).await? {
-            Resolved::Task { task, assets } => (task, assets),
-            Resolved::Invalid(v) => return Ok(GatewayOutcome::Invalid(v)),
+        let resolved = self
+            .delivery
+            .resolve_bytes(caller, task, family.reference_arrays)
+            .await?;
+        let (body, referenced) = match resolved {
+            ResolvedBytes::Task { body, assets } => (body, assets),
+            ResolvedBytes::Invalid(v) => return Ok(GatewayOutcome::Invalid(v)),
         };
-        let body = serde_json::to_vec(&rewritten)
-            .map_err(|e| ServiceError::internal("encoding a task", e))?;
         let answer = self
             .upstream
             .submit(family.upstream_path, body)
             .await
             .map_err(upstream_error)?;
-        if let Some(id) = family.task_id(&answer.body) {
+        let read = answer.parsed().unwrap_or(Value::Null);
+        if let Some(id) = family.task_id(&read) {
             let id = id.as_str();
             let referenced_ids: Vec<String> = referenced.iter().map(ToString::to_string).collect();
-            let (status, finished) =
-                is_terminal(&answer.body).unwrap_or(("submitted".to_owned(), false));
+            let (status, finished) = is_terminal(&read).unwrap_or(("submitted".to_owned(), false));
             let recorded = self
                 .tasks
                 .record_task(id, &caller.tenant, &status, finished, &referenced_ids)
@@ -129,7 +133,7 @@ impl GatewayService {
             .status(path, id)
             .await
             .map_err(upstream_error)?;
-        if let Some((status, finished)) = is_terminal(&answer.body) {
+        if let Some((status, finished)) = answer.parsed().as_ref().and_then(is_terminal) {
             self.tasks
                 .update_task(&caller.tenant, id, &status, finished)
                 .await

@@ -4,6 +4,7 @@
 //! benchmark.
 
 pub mod media;
+pub mod upstream;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
