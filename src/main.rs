@@ -108,6 +108,9 @@ enum KeysCommand {
         /// instead of a bearer key.
         #[arg(long)]
         volc: bool,
+        /// Who the key belongs to (shown in the review history), e.g. a reviewer's name.
+        #[arg(long)]
+        name: Option<String>,
         #[command(flatten)]
         storage: StorageArgs,
     },
@@ -222,6 +225,7 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
             role,
             volc: true,
             storage,
+            ..
         } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
             let key = key_service(&storage)
@@ -239,11 +243,15 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
         KeysCommand::Create {
             tenant,
             role,
+            name,
             storage,
             ..
         } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
-            let key = key_service(&storage).await?.create(&tenant, role).await?;
+            let key = key_service(&storage)
+                .await?
+                .create_named(&tenant, role, name.as_deref())
+                .await?;
             // The secret alone on stdout (`KEY=$(assetlib keys create …)`, `| head -1`); what
             // was made on stderr.
             errln!(

@@ -124,6 +124,7 @@ impl Bodies {
             key_id: "fuzz".to_owned(),
             tenant: "fuzz".to_owned(),
             role: Role::Tenant,
+            key_name: None,
         };
         Ok(Bodies {
             runtime,

@@ -49,6 +49,8 @@ mod resolve;
 mod resolve_anywhere;
 mod reverse_proxy;
 mod seedance2;
+mod review_access;
+mod review_workflow;
 mod shutdown;
 mod ssrf;
 mod tenancy;

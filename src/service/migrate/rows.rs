@@ -17,6 +17,7 @@ pub const TABLES: &[&str] = &[
     "api_keys",
     "asset_groups",
     "assets",
+    "review_history",
     "jobs",
     "tasks",
     "task_assets",
