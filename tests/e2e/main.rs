@@ -10,6 +10,8 @@ mod cluster;
 mod concurrency;
 mod connections;
 mod console;
+mod console_display;
+mod console_review;
 mod content;
 mod crash;
 mod crash_loop;

@@ -264,6 +264,17 @@ impl Driver {
         .await
     }
 
+    /// Runs an asynchronous script (a function body whose last argument is the callback that
+    /// ends it) and returns the value passed to the callback.
+    pub async fn execute_async(&self, script: &str, args: Vec<Value>) -> anyhow::Result<Value> {
+        self.session_call(
+            "POST",
+            "/execute/async",
+            &json!({ "script": script, "args": args }),
+        )
+        .await
+    }
+
     /// A PNG of the viewport.
     pub async fn screenshot(&self) -> anyhow::Result<Vec<u8>> {
         let encoded = self
