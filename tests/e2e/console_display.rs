@@ -103,7 +103,7 @@ pub async fn shown(driver: &Driver, css: &str) -> bool {
 /// Opens the console at a size, signed out.
 pub async fn open_at(driver: &Driver, app: &TestApp, size: (u32, u32)) {
     driver
-        .set_window_size(size.0, size.1)
+        .set_viewport_size(size.0, size.1)
         .await
         .expect("resize");
     driver
@@ -152,7 +152,7 @@ async fn the_console_shows_what_applies_in_view_and_accessibly_at_desktop_and_ph
     let origin = Origin::start().await;
     // A library long enough that the last card is far down a phone's page.
     for n in 0..10u32 {
-        let url = origin.put(&format!("p{n}.png"), media::png(320 + n, 240), "image/png");
+        let url = origin.put(&format!("p{n}.png"), media::png(640 + n, 480), "image/png");
         let id = app.upload_ok(&app.admin_key, "Image", &url).await;
         app.wait_settled(&app.admin_key, &id).await;
     }
@@ -273,7 +273,7 @@ async fn the_console_shows_what_applies_in_view_and_accessibly_at_desktop_and_ph
             "{text}"
         );
         let other = driver
-            .find("#key-rows tr:not([data-key=\"".to_owned() + &mine + "\"]) button")
+            .find(&format!("#key-rows tr:not([data-key=\"{mine}\"]) button"))
             .await
             .expect("another key");
         driver.click(&other).await.expect("arm another");
@@ -348,7 +348,22 @@ async fn the_console_shows_what_applies_in_view_and_accessibly_at_desktop_and_ph
     sign_in_as(&driver, &studio).await;
     assert!(!shown(&driver, "#nav-review").await);
     assert!(!shown(&driver, "#nav-keys").await);
-    driver.find("#grid-end").await.expect("the empty library");
-    assert_accessible(&driver, "a tenant's empty library at the phone size").await;
+    driver
+        .find("#grid li")
+        .await
+        .expect("the held photo's card");
+    assert_accessible(&driver, "a tenant's library at the phone size").await;
+    // A filter that matches nothing says so, and not "No assets yet.".
+    let name = driver.find("#filter-name").await.expect("name filter");
+    driver.type_into(&name, "zzz").await.expect("type");
+    let end = driver.find("#grid-end").await.expect("the empty state");
+    driver
+        .wait_until(
+            "return document.getElementById('grid-end').textContent.startsWith('No assets match name “zzz”');",
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}: {:?}", end));
+    assert_accessible(&driver, "an empty filter at the phone size").await;
     driver.quit().await;
 }

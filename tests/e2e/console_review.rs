@@ -404,7 +404,7 @@ async fn a_reviewer_zooms_into_the_original_decides_a_selection_undoes_it_and_re
 
     // At phone size the queue, the viewer and the history still work and fit.
     driver
-        .set_window_size(PHONE.0, PHONE.1)
+        .set_viewport_size(PHONE.0, PHONE.1)
         .await
         .expect("resize");
     go(&driver, "review").await;

@@ -41,8 +41,10 @@ async function api(method, path, body, accept) {
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (!response.ok) {
     if (response.status === 401 && path !== "/console/session") showSignIn();
-    const message = data && data.error ? data.error.message : `HTTP ${response.status}`;
-    throw new Error(message);
+    const error = new Error(data && data.error ? data.error.message : `HTTP ${response.status}`);
+    error.status = response.status;
+    error.code = data && data.error ? data.error.code : null;
+    throw error;
   }
   return data;
 }

@@ -23,12 +23,13 @@ async function loadKeys() {
 /// revoking it signs out.
 function revokeButton(k, mine) {
   const warning = el("p", { class: "error revoke-warning", role: "alert" });
+  const verb = el("span", { text: "Revoke" });
   const button = el("button", {
-    type: "button", class: "danger", "aria-label": `Revoke ${k.keyId}${mine ? " (the key you are signed in with)" : ""}`,
+    type: "button", class: "danger",
     onclick: async () => {
       if (button.dataset.armed !== "1") {
         button.dataset.armed = "1";
-        button.textContent = "Really revoke?";
+        verb.textContent = "Really revoke";
         if (mine) {
           warning.textContent = "This is the key you are signed in with: revoking it ends this session and signs you out. Any program using it stops working.";
         }
@@ -40,7 +41,7 @@ function revokeButton(k, mine) {
         else loadKeys();
       } catch (err) { $("key-error").textContent = err.message; }
     },
-  }, "Revoke");
+  }, verb, el("span", { class: "visually-hidden", text: ` ${k.keyId}${mine ? ", the key you are signed in with" : ""}` }));
   return el("div", {}, button, mine ? warning : null);
 }
 

@@ -36,7 +36,7 @@ function thumbnail(asset) {
 
 function card(asset) {
   return el("li", { class: "card", "data-id": asset.assetId, "data-status": asset.status },
-    el("button", { type: "button", onclick: () => showDetail(asset.assetId, asset), "aria-label": `${asset.name || asset.assetId}, ${asset.assetType}, ${asset.status}` },
+    el("button", { type: "button", onclick: () => showDetail(asset.assetId, asset) },
       thumbnail(asset),
       el("span", { class: "meta" },
         el("span", { class: "name", text: asset.name || asset.assetId }),

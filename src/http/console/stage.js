@@ -111,9 +111,9 @@ function drawCrops(item, frame) {
     const ctx = canvas.getContext("2d");
     if (ctx) ctx.drawImage(image, left, top, cw, ch, 0, 0, cw, ch);
     return el("li", {}, el("button", {
-      type: "button", class: "crop", "data-face": i,
-      "aria-label": `Face ${i + 1}, score ${face.score.toFixed(2)}, ${cw} × ${ch} pixels: zoom there`,
+      type: "button", class: "crop", "data-face": i, title: `${cw} × ${ch} pixels of the original`,
       onclick: () => { viewer.zoomTo(x, y, w, h); $("review-viewport").focus({ preventScroll: true }); },
-    }, canvas, el("span", { text: `${i + 1} · ${face.score.toFixed(2)}` })));
+    }, canvas, el("span", { text: `Face ${i + 1} · ${face.score.toFixed(2)}` }),
+    el("span", { class: "visually-hidden", text: ": zoom there" })));
   }));
 }

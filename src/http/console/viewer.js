@@ -23,7 +23,7 @@ class Viewer {
       this.zoomAt(2, at.x, at.y);
     });
     viewport.addEventListener("pointerdown", (e) => {
-      viewport.setPointerCapture(e.pointerId);
+      try { viewport.setPointerCapture(e.pointerId); } catch { /* a pointer the page did not see start */ }
       this.pointers.set(e.pointerId, this.local(e));
       this.pinch = null;
     });
