@@ -11,6 +11,7 @@ mod concurrency;
 mod connections;
 mod console;
 mod console_display;
+mod console_library;
 mod console_review;
 mod content;
 mod crash;
