@@ -75,6 +75,9 @@ enum KeysCommand {
         /// instead of a bearer key.
         #[arg(long)]
         volc: bool,
+        /// Who the key belongs to (shown in the review history), e.g. a reviewer's name.
+        #[arg(long)]
+        name: Option<String>,
         #[command(flatten)]
         storage: StorageArgs,
     },
@@ -179,6 +182,7 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
             role,
             volc: true,
             storage,
+            ..
         } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
             let key = key_service(&storage)
@@ -195,11 +199,15 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
         KeysCommand::Create {
             tenant,
             role,
+            name,
             storage,
             ..
         } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
-            let key = key_service(&storage).await?.create(&tenant, role).await?;
+            let key = key_service(&storage)
+                .await?
+                .create_named(&tenant, role, name.as_deref())
+                .await?;
             println!(
                 "Created key {} for tenant '{}' with role {}:",
                 key.id, key.tenant, key.role

@@ -149,7 +149,7 @@ impl AppState {
                 tmp_dir,
             },
         );
-        let review = ReviewService::new(repo.clone(), Arc::clone(&blobs));
+        let review = ReviewService::new(repo.clone(), repo.clone(), Arc::clone(&blobs));
         let delivery = DeliveryService::new(repo.clone(), Arc::clone(&blobs), signer)
             .with_task_rules(config.tasks.clone());
         let gateway = match config.upstream.clone() {

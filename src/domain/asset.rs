@@ -105,6 +105,9 @@ impl Status {
         match transition {
             Transition::Lifecycle => self.can_become(next),
             Transition::ContentLost => next == Status::Failed && self != Status::Failed,
+            Transition::Reopen => {
+                next == Status::PendingReview && matches!(self, Status::Active | Status::Failed)
+            }
         }
     }
 
@@ -130,6 +133,9 @@ pub enum Transition {
     /// `Failed` becomes `Failed` (`content-missing`), `Active` included, because the asset
     /// can no longer be served and its owner must upload it again.
     ContentLost,
+    /// A reviewer's decision undone (`POST /v1/reviews/{id}/reopen`): a decided asset, `Active`
+    /// or `Failed`, goes back to `PendingReview` and is not resolvable until decided again.
+    Reopen,
 }
 
 impl fmt::Display for Status {

@@ -47,4 +47,6 @@ pub struct Caller {
     pub key_id: String,
     pub tenant: String,
     pub role: Role,
+    /// The key's name (who it belongs to), when it has one.
+    pub key_name: Option<String>,
 }

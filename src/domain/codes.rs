@@ -131,6 +131,10 @@ pub const INVALID_REFERENCES: Code =
     refusal("invalid-references", 1011, 422, volc::INVALID_PARAMETER);
 pub const UNAUTHORIZED: Code = refusal("unauthorized", 1401, 401, volc::INVALID_AUTHORIZATION);
 pub const FORBIDDEN: Code = refusal("forbidden", 1403, 403, volc::ACCESS_DENIED);
+pub const REASON_REQUIRED: Code = refusal("reason-required", 1017, 400, volc::INVALID_PARAMETER);
+pub const TOO_MANY_DECISIONS: Code =
+    refusal("too-many-decisions", 1018, 400, volc::INVALID_PARAMETER);
+pub const REOPEN_FORBIDDEN: Code = refusal("reopen-forbidden", 1417, 403, volc::ACCESS_DENIED);
 pub const CONFLICT: Code = refusal("conflict", 1409, 409, volc::OPERATION_DENIED);
 pub const ASSET_IN_USE: Code = refusal("asset-in-use", 1410, 409, volc::OPERATION_DENIED);
 pub const IDEMPOTENCY_IN_PROGRESS: Code = refusal(
@@ -173,7 +177,8 @@ pub const QUEUE_FULL: Code = refusal("queue-full", 1430, 429, volc::THROTTLING);
 pub const QUOTA_EXCEEDED: Code = refusal("quota-exceeded", 1432, 429, volc::QUOTA_EXCEEDED);
 
 // Failures of accepted assets (`failure.code`).
-pub const IMAGE_FORMAT: Code = failure("image-format");
+/// Also refused at upload: a HEIC/HEIF image, known by its ISO-BMFF brand.
+pub const IMAGE_FORMAT: Code = refusal_and_failure("image-format", 1016, 422, volc::INVALID_URL);
 pub const VIDEO_FORMAT: Code = failure("video-format");
 pub const AUDIO_FORMAT: Code = failure("audio-format");
 pub const DOCUMENT_FORMAT: Code = failure("document-format");
@@ -232,6 +237,9 @@ pub const ALL: &[&Code] = &[
     &INVALID_REFERENCES,
     &UNAUTHORIZED,
     &FORBIDDEN,
+    &REASON_REQUIRED,
+    &TOO_MANY_DECISIONS,
+    &REOPEN_FORBIDDEN,
     &CONFLICT,
     &ASSET_IN_USE,
     &IDEMPOTENCY_IN_PROGRESS,

@@ -29,11 +29,12 @@ pub use group::{
 };
 pub use mime::mime_type;
 pub use moderation::{
-    Decision, FaceBox, FaceDetectorKind, FacePolicy, ModerationRecord, ReviewAction,
+    Decision, FaceBox, FaceDetectorKind, FacePolicy, HistoryDecision, ModerationRecord, Reopened,
+    ReviewAction,
 };
 pub use quota::{OverQuota, Quota, QuotaConfig, Usage, check_new_upload, check_quota};
 pub use task_rules::{TaskProfile, TaskRules};
-pub use text::{rfc3339_millis, same_secret};
+pub use text::{parse_duration, rfc3339_millis, same_secret};
 pub use webhook::{
     Delivery, DeliveryId, DeliveryState, EVENT_TYPES, MAX_WEBHOOKS_PER_TENANT, Webhook, WebhookId,
     generate_secret, parse_events, retry_delay, sign,

@@ -93,6 +93,53 @@ pub struct ModerationRecord {
     /// Set when a reviewer decided.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decision: Option<Decision>,
+    /// Set when a decision was undone (`POST /v1/reviews/{id}/reopen`) and the asset waits again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reopened: Option<Reopened>,
+}
+
+/// A decision undone: who reopened the asset, when, and what had been decided.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Reopened {
+    pub by_key: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub undone: ReviewAction,
+}
+
+/// What an entry of the review history records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HistoryDecision {
+    Approve,
+    Reject,
+    /// A decision undone: the asset went back to the queue.
+    Reopen,
+}
+
+impl HistoryDecision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HistoryDecision::Approve => "approve",
+            HistoryDecision::Reject => "reject",
+            HistoryDecision::Reopen => "reopen",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Approve, Self::Reject, Self::Reopen]
+            .into_iter()
+            .find(|d| d.as_str() == raw)
+    }
+}
+
+impl From<ReviewAction> for HistoryDecision {
+    fn from(action: ReviewAction) -> Self {
+        match action {
+            ReviewAction::Approve => HistoryDecision::Approve,
+            ReviewAction::Reject => HistoryDecision::Reject,
+        }
+    }
 }
 
 /// What a reviewer decided about a held asset.
@@ -126,6 +173,9 @@ impl std::fmt::Display for ReviewAction {
 pub struct Decision {
     pub action: ReviewAction,
     pub reviewer_key: String,
+    /// The key's name, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewer_name: Option<String>,
     pub reviewer_tenant: String,
     pub reason: Option<String>,
     pub at: chrono::DateTime<chrono::Utc>,

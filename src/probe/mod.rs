@@ -10,7 +10,7 @@ pub mod video;
 
 use std::io::{self, Read, Seek};
 
-pub use sniff::{Sniffed, sniff};
+pub use sniff::{Sniffed, heif_brand, sniff};
 
 use crate::domain::codes::{self, Code};
 use crate::domain::rules::Violation;

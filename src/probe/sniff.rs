@@ -69,6 +69,25 @@ fn from_infer(ext: &str, mime: &str) -> Sniffed {
     }
 }
 
+/// The ISO-BMFF major brands of HEIF images and image sequences (HEVC-coded `heic`, `heix`,
+/// `hevc`, `hevx`, their multi-layer and sequence forms, and the generic `mif1`/`msf1`).
+const HEIF_BRANDS: [&[u8; 4]; 10] = [
+    b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1",
+];
+
+/// The HEIF brand of a file whose first box is an `ftyp` naming one as its major brand
+/// (`None` for AVIF, whose major brand is `avif`, and for everything else).
+pub fn heif_brand(head: &[u8]) -> Option<&'static str> {
+    if head.get(4..8)? != b"ftyp" {
+        return None;
+    }
+    let major = head.get(8..12)?;
+    HEIF_BRANDS
+        .iter()
+        .find(|b| b.as_slice() == major)
+        .and_then(|b| std::str::from_utf8(b.as_slice()).ok())
+}
+
 /// UTF-8 text without NUL bytes; a multi-byte character cut at the end of the head is fine.
 fn looks_like_text(head: &[u8]) -> bool {
     if head.contains(&0) {
@@ -104,5 +123,17 @@ mod tests {
         assert_eq!(sniff(wav).format, "wav");
         let mp4 = b"\0\0\0\x18ftypisom\0\0\0\0isomiso2";
         assert_eq!(sniff(mp4).family, Some(AssetType::Video));
+    }
+
+    #[test]
+    fn heif_is_known_by_its_major_brand() {
+        for brand in ["heic", "heix", "hevc", "mif1", "msf1"] {
+            let head = format!("\0\0\0\x18ftyp{brand}\0\0\0\0mif1heic");
+            assert_eq!(heif_brand(head.as_bytes()), Some(brand), "{brand}");
+        }
+        assert_eq!(heif_brand(b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf"), None);
+        assert_eq!(heif_brand(b"\0\0\0\x18ftypisom\0\0\0\0isomiso2"), None);
+        assert_eq!(heif_brand(b"\0\0\0\x18ftyp"), None);
+        assert_eq!(heif_brand(b""), None);
     }
 }

@@ -4,6 +4,7 @@
 //! every use case. The backend is chosen once, from the database URL's scheme.
 
 mod error;
+mod review;
 mod sql;
 mod types;
 
@@ -16,6 +17,10 @@ use chrono::{DateTime, Utc};
 use crate::domain::{Asset, AssetId, Delivery, Group, Quota, Status, Usage, Webhook};
 
 pub use error::RepoError;
+pub use review::{
+    HistoryEntry, HistoryPage, HistoryQuery, HistoryRecord, QueueCursor, QueuedAsset, ReviewPage,
+    ReviewQuery, ReviewRepo,
+};
 pub use sql::{Dialect, SqlRepo, postgres, sqlite};
 pub use types::{
     ApiKeyRecord, AssetFilter, AssetOrder, AssetRef, DeliveryAttempt, Filed, GroupDeletion,
@@ -80,8 +85,6 @@ pub trait AssetRepo: Send + Sync {
         from: Status,
         change: &StatusChange,
     ) -> RepoResult<bool>;
-    /// Assets of every tenant waiting for review, oldest first, after the keyset `after`.
-    async fn list_pending_reviews(&self, after: Option<i64>, limit: u32) -> RepoResult<KeysetPage>;
     /// Renames a live asset of this tenant (`None`: no name). `false` when there is none.
     async fn rename_asset(
         &self,
@@ -450,6 +453,7 @@ pub trait Repo:
     + GroupRepo
     + QuotaRepo
     + WebhookRepo
+    + ReviewRepo
 {
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> RepoResult<()>;

@@ -190,6 +190,8 @@ pub struct NewApiKey {
     pub key_hash: String,
     pub tenant: String,
     pub role: Role,
+    /// Who the key belongs to (optional; shown in the review history).
+    pub name: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -199,6 +201,7 @@ pub struct ApiKeyRecord {
     pub id: String,
     pub tenant: String,
     pub role: Role,
+    pub name: Option<String>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
 }

@@ -22,6 +22,7 @@ pub struct CreatedKey {
     pub secret: String,
     pub tenant: String,
     pub role: Role,
+    pub name: Option<String>,
 }
 
 /// How long a key found active is trusted without asking the database again. A key revoked
@@ -105,7 +106,26 @@ impl KeyService {
     }
 
     pub async fn create(&self, tenant: &str, role: Role) -> Result<CreatedKey, ServiceError> {
+        self.create_named(tenant, role, None).await
+    }
+
+    /// A new key with a name saying whose it is (at most 64 characters, no control characters).
+    pub async fn create_named(
+        &self,
+        tenant: &str,
+        role: Role,
+        name: Option<&str>,
+    ) -> Result<CreatedKey, ServiceError> {
         validate_tenant(tenant).map_err(ServiceError::invalid)?;
+        let name = match name.map(str::trim).filter(|n| !n.is_empty()) {
+            None => None,
+            Some(n) if n.chars().count() > 64 || n.chars().any(char::is_control) => {
+                return Err(ServiceError::invalid(
+                    "a key's name is at most 64 characters, without control characters",
+                ));
+            }
+            Some(n) => Some(n.to_owned()),
+        };
         let secret = format!("{SECRET_PREFIX}{}", random_chars(40));
         let id = format!("key_{}", random_chars(12).to_lowercase());
         self.keys
@@ -114,6 +134,7 @@ impl KeyService {
                 key_hash: hash_secret(&secret),
                 tenant: tenant.to_owned(),
                 role,
+                name: name.clone(),
                 created_at: Utc::now(),
             })
             .await
@@ -123,6 +144,7 @@ impl KeyService {
             secret,
             tenant: tenant.to_owned(),
             role,
+            name,
         })
     }
 
@@ -143,6 +165,7 @@ impl KeyService {
                     key_hash: hash_secret(&format!("access-key:{}", random_chars(64))),
                     tenant: tenant.to_owned(),
                     role,
+                    name: None,
                     created_at: Utc::now(),
                 },
                 &secret,
@@ -154,6 +177,7 @@ impl KeyService {
             secret,
             tenant: tenant.to_owned(),
             role,
+            name: None,
         })
     }
 
@@ -170,6 +194,7 @@ impl KeyService {
                     key_id: record.id,
                     tenant: record.tenant,
                     role: record.role,
+                    key_name: record.name,
                 },
                 secret,
             )
@@ -211,6 +236,7 @@ impl KeyService {
             key_id: record.id,
             tenant: record.tenant,
             role: record.role,
+            key_name: record.name,
         })
     }
 
@@ -226,9 +252,10 @@ impl KeyService {
         caller: &Caller,
         tenant: &str,
         role: Role,
+        name: Option<&str>,
     ) -> Result<CreatedKey, ServiceError> {
         require_admin(caller, MANAGING_KEYS)?;
-        let created = self.create(tenant, role).await?;
+        let created = self.create_named(tenant, role, name).await?;
         tracing::info!(key = %created.id, tenant = %created.tenant, %role, by = %caller.key_id, "key created");
         Ok(created)
     }

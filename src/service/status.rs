@@ -2,7 +2,7 @@
 //! then the store's compare-and-set.
 
 use crate::domain::{AssetId, Status, Transition};
-use crate::repo::{AssetRepo, RepoError, StatusChange};
+use crate::repo::{AssetRepo, HistoryEntry, RepoError, ReviewRepo, StatusChange};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StatusError {
@@ -36,4 +36,25 @@ pub async fn change_status(
         });
     }
     Ok(assets.change_status(id, from, change).await?)
+}
+
+/// The same for a reviewer's decision or a reopen: the history entry is written in the
+/// transaction of the change, and only when the asset moved.
+pub async fn record_review(
+    reviews: &dyn ReviewRepo,
+    id: &AssetId,
+    from: Status,
+    change: &StatusChange,
+    transition: Transition,
+    entry: &HistoryEntry,
+) -> Result<bool, StatusError> {
+    if !from.may_become(change.to, transition) {
+        return Err(StatusError::Forbidden {
+            id: id.clone(),
+            from,
+            to: change.to,
+            transition,
+        });
+    }
+    Ok(reviews.record_review(id, from, change, entry).await?)
 }

@@ -107,6 +107,7 @@ fn caller(tenant: &str) -> Caller {
         key_id: format!("key-{tenant}"),
         tenant: tenant.to_owned(),
         role: Role::Tenant,
+        key_name: None,
     }
 }
 

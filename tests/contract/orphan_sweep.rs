@@ -308,6 +308,7 @@ async fn upload(ingest: &IngestService) -> AssetId {
         key_id: "k".to_owned(),
         tenant: "t".to_owned(),
         role: Role::Tenant,
+        key_name: None,
     };
     let upload = UploadFields {
         asset_type: Some("Image".to_owned()),
@@ -393,6 +394,7 @@ async fn a_failed_upload_releases_its_hold(repo: Arc<dyn Repo>, blobs: Arc<dyn B
         key_id: "k".to_owned(),
         tenant: "t".to_owned(),
         role: Role::Tenant,
+        key_name: None,
     };
     let upload = UploadFields {
         asset_type: Some("Image".to_owned()),

@@ -180,33 +180,13 @@ async fn every_accepted_image_format_goes_active() {
         );
     }
 
-    // HEIC is accepted but not decoded here, so it cannot be scanned for faces: by default it
-    // waits for a reviewer (the kyy face shows Processing); `unscannable = "allow"` passes it.
+    // HEIC is not one of the accepted formats and is not decoded here (so it could not be checked
+    // for faces): refused at upload, nothing created (tests/e2e/review_workflow.rs covers every
+    // face).
     let url = origin.put("a.heic.bin", media::heic(), "application/octet-stream");
-    let id = app.upload_ok(&key, "Image", &url).await;
-    let body = app.wait_settled(&key, &id).await;
-    assert_eq!(body["status"], "PendingReview", "{body}");
-    assert_eq!(
-        (body["format"].clone(), body["width"].clone()),
-        (Value::from("heif"), Value::from(400))
-    );
-    let note = body["moderation"]["note"].as_str().expect("note");
-    assert!(
-        note.starts_with("the heif image could not be scanned for faces"),
-        "{note}"
-    );
-    let (_, kyy) = app.get(&key, &format!("{KYY}/{id}")).await;
-    assert_eq!(kyy["data"]["status"], "Processing");
-
-    let lenient = crate::common::spawn_app_with(
-        |c| c.moderation.unscannable = assetlib::domain::FacePolicy::Allow,
-        std::sync::Arc::new(assetlib::fetch::SystemLookup),
-    )
-    .await;
-    let key = lenient.create_key("formats").await;
-    let id = lenient.upload_ok(&key, "Image", &url).await;
-    let body = lenient.wait_settled(&key, &id).await;
-    assert_eq!(body["status"], "Active", "{body}");
+    let (status, body) = app.kyy_upload(&key, "Image", &url).await;
+    assert_eq!(status, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["code"], 1016, "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -41,6 +41,8 @@ mod quotas;
 mod refusals;
 mod resolve;
 mod resolve_anywhere;
+mod review_access;
+mod review_workflow;
 mod shutdown;
 mod ssrf;
 mod tenancy;

@@ -641,6 +641,36 @@ async fn real_answers_conform_to_their_schemas() {
         None,
     )
     .await;
+    call(
+        &app,
+        &doc,
+        &admin,
+        Method::POST,
+        "/v1/reviews/{asset_id}/reopen",
+        &format!("/v1/reviews/{held}/reopen"),
+        Some(json!({"reason": "a second look"})),
+    )
+    .await;
+    call(
+        &app,
+        &doc,
+        &admin,
+        Method::POST,
+        "/v1/reviews/decisions",
+        "/v1/reviews/decisions",
+        Some(json!({"decisions": [{"assetId": held, "decision": "approve"}]})),
+    )
+    .await;
+    call(
+        &app,
+        &doc,
+        &admin,
+        Method::GET,
+        "/v1/reviews/history",
+        "/v1/reviews/history",
+        None,
+    )
+    .await;
     let (status, gone) = call(
         &app,
         &doc,

@@ -13,7 +13,9 @@ use crate::http::request::{dedupe_flag, force_flag, parse_json, wait_param};
 use crate::http::upload_body::{
     Received, announced_length, read_upload, receive_raw, too_large_body,
 };
-use crate::service::{ListParams, Registered, ServiceError, UploadFields};
+use crate::service::{
+    ListParams, Registered, ServiceError, UploadFields, acting_for, tenant_param,
+};
 use crate::state::AppState;
 
 /// `201` with the new asset; with `dedupe`, `200` with a live asset of the tenant that has the
@@ -116,6 +118,7 @@ pub async fn detail(
     RawQuery(query): RawQuery,
 ) -> Result<Json<AssetBody>, V1Error> {
     let wait = wait_param(query.as_deref())?;
+    let caller = acting_for(&caller, tenant_param(query.as_deref()).as_deref(), false)?;
     let asset = state
         .library
         .get_when_settled(&caller, &asset_id, wait, &[Status::Processing])
@@ -129,6 +132,7 @@ pub async fn delete(
     Path(asset_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<StatusCode, V1Error> {
+    let caller = acting_for(&caller, tenant_param(query.as_deref()).as_deref(), true)?;
     state
         .library
         .delete(&caller, &asset_id, force_flag(query.as_deref()))
@@ -141,6 +145,7 @@ pub async fn list(
     V1Caller(caller): V1Caller,
     RawQuery(query): RawQuery,
 ) -> Result<Json<ListBody>, V1Error> {
+    let caller = acting_for(&caller, tenant_param(query.as_deref()).as_deref(), false)?;
     let mut params = ListParams::default();
     let mut paging = Paging::default();
     for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
@@ -178,8 +183,10 @@ pub async fn update(
     State(state): State<AppState>,
     V1Caller(caller): V1Caller,
     Path(asset_id): Path<String>,
+    RawQuery(query): RawQuery,
     body: axum::body::Bytes,
 ) -> Result<Json<AssetBody>, V1Error> {
+    let caller = acting_for(&caller, tenant_param(query.as_deref()).as_deref(), true)?;
     let body: super::dto::UpdateBody = parse_json(&body)?;
     let asset = state
         .library
@@ -198,7 +205,9 @@ pub async fn restore(
     State(state): State<AppState>,
     V1Caller(caller): V1Caller,
     Path(asset_id): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<AssetBody>, V1Error> {
+    let caller = acting_for(&caller, tenant_param(query.as_deref()).as_deref(), true)?;
     let asset = state.library.restore(&caller, &asset_id).await?;
     Ok(Json(AssetBody::of(&asset, &state.library)))
 }

@@ -38,6 +38,10 @@ pub struct AssetBody {
     /// What the face check found and what a reviewer decided (images only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub moderation: Option<ModerationRecord>,
+    /// The reviewer's decision standing on the asset (absent while it waits or when never
+    /// reviewed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review: Option<ReviewBody>,
     /// The group the asset is filed in (`null`: none).
     pub group_id: Option<String>,
     pub create_time: String,
@@ -67,6 +71,17 @@ impl From<&Asset> for AssetBody {
                 message: f.message.clone(),
             }),
             moderation: a.moderation.clone(),
+            review: a
+                .moderation
+                .as_ref()
+                .and_then(|m| m.decision.as_ref())
+                .map(|d| ReviewBody {
+                    decision: d.action.as_str(),
+                    reason: d.reason.clone(),
+                    decided_by: d.reviewer_key.clone(),
+                    decided_by_name: d.reviewer_name.clone(),
+                    decided_at: rfc3339_millis(d.at),
+                }),
             group_id: a.group_id.clone(),
             create_time: rfc3339_millis(a.create_time),
             update_time: rfc3339_millis(a.update_time),
@@ -74,6 +89,20 @@ impl From<&Asset> for AssetBody {
             deduplicated_from: None,
         }
     }
+}
+
+/// A reviewer's decision as v1 details show it.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewBody {
+    /// `approve` or `reject`.
+    pub decision: &'static str,
+    pub reason: Option<String>,
+    /// The reviewer's key id.
+    pub decided_by: String,
+    /// The reviewer's key name, when it has one.
+    pub decided_by_name: Option<String>,
+    pub decided_at: String,
 }
 
 impl AssetBody {

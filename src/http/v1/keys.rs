@@ -19,6 +19,8 @@ pub struct KeyBody {
     pub key_id: String,
     pub tenant: String,
     pub role: &'static str,
+    /// Who the key belongs to (`null`: no name).
+    pub name: Option<String>,
     pub create_time: String,
     pub revoke_time: Option<String>,
     /// Only in the answer to the creation.
@@ -32,6 +34,7 @@ impl From<&ApiKeyRecord> for KeyBody {
             key_id: k.id.clone(),
             tenant: k.tenant.clone(),
             role: k.role.as_str(),
+            name: k.name.clone(),
             create_time: rfc3339_millis(k.created_at),
             revoke_time: k.revoked_at.map(rfc3339_millis),
             secret: None,
@@ -50,6 +53,8 @@ pub struct CreateKeyBody {
     pub tenant: Option<String>,
     /// `tenant` (default), `reviewer` or `admin`.
     pub role: Option<String>,
+    /// Who the key belongs to (≤ 64 characters), shown in the review history.
+    pub name: Option<String>,
 }
 
 pub async fn list(
@@ -75,13 +80,17 @@ pub async fn create(
         .parse::<Role>()
         .map_err(ServiceError::invalid)?;
     let tenant = body.tenant.unwrap_or_default();
-    let created = state.keys.create_for(&caller, tenant.trim(), role).await?;
+    let created = state
+        .keys
+        .create_for(&caller, tenant.trim(), role, body.name.as_deref())
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(KeyBody {
             key_id: created.id,
             tenant: created.tenant,
             role: role.as_str(),
+            name: created.name,
             create_time: rfc3339_millis(chrono::Utc::now()),
             revoke_time: None,
             secret: Some(created.secret),

@@ -8,6 +8,8 @@ pub(crate) mod keys;
 mod paging;
 pub(crate) mod quota;
 mod resolve;
+pub(crate) mod review_decisions;
+pub(crate) mod review_history;
 pub(crate) mod reviews;
 pub mod tus;
 pub(crate) mod webhooks;
@@ -23,6 +25,8 @@ use self::dto::{
 };
 use self::keys::{CreateKeyBody, KeyBody, KeyListBody};
 use self::quota::{QuotaBody, UsageBody};
+use self::review_decisions::{DecisionsAnswer, DecisionsBody, ReopenBody};
+use self::review_history::HistoryList;
 use self::reviews::ReviewList;
 use self::webhooks::{DeliveryBody, DeliveryListBody, WebhookBody, WebhookListBody};
 use crate::http::content;
@@ -322,8 +326,48 @@ pub fn routes() -> Routes {
                 "Held assets, oldest first (reviewer or admin)",
             )
             .tag("review")
-            .query(&["limit", "cursor"])
-            .answers::<ReviewList>(200, "A page"),
+            .query(&[
+                "limit",
+                "cursor",
+                "tenant",
+                "type",
+                "assetType",
+                "olderThan",
+                "order",
+            ])
+            .answers::<ReviewList>(200, "A page, with the total count"),
+        )
+        .route(
+            Route::post(
+                "/reviews/decisions",
+                review_decisions::decide_many,
+                "Approve or reject up to 100 held assets, each atomically",
+            )
+            .tag("review")
+            .json_body::<DecisionsBody>()
+            .answers::<DecisionsAnswer>(200, "A result per decision, in order"),
+        )
+        .route(
+            Route::get(
+                "/reviews/history",
+                review_history::history,
+                "Every approve, reject and reopen, newest first (JSON, or CSV with Accept: text/csv)",
+            )
+            .tag("review")
+            .query(&[
+                "limit", "cursor", "reviewer", "tenant", "decision", "since", "assetId",
+            ])
+            .answers::<HistoryList>(200, "A page (CSV with Accept: text/csv)"),
+        )
+        .route(
+            Route::post(
+                "/reviews/{asset_id}/reopen",
+                review_decisions::reopen,
+                "Put a decided asset back in the queue (undo)",
+            )
+            .tag("review")
+            .json_body::<ReopenBody>()
+            .answers::<AssetBody>(200, "The asset, PendingReview"),
         )
         .route(
             Route::post(

@@ -52,6 +52,14 @@ where
     }
 }
 
+/// The compare-and-set of a status change (binds: to, format, facts, moderation, failure code
+/// and message, at, id, from). Entering the review queue restarts the held time.
+pub(super) const CHANGE_STATUS: &str = "UPDATE assets SET status = $1, format = coalesce($2, format), \
+     facts = coalesce($3, facts), moderation = coalesce($4, moderation), \
+     failure_code = $5, failure_message = $6, updated_at = $7, \
+     held_at = CASE WHEN $1 = 'PendingReview' THEN $7 ELSE held_at END \
+     WHERE id = $8 AND status = $9 AND deleted_at IS NULL";
+
 /// The `ORDER BY` of an offset-paged list.
 fn order_by(order: AssetOrder) -> &'static str {
     match (order.key, order.ascending) {
@@ -356,37 +364,19 @@ where
             .map(serde_json::to_string)
             .transpose()
             .map_err(|e| RepoError::Corrupt(format!("moderation: {e}")))?;
-        let done = sqlx::query(
-            "UPDATE assets SET status = $1, format = coalesce($2, format), \
-             facts = coalesce($3, facts), moderation = coalesce($4, moderation), \
-             failure_code = $5, failure_message = $6, updated_at = $7 \
-             WHERE id = $8 AND status = $9 AND deleted_at IS NULL",
-        )
-        .bind(change.to.as_str())
-        .bind(&change.format)
-        .bind(facts)
-        .bind(moderation)
-        .bind(change.failure.as_ref().map(|f| f.code.clone()))
-        .bind(change.failure.as_ref().map(|f| f.message.clone()))
-        .bind(millis(change.at))
-        .bind(id.as_str())
-        .bind(from.as_str())
-        .execute(&self.write)
-        .await?;
+        let done = sqlx::query(CHANGE_STATUS)
+            .bind(change.to.as_str())
+            .bind(&change.format)
+            .bind(facts)
+            .bind(moderation)
+            .bind(change.failure.as_ref().map(|f| f.code.clone()))
+            .bind(change.failure.as_ref().map(|f| f.message.clone()))
+            .bind(millis(change.at))
+            .bind(id.as_str())
+            .bind(from.as_str())
+            .execute(&self.write)
+            .await?;
         Ok(DB::rows_affected(&done) == 1)
-    }
-
-    async fn list_pending_reviews(&self, after: Option<i64>, limit: u32) -> RepoResult<KeysetPage> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {ASSET_COLUMNS} FROM assets \
-             WHERE status = 'PendingReview' AND deleted_at IS NULL AND seq > $1 \
-             ORDER BY seq ASC LIMIT $2"
-        )))
-        .bind(after.unwrap_or(0))
-        .bind(i64::from(limit) + 1)
-        .fetch_all(&self.read)
-        .await?;
-        keyset_page::<DB>(&rows, limit)
     }
 
     async fn rename_asset(

@@ -19,14 +19,15 @@ where
 {
     async fn insert_key(&self, key: &NewApiKey) -> RepoResult<()> {
         sqlx::query(
-            "INSERT INTO api_keys (id, key_hash, tenant, role, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO api_keys (id, key_hash, tenant, role, created_at, name) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&key.id)
         .bind(&key.key_hash)
         .bind(&key.tenant)
         .bind(key.role.as_str())
         .bind(millis(key.created_at))
+        .bind(key.name.clone())
         .execute(&self.write)
         .await?;
         Ok(())
@@ -34,7 +35,7 @@ where
 
     async fn find_active_key(&self, key_hash: &str) -> RepoResult<Option<ApiKeyRecord>> {
         let row = sqlx::query(
-            "SELECT id, tenant, role, created_at, revoked_at FROM api_keys \
+            "SELECT id, tenant, role, name, created_at, revoked_at FROM api_keys \
              WHERE key_hash = $1 AND revoked_at IS NULL",
         )
         .bind(key_hash)
@@ -45,7 +46,7 @@ where
 
     async fn list_keys(&self) -> RepoResult<Vec<ApiKeyRecord>> {
         let rows = sqlx::query(
-            "SELECT id, tenant, role, created_at, revoked_at FROM api_keys ORDER BY created_at, id",
+            "SELECT id, tenant, role, name, created_at, revoked_at FROM api_keys ORDER BY created_at, id",
         )
         .fetch_all(&self.read)
         .await?;
@@ -64,8 +65,8 @@ where
 
     async fn insert_access_key(&self, key: &NewApiKey, secret: &str) -> RepoResult<()> {
         sqlx::query(
-            "INSERT INTO api_keys (id, key_hash, tenant, role, created_at, access_secret) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO api_keys (id, key_hash, tenant, role, created_at, access_secret, name) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&key.id)
         .bind(&key.key_hash)
@@ -73,6 +74,7 @@ where
         .bind(key.role.as_str())
         .bind(millis(key.created_at))
         .bind(secret)
+        .bind(key.name.clone())
         .execute(&self.write)
         .await?;
         Ok(())
@@ -80,7 +82,7 @@ where
 
     async fn find_access_key(&self, id: &str) -> RepoResult<Option<(ApiKeyRecord, String)>> {
         let row = sqlx::query(
-            "SELECT id, tenant, role, created_at, revoked_at, access_secret FROM api_keys \
+            "SELECT id, tenant, role, name, created_at, revoked_at, access_secret FROM api_keys \
              WHERE id = $1 AND revoked_at IS NULL AND access_secret IS NOT NULL",
         )
         .bind(id)

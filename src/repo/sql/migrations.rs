@@ -37,6 +37,7 @@ const SQLITE_FILES: &[(&str, &str)] = files!("sqlite":
     "0016_delivery_ids.sql",
     "0017_revoked_sessions.sql",
     "0018_open_uploads.sql",
+    "0019_review_history.sql",
 );
 
 const POSTGRES_FILES: &[(&str, &str)] = files!("postgres":
@@ -56,6 +57,7 @@ const POSTGRES_FILES: &[(&str, &str)] = files!("postgres":
     "0014_delivery_ids.sql",
     "0015_revoked_sessions.sql",
     "0016_open_uploads.sql",
+    "0017_review_history.sql",
 );
 
 pub(crate) static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator(SQLITE_FILES));

@@ -18,6 +18,7 @@ mod migrations;
 mod names;
 pub mod postgres;
 mod quotas;
+mod reviews;
 mod rows;
 mod sessions;
 pub mod sqlite;
@@ -35,7 +36,7 @@ pub use dialect::Dialect;
 
 use super::{
     AssetRepo, BlobHoldRepo, GroupRepo, IdempotencyRepo, JobQueue, KeyRepo, MaintenanceRepo,
-    QuotaRepo, Repo, RepoResult, SessionRepo, TaskRepo, UploadRepo, WebhookRepo,
+    QuotaRepo, Repo, RepoResult, ReviewRepo, SessionRepo, TaskRepo, UploadRepo, WebhookRepo,
 };
 
 /// SQL adapter for every metadata port. Reads go to `read`, writes (and transactions that
@@ -77,7 +78,8 @@ where
         + UploadRepo
         + GroupRepo
         + QuotaRepo
-        + WebhookRepo,
+        + WebhookRepo
+        + ReviewRepo,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
 {
     async fn ping(&self) -> RepoResult<()> {

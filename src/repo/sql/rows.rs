@@ -75,6 +75,7 @@ where
     R: Row,
     &'r str: ColumnIndex<R>,
     String: Decode<'r, R::Database> + Type<R::Database>,
+    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
     Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
     i64: Decode<'r, R::Database> + Type<R::Database>,
 {
@@ -84,6 +85,7 @@ where
         id: row.try_get("id")?,
         tenant: row.try_get("tenant")?,
         role: role.parse::<Role>().map_err(RepoError::Corrupt)?,
+        name: row.try_get("name")?,
         created_at: from_millis(row.try_get("created_at")?)?,
         revoked_at: revoked_at.map(from_millis).transpose()?,
     })

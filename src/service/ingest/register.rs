@@ -12,7 +12,7 @@ use crate::domain::codes;
 use crate::domain::{Asset, AssetId, AssetType, Caller, OverQuota, Status};
 use crate::fetch::FetchedFile;
 use crate::jobs::PROCESS_ASSET;
-use crate::probe::sniff;
+use crate::probe::{heif_brand, sniff};
 use crate::repo::{AssetFilter, Filed, Insert, NewAsset, NewJob, QuotaCheck};
 use crate::service::ServiceError;
 
@@ -81,6 +81,19 @@ impl IngestService {
         dedupe: bool,
     ) -> Result<Registered, ServiceError> {
         let sniffed = sniff(&file.head);
+        if asset_type == AssetType::Image
+            && let Some(brand) = heif_brand(&file.head)
+        {
+            // Not decoded here, so never checked for faces: refused rather than held blind.
+            return Err(ServiceError::client(
+                &codes::IMAGE_FORMAT,
+                format!(
+                    "{} is a HEIC/HEIF image (ISO-BMFF brand '{brand}'), which is not accepted; \
+                     send it as JPEG, PNG, WebP, BMP, TIFF or GIF",
+                    origin.described
+                ),
+            ));
+        }
         if sniffed.family != Some(asset_type) {
             let family = sniffed
                 .family

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use assetlib::domain::{AssetId, AssetType, FaceBox, ModerationRecord, Status};
-use assetlib::repo::{AssetFilter, Repo, StatusChange};
+use assetlib::repo::{AssetFilter, Repo, ReviewQuery, StatusChange};
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::{job, new_asset};
@@ -45,25 +45,45 @@ async fn review_queue_contract(repo: Arc<dyn Repo>) {
         moderation: Some(record.clone()),
         at: Utc::now(),
     };
-    for id in [ids[2], ids[0], ids[1]] {
+    // Held in this order (each a second later): the queue's order is the held time's.
+    for (n, id) in [ids[2], ids[0], ids[1]].into_iter().enumerate() {
         let id = AssetId::parse(id).expect("id");
+        let at = Utc
+            .with_ymd_and_hms(2026, 1, 1, 1, 0, n as u32)
+            .single()
+            .expect("time");
         assert!(
-            repo.change_status(&id, Status::Processing, &hold)
-                .await
-                .expect("hold")
+            repo.change_status(
+                &id,
+                Status::Processing,
+                &StatusChange { at, ..hold.clone() }
+            )
+            .await
+            .expect("hold")
         );
     }
     // Every tenant's held assets, oldest first, in keyset pages.
-    let first = repo.list_pending_reviews(None, 2).await.expect("queue");
-    let got: Vec<&str> = first.items.iter().map(|a| a.id.as_str()).collect();
-    assert_eq!(got, vec![ids[0], ids[1]]);
-    assert_eq!(first.items[0].moderation.as_ref(), Some(&record));
+    let query = |after, limit| ReviewQuery {
+        tenant: None,
+        asset_type: None,
+        held_before: None,
+        newest_first: false,
+        after,
+        limit,
+    };
+    let first = repo.review_queue(&query(None, 2)).await.expect("queue");
+    let got: Vec<&str> = first.items.iter().map(|q| q.asset.id.as_str()).collect();
+    assert_eq!(got, vec![ids[2], ids[0]]);
+    assert_eq!(first.total, 3);
+    assert_eq!(first.items[0].asset.moderation.as_ref(), Some(&record));
     let rest = repo
-        .list_pending_reviews(first.next_before, 2)
+        .review_queue(&query(first.next, 2))
         .await
         .expect("queue");
     assert_eq!(rest.items.len(), 1);
-    assert_eq!(rest.next_before, None);
+    assert_eq!(rest.items[0].asset.id.as_str(), ids[1]);
+    assert_eq!(rest.next, None);
+    assert_eq!(rest.total, 3, "the total counts every page");
 
     // A decision moves it out of the queue once.
     let approve = StatusChange {
@@ -94,7 +114,7 @@ async fn review_queue_contract(repo: Arc<dyn Repo>) {
         "record kept when not replaced"
     );
     assert_eq!(
-        repo.list_pending_reviews(None, 10)
+        repo.review_queue(&query(None, 10))
             .await
             .expect("queue")
             .items

@@ -5,6 +5,7 @@ mod groups;
 mod jobs;
 mod lifecycle;
 mod names;
+mod reviews;
 mod sessions;
 mod tenants;
 

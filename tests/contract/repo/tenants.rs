@@ -18,6 +18,7 @@ async fn keys_contract(repo: Arc<dyn Repo>) {
             key_hash: format!("hash-{id}"),
             tenant: "acme".into(),
             role,
+            name: Some(format!("{id} owner")),
             created_at: Utc::now(),
         })
         .await
@@ -32,6 +33,11 @@ async fn keys_contract(repo: Arc<dyn Repo>) {
     assert_eq!(
         (found.id.as_str(), found.role, found.tenant.as_str()),
         ("key_t", Role::Tenant, "acme")
+    );
+    assert_eq!(
+        found.name.as_deref(),
+        Some("key_t owner"),
+        "a key keeps its name"
     );
     assert!(repo.find_active_key("nope").await.expect("find").is_none());
     assert!(repo.revoke_key("key_a", Utc::now()).await.expect("revoke"));
