@@ -127,7 +127,7 @@ async fn the_console_signs_in_uploads_reviews_and_manages_keys() {
         label.contains("Poster") && label.contains("Active"),
         "{label}"
     );
-    shot(&driver, "library").await;
+    shot(&driver, "library-upload").await;
     let open = driver
         .find("#grid li[data-status=\"Active\"] button")
         .await

@@ -165,6 +165,13 @@ async fn the_library_renames_files_in_groups_restores_and_switches_tenant() {
         )
         .await
         .expect("the list is cleared");
+    driver
+        .wait_until(
+            "return document.getElementById('library-total').textContent.includes('4 in studio');",
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("the total follows the upload");
     shot(&driver, "library").await;
 
     // An admin switches to the studio's library.

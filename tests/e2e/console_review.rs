@@ -263,7 +263,7 @@ async fn a_reviewer_zooms_into_the_original_decides_a_selection_undoes_it_and_re
             "{crop}"
         );
     }
-    shot(&driver, "review").await;
+    shot(&driver, "review-fit").await;
     let crop = driver
         .find("#review-crops li:nth-child(2) button")
         .await

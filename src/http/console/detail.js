@@ -125,7 +125,7 @@ function deleteButton(id, said) {
       await api("DELETE", scoped(`/v1/assets/${encodeURIComponent(id)}`));
       document.querySelector(`#grid [data-id="${CSS.escape(id)}"]`)?.remove();
       closeDetail();
-      showCount();
+      loadTotal();
     } catch (e) {
       said.textContent = e.message;
     }
@@ -140,7 +140,7 @@ function restoreButton(id, said) {
       document.querySelector(`#grid [data-id="${CSS.escape(id)}"]`)?.remove();
       closeDetail();
       if (!$("grid").children.length) emptyState();
-      showCount();
+      loadTotal();
     } catch (e) {
       said.textContent = e.message;
     }

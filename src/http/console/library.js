@@ -82,15 +82,17 @@ function resetLibrary() {
 
 /// The tenant's count of live assets (its usage), beside the number shown.
 async function loadTotal() {
-  $("library-total").textContent = "";
   const path = elsewhere() ? `/v1/tenants/${encodeURIComponent(state.tenant)}/quota` : "/v1/usage";
-  if (elsewhere() && state.who.role !== "admin") return;
-  try {
-    const usage = await api("GET", path);
-    const n = usage && usage.assets ? usage.assets.used : null;
-    if (n !== null && n !== undefined) state.total = n;
-    showCount();
-  } catch { /* the count is a convenience */ }
+  if (elsewhere() && state.who.role !== "admin") {
+    state.total = null;
+  } else {
+    try {
+      const usage = await api("GET", path);
+      const n = usage && usage.assets ? usage.assets.used : null;
+      state.total = n ?? null;
+    } catch { state.total = null; /* the count is a convenience */ }
+  }
+  showCount();
 }
 
 function showCount() {

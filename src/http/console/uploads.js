@@ -45,7 +45,7 @@ async function follow(asset, ui) {
   ui.status.replaceChildren(el("span", { class: `badge ${current.status}`, text: current.status }),
     current.failure ? ` ${current.failure.message}` : "");
   replaceCard(current);
-  showCount();
+  loadTotal();
   finished(ui, current.status !== "Failed");
 }
 
