@@ -215,7 +215,7 @@ pub struct ModerationConfig {
     pub faces: FacePolicy,
     /// Per-tenant overrides of `faces`.
     pub tenants: std::collections::BTreeMap<String, FacePolicy>,
-    /// What happens to an image that cannot be scanned (e.g. HEIC, which is not decoded):
+    /// What happens to media that cannot be scanned (e.g. a video in a codec not decoded here):
     /// hold it for review, or let it pass (`allow`). `reject` fails it.
     pub unscannable: FacePolicy,
     /// Which detector runs the face check.

@@ -24,6 +24,23 @@ CREATE TABLE review_history (
     decided_at      BIGINT  NOT NULL
 );
 
+-- Decisions made before the history existed, from each asset's moderation record (the key's name
+-- was not recorded then).
+INSERT INTO review_history (asset_id, tenant, decision, reason, reviewer_key, reviewer_name,
+    reviewer_tenant, faces, image_width, image_height, decided_at)
+SELECT id, tenant, moderation::jsonb #>> '{decision,action}',
+       moderation::jsonb #>> '{decision,reason}',
+       moderation::jsonb #>> '{decision,reviewerKey}', NULL,
+       moderation::jsonb #>> '{decision,reviewerTenant}',
+       coalesce(moderation::jsonb -> 'faces', '[]'::jsonb)::text,
+       coalesce((moderation::jsonb ->> 'width')::bigint, 0),
+       coalesce((moderation::jsonb ->> 'height')::bigint, 0),
+       round(extract(epoch FROM (moderation::jsonb #>> '{decision,at}')::timestamptz) * 1000)::bigint
+FROM assets
+WHERE moderation IS NOT NULL
+  AND moderation::jsonb #>> '{decision,action}' IN ('approve', 'reject')
+ORDER BY (moderation::jsonb #>> '{decision,at}')::timestamptz, seq;
+
 CREATE INDEX review_history_by_asset ON review_history (asset_id, seq);
 CREATE INDEX review_history_by_tenant ON review_history (tenant, seq);
 CREATE INDEX review_history_by_reviewer ON review_history (reviewer_key, seq);

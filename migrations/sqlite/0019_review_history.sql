@@ -24,6 +24,24 @@ CREATE TABLE review_history (
     decided_at      INTEGER NOT NULL
 );
 
+-- Decisions made before the history existed, from each asset's moderation record (the key's name
+-- was not recorded then).
+INSERT INTO review_history (asset_id, tenant, decision, reason, reviewer_key, reviewer_name,
+    reviewer_tenant, faces, image_width, image_height, decided_at)
+SELECT id, tenant, json_extract(moderation, '$.decision.action'),
+       json_extract(moderation, '$.decision.reason'),
+       json_extract(moderation, '$.decision.reviewerKey'), NULL,
+       json_extract(moderation, '$.decision.reviewerTenant'),
+       coalesce(json_extract(moderation, '$.faces'), '[]'),
+       coalesce(json_extract(moderation, '$.width'), 0),
+       coalesce(json_extract(moderation, '$.height'), 0),
+       CAST(round((julianday(json_extract(moderation, '$.decision.at')) - 2440587.5) * 86400000)
+            AS INTEGER)
+FROM assets
+WHERE moderation IS NOT NULL
+  AND json_extract(moderation, '$.decision.action') IN ('approve', 'reject')
+ORDER BY julianday(json_extract(moderation, '$.decision.at')), seq;
+
 CREATE INDEX review_history_by_asset ON review_history (asset_id, seq);
 CREATE INDEX review_history_by_tenant ON review_history (tenant, seq);
 CREATE INDEX review_history_by_reviewer ON review_history (reviewer_key, seq);

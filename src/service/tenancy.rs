@@ -78,9 +78,8 @@ mod tests {
                     .tenant,
                 "home"
             );
-            let refused = acting_for(&key(Role::Tenant), Some("studio"), write)
-                .err()
-                .expect("a tenant key");
+            let refused =
+                acting_for(&key(Role::Tenant), Some("studio"), write).expect_err("a tenant key");
             assert_eq!(refused.code(), &codes::FORBIDDEN);
         }
         assert_eq!(
@@ -89,9 +88,8 @@ mod tests {
                 .tenant,
             "studio"
         );
-        let write = acting_for(&key(Role::Reviewer), Some("studio"), true)
-            .err()
-            .expect("a reviewer writes");
+        let write =
+            acting_for(&key(Role::Reviewer), Some("studio"), true).expect_err("a reviewer writes");
         assert_eq!(write.code(), &codes::FORBIDDEN);
         assert_eq!(
             acting_for(&key(Role::Tenant), None, true)
@@ -99,9 +97,7 @@ mod tests {
                 .tenant,
             "home"
         );
-        let bad = acting_for(&key(Role::Admin), Some("no/such"), false)
-            .err()
-            .expect("a bad name");
+        let bad = acting_for(&key(Role::Admin), Some("no/such"), false).expect_err("a bad name");
         assert_eq!(bad.code(), &codes::INVALID_REQUEST);
     }
 }

@@ -255,6 +255,30 @@ async fn heic_is_refused_at_upload_on_every_face() {
         body["data"]["failedItems"].as_array().map(Vec::len),
         Some(1)
     );
+    let (status, group) = app
+        .post(&key, "/v1/groups", &json!({"name": "phone"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{group}");
+    let (status, body) = app
+        .send(
+            app.client
+                .post(format!(
+                    "{}/?Action=CreateAsset&Version=2024-01-01",
+                    app.base
+                ))
+                .bearer_auth(&key)
+                .json(&json!({"GroupId": group["groupId"], "URL": url, "AssetType": "Image"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let error = &body["ResponseMetadata"]["Error"];
+    assert_eq!(error["Code"], "InvalidParameter.URL", "{body}");
+    assert!(
+        error["Message"]
+            .as_str()
+            .is_some_and(|m| m.contains("HEIC")),
+        "{body}"
+    );
     // Nothing was created.
     let (_, list) = app
         .get(&key, &format!("{KYY}/list?pageNum=1&pageSize=10"))

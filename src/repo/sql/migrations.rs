@@ -127,6 +127,119 @@ mod tests {
         assert_eq!(first.checksum.len(), 48);
     }
 
+    /// Decisions recorded in assets' moderation records before the review history existed
+    /// (SQLite's 0019) become its first entries, in the order they were made.
+    #[tokio::test]
+    async fn earlier_decisions_start_the_review_history_when_migrated() {
+        use sqlx::Row;
+        use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(SqliteConnectOptions::new().in_memory(true))
+            .await
+            .expect("sqlite");
+        let before = SQLITE_FILES
+            .iter()
+            .position(|(name, _)| *name == "0019_review_history.sql")
+            .expect("0019");
+        migrator(&SQLITE_FILES[..before])
+            .run(&pool)
+            .await
+            .expect("the earlier migrations");
+        let decided = |action: &str, at: &str| {
+            serde_json::json!({
+                "detector": "mtcnn",
+                "faces": [{"x": 1, "y": 2, "width": 30, "height": 40, "score": 0.9}],
+                "width": 640,
+                "height": 480,
+                "decision": {"action": action, "reviewerKey": "key_r", "reviewerTenant": "mods",
+                             "reason": (action == "reject").then_some("a face"), "at": at},
+            })
+            .to_string()
+        };
+        for (n, status, moderation) in [
+            (
+                1,
+                "Failed",
+                Some(decided("reject", "2026-12-01T10:00:02.500000000Z")),
+            ),
+            (
+                2,
+                "Active",
+                Some(decided("approve", "2026-12-01T10:00:01.250Z")),
+            ),
+            (
+                3,
+                "PendingReview",
+                Some(
+                    serde_json::json!({"detector": "mtcnn", "faces": [],
+                "width": 1, "height": 1})
+                    .to_string(),
+                ),
+            ),
+            (4, "Active", None),
+        ] {
+            sqlx::query(
+                "INSERT INTO assets (id, tenant, asset_type, url, sha256, bytes, status, \
+                 moderation, created_at, updated_at) \
+                 VALUES ($1, 't', 'Image', 'u', 's', 1, $2, $3, 0, 0)",
+            )
+            .bind(format!("asset-20261201000000-m000{n}"))
+            .bind(status)
+            .bind(moderation)
+            .execute(&pool)
+            .await
+            .expect("an asset");
+        }
+        SQLITE.run(&pool).await.expect("migrates forward");
+        let rows = sqlx::query(
+            "SELECT asset_id, decision, reason, reviewer_key, faces, image_width, decided_at \
+             FROM review_history ORDER BY seq",
+        )
+        .fetch_all(&pool)
+        .await
+        .expect("history");
+        let got: Vec<(String, String, Option<String>, i64)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get::<String, _>(0),
+                    r.get::<String, _>(1),
+                    r.get::<Option<String>, _>(2),
+                    r.get::<i64, _>(6),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "asset-20261201000000-m0002".into(),
+                    "approve".into(),
+                    None,
+                    1_796_119_201_250
+                ),
+                (
+                    "asset-20261201000000-m0001".into(),
+                    "reject".into(),
+                    Some("a face".into()),
+                    1_796_119_202_500
+                ),
+            ]
+        );
+        let faces: Vec<crate::domain::FaceBox> =
+            serde_json::from_str(&rows[0].get::<String, _>(4)).expect("faces");
+        assert_eq!(faces.len(), 1);
+        assert_eq!(rows[0].get::<i64, _>(5), 640);
+        // The held asset waits from its last change.
+        let held: Option<i64> =
+            sqlx::query_scalar("SELECT held_at FROM assets WHERE status = 'PendingReview'")
+                .fetch_one(&pool)
+                .await
+                .expect("held");
+        assert_eq!(held, Some(0));
+    }
+
     /// A database made before delivery ids (SQLite's 0016) migrates forward: its deliveries
     /// get one each, and deliveries written afterwards by the triggers get one too.
     #[tokio::test]
