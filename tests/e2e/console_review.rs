@@ -305,7 +305,7 @@ async fn a_reviewer_zooms_into_the_original_decides_a_selection_undoes_it_and_re
         .expect("shift-click");
     let selected = driver.find("#review-selected").await.expect("selected");
     assert_eq!(driver.text(&selected).await.expect("text"), "3 selected");
-    driver.click(&viewport).await.expect("focus");
+    // The keys work with the focus left on a checkbox.
     driver.press("r").await.expect("r");
     let error = driver.find("#review-error").await.expect("error");
     assert!(
@@ -399,6 +399,22 @@ async fn a_reviewer_zooms_into_the_original_decides_a_selection_undoes_it_and_re
         .await
         .expect("only the rejections");
     assert!(shown(&driver, "#history-csv").await, "a CSV download");
+    // What the button saves: the API's CSV for the same filters.
+    let csv = driver
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             api('GET', historyQuery({ limit: '10000' }), undefined, 'text/csv').then(done, (e) => done(String(e)));",
+            vec![],
+        )
+        .await
+        .expect("csv");
+    let csv = csv.as_str().unwrap_or_default();
+    assert!(csv.starts_with("decidedAt,decision,assetId"), "{csv}");
+    assert_eq!(
+        csv.trim_end().lines().count(),
+        4,
+        "a header and the 3 rejections: {csv}"
+    );
     shot(&driver, "history").await;
     assert_accessible(&driver, "history (desktop)").await;
 

@@ -145,7 +145,9 @@ window.addEventListener("hashchange", route);
 /// Whether the focus is in a field that takes typing (keyboard shortcuts then stay quiet).
 function typing() {
   const a = document.activeElement;
-  return a && (["INPUT", "SELECT", "TEXTAREA"].includes(a.tagName) || a.isContentEditable);
+  if (!a) return false;
+  if (a.tagName === "INPUT") return !["checkbox", "radio", "button", "submit"].includes(a.type);
+  return ["SELECT", "TEXTAREA"].includes(a.tagName) || a.isContentEditable;
 }
 
 function fact(list, name, value) {

@@ -187,7 +187,11 @@ async function decide(decision) {
     rq.reviewed += removed.length;
     if (rq.total !== null) rq.total = Math.max(0, rq.total - answer.results.length);
     if (rq.at >= rq.items.length) rq.at = Math.max(0, rq.items.length - 1);
-    if (decision === "reject") $("reject-text").value = "";
+    // Each rejection's reason is chosen anew: the last one is never carried over unseen.
+    if (decision === "reject") {
+      $("reject-text").value = "";
+      $("reject-preset").value = "";
+    }
     if (others.length) $("review-error").textContent = `Not decided here: ${others.join("; ")}`;
     offerUndo(decision, removed);
     render();
