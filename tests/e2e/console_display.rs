@@ -209,6 +209,22 @@ async fn the_console_shows_what_applies_in_view_and_accessibly_at_desktop_and_ph
         assert_on_screen(&driver, "#detail h3", "the details' heading").await;
         assert_on_screen(&driver, "#detail dl", "the details' facts").await;
         assert_accessible(&driver, &format!("details at {at}")).await;
+        assert_on_screen(&driver, "#detail-close", "the details' Close").await;
+        if size == PHONE {
+            // The sheet covers the whole screen: nothing of the grid shows below it.
+            let covered = driver
+                .execute(
+                    "const r = document.getElementById('detail').getBoundingClientRect();
+                     return r.top <= 0 && r.bottom >= window.innerHeight;",
+                    vec![],
+                )
+                .await
+                .expect("sheet");
+            assert_eq!(covered, Value::Bool(true), "the sheet covers the screen");
+        }
+        if size == PHONE {
+            crate::console::shot(&driver, "details-phone").await;
+        }
         driver.press("\u{e00c}").await.expect("Escape");
         assert!(
             !shown(&driver, "#detail").await,

@@ -285,6 +285,14 @@ async fn a_reviewer_zooms_into_the_original_decides_a_selection_undoes_it_and_re
         "the face is centred: {there}"
     );
     same_boxes(&there, &fitted);
+    assert_on_screen(&driver, "#review-crops", "the crops").await;
+    driver
+        .execute(
+            "document.getElementById('review-crops').scrollIntoView({ block: 'end' });",
+            vec![],
+        )
+        .await
+        .expect("scroll");
     shot(&driver, "review-zoomed").await;
     assert_accessible(&driver, "review (reviewer)").await;
 

@@ -44,7 +44,8 @@ async function showDetail(id, listed) {
     const who = r.decidedByName || r.decidedBy || "a reviewer";
     fact(facts, "Review", `${r.decision === "approve" ? "approved" : "rejected"} by ${who}, ${when(r.decidedAt)}${r.reason ? ` (${r.reason})` : ""}`);
   }
-  const parts = [el("h3", { text: asset.name || asset.assetId }), facts];
+  const parts = [el("div", { class: "detail-head" }, el("h3", { text: asset.name || asset.assetId }),
+    el("button", { type: "button", class: "secondary", id: "detail-close", onclick: closeDetail }, "Close")), facts];
   if (asset.failure) {
     parts.push(el("p", { class: "error", role: "status", text: `${asset.failure.code}: ${asset.failure.message}` }));
   }
