@@ -358,6 +358,24 @@ async fn a_reviewer_zooms_into_the_original_decides_a_selection_undoes_it_and_re
     wait_counts(&driver, "3 waiting").await;
     shot(&driver, "review-undo").await;
 
+    // The page refreshes by itself: a newly held photo is counted without a click.
+    hold(
+        &app,
+        &origin,
+        &studio,
+        "late.png",
+        portrait("astronaut.png", 400),
+    )
+    .await;
+    driver
+        .wait_until(
+            "return document.getElementById('review-counts').textContent.startsWith('4 waiting')
+               && document.querySelectorAll('#review-list li').length === 4;",
+            Duration::from_secs(30),
+        )
+        .await
+        .expect("the queue refreshed itself");
+
     // The history: every decision, newest first, with who made it.
     go(&driver, "history").await;
     driver

@@ -20,10 +20,11 @@ function queueQuery(limit, cursor) {
 
 /// The first page again (as many as are loaded, up to 100), keeping the current item and the
 /// selection where they still wait.
-async function loadQueue() {
+async function loadQueue(polled) {
   if (rq.loading) return;
   rq.loading = true;
-  $("review-error").textContent = "";
+  // A refresh by the timer leaves what the page said to the reviewer alone.
+  if (!polled) $("review-error").textContent = "";
   const current = rq.items[rq.at] ? rq.items[rq.at].assetId : null;
   try {
     const limit = Math.min(100, Math.max(50, rq.items.length));
@@ -304,7 +305,7 @@ PAGES.review = {
     rq.shownId = null;
     loadQueue();
     clearInterval(rq.poll);
-    rq.poll = setInterval(() => { if (!document.hidden) loadQueue(); }, POLL_MS);
+    rq.poll = setInterval(() => { if (!document.hidden) loadQueue(true); }, POLL_MS);
   },
   hide() {
     clearInterval(rq.poll);
