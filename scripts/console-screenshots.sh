@@ -7,7 +7,11 @@ cd "$(dirname "$0")/.."
 out="${1:-docs/console}"
 mkdir -p "$out"
 ASSETLIB_REQUIRE_BROWSER=1 ASSETLIB_CONSOLE_SCREENSHOTS="$(pwd)/$out" \
-  cargo test --test e2e console::the_console_signs_in_uploads_reviews_and_manages_keys -- --exact
+  cargo test --test e2e -- --exact \
+  console::the_console_signs_in_uploads_reviews_and_manages_keys \
+  console_library::the_library_renames_files_in_groups_restores_and_switches_tenant \
+  console_display::the_console_shows_what_applies_in_view_and_accessibly_at_desktop_and_phone_sizes \
+  console_review::a_reviewer_zooms_into_the_original_decides_a_selection_undoes_it_and_reads_the_history
 if python3 -c 'import PIL' 2>/dev/null; then
   python3 - "$out" <<'PY'
 import sys, pathlib

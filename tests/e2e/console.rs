@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::common::{Origin, TestApp, media, spawn_app};
 
-async fn shot(driver: &Driver, name: &str) {
+pub async fn shot(driver: &Driver, name: &str) {
     let Some(dir) = std::env::var_os("ASSETLIB_CONSOLE_SCREENSHOTS") else {
         return;
     };
@@ -127,7 +127,7 @@ async fn the_console_signs_in_uploads_reviews_and_manages_keys() {
         label.contains("Poster") && label.contains("Active"),
         "{label}"
     );
-    shot(&driver, "library").await;
+    shot(&driver, "library-upload").await;
     let open = driver
         .find("#grid li[data-status=\"Active\"] button")
         .await
@@ -207,7 +207,23 @@ async fn the_console_signs_in_uploads_reviews_and_manages_keys() {
         .type_into(&text, "no release on file")
         .await
         .expect("type");
+    // No reason chosen: nothing is rejected (no silent default).
     let reject = driver.find("#reject").await.expect("reject button");
+    driver.click(&reject).await.expect("reject");
+    driver
+        .wait_until(
+            "return document.getElementById('review-error').textContent.includes('Choose a reason');",
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("a reason is asked for");
+    driver
+        .execute(
+            "const s = document.getElementById('reject-preset'); s.value = s.options[1].value;",
+            vec![],
+        )
+        .await
+        .expect("choose the reason");
     driver.click(&reject).await.expect("reject");
 
     // The video: its poster and each other checked frame, boxed per frame.
@@ -223,25 +239,35 @@ async fn the_console_signs_in_uploads_reviews_and_manages_keys() {
     assert_eq!(item["assetId"], json!(held[2]), "{queue}");
     let frames = item["frameUrls"].as_array().map_or(0, Vec::len);
     assert!(frames >= 2, "{item}");
-    let shown = driver
+    driver
         .wait_until(
             &format!(
-                "const f = document.querySelectorAll('#review-frames figure');
-                 return f.length === {} && [...f].map(x => x.querySelectorAll('.face-box').length);",
-                frames - 1
+                "return document.querySelectorAll('#review-frames button').length === {frames};"
             ),
             Duration::from_secs(10),
         )
         .await
         .expect("the frames");
-    for (n, count) in shown.as_array().expect("counts").iter().enumerate() {
+    for n in 0..frames {
+        let pick = driver
+            .find(&format!("#review-frames button[data-frame=\"{n}\"]"))
+            .await
+            .expect("a frame");
+        driver.click(&pick).await.expect("show the frame");
         let want = item["faces"]
             .as_array()
             .expect("faces")
             .iter()
-            .filter(|f| f["frame"] == json!(n + 1))
+            .filter(|f| f["frame"].as_u64().unwrap_or(0) == n as u64)
             .count();
-        assert_eq!(count.as_u64(), Some(want as u64), "frame {}", n + 1);
+        let drawn = driver
+            .execute(
+                "return document.querySelectorAll('#review-boxes .face-box').length;",
+                vec![],
+            )
+            .await
+            .expect("boxes");
+        assert_eq!(drawn.as_u64(), Some(want as u64), "frame {n}");
     }
     shot(&driver, "review-video").await;
     let approve = driver.find("#approve").await.expect("approve");

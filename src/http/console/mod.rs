@@ -1,5 +1,5 @@
-//! The web console at `/console`: three embedded files (no build step, no CDN) and the session
-//! routes. The page calls the v1 API with the session cookie (`http::auth`).
+//! The web console at `/console`: its page, style and scripts embedded (no build step, no
+//! CDN), and the session routes. The page calls the v1 API with the session cookie (`http::auth`).
 
 use axum::Json;
 use axum::extract::State;
@@ -19,18 +19,37 @@ use crate::service::{SESSION_TTL, ServiceError};
 use crate::state::AppState;
 
 const INDEX: &str = include_str!("index.html");
-const SCRIPT: &str = include_str!("app.js");
-const STYLE: &str = include_str!("app.css");
+
+/// The page's files under `/console/`: its style and its scripts, one per page of the console
+/// (`app.js`, the shared part, loads first; `index.html` lists them in order).
+const FILES: &[(&str, &str, &str)] = &[
+    (
+        "app.css",
+        include_str!("app.css"),
+        "text/css; charset=utf-8",
+    ),
+    ("app.js", include_str!("app.js"), JS),
+    ("viewer.js", include_str!("viewer.js"), JS),
+    ("library.js", include_str!("library.js"), JS),
+    ("detail.js", include_str!("detail.js"), JS),
+    ("uploads.js", include_str!("uploads.js"), JS),
+    ("stage.js", include_str!("stage.js"), JS),
+    ("review.js", include_str!("review.js"), JS),
+    ("history.js", include_str!("history.js"), JS),
+    ("keys.js", include_str!("keys.js"), JS),
+];
+const JS: &str = "text/javascript; charset=utf-8";
 
 pub fn routes() -> Routes {
     Routes::new("", Face::V1, "console")
         .route(Route::get("/console", index, "The web console").answers_empty(200, "HTML"))
         .route(
-            Route::get("/console/app.js", script, "The console's script")
-                .answers_empty(200, "JavaScript"),
-        )
-        .route(
-            Route::get("/console/app.css", style, "The console's style").answers_empty(200, "CSS"),
+            Route::get(
+                "/console/{file}",
+                console_file,
+                "The console's style and scripts",
+            )
+            .answers_empty(200, "CSS or JavaScript"),
         )
         .route(
             Route::post(
@@ -104,12 +123,16 @@ async fn index(headers: HeaderMap) -> Response {
     file(&headers, INDEX, "text/html; charset=utf-8")
 }
 
-async fn script(headers: HeaderMap) -> Response {
-    file(&headers, SCRIPT, "text/javascript; charset=utf-8")
-}
-
-async fn style(headers: HeaderMap) -> Response {
-    file(&headers, STYLE, "text/css; charset=utf-8")
+/// `GET /console/{file}`: one of `FILES`; anything else is not found.
+async fn console_file(
+    headers: HeaderMap,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> Result<Response, V1Error> {
+    let (_, body, content_type) = FILES
+        .iter()
+        .find(|(file, _, _)| *file == name)
+        .ok_or_else(ServiceError::not_found)?;
+    Ok(file(&headers, body, content_type))
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

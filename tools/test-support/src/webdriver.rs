@@ -136,6 +136,22 @@ impl Driver {
         .map(|_| ())
     }
 
+    /// Makes the page's viewport (`innerWidth` × `innerHeight`) exactly `width` × `height`
+    /// (Chromium's device metrics, through chromedriver's DevTools bridge): a phone when at
+    /// most 500 px wide (its scrollbars overlay the page, as on a phone).
+    pub async fn set_viewport_size(&self, width: u32, height: u32) -> anyhow::Result<()> {
+        self.set_window_size(width.max(500), height + 200).await?;
+        self.session_call(
+            "POST",
+            "/goog/cdp/execute",
+            &json!({"cmd": "Emulation.setDeviceMetricsOverride", "params": {
+                "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width <= 500,
+            }}),
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// The elements matching a CSS selector now.
     pub async fn find_all(&self, css: &str) -> anyhow::Result<Vec<Element>> {
         let found = self
@@ -259,6 +275,17 @@ impl Driver {
         self.session_call(
             "POST",
             "/execute/sync",
+            &json!({ "script": script, "args": args }),
+        )
+        .await
+    }
+
+    /// Runs an asynchronous script (a function body whose last argument is the callback that
+    /// ends it) and returns the value passed to the callback.
+    pub async fn execute_async(&self, script: &str, args: Vec<Value>) -> anyhow::Result<Value> {
+        self.session_call(
+            "POST",
+            "/execute/async",
             &json!({ "script": script, "args": args }),
         )
         .await
