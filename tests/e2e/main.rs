@@ -18,6 +18,7 @@ mod direct_uploads;
 mod envelopes;
 mod expiry;
 mod fsck;
+mod garage_faults;
 mod gateway;
 mod groups;
 mod health;
