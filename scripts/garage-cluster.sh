@@ -52,7 +52,8 @@ find_garage() {
 
 install() {
     local root="$HOME/.cache/garage"
-    if "$root/bin/garage" --version 2>/dev/null | grep -q "v$GARAGE_VERSION"; then
+    # A build from crates.io says `garage cargo:2.5.0 [features: …]`.
+    if "$root/bin/garage" --version 2>/dev/null | grep -qF ":$GARAGE_VERSION "; then
         return 0
     fi
     echo "building garage $GARAGE_VERSION into $root (once)" >&2
