@@ -30,8 +30,8 @@ const BLOB_RETRY_SECS: &str = "3";
 enum Outcome {
     Acknowledged(String),
     Refused(StatusCode, Value, Option<String>),
-    /// No answer: the node is dead or died during the request.
-    Unreachable(String),
+    /// No answer: the node is dead or died during the request (the error, for failure messages).
+    Unreachable(#[allow(dead_code)] String),
 }
 
 #[derive(Debug, Clone)]
