@@ -60,7 +60,9 @@ impl BlobError {
 fn server_side(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut cause = Some(error);
     while let Some(e) = cause {
-        if e.downcast_ref::<object_store::client::HttpError>().is_some() {
+        if e.downcast_ref::<object_store::client::HttpError>()
+            .is_some()
+        {
             return true;
         }
         let text = e.to_string();

@@ -176,7 +176,7 @@ async fn concurrent_puts(store: &Arc<dyn BlobStore>) -> usize {
     for n in 0..8 {
         let file = dir.path().join(format!("{n}.bin"));
         std::fs::write(&file, &content).expect("write");
-        let store = Arc::clone(&store);
+        let store = Arc::clone(store);
         let sha = sha.clone();
         puts.push(tokio::spawn(async move {
             store.put_file(&sha, &file, "image/png").await.expect("put")
@@ -207,7 +207,10 @@ async fn concurrent_puts_of_the_same_content_store_it_once(store: Arc<dyn BlobSt
 /// blob. Harmless, as the bytes are the same (the outcome is only logged): every put succeeds
 /// and the blob reads back.
 async fn concurrent_puts_of_the_same_content_all_succeed(store: Arc<dyn BlobStore>) {
-    assert!(concurrent_puts(&store).await >= 1, "one put stores the bytes");
+    assert!(
+        concurrent_puts(&store).await >= 1,
+        "one put stores the bytes"
+    );
 }
 
 /// Stores a small PNG-ish blob and asks for a URL to read it for a minute.

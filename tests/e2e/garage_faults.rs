@@ -237,7 +237,11 @@ async fn uploads_survive_a_garage_node_and_an_assetlib_node_killed_at_once() {
     let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().expect("dir")).collect();
     let a = node(&cluster, 0, &storage, dirs[0].path());
     let mut b = node(&cluster, 1, &storage, dirs[1].path());
-    let (code, out) = cli(&cluster, &["keys", "create", "--tenant", "faults"], &storage);
+    let (code, out) = cli(
+        &cluster,
+        &["keys", "create", "--tenant", "faults"],
+        &storage,
+    );
     assert_eq!(code, 0, "{out}");
     let key = out.lines().last().expect("key line").trim().to_owned();
 
@@ -276,7 +280,10 @@ async fn uploads_survive_a_garage_node_and_an_assetlib_node_killed_at_once() {
         .retain(|base| *base == a.base);
     let deadline = Instant::now() + Duration::from_secs(90);
     while clients.acknowledged_in(1) < 12 {
-        assert!(Instant::now() < deadline, "uploads stalled with one Garage node down");
+        assert!(
+            Instant::now() < deadline,
+            "uploads stalled with one Garage node down"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     clients.stop.store(true, Ordering::SeqCst);
@@ -299,11 +306,9 @@ async fn uploads_survive_a_garage_node_and_an_assetlib_node_killed_at_once() {
         let (http, base, key) = (http.clone(), a.base.clone(), key.clone());
         let url = clients.urls[70 + i].clone();
         async move {
-            let outcome = tokio::time::timeout(
-                Duration::from_secs(60),
-                upload(&http, &base, &key, &url),
-            )
-            .await;
+            let outcome =
+                tokio::time::timeout(Duration::from_secs(60), upload(&http, &base, &key, &url))
+                    .await;
             outcome.expect("an upload hung with two Garage nodes down")
         }
     }))

@@ -318,7 +318,10 @@ async fn on_s3_a_large_upload_in_three_parts_is_stored_in_parts() {
         .flat_map(|i: u32| format!("line {i} of a large resumable upload\n").into_bytes())
         .take(12 * 1024 * 1024)
         .collect();
-    let location = header(&create(&app, &key, file.len(), "Document").await, "location");
+    let location = header(
+        &create(&app, &key, file.len(), "Document").await,
+        "location",
+    );
     let part = file.len() / 3;
     let mut asset = None;
     for from in [0, part, 2 * part] {

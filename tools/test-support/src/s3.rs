@@ -129,10 +129,7 @@ mod tests {
     /// (`wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY`, 20120215, us-east-1, iam).
     #[test]
     fn the_signing_key_is_derived_as_aws_documents() {
-        let mut key = hmac(
-            b"AWS4wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-            b"20120215",
-        );
+        let mut key = hmac(b"AWS4wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", b"20120215");
         for part in ["us-east-1", "iam", "aws4_request"] {
             key = hmac(&key, part.as_bytes());
         }
