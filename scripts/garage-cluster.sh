@@ -179,7 +179,9 @@ start() {
         retry 50 g node connect "${ids[n]}"
     done
     # The layout: one zone per node, the same capacity each, applied once.
-    if g layout show 2>/dev/null | grep -q "No nodes currently have a role"; then
+    local layout
+    layout=$(g layout show 2>/dev/null || true)
+    if [[ "$layout" == *"No nodes currently have a role"* ]]; then
         for n in 0 1 2; do
             g layout assign -z "z$n" -c 1G "${ids[n]%@*}" >/dev/null
         done
