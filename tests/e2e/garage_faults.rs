@@ -222,6 +222,7 @@ async fn uploads_survive_a_garage_node_and_an_assetlib_node_killed_at_once() {
     let Some(garage) = opt_in::garage_bin(test) else {
         return;
     };
+    assetlib::fetch::install_crypto_provider();
     let cluster = GarageCluster::start(&garage);
     let bucket = format!("assetlib-faults-{}", std::process::id());
     assetlib_test_support::s3::create_bucket(&cluster.endpoint(0), &bucket, &cluster.credentials())

@@ -294,6 +294,7 @@ impl PgSchema {
 pub async fn s3_bucket(prefix: &str, test: &str) -> Option<String> {
     let endpoint = assetlib_test_support::opt_in::s3_endpoint(test)?;
     let bucket = format!("{prefix}-{}-{}", std::process::id(), rand::random::<u32>());
+    assetlib::fetch::install_crypto_provider();
     let credentials = assetlib_test_support::s3::Credentials::from_env();
     assetlib_test_support::s3::create_bucket(&endpoint, &bucket, &credentials)
         .await

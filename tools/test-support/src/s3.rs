@@ -33,7 +33,7 @@ impl Credentials {
 }
 
 /// Creates `bucket` on the path-style S3 `endpoint` (`http://host:port`); an error names the
-/// store's answer.
+/// store's answer. The caller installs the TLS crypto provider first (as for any client).
 pub async fn create_bucket(
     endpoint: &str,
     bucket: &str,
