@@ -265,8 +265,19 @@ async fn uploads_survive_a_garage_node_and_an_assetlib_node_killed_at_once() {
 
     // Phase 0: everything up; both nodes take uploads.
     clients.until_acknowledged(&key, 12).await;
+    let first_b = b.base.clone();
+    assert!(
+        clients
+            .attempts
+            .lock()
+            .expect("attempts")
+            .iter()
+            .any(|a| a.node == first_b && matches!(a.outcome, Outcome::Acknowledged(_))),
+        "B took uploads before it was killed"
+    );
 
     // Phase 1: Garage node 2 and assetlib node B killed at once, while the clients upload.
+    clients.stop.store(false, Ordering::SeqCst);
     let tasks: Vec<_> = (0..CLIENTS)
         .map(|_| tokio::spawn(Arc::clone(&clients).run(key.clone())))
         .collect();
@@ -283,7 +294,14 @@ async fn uploads_survive_a_garage_node_and_an_assetlib_node_killed_at_once() {
     while clients.acknowledged_in(1) < 12 {
         assert!(
             Instant::now() < deadline,
-            "uploads stalled with one Garage node down"
+            "uploads stalled with one Garage node down: {:#?}",
+            clients
+                .attempts
+                .lock()
+                .expect("attempts")
+                .iter()
+                .filter(|a| a.phases.1 >= 1)
+                .collect::<Vec<_>>()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
