@@ -95,6 +95,10 @@ pub struct ServeArgs {
     /// signed /content URLs, so generation tasks read assets straight from the store.
     #[arg(long, env = "ASSETLIB_PRESIGN_CONTENT")]
     pub presign_content: bool,
+    /// Seconds a failing S3 request is retried (with backoff) before the failure is answered
+    /// (an upload then answers 503 `unavailable`, which clients retry).
+    #[arg(long, env = "ASSETLIB_BLOB_RETRY_SECS", default_value_t = defaults::BLOB_RETRY_SECS)]
+    pub blob_retry_secs: u64,
     /// Uploads of one tenant this node fetches at once; more answer 429 `too-many-uploads`.
     #[arg(long, env = "ASSETLIB_MAX_FETCHES_PER_TENANT", default_value_t = defaults::MAX_FETCHES_PER_TENANT)]
     pub max_fetches_per_tenant: usize,
@@ -373,6 +377,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub database_url: String,
     pub blob_url: String,
+    /// How long a failing request to an S3 blob store is retried.
+    pub blob_retry: Duration,
     pub fetch: FetchConfig,
     pub http: HttpConfig,
     pub jobs: JobConfig,
@@ -438,6 +444,7 @@ impl Config {
             admission: AdmissionConfig::default(),
             decode_budget_bytes: defaults::DECODE_BUDGET_MIB * 1024 * 1024,
             orphan_grace: Duration::from_secs(defaults::ORPHAN_GRACE_SECS),
+            blob_retry: Duration::from_secs(defaults::BLOB_RETRY_SECS),
             idempotency_ttl: Duration::from_secs(defaults::IDEMPOTENCY_TTL_HOURS * 3600),
             idempotency_lock: Duration::from_secs(defaults::IDEMPOTENCY_LOCK_SECS),
             dedupe_tenants: Vec::new(),
@@ -517,6 +524,7 @@ impl Config {
         };
         config.content_url_ttl = Duration::from_secs(args.content_url_ttl_secs.max(1));
         config.presign_content = args.presign_content;
+        config.blob_retry = Duration::from_secs(args.blob_retry_secs);
         config.signing_secret = args.signing_secret.clone().filter(|s| !s.is_empty());
         config.kyy_error_status = args.kyy_error_status;
         config.upstream = args.upstream_url.clone().map(|url| UpstreamConfig {
@@ -579,6 +587,7 @@ impl fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("database_url", &redact_url(&self.database_url))
             .field("blob_url", &redact_url(&self.blob_url))
+            .field("blob_retry", &self.blob_retry)
             .field("fetch", &self.fetch)
             .field("http", &self.http)
             .field("jobs", &self.jobs)

@@ -83,7 +83,8 @@ impl AppState {
         lookup: Arc<dyn NameLookup>,
         addr: SocketAddr,
     ) -> anyhow::Result<Self> {
-        let blobs = blob::open(&config.blob_url).context("opening the blob store")?;
+        let blobs = blob::open_with(&config.blob_url, config.blob_retry)
+            .context("opening the blob store")?;
         if config.presign_content && !blobs.signs_urls() {
             bail!("--presign-content needs a blob store that signs URLs (--blob-url s3://…)");
         }

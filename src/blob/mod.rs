@@ -35,6 +35,54 @@ impl BlobError {
     pub fn is_retryable(&self) -> bool {
         matches!(self, BlobError::Store(_) | BlobError::Io(_))
     }
+
+    /// Whether the store could not be reached or answered a server error (5xx, 429) after
+    /// every retry — an outage or a storage cluster without a quorum, which a client may
+    /// retry later — rather than refusing the request itself (a missing object, denied
+    /// credentials, a request it does not support).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            BlobError::Store(object_store::Error::Generic { source, .. }) => {
+                server_side(source.as_ref())
+            }
+            // A streamed write (multipart) reports the store's error as I/O.
+            BlobError::Io(e) => e
+                .get_ref()
+                .is_some_and(|inner| server_side(inner) || unavailable_store(inner)),
+            _ => false,
+        }
+    }
+}
+
+/// A store's error (`object_store`'s retry error and its causes) that says the store was not
+/// reached or failed on its side: a transport error, or a 5xx (but 501, not implemented) or 429
+/// status.
+fn server_side(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if e.downcast_ref::<object_store::client::HttpError>()
+            .is_some()
+        {
+            return true;
+        }
+        let text = e.to_string();
+        if let Some(rest) = text.split("status code: ").nth(1)
+            && ((rest.starts_with('5') && !rest.starts_with("501")) || rest.starts_with("429"))
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
+/// An `object_store` error wrapped in another (an I/O error of a streamed write) that is
+/// `server_side`.
+fn unavailable_store(error: &(dyn std::error::Error + 'static)) -> bool {
+    match error.downcast_ref::<object_store::Error>() {
+        Some(object_store::Error::Generic { source, .. }) => server_side(source.as_ref()),
+        _ => false,
+    }
 }
 
 /// Whether a put stored new bytes or found them already there.
@@ -140,9 +188,18 @@ pub trait BlobStore: Send + Sync {
     ) -> Result<Option<String>, BlobError>;
 }
 
-/// Opens the blob store named by `url` (`file:///path` or `file://relative/path`).
+/// Opens the blob store named by `url` (`file:///path`, `file://relative/path` or
+/// `s3://BUCKET`), retrying a failing S3 request for the default time.
 pub fn open(url: &str) -> Result<Arc<dyn BlobStore>, BlobError> {
-    Ok(Arc::new(ObjectBlobStore::open(url)?))
+    open_with(
+        url,
+        std::time::Duration::from_secs(crate::config::defaults::BLOB_RETRY_SECS),
+    )
+}
+
+/// As `open`, retrying a failing S3 request (with backoff) for at most `retry`.
+pub fn open_with(url: &str, retry: std::time::Duration) -> Result<Arc<dyn BlobStore>, BlobError> {
+    Ok(Arc::new(ObjectBlobStore::open_with(url, retry)?))
 }
 
 /// `sha256/ab/cd/<hex>`: the object key of a content hash.
@@ -168,4 +225,77 @@ pub fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64
         && s.bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An S3 store at `endpoint` that retries for `retry_ms`.
+    fn s3_at(endpoint: &str, retry_ms: u64) -> ObjectBlobStore {
+        crate::fetch::install_crypto_provider();
+        let store = object_store::aws::AmazonS3Builder::new()
+            .with_endpoint(endpoint)
+            .with_bucket_name("b")
+            .with_region("garage")
+            .with_access_key_id("k")
+            .with_secret_access_key("s")
+            .with_allow_http(true)
+            .with_retry(object::retry_budget(std::time::Duration::from_millis(
+                retry_ms,
+            )))
+            .build()
+            .expect("s3 store");
+        ObjectBlobStore::new(Arc::new(store))
+    }
+
+    /// A server that answers every request with `status`.
+    async fn answering(status: u16) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let app = axum::Router::new().fallback(move || async move {
+            axum::http::StatusCode::from_u16(status).expect("status")
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}")
+    }
+
+    #[tokio::test]
+    async fn a_store_down_or_failing_on_its_side_is_unavailable_and_a_refusal_is_not() {
+        // Nothing listens: the connection is refused.
+        let closed = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            listener.local_addr().expect("addr")
+        };
+        let down = s3_at(&format!("http://{closed}"), 0);
+        let err = down.exists(&"a".repeat(64)).await.expect_err("down");
+        assert!(err.is_unavailable(), "{err:?}");
+        for (status, unavailable) in [
+            (500, true),
+            (503, true),
+            (429, true),
+            (400, false),
+            (501, false),
+        ] {
+            let store = s3_at(&answering(status).await, 0);
+            let err = store.exists(&"a".repeat(64)).await.expect_err("fails");
+            assert_eq!(err.is_unavailable(), unavailable, "{status}: {err:?}");
+        }
+        // Denied credentials and a missing blob are the store's answer, not an outage.
+        let denied = s3_at(&answering(403).await, 0);
+        let err = denied.exists(&"a".repeat(64)).await.expect_err("denied");
+        assert!(!err.is_unavailable(), "{err:?}");
+        assert!(!BlobError::NotFound("x".into()).is_unavailable());
+    }
+
+    #[tokio::test]
+    async fn a_failing_request_is_retried_only_for_the_configured_time() {
+        let store = s3_at(&answering(503).await, 1500);
+        let err = store.exists(&"a".repeat(64)).await.expect_err("fails");
+        assert!(err.is_unavailable(), "{err:?}");
+        // Retried (more than one attempt), then given up: the message counts the retries.
+        assert!(format!("{err}").contains("retries"), "{err}");
+    }
 }

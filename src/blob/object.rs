@@ -65,8 +65,11 @@ impl ObjectBlobStore {
         }
     }
 
-    /// `file://PATH`: a local directory (created if missing).
-    pub fn open(url: &str) -> Result<Self, BlobError> {
+    /// `file://PATH`: a local directory (created if missing); `s3://BUCKET`: an S3-compatible
+    /// store, whose failing requests are retried with backoff for at most `retry` (the
+    /// `object_store` default, three minutes, would hold an upload that long when the store is
+    /// down).
+    pub fn open_with(url: &str, retry: std::time::Duration) -> Result<Self, BlobError> {
         if let Some(path) = url.strip_prefix("file://") {
             std::fs::create_dir_all(path)?;
             let store = LocalFileSystem::new_with_prefix(path)?.with_automatic_cleanup(true);
@@ -84,6 +87,7 @@ impl ObjectBlobStore {
                 url::Url::parse(url).map_err(|e| BlobError::InvalidUrl(format!("'{url}': {e}")))?;
             let store = object_store::aws::AmazonS3Builder::from_env()
                 .with_url(parsed.as_str())
+                .with_retry(retry_budget(retry))
                 .build()?;
             let store = Arc::new(store);
             return Ok(Self {
@@ -108,6 +112,22 @@ impl ObjectBlobStore {
 
     fn location(sha256: &str) -> ObjectPath {
         ObjectPath::from(object_key(sha256))
+    }
+}
+
+/// Retries of a failing S3 request (a 5xx, a 429, no connection) with backoff for at most
+/// `retry`; the last wait is short enough not to run far past it.
+pub(super) fn retry_budget(retry: std::time::Duration) -> object_store::RetryConfig {
+    object_store::RetryConfig {
+        retry_timeout: retry,
+        backoff: object_store::BackoffConfig {
+            max_backoff: (retry / 4).clamp(
+                std::time::Duration::from_millis(100),
+                std::time::Duration::from_secs(15),
+            ),
+            ..object_store::BackoffConfig::default()
+        },
+        ..object_store::RetryConfig::default()
     }
 }
 

@@ -16,6 +16,8 @@ pub const JOB_POLL_INTERVAL_SECS: u64 = 1;
 pub const SHUTDOWN_GRACE_SECS: u64 = 20;
 pub const CONTENT_URL_TTL_SECS: u64 = 12 * 3600;
 pub const ORPHAN_GRACE_SECS: u64 = 3600;
+/// Seconds an S3 request is retried (with backoff) before the blob store's failure is answered.
+pub const BLOB_RETRY_SECS: u64 = 15;
 /// Days a deleted asset can be restored before it is purged.
 pub const DELETED_RETENTION_DAYS: u64 = 7;
 /// Hours an Idempotency-Key's first answer is kept.

@@ -2,6 +2,9 @@ use std::fmt;
 
 use crate::domain::codes::{self, Code};
 
+/// When a client is told to come back after the blob store failed a request.
+const BLOB_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A use case's failure: the caller's fault (with a stable code from `domain::codes` and a
 /// sentence they can act on), a service we depend on that failed (the caller may retry), or
 /// ours. The HTTP faces map codes to bodies in `http::error`.
@@ -80,7 +83,8 @@ impl ServiceError {
     }
 
     /// Our failure, logged with `context`. A database that cannot be reached is not a bug:
-    /// it becomes `unavailable` (503), which clients may retry; nor is a full disk: a write
+    /// it becomes `unavailable` (503), which clients may retry, and so does a blob store that
+    /// cannot be reached or fails on its side (with `Retry-After`); nor is a full disk: a write
     /// that failed with ENOSPC (or a disk quota) anywhere in `error`'s chain becomes
     /// `insufficient-storage` (507).
     pub fn internal(context: &str, error: impl Into<anyhow::Error>) -> Self {
@@ -93,6 +97,18 @@ impl ServiceError {
         {
             tracing::warn!(error = %repo, "{context}: database unavailable");
             return Self::unavailable("the metadata database is unavailable; try again shortly");
+        }
+        if error
+            .chain()
+            .filter_map(|cause| cause.downcast_ref::<crate::blob::BlobError>())
+            .any(crate::blob::BlobError::is_unavailable)
+        {
+            tracing::warn!(error = %format!("{error:#}"), "{context}: blob store unavailable");
+            return Self::busy(
+                &codes::UNAVAILABLE,
+                "the blob store is unavailable; try again shortly",
+                BLOB_RETRY_AFTER,
+            );
         }
         if storage_full(&error) {
             tracing::warn!(error = %format!("{error:#}"), "{context}: no space left");

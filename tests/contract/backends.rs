@@ -102,16 +102,10 @@ pub async fn s3<Fut: Future<Output = ()>>(case: impl FnOnce(Arc<dyn BlobStore>) 
         rand::random::<u64>()
     );
     assetlib::fetch::install_crypto_provider();
-    let created = reqwest::Client::new()
-        .put(format!("{endpoint}/{bucket}"))
-        .send()
+    let credentials = assetlib_test_support::s3::Credentials::from_env();
+    assetlib_test_support::s3::create_bucket(&endpoint, &bucket, &credentials)
         .await
-        .expect("S3 endpoint reachable");
-    assert!(
-        created.status().is_success(),
-        "create bucket: {}",
-        created.status()
-    );
+        .unwrap_or_else(|e| panic!("{e:#}"));
     case(assetlib::blob::open(&format!("s3://{bucket}")).expect("s3 store")).await;
 }
 

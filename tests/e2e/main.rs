@@ -25,6 +25,7 @@ mod envelopes;
 mod expiry;
 mod first_run;
 mod fsck;
+mod garage_faults;
 mod gateway;
 mod gateway_bytes;
 mod groups;

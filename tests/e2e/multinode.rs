@@ -16,20 +16,15 @@ async fn two_nodes_share_one_postgres_and_one_blob_store() {
     let database_url = schema.url.clone();
     // One blob store for both nodes: the S3-compatible server when there is one.
     let blobs = tempfile::tempdir().expect("shared blob dir");
-    let blob_url =
-        match opt_in::s3_endpoint("the two-node test on S3 (it uses a directory instead)") {
-            Some(endpoint) => {
-                let bucket = format!("assetlib-nodes-{}", std::process::id());
-                let created = reqwest::Client::new()
-                    .put(format!("{endpoint}/{bucket}"))
-                    .send()
-                    .await
-                    .expect("S3 endpoint");
-                assert!(created.status().is_success());
-                format!("s3://{bucket}")
-            }
-            None => format!("file://{}", blobs.path().display()),
-        };
+    let blob_url = match crate::common::s3_bucket(
+        "assetlib-nodes",
+        "the two-node test on S3 (it uses a directory instead)",
+    )
+    .await
+    {
+        Some(url) => url,
+        None => format!("file://{}", blobs.path().display()),
+    };
 
     let a = node_on(&database_url, &blob_url, |c| {
         c.signing_secret = Some("shared-secret-of-the-cluster".into());

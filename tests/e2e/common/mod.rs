@@ -3,6 +3,7 @@
 //! origin and the child-process handling come from `assetlib-test-support`, shared with the
 //! benchmark.
 
+pub mod garage;
 pub mod media;
 pub mod upstream;
 
@@ -294,12 +295,11 @@ impl PgSchema {
 pub async fn s3_bucket(prefix: &str, test: &str) -> Option<String> {
     let endpoint = assetlib_test_support::opt_in::s3_endpoint(test)?;
     let bucket = format!("{prefix}-{}-{}", std::process::id(), rand::random::<u32>());
-    let created = client()
-        .put(format!("{endpoint}/{bucket}"))
-        .send()
+    assetlib::fetch::install_crypto_provider();
+    let credentials = assetlib_test_support::s3::Credentials::from_env();
+    assetlib_test_support::s3::create_bucket(&endpoint, &bucket, &credentials)
         .await
-        .expect("S3 endpoint reachable");
-    assert!(created.status().is_success(), "create bucket {bucket}");
+        .unwrap_or_else(|e| panic!("{e:#}"));
     Some(format!("s3://{bucket}"))
 }
 

@@ -1,7 +1,8 @@
 //! Tests that need a service or a browser run when it is there and otherwise say, in one line,
 //! that they were skipped and how to run them — the first test skipped for a reason in a test
 //! binary, which says the others are not listed: PostgreSQL (`TEST_DATABASE_URL`), an
-//! S3-compatible server (`TEST_S3_ENDPOINT`), Chromium with chromedriver (found on `PATH`).
+//! S3-compatible server (`TEST_S3_ENDPOINT`), the Garage binary for a cluster a test starts and
+//! breaks itself (`TEST_GARAGE_BIN`), Chromium with chromedriver (found on `PATH`).
 //!
 //! CI sets `ASSETLIB_REQUIRE_BACKENDS=1`, `ASSETLIB_REQUIRE_BROWSER=1` and
 //! `ASSETLIB_REQUIRE_CLIENTS=1` (a Python SDK a test drives): there a missing one
@@ -51,6 +52,20 @@ pub fn s3_endpoint(test: &str) -> Option<String> {
         "http://127.0.0.1:5055",
         test,
     )
+}
+
+/// The `garage` binary for `test`, which starts a Garage cluster of its own
+/// (`scripts/garage-cluster.sh`) to kill its nodes, or `None` (after one line saying it was
+/// skipped). `scripts/garage-cluster.sh start` prints `TEST_GARAGE_BIN` with the other
+/// variables of the S3 tests.
+pub fn garage_bin(test: &str) -> Option<PathBuf> {
+    backend(
+        "TEST_GARAGE_BIN",
+        "a garage binary",
+        "$HOME/.cache/garage/bin/garage, built by .ci/run",
+        test,
+    )
+    .map(PathBuf::from)
 }
 
 /// Whether the slow scenario `test` runs; if not, one line says it was skipped and how to run it.
