@@ -157,10 +157,7 @@ mod tests {
         );
         // Every hop trusted: the left-most is as far as anyone vouches.
         let h = headers(&[("x-forwarded-for", "10.1.1.1, 10.0.0.2")]);
-        assert_eq!(
-            client_address(ip("10.0.0.1"), &h, &trusted),
-            ip("10.1.1.1")
-        );
+        assert_eq!(client_address(ip("10.0.0.1"), &h, &trusted), ip("10.1.1.1"));
     }
 
     #[test]
@@ -190,7 +187,14 @@ mod tests {
     #[test]
     fn garbage_stops_at_the_last_believable_hop() {
         let trusted = nets(&["10.0.0.0/8"]);
-        for junk in ["unknown", "not an address", "999.1.1.1", "[::1", "_hidden", ";"] {
+        for junk in [
+            "unknown",
+            "not an address",
+            "999.1.1.1",
+            "[::1",
+            "_hidden",
+            ";",
+        ] {
             let h = headers(&[("x-forwarded-for", junk)]);
             assert_eq!(
                 client_address(ip("10.0.0.1"), &h, &trusted),
@@ -222,9 +226,6 @@ mod tests {
             "x-forwarded-for",
             HeaderValue::from_bytes(b"\xff\xfe").expect("opaque bytes"),
         );
-        assert_eq!(
-            client_address(ip("10.0.0.1"), &h, &trusted),
-            ip("10.0.0.1")
-        );
+        assert_eq!(client_address(ip("10.0.0.1"), &h, &trusted), ip("10.0.0.1"));
     }
 }

@@ -175,7 +175,10 @@ async fn behind_nginx_with_tls_uploads_signed_urls_and_the_console_work() {
     let (https, http_port) = (free_port(), free_port());
     let public = format!("https://{NAME}:{https}");
     // nginx reaches the server from 127.0.0.1, the client reaches nginx from 127.0.0.2.
-    let node = json_logging(data.path(), &["--public-url", &public, "--trusted-proxies", "127.0.0.1/32"]);
+    let node = json_logging(
+        data.path(),
+        &["--public-url", &public, "--trusted-proxies", "127.0.0.1/32"],
+    );
     let key = node.printed_key.clone().expect("admin key");
     let upstream = node.base.trim_start_matches("http://");
     let site = site(upstream, https, http_port, &cert, &key_pem);
