@@ -5,17 +5,40 @@
 # and started on the current build. At the end every upload the client was answered for is
 # read back, byte for byte, from both upgraded nodes.
 #
-#   scripts/rolling-upgrade.sh [PREVIOUS_COMMIT]
+#   scripts/rolling-upgrade.sh [--short] [PREVIOUS_COMMIT]
 #
-# PREVIOUS_COMMIT defaults to the newest tag, else to the newest earlier commit whose
-# migrations are a strict subset of the current ones (so the new node migrates the schema
-# under the old one). It is built
-# from a git worktree into $HOME/.cache/assetlib-prev (kept: later runs rebuild only what
-# changed). Needs TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), psql,
-# curl; the blobs go to a shared temp directory, or to ASSETLIB_BLOB_URL (s3://…) when set.
+# --short (what CI runs, .ci/run): the same roll-out with shorter pauses and a slower client,
+# so fewer uploads to read back (a few dozen instead of a few hundred).
+#
+# PREVIOUS_COMMIT defaults to the newest tag, else to PINNED_PREVIOUS below (chosen, not
+# searched for, so that every run and every machine tests the same upgrade; its migrations
+# are a strict subset of the current ones, so the new node migrates the schema under the old
+# one — move it forward when a release is tagged or the pinned one grows too old). It is built
+# from its sources (git archive) in $HOME/.cache/assetlib-prev (ASSETLIB_PREV_CACHE), outside the clone
+# and kept: a later run for the same commit builds nothing. A cold cache is first seeded with
+# the dependency artifacts of this checkout's target dir (CARGO_TARGET_DIR, as CI sets it), so
+# only the workspace crates are compiled. Needs TEST_DATABASE_URL (default
+# postgres://postgres@127.0.0.1:5432/test), psql, curl; the blobs go to a shared temp
+# directory, or to ASSETLIB_BLOB_URL (s3://…) when set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+run_started=$(date +%s)
+
+# The previous release when no tag exists: an ancestor of main with fewer migrations.
+PINNED_PREVIOUS=f24bebb28ac6b5b955dd3c545348e8b286c529a3
+
+SHORT=""
+if [ "${1:-}" = "--short" ]; then
+    SHORT=1
+    shift
+fi
+# Seconds the two nodes serve before and after each replacement; the client's pause between
+# uploads.
+SETTLE=3 PAUSE=0
+if [ -n "$SHORT" ]; then
+    SETTLE=1 PAUSE=0.2
+fi
 
 PG=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
 CACHE=${ASSETLIB_PREV_CACHE:-$HOME/.cache/assetlib-prev}
@@ -23,39 +46,48 @@ PREV=${1:-}
 if [ -z "$PREV" ]; then
     PREV=$(git describe --tags --abbrev=0 2>/dev/null || true)
 fi
-# migrations (name and content) of a commit, one a line
-migrations_of() { git ls-tree "$1" migrations/postgres/ migrations/sqlite/ | awk '{print $3, $4}' | sort; }
-if [ -z "$PREV" ]; then
-    # The newest earlier commit whose migrations are fewer and each one of ours, unchanged:
-    # the upgrade then migrates the schema under the old node.
-    ours=$(migrations_of HEAD)
-    for commit in $(git rev-list --first-parent HEAD | head -200); do
-        theirs=$(migrations_of "$commit")
-        if [ "$theirs" != "$ours" ] && [ -z "$(comm -23 <(echo "$theirs") <(echo "$ours"))" ]; then
-            PREV=$commit
-            break
-        fi
-    done
-    [ -n "$PREV" ] || { echo "no earlier commit with fewer migrations; name one" >&2; exit 2; }
-fi
+PREV=${PREV:-$PINNED_PREVIOUS}
 PREV=$(git rev-parse --verify "$PREV^{commit}")
 echo "== previous release: $(git log -1 --format='%h %ad %s' --date=short "$PREV" | cut -c1-100)"
-
-# Build both (the previous one in a worktree of its own, its target dir cached).
-mkdir -p "$CACHE"
-if [ -d "$CACHE/src" ]; then
-    git -C "$CACHE/src" checkout -q --detach "$PREV"
-else
-    git worktree add -q --detach "$CACHE/src" "$PREV"
+# Its migrations must be some of ours, unchanged, or the new node refuses its database.
+migrations_of() { git ls-tree "$1" migrations/postgres/ migrations/sqlite/ | awk '{print $3, $4}' | sort; }
+if [ -n "$(comm -23 <(migrations_of "$PREV") <(migrations_of HEAD))" ]; then
+    echo "the migrations of $PREV are not a subset of the current ones; name another" >&2
+    exit 2
 fi
-started=$(date +%s)
-(cd "$CACHE/src" && CARGO_TARGET_DIR="$CACHE/target" cargo build -q --bin assetlib)
-echo "== previous build: $(($(date +%s) - started)) s"
+
+# Build both (the previous one in the cache, outside the clone).
+NEW_TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 OLD="$CACHE/target/debug/assetlib"
+mkdir -p "$CACHE"
+started=$(date +%s)
+if [ -x "$OLD" ] && [ "$(cat "$CACHE/built" 2>/dev/null)" = "$PREV" ]; then
+    echo "== previous build: cached ($CACHE, $(git rev-parse --short "$PREV"))"
+else
+    # Its sources, exported (no worktree: the cache outlives the clone that made it).
+    if [ "$(git -C "$CACHE/src" rev-parse HEAD 2>/dev/null)" != "$PREV" ]; then
+        rm -rf "$CACHE/src"
+        mkdir -p "$CACHE/src"
+        git archive "$PREV" | tar -x -C "$CACHE/src"
+    fi
+    if [ ! -d "$CACHE/target/debug" ] && [ -d "$NEW_TARGET/debug/deps" ]; then
+        # The dependencies' artifacts (same sources, same flags) are reused as they are;
+        # the workspace crates, at another path, get artifacts of their own.
+        mkdir -p "$CACHE/target/debug"
+        for part in deps build .fingerprint; do
+            cp -a --reflink=auto "$NEW_TARGET/debug/$part" "$CACHE/target/debug/"
+        done
+        echo "== previous build: dependencies copied from $NEW_TARGET ($(($(date +%s) - started)) s)"
+    fi
+    rm -f "$CACHE/built"
+    (cd "$CACHE/src" && CARGO_TARGET_DIR="$CACHE/target" cargo build -q --bin assetlib)
+    echo "$PREV" >"$CACHE/built"
+    echo "== previous build: $(($(date +%s) - started)) s"
+fi
 started=$(date +%s)
 cargo build -q --bin assetlib
 echo "== current build: $(($(date +%s) - started)) s"
-NEW="${CARGO_TARGET_DIR:-$ROOT/target}/debug/assetlib"
+NEW="$NEW_TARGET/debug/assetlib"
 
 WORK=$(mktemp -d)
 SCHEMA="rolling_$$"
@@ -130,12 +162,13 @@ client() {
             fi
         done
         if [ -n "$done" ]; then ok=$((ok + 1)); else failed=$((failed + 1)); fi
+        sleep "$PAUSE"
     done
     echo "$ok $failed" >"$WORK/client.result"
 }
 client &
 CLIENT=$!
-sleep 3
+sleep "$SETTLE"
 
 for node in a b; do
     echo "== replacing node $node"
@@ -143,7 +176,7 @@ for node in a b; do
     stop "$node"
     : >"$WORK/$node.out"
     start "$node" "$NEW"
-    sleep 3
+    sleep "$SETTLE"
 done
 touch "$WORK/stop"
 wait "$CLIENT"
@@ -165,4 +198,4 @@ while read -r id n; do
 done <"$WORK/acked"
 [ "$failed" -eq 0 ] || { echo "uploads failed on both nodes during the roll-out" >&2; exit 1; }
 [ "$checked" -gt 0 ] || { echo "no upload was answered" >&2; exit 1; }
-echo "== rolling upgrade: $checked uploads read back byte for byte from both upgraded nodes"
+echo "== rolling upgrade: $checked uploads read back byte for byte from both upgraded nodes ($(($(date +%s) - run_started)) s)"

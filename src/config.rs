@@ -173,6 +173,14 @@ pub struct HttpArgs {
     /// Answers streaming through one signed content URL at once; more are answered 503.
     #[arg(long, env = "ASSETLIB_MAX_STREAMS_PER_CONTENT_URL", default_value_t = defaults::MAX_STREAMS_PER_CONTENT_URL)]
     pub max_streams_per_content_url: usize,
+    /// Reverse proxies (CIDR, comma-separated) whose X-Forwarded-For / X-Real-IP name the
+    /// client; from any other peer those headers are ignored. Default: none.
+    #[arg(
+        long = "trusted-proxies",
+        env = "ASSETLIB_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 /// Where metadata and blobs live; shared by `serve` and `keys`.
@@ -296,6 +304,8 @@ pub struct HttpConfig {
     pub max_connections_per_address: usize,
     /// Answers streaming at once through one signed content URL.
     pub max_streams_per_content_url: usize,
+    /// Peers whose forwarding headers name the client (`http::client_addr`).
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 impl Default for HttpConfig {
@@ -308,6 +318,7 @@ impl Default for HttpConfig {
             write_timeout: Duration::from_secs(defaults::WRITE_TIMEOUT_SECS),
             max_connections_per_address: defaults::MAX_CONNECTIONS_PER_ADDRESS,
             max_streams_per_content_url: defaults::MAX_STREAMS_PER_CONTENT_URL,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -322,6 +333,7 @@ impl HttpConfig {
             write_timeout: Duration::from_secs(args.write_timeout_secs.max(1)),
             max_connections_per_address: args.max_connections_per_address,
             max_streams_per_content_url: args.max_streams_per_content_url.max(1),
+            trusted_proxies: args.trusted_proxies.clone(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! whole router: limits, and every error answer in the envelope of the face called.
 
 pub mod auth;
+pub mod client_addr;
 pub(crate) mod console;
 pub(crate) mod content;
 mod content_streams;
@@ -148,6 +149,7 @@ fn outside_faces() -> Routes {
 /// Paths are exact: `/v1/assets/` is not `/v1/assets` (404, the message names the route).
 pub fn router(state: AppState) -> Router {
     let kyy_error_status = state.config.kyy_error_status;
+    let trusted_proxies: observe::TrustedProxies = state.config.http.trusted_proxies.clone().into();
     let table = table();
     let document = openapi::build(&table);
     let routes = routes::router(table, &state)
@@ -168,7 +170,10 @@ pub fn router(state: AppState) -> Router {
             error::kyy_error_status,
         ))
         .layer(TraceLayer::new_for_http())
-        .layer(middleware::from_fn(observe::with_request_id))
+        .layer(middleware::from_fn_with_state(
+            trusted_proxies,
+            observe::with_request_id,
+        ))
 }
 
 /// The router of `--metrics-listen`: `GET /metrics` without a key.

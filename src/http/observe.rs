@@ -1,6 +1,8 @@
 //! What every request leaves behind: its id (`x-request-id`, accepted or generated, echoed in
 //! the answer and on every log line of the request) and its metrics (by route template).
 
+use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
@@ -10,14 +12,30 @@ use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
 use super::auth::V1Caller;
+use super::client_addr::{Peer, client_address};
 use super::error::V1Error;
 use crate::metrics::METRICS;
 use crate::request_id::{self, Notes};
 use crate::service::require_admin;
 use crate::state::AppState;
 
-/// The outermost layer: the request's id, its span, and the id in the answer.
-pub async fn with_request_id(request: Request, next: Next) -> Response {
+/// The `--trusted-proxies` networks.
+pub type TrustedProxies = Arc<[ipnet::IpNet]>;
+
+/// The outermost layer: the request's id, its span, and the id in the answer; the client's
+/// address (`client_addr`), for the access log and as a request extension.
+pub async fn with_request_id(
+    State(trusted): State<TrustedProxies>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let client = request
+        .extensions()
+        .get::<Peer>()
+        .map(|peer| client_address(peer.0, request.headers(), &trusted));
+    if let Some(client) = client {
+        request.extensions_mut().insert(ClientAddr(client));
+    }
     let sent = request
         .headers()
         .get(request_id::HEADER)
@@ -36,18 +54,31 @@ pub async fn with_request_id(request: Request, next: Next) -> Response {
         next.run(request).instrument(span),
     ))
     .await;
-    access_log(&method, &response, &notes, &id, started.elapsed());
+    access_log(&method, &response, &notes, &id, client, started.elapsed());
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(request_id::HEADER, value);
     }
     response
 }
 
+/// The client's address of a request (`client_addr::client_address`), when it came over a
+/// connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
 /// One line per request (target `assetlib::access`): method, route template, status, latency,
-/// tenant, request id and the refusal's code. Server errors at error, refusals (every 4xx,
-/// authentication failures included) at warn, the rest at info. Never a header, a query or
-/// a body: no secret reaches the log.
-fn access_log(method: &Method, response: &Response, notes: &Notes, id: &str, took: Duration) {
+/// tenant, request id, the refusal's code and the client's address. Server errors at error,
+/// refusals (every 4xx, authentication failures included) at warn, the rest at info. Never a
+/// header, a query or a body: no secret reaches the log.
+fn access_log(
+    method: &Method,
+    response: &Response,
+    notes: &Notes,
+    id: &str,
+    client: Option<IpAddr>,
+    took: Duration,
+) {
+    let client = client.map_or_else(|| "-".to_owned(), |c| c.to_string());
     let status = response.status();
     let route = notes.route.as_deref().unwrap_or("unmatched");
     let tenant = notes.tenant.as_deref().unwrap_or("-");
@@ -59,7 +90,7 @@ fn access_log(method: &Method, response: &Response, notes: &Notes, id: &str, too
         ($level:ident) => {
             tracing::$level!(
                 target: "assetlib::access",
-                %method, route, status, latency_ms, tenant, request_id = id, code,
+                %method, route, status, latency_ms, tenant, request_id = id, code, client,
                 "request"
             )
         };

@@ -9,6 +9,7 @@
 //! do not linger in the kernel either.
 
 use std::io;
+use std::net::SocketAddr;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -30,6 +31,7 @@ use tokio::time::Instant;
 use tower_service::Service;
 
 use super::places::Place;
+use crate::http::client_addr::Peer;
 
 /// How much of the first bytes read a connection keeps, for `bare_errors`.
 const HEAD_KEPT: usize = 512;
@@ -47,6 +49,7 @@ pub(super) struct Timeouts {
 /// `stop` starts a graceful close: the running request finishes, an idle connection closes.
 pub(super) async fn serve(
     stream: TcpStream,
+    peer: SocketAddr,
     router: Router,
     timeouts: Timeouts,
     mut stop: watch::Receiver<bool>,
@@ -61,8 +64,10 @@ pub(super) async fn serve(
     });
     let service = hyper::service::service_fn({
         let activity = Arc::clone(&activity);
-        move |request: hyper::Request<Incoming>| {
+        move |mut request: hyper::Request<Incoming>| {
             activity.request_started();
+            // The TCP peer; the client's address is derived from it per request (`observe`).
+            request.extensions_mut().insert(Peer(peer.ip()));
             let mut router = router.clone();
             let activity = Arc::clone(&activity);
             async move {

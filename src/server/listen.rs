@@ -81,6 +81,7 @@ pub(super) async fn serve(
                     Ok(place) => {
                         connections.spawn(connection::serve(
                             stream,
+                            peer,
                             router.clone(),
                             limits.timeouts,
                             conn_stop.clone(),

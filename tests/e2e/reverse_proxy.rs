@@ -3,9 +3,10 @@
 //! replaced — in front of `assetlib serve --public-url https://…`, with a self-signed
 //! certificate made here by `openssl`. Through it: plain http is redirected, a body over nginx's
 //! default 1 MB limit uploads, content URLs are signed for the public URL and work (ranges
-//! too), and the console's sign-in cookie is `Secure`.
+//! too), the console's sign-in cookie is `Secure`, and with `--trusted-proxies` the access log
+//! names the client's address, not nginx's. Without it a forged `X-Forwarded-For` is ignored.
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,7 +15,8 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::backup::{put_image, signed_url};
-use crate::common::{media, serve, wait_settled};
+use crate::common::{BIN, client, media, wait_settled};
+use assetlib_test_support::{Proc, Serve};
 
 const SITE: &str = include_str!("../../packaging/nginx.conf");
 const NAME: &str = "assets.test";
@@ -172,7 +174,11 @@ async fn behind_nginx_with_tls_uploads_signed_urls_and_the_console_work() {
     let (cert, key_pem) = certificate(dir.path());
     let (https, http_port) = (free_port(), free_port());
     let public = format!("https://{NAME}:{https}");
-    let node = serve(data.path(), &["--public-url", &public], "warn");
+    // nginx reaches the server from 127.0.0.1, the client reaches nginx from 127.0.0.2.
+    let node = json_logging(
+        data.path(),
+        &["--public-url", &public, "--trusted-proxies", "127.0.0.1/32"],
+    );
     let key = node.printed_key.clone().expect("admin key");
     let upstream = node.base.trim_start_matches("http://");
     let site = site(upstream, https, http_port, &cert, &key_pem);
@@ -183,6 +189,7 @@ async fn behind_nginx_with_tls_uploads_signed_urls_and_the_console_work() {
     let through = |port: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let http = reqwest::Client::builder()
         .no_proxy()
+        .local_address(IpAddr::from(CLIENT))
         .add_root_certificate(root)
         .resolve(NAME, through(https))
         .redirect(reqwest::redirect::Policy::none())
@@ -209,6 +216,9 @@ async fn behind_nginx_with_tls_uploads_signed_urls_and_the_console_work() {
         .put(format!("{public}/v1/assets/big.txt?assetType=Document"))
         .bearer_auth(&key)
         .header("Content-Type", "text/plain")
+        .header("x-request-id", "through-nginx")
+        // A forgery nginx passes on, with the address it saw appended.
+        .header("X-Forwarded-For", "203.0.113.66")
         .body(text.clone())
         .send()
         .await
@@ -276,11 +286,66 @@ async fn behind_nginx_with_tls_uploads_signed_urls_and_the_console_work() {
         .expect("who am I");
     assert_eq!(who.status(), StatusCode::OK);
 
-    // nginx logged the client's own address for each request.
+    // nginx logged the client's own address for each request, and so did assetlib.
     let log = std::fs::read_to_string(dir.path().join("access.log")).expect("access log");
     assert!(
         log.lines()
-            .any(|l| l.starts_with("127.0.0.1 ") && l.contains("PUT /v1/assets/big.txt")),
+            .any(|l| l.starts_with("127.0.0.2 ") && l.contains("PUT /v1/assets/big.txt")),
         "{log}"
     );
+    let line = access_line(&node, "through-nginx");
+    assert_eq!(line["status"], 201, "{line}");
+    assert_eq!(line["client"], "127.0.0.2", "{line}");
+}
+
+/// The client's source address in the test through nginx (any 127/8 address is loopback).
+const CLIENT: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
+
+/// A server logging JSON (access lines included) to its captured stderr.
+fn json_logging(data: &Path, args: &[&str]) -> Proc {
+    Serve::new(BIN, data)
+        .args(args)
+        .log("warn,assetlib::access=info")
+        .env("ASSETLIB_LOG_FORMAT", "json")
+        .start()
+        .unwrap_or_else(|e| panic!("the server starts: {e}"))
+}
+
+/// The access-log line of the request `request_id`, once the server has written it.
+fn access_line(node: &Proc, request_id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let found = node
+            .logs()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|l| l["target"] == "assetlib::access" && l["request_id"] == request_id);
+        if let Some(line) = found {
+            return line;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no access line of {request_id}: {:?}",
+            node.logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_forwarded_for_from_an_untrusted_peer_is_ignored() {
+    let data = tempfile::tempdir().expect("data dir");
+    // No --trusted-proxies (the default): no peer's forwarding headers are believed.
+    let node = json_logging(data.path(), &[]);
+    let answer = client()
+        .get(format!("{}/healthz", node.base))
+        .header("x-request-id", "forged")
+        .header("X-Forwarded-For", "203.0.113.7")
+        .header("X-Real-IP", "203.0.113.8")
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(answer.status(), StatusCode::OK);
+    let line = access_line(&node, "forged");
+    assert_eq!(line["client"], "127.0.0.1", "{line}");
 }
