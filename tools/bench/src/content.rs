@@ -112,7 +112,7 @@ pub async fn scenario(
         for ranged in [false, true] {
             let ask = if ranged {
                 format!(
-                    "{} MiB ranges",
+                    "{:.2} MiB ranges",
                     RANGE_BYTES.min(file.len / 2) as f64 / 1048576.0
                 )
             } else {
@@ -446,7 +446,7 @@ fn median(mut values: Vec<f64>) -> f64 {
     }
     values.sort_by(f64::total_cmp);
     let mid = values.len() / 2;
-    if values.len() % 2 == 0 {
+    if values.len().is_multiple_of(2) {
         (values[mid - 1] + values[mid]) / 2.0
     } else {
         values[mid]
