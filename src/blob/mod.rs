@@ -1,6 +1,7 @@
 //! Content-addressed blob storage. One `BlobStore` port; one adapter over the `object_store`
 //! crate, so the local directory and S3-compatible stores share a single code path.
 
+mod local_read;
 mod object;
 
 use std::ops::Range;

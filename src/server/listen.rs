@@ -79,6 +79,9 @@ pub(super) async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => match places.admit(peer.ip(), descriptor(&stream)) {
                     Ok(place) => {
+                        // Small writes (an answer's head, the end of a body) go out at once
+                        // rather than wait for the client's delayed ACK.
+                        let _ = stream.set_nodelay(true);
                         connections.spawn(connection::serve(
                             stream,
                             peer,

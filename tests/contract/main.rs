@@ -5,6 +5,7 @@
 
 mod backends;
 mod blob_store;
+mod blob_stream;
 mod gateway;
 mod idempotency;
 mod orphan_sweep;

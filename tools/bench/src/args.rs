@@ -13,6 +13,7 @@ pub enum Choice {
     IngestBandwidth,
     Reads,
     FaceCheck,
+    Content,
     All,
 }
 
@@ -22,6 +23,7 @@ pub enum Scenario {
     IngestBandwidth,
     Reads,
     FaceCheck,
+    Content,
 }
 
 impl Scenario {
@@ -31,6 +33,7 @@ impl Scenario {
             Self::IngestBandwidth => "ingest-bandwidth",
             Self::Reads => "reads",
             Self::FaceCheck => "face-check",
+            Self::Content => "content",
         }
     }
 }
@@ -79,6 +82,19 @@ pub struct BenchArgs {
     /// A flag for the server under test, e.g. `--server-arg=--faces=allow` (repeatable).
     #[arg(long = "server-arg", allow_hyphen_values = true)]
     pub server_args: Vec<String>,
+    /// Concurrent connections of the content scenario.
+    #[arg(long, default_value_t = 8)]
+    pub content_connections: usize,
+    /// Seconds of each content run (one target, one file, one kind of request).
+    #[arg(long, default_value_t = 5)]
+    pub content_secs: u64,
+    /// Rounds of the content scenario: every target once per round, in a rotating order.
+    #[arg(long, default_value_t = 3)]
+    pub content_rounds: usize,
+    /// An earlier build of the server, measured by the content scenario in the same run (e.g.
+    /// the last release's binary, for a before/after table).
+    #[arg(long, value_name = "PATH")]
+    pub baseline_bin: Option<std::path::PathBuf>,
     /// Also write the JSON results to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -92,11 +108,13 @@ impl BenchArgs {
             Some(Choice::IngestBandwidth) => vec![Scenario::IngestBandwidth],
             Some(Choice::Reads) => vec![Scenario::Reads],
             Some(Choice::FaceCheck) => vec![Scenario::FaceCheck],
+            Some(Choice::Content) => vec![Scenario::Content],
             Some(Choice::All) | None => vec![
                 Scenario::TimeToActive,
                 Scenario::IngestBandwidth,
                 Scenario::Reads,
                 Scenario::FaceCheck,
+                Scenario::Content,
             ],
         }
     }

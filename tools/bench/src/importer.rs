@@ -63,6 +63,18 @@ impl Importer {
         name: &str,
         content_type: &str,
     ) -> Result<Imported, String> {
+        self.put_file_as(bytes, name, content_type)
+            .await
+            .map(|(_, imported)| imported)
+    }
+
+    /// `put_file`, also answering the new asset's id.
+    pub async fn put_file_as(
+        &self,
+        bytes: axum::body::Bytes,
+        name: &str,
+        content_type: &str,
+    ) -> Result<(String, Imported), String> {
         let Kind::Assetlib { base, key } = &self.kind else {
             return Err(format!("{} takes no direct upload here", self.name()));
         };
@@ -83,7 +95,8 @@ impl Importer {
         let Some(id) = json["assetId"].as_str() else {
             return Err(format!("upload answered {status}: {json}"));
         };
-        self.wait_usable(base, key, id, start, answered).await
+        let imported = self.wait_usable(base, key, id, start, answered).await?;
+        Ok((id.to_owned(), imported))
     }
 
     /// Waits on the details route until the asset has settled.

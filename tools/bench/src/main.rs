@@ -6,10 +6,13 @@
 
 mod args;
 mod bare;
+mod content;
+mod cpu;
 mod face;
 mod importer;
 mod ingest;
 mod media;
+mod nginx;
 mod reads;
 mod seed;
 mod server;
@@ -96,6 +99,7 @@ async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 let detector = assetlib::moderation::Mtcnn::embedded()?;
                 face::run(&photos, &detector, if args.smoke { 1 } else { 5 })?
             }
+            Scenario::Content => content::scenario(&args, &server, &work, &mut summary).await?,
         };
         summary.push(format!(
             "{}: finished in {:.0} s",

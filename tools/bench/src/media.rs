@@ -81,43 +81,107 @@ pub fn photo_set(work: &Path, dir: Option<&Path>) -> anyhow::Result<Vec<crate::f
     Ok(photos)
 }
 
-/// The committed test photos (tests/fixtures/photos) on 1920×1080 and 4000×3000 canvases.
-fn enlarged_fixtures(work: &Path) -> anyhow::Result<Vec<PathBuf>> {
+/// The committed test photos (tests/fixtures/photos).
+fn fixtures() -> anyhow::Result<Vec<PathBuf>> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/photos");
     let mut out = Vec::new();
     for entry in std::fs::read_dir(&src).with_context(|| format!("reading {}", src.display()))? {
-        let path = entry?.path();
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        out.push(entry?.path());
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The committed test photos on 1920×1080 and 4000×3000 canvases.
+fn enlarged_fixtures(work: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for path in fixtures()? {
         for (w, h) in [(1920u32, 1080u32), (4000, 3000)] {
-            let to = work.join(format!("fixture-{stem}-{w}x{h}.jpg"));
-            if !to.exists() {
-                let img = image::open(&path)?.to_rgb8();
-                let s = f64::from(w) / f64::from(img.width()).max(1.0);
-                let s = s.min(f64::from(h) / f64::from(img.height()).max(1.0));
-                let (nw, nh) = (
-                    (f64::from(img.width()) * s) as u32,
-                    (f64::from(img.height()) * s) as u32,
-                );
-                let big =
-                    image::imageops::resize(&img, nw, nh, image::imageops::FilterType::CatmullRom);
-                let mut canvas = image::RgbImage::from_pixel(w, h, image::Rgb([118, 118, 118]));
-                image::imageops::overlay(
-                    &mut canvas,
-                    &big,
-                    i64::from((w - nw) / 2),
-                    i64::from((h - nh) / 2),
-                );
-                let mut file = std::io::BufWriter::new(std::fs::File::create(&to)?);
-                image::codecs::jpeg::JpegEncoder::new_with_quality(&mut file, 90)
-                    .encode_image(&canvas)?;
-            }
-            out.push(to);
+            out.push(enlarged(work, &path, w, h)?);
         }
     }
     Ok(out)
+}
+
+/// `path` centred on a `w`×`h` canvas as a JPEG of quality 90 (cached in `work`).
+fn enlarged(work: &Path, path: &Path, w: u32, h: u32) -> anyhow::Result<PathBuf> {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let to = work.join(format!("fixture-{stem}-{w}x{h}.jpg"));
+    if to.exists() {
+        return Ok(to);
+    }
+    let img = image::open(path)?.to_rgb8();
+    let s = f64::from(w) / f64::from(img.width()).max(1.0);
+    let s = s.min(f64::from(h) / f64::from(img.height()).max(1.0));
+    let (nw, nh) = (
+        (f64::from(img.width()) * s) as u32,
+        (f64::from(img.height()) * s) as u32,
+    );
+    let big = image::imageops::resize(&img, nw, nh, image::imageops::FilterType::CatmullRom);
+    let mut canvas = image::RgbImage::from_pixel(w, h, image::Rgb([118, 118, 118]));
+    image::imageops::overlay(
+        &mut canvas,
+        &big,
+        i64::from((w - nw) / 2),
+        i64::from((h - nh) / 2),
+    );
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&to)?);
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut file, 90).encode_image(&canvas)?;
+    Ok(to)
+}
+
+/// The content scenario's photo: of the committed photos enlarged to 1920×1080 and to
+/// 2560×1440, the JPEG nearest 600 KB.
+pub fn content_photo(work: &Path) -> anyhow::Result<PathBuf> {
+    let mut best: Option<(u64, PathBuf)> = None;
+    for path in fixtures()? {
+        for (w, h) in [(1920, 1080), (2560, 1440)] {
+            let jpeg = enlarged(work, &path, w, h)?;
+            let off = std::fs::metadata(&jpeg)?.len().abs_diff(600_000);
+            if best.as_ref().is_none_or(|(b, _)| off < *b) {
+                best = Some((off, jpeg));
+            }
+        }
+    }
+    best.map(|(_, p)| p)
+        .ok_or_else(|| anyhow::anyhow!("no committed test photos"))
+}
+
+/// The content scenario's video, about 48 MB: 1280×720 H.264 made in-process (OpenH264, no
+/// ffmpeg), every frame a keyframe of a committed photo under film grain, as many frames as reach 48 MB at a
+/// frame rate (30–60 fps) that keeps it within the server's 15 s.
+pub fn content_video(work: &Path) -> anyhow::Result<PathBuf> {
+    const TARGET: u64 = 48_000_000;
+    let path = work.join("video-720p-grainy-photo-keyframes-48mb.mp4");
+    if path.exists() {
+        return Ok(path);
+    }
+    eprintln!("generating {} (once)…", path.display());
+    let photo = image::open(enlarged(work, &fixtures()?[0], 1920, 1080)?)?.to_rgb8();
+    let mut rgb = image::imageops::resize(&photo, 1280, 720, image::imageops::FilterType::Triangle);
+    // Film grain, so that 48 MB of keyframes fit in the server's 15 s.
+    let mut seed: u32 = 0x9E37_79B9;
+    for value in rgb.iter_mut() {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        *value = (i32::from(*value) + (seed % 25) as i32 - 12).clamp(0, 255) as u8;
+    }
+    let (w, h) = rgb.dimensions();
+    let clip = |frames: u32| {
+        let fps = frames.div_ceil(14).clamp(30, 60);
+        let mut clip = Clip::new(w, h, fps, 1).fast_start().keyframe_every(1);
+        clip.frames = frames;
+        clip.still(rgb.as_raw())
+    };
+    let probe = clip(10)?.len() as u64;
+    let frames = u32::try_from(TARGET * 10 / probe.max(1) + 1).unwrap_or(u32::MAX);
+    let bytes = clip(frames.max(10))?;
+    std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
 }
 
 /// A 15 s 1280×720 30 fps H.264 MP4 of about 46 MB (noise keeps the bitrate up).

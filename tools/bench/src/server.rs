@@ -111,6 +111,11 @@ impl Node {
         })
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.proc.pid()
+    }
+
     /// Peak resident memory of the server process so far (VmHWM), in MiB.
     pub fn peak_rss_mib(&self) -> Option<f64> {
         self.proc.peak_rss_mib()
