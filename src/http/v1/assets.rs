@@ -148,11 +148,18 @@ pub async fn list(
     let caller = acting_for(&caller, tenant_param(query.as_deref()).as_deref(), false)?;
     let mut params = ListParams::default();
     let mut paging = Paging::default();
+    let mut cursor = None;
     for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if key == "cursor" {
+            // Opaque here: it carries the sort value as well as the position.
+            cursor = Some(value.into_owned());
+            continue;
+        }
         if paging.accept(&key, &value)? {
             continue;
         }
         match key.as_ref() {
+            "sort" => params.sort = Some(value.into_owned()),
             "assetType" => params.asset_type = Some(value.into_owned()),
             "status" => params.status = Some(value.into_owned()),
             "name" => params.name = Some(value.into_owned()),
@@ -163,17 +170,16 @@ pub async fn list(
         }
     }
     let filter = params.to_filter(false)?;
-    let page = state
+    let (items, next_cursor) = state
         .library
-        .list_before(&caller, &filter, paging.cursor, paging.limit)
+        .list_sorted(&caller, &filter, &params, cursor.as_deref(), paging.limit)
         .await?;
     Ok(Json(ListBody {
-        items: page
-            .items
+        items: items
             .iter()
             .map(|a| AssetBody::of(a, &state.library))
             .collect(),
-        next_cursor: page.next_before.map(|n| n.to_string()),
+        next_cursor,
     }))
 }
 
