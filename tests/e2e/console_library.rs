@@ -139,8 +139,14 @@ async fn the_library_renames_files_in_groups_restores_and_switches_tenant() {
     set_select(&driver, "filter-status", "").await;
     wait_cards(&driver, 3, "all three").await;
 
-    // An upload by URL: its line goes once it is Active.
-    let url = origin.put("u.png", media::png(640, 400), "image/png");
+    // An upload by URL, type left on Auto: the line shows the type the server found, and
+    // goes once it is Active. Served as octet-stream: only the bytes say it is an image.
+    let url = origin.put("u.bin", media::png(640, 400), "application/octet-stream");
+    let picked = driver
+        .execute("return document.getElementById('upload-type').value;", vec![])
+        .await
+        .expect("the type picker");
+    assert_eq!(picked, json!(""), "Auto by default");
     let field = driver.find("#upload-url").await.expect("url");
     driver.type_into(&field, &url).await.expect("type");
     let upload = driver
@@ -155,6 +161,11 @@ async fn the_library_renames_files_in_groups_restores_and_switches_tenant() {
         )
         .await
         .expect("the upload finished");
+    let shown = driver
+        .find("#uploads li .upload-type")
+        .await
+        .expect("the found type");
+    assert_eq!(driver.text(&shown).await.expect("text"), "Image");
     let clear = driver.find("#uploads-clear").await.expect("clear");
     driver.click(&clear).await.expect("clear");
     driver

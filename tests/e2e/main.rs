@@ -62,5 +62,6 @@ mod upgrade;
 mod upload_races;
 mod v1_api;
 mod v1_uploads;
+mod v1_uploads_sniffed;
 mod volc;
 mod webhooks;

@@ -29,8 +29,9 @@ fn created(state: &AppState, registered: Registered) -> (StatusCode, Json<AssetB
     (StatusCode::CREATED, Json(answer))
 }
 
-/// `POST /v1/assets`: JSON naming a URL, or `multipart/form-data` carrying the file (the parts
-/// `file`, `assetType`, `name`, streamed as on the kyy route).
+/// `POST /v1/assets`: JSON naming a URL (`assetType` optional: without it the type is the
+/// fetched bytes'), or `multipart/form-data` carrying the file (the parts `file`,
+/// `assetType`, `name`, streamed as on the kyy route).
 pub async fn create(
     State(state): State<AppState>,
     V1Caller(caller): V1Caller,
@@ -48,7 +49,8 @@ pub async fn create(
                     group_id: body.group_id,
                     dedupe: body.dedupe.unwrap_or(false) || dedupe,
                 };
-                fields.by_url(body.url.as_deref())?
+                // No assetType: the fetched bytes say which it is.
+                fields.by_url_any_type(body.url.as_deref())?
             }
             Received::File(upload) => *upload,
         };

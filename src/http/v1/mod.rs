@@ -45,7 +45,7 @@ pub fn routes() -> Routes {
             Route::post(
                 "/assets",
                 assets::create,
-                "Create an asset from a URL (JSON) or a file (multipart)",
+                "Create an asset from a URL (JSON; assetType optional) or a file (multipart)",
             )
             .file_body()
             .once()
@@ -62,11 +62,12 @@ pub fn routes() -> Routes {
             Route::get(
                 "/assets",
                 assets::list,
-                "List assets, newest first (keyset pages)",
+                "List assets, newest first or by sort (keyset pages)",
             )
             .query(&[
                 "limit",
                 "cursor",
+                "sort",
                 "assetType",
                 "status",
                 "name",
