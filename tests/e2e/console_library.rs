@@ -143,7 +143,10 @@ async fn the_library_renames_files_in_groups_restores_and_switches_tenant() {
     // goes once it is Active. Served as octet-stream: only the bytes say it is an image.
     let url = origin.put("u.bin", media::png(640, 400), "application/octet-stream");
     let picked = driver
-        .execute("return document.getElementById('upload-type').value;", vec![])
+        .execute(
+            "return document.getElementById('upload-type').value;",
+            vec![],
+        )
         .await
         .expect("the type picker");
     assert_eq!(picked, json!(""), "Auto by default");

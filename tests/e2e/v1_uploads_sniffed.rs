@@ -13,17 +13,17 @@ async fn a_url_upload_without_a_type_takes_the_bytes_type() {
     let app = spawn_app().await;
     let origin = Origin::start().await;
     let key = app.create_key("sniffer").await;
-    let clip = Clip::new(640, 480, 24, 1).bars().expect("an H.264 clip");
+    let clip = Clip::new(720, 720, 24, 3).bars().expect("an H.264 clip");
     // Served under misleading names and Content-Types: only the bytes count.
     let cases = [
         (
             "photo.bin",
-            media::png(320, 200),
+            media::png(400, 320),
             "application/octet-stream",
             "Image",
         ),
         ("clip.png", clip, "image/png", "Video"),
-        ("tone", tone_wav(1000, 44_100, 1), "text/plain", "Audio"),
+        ("tone", tone_wav(3000, 16_000, 1), "text/plain", "Audio"),
         (
             "notes.txt",
             b"Shot list\nday one: beach\n".to_vec(),
