@@ -210,7 +210,7 @@ async fn sorted_pages_follow_name_size_and_age() {
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
     // Largest first, ties newest first.
-    by_size.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+    by_size.sort_by_key(|x| std::cmp::Reverse((x.0, x.1)));
     let by_size: Vec<&str> = by_size.iter().map(|x| x.2).collect();
     for limit in [1, 2, 50] {
         assert_eq!(
