@@ -29,6 +29,18 @@ pub struct Scan {
     pub frame_previews: Vec<Vec<u8>>,
     /// Of a video: how many frames were checked.
     pub frames: Option<u32>,
+    /// Of a video: a JPEG of each checked frame at the video's own size, in order (the first
+    /// frame first), so that a reviewer can zoom in on what was checked.
+    pub full_frames: Vec<Vec<u8>>,
+}
+
+/// A JPEG of a frame at its own size.
+fn full_jpeg(frame: &image::RgbImage) -> Option<Vec<u8>> {
+    let mut out = Cursor::new(Vec::new());
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .encode_image(frame)
+        .ok()
+        .map(|()| out.into_inner())
 }
 
 /// A JPEG of `PREVIEW_MIN_SIDE`–`PREVIEW_SIDE` px on its longer side (smaller images keep theirs).
@@ -83,6 +95,7 @@ pub fn scan_decoded(
             preview: None,
             frame_previews: Vec::new(),
             frames: None,
+            full_frames: Vec::new(),
         });
     };
     let work = working_image(decoded.pixels, detector.working_side());
@@ -95,6 +108,7 @@ pub fn scan_decoded(
         preview,
         frame_previews: Vec::new(),
         frames: None,
+        full_frames: Vec::new(),
     })
 }
 
@@ -242,13 +256,16 @@ pub fn scan_video(
             preview: None,
             frame_previews: Vec::new(),
             frames: None,
+            full_frames: Vec::new(),
         });
     };
     let mut faces = Vec::new();
     let mut preview = None;
     let mut frame_previews = Vec::new();
+    let mut full_frames = Vec::new();
     let checked = frames.rgb.len();
     for (index, frame) in frames.rgb.into_iter().enumerate() {
+        full_frames.extend(full_jpeg(&frame));
         let work = working_image(
             image::DynamicImage::ImageRgb8(frame),
             detector.working_side(),
@@ -276,6 +293,7 @@ pub fn scan_video(
         preview,
         frame_previews,
         frames: u32::try_from(checked).ok(),
+        full_frames,
     })
 }
 

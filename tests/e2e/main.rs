@@ -52,6 +52,7 @@ mod resolve;
 mod resolve_anywhere;
 mod reverse_proxy;
 mod review_access;
+mod review_frames;
 mod review_workflow;
 mod seedance2;
 mod shutdown;

@@ -62,10 +62,13 @@ function showFrame(n) {
   image.alt = video ? `Frame ${n + 1} of ${name}` : `${name}, held for review`;
   // The original of an image; of a video, the checked frame.
   const full = item.contentUrl || `/v1/assets/${encodeURIComponent(item.assetId)}/content`;
-  const src = video ? (item.frameUrls || [])[n] || item.previewUrl : full;
+  const src = video ? (item.fullFrameUrls || [])[n] || (item.frameUrls || [])[n] || item.previewUrl : full;
   image.onerror = () => {
     // The original may be refused (an older server): the preview still shows the boxes.
     if (image.getAttribute("src") !== item.previewUrl && !video) image.src = item.previewUrl;
+    // A video held before full-size frames were kept: its preview-size frame.
+    const small = (item.frameUrls || [])[n];
+    if (video && small && image.getAttribute("src") !== small) image.src = small;
   };
   image.onload = () => drawCrops(item, n);
   image.src = src;

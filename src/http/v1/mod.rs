@@ -134,6 +134,15 @@ pub fn routes() -> Routes {
         )
         .route(
             Route::get(
+                "/assets/{asset_id}/frames/{n}",
+                reviews::full_frame,
+                "A held video's checked frame at full size (JPEG; owner, reviewer or admin)",
+            )
+            .bytes(200, "image/jpeg")
+            .answers_empty(304, "Not modified"),
+        )
+        .route(
+            Route::get(
                 "/assets/{asset_id}/content",
                 content::owner_content,
                 "The asset's bytes (one Range)",
