@@ -32,6 +32,9 @@ pub struct Scan {
     /// Of a video: a JPEG of each checked frame at the video's own size, in order (the first
     /// frame first), so that a reviewer can zoom in on what was checked.
     pub full_frames: Vec<Vec<u8>>,
+    /// Of a video: when each checked frame is, in milliseconds from its start (empty when
+    /// unknown).
+    pub frame_millis: Vec<u64>,
 }
 
 /// A JPEG of a frame at its own size.
@@ -96,6 +99,7 @@ pub fn scan_decoded(
             frame_previews: Vec::new(),
             frames: None,
             full_frames: Vec::new(),
+            frame_millis: Vec::new(),
         });
     };
     let work = working_image(decoded.pixels, detector.working_side());
@@ -109,6 +113,7 @@ pub fn scan_decoded(
         frame_previews: Vec::new(),
         frames: None,
         full_frames: Vec::new(),
+        frame_millis: Vec::new(),
     })
 }
 
@@ -257,6 +262,7 @@ pub fn scan_video(
             frame_previews: Vec::new(),
             frames: None,
             full_frames: Vec::new(),
+            frame_millis: Vec::new(),
         });
     };
     let mut faces = Vec::new();
@@ -264,6 +270,7 @@ pub fn scan_video(
     let mut frame_previews = Vec::new();
     let mut full_frames = Vec::new();
     let checked = frames.rgb.len();
+    let frame_millis = frames.millis;
     for (index, frame) in frames.rgb.into_iter().enumerate() {
         full_frames.extend(full_jpeg(&frame));
         let work = working_image(
@@ -294,6 +301,7 @@ pub fn scan_video(
         frame_previews,
         frames: u32::try_from(checked).ok(),
         full_frames,
+        frame_millis,
     })
 }
 

@@ -71,6 +71,20 @@ async fn a_held_video_shows_its_checked_frames_at_full_size_to_reviewers_only() 
         .collect();
     assert_eq!(urls.len() as u64, frames, "{item}");
     assert_eq!(urls[0], format!("/v1/assets/{id}/frames/0"));
+    // When each is: the first frame at 0 s, then keyframes (one a second) in order.
+    let times: Vec<f64> = item["frameTimes"]
+        .as_array()
+        .expect("frameTimes")
+        .iter()
+        .map(|t| t.as_f64().expect("seconds"))
+        .collect();
+    assert_eq!(times.len() as u64, frames, "{item}");
+    assert_eq!(times[0], 0.0, "{item}");
+    assert!(times.windows(2).all(|w| w[0] < w[1]), "{item}");
+    assert!(
+        times.iter().all(|t| t.fract() == 0.0 && *t < 3.0),
+        "keyframes on the second: {item}"
+    );
 
     for (n, path) in urls.iter().enumerate() {
         for key in [&reviewer, &app.admin_key, &owner] {

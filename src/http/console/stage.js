@@ -45,9 +45,15 @@ function showStage(item, index, total) {
     type: "button", class: "frame-pick", "data-frame": n, "aria-pressed": n === 0 ? "true" : "false",
     onclick: () => showFrame(n),
   }, el("img", { src: url, alt: "", loading: "lazy" }),
-  el("span", { text: `Frame ${n + 1}: ${facesOn(item, n).length} face(s)` }))));
+  el("span", { text: `Frame ${n + 1}${frameTime(item, n)}: ${facesOn(item, n).length} face(s)` }))));
   strip.hidden = frames.length === 0;
   showFrame(0);
+}
+
+/// " at 1.0 s" when the server says when frame `n` is ("" otherwise).
+function frameTime(item, n) {
+  const t = (item.frameTimes || [])[n];
+  return typeof t === "number" ? ` at ${t.toFixed(1)} s` : "";
 }
 
 /// Shows frame `n` (0 for an image) in the viewer, with its boxes and its crops.

@@ -47,6 +47,10 @@ pub struct ReviewItem {
     /// /v1/assets/{id}/frames/{n}`), in the same order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub full_frame_urls: Vec<String>,
+    /// Of a video: when each checked frame is, in seconds from the start, in the same order
+    /// (absent when the video's sample table does not say).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub frame_times: Vec<f64>,
 }
 
 impl ReviewItem {
@@ -67,6 +71,11 @@ impl ReviewItem {
             content_url: format!("/v1/assets/{}/content", a.id),
             frame_urls: (0..record.frames.unwrap_or(0))
                 .map(|n| format!("/v1/assets/{}/preview?frame={n}", a.id))
+                .collect(),
+            frame_times: record
+                .frame_millis
+                .iter()
+                .map(|ms| *ms as f64 / 1000.0)
                 .collect(),
             full_frame_urls: (0..record.frames.unwrap_or(0))
                 .map(|n| format!("/v1/assets/{}/frames/{n}", a.id))

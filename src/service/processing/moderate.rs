@@ -161,6 +161,7 @@ impl ProcessingService {
         }
         let full_frames = scan.full_frames;
         record.frames = scan.frames;
+        record.frame_millis = scan.frame_millis;
         record.faces = scan.faces;
         record.width = scan.width;
         record.height = scan.height;
