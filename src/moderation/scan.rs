@@ -268,13 +268,10 @@ pub fn scan_video(
     let mut faces = Vec::new();
     let mut preview = None;
     let mut frame_previews = Vec::new();
-    let mut full_frames = Vec::new();
     let checked = frames.rgb.len();
-    let frame_millis = frames.millis;
-    for (index, frame) in frames.rgb.into_iter().enumerate() {
-        full_frames.extend(full_jpeg(&frame));
+    for (index, frame) in frames.rgb.iter().enumerate() {
         let work = working_image(
-            image::DynamicImage::ImageRgb8(frame),
+            image::DynamicImage::ImageRgb8(frame.clone()),
             detector.working_side(),
         );
         let number = u32::try_from(index).unwrap_or(u32::MAX);
@@ -293,6 +290,19 @@ pub fn scan_video(
             frame_previews.push(jpeg);
         }
     }
+    // Only a video with faces can be held for review: the others need no full-size frames.
+    // All or none, so that frame `n` is always the `n`th checked frame.
+    let full_frames = if faces.is_empty() {
+        Vec::new()
+    } else {
+        frames
+            .rgb
+            .iter()
+            .map(full_jpeg)
+            .collect::<Option<Vec<_>>>()
+            .unwrap_or_default()
+    };
+    let frame_millis = frames.millis;
     Ok(Scan {
         faces,
         width,
