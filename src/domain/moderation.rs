@@ -90,6 +90,9 @@ pub struct ModerationRecord {
     /// Of a video: how many frames were checked (each has a preview: `?frame=N`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frames: Option<u32>,
+    /// Of a video: when each checked frame is, in milliseconds from the start, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frame_millis: Vec<u64>,
     /// Set when a reviewer decided.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decision: Option<Decision>,

@@ -29,6 +29,21 @@ pub struct Scan {
     pub frame_previews: Vec<Vec<u8>>,
     /// Of a video: how many frames were checked.
     pub frames: Option<u32>,
+    /// Of a video: a JPEG of each checked frame at the video's own size, in order (the first
+    /// frame first), so that a reviewer can zoom in on what was checked.
+    pub full_frames: Vec<Vec<u8>>,
+    /// Of a video: when each checked frame is, in milliseconds from its start (empty when
+    /// unknown).
+    pub frame_millis: Vec<u64>,
+}
+
+/// A JPEG of a frame at its own size.
+fn full_jpeg(frame: &image::RgbImage) -> Option<Vec<u8>> {
+    let mut out = Cursor::new(Vec::new());
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .encode_image(frame)
+        .ok()
+        .map(|()| out.into_inner())
 }
 
 /// A JPEG of `PREVIEW_MIN_SIDE`–`PREVIEW_SIDE` px on its longer side (smaller images keep theirs).
@@ -83,6 +98,8 @@ pub fn scan_decoded(
             preview: None,
             frame_previews: Vec::new(),
             frames: None,
+            full_frames: Vec::new(),
+            frame_millis: Vec::new(),
         });
     };
     let work = working_image(decoded.pixels, detector.working_side());
@@ -95,6 +112,8 @@ pub fn scan_decoded(
         preview,
         frame_previews: Vec::new(),
         frames: None,
+        full_frames: Vec::new(),
+        frame_millis: Vec::new(),
     })
 }
 
@@ -242,15 +261,17 @@ pub fn scan_video(
             preview: None,
             frame_previews: Vec::new(),
             frames: None,
+            full_frames: Vec::new(),
+            frame_millis: Vec::new(),
         });
     };
     let mut faces = Vec::new();
     let mut preview = None;
     let mut frame_previews = Vec::new();
     let checked = frames.rgb.len();
-    for (index, frame) in frames.rgb.into_iter().enumerate() {
+    for (index, frame) in frames.rgb.iter().enumerate() {
         let work = working_image(
-            image::DynamicImage::ImageRgb8(frame),
+            image::DynamicImage::ImageRgb8(frame.clone()),
             detector.working_side(),
         );
         let number = u32::try_from(index).unwrap_or(u32::MAX);
@@ -269,6 +290,19 @@ pub fn scan_video(
             frame_previews.push(jpeg);
         }
     }
+    // Only a video with faces can be held for review: the others need no full-size frames.
+    // All or none, so that frame `n` is always the `n`th checked frame.
+    let full_frames = if faces.is_empty() {
+        Vec::new()
+    } else {
+        frames
+            .rgb
+            .iter()
+            .map(full_jpeg)
+            .collect::<Option<Vec<_>>>()
+            .unwrap_or_default()
+    };
+    let frame_millis = frames.millis;
     Ok(Scan {
         faces,
         width,
@@ -276,6 +310,8 @@ pub fn scan_video(
         preview,
         frame_previews,
         frames: u32::try_from(checked).ok(),
+        full_frames,
+        frame_millis,
     })
 }
 

@@ -18,6 +18,29 @@ const MAX_SAMPLE_BYTES: u64 = 8 * 1024 * 1024;
 /// Decoded frames in colour, the first one first (it becomes the poster).
 pub struct Frames {
     pub rgb: Vec<RgbImage>,
+    /// When each frame is decoded in the video, in milliseconds from its start (its decode
+    /// time from the sample table), in the same order; empty when the track has no timescale.
+    pub millis: Vec<u64>,
+}
+
+/// The decode time of sample `index` (0-based), in milliseconds, from the track's `stts`.
+fn sample_millis(track: &mp4parse::Track, index: usize) -> Option<u64> {
+    let scale = track.timescale.as_ref()?.0;
+    if scale == 0 {
+        return None;
+    }
+    let mut left = index as u64;
+    let mut ticks: u64 = 0;
+    for entry in track.stts.as_ref()?.samples.iter() {
+        let count = u64::from(entry.sample_count);
+        let n = left.min(count);
+        ticks = ticks.saturating_add(n.saturating_mul(u64::from(entry.sample_delta)));
+        left -= n;
+        if left == 0 {
+            break;
+        }
+    }
+    Some(ticks.saturating_mul(1000) / scale)
 }
 
 /// Why frames could not be had.
@@ -163,6 +186,7 @@ pub fn frames(src: &mut dyn Source, len: u64, max: usize) -> Result<Frames, Stri
     picks.dedup();
 
     let mut rgb = Vec::new();
+    let mut millis = Vec::new();
     for index in picks {
         let Some(&(offset, size)) = locations.get(index) else {
             continue;
@@ -184,12 +208,18 @@ pub fn frames(src: &mut dyn Source, len: u64, max: usize) -> Result<Frames, Stri
                 .ok()
                 .and_then(|mut frames| frames.pop().and_then(|f| frame_rgb(&f))),
         };
-        rgb.extend(frame);
+        if let Some(frame) = frame {
+            rgb.push(frame);
+            millis.extend(sample_millis(track, index));
+        }
     }
     if rgb.is_empty() {
         return Err(unscannable("none of its keyframes could be decoded"));
     }
-    Ok(Frames { rgb })
+    if millis.len() != rgb.len() {
+        millis.clear();
+    }
+    Ok(Frames { rgb, millis })
 }
 
 fn frame_rgb(frame: &impl YUVSource) -> Option<RgbImage> {

@@ -24,9 +24,9 @@ pub use review::{
 pub use sql::{Dialect, SqlRepo, postgres, sqlite};
 pub use types::{
     ApiKeyRecord, AssetFilter, AssetOrder, AssetRef, DeliveryAttempt, Filed, GroupDeletion,
-    GroupPage, GroupUpdate, HoldKind, Insert, Job, KeyClaim, KeyRequest, KeysetPage, NewApiKey,
-    NewAsset, NewJob, NewUpload, OffsetPage, QuotaCheck, SortKey, StatusChange, StoredAnswer,
-    TenantScope, UploadRecord, keyset_split,
+    GroupPage, GroupUpdate, HoldKind, Insert, Job, KeyClaim, KeyRequest, KeysetPage, ListSort,
+    NewApiKey, NewAsset, NewJob, NewUpload, OffsetPage, QuotaCheck, SortCursor, SortKey,
+    SortedPage, StatusChange, StoredAnswer, TenantScope, UploadRecord, keyset_split,
 };
 
 pub type RepoResult<T> = Result<T, RepoError>;
@@ -76,6 +76,16 @@ pub trait AssetRepo: Send + Sync {
         before: Option<i64>,
         limit: u32,
     ) -> RepoResult<KeysetPage>;
+    /// In `sort`'s order, page by keyset: the assets after `after` (from the first when
+    /// `None`; a cursor of another order is treated as `None`).
+    async fn list_assets_sorted(
+        &self,
+        tenant: &str,
+        filter: &AssetFilter,
+        sort: ListSort,
+        after: Option<&SortCursor>,
+        limit: u32,
+    ) -> RepoResult<SortedPage>;
     /// Compare-and-set: moves the asset from `from` to `change.to`. `false` when the asset
     /// is no longer in `from` (or gone). It does not judge the transition: use cases call
     /// `service::status::change_status`, which checks the domain's rule first.

@@ -151,6 +151,81 @@ pub struct OffsetPage {
     pub total: u64,
 }
 
+/// The order of a keyset-paged list; ties by insertion order, in the same direction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ListSort {
+    /// Last inserted first.
+    #[default]
+    Newest,
+    /// First inserted first.
+    Oldest,
+    /// By folded name, A to Z (unnamed first), ties oldest first.
+    Name,
+    /// Largest first, ties newest first.
+    Size,
+}
+
+/// Where a sorted keyset page continues: the last item's sort value and its `seq`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SortCursor {
+    Newest {
+        seq: i64,
+    },
+    Oldest {
+        seq: i64,
+    },
+    /// The folded name (`fold_name`; empty when unnamed).
+    Name {
+        name: String,
+        seq: i64,
+    },
+    Size {
+        bytes: i64,
+        seq: i64,
+    },
+}
+
+impl SortCursor {
+    /// The order this cursor continues.
+    pub fn sort(&self) -> ListSort {
+        match self {
+            Self::Newest { .. } => ListSort::Newest,
+            Self::Oldest { .. } => ListSort::Oldest,
+            Self::Name { .. } => ListSort::Name,
+            Self::Size { .. } => ListSort::Size,
+        }
+    }
+
+    /// The cursor after `asset` in `sort`.
+    pub fn after(sort: ListSort, asset: &Asset) -> Self {
+        let seq = asset.seq;
+        match sort {
+            ListSort::Newest => Self::Newest { seq },
+            ListSort::Oldest => Self::Oldest { seq },
+            ListSort::Name => Self::Name {
+                name: asset
+                    .name
+                    .as_deref()
+                    .map(crate::domain::fold_name)
+                    .unwrap_or_default(),
+                seq,
+            },
+            ListSort::Size => Self::Size {
+                bytes: i64::try_from(asset.bytes).unwrap_or(i64::MAX),
+                seq,
+            },
+        }
+    }
+}
+
+/// A page of a sorted keyset list.
+#[derive(Debug, Clone)]
+pub struct SortedPage {
+    pub items: Vec<Asset>,
+    /// Where the next page starts, when more items may follow.
+    pub next: Option<SortCursor>,
+}
+
 #[derive(Debug, Clone)]
 pub struct KeysetPage {
     pub items: Vec<Asset>,

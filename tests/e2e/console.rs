@@ -254,6 +254,18 @@ async fn the_console_signs_in_uploads_reviews_and_manages_keys() {
             .await
             .expect("a frame");
         driver.click(&pick).await.expect("show the frame");
+        // At the video's own size (720×720), not the preview's.
+        driver
+            .wait_until(
+                &format!(
+                    "const i = document.getElementById('review-image');
+                     return i.complete && i.getAttribute('src').endsWith('/frames/{n}')
+                       && i.naturalWidth === 720 && i.naturalHeight === 720;"
+                ),
+                Duration::from_secs(10),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("frame {n} at full size: {e}"));
         let want = item["faces"]
             .as_array()
             .expect("faces")

@@ -139,8 +139,17 @@ async fn the_library_renames_files_in_groups_restores_and_switches_tenant() {
     set_select(&driver, "filter-status", "").await;
     wait_cards(&driver, 3, "all three").await;
 
-    // An upload by URL: its line goes once it is Active.
-    let url = origin.put("u.png", media::png(640, 400), "image/png");
+    // An upload by URL, type left on Auto: the line shows the type the server found, and
+    // goes once it is Active. Served as octet-stream: only the bytes say it is an image.
+    let url = origin.put("u.bin", media::png(640, 400), "application/octet-stream");
+    let picked = driver
+        .execute(
+            "return document.getElementById('upload-type').value;",
+            vec![],
+        )
+        .await
+        .expect("the type picker");
+    assert_eq!(picked, json!(""), "Auto by default");
     let field = driver.find("#upload-url").await.expect("url");
     driver.type_into(&field, &url).await.expect("type");
     let upload = driver
@@ -155,6 +164,11 @@ async fn the_library_renames_files_in_groups_restores_and_switches_tenant() {
         )
         .await
         .expect("the upload finished");
+    let shown = driver
+        .find("#uploads li .upload-type")
+        .await
+        .expect("the found type");
+    assert_eq!(driver.text(&shown).await.expect("text"), "Image");
     let clear = driver.find("#uploads-clear").await.expect("clear");
     driver.click(&clear).await.expect("clear");
     driver
@@ -201,5 +215,67 @@ async fn the_library_renames_files_in_groups_restores_and_switches_tenant() {
     let heading = driver.find("#detail h3").await.expect("details");
     assert_eq!(driver.text(&heading).await.expect("text"), "Cover");
     assert_accessible(&driver, "another tenant's library").await;
+    driver.quit().await;
+}
+
+/// The names of the cards, in the order shown.
+async fn card_names(driver: &Driver) -> Vec<String> {
+    let names = driver
+        .execute(
+            "return [...document.querySelectorAll('#grid li .name')].map((n) => n.textContent);",
+            vec![],
+        )
+        .await
+        .expect("names");
+    serde_json::from_value(names).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_library_sorts_by_name() {
+    let Some(browser) = opt_in::browser("console_library::the_library_sorts_by_name") else {
+        return;
+    };
+    let app = spawn_app().await;
+    let origin = Origin::start().await;
+    let key = app.create_key("sorting").await;
+    for (n, name) in ["bravo", "Delta", "alpha", "charlie"]
+        .into_iter()
+        .enumerate()
+    {
+        let width = 300 + u32::try_from(n).unwrap_or(0);
+        let url = origin.put(&format!("{name}.png"), media::png(width, 200), "image/png");
+        let (_, body) = app
+            .post(
+                &key,
+                "/v1/assets",
+                &json!({"assetType": "Image", "url": url, "name": name}),
+            )
+            .await;
+        assert!(body["assetId"].is_string(), "{body}");
+    }
+    let driver = Driver::start(&browser).await.expect("a browser session");
+    open_at(&driver, &app, DESKTOP).await;
+    sign_in_as(&driver, &key).await;
+    wait_cards(&driver, 4, "four cards").await;
+    assert_eq!(
+        card_names(&driver).await,
+        ["charlie", "alpha", "Delta", "bravo"],
+        "newest first by default"
+    );
+    assert_on_screen(&driver, "#sort", "the sort select").await;
+    set_select(&driver, "sort", "name").await;
+    driver
+        .wait_until(
+            "return [...document.querySelectorAll('#grid li .name')].map((n) => n.textContent).join() === 'alpha,bravo,charlie,Delta';",
+            Duration::from_secs(10),
+        )
+        .await
+        .ok();
+    assert_eq!(
+        card_names(&driver).await,
+        ["alpha", "bravo", "charlie", "Delta"],
+        "by name"
+    );
+    assert_accessible(&driver, "the library sorted by name").await;
     driver.quit().await;
 }

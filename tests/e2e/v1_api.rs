@@ -145,10 +145,94 @@ async fn keyset_pages_cover_everything_once_newest_first() {
         "cursor=-4",
         "status=Active,Failed",
         "assetType=video",
+        "sort=Name",
+        "sort=name&cursor=5",
+        "sort=oldest&cursor=n.1.YQ",
     ] {
         let (status, body) = app.get(&key, &format!("/v1/assets?{bad}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
         assert!(body["error"]["message"].is_string(), "{bad}");
+    }
+}
+
+/// Every page of `/v1/assets?sort=…`, `limit` at a time: the names in order.
+async fn sorted_names(
+    app: &crate::common::TestApp,
+    key: &str,
+    sort: &str,
+    limit: u32,
+) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) = app
+            .get(
+                key,
+                &format!("/v1/assets?sort={sort}&limit={limit}&cursor={cursor}"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        for item in page["items"].as_array().expect("items") {
+            seen.push(item["name"].as_str().expect("a name").to_owned());
+        }
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => return seen,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sorted_pages_follow_name_size_and_age() {
+    let app = spawn_app().await;
+    let origin = Origin::start().await;
+    let key = app.create_key("sorter").await;
+    // (name, width): a larger PNG is more bytes.
+    let uploads = [
+        ("bravo", 300),
+        ("Alpha", 100),
+        ("été", 500),
+        ("charlie", 200),
+        ("alpha", 400),
+    ];
+    let mut by_size = Vec::new();
+    for (n, (name, width)) in uploads.into_iter().enumerate() {
+        let png = media::png(width, width);
+        by_size.push((png.len(), n, name));
+        let url = origin.put(&format!("{name}.png"), png, "image/png");
+        let (status, body) = app
+            .post(
+                &key,
+                "/v1/assets",
+                &json!({"assetType": "Image", "url": url, "name": name}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    // Largest first, ties newest first.
+    by_size.sort_by_key(|x| std::cmp::Reverse((x.0, x.1)));
+    let by_size: Vec<&str> = by_size.iter().map(|x| x.2).collect();
+    for limit in [1, 2, 50] {
+        assert_eq!(
+            sorted_names(&app, &key, "name", limit).await,
+            ["Alpha", "alpha", "bravo", "charlie", "été"],
+            "limit {limit}"
+        );
+        assert_eq!(
+            sorted_names(&app, &key, "size", limit).await,
+            by_size,
+            "limit {limit}"
+        );
+        assert_eq!(
+            sorted_names(&app, &key, "oldest", limit).await,
+            ["bravo", "Alpha", "été", "charlie", "alpha"],
+            "limit {limit}"
+        );
+        assert_eq!(
+            sorted_names(&app, &key, "newest", limit).await,
+            ["alpha", "charlie", "été", "Alpha", "bravo"],
+            "limit {limit}"
+        );
     }
 }
 

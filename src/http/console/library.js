@@ -113,6 +113,7 @@ async function loadMore() {
   else if ($("filter-status").value) params.set("status", $("filter-status").value);
   if ($("filter-name").value.trim()) params.set("name", $("filter-name").value.trim());
   if ($("filter-group").value && !elsewhere()) params.set("groupId", $("filter-group").value);
+  if ($("sort").value !== "newest") params.set("sort", $("sort").value);
   if (state.cursor) params.set("cursor", state.cursor);
   try {
     const page = await api("GET", scoped(`/v1/assets?${params}`));
@@ -152,7 +153,7 @@ new IntersectionObserver((entries) => {
 }).observe($("sentinel"));
 
 let filterTimer = null;
-for (const id of ["filter-type", "filter-status", "filter-name", "filter-group"]) {
+for (const id of ["filter-type", "filter-status", "filter-name", "filter-group", "sort"]) {
   $(id).addEventListener("input", () => {
     clearTimeout(filterTimer);
     filterTimer = setTimeout(resetLibrary, 250);

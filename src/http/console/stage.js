@@ -45,9 +45,15 @@ function showStage(item, index, total) {
     type: "button", class: "frame-pick", "data-frame": n, "aria-pressed": n === 0 ? "true" : "false",
     onclick: () => showFrame(n),
   }, el("img", { src: url, alt: "", loading: "lazy" }),
-  el("span", { text: `Frame ${n + 1}: ${facesOn(item, n).length} face(s)` }))));
+  el("span", { text: `Frame ${n + 1}${frameTime(item, n)}: ${facesOn(item, n).length} face(s)` }))));
   strip.hidden = frames.length === 0;
   showFrame(0);
+}
+
+/// " at 1.0 s" when the server says when frame `n` is ("" otherwise).
+function frameTime(item, n) {
+  const t = (item.frameTimes || [])[n];
+  return typeof t === "number" ? ` at ${t.toFixed(1)} s` : "";
 }
 
 /// Shows frame `n` (0 for an image) in the viewer, with its boxes and its crops.
@@ -62,10 +68,13 @@ function showFrame(n) {
   image.alt = video ? `Frame ${n + 1} of ${name}` : `${name}, held for review`;
   // The original of an image; of a video, the checked frame.
   const full = item.contentUrl || `/v1/assets/${encodeURIComponent(item.assetId)}/content`;
-  const src = video ? (item.frameUrls || [])[n] || item.previewUrl : full;
+  const src = video ? (item.fullFrameUrls || [])[n] || (item.frameUrls || [])[n] || item.previewUrl : full;
   image.onerror = () => {
     // The original may be refused (an older server): the preview still shows the boxes.
     if (image.getAttribute("src") !== item.previewUrl && !video) image.src = item.previewUrl;
+    // A video held before full-size frames were kept: its preview-size frame.
+    const small = (item.frameUrls || [])[n];
+    if (video && small && image.getAttribute("src") !== small) image.src = small;
   };
   image.onload = () => drawCrops(item, n);
   image.src = src;

@@ -54,11 +54,15 @@ $("upload-form").addEventListener("submit", async (event) => {
   const url = $("upload-url").value.trim();
   const ui = uploadLine(url);
   try {
-    const body = { assetType: $("upload-type").value, url };
+    // No type picked: the server takes it from the fetched bytes and says which.
+    const body = { url };
+    if ($("upload-type").value) body.assetType = $("upload-type").value;
     if ($("upload-name").value.trim()) body.name = $("upload-name").value.trim();
     const asset = await api("POST", "/v1/assets", body);
     $("upload-url").value = "";
     $("upload-name").value = "";
+    ui.line.dataset.type = asset.assetType;
+    ui.line.querySelector(".upload-name").after(el("span", { class: "upload-type", text: asset.assetType }));
     await follow(asset, ui);
   } catch (e) {
     ui.status.textContent = e.message;

@@ -29,8 +29,9 @@ fn created(state: &AppState, registered: Registered) -> (StatusCode, Json<AssetB
     (StatusCode::CREATED, Json(answer))
 }
 
-/// `POST /v1/assets`: JSON naming a URL, or `multipart/form-data` carrying the file (the parts
-/// `file`, `assetType`, `name`, streamed as on the kyy route).
+/// `POST /v1/assets`: JSON naming a URL (`assetType` optional: without it the type is the
+/// fetched bytes'), or `multipart/form-data` carrying the file (the parts `file`,
+/// `assetType`, `name`, streamed as on the kyy route).
 pub async fn create(
     State(state): State<AppState>,
     V1Caller(caller): V1Caller,
@@ -48,7 +49,8 @@ pub async fn create(
                     group_id: body.group_id,
                     dedupe: body.dedupe.unwrap_or(false) || dedupe,
                 };
-                fields.by_url(body.url.as_deref())?
+                // No assetType: the fetched bytes say which it is.
+                fields.by_url_any_type(body.url.as_deref())?
             }
             Received::File(upload) => *upload,
         };
@@ -148,11 +150,18 @@ pub async fn list(
     let caller = acting_for(&caller, tenant_param(query.as_deref()).as_deref(), false)?;
     let mut params = ListParams::default();
     let mut paging = Paging::default();
+    let mut cursor = None;
     for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if key == "cursor" {
+            // Opaque here: it carries the sort value as well as the position.
+            cursor = Some(value.into_owned());
+            continue;
+        }
         if paging.accept(&key, &value)? {
             continue;
         }
         match key.as_ref() {
+            "sort" => params.sort = Some(value.into_owned()),
             "assetType" => params.asset_type = Some(value.into_owned()),
             "status" => params.status = Some(value.into_owned()),
             "name" => params.name = Some(value.into_owned()),
@@ -163,17 +172,16 @@ pub async fn list(
         }
     }
     let filter = params.to_filter(false)?;
-    let page = state
+    let (items, next_cursor) = state
         .library
-        .list_before(&caller, &filter, paging.cursor, paging.limit)
+        .list_sorted(&caller, &filter, &params, cursor.as_deref(), paging.limit)
         .await?;
     Ok(Json(ListBody {
-        items: page
-            .items
+        items: items
             .iter()
             .map(|a| AssetBody::of(a, &state.library))
             .collect(),
-        next_cursor: page.next_before.map(|n| n.to_string()),
+        next_cursor,
     }))
 }
 

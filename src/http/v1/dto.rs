@@ -5,6 +5,7 @@ use crate::domain::{Asset, Group, MediaFacts, ModerationRecord, rfc3339_millis};
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateBody {
+    /// Image, Video, Audio or Document; without it, a URL's type is the fetched bytes'.
     pub asset_type: Option<String>,
     pub url: Option<String>,
     pub name: Option<String>,

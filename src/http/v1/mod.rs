@@ -45,7 +45,7 @@ pub fn routes() -> Routes {
             Route::post(
                 "/assets",
                 assets::create,
-                "Create an asset from a URL (JSON) or a file (multipart)",
+                "Create an asset from a URL (JSON; assetType optional) or a file (multipart)",
             )
             .file_body()
             .once()
@@ -62,11 +62,12 @@ pub fn routes() -> Routes {
             Route::get(
                 "/assets",
                 assets::list,
-                "List assets, newest first (keyset pages)",
+                "List assets, newest first or by sort (keyset pages)",
             )
             .query(&[
                 "limit",
                 "cursor",
+                "sort",
                 "assetType",
                 "status",
                 "name",
@@ -127,6 +128,15 @@ pub fn routes() -> Routes {
                 "/assets/{asset_id}/preview",
                 reviews::preview,
                 "A small JPEG preview (ETag: the content's sha256)",
+            )
+            .bytes(200, "image/jpeg")
+            .answers_empty(304, "Not modified"),
+        )
+        .route(
+            Route::get(
+                "/assets/{asset_id}/frames/{n}",
+                reviews::full_frame,
+                "A held video's checked frame at full size (JPEG; owner, reviewer or admin)",
             )
             .bytes(200, "image/jpeg")
             .answers_empty(304, "Not modified"),

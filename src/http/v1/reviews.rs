@@ -43,6 +43,14 @@ pub struct ReviewItem {
     /// them).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub frame_urls: Vec<String>,
+    /// Of a video: every checked frame at the video's own size (`GET
+    /// /v1/assets/{id}/frames/{n}`), in the same order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub full_frame_urls: Vec<String>,
+    /// Of a video: when each checked frame is, in seconds from the start, in the same order
+    /// (absent when the video's sample table does not say).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub frame_times: Vec<f64>,
 }
 
 impl ReviewItem {
@@ -63,6 +71,14 @@ impl ReviewItem {
             content_url: format!("/v1/assets/{}/content", a.id),
             frame_urls: (0..record.frames.unwrap_or(0))
                 .map(|n| format!("/v1/assets/{}/preview?frame={n}", a.id))
+                .collect(),
+            frame_times: record
+                .frame_millis
+                .iter()
+                .map(|ms| *ms as f64 / 1000.0)
+                .collect(),
+            full_frame_urls: (0..record.frames.unwrap_or(0))
+                .map(|n| format!("/v1/assets/{}/frames/{n}", a.id))
                 .collect(),
         }
     }
@@ -215,6 +231,44 @@ pub async fn preview(
     let (jpeg, sha256) = state.review.preview(&caller, &asset_id, frame).await?;
     // The preview is made from the content (and the frame), so they name it.
     let etag = format!("\"{sha256}.{frame}\"");
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+    {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/jpeg".to_owned()),
+            (header::CACHE_CONTROL, "private, max-age=3600".to_owned()),
+            (header::ETAG, etag),
+        ],
+        jpeg,
+    )
+        .into_response())
+}
+
+/// `GET /v1/assets/{id}/frames/{n}`: a held video's checked frame `n` at full size (JPEG).
+pub async fn full_frame(
+    State(state): State<AppState>,
+    V1Caller(caller): V1Caller,
+    Path((asset_id, n)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: axum::http::HeaderMap,
+) -> Result<axum::response::Response, V1Error> {
+    let n = n.parse::<u32>().map_err(|_| {
+        crate::service::ServiceError::invalid(format!(
+            "the frame must be a checked frame's number (0 is the first), got '{n}'"
+        ))
+    })?;
+    let caller = crate::service::acting_for(
+        &caller,
+        crate::service::tenant_param(query.as_deref()).as_deref(),
+        false,
+    )?;
+    let (jpeg, sha256) = state.review.full_frame(&caller, &asset_id, n).await?;
+    let etag = format!("\"{sha256}.full{n}\"");
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())

@@ -8,8 +8,9 @@ use super::{Dialect, SqlRepo};
 use crate::domain::{Asset, AssetId, Status, Usage, check_quota, fold_name};
 use crate::repo::AssetOrder;
 use crate::repo::{
-    AssetFilter, AssetRepo, Filed, Insert, KeysetPage, NewAsset, NewJob, OffsetPage, QuotaCheck,
-    RepoError, RepoResult, SortKey, StatusChange, TenantScope, keyset_split,
+    AssetFilter, AssetRepo, Filed, Insert, KeysetPage, ListSort, NewAsset, NewJob, OffsetPage,
+    QuotaCheck, RepoError, RepoResult, SortCursor, SortKey, SortedPage, StatusChange, TenantScope,
+    keyset_split,
 };
 
 fn push_filter<DB>(q: &mut QueryBuilder<DB>, tenant: &str, filter: &AssetFilter)
@@ -344,6 +345,67 @@ where
         q.push_bind(i64::from(limit) + 1);
         let rows = q.build().fetch_all(&self.read).await?;
         keyset_page::<DB>(&rows, limit)
+    }
+
+    async fn list_assets_sorted(
+        &self,
+        tenant: &str,
+        filter: &AssetFilter,
+        sort: ListSort,
+        after: Option<&SortCursor>,
+        limit: u32,
+    ) -> RepoResult<SortedPage> {
+        let name = format!("coalesce(name_folded, ''){}", DB::BYTE_ORDER);
+        let mut q = QueryBuilder::<DB>::new(format!("SELECT {ASSET_COLUMNS} FROM assets"));
+        push_filter(&mut q, tenant, filter);
+        match after.filter(|c| c.sort() == sort) {
+            None => {}
+            Some(SortCursor::Newest { seq }) => {
+                q.push(" AND seq < ");
+                q.push_bind(*seq);
+            }
+            Some(SortCursor::Oldest { seq }) => {
+                q.push(" AND seq > ");
+                q.push_bind(*seq);
+            }
+            Some(SortCursor::Name { name: after, seq }) => {
+                q.push(format_args!(" AND ({name} > "));
+                q.push_bind(after.clone());
+                q.push(format_args!(" OR ({name} = "));
+                q.push_bind(after.clone());
+                q.push(" AND seq > ");
+                q.push_bind(*seq);
+                q.push("))");
+            }
+            Some(SortCursor::Size { bytes, seq }) => {
+                q.push(" AND (bytes < ");
+                q.push_bind(*bytes);
+                q.push(" OR (bytes = ");
+                q.push_bind(*bytes);
+                q.push(" AND seq < ");
+                q.push_bind(*seq);
+                q.push("))");
+            }
+        }
+        match sort {
+            ListSort::Newest => q.push(" ORDER BY seq DESC"),
+            ListSort::Oldest => q.push(" ORDER BY seq ASC"),
+            ListSort::Name => q.push(format_args!(" ORDER BY {name} ASC, seq ASC")),
+            ListSort::Size => q.push(" ORDER BY bytes DESC, seq DESC"),
+        };
+        q.push(" LIMIT ");
+        q.push_bind(i64::from(limit) + 1);
+        let rows = q.build().fetch_all(&self.read).await?;
+        let items: Vec<Asset> = rows.iter().map(asset_from_row).collect::<RepoResult<_>>()?;
+        let more = items.len() > limit as usize;
+        let mut items = items;
+        items.truncate(limit as usize);
+        let next = if more {
+            items.last().map(|a| SortCursor::after(sort, a))
+        } else {
+            None
+        };
+        Ok(SortedPage { items, next })
     }
 
     async fn change_status(

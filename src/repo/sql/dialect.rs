@@ -18,6 +18,10 @@ pub trait Dialect: Database<Arguments: IntoArguments<Self>> {
     /// `FN(haystack, needle)`.
     const POSITION_FN: &'static str;
 
+    /// Appended to a text expression so that it compares and sorts by code point (bytes of
+    /// UTF-8) on every database, whatever the database's own collation.
+    const BYTE_ORDER: &'static str;
+
     /// Appended to the sub-query that picks the job to claim, so that concurrent claimers
     /// skip each other's row instead of waiting for it (empty when writes are serialised).
     const CLAIM_SUFFIX: &'static str;

@@ -26,6 +26,7 @@ pub type PgRepo = SqlRepo<Postgres>;
 impl Dialect for Postgres {
     const EMBEDDED: bool = false;
     const POSITION_FN: &'static str = "strpos";
+    const BYTE_ORDER: &'static str = " COLLATE \"C\"";
     const CLAIM_SUFFIX: &'static str = " FOR UPDATE SKIP LOCKED";
 
     fn rows_affected(done: &PgQueryResult) -> u64 {

@@ -23,6 +23,7 @@ impl Dialect for Sqlite {
     const EMBEDDED: bool = true;
     const POSITION_FN: &'static str = "instr";
     /// The single writer connection already serialises claims.
+    const BYTE_ORDER: &'static str = "";
     const CLAIM_SUFFIX: &'static str = "";
 
     fn rows_affected(done: &SqliteQueryResult) -> u64 {

@@ -93,12 +93,14 @@ pub struct Registered {
 
 /// Counts an upload's outcome by its type: `accepted` (deduplicated ones included), or the
 /// refusal's stable code.
-fn count_upload(asset_type: AssetType, result: &Result<Registered, ServiceError>) {
-    let outcome = match result {
-        Ok(_) => "accepted",
-        Err(e) => e.code().name,
+/// An upload whose type comes from its bytes counts under the type found (`unknown` when
+/// refused before one was).
+fn count_upload(asset_type: Option<AssetType>, result: &Result<Registered, ServiceError>) {
+    let (kind, outcome) = match result {
+        Ok(r) => (Some(r.asset.asset_type), "accepted"),
+        Err(e) => (asset_type, e.code().name),
     };
-    crate::metrics::METRICS.upload(asset_type.as_str(), outcome);
+    crate::metrics::METRICS.upload(kind.map_or("unknown", AssetType::as_str), outcome);
 }
 
 /// Counts an upload refused before its type was checked (`unknown` when it named none that
@@ -114,7 +116,17 @@ fn spool_error(e: FetchError) -> ServiceError {
     ServiceError::internal("spooling an upload", e)
 }
 
-fn fetch_error(e: FetchError, asset_type: AssetType) -> ServiceError {
+/// The type an upload declared, for the sources that always declare one.
+fn declared(asset_type: Option<AssetType>) -> Result<AssetType, ServiceError> {
+    asset_type.ok_or_else(|| {
+        ServiceError::client(
+            &codes::INVALID_ASSET_TYPE,
+            "assetType is required: use one of Image, Video, Audio, Document",
+        )
+    })
+}
+
+fn fetch_error(e: FetchError, asset_type: Option<AssetType>) -> ServiceError {
     let code = match &e {
         FetchError::InvalidUrl(_)
         | FetchError::UnsupportedScheme(_)
@@ -125,7 +137,8 @@ fn fetch_error(e: FetchError, asset_type: AssetType) -> ServiceError {
         FetchError::HttpStatus(_) => &codes::SOURCE_HTTP_ERROR,
         FetchError::TooManyRedirects(_) => &codes::TOO_MANY_REDIRECTS,
         FetchError::TooLarge { limit, declared } => {
-            let what = asset_type.as_str().to_lowercase();
+            let what =
+                asset_type.map_or_else(|| "a file".to_owned(), |t| t.as_str().to_lowercase());
             let message = match declared {
                 Some(n) => format!(
                     "the file at the URL is {} (per its Content-Length); {what} must be {}",
@@ -237,7 +250,8 @@ impl IngestService {
                 _ => None,
             },
         };
-        let cap = self.max_bytes(asset_type);
+        // Without a type, fetched under the largest cap, then held to the found type's.
+        let cap = asset_type.map_or_else(|| self.max_upload_bytes(), |t| self.max_bytes(t));
         // A fetch slot is held until the upload answers, whichever way (a file the client
         // sent holds the one it was received under).
         let (_slot, file, origin) = match source {
@@ -255,24 +269,50 @@ impl IngestService {
             }
             Source::DataUri(raw) => {
                 let slot = self.admit(caller).await?;
-                let file = self.spool_data_uri(&raw, asset_type).await?;
+                let file = self.spool_data_uri(&raw, cap).await?;
                 (Some(slot), file, Origin::data_uri())
             }
             Source::File(incoming) => {
                 let origin = Origin::file(incoming.file_name());
-                (None, (*incoming).finish(asset_type, cap).await?, origin)
+                let file = (*incoming).finish(declared(asset_type)?, cap).await?;
+                (None, file, origin)
             }
             Source::Stored(stored) => {
                 let slot = self.admit(caller).await?;
-                let file = self.read_stored(&stored, asset_type).await?;
+                let file = self.read_stored(&stored, declared(asset_type)?).await?;
                 if let Via::Direct { length, sha256 } = &stored.via {
                     check_announced(&file, *length, sha256.as_deref())?;
                 }
                 (Some(slot), file, Origin::file(stored.file_name.as_deref()))
             }
         };
+        let asset_type = match asset_type {
+            Some(t) => t,
+            None => self.type_of(&file, &origin)?,
+        };
         self.register(caller, asset_type, filing, origin, file, dedupe)
             .await
+    }
+
+    /// The type of an upload's bytes, for an upload that named none: their sniffed family,
+    /// under that type's size cap.
+    fn type_of(&self, file: &FetchedFile, origin: &Origin) -> Result<AssetType, ServiceError> {
+        let sniffed = crate::probe::sniff::sniff(&file.head);
+        let Some(found) = sniffed.family else {
+            return Err(ServiceError::client(
+                &codes::TYPE_MISMATCH,
+                format!(
+                    "{} is {}, which is of no accepted type (an image, a video, an audio file or \
+                     a document); send another file, or name its assetType",
+                    origin.described, sniffed.description
+                ),
+            ));
+        };
+        let cap = self.max_bytes(found);
+        if file.bytes > cap {
+            return Err(received::file_too_large(Some(found), cap));
+        }
+        Ok(found)
     }
 
     /// The tenant's quota (nothing of the file known yet), then one of its fetch slots.

@@ -244,9 +244,8 @@ impl IngestService {
     pub(super) async fn spool_data_uri(
         &self,
         raw: &str,
-        asset_type: AssetType,
+        type_cap: u64,
     ) -> Result<FetchedFile, ServiceError> {
-        let type_cap = self.max_bytes(asset_type);
         let bytes = decode_data_uri(raw, DATA_URI_MAX_BYTES.min(type_cap))?;
         let mut spool = Spool::create(&self.tmp_dir, "upload-", type_cap).map_err(spool_error)?;
         spool.write(&bytes).await.map_err(spool_error)?;

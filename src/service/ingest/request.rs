@@ -13,7 +13,8 @@ use crate::service::fields::{group_field, parse_name, parse_type};
 
 /// An upload, every field checked but the group's owner (checked when it is filed).
 pub struct Upload {
-    pub asset_type: AssetType,
+    /// `None`: an upload by URL whose type is taken from the fetched bytes.
+    pub asset_type: Option<AssetType>,
     /// The asset's name; `None` for none.
     pub name: Option<String>,
     /// The group to file the asset in, as sent (trimmed, never empty).
@@ -62,7 +63,7 @@ impl Upload {
     /// A finished resumable or direct upload, as its record says.
     pub fn stored(upload: &UploadRecord, parts: Vec<String>, via: Via) -> Self {
         Self {
-            asset_type: upload.asset_type,
+            asset_type: Some(upload.asset_type),
             name: upload.name.clone(),
             group_id: None,
             dedupe: false,
@@ -94,12 +95,26 @@ impl UploadFields {
     /// Checked as before anything is fetched: the type, the URL's syntax, the name.
     pub fn by_url(self, url: Option<&str>) -> Result<Upload, ServiceError> {
         let raw_type = self.asset_type.clone();
-        self.parse_by_url(url)
+        self.parse_by_url(url, false)
             .inspect_err(|e| super::count_refusal(raw_type.as_deref(), e))
     }
 
-    fn parse_by_url(self, url: Option<&str>) -> Result<Upload, ServiceError> {
-        let asset_type = parse_type(self.asset_type.as_deref())?;
+    /// The same, where an absent (or empty) `assetType` means "whatever the fetched bytes
+    /// are": the type is taken from them, and bytes of no accepted type are refused
+    /// (`type-mismatch`).
+    pub fn by_url_any_type(self, url: Option<&str>) -> Result<Upload, ServiceError> {
+        let raw_type = self.asset_type.clone();
+        let sniff = raw_type.as_deref().is_none_or(|t| t.trim().is_empty());
+        self.parse_by_url(url, sniff)
+            .inspect_err(|e| super::count_refusal(raw_type.as_deref(), e))
+    }
+
+    fn parse_by_url(self, url: Option<&str>, sniff: bool) -> Result<Upload, ServiceError> {
+        let asset_type = if sniff {
+            None
+        } else {
+            Some(parse_type(self.asset_type.as_deref())?)
+        };
         let raw_url = url.map(str::trim).unwrap_or_default();
         if raw_url.is_empty() {
             return Err(ServiceError::client(
@@ -131,7 +146,7 @@ impl UploadFields {
     fn parse_with_file(self, file: Incoming) -> Result<Upload, ServiceError> {
         let asset_type = parse_type(self.asset_type.as_deref())?;
         let name = parse_name(self.name.as_deref())?;
-        Ok(self.typed(asset_type, name, Source::File(Box::new(file))))
+        Ok(self.typed(Some(asset_type), name, Source::File(Box::new(file))))
     }
 
     /// What a resumable or direct upload announces when it is created: its type and its
@@ -148,7 +163,7 @@ impl UploadFields {
         Ok(Announced { asset_type, name })
     }
 
-    fn typed(self, asset_type: AssetType, name: Option<String>, source: Source) -> Upload {
+    fn typed(self, asset_type: Option<AssetType>, name: Option<String>, source: Source) -> Upload {
         Upload {
             asset_type,
             name,

@@ -2,8 +2,8 @@
 
 use super::LibraryService;
 use crate::domain::codes;
-use crate::domain::{AssetType, Caller, Status};
-use crate::repo::{AssetFilter, KeysetPage, OffsetPage};
+use crate::domain::{Asset, AssetType, Caller, Status};
+use crate::repo::{AssetFilter, OffsetPage};
 use crate::service::ServiceError;
 
 /// The largest page of an offset-paged list.
@@ -21,6 +21,8 @@ pub struct ListParams {
     pub deleted: bool,
     /// Only the assets filed in this group.
     pub group_id: Option<String>,
+    /// The v1 list's order (`newest`, `oldest`, `name`, `size`; none: newest).
+    pub sort: Option<String>,
 }
 
 impl ListParams {
@@ -107,17 +109,29 @@ impl LibraryService {
             .map_err(|e| ServiceError::internal("listing assets", e))
     }
 
-    /// Newest first, continuing with the assets older than the keyset `before`.
-    pub async fn list_before(
+    /// In the order `params.sort` names, continuing after the opaque `cursor` of a previous
+    /// page of the same order; answers the page and the next page's cursor.
+    pub async fn list_sorted(
         &self,
         caller: &Caller,
         filter: &AssetFilter,
-        before: Option<i64>,
+        params: &ListParams,
+        cursor: Option<&str>,
         limit: u32,
-    ) -> Result<KeysetPage, ServiceError> {
-        self.assets
-            .list_assets_keyset(&caller.tenant, filter, before, limit)
+    ) -> Result<(Vec<Asset>, Option<String>), ServiceError> {
+        let sort = super::sort::parse_sort(params.sort.as_deref())?;
+        let after = match cursor.filter(|c| !c.is_empty()) {
+            None => None,
+            Some(raw) => Some(super::sort::decode_cursor(raw, sort)?),
+        };
+        let page = self
+            .assets
+            .list_assets_sorted(&caller.tenant, filter, sort, after.as_ref(), limit)
             .await
-            .map_err(|e| ServiceError::internal("listing assets", e))
+            .map_err(|e| ServiceError::internal("listing assets", e))?;
+        Ok((
+            page.items,
+            page.next.as_ref().map(super::sort::encode_cursor),
+        ))
     }
 }

@@ -2,6 +2,7 @@
 
 mod delete;
 mod list;
+mod sort;
 mod statuses;
 mod wait;
 

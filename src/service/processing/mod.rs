@@ -2,7 +2,7 @@
 
 mod moderate;
 
-pub(super) use moderate::frame_preview_name;
+pub(super) use moderate::{frame_preview_name, full_frame_name};
 
 use std::path::PathBuf;
 use std::sync::Arc;

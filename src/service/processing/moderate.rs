@@ -32,6 +32,12 @@ pub(in crate::service) fn frame_preview_name(sha256: &str, n: usize) -> String {
     format!("{sha256}.frame{n}")
 }
 
+/// The name a held video's checked frame `n` (0 and up) is stored under at full size, in the
+/// blob store's previews.
+pub(in crate::service) fn full_frame_name(sha256: &str, n: usize) -> String {
+    format!("{sha256}.full{n}")
+}
+
 /// What the checks found under the tenant's policy.
 pub(super) enum Moderated {
     /// No face, or no check: `Active` (with what was found, when a check ran).
@@ -153,7 +159,9 @@ impl ProcessingService {
                 tracing::warn!(asset = %asset.id, error = %e, "could not store a frame preview");
             }
         }
+        let full_frames = scan.full_frames;
         record.frames = scan.frames;
+        record.frame_millis = scan.frame_millis;
         record.faces = scan.faces;
         record.width = scan.width;
         record.height = scan.height;
@@ -172,6 +180,15 @@ impl ProcessingService {
                 record,
             ),
         };
+        // A held video's checked frames at full size, for reviewers (`/frames/{n}`).
+        if matches!(moderated, Moderated::Hold(_)) {
+            for (index, jpeg) in full_frames.into_iter().enumerate() {
+                let key = full_frame_name(&asset.sha256, index);
+                if let Err(e) = self.blobs.put_preview(&key, Bytes::from(jpeg)).await {
+                    tracing::warn!(asset = %asset.id, error = %e, "could not store a full frame");
+                }
+            }
+        }
         Inspection {
             moderated,
             decoded_size,

@@ -117,6 +117,38 @@ impl ReviewService {
             .ok_or_else(ServiceError::not_found)
     }
 
+    /// A held video's checked frame `n` (0 the first) at the video's own size, as a JPEG, with
+    /// the content's sha256: for its owner, and for reviewer and admin keys on the evidence's
+    /// terms (any asset that is or was in review); `not-found` otherwise.
+    pub async fn full_frame(
+        &self,
+        caller: &Caller,
+        raw_id: &str,
+        n: u32,
+    ) -> Result<(Bytes, String), ServiceError> {
+        let asset = match caller.role {
+            Role::Reviewer | Role::Admin => self.evidence(caller, raw_id).await?,
+            Role::Tenant => {
+                let id = AssetId::parse(raw_id).ok_or_else(ServiceError::not_found)?;
+                self.assets
+                    .get_asset(&caller.tenant, &id)
+                    .await
+                    .map_err(|e| ServiceError::internal("reading an asset", e))?
+                    .ok_or_else(ServiceError::not_found)?
+            }
+        };
+        let name = super::processing::full_frame_name(&asset.sha256, n as usize);
+        let jpeg = self
+            .blobs
+            .read_preview(&name)
+            .await
+            .map_err(|e| ServiceError::internal("reading a frame", e))?
+            .ok_or_else(|| {
+                ServiceError::client(&codes::NOT_FOUND, "this asset has no such checked frame")
+            })?;
+        Ok((jpeg, asset.sha256))
+    }
+
     /// The preview of an asset: for its owner, and for reviewers of every tenant.
     /// The preview JPEG (of a video's checked frame `frame`, 0 the poster) and the sha256 of
     /// the content it was made from.

@@ -7,6 +7,7 @@ mod lifecycle;
 mod names;
 mod reviews;
 mod sessions;
+mod sorted;
 mod tenants;
 
 use assetlib::domain::{AssetId, AssetType, MediaFacts, Status};
