@@ -121,7 +121,31 @@ pub async fn copy_blob(
         }
         None => false,
     };
+    copy_frames(from, into, sha256).await?;
     Ok(Copied { bytes, preview })
+}
+
+/// The most checked frames a video keeps images of (the review's evidence), with room to spare.
+const MAX_FRAMES: usize = 64;
+
+/// The images of a video's checked frames, kept beside its preview: the small ones
+/// (`{sha256}.frame{n}`) and, for a held video, the full-size ones (`{sha256}.full{n}`), each
+/// numbered from 0 without a gap.
+async fn copy_frames(
+    from: &dyn BlobStore,
+    into: &dyn BlobStore,
+    sha256: &str,
+) -> Result<(), CopyError> {
+    for kind in ["frame", "full"] {
+        for n in 0..MAX_FRAMES {
+            let name = format!("{sha256}.{kind}{n}");
+            match from.read_preview(&name).await? {
+                Some(jpeg) => into.put_preview(&name, jpeg).await?,
+                None => break,
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Copies a part of an unfinished resumable upload (gone since: nothing to copy).
@@ -162,4 +186,55 @@ async fn spool(
     }
     file.sync_all().await.map_err(io(&path))?;
     Ok((path, bytes, crate::fetch::hex(&hasher.finalize())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A blob with its preview and the images of two checked frames arrives whole.
+    #[tokio::test]
+    async fn a_blob_comes_with_its_preview_and_its_frames() {
+        let (a, b, tmp) = (
+            tempfile::tempdir().expect("dir"),
+            tempfile::tempdir().expect("dir"),
+            tempfile::tempdir().expect("dir"),
+        );
+        let from = blob::open(&format!("file://{}", a.path().display())).expect("store");
+        let into = blob::open(&format!("file://{}", b.path().display())).expect("store");
+        let bytes = b"a video, as far as this test cares".to_vec();
+        let sha256 = crate::fetch::hex(&Sha256::digest(&bytes));
+        let file = tmp.path().join("blob");
+        std::fs::write(&file, &bytes).expect("write");
+        from.put_file(&sha256, &file, "video/mp4")
+            .await
+            .expect("put");
+        let names = [
+            sha256.clone(),
+            format!("{sha256}.frame0"),
+            format!("{sha256}.frame1"),
+            format!("{sha256}.full0"),
+            format!("{sha256}.full1"),
+        ];
+        for name in &names {
+            let jpeg = bytes::Bytes::from(format!("jpeg of {name}"));
+            from.put_preview(name, jpeg).await.expect("preview");
+        }
+
+        let copied = copy_blob(&*from, &*into, &sha256, "video/mp4", tmp.path())
+            .await
+            .expect("copy");
+        assert_eq!(copied.bytes, bytes.len() as u64);
+        assert!(copied.preview);
+        for name in &names {
+            let jpeg = into.read_preview(name).await.expect("read").expect(name);
+            assert_eq!(jpeg, bytes::Bytes::from(format!("jpeg of {name}")));
+        }
+        assert!(
+            into.read_preview(&format!("{sha256}.frame2"))
+                .await
+                .expect("read")
+                .is_none()
+        );
+    }
 }
