@@ -231,22 +231,7 @@ pub async fn preview(
     let (jpeg, sha256) = state.review.preview(&caller, &asset_id, frame).await?;
     // The preview is made from the content (and the frame), so they name it.
     let etag = format!("\"{sha256}.{frame}\"");
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
-    {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
-    }
-    Ok((
-        [
-            (header::CONTENT_TYPE, "image/jpeg".to_owned()),
-            (header::CACHE_CONTROL, "private, max-age=3600".to_owned()),
-            (header::ETAG, etag),
-        ],
-        jpeg,
-    )
-        .into_response())
+    Ok(jpeg_answer(&headers, etag, jpeg))
 }
 
 /// `GET /v1/assets/{id}/frames/{n}`: a held video's checked frame `n` at full size (JPEG).
@@ -269,14 +254,23 @@ pub async fn full_frame(
     )?;
     let (jpeg, sha256) = state.review.full_frame(&caller, &asset_id, n).await?;
     let etag = format!("\"{sha256}.full{n}\"");
+    Ok(jpeg_answer(&headers, etag, jpeg))
+}
+
+/// A preview or frame JPEG named by `etag`: `304` when the client holds it already.
+fn jpeg_answer(
+    headers: &axum::http::HeaderMap,
+    etag: String,
+    jpeg: bytes::Bytes,
+) -> axum::response::Response {
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
     {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
     }
-    Ok((
+    (
         [
             (header::CONTENT_TYPE, "image/jpeg".to_owned()),
             (header::CACHE_CONTROL, "private, max-age=3600".to_owned()),
@@ -284,5 +278,5 @@ pub async fn full_frame(
         ],
         jpeg,
     )
-        .into_response())
+        .into_response()
 }
