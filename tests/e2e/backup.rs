@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::sync::{Barrier, Mutex};
 
-use crate::common::{client, media, run, serve, wait_settled};
+use crate::common::{client, media, run, serve, tus, wait_settled};
 
 /// A text document, named in its text so no two share a blob.
 pub fn document(name: &str, kib: usize) -> Vec<u8> {
@@ -93,32 +93,8 @@ async fn a_backup_taken_during_uploads_serves_every_acknowledged_asset_byte_for_
     // A resumable upload half sent: its part goes into the backup too.
     let resumed = document("resumed.txt", 30);
     let half = resumed.len() / 2;
-    let created = http
-        .post(format!("{}/v1/uploads/tus", node.base))
-        .bearer_auth(&key)
-        .header("Tus-Resumable", "1.0.0")
-        .header("Upload-Length", resumed.len().to_string())
-        .header("Upload-Metadata", "assetType RG9jdW1lbnQ=")
-        .send()
-        .await
-        .expect("tus create");
-    assert_eq!(created.status(), StatusCode::CREATED);
-    let location = created.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_owned();
-    let tus_patch = |base: &str, offset: usize, bytes: &[u8]| {
-        http.patch(format!("{base}{location}"))
-            .bearer_auth(&key)
-            .header("Tus-Resumable", "1.0.0")
-            .header("Content-Type", "application/offset+octet-stream")
-            .header("Upload-Offset", offset.to_string())
-            .body(bytes.to_vec())
-            .send()
-    };
-    let sent = tus_patch(&node.base, 0, &resumed[..half])
-        .await
-        .expect("patch");
+    let location = tus::start(&http, &node.base, &key, resumed.len()).await;
+    let sent = tus::send(&http, &node.base, &location, &key, 0, &resumed[..half]).await;
     assert_eq!(sent.status(), StatusCode::NO_CONTENT);
 
     let acked = Arc::new(Mutex::new(Vec::<Acked>::new()));
@@ -217,9 +193,15 @@ async fn a_backup_taken_during_uploads_serves_every_acknowledged_asset_byte_for_
     assert!(resp.bytes().await.expect("bytes")[..] == png[..]);
 
     // The half-sent upload is finished on the copy.
-    let rest = tus_patch(&restored.base, half, &resumed[half..])
-        .await
-        .expect("patch");
+    let rest = tus::send(
+        &http,
+        &restored.base,
+        &location,
+        &key,
+        half,
+        &resumed[half..],
+    )
+    .await;
     assert_eq!(rest.status(), StatusCode::NO_CONTENT);
     let id = rest.headers()["asset-id"].to_str().expect("id").to_owned();
     wait_settled(&http, &restored.base, &key, &id).await;

@@ -13,7 +13,9 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::backup::{document, put, put_image, signed_url};
-use crate::common::{BIN, PgSchema, Serve, client, media, run, s3_bucket, serve, wait_settled};
+use crate::common::{
+    BIN, PgSchema, Serve, client, media, run, s3_bucket, serve, tus, wait_settled,
+};
 
 /// `assetlib migrate` killed (SIGKILL) at its first progress line about blobs or rows.
 fn migrate_killed_part_way(args: &[&str]) {
@@ -105,32 +107,8 @@ async fn an_embedded_library_moves_to_postgres_and_s3_and_two_nodes_serve_it() {
     let once_id = once.json::<Value>().await.expect("JSON")["assetId"].clone();
     let resumed = document("resumed.txt", 40);
     let half = resumed.len() / 2;
-    let created = http
-        .post(format!("{}/v1/uploads/tus", node.base))
-        .bearer_auth(&admin)
-        .header("Tus-Resumable", "1.0.0")
-        .header("Upload-Length", resumed.len().to_string())
-        .header("Upload-Metadata", "assetType RG9jdW1lbnQ=")
-        .send()
-        .await
-        .expect("tus create");
-    assert_eq!(created.status(), StatusCode::CREATED);
-    let location = created.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_owned();
-    let tus_patch = |base: &str, offset: usize, bytes: &[u8]| {
-        http.patch(format!("{base}{location}"))
-            .bearer_auth(&admin)
-            .header("Tus-Resumable", "1.0.0")
-            .header("Content-Type", "application/offset+octet-stream")
-            .header("Upload-Offset", offset.to_string())
-            .body(bytes.to_vec())
-            .send()
-    };
-    let first = tus_patch(&node.base, 0, &resumed[..half])
-        .await
-        .expect("patch");
+    let location = tus::start(&http, &node.base, &admin, resumed.len()).await;
+    let first = tus::send(&http, &node.base, &location, &admin, 0, &resumed[..half]).await;
     assert_eq!(first.status(), StatusCode::NO_CONTENT);
 
     let schema = PgSchema::create(&pg, "migrate_target").await;
@@ -259,9 +237,7 @@ async fn an_embedded_library_moves_to_postgres_and_s3_and_two_nodes_serve_it() {
         replayed.json::<Value>().await.expect("JSON")["assetId"],
         once_id
     );
-    let rest = tus_patch(&n2.base, half, &resumed[half..])
-        .await
-        .expect("patch");
+    let rest = tus::send(&http, &n2.base, &location, &admin, half, &resumed[half..]).await;
     assert_eq!(rest.status(), StatusCode::NO_CONTENT);
     let from_tus = rest.headers()["asset-id"].to_str().expect("id").to_owned();
     wait_settled(&http, &n1.base, &admin, &from_tus).await;

@@ -5,6 +5,7 @@
 
 pub mod garage;
 pub mod media;
+pub mod tus;
 pub mod upstream;
 
 use std::path::{Path, PathBuf};
