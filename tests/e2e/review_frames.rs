@@ -100,6 +100,27 @@ async fn a_held_video_shows_its_checked_frames_at_full_size_to_reviewers_only() 
         let (status, _) = frame(&app, &stranger, path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "another tenant, frame {n}");
     }
+    // A frame is named by its ETag: asked again with it, the answer is 304 without a body.
+    let first = app
+        .client
+        .get(format!("{}{}", app.base, urls[0]))
+        .bearer_auth(&reviewer)
+        .send()
+        .await
+        .expect("frame");
+    let etag = first.headers()["etag"].to_str().expect("etag").to_owned();
+    assert_eq!(first.headers()["content-type"], "image/jpeg");
+    let again = app
+        .client
+        .get(format!("{}{}", app.base, urls[0]))
+        .bearer_auth(&reviewer)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .expect("frame again");
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(again.headers()["etag"].to_str().expect("etag"), etag);
+    assert!(again.bytes().await.expect("body").is_empty());
     let (status, _) = frame(
         &app,
         &reviewer,
