@@ -414,18 +414,7 @@ where
         from: Status,
         change: &StatusChange,
     ) -> RepoResult<bool> {
-        let facts = change
-            .facts
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(|e| RepoError::Corrupt(format!("facts: {e}")))?;
-        let moderation = change
-            .moderation
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(|e| RepoError::Corrupt(format!("moderation: {e}")))?;
+        let (facts, moderation) = change_json(change)?;
         let done = sqlx::query(CHANGE_STATUS)
             .bind(change.to.as_str())
             .bind(&change.format)
@@ -626,4 +615,21 @@ where
         .await?;
         Ok(DB::rows_affected(&done) == 1)
     }
+}
+
+/// A status change's facts and moderation record as the JSON text `CHANGE_STATUS` binds.
+pub(super) fn change_json(change: &StatusChange) -> RepoResult<(Option<String>, Option<String>)> {
+    let facts = change
+        .facts
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| RepoError::Corrupt(format!("facts: {e}")))?;
+    let moderation = change
+        .moderation
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| RepoError::Corrupt(format!("moderation: {e}")))?;
+    Ok((facts, moderation))
 }

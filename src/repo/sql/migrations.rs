@@ -148,11 +148,8 @@ mod tests {
         assert_eq!(first.checksum.len(), 48);
     }
 
-    /// Decisions recorded in assets' moderation records before the review history existed
-    /// (SQLite's 0019) become its first entries, in the order they were made.
-    #[tokio::test]
-    async fn earlier_decisions_start_the_review_history_when_migrated() {
-        use sqlx::Row;
+    /// An in-memory SQLite database migrated up to, not including, the migration `file`.
+    async fn migrated_before(file: &str) -> sqlx::SqlitePool {
         use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
@@ -161,12 +158,21 @@ mod tests {
             .expect("sqlite");
         let before = SQLITE_FILES
             .iter()
-            .position(|(name, _)| *name == "0019_review_history.sql")
-            .expect("0019");
+            .position(|(name, _)| *name == file)
+            .unwrap_or_else(|| panic!("no migration {file}"));
         migrator(&SQLITE_FILES[..before])
             .run(&pool)
             .await
             .expect("the earlier migrations");
+        pool
+    }
+
+    /// Decisions recorded in assets' moderation records before the review history existed
+    /// (SQLite's 0019) become its first entries, in the order they were made.
+    #[tokio::test]
+    async fn earlier_decisions_start_the_review_history_when_migrated() {
+        use sqlx::Row;
+        let pool = migrated_before("0019_review_history.sql").await;
         let decided = |action: &str, at: &str| {
             serde_json::json!({
                 "detector": "mtcnn",
@@ -265,20 +271,7 @@ mod tests {
     /// get one each, and deliveries written afterwards by the triggers get one too.
     #[tokio::test]
     async fn existing_deliveries_get_an_opaque_id_when_migrated() {
-        use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(SqliteConnectOptions::new().in_memory(true))
-            .await
-            .expect("sqlite");
-        let before = SQLITE_FILES
-            .iter()
-            .position(|(name, _)| *name == "0016_delivery_ids.sql")
-            .expect("0016");
-        migrator(&SQLITE_FILES[..before])
-            .run(&pool)
-            .await
-            .expect("the earlier migrations");
+        let pool = migrated_before("0016_delivery_ids.sql").await;
         for n in 0..3_i64 {
             sqlx::query(
                 "INSERT INTO webhook_deliveries (webhook_id, tenant, event_id, event_type, \

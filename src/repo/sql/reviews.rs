@@ -152,18 +152,7 @@ where
         change: &StatusChange,
         entry: &HistoryEntry,
     ) -> RepoResult<bool> {
-        let moderation = change
-            .moderation
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(|e| RepoError::Corrupt(format!("moderation: {e}")))?;
-        let facts = change
-            .facts
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(|e| RepoError::Corrupt(format!("facts: {e}")))?;
+        let (facts, moderation) = super::assets::change_json(change)?;
         let faces = serde_json::to_string(&entry.faces)
             .map_err(|e| RepoError::Corrupt(format!("faces: {e}")))?;
         let mut tx = self.write.begin().await?;
