@@ -48,17 +48,7 @@ async fn metrics_and_json_logs_follow_each_request_and_its_job() {
     let base = &server.base;
     let origin = Origin::start().await;
 
-    let created: Value = http
-        .post(format!("{base}/v1/keys"))
-        .bearer_auth(&admin)
-        .json(&json!({"tenant": "studio"}))
-        .send()
-        .await
-        .expect("create a key")
-        .json()
-        .await
-        .expect("json");
-    let key = created["secret"].as_str().expect("secret").to_owned();
+    let key = tenant_key(&http, base, &admin, "studio").await;
 
     // The client's id is echoed; without one, one is made.
     let url = origin.put("a.png", media::png(400, 400), "image/png");
@@ -190,17 +180,7 @@ async fn every_request_leaves_an_access_line_and_refusals_warn_without_secrets()
     let http = client();
     let base = &server.base;
     let origin = Origin::start().await;
-    let created: Value = http
-        .post(format!("{base}/v1/keys"))
-        .bearer_auth(&admin)
-        .json(&json!({"tenant": "studio"}))
-        .send()
-        .await
-        .expect("create a key")
-        .json()
-        .await
-        .expect("json");
-    let key = created["secret"].as_str().expect("secret").to_owned();
+    let key = tenant_key(&http, base, &admin, "studio").await;
 
     // An accepted upload; a details call (its path has the id, its line the template).
     let url = origin.put("a.png", media::png(400, 400), "image/png");
@@ -314,4 +294,19 @@ async fn every_request_leaves_an_access_line_and_refusals_warn_without_secrets()
     assert!(figure("process_resident_memory_bytes") > 1e6);
     assert!(figure("process_open_fds") >= 3.0);
     assert!(figure("process_cpu_seconds_total") > 0.0);
+}
+
+/// A new tenant key, made by the admin over HTTP: its secret.
+async fn tenant_key(http: &reqwest::Client, base: &str, admin: &str, tenant: &str) -> String {
+    let created: Value = http
+        .post(format!("{base}/v1/keys"))
+        .bearer_auth(admin)
+        .json(&json!({"tenant": tenant}))
+        .send()
+        .await
+        .expect("create a key")
+        .json()
+        .await
+        .expect("json");
+    created["secret"].as_str().expect("secret").to_owned()
 }
