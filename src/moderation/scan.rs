@@ -1,7 +1,6 @@
 //! The face check's decoding: an image decoded once (faces + preview), or a video's first
 //! frame and evenly spaced keyframes.
 
-use std::io::Cursor;
 use std::path::Path;
 
 use super::FaceDetector;
@@ -39,11 +38,20 @@ pub struct Scan {
 
 /// A JPEG of a frame at its own size.
 fn full_jpeg(frame: &image::RgbImage) -> Option<Vec<u8>> {
-    let mut out = Cursor::new(Vec::new());
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
-        .encode_image(frame)
-        .ok()
-        .map(|()| out.into_inner())
+    encode_jpeg(frame, 90)
+}
+
+/// `image` as a baseline JPEG of `quality` (`None` for an image too large for JPEG).
+fn encode_jpeg(image: &image::RgbImage, quality: u8) -> Option<Vec<u8>> {
+    let (w, h) = (
+        u16::try_from(image.width()).ok()?,
+        u16::try_from(image.height()).ok()?,
+    );
+    let mut out = Vec::new();
+    jpeg_encoder::Encoder::new(&mut out, quality)
+        .encode(image.as_raw(), w, h, jpeg_encoder::ColorType::Rgb)
+        .ok()?;
+    Some(out)
 }
 
 /// A JPEG of `PREVIEW_MIN_SIDE`–`PREVIEW_SIDE` px on its longer side (smaller images keep theirs).
@@ -66,11 +74,7 @@ fn preview_jpeg(image: &image::DynamicImage) -> Option<Vec<u8>> {
     } else {
         shrunk.to_rgb8()
     };
-    let mut out = Cursor::new(Vec::new());
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
-        .encode_image(&small)
-        .ok()
-        .map(|()| out.into_inner())
+    encode_jpeg(&small, 80)
 }
 
 /// Decodes the image at `path` and scans it (`decode::plan` + `decode::decode` + `scan_decoded`),
@@ -131,12 +135,7 @@ fn working_image(pixels: image::DynamicImage, side: u32) -> image::RgbImage {
     if shrunk.width().max(shrunk.height()) > side {
         let s = f64::from(side) / f64::from(shrunk.width().max(shrunk.height()));
         let fit = |v: u32| ((f64::from(v) * s).round() as u32).max(1);
-        image::imageops::resize(
-            &shrunk,
-            fit(shrunk.width()),
-            fit(shrunk.height()),
-            image::imageops::FilterType::Triangle,
-        )
+        super::resample::triangle_resize(&shrunk, fit(shrunk.width()), fit(shrunk.height()))
     } else {
         shrunk
     }

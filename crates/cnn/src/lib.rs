@@ -4,7 +4,9 @@
 //! (`Net::run`). Only the operators MTCNN's nets use are known — `Conv` (stride 1 or more, no
 //! padding), `PRelu`, `MaxPool` (`VALID` or `SAME_UPPER`), `Transpose`, `Flatten`, `MatMul`,
 //! `Add` and `Softmax` — and a net with any other is refused when it is parsed, not run.
-//! Convolutions are an image-to-columns copy and one matrix product each (`matrixmultiply`).
+//! Convolutions run channels-last, one product per kernel row with no copy of the windows
+//! (`conv.rs`, over the AVX2 + FMA kernel of `pointwise.rs`); dense layers are one matrix
+//! product (`matrixmultiply`).
 //!
 //! `tiny_face` runs one more net written out by hand rather than read as a graph: face-api's
 //! tiny face detector, from its TensorFlow.js weight files (`tfjs`).
@@ -12,6 +14,7 @@
 //! Any input shape is taken: a net has no plan to make per shape, so the first image of a new
 //! size costs what every other costs.
 
+mod conv;
 mod error;
 mod net;
 mod onnx;

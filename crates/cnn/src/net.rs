@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use crate::conv::Conv;
 use crate::error::{Error, bail};
 use crate::onnx::{self, Node};
 use crate::ops::{self, Padding};
@@ -9,17 +10,25 @@ use crate::tensor::Tensor;
 
 /// One operator with its constant operands.
 enum Op {
-    Conv {
-        weight: Tensor,
-        bias: Option<Tensor>,
-        strides: [usize; 2],
-    },
+    Conv(Conv),
+    /// `Conv` on a value held channels-last.
+    ConvLast(Conv),
     PRelu(Tensor),
+    /// `PRelu` with one slope per channel (or one for all) on a value held channels-last.
+    PReluLast(Vec<f32>),
     MaxPool {
         kernel: [usize; 2],
         strides: [usize; 2],
         padding: Padding,
     },
+    /// `MaxPool` on a value held channels-last.
+    MaxPoolLast {
+        kernel: [usize; 2],
+        strides: [usize; 2],
+        padding: Padding,
+    },
+    /// A transpose that the layout below makes unnecessary.
+    Identity,
     Transpose(Vec<usize>),
     Flatten(usize),
     MatMul(Tensor),
@@ -36,6 +45,23 @@ struct Step {
     last_read: bool,
 }
 
+/// How a value is held. Nets converted from channels-last frameworks transpose their input
+/// to ONNX's `[N, C, H, W]` first and back before their dense layers; the convolutions,
+/// activations and pooling between run channels-last instead (`conv.rs`), and the two
+/// transposes are skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// As the graph says.
+    Graph,
+    /// A value the graph has as `[N, C, H, W]`, held as `[N, H, W, C]`.
+    ChannelsLast,
+}
+
+/// To channels-first from channels-last (and the graph's own input transpose).
+const TO_CHANNELS_FIRST: [usize; 4] = [0, 3, 1, 2];
+/// To channels-last from channels-first.
+const TO_CHANNELS_LAST: [usize; 4] = [0, 2, 3, 1];
+
 /// A net read from ONNX, ready to run on inputs of any shape its operators accept.
 pub struct Net {
     steps: Vec<Step>,
@@ -48,16 +74,21 @@ impl Net {
     /// Reads a net of one input from ONNX bytes. Operators and attributes are checked here:
     /// a net that parses fails at run time only on an input of a shape it cannot take.
     pub fn parse(model: &[u8]) -> Result<Self, Error> {
-        let graph = onnx::graph(model)?;
+        Self::from_graph(&onnx::graph(model)?)
+    }
+
+    fn from_graph(graph: &onnx::Graph) -> Result<Self, Error> {
         let [input] = graph.inputs.as_slice() else {
             bail!("a net of {} inputs (one is run)", graph.inputs.len());
         };
         let mut slots: HashMap<String, usize> = HashMap::from([(input.clone(), 0)]);
+        // The layout of each slot, by number (inserted transposes write slots without a name).
+        let mut layouts = vec![Layout::Graph];
         let mut steps = Vec::with_capacity(graph.nodes.len());
         for node in &graph.nodes {
             let (op, reads) = op(node, &graph.initializers)
                 .map_err(|e| Error::new(format!("node {} ({}): {e}", steps.len(), node.op)))?;
-            let Some(&input) = slots.get(reads) else {
+            let Some(&read) = slots.get(reads) else {
                 bail!(
                     "node {} ({}) reads {reads:?}, which nothing wrote",
                     steps.len(),
@@ -72,8 +103,52 @@ impl Net {
                     node.outputs.len()
                 );
             };
-            let next = slots.len();
-            let output = *slots.entry(written.clone()).or_insert(next);
+            let (op, input, layout) = match (op, layouts[read]) {
+                (Op::Transpose(perm), Layout::Graph) if perm == TO_CHANNELS_FIRST => {
+                    (Op::Identity, read, Layout::ChannelsLast)
+                }
+                (Op::Transpose(perm), Layout::ChannelsLast) if perm == TO_CHANNELS_LAST => {
+                    (Op::Identity, read, Layout::Graph)
+                }
+                (Op::Conv(conv), Layout::ChannelsLast) => {
+                    (Op::ConvLast(conv), read, Layout::ChannelsLast)
+                }
+                (
+                    Op::MaxPool {
+                        kernel,
+                        strides,
+                        padding,
+                    },
+                    Layout::ChannelsLast,
+                ) => (
+                    Op::MaxPoolLast {
+                        kernel,
+                        strides,
+                        padding,
+                    },
+                    read,
+                    Layout::ChannelsLast,
+                ),
+                (Op::PRelu(slope), Layout::ChannelsLast) if per_channel(&slope) => (
+                    Op::PReluLast(slope.data().to_vec()),
+                    read,
+                    Layout::ChannelsLast,
+                ),
+                (op, Layout::ChannelsLast) => {
+                    let restored = restore(&mut steps, &mut layouts, read);
+                    (op, restored, Layout::Graph)
+                }
+                (op, Layout::Graph) => (op, read, Layout::Graph),
+            };
+            let output = match slots.get(written) {
+                Some(&slot) => slot,
+                None => {
+                    layouts.push(layout);
+                    slots.insert(written.clone(), layouts.len() - 1);
+                    layouts.len() - 1
+                }
+            };
+            layouts[output] = layout;
             steps.push(Step {
                 op,
                 input,
@@ -85,14 +160,19 @@ impl Net {
             .outputs
             .iter()
             .map(|name| {
-                slots
+                let slot = slots
                     .get(name)
                     .copied()
-                    .ok_or_else(|| Error::new(format!("output {name:?} is never written")))
+                    .ok_or_else(|| Error::new(format!("output {name:?} is never written")))?;
+                Ok(match layouts[slot] {
+                    Layout::Graph => slot,
+                    Layout::ChannelsLast => restore(&mut steps, &mut layouts, slot),
+                })
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, Error>>()?;
+        fuse_activations(&mut steps, &outputs)?;
         // A value is freed after its last reader, unless it is an output.
-        let mut seen = vec![false; slots.len()];
+        let mut seen = vec![false; layouts.len()];
         for &o in &outputs {
             seen[o] = true;
         }
@@ -101,7 +181,7 @@ impl Net {
         }
         Ok(Self {
             steps,
-            slots: slots.len(),
+            slots: layouts.len(),
             input: 0,
             outputs,
         })
@@ -136,17 +216,21 @@ impl Net {
 impl Op {
     fn run(&self, x: Tensor) -> Result<Tensor, Error> {
         match self {
-            Op::Conv {
-                weight,
-                bias,
-                strides,
-            } => ops::conv(&x, weight, bias.as_ref(), *strides),
+            Op::Conv(conv) => conv.run(&x),
+            Op::ConvLast(conv) => conv.run_channels_last(&x),
             Op::PRelu(slope) => ops::prelu(x, slope),
+            Op::PReluLast(slope) => ops::prelu_channels_last(x, slope),
             Op::MaxPool {
                 kernel,
                 strides,
                 padding,
             } => ops::max_pool(&x, *kernel, *strides, *padding),
+            Op::MaxPoolLast {
+                kernel,
+                strides,
+                padding,
+            } => ops::max_pool_channels_last(&x, *kernel, *strides, *padding),
+            Op::Identity => Ok(x),
             Op::Transpose(perm) => ops::transpose(&x, perm),
             Op::Flatten(axis) => ops::flatten(x, *axis),
             Op::MatMul(weight) => ops::mat_mul(&x, weight),
@@ -154,6 +238,52 @@ impl Op {
             Op::Softmax(axis) => ops::softmax(x, *axis),
         }
     }
+}
+
+/// A channels-last convolution read only by the `PRelu` right after it applies the slopes
+/// itself; the `PRelu` step becomes an identity.
+fn fuse_activations(steps: &mut [Step], outputs: &[usize]) -> Result<(), Error> {
+    let mut readers = HashMap::<usize, usize>::new();
+    for slot in steps.iter().map(|s| s.input).chain(outputs.iter().copied()) {
+        *readers.entry(slot).or_default() += 1;
+    }
+    for i in 1..steps.len() {
+        let (before, after) = steps.split_at_mut(i);
+        let (conv, next) = (&mut before[i - 1], &mut after[0]);
+        if let (Op::ConvLast(c), Op::PReluLast(slope)) = (&mut conv.op, &next.op)
+            && next.input == conv.output
+            && readers.get(&conv.output) == Some(&1)
+        {
+            c.then_prelu(slope)?;
+            next.op = Op::Identity;
+        }
+    }
+    Ok(())
+}
+
+/// Adds a step that writes the channels-last value of slot `read` channels-first, as the graph
+/// has it, to a new slot; that slot.
+fn restore(steps: &mut Vec<Step>, layouts: &mut Vec<Layout>, read: usize) -> usize {
+    layouts.push(Layout::Graph);
+    let output = layouts.len() - 1;
+    steps.push(Step {
+        op: Op::Transpose(TO_CHANNELS_FIRST.to_vec()),
+        input: read,
+        output,
+        last_read: false,
+    });
+    output
+}
+
+/// Whether a `PRelu` slope of this shape is one per channel of an `[N, C, H, W]` value
+/// (`[1, C, 1, 1]`, `[C, 1, 1]`) or one for all.
+fn per_channel(slope: &Tensor) -> bool {
+    let shape = slope.shape();
+    slope.data().len() == 1
+        || (shape.len() >= 3
+            && shape.len() <= 4
+            && shape[shape.len() - 2..] == [1, 1]
+            && shape[..shape.len() - 3].iter().all(|&d| d == 1))
 }
 
 /// The operator of `node` and the name of the one value it reads (its other inputs are
@@ -196,15 +326,16 @@ fn op<'a>(node: &'a Node, constants: &HashMap<String, Tensor>) -> Result<(Op, &'
             if node.attribute("group").and_then(|a| a.int).unwrap_or(1) != 1 {
                 bail!("grouped convolution");
             }
-            Op::Conv {
-                weight: constant(0)?,
-                bias: if rest.len() > 1 {
-                    Some(constant(1)?)
-                } else {
-                    None
-                },
-                strides: pair("strides", [1, 1])?,
-            }
+            let bias = if rest.len() > 1 {
+                Some(constant(1)?)
+            } else {
+                None
+            };
+            Op::Conv(Conv::new(
+                &constant(0)?,
+                bias.as_ref(),
+                pair("strides", [1, 1])?,
+            )?)
         }
         "PRelu" => Op::PRelu(constant(0)?),
         "MaxPool" => {
@@ -259,4 +390,83 @@ fn op<'a>(node: &'a Node, constants: &HashMap<String, Tensor>) -> Result<(Op, &'
         other => bail!("operator {other} is not one this runtime knows"),
     };
     Ok((op, first))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::Net;
+    use crate::conv::Conv;
+    use crate::onnx::{Attribute, Graph, Node};
+    use crate::ops;
+    use crate::tensor::Tensor;
+
+    fn node(op: &str, inputs: &[&str], output: &str, attributes: Vec<Attribute>) -> Node {
+        Node {
+            op: op.to_owned(),
+            inputs: inputs.iter().map(|&i| i.to_owned()).collect(),
+            outputs: vec![output.to_owned()],
+            attributes,
+        }
+    }
+
+    fn ints(name: &str, values: &[i64]) -> Attribute {
+        Attribute {
+            name: name.to_owned(),
+            ints: values.to_vec(),
+            ..Attribute::default()
+        }
+    }
+
+    #[test]
+    fn values_held_channels_last_are_restored_for_other_operators_and_outputs() {
+        // input [N, H, W, C] → Transpose to channels-first → Conv → PRelu, read by a Flatten
+        // (which must see channels-first) and also an output of the net, as is the Conv.
+        let kernel = Tensor::new(
+            &[4, 3, 2, 2],
+            (0..48).map(|v| (v % 7) as f32 * 0.25 - 0.75).collect(),
+        )
+        .expect("kernel");
+        let slope = Tensor::new(&[1, 4, 1, 1], vec![0.1, 0.2, 0.3, 0.4]).expect("slope");
+        let graph = Graph {
+            nodes: vec![
+                node(
+                    "Transpose",
+                    &["x"],
+                    "first",
+                    vec![ints("perm", &[0, 3, 1, 2])],
+                ),
+                node("Conv", &["first", "k"], "conv", vec![]),
+                node("PRelu", &["conv", "s"], "act", vec![]),
+                node("Flatten", &["act"], "flat", vec![]),
+            ],
+            initializers: HashMap::from([
+                ("k".to_owned(), kernel.clone()),
+                ("s".to_owned(), slope.clone()),
+            ]),
+            inputs: vec!["x".to_owned()],
+            outputs: vec!["flat".to_owned(), "act".to_owned(), "conv".to_owned()],
+        };
+        let net = Net::from_graph(&graph).expect("net");
+        let x = Tensor::new(
+            &[2, 5, 6, 3],
+            (0..180)
+                .map(|v| ((v * 13) % 17) as f32 / 8.0 - 1.0)
+                .collect(),
+        )
+        .expect("input");
+        let got = net.run(x.clone()).expect("runs");
+        // The same, channels-first throughout.
+        let first = ops::transpose(&x, &[0, 3, 1, 2]).expect("transpose");
+        let conv = Conv::new(&kernel, None, [1, 1])
+            .and_then(|c| c.run(&first))
+            .expect("conv");
+        let act = ops::prelu(conv.clone(), &slope).expect("prelu");
+        let flat = ops::flatten(act.clone(), 1).expect("flatten");
+        for (got, want) in got.iter().zip([&flat, &act, &conv]) {
+            assert_eq!(got.shape(), want.shape());
+            assert_eq!(got.data(), want.data());
+        }
+    }
 }

@@ -1,4 +1,5 @@
-//! The operators, on row-major tensors in ONNX's layouts (`[N, C, H, W]` for images).
+//! The operators, on row-major tensors in ONNX's layouts (`[N, C, H, W]` for images); `Conv`
+//! is in `conv.rs`.
 
 use crate::error::{Error, bail};
 use crate::tensor::Tensor;
@@ -10,89 +11,6 @@ pub enum Padding {
     Valid,
     /// `ceil(in / stride)` outputs; the padding split evenly, any odd cell at the end.
     SameUpper,
-}
-
-/// `Conv` without padding: `x` `[N, C, H, W]`, `weight` `[M, C, kh, kw]`, `bias` `[M]`.
-pub fn conv(
-    x: &Tensor,
-    weight: &Tensor,
-    bias: Option<&Tensor>,
-    strides: [usize; 2],
-) -> Result<Tensor, Error> {
-    let &[n, c, h, w] = x.shape() else {
-        bail!("Conv: an input of shape {:?}", x.shape());
-    };
-    let &[m, wc, kh, kw] = weight.shape() else {
-        bail!("Conv: a kernel of shape {:?}", weight.shape());
-    };
-    let [sh, sw] = strides;
-    if wc != c || kh > h || kw > w || sh == 0 || sw == 0 {
-        bail!(
-            "Conv: a {kh}×{kw} kernel over {wc} channels, stride {strides:?}, on input {:?}",
-            x.shape()
-        );
-    }
-    let (oh, ow) = ((h - kh) / sh + 1, (w - kw) / sw + 1);
-    let (k, p) = (c * kh * kw, oh * ow);
-    let mut out = vec![0f32; n * m * p];
-    if let Some(bias) = bias {
-        if bias.data().len() != m {
-            bail!("Conv: {} biases for {m} outputs", bias.data().len());
-        }
-        for (row, &b) in out.chunks_exact_mut(p).zip(bias.data().iter().cycle()) {
-            row.fill(b);
-        }
-    }
-    let direct = kh == 1 && kw == 1 && sh == 1 && sw == 1;
-    let mut cols = if direct {
-        Vec::new()
-    } else {
-        vec![0f32; k * p]
-    };
-    for (image, out) in x
-        .data()
-        .chunks_exact(c * h * w)
-        .zip(out.chunks_exact_mut(m * p))
-    {
-        if !direct {
-            image_to_columns(image, [c, h, w], [kh, kw], strides, [oh, ow], &mut cols);
-        }
-        let columns = if direct { image } else { &cols };
-        gemm(m, k, p, weight.data(), columns, out);
-    }
-    Tensor::new(&[n, m, oh, ow], out)
-}
-
-/// Lays the kernel-sized patches of one `[C, H, W]` image out as columns: row `(c, ky, kx)`,
-/// column `(oy, ox)`.
-fn image_to_columns(
-    image: &[f32],
-    [c, h, w]: [usize; 3],
-    [kh, kw]: [usize; 2],
-    [sh, sw]: [usize; 2],
-    [oh, ow]: [usize; 2],
-    cols: &mut [f32],
-) {
-    let p = oh * ow;
-    let mut rows = cols.chunks_exact_mut(p);
-    for ci in 0..c {
-        let plane = &image[ci * h * w..(ci + 1) * h * w];
-        for ky in 0..kh {
-            for kx in 0..kw {
-                let Some(row) = rows.next() else { return };
-                for (oy, dst) in row.chunks_exact_mut(ow).enumerate() {
-                    let src = &plane[(oy * sh + ky) * w..];
-                    if sw == 1 {
-                        dst.copy_from_slice(&src[kx..kx + ow]);
-                    } else {
-                        for (ox, d) in dst.iter_mut().enumerate() {
-                            *d = src[ox * sw + kx];
-                        }
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// `c += a · b` for row-major `a` `[m, k]`, `b` `[k, n]`, `c` `[m, n]`.
@@ -140,25 +58,135 @@ pub fn max_pool(
     }
     let (oh, top) = pooled(h, kh, sh, padding)?;
     let (ow, left) = pooled(w, kw, sw, padding)?;
-    let mut out = Vec::with_capacity(n * c * oh * ow);
-    for plane in x.data().chunks_exact(h * w) {
-        for oy in 0..oh {
-            let y0 = (oy * sh).saturating_sub(top);
-            let y1 = (oy * sh + kh).saturating_sub(top).min(h);
-            for ox in 0..ow {
-                let x0 = (ox * sw).saturating_sub(left);
-                let x1 = (ox * sw + kw).saturating_sub(left).min(w);
-                let mut best = f32::NEG_INFINITY;
-                for row in plane[y0 * w..y1 * w].chunks_exact(w) {
-                    for &v in &row[x0..x1] {
-                        best = best.max(v);
+    // Along each row first (the row copied into one padded with -∞ on both sides, so every
+    // window is whole), then down the columns: each pass a plain maximum.
+    let mut padded = vec![f32::NEG_INFINITY; ((ow - 1) * sw + kw).max(left + w)];
+    let mut across = vec![0f32; h * ow];
+    let mut out = vec![f32::NEG_INFINITY; n * c * oh * ow];
+    let larger = |best: f32, v: f32| if v > best { v } else { best };
+    for (plane, out) in x
+        .data()
+        .chunks_exact(h * w)
+        .zip(out.chunks_exact_mut(oh * ow))
+    {
+        for (row, across) in plane.chunks_exact(w).zip(across.chunks_exact_mut(ow)) {
+            padded[left..left + w].copy_from_slice(row);
+            match kw {
+                2 => row_max::<2>(&padded, sw, across),
+                3 => row_max::<3>(&padded, sw, across),
+                _ => {
+                    for (cell, window) in across.iter_mut().zip(padded.windows(kw).step_by(sw)) {
+                        *cell = window.iter().copied().fold(f32::NEG_INFINITY, larger);
                     }
                 }
-                out.push(best);
+            }
+        }
+        for (oy, out_row) in out.chunks_exact_mut(ow).enumerate() {
+            let y0 = (oy * sh).saturating_sub(top);
+            let y1 = (oy * sh + kh).saturating_sub(top).min(h);
+            for row in across[y0 * ow..y1 * ow].chunks_exact(ow) {
+                for (o, &v) in out_row.iter_mut().zip(row) {
+                    *o = larger(*o, v);
+                }
             }
         }
     }
     Tensor::new(&[n, c, oh, ow], out)
+}
+
+/// `MaxPool` on channels-last `[N, H, W, C]`: the same windows as [`max_pool`], each a
+/// maximum over whole pixels (all channels at once).
+pub fn max_pool_channels_last(
+    x: &Tensor,
+    kernel: [usize; 2],
+    strides: [usize; 2],
+    padding: Padding,
+) -> Result<Tensor, Error> {
+    let &[n, h, w, c] = x.shape() else {
+        bail!("MaxPool: an input of shape {:?}", x.shape());
+    };
+    let [kh, kw] = kernel;
+    let [sh, sw] = strides;
+    if kh == 0 || kw == 0 || sh == 0 || sw == 0 || h == 0 || w == 0 {
+        bail!(
+            "MaxPool: kernel {kernel:?}, strides {strides:?}, input {:?}",
+            x.shape()
+        );
+    }
+    let (oh, top) = pooled(h, kh, sh, padding)?;
+    let (ow, left) = pooled(w, kw, sw, padding)?;
+    // A value chosen, not a store made only when larger: the loops stay vectorised.
+    let larger = |best: &mut f32, v: f32| *best = if v > *best { v } else { *best };
+    let mut padded = vec![f32::NEG_INFINITY; ((ow - 1) * sw + kw).max(left + w) * c];
+    let mut across = vec![0f32; h * ow * c];
+    let mut out = vec![f32::NEG_INFINITY; n * oh * ow * c];
+    for (image, out) in x
+        .data()
+        .chunks_exact(h * w * c)
+        .zip(out.chunks_exact_mut(oh * ow * c))
+    {
+        for (row, across) in image
+            .chunks_exact(w * c)
+            .zip(across.chunks_exact_mut(ow * c))
+        {
+            padded[left * c..(left + w) * c].copy_from_slice(row);
+            for (ox, cell) in across.chunks_exact_mut(c).enumerate() {
+                let window = &padded[ox * sw * c..(ox * sw + kw) * c];
+                // The common widths in one pass over the window's pixels side by side.
+                match kw {
+                    2 => {
+                        let (p0, p1) = window.split_at(c);
+                        for ((best, &a), &b) in cell.iter_mut().zip(p0).zip(p1) {
+                            *best = if b > a { b } else { a };
+                        }
+                    }
+                    3 => {
+                        let (p0, rest) = window.split_at(c);
+                        let (p1, p2) = rest.split_at(c);
+                        for (((best, &a), &b), &d) in cell.iter_mut().zip(p0).zip(p1).zip(p2) {
+                            let m = if b > a { b } else { a };
+                            *best = if d > m { d } else { m };
+                        }
+                    }
+                    _ => {
+                        cell.copy_from_slice(&window[..c]);
+                        for pixel in window[c..].chunks_exact(c) {
+                            for (best, &v) in cell.iter_mut().zip(pixel) {
+                                larger(best, v);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for (oy, out_row) in out.chunks_exact_mut(ow * c).enumerate() {
+            let y0 = (oy * sh).saturating_sub(top);
+            let y1 = (oy * sh + kh).saturating_sub(top).min(h);
+            for row in across[y0 * ow * c..y1 * ow * c].chunks_exact(ow * c) {
+                for (best, &v) in out_row.iter_mut().zip(row) {
+                    larger(best, v);
+                }
+            }
+        }
+    }
+    Tensor::new(&[n, oh, ow, c], out)
+}
+
+/// The maximum of each `K`-wide window of `row`, one window every `stride` cells (the common
+/// kernel widths, unrolled).
+fn row_max<const K: usize>(row: &[f32], stride: usize, out: &mut [f32]) {
+    for (o, cell) in out.iter_mut().enumerate() {
+        let Some(window) = row.get(o * stride..o * stride + K) else {
+            return;
+        };
+        let mut best = window[0];
+        for &v in &window[1..] {
+            if v > best {
+                best = v;
+            }
+        }
+        *cell = best;
+    }
 }
 
 /// Outputs along one axis of `len` cells, and the padding before the first window.
@@ -193,17 +221,19 @@ fn broadcast(
     }
     let offset = shape.len() - ps.len();
     let varying: Vec<usize> = (0..ps.len()).filter(|&i| ps[i] != 1).collect();
-    let (size, inner) = match varying.as_slice() {
-        [] => (1, 1),
-        [i] if ps[*i] == shape[offset + i] => {
-            (ps[*i], shape[offset + i + 1..].iter().product::<usize>())
-        }
+    let inner = match varying.as_slice() {
+        [] => 1,
+        [i] if ps[*i] == shape[offset + i] => shape[offset + i + 1..].iter().product::<usize>(),
         _ => bail!("{op}: a parameter of shape {ps:?} for an input of shape {shape:?}"),
     };
     let p = param.data();
     let mut data = x.into_data();
-    for (i, v) in data.iter_mut().enumerate() {
-        *v = f(*v, p[(i / inner) % size]);
+    if inner > 0 {
+        for (run, &pv) in data.chunks_exact_mut(inner).zip(p.iter().cycle()) {
+            for v in run {
+                *v = f(*v, pv);
+            }
+        }
     }
     Tensor::new(&shape, data)
 }
@@ -211,6 +241,30 @@ fn broadcast(
 /// `PRelu`: `v` where `v ≥ 0`, `slope · v` elsewhere.
 pub fn prelu(x: Tensor, slope: &Tensor) -> Result<Tensor, Error> {
     broadcast(x, slope, "PRelu", |v, s| if v >= 0.0 { v } else { s * v })
+}
+
+/// `PRelu` on channels-last `[…, C]` with one slope per channel (or one for all).
+pub fn prelu_channels_last(x: Tensor, slope: &[f32]) -> Result<Tensor, Error> {
+    let c = x.shape().last().copied().unwrap_or(0);
+    if slope.len() != c && slope.len() != 1 {
+        bail!(
+            "PRelu: {} slopes for channels-last input {:?}",
+            slope.len(),
+            x.shape()
+        );
+    }
+    let shape = x.shape().to_vec();
+    let mut data = x.into_data();
+    if c > 0 {
+        let one = [slope[0]];
+        let slope = if slope.len() == c { slope } else { &one };
+        for pixel in data.chunks_exact_mut(slope.len()) {
+            for (v, &s) in pixel.iter_mut().zip(slope) {
+                *v = v.min(0.0) * s + v.max(0.0);
+            }
+        }
+    }
+    Tensor::new(&shape, data)
 }
 
 /// `Add` of a constant.
@@ -323,23 +377,6 @@ mod tests {
     }
 
     #[test]
-    fn a_convolution_is_the_sum_over_its_window() {
-        // One 3×3 image, one 2×2 kernel of ones and a bias of 10.
-        let x = t(&[1, 1, 3, 3], &[1., 2., 3., 4., 5., 6., 7., 8., 9.]);
-        let k = t(&[1, 1, 2, 2], &[1.; 4]);
-        let y = conv(&x, &k, Some(&t(&[1], &[10.])), [1, 1]).expect("conv");
-        assert_eq!(y.shape(), [1, 1, 2, 2]);
-        assert_eq!(y.data(), [22., 26., 34., 38.]);
-        let strided = conv(&x, &k, None, [2, 2]).expect("conv");
-        assert_eq!(strided.data(), [12.]);
-        // 1×1 over two channels: a weighted sum per pixel.
-        let two = t(&[1, 2, 1, 2], &[1., 2., 3., 4.]);
-        let y = conv(&two, &t(&[1, 2, 1, 1], &[1., 10.]), None, [1, 1]).expect("conv");
-        assert_eq!(y.data(), [31., 42.]);
-        assert!(conv(&x, &t(&[1, 2, 2, 2], &[1.; 8]), None, [1, 1]).is_err());
-    }
-
-    #[test]
     fn same_upper_pooling_pads_at_the_end() {
         let x = t(&[1, 1, 1, 5], &[1., 5., 2., 3., 4.]);
         let same = max_pool(&x, [1, 2], [1, 2], Padding::SameUpper).expect("pool");
@@ -350,6 +387,45 @@ mod tests {
         let four = t(&[1, 1, 1, 4], &[9., 1., 2., 3.]);
         let same = max_pool(&four, [1, 3], [1, 2], Padding::SameUpper).expect("pool");
         assert_eq!(same.data(), [9., 3.]);
+    }
+
+    #[test]
+    fn channels_last_pooling_and_prelu_agree_with_channels_first() {
+        let (n, c, h, w) = (2, 3, 7, 6);
+        let x = t(
+            &[n, c, h, w],
+            &(0..n * c * h * w)
+                .map(|v| ((v * 29) % 23) as f32 - 11.0)
+                .collect::<Vec<_>>(),
+        );
+        let last = transpose(&x, &[0, 2, 3, 1]).expect("transpose");
+        for (kernel, strides, padding) in [
+            ([2, 2], [2, 2], Padding::Valid),
+            ([3, 3], [2, 2], Padding::Valid),
+            ([2, 2], [2, 2], Padding::SameUpper),
+            ([3, 2], [2, 3], Padding::SameUpper),
+        ] {
+            let want = max_pool(&x, kernel, strides, padding).expect("pool");
+            let got = max_pool_channels_last(&last, kernel, strides, padding)
+                .and_then(|y| transpose(&y, &[0, 3, 1, 2]))
+                .expect("pool");
+            assert_eq!(
+                got.shape(),
+                want.shape(),
+                "{kernel:?} {strides:?} {padding:?}"
+            );
+            assert_eq!(
+                got.data(),
+                want.data(),
+                "{kernel:?} {strides:?} {padding:?}"
+            );
+        }
+        let slopes = [0.5, 0.25, 2.0];
+        let want = prelu(x, &t(&[1, 3, 1, 1], &slopes)).expect("prelu");
+        let got = prelu_channels_last(last, &slopes)
+            .and_then(|y| transpose(&y, &[0, 3, 1, 2]))
+            .expect("prelu");
+        assert_eq!(got.data(), want.data());
     }
 
     #[test]
