@@ -1,5 +1,6 @@
 //! MTCNN's three nets give what the ONNX project's reference evaluator gives on the same
-//! inputs (`tests/reference.txt`, written by `tests/reference.py`).
+//! inputs (`tests/reference.txt` and, on crops of real photographs, `tests/photo_reference.txt`,
+//! both written by `tests/reference.py`).
 
 use assetlib_cnn::{Net, Tensor};
 
@@ -73,6 +74,84 @@ fn the_nets_match_the_reference_evaluator() {
         checked += 1;
     }
     assert_eq!(checked, 9, "every output of every case");
+}
+
+/// A square of `k · side` px of a test photograph from (x0, y0), every k-th pixel, as
+/// `[1, x, y, 3]` of (v - 127.5) / 128 — how tests/reference.py reads it.
+fn photo_input(photo: &str, [x0, y0, k, side]: [u32; 4]) -> Tensor {
+    let path = format!(
+        "{}/../../tests/fixtures/photos/{photo}.png",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let rgb = image::open(&path).expect("the photo decodes").to_rgb8();
+    let mut data = Vec::with_capacity((side * side * 3) as usize);
+    for i in 0..side {
+        for j in 0..side {
+            let pixel = rgb.get_pixel(x0 + k * i, y0 + k * j);
+            data.extend(pixel.0.iter().map(|&v| (f32::from(v) - 127.5) * 0.0078125));
+        }
+    }
+    Tensor::new(&[1, side as usize, side as usize, 3], data).expect("input")
+}
+
+#[test]
+fn face_scores_on_real_photographs_match_the_reference_evaluator() {
+    let text = include_str!("photo_reference.txt");
+    let mut lines = text.lines();
+    let mut faces = Vec::new();
+    while let (Some(head), Some(values)) = (lines.next(), lines.next()) {
+        // "onet astronaut 165 80 2 48 -> softmax_2 1 2"
+        let (left, right) = head.split_once(" -> ").expect("a case line");
+        let words: Vec<&str> = left.split_whitespace().collect();
+        let (net, photo) = (words[0], words[1]);
+        let crop: Vec<u32> = words[2..]
+            .iter()
+            .map(|w| w.parse().expect("a number"))
+            .collect();
+        let (name, out_shape) = right.split_once(' ').expect("output and shape");
+        let expected: Vec<f32> = values
+            .split_whitespace()
+            .map(|v| v.parse().expect("a value"))
+            .collect();
+        let outputs = Net::parse(model(net))
+            .expect("parses")
+            .run(photo_input(photo, [crop[0], crop[1], crop[2], crop[3]]))
+            .expect("runs");
+        let at = output_names(net)
+            .iter()
+            .position(|n| *n == name)
+            .unwrap_or_else(|| panic!("{net} has no output {name}"));
+        let got = &outputs[at];
+        assert_eq!(got.shape(), numbers(out_shape), "{head}");
+        for (i, (g, e)) in got.data().iter().zip(&expected).enumerate() {
+            assert!(
+                (g - e).abs() <= 1e-4 + 1e-4 * e.abs(),
+                "{head}: value {i}: {g} vs {e}"
+            );
+        }
+        if name.starts_with("softmax") {
+            // The best face probability of the output (every second value).
+            let best = got
+                .data()
+                .iter()
+                .skip(1)
+                .step_by(2)
+                .fold(0f32, |a, &b| a.max(b));
+            faces.push((format!("{net} {photo}"), best));
+        }
+    }
+    // The scores themselves: the astronaut's face is a face to every net, the cat's is not.
+    let score = |case: &str| {
+        faces
+            .iter()
+            .find(|(c, _)| c == case)
+            .map(|(_, s)| *s)
+            .unwrap_or_else(|| panic!("no case {case}"))
+    };
+    assert!(score("onet astronaut") > 0.999, "{faces:?}");
+    assert!(score("rnet astronaut") > 0.99, "{faces:?}");
+    assert!(score("pnet astronaut") > 0.99, "{faces:?}");
+    assert!(score("onet chelsea") < 0.01, "{faces:?}");
 }
 
 /// The graph outputs' names, in order, as `Net::run` returns them.
