@@ -48,16 +48,8 @@ pub fn max_pool(
     let &[n, c, h, w] = x.shape() else {
         bail!("MaxPool: an input of shape {:?}", x.shape());
     };
-    let [kh, kw] = kernel;
-    let [sh, sw] = strides;
-    if kh == 0 || kw == 0 || sh == 0 || sw == 0 || h == 0 || w == 0 {
-        bail!(
-            "MaxPool: kernel {kernel:?}, strides {strides:?}, input {:?}",
-            x.shape()
-        );
-    }
-    let (oh, top) = pooled(h, kh, sh, padding)?;
-    let (ow, left) = pooled(w, kw, sw, padding)?;
+    let ([kh, kw], [sh, sw]) = (kernel, strides);
+    let ([oh, ow], [top, left]) = pool_size([h, w], kernel, strides, padding, x.shape())?;
     // Along each row first (the row copied into one padded with -∞ on both sides, so every
     // window is whole), then down the columns: each pass a plain maximum.
     let mut padded = vec![f32::NEG_INFINITY; ((ow - 1) * sw + kw).max(left + w)];
@@ -105,16 +97,8 @@ pub fn max_pool_channels_last(
     let &[n, h, w, c] = x.shape() else {
         bail!("MaxPool: an input of shape {:?}", x.shape());
     };
-    let [kh, kw] = kernel;
-    let [sh, sw] = strides;
-    if kh == 0 || kw == 0 || sh == 0 || sw == 0 || h == 0 || w == 0 {
-        bail!(
-            "MaxPool: kernel {kernel:?}, strides {strides:?}, input {:?}",
-            x.shape()
-        );
-    }
-    let (oh, top) = pooled(h, kh, sh, padding)?;
-    let (ow, left) = pooled(w, kw, sw, padding)?;
+    let ([kh, kw], [sh, sw]) = (kernel, strides);
+    let ([oh, ow], [top, left]) = pool_size([h, w], kernel, strides, padding, x.shape())?;
     // A value chosen, not a store made only when larger: the loops stay vectorised.
     let larger = |best: &mut f32, v: f32| *best = if v > *best { v } else { *best };
     let mut padded = vec![f32::NEG_INFINITY; ((ow - 1) * sw + kw).max(left + w) * c];
@@ -187,6 +171,24 @@ fn row_max<const K: usize>(row: &[f32], stride: usize, out: &mut [f32]) {
         }
         *cell = best;
     }
+}
+
+/// The output height and width of pooling an `h`×`w` input, and the padding above and to the
+/// left (`shape`, the input's, for the error).
+fn pool_size(
+    [h, w]: [usize; 2],
+    kernel: [usize; 2],
+    strides: [usize; 2],
+    padding: Padding,
+    shape: &[usize],
+) -> Result<([usize; 2], [usize; 2]), Error> {
+    let ([kh, kw], [sh, sw]) = (kernel, strides);
+    if kh == 0 || kw == 0 || sh == 0 || sw == 0 || h == 0 || w == 0 {
+        bail!("MaxPool: kernel {kernel:?}, strides {strides:?}, input {shape:?}");
+    }
+    let (oh, top) = pooled(h, kh, sh, padding)?;
+    let (ow, left) = pooled(w, kw, sw, padding)?;
+    Ok(([oh, ow], [top, left]))
 }
 
 /// Outputs along one axis of `len` cells, and the padding before the first window.

@@ -53,27 +53,46 @@ fn the_nets_match_the_reference_evaluator() {
             .split_whitespace()
             .map(|v| v.parse().expect("a value"))
             .collect();
-        let model = model(net);
-        let outputs = Net::parse(model)
-            .expect("parses")
-            .run(input(&numbers(shape)))
-            .expect("runs");
-        let graph_outputs = output_names(net);
-        let at = graph_outputs
-            .iter()
-            .position(|n| *n == name)
-            .unwrap_or_else(|| panic!("{net} has no output {name}"));
-        let got = &outputs[at];
-        assert_eq!(got.shape(), numbers(out_shape), "{head}");
-        for (i, (g, e)) in got.data().iter().zip(&expected).enumerate() {
-            assert!(
-                (g - e).abs() <= 1e-4 + 1e-4 * e.abs(),
-                "{head}: value {i}: {g} vs {e}"
-            );
-        }
+        checked_output(
+            net,
+            input(&numbers(shape)),
+            name,
+            out_shape,
+            &expected,
+            head,
+        );
         checked += 1;
     }
     assert_eq!(checked, 9, "every output of every case");
+}
+
+/// Runs `net` on `x` and checks its output `name` has shape `out_shape` and, value by value,
+/// the reference's `expected` within 1e-4; that output.
+fn checked_output(
+    net: &str,
+    x: Tensor,
+    name: &str,
+    out_shape: &str,
+    expected: &[f32],
+    head: &str,
+) -> Tensor {
+    let mut outputs = Net::parse(model(net))
+        .expect("parses")
+        .run(x)
+        .expect("runs");
+    let at = output_names(net)
+        .iter()
+        .position(|n| *n == name)
+        .unwrap_or_else(|| panic!("{net} has no output {name}"));
+    let got = outputs.swap_remove(at);
+    assert_eq!(got.shape(), numbers(out_shape), "{head}");
+    for (i, (g, e)) in got.data().iter().zip(expected).enumerate() {
+        assert!(
+            (g - e).abs() <= 1e-4 + 1e-4 * e.abs(),
+            "{head}: value {i}: {g} vs {e}"
+        );
+    }
+    got
 }
 
 /// A square of `k · side` px of a test photograph from (x0, y0), every k-th pixel, as
@@ -113,22 +132,8 @@ fn face_scores_on_real_photographs_match_the_reference_evaluator() {
             .split_whitespace()
             .map(|v| v.parse().expect("a value"))
             .collect();
-        let outputs = Net::parse(model(net))
-            .expect("parses")
-            .run(photo_input(photo, [crop[0], crop[1], crop[2], crop[3]]))
-            .expect("runs");
-        let at = output_names(net)
-            .iter()
-            .position(|n| *n == name)
-            .unwrap_or_else(|| panic!("{net} has no output {name}"));
-        let got = &outputs[at];
-        assert_eq!(got.shape(), numbers(out_shape), "{head}");
-        for (i, (g, e)) in got.data().iter().zip(&expected).enumerate() {
-            assert!(
-                (g - e).abs() <= 1e-4 + 1e-4 * e.abs(),
-                "{head}: value {i}: {g} vs {e}"
-            );
-        }
+        let x = photo_input(photo, [crop[0], crop[1], crop[2], crop[3]]);
+        let got = checked_output(net, x, name, out_shape, &expected, head);
         if name.starts_with("softmax") {
             // The best face probability of the output (every second value).
             let best = got
