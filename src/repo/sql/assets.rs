@@ -55,7 +55,7 @@ where
 
 /// The compare-and-set of a status change (binds: to, format, facts, moderation, failure code
 /// and message, at, id, from). Entering the review queue restarts the held time.
-pub(super) const CHANGE_STATUS: &str = "UPDATE assets SET status = $1, format = coalesce($2, format), \
+const CHANGE_STATUS: &str = "UPDATE assets SET status = $1, format = coalesce($2, format), \
      facts = coalesce($3, facts), moderation = coalesce($4, moderation), \
      failure_code = $5, failure_message = $6, updated_at = $7, \
      held_at = CASE WHEN $1 = 'PendingReview' THEN $7 ELSE held_at END \
@@ -414,20 +414,7 @@ where
         from: Status,
         change: &StatusChange,
     ) -> RepoResult<bool> {
-        let (facts, moderation) = change_json(change)?;
-        let done = sqlx::query(CHANGE_STATUS)
-            .bind(change.to.as_str())
-            .bind(&change.format)
-            .bind(facts)
-            .bind(moderation)
-            .bind(change.failure.as_ref().map(|f| f.code.clone()))
-            .bind(change.failure.as_ref().map(|f| f.message.clone()))
-            .bind(millis(change.at))
-            .bind(id.as_str())
-            .bind(from.as_str())
-            .execute(&self.write)
-            .await?;
-        Ok(DB::rows_affected(&done) == 1)
+        change_status_on::<DB, _>(&self.write, id, from, change).await
     }
 
     async fn review_backlog(&self) -> RepoResult<(u64, Option<DateTime<Utc>>)> {
@@ -617,8 +604,40 @@ where
     }
 }
 
+/// Runs the compare-and-set `CHANGE_STATUS` of `id` from `from` on `executor` (the pool, or a
+/// transaction that writes more with it); whether the asset was still in `from`.
+pub(super) async fn change_status_on<'c, DB, E>(
+    executor: E,
+    id: &AssetId,
+    from: Status,
+    change: &StatusChange,
+) -> RepoResult<bool>
+where
+    DB: Dialect,
+    E: Executor<'c, Database = DB>,
+    for<'a> &'a str: Encode<'a, DB> + Type<DB>,
+    String: for<'a> Encode<'a, DB> + Type<DB>,
+    Option<String>: for<'a> Encode<'a, DB>,
+    i64: for<'a> Encode<'a, DB> + Type<DB>,
+{
+    let (facts, moderation) = change_json(change)?;
+    let done = sqlx::query(CHANGE_STATUS)
+        .bind(change.to.as_str())
+        .bind(&change.format)
+        .bind(facts)
+        .bind(moderation)
+        .bind(change.failure.as_ref().map(|f| f.code.clone()))
+        .bind(change.failure.as_ref().map(|f| f.message.clone()))
+        .bind(millis(change.at))
+        .bind(id.as_str())
+        .bind(from.as_str())
+        .execute(executor)
+        .await?;
+    Ok(DB::rows_affected(&done) == 1)
+}
+
 /// A status change's facts and moderation record as the JSON text `CHANGE_STATUS` binds.
-pub(super) fn change_json(change: &StatusChange) -> RepoResult<(Option<String>, Option<String>)> {
+fn change_json(change: &StatusChange) -> RepoResult<(Option<String>, Option<String>)> {
     let facts = change
         .facts
         .as_ref()

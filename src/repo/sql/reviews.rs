@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, QueryBuilder, Row, Type};
 
-use super::assets::CHANGE_STATUS;
+use super::assets::change_status_on;
 use super::rows::{ASSET_COLUMNS, asset_from_row, from_millis, millis};
 use super::{Dialect, SqlRepo};
 use crate::domain::{AssetId, FaceBox, HistoryDecision, Status};
@@ -152,23 +152,10 @@ where
         change: &StatusChange,
         entry: &HistoryEntry,
     ) -> RepoResult<bool> {
-        let (facts, moderation) = super::assets::change_json(change)?;
         let faces = serde_json::to_string(&entry.faces)
             .map_err(|e| RepoError::Corrupt(format!("faces: {e}")))?;
         let mut tx = self.write.begin().await?;
-        let done = sqlx::query(CHANGE_STATUS)
-            .bind(change.to.as_str())
-            .bind(&change.format)
-            .bind(facts)
-            .bind(moderation)
-            .bind(change.failure.as_ref().map(|f| f.code.clone()))
-            .bind(change.failure.as_ref().map(|f| f.message.clone()))
-            .bind(millis(change.at))
-            .bind(id.as_str())
-            .bind(from.as_str())
-            .execute(&mut *tx)
-            .await?;
-        if DB::rows_affected(&done) != 1 {
+        if !change_status_on::<DB, _>(&mut *tx, id, from, change).await? {
             tx.rollback().await?;
             return Ok(false);
         }
