@@ -19,6 +19,16 @@ async fn active_image(app: &TestApp, origin: &Origin, name: &str) -> (String, St
     (key, id)
 }
 
+/// A gateway to a raw upstream, with an Active image of a new tenant: the upstream, the
+/// server, the origin serving the image (keep it alive), the tenant's key and the image's id.
+async fn gateway_with_image() -> (RawUpstream, TestApp, Origin, String, String) {
+    let upstream = RawUpstream::start().await;
+    let app = upstream.app().await;
+    let origin = Origin::start().await;
+    let (key, id) = active_image(&app, &origin, "a.png").await;
+    (upstream, app, origin, key, id)
+}
+
 /// Posts `body` as is; the answer's status, content type and bytes.
 async fn post_raw(
     app: &TestApp,
@@ -76,10 +86,7 @@ fn replaced(body: &[u8], pointer: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_upstream_receives_the_callers_bytes_with_only_the_references_replaced() {
-    let upstream = RawUpstream::start().await;
-    let app = upstream.app().await;
-    let origin = Origin::start().await;
-    let (key, id) = active_image(&app, &origin, "a.png").await;
+    let (upstream, app, _origin, key, id) = gateway_with_image().await;
     // Key order, huge and odd numbers, escapes, whitespace: all as the caller wrote them.
     let body = format!(
         "{{ \"zeta\":1, \"model\" : \"m\",\"big\":123456789012345678901234567890,\"e\":1e2,\"neg\":-0,\
@@ -155,10 +162,7 @@ async fn the_caller_receives_the_upstreams_answer_byte_for_byte() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_nested_ten_thousand_deep_passes_through() {
-    let upstream = RawUpstream::start().await;
-    let app = upstream.app().await;
-    let origin = Origin::start().await;
-    let (key, id) = active_image(&app, &origin, "a.png").await;
+    let (upstream, app, _origin, key, id) = gateway_with_image().await;
     let depth = 10_000;
     let body = format!(
         "{{\"model\":\"m\",\"deep\":{}{},\"referenceImages\":[\"asset://{id}\"]}}",
@@ -196,10 +200,7 @@ async fn a_task_nested_ten_thousand_deep_passes_through() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_eight_megabyte_task_passes_through_and_a_larger_one_is_refused() {
-    let upstream = RawUpstream::start().await;
-    let app = upstream.app().await;
-    let origin = Origin::start().await;
-    let (key, id) = active_image(&app, &origin, "a.png").await;
+    let (upstream, app, _origin, key, id) = gateway_with_image().await;
     let prompt = "a".repeat(8 * 1024 * 1024);
     let body = format!(
         "{{\"model\":\"m\",\"prompt\":\"{prompt}\",\"referenceImages\":[\"asset://{id}\"]}}"
@@ -234,10 +235,7 @@ async fn an_eight_megabyte_task_passes_through_and_a_larger_one_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn banana_image_tasks_resolve_their_image_urls() {
-    let upstream = RawUpstream::start().await;
-    let app = upstream.app().await;
-    let origin = Origin::start().await;
-    let (key, id) = active_image(&app, &origin, "a.png").await;
+    let (upstream, app, _origin, key, id) = gateway_with_image().await;
     upstream.answer(Canned::json(
         r#"{"id":"image_task_1","object":"nanobanana","status":"queued"}"#,
     ));
