@@ -55,6 +55,18 @@ async fn post_raw(
     (status, content_type, bytes)
 }
 
+/// Posts `body` as is and checks it is answered 200; the answer's bytes.
+async fn post_ok(app: &TestApp, key: &str, path: &str, body: &str) -> Vec<u8> {
+    let (status, _, answer) = post_raw(app, key, path, body.as_bytes().to_vec()).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    answer
+}
+
 /// A `POST` that announces `length` bytes and sends none: the server's whole answer.
 async fn announced_only(app: &TestApp, key: &str, path: &str, length: usize) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -93,13 +105,7 @@ async fn the_upstream_receives_the_callers_bytes_with_only_the_references_replac
          \"f\":1.50,\"text\":\"caf\\u00e9 \\ud83d\\ude00 \\\"q\\\" \\/\",\n\t\"referenceImages\":[\"asset://{id}\", \
          \"https://cdn.example.com/x.png\"],\"alpha\":{{\"b\":[ 1 ,2 ],\"a\":null}}}}"
     );
-    let (status, _, answer) = post_raw(&app, &key, TASKS, body.clone().into_bytes()).await;
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&answer)
-    );
+    post_ok(&app, &key, TASKS, &body).await;
     let received = upstream.received();
     assert_eq!(received.len(), 1);
     let url = replaced(&received[0].body, "/referenceImages/0");
@@ -169,13 +175,7 @@ async fn a_task_nested_ten_thousand_deep_passes_through() {
         "[".repeat(depth),
         "]".repeat(depth)
     );
-    let (status, _, answer) = post_raw(&app, &key, TASKS, body.clone().into_bytes()).await;
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&answer)
-    );
+    post_ok(&app, &key, TASKS, &body).await;
     let received = upstream.received();
     let sent = String::from_utf8(received[0].body.to_vec()).expect("utf-8");
     // serde_json would refuse the depth: find the URL by its place in the text.
@@ -205,13 +205,7 @@ async fn an_eight_megabyte_task_passes_through_and_a_larger_one_is_refused() {
     let body = format!(
         "{{\"model\":\"m\",\"prompt\":\"{prompt}\",\"referenceImages\":[\"asset://{id}\"]}}"
     );
-    let (status, _, answer) = post_raw(&app, &key, TASKS, body.clone().into_bytes()).await;
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&answer)
-    );
+    post_ok(&app, &key, TASKS, &body).await;
     let received = upstream.received();
     let url = replaced(&received[0].body, "/referenceImages/0");
     assert!(received[0].body.len() > 8 * 1024 * 1024);
@@ -244,13 +238,7 @@ async fn banana_image_tasks_resolve_their_image_urls() {
         r#"{{"model":"nano-banana-2","prompt":"a key visual","size":"16:9","resolution":"2k","image_urls":["asset://{id}","https://cdn.example.com/b.png"]}}"#
     );
     let path = "/kyyReactApiServer/v1/banana/images";
-    let (status, _, answer) = post_raw(&app, &key, path, body.clone().into_bytes()).await;
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&answer)
-    );
+    let answer = post_ok(&app, &key, path, &body).await;
     assert_eq!(
         answer,
         br#"{"id":"image_task_1","object":"nanobanana","status":"queued"}"#
