@@ -112,6 +112,9 @@ pub struct ServeArgs {
     /// MiB of decoded pixels the face check and the media checks may hold at once (all workers).
     #[arg(long, env = "ASSETLIB_DECODE_BUDGET_MIB", default_value_t = defaults::DECODE_BUDGET_MIB)]
     pub decode_budget_mib: u64,
+    /// MiB of a local blob store's bytes kept in memory for content answers (0: none).
+    #[arg(long, env = "ASSETLIB_CONTENT_CACHE_MIB", default_value_t = defaults::CONTENT_CACHE_MIB)]
+    pub content_cache_mib: u64,
     /// Seconds an unreferenced blob is kept before the sweeper removes it.
     #[arg(long, env = "ASSETLIB_ORPHAN_GRACE", default_value_t = defaults::ORPHAN_GRACE_SECS)]
     pub orphan_grace_secs: u64,
@@ -397,6 +400,8 @@ pub struct Config {
     pub admission: AdmissionConfig,
     /// Bytes of decoded pixels held at once, process-wide.
     pub decode_budget_bytes: u64,
+    /// Bytes of a local blob store's chunks kept in memory for content answers.
+    pub content_cache_bytes: u64,
     pub orphan_grace: Duration,
     /// How long an Idempotency-Key's first answer is kept.
     pub idempotency_ttl: Duration,
@@ -455,6 +460,7 @@ impl Config {
             jobs: JobConfig::default(),
             admission: AdmissionConfig::default(),
             decode_budget_bytes: defaults::DECODE_BUDGET_MIB * 1024 * 1024,
+            content_cache_bytes: defaults::CONTENT_CACHE_MIB * 1024 * 1024,
             orphan_grace: Duration::from_secs(defaults::ORPHAN_GRACE_SECS),
             blob_retry: Duration::from_secs(defaults::BLOB_RETRY_SECS),
             idempotency_ttl: Duration::from_secs(defaults::IDEMPOTENCY_TTL_HOURS * 3600),
@@ -524,6 +530,7 @@ impl Config {
         config.idempotency_ttl =
             Duration::from_secs(args.idempotency_ttl_hours.max(1).saturating_mul(3600));
         config.decode_budget_bytes = args.decode_budget_mib.max(1).saturating_mul(1024 * 1024);
+        config.content_cache_bytes = args.content_cache_mib.saturating_mul(1024 * 1024);
         config.admission = AdmissionConfig {
             max_fetches_per_tenant: args.max_fetches_per_tenant.max(1),
             max_queued_jobs: args.max_queued_jobs.max(1),
@@ -605,6 +612,7 @@ impl fmt::Debug for Config {
             .field("jobs", &self.jobs)
             .field("admission", &self.admission)
             .field("decode_budget_bytes", &self.decode_budget_bytes)
+            .field("content_cache_bytes", &self.content_cache_bytes)
             .field("orphan_grace", &self.orphan_grace)
             .field("idempotency_ttl", &self.idempotency_ttl)
             .field("dedupe_tenants", &self.dedupe_tenants)

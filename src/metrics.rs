@@ -43,6 +43,10 @@ pub struct Metrics {
     pub webhook_deliveries: Family<Labels, Counter>,
     pub fetched_bytes: Counter,
     pub blob_errors: Counter,
+    /// `assetlib_content_chunks_total` by `from`: memory, store (made at start, each a handle
+    /// on its row of the family).
+    content_chunks: [Counter; 2],
+    pub content_cache_bytes: Gauge,
     pub queue_depth: Gauge,
     pub oldest_job_age: Gauge<f64, AtomicU64>,
     pub review_backlog: Gauge,
@@ -72,6 +76,8 @@ impl Metrics {
             webhook_deliveries: Family::default(),
             fetched_bytes: Counter::default(),
             blob_errors: Counter::default(),
+            content_chunks: Default::default(),
+            content_cache_bytes: Gauge::default(),
             queue_depth: Gauge::default(),
             oldest_job_age: Gauge::default(),
             review_backlog: Gauge::default(),
@@ -139,6 +145,22 @@ impl Metrics {
             "Errors of the blob store seen by requests and jobs",
             m.blob_errors.clone(),
         );
+        let chunks = Family::<Labels, Counter>::default();
+        let content_chunks = ["memory", "store"].map(|from| {
+            chunks
+                .get_or_create(&vec![("from", from.to_owned())])
+                .clone()
+        });
+        registry.register(
+            "assetlib_content_chunks",
+            "Chunks of a local store's blobs sent in content answers, by where they came from: memory (the content cache) or store (read from disk)",
+            chunks,
+        );
+        registry.register(
+            "assetlib_content_cache_bytes",
+            "Bytes of blobs this node holds in memory for content answers",
+            m.content_cache_bytes.clone(),
+        );
         registry.register(
             "assetlib_job_queue_depth",
             "Processing jobs waiting or running (all nodes)",
@@ -184,7 +206,11 @@ impl Metrics {
             "Idle connections of this node's database pools",
             m.db_idle_connections.clone(),
         );
-        Self { registry, ..m }
+        Self {
+            registry,
+            content_chunks,
+            ..m
+        }
     }
 
     /// The process's figures as read now (left as they were when one cannot be read).
@@ -260,6 +286,11 @@ impl Metrics {
                 ("status", status.to_owned()),
             ])
             .observe(took.as_secs_f64());
+    }
+
+    /// A chunk of a content answer, sent from memory (`true`) or read from the store.
+    pub fn content_chunk(&self, from_memory: bool) {
+        self.content_chunks[usize::from(!from_memory)].inc();
     }
 
     pub fn webhook(&self, outcome: &'static str) {

@@ -83,8 +83,12 @@ impl AppState {
         lookup: Arc<dyn NameLookup>,
         addr: SocketAddr,
     ) -> anyhow::Result<Self> {
-        let blobs = blob::open_with(&config.blob_url, config.blob_retry)
-            .context("opening the blob store")?;
+        let options = blob::StoreOptions {
+            retry: config.blob_retry,
+            content_cache_bytes: config.content_cache_bytes,
+        };
+        let blobs =
+            blob::open_with(&config.blob_url, &options).context("opening the blob store")?;
         if config.presign_content && !blobs.signs_urls() {
             bail!("--presign-content needs a blob store that signs URLs (--blob-url s3://…)");
         }

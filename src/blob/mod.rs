@@ -1,6 +1,7 @@
 //! Content-addressed blob storage. One `BlobStore` port; one adapter over the `object_store`
 //! crate, so the local directory and S3-compatible stores share a single code path.
 
+mod content_cache;
 mod local_read;
 mod object;
 
@@ -12,6 +13,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
+pub use content_cache::ContentCache;
 pub use object::ObjectBlobStore;
 
 /// Errors of the blob store.
@@ -192,15 +194,31 @@ pub trait BlobStore: Send + Sync {
 /// Opens the blob store named by `url` (`file:///path`, `file://relative/path` or
 /// `s3://BUCKET`), retrying a failing S3 request for the default time.
 pub fn open(url: &str) -> Result<Arc<dyn BlobStore>, BlobError> {
-    open_with(
-        url,
-        std::time::Duration::from_secs(crate::config::defaults::BLOB_RETRY_SECS),
-    )
+    open_with(url, &StoreOptions::default())
 }
 
-/// As `open`, retrying a failing S3 request (with backoff) for at most `retry`.
-pub fn open_with(url: &str, retry: std::time::Duration) -> Result<Arc<dyn BlobStore>, BlobError> {
-    Ok(Arc::new(ObjectBlobStore::open_with(url, retry)?))
+/// How a store is opened beyond its URL.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// How long a failing S3 request is retried (with backoff).
+    pub retry: std::time::Duration,
+    /// Bytes of a local store's blobs kept in memory for content answers (0: none).
+    pub content_cache_bytes: u64,
+}
+
+impl Default for StoreOptions {
+    /// The default retry, and no content cache (tools that only copy or check blobs).
+    fn default() -> Self {
+        Self {
+            retry: std::time::Duration::from_secs(crate::config::defaults::BLOB_RETRY_SECS),
+            content_cache_bytes: 0,
+        }
+    }
+}
+
+/// As `open`, with `options`.
+pub fn open_with(url: &str, options: &StoreOptions) -> Result<Arc<dyn BlobStore>, BlobError> {
+    Ok(Arc::new(ObjectBlobStore::open_with(url, options)?))
 }
 
 /// `sha256/ab/cd/<hex>`: the object key of a content hash.

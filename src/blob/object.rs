@@ -13,8 +13,8 @@ use object_store::{Attribute, Attributes, ObjectStore, ObjectStoreExt, PutMode, 
 use tokio::io::AsyncWriteExt;
 
 use super::{
-    BlobError, BlobInfo, BlobStore, LocalBlob, PutOutcome, is_sha256_hex, object_key, preview_key,
-    upload_part_key,
+    BlobError, BlobInfo, BlobStore, ContentCache, LocalBlob, PutOutcome, StoreOptions,
+    is_sha256_hex, object_key, preview_key, upload_part_key,
 };
 
 /// Upload part size for large blobs.
@@ -30,6 +30,8 @@ pub struct ObjectBlobStore {
     signer: Option<Arc<dyn Signer>>,
     /// The directory behind a `file://` store, whose files can be read in place.
     local_root: Option<std::path::PathBuf>,
+    /// Chunks of a local store's blobs kept for content answers (`content_cache.rs`).
+    content_cache: Arc<ContentCache>,
 }
 
 impl ObjectBlobStore {
@@ -62,14 +64,16 @@ impl ObjectBlobStore {
             store,
             signer: None,
             local_root: None,
+            content_cache: Arc::new(ContentCache::new(0)),
         }
     }
 
-    /// `file://PATH`: a local directory (created if missing); `s3://BUCKET`: an S3-compatible
-    /// store, whose failing requests are retried with backoff for at most `retry` (the
+    /// `file://PATH`: a local directory (created if missing), whose content answers keep up to
+    /// `options.content_cache_bytes` of chunks in memory; `s3://BUCKET`: an S3-compatible store,
+    /// whose failing requests are retried with backoff for at most `options.retry` (the
     /// `object_store` default, three minutes, would hold an upload that long when the store is
     /// down).
-    pub fn open_with(url: &str, retry: std::time::Duration) -> Result<Self, BlobError> {
+    pub fn open_with(url: &str, options: &StoreOptions) -> Result<Self, BlobError> {
         if let Some(path) = url.strip_prefix("file://") {
             std::fs::create_dir_all(path)?;
             let store = LocalFileSystem::new_with_prefix(path)?.with_automatic_cleanup(true);
@@ -77,6 +81,7 @@ impl ObjectBlobStore {
                 store: Arc::new(store),
                 signer: None,
                 local_root: Some(std::fs::canonicalize(path)?),
+                content_cache: Arc::new(ContentCache::new(options.content_cache_bytes)),
             });
         }
         if url.starts_with("s3://") {
@@ -87,13 +92,14 @@ impl ObjectBlobStore {
                 url::Url::parse(url).map_err(|e| BlobError::InvalidUrl(format!("'{url}': {e}")))?;
             let store = object_store::aws::AmazonS3Builder::from_env()
                 .with_url(parsed.as_str())
-                .with_retry(retry_budget(retry))
+                .with_retry(retry_budget(options.retry))
                 .build()?;
             let store = Arc::new(store);
             return Ok(Self {
                 store: Arc::clone(&store) as Arc<dyn ObjectStore>,
                 signer: Some(store),
                 local_root: None,
+                content_cache: Arc::new(ContentCache::new(0)),
             });
         }
         Err(BlobError::InvalidUrl(format!(
@@ -309,7 +315,13 @@ impl BlobStore for ObjectBlobStore {
             if !is_sha256_hex(sha256) {
                 return Err(BlobError::NotFound(sha256.to_owned()));
             }
-            return super::local_read::stream(root.join(object_key(sha256)), sha256, range).await;
+            return super::local_read::stream(
+                root.join(object_key(sha256)),
+                sha256,
+                range,
+                Arc::clone(&self.content_cache),
+            )
+            .await;
         }
         let options = object_store::GetOptions {
             range: range.map(object_store::GetRange::Bounded),

@@ -30,6 +30,8 @@ pub const MAX_OPEN_UPLOADS: u64 = 100;
 pub const MAX_QUEUED_JOBS: u64 = 2000;
 /// Enough for the largest image the rules admit (6000×6000 RGBA, 144 MB) alongside others.
 pub const DECODE_BUDGET_MIB: u64 = 512;
+/// MiB of a local blob store's bytes kept in memory for content answers.
+pub const CONTENT_CACHE_MIB: u64 = 256;
 /// Client connections (see `HttpConfig`).
 pub const HEADER_READ_TIMEOUT_SECS: u64 = 10;
 /// Longer than the 60 s idle timeout of common load balancers, so that they close first.

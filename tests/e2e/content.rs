@@ -85,3 +85,90 @@ async fn content_answers_are_not_sniffed_and_documents_are_sandboxed_attachments
         }
     }
 }
+
+/// The node keeps recently sent bytes in memory (`--content-cache-mib`); the asset's row is
+/// still read on every request, so once it is deleted neither its owner's route nor a signed
+/// URL made before sends the bytes it holds, and another tenant never gets them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_bytes_are_not_sent_for_a_deleted_asset_or_to_another_tenant() {
+    let app = spawn_app().await;
+    let origin = Origin::start().await;
+    let key = app.create_key("owner").await;
+    let other = app.create_key("other").await;
+    let bytes = media::png(1200, 900);
+    let id = active(&app, &origin, &key, "Image", "held.png", bytes.clone()).await;
+    let state = app.server.as_ref().expect("running").state();
+    let asset = state
+        .repo
+        .get_asset_any_tenant(&AssetId::parse(&id).expect("an id"))
+        .await
+        .expect("read")
+        .expect("the asset");
+    let signed = state.delivery.content_url(&asset).await.expect("signed");
+    let owner = format!("{}/v1/assets/{id}/content", app.base);
+    let read = |url: String, bearer: Option<String>| {
+        let mut req = app.client.get(url);
+        if let Some(bearer) = bearer {
+            req = req.bearer_auth(bearer);
+        }
+        async move {
+            let resp = req.send().await.expect("sent");
+            (resp.status(), resp.bytes().await.expect("body"))
+        }
+    };
+    // Twice each: the second answer comes from what the first left in memory.
+    let from_memory = || async {
+        let scrape = app
+            .client
+            .get(format!("{}/metrics", app.base))
+            .bearer_auth(&app.admin_key)
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        chunks_from_memory(&scrape)
+    };
+    let before = from_memory().await;
+    for _ in 0..2 {
+        let (status, body) = read(owner.clone(), Some(key.clone())).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body.as_ref(), &bytes[..]);
+        let (status, body) = read(signed.clone(), None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body.as_ref(), &bytes[..]);
+    }
+    assert!(
+        from_memory().await >= before + 2,
+        "the second answers were sent from memory"
+    );
+    let (status, _) = read(owner.clone(), Some(other.clone())).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another tenant");
+    let (status, _) = app.delete(&key, &format!("/v1/assets/{id}")).await;
+    assert!(status.is_success(), "{status}");
+    let (status, _) = read(owner, Some(key)).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "the owner's route after the delete"
+    );
+    let (status, body) = read(signed, None).await;
+    assert!(
+        status.is_client_error(),
+        "a signed URL after the delete: {status}"
+    );
+    assert!(
+        body.len() < bytes.len() / 2,
+        "a signed URL after the delete sent the bytes"
+    );
+}
+
+/// `assetlib_content_chunks_total{from="memory"}` in a scrape.
+fn chunks_from_memory(scrape: &str) -> u64 {
+    scrape
+        .lines()
+        .find_map(|line| line.strip_prefix("assetlib_content_chunks_total{from=\"memory\"} "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}

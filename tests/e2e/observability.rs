@@ -153,6 +153,7 @@ async fn metrics_and_json_logs_follow_each_request_and_its_job() {
         "assetlib_job_queue_depth 0",
         "assetlib_job_queue_oldest_age_seconds ",
         "assetlib_db_connections ",
+        "assetlib_content_cache_bytes ",
         "# EOF",
     ] {
         assert!(text.contains(wanted), "{wanted} in\n{text}");
