@@ -54,7 +54,12 @@ impl Config {
         }
         rows.push(("data dir", self.data_dir.display().to_string()));
         rows.push(("database", redact_url(&self.database_url)));
-        rows.push(("blobs", redact_url(&self.blob_url)));
+        let mut blobs = redact_url(&self.blob_url);
+        if self.blob_url.starts_with("file://") && self.content_cache_bytes > 0 {
+            let mib = self.content_cache_bytes / (1024 * 1024);
+            blobs.push_str(&format!(" (up to {mib} MiB held in memory for content)"));
+        }
+        rows.push(("blobs", blobs));
         rows.push((
             "workers",
             match self.jobs.workers {
@@ -144,6 +149,21 @@ mod tests {
             // Every value starts in the same column.
             assert_eq!(line.find(value), Some(13), "{line}");
         }
+    }
+
+    #[test]
+    fn a_local_store_says_how_much_content_it_holds_in_memory() {
+        let mut config = Config::for_data_dir("./data");
+        config.blob_url = "file://./data/blobs".into();
+        let bound: SocketAddr = "127.0.0.1:8080".parse().expect("addr");
+        let shown = config.summary(bound, AdminKeyState::Existing);
+        assert!(
+            shown.contains("file://./data/blobs (up to 256 MiB held in memory for content)"),
+            "{shown}"
+        );
+        config.content_cache_bytes = 0;
+        let shown = config.summary(bound, AdminKeyState::Existing);
+        assert!(shown.contains("file://./data/blobs\n"), "{shown}");
     }
 
     #[test]
