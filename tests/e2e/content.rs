@@ -6,11 +6,24 @@ use assetlib::domain::AssetId;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
-use crate::common::{Origin, media, spawn_app};
+use crate::common::{Origin, TestApp, media, spawn_app};
 use crate::resolve::active;
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The owner's content route of asset `id` and a signed URL of it.
+async fn content_urls(app: &TestApp, id: &str) -> (String, String) {
+    let state = app.server.as_ref().expect("running").state();
+    let asset = state
+        .repo
+        .get_asset_any_tenant(&AssetId::parse(id).expect("an id"))
+        .await
+        .expect("read")
+        .expect("the asset");
+    let signed = state.delivery.content_url(&asset).await.expect("signed");
+    (format!("{}/v1/assets/{id}/content", app.base), signed)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -26,15 +39,7 @@ async fn content_answers_are_not_sniffed_and_documents_are_sandboxed_attachments
     ];
     for (asset_type, name, bytes, content_type, attachment) in cases {
         let id = active(&app, &origin, &key, asset_type, name, bytes.clone()).await;
-        let state = app.server.as_ref().expect("running").state();
-        let asset = state
-            .repo
-            .get_asset_any_tenant(&AssetId::parse(&id).expect("an id"))
-            .await
-            .expect("read")
-            .expect("the asset");
-        let signed = state.delivery.content_url(&asset).await.expect("signed");
-        let owner = format!("{}/v1/assets/{id}/content", app.base);
+        let (owner, signed) = content_urls(&app, &id).await;
         for (url, bearer) in [(owner, true), (signed, false)] {
             for range in [None, Some("bytes=0-9")] {
                 let mut req = app.client.get(&url);
@@ -97,15 +102,7 @@ async fn held_bytes_are_not_sent_for_a_deleted_asset_or_to_another_tenant() {
     let other = app.create_key("other").await;
     let bytes = media::png(1200, 900);
     let id = active(&app, &origin, &key, "Image", "held.png", bytes.clone()).await;
-    let state = app.server.as_ref().expect("running").state();
-    let asset = state
-        .repo
-        .get_asset_any_tenant(&AssetId::parse(&id).expect("an id"))
-        .await
-        .expect("read")
-        .expect("the asset");
-    let signed = state.delivery.content_url(&asset).await.expect("signed");
-    let owner = format!("{}/v1/assets/{id}/content", app.base);
+    let (owner, signed) = content_urls(&app, &id).await;
     let read = |url: String, bearer: Option<String>| {
         let mut req = app.client.get(url);
         if let Some(bearer) = bearer {
