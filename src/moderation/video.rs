@@ -229,20 +229,129 @@ fn frame_rgb(frame: &impl YUVSource) -> Option<RgbImage> {
     RgbImage::from_raw(w as u32, h as u32, buf)
 }
 
-/// I420 → RGB (BT.601).
+/// I420 → RGB (BT.601). A row whose planes hold all of it is converted from slices taken once
+/// (no bounds check per pixel); a short plane (a malformed frame) leaves its missing samples at
+/// black luma and neutral chroma.
 fn write_rgb(frame: &impl YUVSource, out: &mut [u8]) {
     let (w, h) = frame.dimensions();
     let (sy, su, sv) = frame.strides();
     let (y, u, v) = (frame.y(), frame.u(), frame.v());
-    for row in 0..h {
-        for col in 0..w {
-            let yy = f32::from(y.get(row * sy + col).copied().unwrap_or(0));
-            let uu = f32::from(u.get((row / 2) * su + col / 2).copied().unwrap_or(128)) - 128.0;
-            let vv = f32::from(v.get((row / 2) * sv + col / 2).copied().unwrap_or(128)) - 128.0;
-            let at = (row * w + col) * 3;
-            out[at] = (yy + 1.402 * vv).clamp(0.0, 255.0) as u8;
-            out[at + 1] = (yy - 0.344 * uu - 0.714 * vv).clamp(0.0, 255.0) as u8;
-            out[at + 2] = (yy + 1.772 * uu).clamp(0.0, 255.0) as u8;
+    if w == 0 {
+        return;
+    }
+    let half = w.div_ceil(2);
+    for (row, out) in out.chunks_exact_mut(w * 3).take(h).enumerate() {
+        let planes = (
+            y.get(row * sy..row * sy + w),
+            u.get((row / 2) * su..(row / 2) * su + half),
+            v.get((row / 2) * sv..(row / 2) * sv + half),
+        );
+        if let (Some(y), Some(u), Some(v)) = planes {
+            for (col, (px, &yy)) in out.chunks_exact_mut(3).zip(y).enumerate() {
+                rgb_pixel(px, yy, u[col / 2], v[col / 2]);
+            }
+        } else {
+            for (col, px) in out.chunks_exact_mut(3).enumerate() {
+                let yy = y.get(row * sy + col).copied().unwrap_or(0);
+                let uu = u.get((row / 2) * su + col / 2).copied().unwrap_or(128);
+                let vv = v.get((row / 2) * sv + col / 2).copied().unwrap_or(128);
+                rgb_pixel(px, yy, uu, vv);
+            }
+        }
+    }
+}
+
+/// One pixel's RGB from its luma and chroma samples.
+#[inline(always)]
+fn rgb_pixel(px: &mut [u8], y: u8, u: u8, v: u8) {
+    let yy = f32::from(y);
+    let uu = f32::from(u) - 128.0;
+    let vv = f32::from(v) - 128.0;
+    px[0] = (yy + 1.402 * vv).clamp(0.0, 255.0) as u8;
+    px[1] = (yy - 0.344 * uu - 0.714 * vv).clamp(0.0, 255.0) as u8;
+    px[2] = (yy + 1.772 * uu).clamp(0.0, 255.0) as u8;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Planes of any length, with their strides.
+    struct Planes {
+        size: (usize, usize),
+        strides: (usize, usize, usize),
+        y: Vec<u8>,
+        u: Vec<u8>,
+        v: Vec<u8>,
+    }
+
+    impl YUVSource for Planes {
+        fn dimensions(&self) -> (usize, usize) {
+            self.size
+        }
+        fn strides(&self) -> (usize, usize, usize) {
+            self.strides
+        }
+        fn y(&self) -> &[u8] {
+            &self.y
+        }
+        fn u(&self) -> &[u8] {
+            &self.u
+        }
+        fn v(&self) -> &[u8] {
+            &self.v
+        }
+    }
+
+    /// The conversion pixel by pixel, every sample looked up on its own (black luma and neutral
+    /// chroma where a plane is short).
+    fn reference(p: &Planes) -> Vec<u8> {
+        let (w, h) = p.size;
+        let (sy, su, sv) = p.strides;
+        let mut out = vec![0u8; w * h * 3];
+        for row in 0..h {
+            for col in 0..w {
+                let yy = f32::from(p.y.get(row * sy + col).copied().unwrap_or(0));
+                let uu =
+                    f32::from(p.u.get((row / 2) * su + col / 2).copied().unwrap_or(128)) - 128.0;
+                let vv =
+                    f32::from(p.v.get((row / 2) * sv + col / 2).copied().unwrap_or(128)) - 128.0;
+                let at = (row * w + col) * 3;
+                out[at] = (yy + 1.402 * vv).clamp(0.0, 255.0) as u8;
+                out[at + 1] = (yy - 0.344 * uu - 0.714 * vv).clamp(0.0, 255.0) as u8;
+                out[at + 2] = (yy + 1.772 * uu).clamp(0.0, 255.0) as u8;
+            }
+        }
+        out
+    }
+
+    fn planes(w: usize, h: usize, cut: usize) -> Planes {
+        let (sy, sc) = (w + 3, w.div_ceil(2) + 5);
+        let fill = |n: usize, k: usize| (0..n).map(|i| ((i * k + i / 7) % 256) as u8).collect();
+        let mut y: Vec<u8> = fill(sy * h, 31);
+        y.truncate(y.len().saturating_sub(cut));
+        Planes {
+            size: (w, h),
+            strides: (sy, sc, sc),
+            y,
+            u: fill(sc * h.div_ceil(2), 17),
+            v: fill(sc * h.div_ceil(2), 53),
+        }
+    }
+
+    #[test]
+    fn rows_convert_as_pixel_by_pixel_even_with_short_planes() {
+        for (w, h, cut) in [
+            (16, 8, 0),
+            (17, 9, 0),
+            (1, 1, 0),
+            (33, 5, 40),
+            (16, 8, 1000),
+        ] {
+            let p = planes(w, h, cut);
+            let mut out = vec![1u8; w * h * 3];
+            write_rgb(&p, &mut out);
+            assert_eq!(out, reference(&p), "{w}×{h}, luma {cut} bytes short");
         }
     }
 }

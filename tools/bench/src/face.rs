@@ -1,10 +1,14 @@
 //! Scenario 4: the face check on one core — the server's whole scan (decode, downscale, detect,
-//! preview) of each photograph of a set, and the detector alone on the working-size image.
+//! preview) of each photograph of a set, the detector alone on the working-size image, and the
+//! keyframe checks of 720p videos (`scan_video`: the first frame and up to four keyframes,
+//! decoded and checked; a held video's checked frames also encoded at full size).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use assetlib::moderation::{FaceDetector, scan_image};
+use std::path::Path;
+
+use assetlib::moderation::{FaceDetector, scan_image, scan_video};
 
 use crate::stats::{Row, Samples};
 
@@ -16,8 +20,14 @@ pub struct Photo {
 }
 
 /// Scans every photo `runs` times with `detector`; one row per group of photos (median and p99
-/// across every scan of the group) and one for the detector alone.
-pub fn run(photos: &[Photo], detector: &dyn FaceDetector, runs: usize) -> anyhow::Result<Vec<Row>> {
+/// across every scan of the group) and one for the detector alone; then each of `videos` (a
+/// file and what it shows) as many times.
+pub fn run(
+    photos: &[Photo],
+    videos: &[(PathBuf, &str)],
+    detector: &dyn FaceDetector,
+    runs: usize,
+) -> anyhow::Result<Vec<Row>> {
     let mut groups: Vec<(String, Samples, usize, usize)> = Vec::new();
     let mut detect = Samples::default();
     for photo in photos {
@@ -69,5 +79,43 @@ pub fn run(photos: &[Photo], detector: &dyn FaceDetector, runs: usize) -> anyhow
         )
         .with_note(name.to_owned()),
     );
+    for (video, what) in videos {
+        rows.push(video_row(video, what, detector, runs)?);
+    }
     Ok(rows)
+}
+
+/// `scan_video` of `video` `runs` times: wall time per scan, and the process's CPU time (every
+/// thread, the H.264 decoder's included) per scan.
+fn video_row(
+    video: &Path,
+    what: &str,
+    detector: &dyn FaceDetector,
+    runs: usize,
+) -> anyhow::Result<Row> {
+    let len = std::fs::metadata(video)?.len();
+    let mut samples = Samples::default();
+    let mut frames = 0;
+    let mut faces = 0;
+    let cpu_before = crate::cpu::seconds(std::process::id());
+    for _ in 0..runs {
+        let started = Instant::now();
+        let scan = scan_video(video, len, Some(detector)).map_err(anyhow::Error::msg)?;
+        samples.ok(started.elapsed());
+        frames = scan.frames.unwrap_or(0);
+        faces = scan.faces.len();
+    }
+    let cpu = (crate::cpu::seconds(std::process::id()) - cpu_before) / runs.max(1) as f64;
+    let name = video.file_name().map(|n| n.to_string_lossy().into_owned());
+    Ok(Row::new(
+        &format!("face-check scan, 720p video, {what}"),
+        "assetlib",
+        &samples,
+        None,
+    )
+    .with_note(format!(
+        "{}; {frames} frames decoded and checked, {faces} faces found; CPU {:.0} ms per scan (all threads)",
+        name.unwrap_or_default(),
+        cpu * 1000.0
+    )))
 }

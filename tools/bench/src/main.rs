@@ -96,8 +96,13 @@ async fn run(args: BenchArgs) -> anyhow::Result<()> {
             Scenario::Reads => reads::scenario(&args, &server, &mut summary).await?,
             Scenario::FaceCheck => {
                 let photos = media::photo_set(&work, args.photos.as_deref())?;
+                let videos = if args.smoke {
+                    vec![(media::small_video_mp4(&work)?, "colour bars")]
+                } else {
+                    media::face_check_videos(&work)?
+                };
                 let detector = assetlib::moderation::Mtcnn::embedded()?;
-                face::run(&photos, &detector, if args.smoke { 1 } else { 5 })?
+                face::run(&photos, &videos, &detector, if args.smoke { 1 } else { 5 })?
             }
             Scenario::Content => content::scenario(&args, &server, &work, &mut summary).await?,
         };

@@ -161,15 +161,8 @@ pub fn content_video(work: &Path) -> anyhow::Result<PathBuf> {
     }
     eprintln!("generating {} (once)…", path.display());
     let photo = image::open(enlarged(work, &fixtures()?[0], 1920, 1080)?)?.to_rgb8();
-    let mut rgb = image::imageops::resize(&photo, 1280, 720, image::imageops::FilterType::Triangle);
     // Film grain, so that 48 MB of keyframes fit in the server's 15 s.
-    let mut seed: u32 = 0x9E37_79B9;
-    for value in rgb.iter_mut() {
-        seed ^= seed << 13;
-        seed ^= seed >> 17;
-        seed ^= seed << 5;
-        *value = (i32::from(*value) + (seed % 25) as i32 - 12).clamp(0, 255) as u8;
-    }
+    let rgb = grainy_720p(&photo);
     let (w, h) = rgb.dimensions();
     let clip = |frames: u32| {
         let fps = frames.div_ceil(14).clamp(30, 60);
@@ -182,6 +175,44 @@ pub fn content_video(work: &Path) -> anyhow::Result<PathBuf> {
     let bytes = clip(frames.max(10))?;
     std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
+}
+
+/// 15 s 1280×720 30 fps H.264 MP4s for the face check, a keyframe every 2 s (8 in all), each
+/// frame a committed photo under film grain: the astronaut (a face), and the coffee cup (none).
+pub fn face_check_videos(work: &Path) -> anyhow::Result<Vec<(PathBuf, &'static str)>> {
+    let mut out = Vec::new();
+    for (name, what) in [("astronaut.png", "a face"), ("coffee.png", "no face")] {
+        let path = work.join(format!(
+            "video-720p-15s-{}.mp4",
+            name.trim_end_matches(".png")
+        ));
+        if !path.exists() {
+            eprintln!("generating {} (once)…", path.display());
+            let photo = fixtures()?
+                .into_iter()
+                .find(|p| p.file_name().is_some_and(|n| n == name))
+                .with_context(|| format!("no {name} among the committed photos"))?;
+            let rgb = grainy_720p(&image::open(photo)?.to_rgb8());
+            let clip = Clip::new(1280, 720, 30, 15).fast_start().keyframe_every(60);
+            std::fs::write(&path, clip.still(rgb.as_raw())?)
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        out.push((path, what));
+    }
+    Ok(out)
+}
+
+/// `photo` at 1280×720 under film grain (what keeps a still's keyframes as large as a camera's).
+fn grainy_720p(photo: &image::RgbImage) -> image::RgbImage {
+    let mut rgb = image::imageops::resize(photo, 1280, 720, image::imageops::FilterType::Triangle);
+    let mut seed: u32 = 0x9E37_79B9;
+    for value in rgb.iter_mut() {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        *value = (i32::from(*value) + (seed % 25) as i32 - 12).clamp(0, 255) as u8;
+    }
+    rgb
 }
 
 /// A 15 s 1280×720 30 fps H.264 MP4 of about 46 MB (noise keeps the bitrate up).
