@@ -1,6 +1,6 @@
 //! A node's cache of stored bytes for content answers: chunks of [`CHUNK_BYTES`] at aligned
 //! offsets, keyed by the blob's sha256 and the chunk's index, the least recently used dropped
-//! first once they exceed the budget (`--content-cache-mb`).
+//! first once they exceed the budget (`--content-cache-mib`).
 //!
 //! A blob is named by its content, so a chunk never goes stale: the asset's row is read (and
 //! its tenancy or signature checked) on every request as before; only the bytes come from here.
@@ -77,7 +77,7 @@ impl ContentCache {
     /// until the budget holds; a chunk larger than the whole budget is not kept.
     pub(super) fn put(&self, sha256: &[u8; 32], index: u64, chunk: Chunk) {
         let len = chunk.bytes.len() as u64;
-        if len > self.budget {
+        if self.budget == 0 || len > self.budget {
             return;
         }
         let mut inner = self.lock();
@@ -142,7 +142,7 @@ mod tests {
         cache.put(&a, 1, chunk(100, 2));
         cache.put(&b, 0, chunk(100, 3));
         assert_eq!(cache.bytes(), 300);
-        // a/0 used again: b/0 is now the one used longest ago after a/1.
+        // a/0 used again: a/1 is now the one used longest ago.
         assert!(cache.get(&a, 0).is_some());
         cache.put(&b, 1, chunk(100, 4));
         assert_eq!(cache.bytes(), 300);
