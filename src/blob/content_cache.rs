@@ -74,10 +74,12 @@ impl ContentCache {
     }
 
     /// Keeps `chunk` as chunk `index` of `sha256`, dropping the least recently used chunks
-    /// until the budget holds; a chunk larger than the whole budget is not kept.
+    /// until the budget holds. A chunk of a blob larger than a quarter of the budget is not
+    /// kept: one long video read from end to end would otherwise push out everything else and
+    /// be gone itself before it is read again.
     pub(super) fn put(&self, sha256: &[u8; 32], index: u64, chunk: Chunk) {
         let len = chunk.bytes.len() as u64;
-        if self.budget == 0 || len > self.budget {
+        if chunk.blob_len > self.budget / 4 {
             return;
         }
         let mut inner = self.lock();
@@ -130,7 +132,7 @@ mod tests {
     fn chunk(len: usize, fill: u8) -> Chunk {
         Chunk {
             bytes: Bytes::from(vec![fill; len]),
-            blob_len: 10 * CHUNK_BYTES,
+            blob_len: 75,
         }
     }
 
@@ -156,8 +158,12 @@ mod tests {
         // The same chunk again replaces it without counting it twice.
         cache.put(&b, 1, chunk(100, 5));
         assert_eq!(cache.bytes(), 300);
-        // Larger than the whole budget: not kept, nothing dropped.
-        cache.put(&b, 2, chunk(301, 6));
+        // Of a blob larger than a quarter of the budget: not kept, nothing dropped.
+        let big = Chunk {
+            bytes: Bytes::from(vec![6; 10]),
+            blob_len: 76,
+        };
+        cache.put(&b, 2, big);
         assert!(cache.get(&b, 2).is_none());
         assert_eq!(cache.bytes(), 300);
     }

@@ -261,8 +261,10 @@ mod tests {
     async fn small_and_large_bodies_and_ranges_read_exactly() {
         every_range_reads_exactly(&Arc::new(ContentCache::new(0))).await;
         every_range_reads_exactly(&Arc::new(ContentCache::new(64 << 20))).await;
-        // A cache smaller than the blob: some chunks from it, the others read again.
-        every_range_reads_exactly(&Arc::new(ContentCache::new(CHUNK_BYTES + 1))).await;
+        // A blob larger than a quarter of the cache: every chunk read from the file, none kept.
+        let small = Arc::new(ContentCache::new(4 * CHUNK_BYTES));
+        every_range_reads_exactly(&small).await;
+        assert_eq!(small.bytes(), 0);
     }
 
     #[tokio::test]
@@ -281,7 +283,7 @@ mod tests {
         let path = dir.path().join("blob");
         let content = vec![9u8; (CHUNK_BYTES + 10) as usize];
         std::fs::write(&path, &content).expect("write");
-        let cache = Arc::new(ContentCache::new(1 << 20));
+        let cache = Arc::new(ContentCache::new(4 << 20));
         assert_eq!(body(&path, None, &cache).await, content);
         assert_eq!(cache.bytes(), content.len() as u64);
         std::fs::remove_file(&path).expect("remove");
