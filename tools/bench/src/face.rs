@@ -3,10 +3,8 @@
 //! keyframe checks of 720p videos (`scan_video`: the first frame and up to four keyframes,
 //! decoded and checked; a held video's checked frames also encoded at full size).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-use std::path::Path;
 
 use assetlib::moderation::{FaceDetector, scan_image, scan_video};
 
