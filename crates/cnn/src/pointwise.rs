@@ -2,8 +2,8 @@
 //! convolutions; every MTCNN convolution, one kernel row at a time — `conv.rs`): many rows
 //! (pixels), few columns (channels). A general matrix product copies ("packs") all of `a`
 //! on every call, which costs as much as the product itself when `w` has 16–64 columns; this
-//! kernel reads `a` in place, four pixels by sixteen channels at a time, compiled once for
-//! AVX2 + FMA (chosen at run time) and once for any x86-64 or other CPU.
+//! kernel reads `a` in place, sixteen channels at a time — six pixels at once with AVX2 + FMA
+//! (chosen at run time), four in the portable kernel for any other CPU.
 
 /// Pixels and channels of one block of the product.
 const ROWS: usize = 4;
