@@ -96,6 +96,7 @@ impl Conv {
                     *cell = v;
                 }
             }
+            self.fill_biases(&mut acc);
             self.image(&image, [h, w], [oh, ow], &mut acc);
             for o in 0..self.m {
                 out.extend(acc[o..].iter().step_by(self.lanes));
@@ -111,27 +112,55 @@ impl Conv {
         };
         let (oh, ow) = self.output_size(c, h, w, x.shape())?;
         let (m, lanes) = (self.m, self.lanes);
+        if lanes == m {
+            // Summed in place: the output starts as the biases (one pass, no zeroing first).
+            let mut out = self.biases(n * oh * ow);
+            for (image, out) in x
+                .data()
+                .chunks_exact(h * w * c)
+                .zip(out.chunks_exact_mut(oh * ow * m))
+            {
+                self.image(image, [h, w], [oh, ow], out);
+            }
+            return Tensor::new(&[n, oh, ow, m], out);
+        }
         let mut out = vec![0f32; n * oh * ow * m];
-        let mut acc = if lanes == m {
-            Vec::new()
-        } else {
-            vec![0f32; oh * ow * lanes]
-        };
+        let mut acc = self.biases(oh * ow);
         for (image, out) in x
             .data()
             .chunks_exact(h * w * c)
             .zip(out.chunks_exact_mut(oh * ow * m))
         {
-            if lanes == m {
-                self.image(image, [h, w], [oh, ow], out);
-            } else {
-                self.image(image, [h, w], [oh, ow], &mut acc);
-                for (pixel, padded) in out.chunks_exact_mut(m).zip(acc.chunks_exact(lanes)) {
-                    pixel.copy_from_slice(&padded[..m]);
+            self.fill_biases(&mut acc);
+            self.image(image, [h, w], [oh, ow], &mut acc);
+            unpad(&acc, lanes, m, out);
+        }
+        Tensor::new(&[n, oh, ow, m], out)
+    }
+
+    /// Sets each pixel of `acc` (`lanes` values a pixel) to the biases.
+    fn fill_biases(&self, acc: &mut [f32]) {
+        // In blocks of `LANES` (a size known here, so each copy is a few vector moves).
+        for (block, bias) in acc
+            .chunks_exact_mut(LANES)
+            .zip(self.bias.chunks_exact(LANES).cycle())
+        {
+            block.copy_from_slice(bias);
+        }
+    }
+
+    /// `pixels` × `lanes` values: each pixel's biases.
+    fn biases(&self, pixels: usize) -> Vec<f32> {
+        let mut out = Vec::with_capacity(pixels * self.lanes);
+        for _ in 0..pixels {
+            for block in self.bias.chunks_exact(LANES) {
+                // A slice of a length known here: a few vector moves, not a call.
+                if let Ok(block) = <&[f32; LANES]>::try_from(block) {
+                    out.extend_from_slice(block);
                 }
             }
         }
-        Tensor::new(&[n, oh, ow, m], out)
+        out
     }
 
     /// The output's height and width for an input of `c` channels, `h`×`w`.
@@ -153,18 +182,12 @@ impl Conv {
         Ok(((h - kh) / sh + 1, (w - kw) / sw + 1))
     }
 
-    /// One channels-last image `[h, w, c]` into `acc` `[oh, ow, lanes]`.
+    /// One channels-last image `[h, w, c]` added into `acc` `[oh, ow, lanes]` (which holds
+    /// the biases).
     fn image(&self, image: &[f32], [_, w]: [usize; 2], [_, ow]: [usize; 2], acc: &mut [f32]) {
         let (c, lanes) = (self.c, self.lanes);
         let [sh, sw] = self.strides;
         let k = self.kw * c;
-        // In blocks of `LANES` (a size known here, so each copy is a few vector moves).
-        for (block, bias) in acc
-            .chunks_exact_mut(LANES)
-            .zip(self.bias.chunks_exact(LANES).cycle())
-        {
-            block.copy_from_slice(bias);
-        }
         for (oy, row) in acc.chunks_exact_mut(ow * lanes).enumerate() {
             for (ky, weights) in self.packed.chunks_exact(k * lanes).enumerate() {
                 let start = (oy * sh + ky) * w * c;
@@ -180,6 +203,32 @@ impl Conv {
                         *v = v.min(0.0) * s + v.max(0.0);
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Each pixel's first `m` of `lanes` values of `acc`, into `out` (`m` a pixel). The usual
+/// widths are copied at a length known at compile time: a call to copy 8 or 40 bytes, once a
+/// pixel, costs more than the copy.
+fn unpad(acc: &[f32], lanes: usize, m: usize, out: &mut [f32]) {
+    fn fixed<const M: usize>(acc: &[f32], lanes: usize, out: &mut [f32]) {
+        for (pixel, padded) in out.chunks_exact_mut(M).zip(acc.chunks_exact(lanes)) {
+            if let (Ok(pixel), Some(Ok(values))) = (
+                <&mut [f32; M]>::try_from(pixel),
+                padded.get(..M).map(<&[f32; M]>::try_from),
+            ) {
+                *pixel = *values;
+            }
+        }
+    }
+    match m {
+        2 => fixed::<2>(acc, lanes, out),
+        4 => fixed::<4>(acc, lanes, out),
+        10 => fixed::<10>(acc, lanes, out),
+        _ => {
+            for (pixel, padded) in out.chunks_exact_mut(m).zip(acc.chunks_exact(lanes)) {
+                pixel.copy_from_slice(&padded[..m]);
             }
         }
     }
@@ -250,8 +299,8 @@ mod tests {
 
     #[test]
     fn every_shape_and_stride_gives_the_definition() {
-        // MTCNN's shapes (3 → 10, 10 → 16, 16 → 32, 28 → 48, 2×2 kernels, 1×1 heads) and odd
-        // sizes that leave partial blocks of pixels and of channels.
+        // MTCNN's shapes (3 → 10, 10 → 16, 16 → 32, 28 → 48, 2×2 kernels, 1×1 heads of 2 and
+        // 4) and odd sizes that leave partial blocks of pixels and of channels.
         let cases = [
             (2, 3, 13, 11, 10, 3, [1, 1]),
             (1, 10, 9, 17, 16, 3, [1, 1]),
@@ -259,6 +308,7 @@ mod tests {
             (3, 28, 6, 6, 48, 3, [1, 1]),
             (2, 48, 4, 4, 64, 2, [1, 1]),
             (1, 32, 5, 7, 2, 1, [1, 1]),
+            (2, 32, 5, 6, 4, 1, [1, 1]),
             (1, 5, 11, 12, 20, 3, [2, 2]),
             (1, 4, 9, 10, 7, 2, [2, 3]),
         ];
