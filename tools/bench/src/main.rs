@@ -101,8 +101,10 @@ async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 } else {
                     media::face_check_videos(&work)?
                 };
-                let detector = assetlib::moderation::Mtcnn::embedded()?;
-                face::run(&photos, &videos, &detector, if args.smoke { 1 } else { 5 })?
+                let one_core = assetlib::moderation::Mtcnn::embedded()?.on_one_thread();
+                let lent = assetlib::moderation::Mtcnn::embedded()?;
+                let runs = if args.smoke { 1 } else { 5 };
+                face::run(&photos, &videos, &one_core, Some(&lent), runs)?
             }
             Scenario::Content => content::scenario(&args, &server, &work, &mut summary).await?,
         };

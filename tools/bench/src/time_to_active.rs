@@ -69,14 +69,15 @@ pub async fn scenario(
         }
     };
     let node = Node::start(server, None, &args.server_args)?;
-    let mut rows = node.note_rss(run(&node.importer()?, &origin, files, &plan).await);
+    let mut rows =
+        node.note_rss(run(&node.importer()?, &origin, files, &plan, Some(node.pid())).await);
     drop(node);
     if let Some(peer) = args.peer()? {
         let peer_plan = Plan {
             open_loop: None,
             ..plan
         };
-        let theirs = run(&peer, &origin, files, &peer_plan).await;
+        let theirs = run(&peer, &origin, files, &peer_plan, None).await;
         compare(&rows, &theirs, peer.name(), summary);
         rows.extend(theirs);
     }
@@ -111,10 +112,36 @@ fn compare(ours: &[Row], theirs: &[Row], peer: &str, summary: &mut Vec<String>) 
     }
 }
 
-pub async fn run(imp: &Importer, origin: &Origin, files: &[String], plan: &Plan) -> Vec<Row> {
+/// Adds to `row`'s note the CPU time `server` (with every process below it) used since
+/// `before` (its CPU seconds then), per import of the row.
+fn with_cpu(row: Row, server: Option<u32>, before: f64) -> Row {
+    let Some(pid) = server else {
+        return row;
+    };
+    let per_import = (crate::cpu::seconds(pid) - before) / row.count.max(1) as f64;
+    let note = format!(
+        "{}{}server CPU {:.1} ms per import",
+        row.note,
+        if row.note.is_empty() { "" } else { "; " },
+        per_import * 1000.0
+    );
+    row.with_note(note)
+}
+
+/// The three phases against `imp`; with `server` (its process id), each row notes the server's
+/// CPU time per import.
+pub async fn run(
+    imp: &Importer,
+    origin: &Origin,
+    files: &[String],
+    plan: &Plan,
+    server: Option<u32>,
+) -> Vec<Row> {
     let name = imp.name();
     let mut rows = Vec::new();
+    let cpu = || server.map_or(0.0, crate::cpu::seconds);
 
+    let before = cpu();
     let mut seq = Samples::default();
     for _ in 0..plan.sequential {
         match imp.import(&next_url(origin, files), "Image").await {
@@ -122,19 +149,29 @@ pub async fn run(imp: &Importer, origin: &Origin, files: &[String], plan: &Plan)
             Err(e) => seq.error(e),
         }
     }
-    rows.push(Row::new("time-to-active sequential", name, &seq, None));
+    rows.push(with_cpu(
+        Row::new("time-to-active sequential", name, &seq, None),
+        server,
+        before,
+    ));
 
+    let before = cpu();
     let (conc, wall) = concurrent(imp, origin, files, plan.concurrency, plan.concurrent_for).await;
-    rows.push(Row::new(
-        &format!("time-to-active {}-way", plan.concurrency),
-        name,
-        &conc,
-        Some(wall),
+    rows.push(with_cpu(
+        Row::new(
+            &format!("time-to-active {}-way", plan.concurrency),
+            name,
+            &conc,
+            Some(wall),
+        ),
+        server,
+        before,
     ));
 
     if let Some((rate, length)) = plan.open_loop {
+        let before = cpu();
         let (open, wall) = open_loop(imp, origin, files, rate, length).await;
-        rows.push(
+        rows.push(with_cpu(
             Row::new(
                 &format!("time-to-active open-loop {rate}/s"),
                 name,
@@ -142,7 +179,9 @@ pub async fn run(imp: &Importer, origin: &Origin, files: &[String], plan: &Plan)
                 Some(wall),
             )
             .with_note(format!("{} s offered", length.as_secs())),
-        );
+            server,
+            before,
+        ));
     }
     rows
 }
