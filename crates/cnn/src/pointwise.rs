@@ -138,17 +138,7 @@ unsafe fn product_avx512(
         }
         c0 += if wide { 2 * COLS } else { COLS };
     }
-    if whole_cols < n {
-        for q in 0..rows {
-            tail(
-                &a[q * lda..q * lda + k],
-                w,
-                n,
-                whole_cols,
-                &mut out[q * n..(q + 1) * n],
-            );
-        }
-    }
+    last_columns(rows, k, lda, n, whole_cols, a, w, out);
 }
 
 /// `R` pixels (rows of `a` `lda` apart) by `16 · V` channels (of `w`, rows `n` apart), added
@@ -242,17 +232,7 @@ unsafe fn product_avx2(
             }
         }
     }
-    if whole_cols < n {
-        for q in 0..rows {
-            tail(
-                &a[q * lda..q * lda + k],
-                w,
-                n,
-                whole_cols,
-                &mut out[q * n..(q + 1) * n],
-            );
-        }
-    }
+    last_columns(rows, k, lda, n, whole_cols, a, w, out);
 }
 
 /// `R` pixels (rows of `a` `lda` apart) by sixteen channels (of `w`, rows `n` apart), added
@@ -347,6 +327,32 @@ fn kernel(rows: usize, k: usize, lda: usize, n: usize, a: &[f32], w: &[f32], out
             0,
             &mut out[q * n..(q + 1) * n],
         );
+    }
+}
+
+/// Columns `from..n` of every row (those past the vector kernels' last whole block).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn last_columns(
+    rows: usize,
+    k: usize,
+    lda: usize,
+    n: usize,
+    from: usize,
+    a: &[f32],
+    w: &[f32],
+    out: &mut [f32],
+) {
+    if from < n {
+        for q in 0..rows {
+            tail(
+                &a[q * lda..q * lda + k],
+                w,
+                n,
+                from,
+                &mut out[q * n..(q + 1) * n],
+            );
+        }
     }
 }
 
