@@ -168,9 +168,11 @@ fn plan_jpeg(path: &Path, side: u32) -> Result<DecodePlan, DecodeError> {
     let scale = jpeg_scale(width, height, side);
     let samples = u64::from(info.pixel_format.pixel_bytes() as u32);
     let scaled = u64::from(width.div_ceil(scale)) * u64::from(height.div_ceil(scale)) * samples;
-    // The scaled component planes and the interleaved output; a progressive JPEG also keeps
-    // every coefficient of the full image (two bytes a sample) until its last scan.
-    let mut bytes = scaled.saturating_mul(2);
+    // The file (read whole), the scaled component planes and the interleaved output; a
+    // progressive JPEG also keeps every coefficient of the full image (two bytes a sample)
+    // until its last scan.
+    let file_len = std::fs::metadata(path).map_or(0, |m| m.len());
+    let mut bytes = scaled.saturating_mul(2).saturating_add(file_len);
     if is_progressive_jpeg(path) {
         let full = u64::from(width) * u64::from(height) * samples;
         bytes = bytes.saturating_add(full.saturating_mul(2));
@@ -183,9 +185,39 @@ fn plan_jpeg(path: &Path, side: u32) -> Result<DecodePlan, DecodeError> {
     })
 }
 
+/// A JPEG at 1/`scale`: by libjpeg-turbo on this thread (`jpeg.rs`) when it decodes the file
+/// without a complaint, else by `jpeg-decoder`, whose verdict (pixels, unreadable or
+/// unsupported) stands.
 fn decode_jpeg(path: &Path, plan: &DecodePlan, scale: u32) -> Result<DynamicImage, DecodeError> {
-    let file = File::open(path).map_err(|e| DecodeError::Unreadable(e.to_string()))?;
-    let mut decoder = jpeg_decoder::Decoder::new(BufReader::new(file));
+    let bytes = std::fs::read(path).map_err(|e| DecodeError::Unreadable(e.to_string()))?;
+    match super::jpeg::decode_scaled(&bytes, scale, plan.bytes.saturating_add(DECODER_MARGIN)) {
+        Ok(px) => {
+            let wrong =
+                || DecodeError::Unreadable("the decoded JPEG has the wrong size".to_owned());
+            Ok(if px.channels == 1 {
+                DynamicImage::ImageLuma8(
+                    image::GrayImage::from_raw(px.width, px.height, px.data).ok_or_else(wrong)?,
+                )
+            } else {
+                DynamicImage::ImageRgb8(
+                    image::RgbImage::from_raw(px.width, px.height, px.data).ok_or_else(wrong)?,
+                )
+            })
+        }
+        Err(declined) => {
+            tracing::debug!(reason = %declined.0, "libjpeg declined a JPEG; decoding it again");
+            decode_jpeg_judged(&bytes, plan, scale)
+        }
+    }
+}
+
+/// The file's bytes decoded by `jpeg-decoder`: what judges a file libjpeg declined.
+fn decode_jpeg_judged(
+    bytes: &[u8],
+    plan: &DecodePlan,
+    scale: u32,
+) -> Result<DynamicImage, DecodeError> {
+    let mut decoder = jpeg_decoder::Decoder::new(bytes);
     decoder.set_max_decoding_buffer_size(
         usize::try_from(plan.bytes.saturating_add(DECODER_MARGIN)).unwrap_or(usize::MAX),
     );

@@ -2,6 +2,7 @@
 
 mod budget;
 mod decode;
+mod jpeg;
 mod mtcnn;
 mod resample;
 mod scan;
