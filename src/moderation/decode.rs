@@ -1,8 +1,9 @@
 //! Decoding an image for the checks, within a known memory cost: the header first (what the
 //! decode will take), then the pixels, always at 8 bits per channel — 16-bit PNGs are reduced
 //! while they are decoded, so a 6000×6000 16-bit RGBA image takes 144 MB, not 288 MB. A JPEG is
-//! decoded straight to the face check's working size by scaling in the DCT (1/2, 1/4 or 1/8):
-//! every entropy-coded byte is still read, so a cut or corrupt file still fails.
+//! decoded straight to the face check's working size by scaling in the DCT (1/2, 1/4 or 1/8),
+//! by libjpeg-turbo (`jpeg.rs`) or, for any file it complains of, `jpeg-decoder`: every
+//! entropy-coded byte is still read, so a cut or corrupt file still fails.
 
 use std::fs::File;
 use std::io::BufReader;
