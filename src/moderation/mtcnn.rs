@@ -216,7 +216,7 @@ impl Mtcnn {
         );
         let input = transposed(&[level], w, h)?;
         // Outputs across x: one every `STRIDE` px where the window fits.
-        let outputs = (w - CELL as usize) / STRIDE as usize + 1;
+        let outputs = w.saturating_sub(CELL as usize) / STRIDE as usize + 1;
         if !check.spare() || w * h < SPLIT_AREA || outputs < 2 {
             return self.pnet_band(input, 0, scale);
         }
