@@ -49,8 +49,9 @@ pub struct Pixels {
 }
 
 /// Decodes the JPEG in `data` scaled by 1/`scale` (1, 2, 4 or 8) in the DCT, into RGB (grey
-/// stays grey), allocating no more than `max_bytes` for the pixels and no more than that for
-/// libjpeg's own buffers (a progressive image's coefficients). Only Huffman-coded images in
+/// stays grey), allocating no more than `max_bytes` for the pixels; libjpeg's whole-image
+/// buffers (a progressive image's coefficients) are held to it too (`max_memory_to_use`: past
+/// it libjpeg fails, as it has no backing store). Only Huffman-coded images in
 /// YCbCr, RGB or grey are taken; anything else, and any complaint of libjpeg's, is
 /// [`Declined`].
 pub fn decode_scaled(data: &[u8], scale: u32, max_bytes: u64) -> Result<Pixels, Declined> {
