@@ -215,7 +215,7 @@ unsafe fn product_avx2(
         while p < rows {
             let left = rows - p;
             // SAFETY: each block reads rows `p..p + R ≤ rows` of `a` (inside its
-            // `(rows - 1) · lda + k` values, asserted by `strided`) and of `out` (`rows · n`),
+            // `(rows - 1) · lda + k` values, asserted by `strided_with`) and of `out` (`rows · n`),
             // and columns `c0..c0 + 16 ≤ n` of `w` (`k · n`) and `out`.
             unsafe {
                 let (ap, wp) = (a.as_ptr().add(p * lda), w.as_ptr().add(c0));
