@@ -1,11 +1,13 @@
-//! `Conv` without padding, run channels-last. Each output row is the sum, over the kernel's
-//! rows, of one product of the input row's windows (`kw · c` consecutive values of a
-//! channels-last row, one window every `stride · c` values) by that kernel row's weights —
-//! no copy of the windows is made (an image-to-columns copy of MTCNN's P-Net is nine times
-//! the image, and a general matrix product packs it again).
+//! `Conv` without padding, run channels-last. Each output row is one product of the input's
+//! windows — for each kernel row, `kw · c` consecutive values of a channels-last image row,
+//! one window every `stride · c` values — by the kernel's weights, summed in registers over
+//! all the kernel's rows (`pointwise::Taps`): no copy of the windows is made (an
+//! image-to-columns copy of MTCNN's P-Net is nine times the image, and a general matrix
+//! product packs it again), and each output row is written once, while it is in the nearest
+//! cache.
 
 use crate::error::{Error, bail};
-use crate::pointwise;
+use crate::pointwise::{self, Taps};
 use crate::tensor::Tensor;
 
 /// Outputs are computed in blocks of this many channels (the product's column block); the
@@ -96,8 +98,9 @@ impl Conv {
                     *cell = v;
                 }
             }
-            self.fill_biases(&mut acc);
-            self.image(&image, [h, w], [oh, ow], &mut acc);
+            for (oy, row) in acc.chunks_exact_mut(ow * self.lanes).enumerate() {
+                self.row(&image, w, oy, row);
+            }
             for o in 0..self.m {
                 out.extend(acc[o..].iter().step_by(self.lanes));
             }
@@ -112,28 +115,19 @@ impl Conv {
         };
         let (oh, ow) = self.output_size(c, h, w, x.shape())?;
         let (m, lanes) = (self.m, self.lanes);
-        if lanes == m {
-            // Summed in place: the output starts as the biases (one pass, no zeroing first).
-            let mut out = self.biases(n * oh * ow);
-            for (image, out) in x
-                .data()
-                .chunks_exact(h * w * c)
-                .zip(out.chunks_exact_mut(oh * ow * m))
-            {
-                self.image(image, [h, w], [oh, ow], out);
+        // Each output row is summed in a row of its own, which stays in the nearest cache,
+        // then appended (without the padding lanes).
+        let mut out = Vec::with_capacity(n * oh * ow * m);
+        let mut row = vec![0f32; ow * lanes];
+        for image in x.data().chunks_exact(h * w * c) {
+            for oy in 0..oh {
+                self.row(image, w, oy, &mut row);
+                if lanes == m {
+                    out.extend_from_slice(&row);
+                } else {
+                    unpad(&row, lanes, m, &mut out);
+                }
             }
-            return Tensor::new(&[n, oh, ow, m], out);
-        }
-        let mut out = vec![0f32; n * oh * ow * m];
-        let mut acc = self.biases(oh * ow);
-        for (image, out) in x
-            .data()
-            .chunks_exact(h * w * c)
-            .zip(out.chunks_exact_mut(oh * ow * m))
-        {
-            self.fill_biases(&mut acc);
-            self.image(image, [h, w], [oh, ow], &mut acc);
-            unpad(&acc, lanes, m, out);
         }
         Tensor::new(&[n, oh, ow, m], out)
     }
@@ -147,20 +141,6 @@ impl Conv {
         {
             block.copy_from_slice(bias);
         }
-    }
-
-    /// `pixels` × `lanes` values: each pixel's biases.
-    fn biases(&self, pixels: usize) -> Vec<f32> {
-        let mut out = Vec::with_capacity(pixels * self.lanes);
-        for _ in 0..pixels {
-            for block in self.bias.chunks_exact(LANES) {
-                // A slice of a length known here: a few vector moves, not a call.
-                if let Ok(block) = <&[f32; LANES]>::try_from(block) {
-                    out.extend_from_slice(block);
-                }
-            }
-        }
-        out
     }
 
     /// The output's height and width for an input of `c` channels, `h`×`w`.
@@ -182,43 +162,48 @@ impl Conv {
         Ok(((h - kh) / sh + 1, (w - kw) / sw + 1))
     }
 
-    /// One channels-last image `[h, w, c]` added into `acc` `[oh, ow, lanes]` (which holds
-    /// the biases).
-    fn image(&self, image: &[f32], [_, w]: [usize; 2], [_, ow]: [usize; 2], acc: &mut [f32]) {
+    /// Output row `oy` of one channels-last image `[h, w, c]`, into `row` (`lanes` values a
+    /// pixel): the biases plus one product over all the kernel's rows, then the `PRelu`.
+    fn row(&self, image: &[f32], w: usize, oy: usize, row: &mut [f32]) {
         let (c, lanes) = (self.c, self.lanes);
         let [sh, sw] = self.strides;
-        let k = self.kw * c;
-        for (oy, row) in acc.chunks_exact_mut(ow * lanes).enumerate() {
-            for (ky, weights) in self.packed.chunks_exact(k * lanes).enumerate() {
-                let start = (oy * sh + ky) * w * c;
-                pointwise::strided(ow, k, sw * c, lanes, &image[start..], weights, row);
-            }
-            if let Some(slope) = &self.prelu {
-                for (block, slope) in row
-                    .chunks_exact_mut(LANES)
-                    .zip(slope.chunks_exact(LANES).cycle())
-                {
-                    for (v, &s) in block.iter_mut().zip(slope) {
-                        // Branch-free, so that it is computed eight or sixteen at a time.
-                        *v = v.min(0.0) * s + v.max(0.0);
-                    }
+        self.fill_biases(row);
+        let taps = Taps {
+            count: self.kh,
+            stride: w * c,
+        };
+        pointwise::strided(
+            row.len() / lanes,
+            self.kw * c,
+            sw * c,
+            taps,
+            lanes,
+            &image[oy * sh * w * c..],
+            &self.packed,
+            row,
+        );
+        if let Some(slope) = &self.prelu {
+            for (block, slope) in row
+                .chunks_exact_mut(LANES)
+                .zip(slope.chunks_exact(LANES).cycle())
+            {
+                for (v, &s) in block.iter_mut().zip(slope) {
+                    // Branch-free, so that it is computed eight or sixteen at a time.
+                    *v = v.min(0.0) * s + v.max(0.0);
                 }
             }
         }
     }
 }
 
-/// Each pixel's first `m` of `lanes` values of `acc`, into `out` (`m` a pixel). The usual
-/// widths are copied at a length known at compile time: a call to copy 8 or 40 bytes, once a
-/// pixel, costs more than the copy.
-fn unpad(acc: &[f32], lanes: usize, m: usize, out: &mut [f32]) {
-    fn fixed<const M: usize>(acc: &[f32], lanes: usize, out: &mut [f32]) {
-        for (pixel, padded) in out.chunks_exact_mut(M).zip(acc.chunks_exact(lanes)) {
-            if let (Ok(pixel), Some(Ok(values))) = (
-                <&mut [f32; M]>::try_from(pixel),
-                padded.get(..M).map(<&[f32; M]>::try_from),
-            ) {
-                *pixel = *values;
+/// Each pixel's first `m` of `lanes` values of `acc`, appended to `out` (`m` a pixel). The
+/// usual widths are copied at a length known at compile time: a call to copy 8 or 40 bytes,
+/// once a pixel, costs more than the copy.
+fn unpad(acc: &[f32], lanes: usize, m: usize, out: &mut Vec<f32>) {
+    fn fixed<const M: usize>(acc: &[f32], lanes: usize, out: &mut Vec<f32>) {
+        for padded in acc.chunks_exact(lanes) {
+            if let Some(Ok(values)) = padded.get(..M).map(<&[f32; M]>::try_from) {
+                out.extend_from_slice(values);
             }
         }
     }
@@ -227,8 +212,8 @@ fn unpad(acc: &[f32], lanes: usize, m: usize, out: &mut [f32]) {
         4 => fixed::<4>(acc, lanes, out),
         10 => fixed::<10>(acc, lanes, out),
         _ => {
-            for (pixel, padded) in out.chunks_exact_mut(m).zip(acc.chunks_exact(lanes)) {
-                pixel.copy_from_slice(&padded[..m]);
+            for padded in acc.chunks_exact(lanes) {
+                out.extend_from_slice(&padded[..m]);
             }
         }
     }

@@ -1,6 +1,6 @@
 //! `out += a · w` for convolutions on channels-last images (the tiny face detector's 1×1
-//! convolutions; every MTCNN convolution, one kernel row at a time — `conv.rs`): many rows
-//! (pixels), few columns (channels). A general matrix product copies ("packs") all of `a`
+//! convolutions; every MTCNN convolution, all of a kernel's rows in one call — `conv.rs`):
+//! many rows (pixels), few columns (channels). A general matrix product copies ("packs") all of `a`
 //! on every call, which costs as much as the product itself when `w` has 16–64 columns; this
 //! kernel reads `a` in place, sixteen channels at a time. The kernel is chosen once, at run
 //! time, for the CPU: with AVX-512, twelve pixels by thirty-two channels (or twenty-four by
@@ -17,7 +17,29 @@ const COLS: usize = 16;
 /// `out[p, j] += Σ_i a[p, i] · w[i, j]` for row-major `a` `[rows, k]`, `w` `[k, n]`,
 /// `out` `[rows, n]`.
 pub(crate) fn product(rows: usize, k: usize, n: usize, a: &[f32], w: &[f32], out: &mut [f32]) {
-    strided(rows, k, k, n, a, w, out);
+    strided(rows, k, k, Taps::ONE, n, a, w, out);
+}
+
+/// Where a row of `a` continues: `count` runs of `k` values, each `stride` values after the
+/// one before (a convolution's kernel rows, one image row apart). The row's value `t · k + i`
+/// is `a[p · lda + t · stride + i]` and is multiplied by row `t · k + i` of `w`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Taps {
+    pub count: usize,
+    pub stride: usize,
+}
+
+impl Taps {
+    /// Rows of `k` consecutive values.
+    pub const ONE: Taps = Taps {
+        count: 1,
+        stride: 0,
+    };
+
+    /// Values of `a` a row reaches past its start: `(count - 1) · stride + k`.
+    fn span(self, k: usize) -> usize {
+        self.count.saturating_sub(1) * self.stride + k
+    }
 }
 
 /// The instruction set a product runs with.
@@ -58,17 +80,21 @@ impl Isa {
 }
 
 /// [`product`] with row `p` of `a` starting at `a[p · lda]` (rows may overlap: a convolution's
-/// neighbouring windows share pixels).
+/// neighbouring windows share pixels) and made of `taps` runs of `k` values: `w` has
+/// `taps.count · k` rows. Each output is summed in order, run by run — as if each run were a
+/// product of its own added in turn, with the output kept in registers in between.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn strided(
     rows: usize,
     k: usize,
     lda: usize,
+    taps: Taps,
     n: usize,
     a: &[f32],
     w: &[f32],
     out: &mut [f32],
 ) {
-    strided_with(Isa::best(), rows, k, lda, n, a, w, out);
+    strided_with(Isa::best(), rows, k, lda, taps, n, a, w, out);
 }
 
 /// [`strided`] with `isa`, which must be one of [`Isa::available`].
@@ -78,23 +104,28 @@ fn strided_with(
     rows: usize,
     k: usize,
     lda: usize,
+    taps: Taps,
     n: usize,
     a: &[f32],
     w: &[f32],
     out: &mut [f32],
 ) {
-    if rows == 0 {
+    if rows == 0 || taps.count == 0 {
         return;
     }
-    assert!(a.len() >= (rows - 1) * lda + k && w.len() >= k * n && out.len() >= rows * n);
+    assert!(
+        a.len() >= (rows - 1) * lda + taps.span(k)
+            && w.len() >= taps.count * k * n
+            && out.len() >= rows * n
+    );
     match isa {
         // SAFETY: `Isa::Avx512` is only handed out when the CPU has AVX-512F.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { product_avx512(rows, k, lda, n, a, w, out) },
+        Isa::Avx512 => unsafe { product_avx512(rows, k, lda, taps, n, a, w, out) },
         // SAFETY: `Isa::Avx2` is only handed out when the CPU has AVX2 and FMA.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { product_avx2(rows, k, lda, n, a, w, out) },
-        _ => kernel(rows, k, lda, n, a, w, out),
+        Isa::Avx2 => unsafe { product_avx2(rows, k, lda, taps, n, a, w, out) },
+        _ => kernel(rows, k, lda, taps, n, a, w, out),
     }
 }
 
@@ -103,10 +134,12 @@ fn strided_with(
 /// sum), a last block of sixteen (twenty-four pixels at once), then fewer pixels at the end.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
 unsafe fn product_avx512(
     rows: usize,
     k: usize,
     lda: usize,
+    taps: Taps,
     n: usize,
     a: &[f32],
     w: &[f32],
@@ -120,40 +153,40 @@ unsafe fn product_avx512(
         while p < rows {
             let left = rows - p;
             // SAFETY: each block reads rows `p..p + R ≤ rows` of `a` (inside its
-            // `(rows - 1) · lda + k` values, asserted by `strided_with`) and of `out`
-            // (`rows · n`), and columns `c0..c0 + 16 · V ≤ n` of `w` (`k · n`) and `out`.
+            // `(rows - 1) · lda + taps.span(k)` values, asserted by `strided_with`) and of
+            // `out` (`rows · n`), and columns `c0..c0 + 16 · V ≤ n` of `w` (`taps.count · k`
+            // rows of `n`) and `out`.
             unsafe {
                 let (ap, wp) = (a.as_ptr().add(p * lda), w.as_ptr().add(c0));
                 let o = out.as_mut_ptr().add(p * n + c0);
+                let at = (k, lda, taps, n);
                 p += match (wide, left) {
-                    (true, 12..) => block512::<12, 2>(k, lda, n, ap, wp, o),
-                    (true, 4..) => block512::<4, 2>(k, lda, n, ap, wp, o),
-                    (true, _) => block512::<1, 2>(k, lda, n, ap, wp, o),
-                    (false, 24..) => block512::<24, 1>(k, lda, n, ap, wp, o),
-                    (false, 8..) => block512::<8, 1>(k, lda, n, ap, wp, o),
-                    (false, 2..) => block512::<2, 1>(k, lda, n, ap, wp, o),
-                    (false, _) => block512::<1, 1>(k, lda, n, ap, wp, o),
+                    (true, 12..) => block512::<12, 2>(at, ap, wp, o),
+                    (true, 4..) => block512::<4, 2>(at, ap, wp, o),
+                    (true, _) => block512::<1, 2>(at, ap, wp, o),
+                    (false, 24..) => block512::<24, 1>(at, ap, wp, o),
+                    (false, 8..) => block512::<8, 1>(at, ap, wp, o),
+                    (false, 2..) => block512::<2, 1>(at, ap, wp, o),
+                    (false, _) => block512::<1, 1>(at, ap, wp, o),
                 };
             }
         }
         c0 += if wide { 2 * COLS } else { COLS };
     }
-    last_columns(rows, k, lda, n, whole_cols, a, w, out);
+    last_columns(rows, k, lda, taps, n, whole_cols, a, w, out);
 }
 
-/// `R` pixels (rows of `a` `lda` apart) by `16 · V` channels (of `w`, rows `n` apart), added
-/// into `o` (rows `n` apart); returns `R`.
+/// `R` pixels (rows of `a` `lda` apart, each `taps` runs of `k` values) by `16 · V` channels
+/// (of `w`, rows `n` apart), added into `o` (rows `n` apart); returns `R`.
 ///
 /// # Safety
-/// The CPU has AVX-512F; `a` holds `R` rows of `k` values `lda` apart, `w` `k` rows of
-/// `16 · V`, `o` `R` rows of `16 · V`.
+/// The CPU has AVX-512F; `a` holds `R` rows `lda` apart of `taps.span(k)` values, `w`
+/// `taps.count · k` rows of `16 · V`, `o` `R` rows of `16 · V`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 #[inline]
 unsafe fn block512<const R: usize, const V: usize>(
-    k: usize,
-    lda: usize,
-    n: usize,
+    (k, lda, taps, n): (usize, usize, Taps, usize),
     a: *const f32,
     w: *const f32,
     o: *mut f32,
@@ -171,18 +204,21 @@ unsafe fn block512<const R: usize, const V: usize>(
             }
         }
         let mut wp = w;
-        for i in 0..k {
-            let mut weights = [_mm512_setzero_ps(); V];
-            for (v, lanes) in weights.iter_mut().enumerate() {
-                *lanes = _mm512_loadu_ps(wp.add(v * COLS));
-            }
-            for (r, row) in acc.iter_mut().enumerate() {
-                let av = _mm512_set1_ps(*a.add(r * lda + i));
-                for (lanes, &wv) in row.iter_mut().zip(&weights) {
-                    *lanes = _mm512_fmadd_ps(av, wv, *lanes);
+        for t in 0..taps.count {
+            let a = a.add(t * taps.stride);
+            for i in 0..k {
+                let mut weights = [_mm512_setzero_ps(); V];
+                for (v, lanes) in weights.iter_mut().enumerate() {
+                    *lanes = _mm512_loadu_ps(wp.add(v * COLS));
                 }
+                for (r, row) in acc.iter_mut().enumerate() {
+                    let av = _mm512_set1_ps(*a.add(r * lda + i));
+                    for (lanes, &wv) in row.iter_mut().zip(&weights) {
+                        *lanes = _mm512_fmadd_ps(av, wv, *lanes);
+                    }
+                }
+                wp = wp.add(n);
             }
-            wp = wp.add(n);
         }
         for (r, row) in acc.iter().enumerate() {
             for (v, &lanes) in row.iter().enumerate() {
@@ -198,10 +234,12 @@ unsafe fn block512<const R: usize, const V: usize>(
 /// pixels.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
 unsafe fn product_avx2(
     rows: usize,
     k: usize,
     lda: usize,
+    taps: Taps,
     n: usize,
     a: &[f32],
     w: &[f32],
@@ -215,39 +253,39 @@ unsafe fn product_avx2(
         while p < rows {
             let left = rows - p;
             // SAFETY: each block reads rows `p..p + R ≤ rows` of `a` (inside its
-            // `(rows - 1) · lda + k` values, asserted by `strided_with`) and of `out` (`rows · n`),
-            // and columns `c0..c0 + 16 ≤ n` of `w` (`k · n`) and `out`.
+            // `(rows - 1) · lda + taps.span(k)` values, asserted by `strided_with`) and of `out`
+            // (`rows · n`), and columns `c0..c0 + 16 ≤ n` of `w` (`taps.count · k` rows of
+            // `n`) and `out`.
             unsafe {
                 let (ap, wp) = (a.as_ptr().add(p * lda), w.as_ptr().add(c0));
                 let o = out.as_mut_ptr().add(p * n + c0);
+                let at = (k, lda, taps, n);
                 p += if left >= 6 {
-                    block::<6>(k, lda, n, ap, wp, o)
+                    block::<6>(at, ap, wp, o)
                 } else if left >= 4 {
-                    block::<4>(k, lda, n, ap, wp, o)
+                    block::<4>(at, ap, wp, o)
                 } else if left >= 2 {
-                    block::<2>(k, lda, n, ap, wp, o)
+                    block::<2>(at, ap, wp, o)
                 } else {
-                    block::<1>(k, lda, n, ap, wp, o)
+                    block::<1>(at, ap, wp, o)
                 };
             }
         }
     }
-    last_columns(rows, k, lda, n, whole_cols, a, w, out);
+    last_columns(rows, k, lda, taps, n, whole_cols, a, w, out);
 }
 
-/// `R` pixels (rows of `a` `lda` apart) by sixteen channels (of `w`, rows `n` apart), added
-/// into `o` (rows `n` apart); returns `R`.
+/// `R` pixels (rows of `a` `lda` apart, each `taps` runs of `k` values) by sixteen channels
+/// (of `w`, rows `n` apart), added into `o` (rows `n` apart); returns `R`.
 ///
 /// # Safety
-/// The CPU has AVX2 and FMA; `a` holds `R` rows of `k` values `lda` apart, `w` `k` rows of 16,
-/// `o` `R` rows of 16.
+/// The CPU has AVX2 and FMA; `a` holds `R` rows `lda` apart of `taps.span(k)` values, `w`
+/// `taps.count · k` rows of 16, `o` `R` rows of 16.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 unsafe fn block<const R: usize>(
-    k: usize,
-    lda: usize,
-    n: usize,
+    (k, lda, taps, n): (usize, usize, Taps, usize),
     a: *const f32,
     w: *const f32,
     o: *mut f32,
@@ -264,15 +302,18 @@ unsafe fn block<const R: usize>(
             hi[r] = _mm256_loadu_ps(o.add(r * n + 8));
         }
         let mut wp = w;
-        for i in 0..k {
-            let w0 = _mm256_loadu_ps(wp);
-            let w1 = _mm256_loadu_ps(wp.add(8));
-            for r in 0..R {
-                let av = _mm256_set1_ps(*a.add(r * lda + i));
-                lo[r] = _mm256_fmadd_ps(av, w0, lo[r]);
-                hi[r] = _mm256_fmadd_ps(av, w1, hi[r]);
+        for t in 0..taps.count {
+            let a = a.add(t * taps.stride);
+            for i in 0..k {
+                let w0 = _mm256_loadu_ps(wp);
+                let w1 = _mm256_loadu_ps(wp.add(8));
+                for r in 0..R {
+                    let av = _mm256_set1_ps(*a.add(r * lda + i));
+                    lo[r] = _mm256_fmadd_ps(av, w0, lo[r]);
+                    hi[r] = _mm256_fmadd_ps(av, w1, hi[r]);
+                }
+                wp = wp.add(n);
             }
-            wp = wp.add(n);
         }
         for r in 0..R {
             _mm256_storeu_ps(o.add(r * n), lo[r]);
@@ -283,22 +324,37 @@ unsafe fn block<const R: usize>(
 }
 
 #[inline(always)]
-fn kernel(rows: usize, k: usize, lda: usize, n: usize, a: &[f32], w: &[f32], out: &mut [f32]) {
+#[allow(clippy::too_many_arguments)]
+fn kernel(
+    rows: usize,
+    k: usize,
+    lda: usize,
+    taps: Taps,
+    n: usize,
+    a: &[f32],
+    w: &[f32],
+    out: &mut [f32],
+) {
     let whole_cols = n / COLS * COLS;
+    let span = taps.span(k);
     let mut p = 0;
     while p + ROWS <= rows {
-        let a_rows: [&[f32]; ROWS] = std::array::from_fn(|r| &a[(p + r) * lda..(p + r) * lda + k]);
+        let a_rows: [&[f32]; ROWS] =
+            std::array::from_fn(|r| &a[(p + r) * lda..(p + r) * lda + span]);
         for c0 in (0..whole_cols).step_by(COLS) {
             let mut acc = [[0f32; COLS]; ROWS];
             for (r, acc) in acc.iter_mut().enumerate() {
                 acc.copy_from_slice(&out[(p + r) * n + c0..(p + r) * n + c0 + COLS]);
             }
-            for i in 0..k {
-                let wv = &w[i * n + c0..i * n + c0 + COLS];
-                for r in 0..ROWS {
-                    let av = a_rows[r][i];
-                    for j in 0..COLS {
-                        acc[r][j] += av * wv[j];
+            for t in 0..taps.count {
+                for i in 0..k {
+                    let at = t * k + i;
+                    let wv = &w[at * n + c0..at * n + c0 + COLS];
+                    for r in 0..ROWS {
+                        let av = a_rows[r][t * taps.stride + i];
+                        for j in 0..COLS {
+                            acc[r][j] += av * wv[j];
+                        }
                     }
                 }
             }
@@ -310,6 +366,7 @@ fn kernel(rows: usize, k: usize, lda: usize, n: usize, a: &[f32], w: &[f32], out
             for (r, a_row) in a_rows.iter().enumerate() {
                 tail(
                     a_row,
+                    (k, taps),
                     w,
                     n,
                     whole_cols,
@@ -321,7 +378,8 @@ fn kernel(rows: usize, k: usize, lda: usize, n: usize, a: &[f32], w: &[f32], out
     }
     for q in p..rows {
         tail(
-            &a[q * lda..q * lda + k],
+            &a[q * lda..q * lda + span],
+            (k, taps),
             w,
             n,
             0,
@@ -337,6 +395,7 @@ fn last_columns(
     rows: usize,
     k: usize,
     lda: usize,
+    taps: Taps,
     n: usize,
     from: usize,
     a: &[f32],
@@ -344,9 +403,11 @@ fn last_columns(
     out: &mut [f32],
 ) {
     if from < n {
+        let span = taps.span(k);
         for q in 0..rows {
             tail(
-                &a[q * lda..q * lda + k],
+                &a[q * lda..q * lda + span],
+                (k, taps),
                 w,
                 n,
                 from,
@@ -356,20 +417,31 @@ fn last_columns(
     }
 }
 
-/// One row of the product, columns `from..n`.
+/// One row of the product (`a_row` holds its `taps` runs of `k` values), columns `from..n`.
 #[inline(always)]
-fn tail(a_row: &[f32], w: &[f32], n: usize, from: usize, out_row: &mut [f32]) {
-    for (i, &av) in a_row.iter().enumerate() {
-        let wv = &w[i * n + from..(i + 1) * n];
-        for (o, &wj) in out_row[from..].iter_mut().zip(wv) {
-            *o += av * wj;
+fn tail(
+    a_row: &[f32],
+    (k, taps): (usize, Taps),
+    w: &[f32],
+    n: usize,
+    from: usize,
+    out_row: &mut [f32],
+) {
+    for t in 0..taps.count {
+        let run = &a_row[t * taps.stride..t * taps.stride + k];
+        for (i, &av) in run.iter().enumerate() {
+            let at = t * k + i;
+            let wv = &w[at * n + from..(at + 1) * n];
+            for (o, &wj) in out_row[from..].iter_mut().zip(wv) {
+                *o += av * wj;
+            }
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Isa;
+    use super::{Isa, Taps};
 
     #[test]
     fn the_blocks_and_the_edges_give_the_plain_product() {
@@ -389,7 +461,7 @@ mod tests {
                 .collect();
             for isa in Isa::available() {
                 let mut out = vec![1.0f32; rows * n];
-                super::strided_with(isa, rows, k, k, n, &a, &w, &mut out);
+                super::strided_with(isa, rows, k, k, Taps::ONE, n, &a, &w, &mut out);
                 for p in 0..rows {
                     for j in 0..n {
                         let want: f32 =
@@ -412,7 +484,7 @@ mod tests {
             let w: Vec<f32> = (0..k * n).map(|v| ((v * 3) % 7) as f32 - 3.0).collect();
             for isa in Isa::available() {
                 let mut out = vec![0.5f32; rows * n];
-                super::strided_with(isa, rows, k, lda, n, &a, &w, &mut out);
+                super::strided_with(isa, rows, k, lda, Taps::ONE, n, &a, &w, &mut out);
                 for p in 0..rows {
                     for j in 0..n {
                         let want: f32 =
@@ -429,23 +501,73 @@ mod tests {
     }
 
     #[test]
+    fn runs_of_a_row_give_the_bits_of_a_product_per_run_added_in_turn() {
+        // A 3×3 kernel over a channels-last image 21 px wide of 5 channels: each output row
+        // reads three runs of 15 values, one image row (105 values) apart.
+        for (rows, k, lda, stride, count, n) in [
+            (19, 15, 5, 105, 3, 16),
+            (9, 15, 10, 105, 3, 40),
+            (30, 6, 3, 64, 2, 48),
+            (5, 4, 4, 9, 4, 7),
+        ] {
+            let taps = Taps { count, stride };
+            let len = (rows - 1) * lda + (count - 1) * stride + k;
+            let a: Vec<f32> = (0..len)
+                .map(|v| ((v * 29) % 83) as f32 / 13.0 - 3.1)
+                .collect();
+            let w: Vec<f32> = (0..count * k * n)
+                .map(|v| ((v * 17) % 71) as f32 / 23.0 - 1.5)
+                .collect();
+            for isa in Isa::available() {
+                let mut fused = vec![0.75f32; rows * n];
+                super::strided_with(isa, rows, k, lda, taps, n, &a, &w, &mut fused);
+                let mut apart = vec![0.75f32; rows * n];
+                for t in 0..count {
+                    super::strided_with(
+                        isa,
+                        rows,
+                        k,
+                        lda,
+                        Taps::ONE,
+                        n,
+                        &a[t * stride..],
+                        &w[t * k * n..],
+                        &mut apart,
+                    );
+                }
+                assert!(
+                    fused
+                        .iter()
+                        .zip(&apart)
+                        .all(|(x, y)| x.to_bits() == y.to_bits()),
+                    "{isa:?}: {rows}×{count}·{k} (lda {lda}, stride {stride})×{n}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn the_vector_kernels_give_the_same_bits() {
         let vector: Vec<Isa> = Isa::available()
             .into_iter()
             .filter(|&isa| isa != Isa::Portable)
             .collect();
         let (rows, k, lda, n) = (37, 48, 16, 48);
-        let a: Vec<f32> = (0..(rows - 1) * lda + k)
+        let taps = Taps {
+            count: 3,
+            stride: 640,
+        };
+        let a: Vec<f32> = (0..(rows - 1) * lda + 2 * 640 + k)
             .map(|v| ((v * 37) % 101) as f32 / 17.0 - 2.9)
             .collect();
-        let w: Vec<f32> = (0..k * n)
+        let w: Vec<f32> = (0..3 * k * n)
             .map(|v| ((v * 13) % 89) as f32 / 31.0 - 1.4)
             .collect();
         let outs: Vec<Vec<f32>> = vector
             .iter()
             .map(|&isa| {
                 let mut out = vec![0.25f32; rows * n];
-                super::strided_with(isa, rows, k, lda, n, &a, &w, &mut out);
+                super::strided_with(isa, rows, k, lda, taps, n, &a, &w, &mut out);
                 out
             })
             .collect();
