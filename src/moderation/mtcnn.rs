@@ -394,14 +394,25 @@ fn crop(image: &RgbImage, w: &Window, side: u32) -> RgbImage {
 /// image is smaller).
 fn transposed(images: &[&RgbImage], w: usize, h: usize) -> Result<Tensor, String> {
     let mut data = vec![0f32; images.len() * w * h * 3];
-    for (n, image) in images.iter().enumerate() {
-        for (x, y, px) in image.enumerate_pixels() {
-            let at = ((n * w + x as usize) * h + y as usize) * 3;
-            let Some(cell) = data.get_mut(at..at + 3) else {
-                return Err(format!("an image larger than {w}×{h}"));
-            };
-            for (value, &c) in cell.iter_mut().zip(px.0.iter()) {
-                *value = (f32::from(c) - 127.5) * 0.0078125;
+    for (image, out) in images.iter().zip(data.chunks_exact_mut(w * h * 3)) {
+        let (iw, ih) = (image.width() as usize, image.height() as usize);
+        if iw > w || ih > h {
+            return Err(format!("an image larger than {w}×{h}"));
+        }
+        if iw == 0 || ih == 0 {
+            continue;
+        }
+        // Column by column of the output (`h` values of one x), reading down the image.
+        for (x, column) in out.chunks_exact_mut(h * 3).take(iw).enumerate() {
+            let pixels = image
+                .as_raw()
+                .chunks_exact(iw * 3)
+                .take(ih)
+                .map(|row| &row[x * 3..x * 3 + 3]);
+            for (cell, px) in column.chunks_exact_mut(3).zip(pixels) {
+                for (value, &c) in cell.iter_mut().zip(px) {
+                    *value = (f32::from(c) - 127.5) * 0.0078125;
+                }
             }
         }
     }
@@ -503,6 +514,32 @@ mod tests {
         let s = window(10.0, 10.0, 30.0, 50.0, 1.0).square();
         assert_eq!((s.x2 - s.x1, s.y2 - s.y1), (40.0, 40.0));
         assert_eq!(s.x1, 0.0);
+    }
+
+    #[test]
+    fn images_become_columns_of_scaled_values_padded_with_zeros() {
+        let image = RgbImage::from_fn(3, 2, |x, y| {
+            let v = (10 * y + x) as u8;
+            image::Rgb([v, v + 100, 255])
+        });
+        let empty = RgbImage::new(0, 0);
+        let t = transposed(&[&image, &empty], 4, 3).expect("fits");
+        assert_eq!(t.shape(), [2, 4, 3, 3]);
+        let scaled = |c: u8| (f32::from(c) - 127.5) * 0.0078125;
+        for x in 0..4 {
+            for y in 0..3 {
+                let at = (x * 3 + y) * 3;
+                let want = if x < 3 && y < 2 {
+                    let v = (10 * y + x) as u8;
+                    [scaled(v), scaled(v + 100), scaled(255)]
+                } else {
+                    [0.0; 3]
+                };
+                assert_eq!(t.data()[at..at + 3], want, "x {x}, y {y}");
+            }
+        }
+        assert!(t.data()[36..].iter().all(|&v| v == 0.0), "the empty image");
+        assert!(transposed(&[&image], 2, 3).is_err());
     }
 
     #[test]

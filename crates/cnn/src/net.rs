@@ -202,12 +202,16 @@ impl Net {
             };
             values[step.output] = Some(step.op.run(x)?);
         }
-        self.outputs
-            .iter()
-            .map(|&o| {
-                values[o]
-                    .clone()
-                    .ok_or_else(|| Error::new("an output was not written"))
+        // Each output is handed over, not copied (unless the graph lists it again later).
+        (0..self.outputs.len())
+            .map(|i| {
+                let o = self.outputs[i];
+                let value = if self.outputs[i + 1..].contains(&o) {
+                    values[o].clone()
+                } else {
+                    values[o].take()
+                };
+                value.ok_or_else(|| Error::new("an output was not written"))
             })
             .collect()
     }
