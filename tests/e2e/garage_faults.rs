@@ -69,11 +69,12 @@ impl Clients {
         let mut turn = 0usize;
         while !self.stop.load(Ordering::SeqCst) {
             let content = self.next.fetch_add(1, Ordering::SeqCst);
-            let url = self
-                .urls
-                .get(content)
-                .unwrap_or_else(|| panic!("more than {} uploads", self.urls.len()))
-                .clone();
+            let Some(url) = self.urls.get(content).cloned() else {
+                // Only a run of failures uses up the images: say what they were.
+                let attempts = self.attempts.lock().expect("attempts");
+                let last: Vec<_> = attempts.iter().rev().take(8).collect();
+                panic!("more than {} uploads; the last: {last:#?}", self.urls.len());
+            };
             for _ in 0..5 {
                 turn += 1;
                 let node = {
@@ -247,7 +248,9 @@ async fn uploads_survive_a_garage_node_and_an_assetlib_node_killed_at_once() {
     let key = out.lines().last().expect("key line").trim().to_owned();
 
     let origin = Origin::start().await;
-    let images: Vec<Vec<u8>> = (0..80u32).map(|i| media::png(300 + i, 300)).collect();
+    // More images than the phases acknowledge (32) with room for slow phases, in which more
+    // uploads are still under way when a phase has its count.
+    let images: Vec<Vec<u8>> = (0..160u32).map(|i| media::png(300 + i, 300)).collect();
     let urls = images
         .iter()
         .enumerate()
@@ -323,7 +326,7 @@ async fn uploads_survive_a_garage_node_and_an_assetlib_node_killed_at_once() {
     cluster.kill(1);
     let refused = futures_util::future::join_all((0..CLIENTS).map(|i| {
         let (http, base, key) = (http.clone(), a.base.clone(), key.clone());
-        let url = clients.urls[70 + i].clone();
+        let url = clients.urls[clients.urls.len() - 1 - i].clone();
         async move {
             let outcome =
                 tokio::time::timeout(Duration::from_secs(60), upload(&http, &base, &key, &url))
