@@ -3,12 +3,15 @@
 //! while they are decoded, so a 6000×6000 16-bit RGBA image takes 144 MB, not 288 MB. A JPEG is
 //! decoded straight to the face check's working size by scaling in the DCT (1/2, 1/4 or 1/8),
 //! by libjpeg-turbo (`jpeg.rs`) or, for any file it complains of, `jpeg-decoder`: every
-//! entropy-coded byte is still read, so a cut or corrupt file still fails.
+//! entropy-coded byte is still read, so a cut or corrupt file still fails. A PNG at least twice
+//! the working size (and not interlaced) is block-averaged row by row as it is decoded, so
+//! only the small image is held; every row is still decoded and checked.
 
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
+use super::shrink::{BoxShrink, block_factor};
 use image::DynamicImage;
 
 /// What a decoder may allocate beyond what its plan reserved (small buffers, tables).
@@ -45,7 +48,11 @@ pub struct DecodePlan {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    Png,
+    /// Decoded row by row and block-averaged by `shrink` as the rows come (1: whole, as an
+    /// interlaced PNG must be).
+    Png {
+        shrink: u32,
+    },
     /// Decoded scaled by 1/`scale` in the DCT.
     Jpeg {
         scale: u32,
@@ -53,7 +60,8 @@ enum Kind {
     Other,
 }
 
-/// A decoded image: its pixels (a JPEG's at a reduced scale) and the image's full size.
+/// A decoded image: its pixels (a JPEG's at a reduced scale, a large PNG's block-averaged)
+/// and the image's full size.
 pub struct Decoded {
     pub pixels: DynamicImage,
     pub width: u32,
@@ -98,19 +106,31 @@ pub fn plan(path: &Path, side: u32) -> Result<DecodePlan, DecodeError> {
     let head = head(path)?;
     if head.starts_with(b"\x89PNG\r\n\x1a\n") {
         let reader = png_reader(path)?;
-        let (width, height) = {
+        let (width, height, interlaced) = {
             let info = reader.info();
-            (info.width, info.height)
+            (info.width, info.height, info.interlaced)
         };
-        let bytes = reader
-            .output_buffer_size()
-            .map(|n| n as u64)
-            .ok_or_else(|| DecodeError::Unreadable("the PNG is too large to decode".to_owned()))?;
+        let too_large = || DecodeError::Unreadable("the PNG is too large to decode".to_owned());
+        // A PNG at least twice the working size is averaged down as its rows are decoded
+        // (what the working image would do to the whole of it): only the small image and a
+        // row are held. Interlaced rows come in seven passes, so such a PNG is decoded whole.
+        let shrink = if interlaced {
+            1
+        } else {
+            block_factor(width, height, side)
+        };
+        let bytes = if shrink >= 2 {
+            let row = reader.output_line_size(width).ok_or_else(too_large)? as u64;
+            let small = u64::from(width / shrink) * u64::from(height / shrink) * 3;
+            small.saturating_add(row.saturating_mul(2))
+        } else {
+            reader.output_buffer_size().ok_or_else(too_large)? as u64
+        };
         return Ok(DecodePlan {
             width,
             height,
             bytes,
-            kind: Kind::Png,
+            kind: Kind::Png { shrink },
         });
     }
     if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
@@ -303,7 +323,8 @@ fn classify(e: image::ImageError) -> DecodeError {
 /// at its planned scale), refusing to allocate more than the plan said.
 pub fn decode(path: &Path, plan: &DecodePlan) -> Result<Decoded, DecodeError> {
     let pixels = match plan.kind {
-        Kind::Png => decode_png(path, plan)?,
+        Kind::Png { shrink } if shrink >= 2 => decode_png_shrunk(path, shrink)?,
+        Kind::Png { .. } => decode_png(path, plan)?,
         Kind::Jpeg { scale } => decode_jpeg(path, plan, scale)?,
         Kind::Other => decode_other(path, plan)?,
     };
@@ -323,6 +344,43 @@ fn decode_other(path: &Path, plan: &DecodePlan) -> Result<DynamicImage, DecodeEr
     limits.max_alloc = Some(plan.bytes.saturating_add(DECODER_MARGIN));
     reader.limits(limits);
     reader.decode().map_err(classify)
+}
+
+/// A non-interlaced PNG decoded row by row, each row added into its block average as it
+/// comes (`shrink::BoxShrink`): the pixels the working image would have been made of, without
+/// the whole image ever being held.
+fn decode_png_shrunk(path: &Path, shrink: u32) -> Result<DynamicImage, DecodeError> {
+    let mut reader = png_reader(path)?;
+    let (width, height) = {
+        let info = reader.info();
+        (info.width, info.height)
+    };
+    let channels = match reader.output_color_type().0 {
+        png::ColorType::Grayscale => 1,
+        png::ColorType::GrayscaleAlpha => 2,
+        png::ColorType::Rgb => 3,
+        png::ColorType::Rgba => 4,
+        png::ColorType::Indexed => {
+            return Err(DecodeError::Unreadable(
+                "the PNG palette could not be expanded".to_owned(),
+            ));
+        }
+    };
+    let mut small = BoxShrink::new(width, height, channels, shrink);
+    let mut rows = 0u32;
+    while let Some(row) = reader
+        .next_row()
+        .map_err(|e| DecodeError::Unreadable(format!("the PNG data is not whole: {e}")))?
+    {
+        small.push(row.data());
+        rows += 1;
+    }
+    if rows < height {
+        return Err(DecodeError::Unreadable(
+            "the PNG data is shorter than its size".to_owned(),
+        ));
+    }
+    Ok(DynamicImage::ImageRgb8(small.finish()))
 }
 
 fn decode_png(path: &Path, plan: &DecodePlan) -> Result<DynamicImage, DecodeError> {
@@ -403,6 +461,110 @@ mod tests {
                 "kept {keep}: {:?}",
                 result.map(|d| d.width)
             );
+        }
+    }
+
+    /// A `w`×`h` PNG of `color` at `depth` bits (a palette of 256 greys for `Indexed`), a
+    /// pattern with no flat areas; `cut` drops that many bytes from its end.
+    fn png_file(
+        dir: &Path,
+        (color, depth): (png::ColorType, png::BitDepth),
+        (w, h): (u32, u32),
+        cut: usize,
+    ) -> std::path::PathBuf {
+        let samples = match color {
+            png::ColorType::Grayscale | png::ColorType::Indexed => 1,
+            png::ColorType::GrayscaleAlpha => 2,
+            png::ColorType::Rgb => 3,
+            png::ColorType::Rgba => 4,
+        };
+        let bytes = if depth == png::BitDepth::Sixteen {
+            2
+        } else {
+            1
+        };
+        let mut data = Vec::with_capacity((w * h) as usize * samples * bytes);
+        for y in 0..h {
+            for x in 0..w {
+                for c in 0..samples {
+                    let v = ((x * 7 + y * 13 + c as u32 * 61) ^ (x * y)) as u8;
+                    data.push(v);
+                    if bytes == 2 {
+                        data.push(v.wrapping_mul(31));
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        {
+            let mut encoder = png::Encoder::new(&mut out, w, h);
+            encoder.set_color(color);
+            encoder.set_depth(depth);
+            if color == png::ColorType::Indexed {
+                encoder.set_palette(
+                    (0..=255u8)
+                        .flat_map(|v| [v, v / 2, 255 - v])
+                        .collect::<Vec<_>>(),
+                );
+            }
+            let mut writer = encoder.write_header().expect("header");
+            writer.write_image_data(&data).expect("data");
+        }
+        out.truncate(out.len() - cut);
+        let path = dir.join(format!("{color:?}-{}-{w}x{h}-{cut}.png", bytes * 8));
+        std::fs::write(&path, &out).expect("write");
+        path
+    }
+
+    #[test]
+    fn a_large_png_is_averaged_as_its_rows_come_to_the_pixels_of_a_whole_decode() {
+        use png::{BitDepth, ColorType};
+        let dir = tempfile::tempdir().expect("dir");
+        for kind in [
+            (ColorType::Rgb, BitDepth::Eight),
+            (ColorType::Rgba, BitDepth::Eight),
+            (ColorType::Grayscale, BitDepth::Eight),
+            (ColorType::GrayscaleAlpha, BitDepth::Eight),
+            (ColorType::Rgb, BitDepth::Sixteen),
+            (ColorType::Indexed, BitDepth::Eight),
+        ] {
+            // 1303×701 for a working side of 480: blocks of 2, a column and a row left over.
+            let path = png_file(dir.path(), kind, (1303, 701), 0);
+            let planned = plan(&path, 480).expect("plan");
+            assert_eq!(planned.kind, Kind::Png { shrink: 2 }, "{kind:?}");
+            assert_eq!((planned.width, planned.height), (1303, 701));
+            let decoded = decode(&path, &planned).expect("decode");
+            assert_eq!((decoded.width, decoded.height), (1303, 701));
+            // The whole image (a working side it is not twice of), then the same averaging.
+            let whole_plan = plan(&path, 1000).expect("plan");
+            assert_eq!(whole_plan.kind, Kind::Png { shrink: 1 });
+            assert!(
+                planned.bytes < whole_plan.bytes,
+                "{kind:?}: {} bytes",
+                planned.bytes
+            );
+            let whole = decode(&path, &whole_plan).expect("decode").pixels;
+            let channels = usize::from(whole.color().channel_count());
+            let want =
+                super::super::shrink::box_shrink_raw(whole.as_bytes(), 1303, 701, channels, 2);
+            assert_eq!(decoded.pixels.as_rgb8(), Some(&want), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn a_cut_large_png_fails_as_a_whole_one_does() {
+        let dir = tempfile::tempdir().expect("dir");
+        let kind = (png::ColorType::Rgb, png::BitDepth::Eight);
+        for cut in [12, 2000, 200_000] {
+            let path = png_file(dir.path(), kind, (1303, 701), cut);
+            for side in [480, 1000] {
+                let result = plan(&path, side).and_then(|p| decode(&path, &p));
+                assert!(
+                    matches!(result, Err(DecodeError::Unreadable(_))),
+                    "cut by {cut}, side {side}: {:?}",
+                    result.map(|d| d.width)
+                );
+            }
         }
     }
 }

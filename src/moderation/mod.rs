@@ -6,6 +6,7 @@ mod jpeg;
 mod mtcnn;
 mod resample;
 mod scan;
+mod shrink;
 mod spare;
 mod tiny;
 pub mod video;

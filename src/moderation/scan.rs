@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::FaceDetector;
 use super::decode::{DecodeError, Decoded, decode, plan};
+use super::shrink::{block_factor, box_shrink_raw};
 use crate::domain::FaceBox;
 
 /// Longest side of a preview: at most this…
@@ -126,7 +127,7 @@ pub fn scan_decoded(
 /// resize for what remains.
 fn working_image(pixels: image::DynamicImage, side: u32) -> image::RgbImage {
     let side = side.max(1);
-    let factor = pixels.width().max(pixels.height()) / side;
+    let factor = block_factor(pixels.width(), pixels.height(), side);
     let shrunk = if factor >= 2 {
         box_shrink_any(pixels, factor)
     } else {
@@ -182,59 +183,10 @@ fn box_shrink_any(decoded: image::DynamicImage, factor: u32) -> image::RgbImage 
     }
 }
 
-/// Shrinks by an integer `factor`, each output pixel the mean of a `factor`×`factor` block:
-/// one pass over the pixels, several times cheaper than a filtered resize, and free of the
-/// aliasing that would hide faces from the detector.
+/// Shrinks by an integer `factor`, each output pixel the mean of a `factor`×`factor` block
+/// (`shrink::BoxShrink`).
 fn box_shrink(src: &image::RgbImage, factor: u32) -> image::RgbImage {
     box_shrink_raw(src.as_raw(), src.width(), src.height(), 3, factor)
-}
-
-/// `box_shrink` over raw 8-bit pixels of `channels` channels (1 and 2: grey, replicated).
-fn box_shrink_raw(
-    raw: &[u8],
-    width: u32,
-    height: u32,
-    channels: usize,
-    factor: u32,
-) -> image::RgbImage {
-    let (w, h) = (width / factor, height / factor);
-    let area = factor * factor;
-    let row_len = width as usize * channels;
-    let mut out = image::RgbImage::new(w.max(1), h.max(1));
-    let mut sums = vec![0u32; w as usize * 3];
-    for oy in 0..h {
-        sums.iter_mut().for_each(|s| *s = 0);
-        for dy in 0..factor {
-            let Some(row) = raw.get((oy * factor + dy) as usize * row_len..) else {
-                break;
-            };
-            for (ox, sum) in sums.chunks_exact_mut(3).enumerate() {
-                let start = ox * factor as usize * channels;
-                let Some(block) = row.get(start..start + factor as usize * channels) else {
-                    break;
-                };
-                for px in block.chunks_exact(channels) {
-                    let (r, g, b) = if channels >= 3 {
-                        (px[0], px[1], px[2])
-                    } else {
-                        (px[0], px[0], px[0])
-                    };
-                    sum[0] += u32::from(r);
-                    sum[1] += u32::from(g);
-                    sum[2] += u32::from(b);
-                }
-            }
-        }
-        for (ox, sum) in sums.chunks_exact(3).enumerate() {
-            let pixel = image::Rgb([
-                (sum[0] / area) as u8,
-                (sum[1] / area) as u8,
-                (sum[2] / area) as u8,
-            ]);
-            out.put_pixel(ox as u32, oy, pixel);
-        }
-    }
-    out
 }
 
 /// How many frames of a video are checked: the first and up to four keyframes.
