@@ -464,7 +464,7 @@ mod tests {
         }
     }
 
-    /// A `w`×`h` PNG of `color` at `depth` bits (a palette of 256 greys for `Indexed`), a
+    /// A `w`×`h` PNG of `color` at `depth` bits (a palette of 256 colours for `Indexed`), a
     /// pattern with no flat areas; `cut` drops that many bytes from its end.
     fn png_file(
         dir: &Path,

@@ -393,6 +393,9 @@ fn crop(image: &RgbImage, w: &Window, side: u32) -> RgbImage {
 /// Images of at most `w`×`h` as a `[N, W, H, 3]` tensor of values in [-1, 1] (0 where an
 /// image is smaller).
 fn transposed(images: &[&RgbImage], w: usize, h: usize) -> Result<Tensor, String> {
+    if w == 0 || h == 0 {
+        return Err(format!("an input of {w}×{h}"));
+    }
     let mut data = vec![0f32; images.len() * w * h * 3];
     for (image, out) in images.iter().zip(data.chunks_exact_mut(w * h * 3)) {
         let (iw, ih) = (image.width() as usize, image.height() as usize);
@@ -540,6 +543,7 @@ mod tests {
         }
         assert!(t.data()[36..].iter().all(|&v| v == 0.0), "the empty image");
         assert!(transposed(&[&image], 2, 3).is_err());
+        assert!(transposed(&[&empty], 0, 3).is_err());
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! `out += a · w` for convolutions on channels-last images (the tiny face detector's 1×1
 //! convolutions; every MTCNN convolution, all of a kernel's rows in one call — `conv.rs`):
-//! many rows (pixels), few columns (channels). A general matrix product copies ("packs") all of `a`
-//! on every call, which costs as much as the product itself when `w` has 16–64 columns; this
-//! kernel reads `a` in place, sixteen channels at a time. The kernel is chosen once, at run
+//! many rows (pixels), few columns (channels). A general matrix product copies ("packs") all
+//! of `a` on every call, which costs as much as the product itself when `w` has 16–64
+//! columns; this kernel reads `a` in place, sixteen channels at a time. The kernel is chosen once, at run
 //! time, for the CPU: with AVX-512, twelve pixels by thirty-two channels (or twenty-four by
 //! sixteen) at once; with AVX2 + FMA, six pixels by sixteen; four in the portable kernel for
 //! any other CPU. Each output is summed in the same order by the two vector kernels (one fused
