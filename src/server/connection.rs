@@ -6,8 +6,11 @@
 //! for as long as it likes). A watchdog closes the connection when a clock runs out; while a
 //! request is being handled the first two do not run (the request body has its own deadline
 //! in `http::limits`). A connection cut for a stalled write is reset, so that its unsent bytes
-//! do not linger in the kernel either.
+//! do not linger in the kernel either. A connection hyper ends after an answer reads and drops
+//! what its client still sends for a moment before closing (`Watched::poll_shutdown`), so that
+//! the answer is not lost to a reset.
 
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::{Pin, pin};
@@ -35,6 +38,10 @@ use crate::http::client_addr::Peer;
 
 /// How much of the first bytes read a connection keeps, for `bare_errors`.
 const HEAD_KEPT: usize = 512;
+/// How long a closing connection goes on reading (and dropping) what its client still sends.
+const LINGER: Duration = Duration::from_secs(2);
+/// …and at most this much of it.
+const LINGER_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The per-connection clocks.
 #[derive(Debug, Clone, Copy)]
@@ -61,6 +68,8 @@ pub(super) async fn serve(
         activity: Arc::clone(&activity),
         replaced: Vec::new(),
         head: Vec::new(),
+        linger: None,
+        lingered: 0,
     });
     let service = hyper::service::service_fn({
         let activity = Arc::clone(&activity);
@@ -247,6 +256,11 @@ struct Watched {
     /// The first bytes read on the connection: the request line that tells which face's
     /// envelope such an answer takes.
     head: Vec<u8>,
+    /// Set once the connection is closing: until when what the client still sends is read
+    /// and dropped (`poll_shutdown`).
+    linger: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Bytes read and dropped while closing.
+    lingered: u64,
 }
 
 impl Watched {
@@ -366,11 +380,48 @@ impl AsyncWrite for Watched {
         Pin::new(&mut self.inner).poll_flush(cx)
     }
 
+    /// Ends the answer (a FIN after its last byte), then reads and drops what the client still
+    /// sends until it closes its side, for at most `LINGER` and `LINGER_BYTES`. A connection
+    /// closed with unread bytes is reset, and a reset can reach the client before it has read
+    /// the answer: a request refused for its announced size while its body is still coming in
+    /// would end in a broken pipe instead of its envelope.
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if self.poll_replaced(cx)?.is_pending() {
             return Poll::Pending;
         }
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+        let this = &mut *self;
+        if this.linger.is_none() {
+            std::task::ready!(Pin::new(&mut this.inner).poll_shutdown(cx))?;
+            this.linger = Some(Box::pin(tokio::time::sleep(LINGER)));
+        }
+        let mut dropped = [0u8; 16 * 1024];
+        // Reads in one poll before the task yields (a client that never pauses does not hold
+        // the worker thread).
+        let mut turns = 16;
+        loop {
+            let expired = this
+                .linger
+                .as_mut()
+                .is_none_or(|l| l.as_mut().poll(cx).is_ready());
+            if expired || this.lingered > LINGER_BYTES {
+                return Poll::Ready(Ok(()));
+            }
+            let mut buf = ReadBuf::new(&mut dropped);
+            match Pin::new(&mut this.inner).poll_read(cx, &mut buf) {
+                // More of what the client sends: dropped.
+                Poll::Ready(Ok(())) if !buf.filled().is_empty() => {
+                    this.lingered += buf.filled().len() as u64;
+                    turns -= 1;
+                    if turns == 0 {
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
+                }
+                // The client closed its side (or the connection failed): done.
+                Poll::Ready(_) => return Poll::Ready(Ok(())),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
     }
 }
 

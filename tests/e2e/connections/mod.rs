@@ -228,6 +228,56 @@ async fn a_body_that_stops_arriving_is_answered_408_in_each_face_envelope() {
 }
 
 #[tokio::test]
+async fn a_body_refused_for_its_size_is_answered_not_reset_while_the_client_still_sends() {
+    // The answer goes out as soon as the head announces too much; the client is still
+    // sending. Closing then with its bytes unread would reset the connection under the
+    // answer (the client sees a broken pipe), so the server reads and drops them first.
+    let app = app(|_| {}).await;
+    let key = app.create_key("big-body").await;
+    let http = client();
+    let sizes = [
+        ("/v1/assets", 3 << 20),
+        ("/v1/assets", 24 << 20),
+        (KYY, 24 << 20),
+    ];
+    // Each after a small request on the same client, whose pool keeps the connection.
+    for (path, size) in sizes.into_iter().cycle().take(24) {
+        let small = http
+            .get(format!("{}/v1/assets", app.base))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .expect("a small request");
+        assert_eq!(small.status(), 200);
+        let url = if path == KYY {
+            format!("{}{KYY}/upload", app.base)
+        } else {
+            format!("{}{path}", app.base)
+        };
+        let body = format!(r#"{{"assetType":"Image","url":"{}"}}"#, "x".repeat(size));
+        let resp = http
+            .post(&url)
+            .bearer_auth(&key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{size} bytes to {path}: no answer: {e:?}"));
+        assert_eq!(resp.status(), 413, "{size} bytes to {path}");
+        let body: Value = resp.json().await.expect("a JSON body");
+        let code = if path == KYY {
+            body["code"].to_string()
+        } else {
+            body["error"]["code"].to_string()
+        };
+        assert!(
+            code.contains("413") || code.contains("body-too-large"),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn at_the_connection_cap_new_connections_get_503_and_established_ones_keep_working() {
     let app = app(|c| {
         c.http.max_connections = 4;
