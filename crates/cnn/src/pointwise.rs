@@ -246,8 +246,8 @@ unsafe fn product_avx2(
     out: &mut [f32],
 ) {
     let whole_cols = n / COLS * COLS;
-    // Column blocks outermost: a block's weights (`k` × 16, at most 32 kB) stay in the
-    // nearest cache while every pixel goes by.
+    // Column blocks outermost: a block's weights (`taps.count · k` rows of 16) stay in the
+    // nearest caches while every pixel goes by.
     for c0 in (0..whole_cols).step_by(COLS) {
         let mut p = 0;
         while p < rows {
