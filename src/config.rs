@@ -112,7 +112,8 @@ pub struct ServeArgs {
     /// MiB of decoded pixels the face check and the media checks may hold at once (all workers).
     #[arg(long, env = "ASSETLIB_DECODE_BUDGET_MIB", default_value_t = defaults::DECODE_BUDGET_MIB)]
     pub decode_budget_mib: u64,
-    /// MiB of a local blob store's bytes kept in memory for content answers (0: none).
+    /// MiB of a local blob store's bytes kept in memory for content answers where its files
+    /// cannot be mapped and sent with sendfile (not Linux, or a file system without mmap; 0: none).
     #[arg(long, env = "ASSETLIB_CONTENT_CACHE_MIB", default_value_t = defaults::CONTENT_CACHE_MIB)]
     pub content_cache_mib: u64,
     /// Seconds an unreferenced blob is kept before the sweeper removes it.

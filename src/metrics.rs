@@ -29,6 +29,17 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.005, 2.0, 15))
 }
 
+/// Where a chunk of a content answer came from (`assetlib_content_chunks_total`'s `from`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChunkFrom {
+    /// The content cache.
+    Memory = 0,
+    /// The disk: read into the content cache, or into the page cache before `sendfile`.
+    Store = 1,
+    /// A window of a mapped file already in the page cache.
+    PageCache = 2,
+}
+
 /// Every metric of the process.
 pub struct Metrics {
     registry: Registry,
@@ -43,9 +54,9 @@ pub struct Metrics {
     pub webhook_deliveries: Family<Labels, Counter>,
     pub fetched_bytes: Counter,
     pub blob_errors: Counter,
-    /// `assetlib_content_chunks_total` by `from`: memory, store (made at start, each a handle
-    /// on its row of the family).
-    content_chunks: [Counter; 2],
+    /// `assetlib_content_chunks_total` by `from`, in the order of [`ChunkFrom`] (made at start,
+    /// each a handle on its row of the family).
+    content_chunks: [Counter; 3],
     pub content_cache_bytes: Gauge,
     pub queue_depth: Gauge,
     pub oldest_job_age: Gauge<f64, AtomicU64>,
@@ -146,14 +157,14 @@ impl Metrics {
             m.blob_errors.clone(),
         );
         let chunks = Family::<Labels, Counter>::default();
-        let content_chunks = ["memory", "store"].map(|from| {
+        let content_chunks = ["memory", "store", "page-cache"].map(|from| {
             chunks
                 .get_or_create(&vec![("from", from.to_owned())])
                 .clone()
         });
         registry.register(
             "assetlib_content_chunks",
-            "Chunks of a local store's blobs sent in content answers, by where they came from: memory (the content cache) or store (read from disk)",
+            "Chunks of a local store's blobs sent in content answers, by where they came from: page-cache (a window of the mapped file, sent with sendfile, already in memory), store (read from disk first) or memory (the content cache, where files cannot be mapped)",
             chunks,
         );
         registry.register(
@@ -289,8 +300,8 @@ impl Metrics {
     }
 
     /// A chunk of a content answer, sent from memory (`true`) or read from the store.
-    pub fn content_chunk(&self, from_memory: bool) {
-        self.content_chunks[usize::from(!from_memory)].inc();
+    pub fn content_chunk(&self, from: ChunkFrom) {
+        self.content_chunks[from as usize].inc();
     }
 
     pub fn webhook(&self, outcome: &'static str) {

@@ -8,6 +8,8 @@ mod fd_limit;
 mod listen;
 mod places;
 mod public_url;
+#[cfg(target_os = "linux")]
+mod send;
 
 use std::fs::File;
 use std::io::Write;

@@ -22,7 +22,7 @@ use futures_util::stream::{self, BoxStream};
 
 use super::BlobError;
 use super::content_cache::{CHUNK_BYTES, Chunk, ContentCache, sha256_bytes};
-use crate::metrics::METRICS;
+use crate::metrics::{ChunkFrom, METRICS};
 
 /// Where a body is: the blob, the chunk to send next and the bytes still to send.
 struct Reading {
@@ -59,7 +59,7 @@ pub(super) async fn stream(
     };
     let first = match reading.cache.get(&key, first_index) {
         Some(chunk) => {
-            METRICS.content_chunk(true);
+            METRICS.content_chunk(ChunkFrom::Memory);
             chunk
         }
         None => match reading.open_and_read(first_index).await {
@@ -86,7 +86,7 @@ pub(super) async fn stream(
         let index = reading.next / CHUNK_BYTES;
         let chunk = match reading.cache.get(&reading.sha256, index) {
             Some(chunk) if chunk.blob_len == reading.blob_len => {
-                METRICS.content_chunk(true);
+                METRICS.content_chunk(ChunkFrom::Memory);
                 chunk
             }
             _ => reading.read(index).await?,
@@ -130,7 +130,7 @@ impl Reading {
         .await?;
         self.file = Some(file);
         if let Some(chunk) = &chunk {
-            METRICS.content_chunk(false);
+            METRICS.content_chunk(ChunkFrom::Store);
             self.cache.put(&self.sha256, index, chunk.clone());
         }
         Ok(chunk)
@@ -159,7 +159,7 @@ impl Reading {
         .await?;
         self.file = Some(file);
         let chunk = Chunk { bytes, blob_len };
-        METRICS.content_chunk(false);
+        METRICS.content_chunk(ChunkFrom::Store);
         self.cache.put(&self.sha256, index, chunk.clone());
         Ok(chunk)
     }

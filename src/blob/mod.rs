@@ -3,6 +3,8 @@
 
 mod content_cache;
 mod local_read;
+#[cfg(target_os = "linux")]
+pub(crate) mod mapped;
 mod object;
 
 use std::ops::Range;
@@ -145,6 +147,15 @@ pub trait BlobStore: Send + Sync {
         sha256: &str,
         range: Option<Range<u64>>,
     ) -> Result<futures_util::stream::BoxStream<'static, Result<Bytes, BlobError>>, BlobError>;
+    /// As `stream`, for a content answer: a local store's body is a window of the mapped file,
+    /// which the connection sends with `sendfile` (`mapped.rs`).
+    async fn content_stream(
+        &self,
+        sha256: &str,
+        range: Option<Range<u64>>,
+    ) -> Result<futures_util::stream::BoxStream<'static, Result<Bytes, BlobError>>, BlobError> {
+        self.stream(sha256, range).await
+    }
     /// Stores a part of a resumable upload (`uploads/{upload}/{part}`), replacing any earlier
     /// part of that name. Parts are not blobs: `list` does not show them.
     async fn put_upload_part(&self, upload: &str, part: &str, file: &Path)

@@ -16,6 +16,8 @@ use super::{
     BlobError, BlobInfo, BlobStore, ContentCache, LocalBlob, PutOutcome, StoreOptions,
     is_sha256_hex, object_key, preview_key, upload_part_key,
 };
+#[cfg(target_os = "linux")]
+use super::{content_cache::sha256_bytes, mapped::MappedFiles};
 
 /// Upload part size for large blobs.
 const PART_BYTES: usize = 8 * 1024 * 1024;
@@ -32,6 +34,9 @@ pub struct ObjectBlobStore {
     local_root: Option<std::path::PathBuf>,
     /// Chunks of a local store's blobs kept for content answers (`content_cache.rs`).
     content_cache: Arc<ContentCache>,
+    /// A local store's files mapped for content answers (`mapped.rs`).
+    #[cfg(target_os = "linux")]
+    mapped: Arc<MappedFiles>,
 }
 
 impl ObjectBlobStore {
@@ -65,6 +70,8 @@ impl ObjectBlobStore {
             signer: None,
             local_root: None,
             content_cache: Arc::new(ContentCache::new(0)),
+            #[cfg(target_os = "linux")]
+            mapped: Arc::default(),
         }
     }
 
@@ -82,6 +89,8 @@ impl ObjectBlobStore {
                 signer: None,
                 local_root: Some(std::fs::canonicalize(path)?),
                 content_cache: Arc::new(ContentCache::new(options.content_cache_bytes)),
+                #[cfg(target_os = "linux")]
+                mapped: Arc::default(),
             });
         }
         if url.starts_with("s3://") {
@@ -100,6 +109,8 @@ impl ObjectBlobStore {
                 signer: Some(store),
                 local_root: None,
                 content_cache: Arc::new(ContentCache::new(0)),
+                #[cfg(target_os = "linux")]
+                mapped: Arc::default(),
             });
         }
         Err(BlobError::InvalidUrl(format!(
@@ -335,6 +346,30 @@ impl BlobStore for ObjectBlobStore {
         Ok(result.into_stream().map_err(BlobError::Store).boxed())
     }
 
+    #[cfg(target_os = "linux")]
+    async fn content_stream(
+        &self,
+        sha256: &str,
+        range: Option<Range<u64>>,
+    ) -> Result<futures_util::stream::BoxStream<'static, Result<Bytes, BlobError>>, BlobError> {
+        let Some(root) = &self.local_root else {
+            return self.stream(sha256, range).await;
+        };
+        let key = sha256_bytes(sha256).ok_or_else(|| BlobError::NotFound(sha256.to_owned()))?;
+        match self.mapped.open(&key, &root.join(object_key(sha256))).await {
+            Ok(Some(file)) => Ok(super::mapped::windows(file, range.unwrap_or(0..u64::MAX))),
+            Ok(None) => Ok(futures_util::stream::empty().boxed()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(BlobError::NotFound(sha256.to_owned()))
+            }
+            // A file system that cannot map files: read them.
+            Err(e) => {
+                tracing::debug!(error = %e, "a stored file could not be mapped; reading it");
+                self.stream(sha256, range).await
+            }
+        }
+    }
+
     async fn put_preview(&self, sha256: &str, jpeg: Bytes) -> Result<(), BlobError> {
         self.store
             .put(&ObjectPath::from(preview_key(sha256)), jpeg.into())
@@ -367,10 +402,16 @@ impl BlobStore for ObjectBlobStore {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
             Err(e) => return Err(BlobError::Store(e)),
         }
-        match self.store.delete(&Self::location(sha256)).await {
+        let deleted = match self.store.delete(&Self::location(sha256)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(BlobError::Store(e)),
+        };
+        // A mapping kept would keep the removed file's space in use.
+        #[cfg(target_os = "linux")]
+        if let Some(key) = sha256_bytes(sha256) {
+            self.mapped.forget(&key);
         }
+        deleted
     }
 
     async fn list(&self) -> Result<Vec<BlobInfo>, BlobError> {

@@ -339,6 +339,13 @@ impl AsyncWrite for Watched {
         if self.poll_replaced(cx)?.is_pending() {
             return Poll::Pending;
         }
+        #[cfg(target_os = "linux")]
+        if let Some(polled) =
+            super::send::poll_write_mapped(&self.inner, cx, &[io::IoSlice::new(buf)])
+        {
+            self.watch_write(&polled);
+            return polled;
+        }
         if self.replace_bare_error(buf) {
             let _ = self.poll_replaced(cx)?;
             return Poll::Ready(Ok(buf.len()));
@@ -355,6 +362,12 @@ impl AsyncWrite for Watched {
     ) -> Poll<io::Result<usize>> {
         if self.poll_replaced(cx)?.is_pending() {
             return Poll::Pending;
+        }
+        // A window of a mapped file goes out with sendfile (`send.rs`).
+        #[cfg(target_os = "linux")]
+        if let Some(polled) = super::send::poll_write_mapped(&self.inner, cx, bufs) {
+            self.watch_write(&polled);
+            return polled;
         }
         let total: usize = bufs.iter().map(|b| b.len()).sum();
         if total <= 256 {

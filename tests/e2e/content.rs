@@ -91,9 +91,10 @@ async fn content_answers_are_not_sniffed_and_documents_are_sandboxed_attachments
     }
 }
 
-/// The node keeps recently sent bytes in memory (`--content-cache-mib`); the asset's row is
-/// still read on every request, so once it is deleted neither its owner's route nor a signed
-/// URL made before sends the bytes it holds, and another tenant never gets them.
+/// The node keeps recently sent blobs mapped, with their files open, and sends what the page
+/// cache holds (`blob/mapped.rs`); the asset's row is still read on every request, so once it
+/// is deleted neither its owner's route nor a signed URL made before sends the bytes it holds,
+/// and another tenant never gets them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn held_bytes_are_not_sent_for_a_deleted_asset_or_to_another_tenant() {
     let app = spawn_app().await;
@@ -113,7 +114,7 @@ async fn held_bytes_are_not_sent_for_a_deleted_asset_or_to_another_tenant() {
             (resp.status(), resp.bytes().await.expect("body"))
         }
     };
-    // Twice each: the second answer comes from what the first left in memory.
+    // Twice each: the second answer at least comes from what the first left in memory.
     let from_memory = || async {
         let scrape = app
             .client
@@ -161,11 +162,12 @@ async fn held_bytes_are_not_sent_for_a_deleted_asset_or_to_another_tenant() {
     );
 }
 
-/// `assetlib_content_chunks_total{from="memory"}` in a scrape.
+/// `assetlib_content_chunks_total{from="page-cache"}` in a scrape: windows of mapped files
+/// sent from memory.
 fn chunks_from_memory(scrape: &str) -> u64 {
     scrape
         .lines()
-        .find_map(|line| line.strip_prefix("assetlib_content_chunks_total{from=\"memory\"} "))
+        .find_map(|line| line.strip_prefix("assetlib_content_chunks_total{from=\"page-cache\"} "))
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or(0)
 }

@@ -95,7 +95,7 @@ impl DeliveryService {
         range: Option<Range<u64>>,
     ) -> Result<ContentStream, ServiceError> {
         self.blobs
-            .stream(&asset.sha256, range)
+            .content_stream(&asset.sha256, range)
             .await
             .map_err(|e| ServiceError::internal("opening an asset's bytes", e))
     }
