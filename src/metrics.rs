@@ -299,7 +299,7 @@ impl Metrics {
             .observe(took.as_secs_f64());
     }
 
-    /// A chunk of a content answer, sent from memory (`true`) or read from the store.
+    /// A chunk (or window) of a content answer, counted by where it came from.
     pub fn content_chunk(&self, from: ChunkFrom) {
         self.content_chunks[from as usize].inc();
     }

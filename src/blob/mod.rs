@@ -147,8 +147,8 @@ pub trait BlobStore: Send + Sync {
         sha256: &str,
         range: Option<Range<u64>>,
     ) -> Result<futures_util::stream::BoxStream<'static, Result<Bytes, BlobError>>, BlobError>;
-    /// As `stream`, for a content answer: a local store's body is a window of the mapped file,
-    /// which the connection sends with `sendfile` (`mapped.rs`).
+    /// As `stream`, for a content answer: on a local store (Linux) the body is windows of the
+    /// mapped file, which the connection sends with `sendfile` (`mapped.rs`).
     async fn content_stream(
         &self,
         sha256: &str,
