@@ -336,16 +336,21 @@ mod tests {
         (dir, path, content)
     }
 
+    /// `path` mapped as the blob `sha256` by `files`.
+    async fn mapped(files: &MappedFiles, sha256: &[u8; 32], path: &Path) -> Arc<MappedFile> {
+        files
+            .open(sha256, path)
+            .await
+            .expect("open")
+            .expect("mapped")
+    }
+
     #[tokio::test]
     async fn every_range_reads_exactly_in_windows() {
         let window = WINDOW_BYTES as usize;
         let (_dir, path, content) = stored(2 * window + 4097);
         let files = MappedFiles::default();
-        let file = files
-            .open(&SHA, &path)
-            .await
-            .expect("open")
-            .expect("mapped");
+        let file = mapped(&files, &SHA, &path).await;
         let len = content.len() as u64;
         let cases = [
             0..u64::MAX,
@@ -379,11 +384,7 @@ mod tests {
     async fn a_window_is_found_by_its_address_while_it_lives() {
         let (_dir, path, _) = stored(3 * PAGE + 5);
         let files = MappedFiles::default();
-        let file = files
-            .open(&SHA, &path)
-            .await
-            .expect("open")
-            .expect("mapped");
+        let file = mapped(&files, &SHA, &path).await;
         let window = file.window(100..2 * PAGE as u64);
         let (found, offset) = region_of(&window).expect("a mapped window");
         assert!(Arc::ptr_eq(&found, &file));
@@ -394,11 +395,7 @@ mod tests {
         let copy = window.to_vec();
         assert!(region_of(&copy).is_none());
         // The same blob again: the mapping kept.
-        let again = files
-            .open(&SHA, &path)
-            .await
-            .expect("open")
-            .expect("mapped");
+        let again = mapped(&files, &SHA, &path).await;
         assert!(Arc::ptr_eq(&again, &file));
         // Once its last window and the cache let it go, it is no longer recorded (another
         // test's mapping may take its addresses).
@@ -413,44 +410,20 @@ mod tests {
     async fn the_least_recently_used_mapping_is_let_go_first() {
         let (dir, path, _) = stored(10);
         let files = MappedFiles::with_capacity(2);
-        let first = files
-            .open(&[1; 32], &path)
-            .await
-            .expect("open")
-            .expect("mapped");
-        let second = files
-            .open(&[2; 32], &path)
-            .await
-            .expect("open")
-            .expect("mapped");
+        let first = mapped(&files, &[1; 32], &path).await;
+        let second = mapped(&files, &[2; 32], &path).await;
         // The first becomes the most recently used; a third pushes out the second.
-        let again = files
-            .open(&[1; 32], &path)
-            .await
-            .expect("open")
-            .expect("mapped");
+        let again = mapped(&files, &[1; 32], &path).await;
         assert!(Arc::ptr_eq(&again, &first));
         let other = dir.path().join("other");
         std::fs::write(&other, b"other").expect("write");
-        files
-            .open(&[3; 32], &other)
-            .await
-            .expect("open")
-            .expect("mapped");
+        mapped(&files, &[3; 32], &other).await;
         assert_eq!(files.lock().len(), 2);
-        let reopened = files
-            .open(&[2; 32], &path)
-            .await
-            .expect("open")
-            .expect("mapped");
+        let reopened = mapped(&files, &[2; 32], &path).await;
         assert!(!Arc::ptr_eq(&reopened, &second), "mapped anew");
         // A removed blob's mapping is let go at once.
         files.forget(&[2; 32]);
-        let again = files
-            .open(&[2; 32], &path)
-            .await
-            .expect("open")
-            .expect("mapped");
+        let again = mapped(&files, &[2; 32], &path).await;
         assert!(!Arc::ptr_eq(&again, &reopened), "mapped anew after forget");
         assert!(MappedFiles::default().capacity >= 16);
     }
@@ -468,11 +441,7 @@ mod tests {
     async fn a_file_cut_shorter_than_its_mapping_ends_the_body_with_an_error() {
         let (_dir, path, _) = stored(3 * WINDOW_BYTES as usize);
         let files = MappedFiles::default();
-        let file = files
-            .open(&SHA, &path)
-            .await
-            .expect("open")
-            .expect("mapped");
+        let file = mapped(&files, &SHA, &path).await;
         std::fs::OpenOptions::new()
             .write(true)
             .open(&path)
