@@ -55,7 +55,12 @@ impl SqlRepo<Sqlite> {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        // No ping before a connection is handed out: sqlx's default sends one to the
+        // connection's thread and waits for the answer, a round trip per query for a file that
+        // cannot hang up. sqlx still pings each connection as it is given back, which finds
+        // one whose thread has failed and closes it.
         let write = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone())
@@ -71,6 +76,7 @@ impl SqlRepo<Sqlite> {
         super::migrations::SQLITE.run(&write).await?;
         super::names::backfill_folded_names(&write).await?;
         let read = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.read_only(true))
