@@ -35,9 +35,15 @@ use crate::metrics::{ChunkFrom, METRICS};
 
 /// A body is sent in windows of at most this many bytes, each checked for being in memory.
 pub(super) const WINDOW_BYTES: u64 = 1024 * 1024;
-/// The page size `mincore` counts in (4 KiB on the platforms served; a larger page only makes
-/// the check look at fewer bytes per entry, never fewer pages than exist).
-const PAGE: usize = 4096;
+/// The page size `mincore` counts in.
+static PAGE: LazyLock<usize> = LazyLock::new(|| {
+    // SAFETY: sysconf only reads its argument.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(size)
+        .ok()
+        .filter(|&s| s > 0)
+        .unwrap_or(4096)
+});
 
 /// How long a window found in memory is taken to stay there before it is looked at again.
 const RESIDENT_TRUST: Duration = Duration::from_secs(1);
@@ -127,9 +133,10 @@ impl MappedFile {
     /// a no: the pages are read in.
     fn resident(&self, range: &Range<u64>) -> bool {
         // Whole pages from the one holding `range.start` (the mapping starts on a page).
-        let first = range.start as usize / PAGE * PAGE;
+        let page = *PAGE;
+        let first = range.start as usize / page * page;
         let len = range.end as usize - first;
-        let mut pages = vec![0u8; len.div_ceil(PAGE)];
+        let mut pages = vec![0u8; len.div_ceil(page)];
         // SAFETY: the address is page-aligned and the span lies within this live mapping;
         // `pages` has an entry for each page of it.
         let done = unsafe {
@@ -382,10 +389,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_window_is_found_by_its_address_while_it_lives() {
-        let (_dir, path, _) = stored(3 * PAGE + 5);
+        let (_dir, path, _) = stored(3 * 4096 + 5);
         let files = MappedFiles::default();
         let file = mapped(&files, &SHA, &path).await;
-        let window = file.window(100..2 * PAGE as u64);
+        let window = file.window(100..2 * 4096);
         let (found, offset) = region_of(&window).expect("a mapped window");
         assert!(Arc::ptr_eq(&found, &file));
         assert_eq!(offset, 100);
