@@ -172,14 +172,18 @@ fn read_chunk(file: &File, index: u64, blob_len: u64) -> Result<Bytes, BlobError
     let n = CHUNK_BYTES.min(blob_len.saturating_sub(offset));
     // At most CHUNK_BYTES.
     let mut buf = vec![0u8; n as usize];
-    file.read_exact_at(&mut buf, offset).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            short_blob()
-        } else {
-            BlobError::Io(e)
-        }
-    })?;
+    file.read_exact_at(&mut buf, offset).map_err(read_error)?;
     Ok(Bytes::from(buf))
+}
+
+/// A read of a stored file that failed: one that found the file's end first is a blob shorter
+/// than its length.
+pub(super) fn read_error(e: std::io::Error) -> BlobError {
+    if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        short_blob()
+    } else {
+        BlobError::Io(e)
+    }
 }
 
 fn short_blob() -> BlobError {

@@ -31,6 +31,7 @@ use futures_util::stream::{self, BoxStream};
 use hashlink::LinkedHashMap;
 
 use super::BlobError;
+use super::local_read::read_error;
 use crate::metrics::{ChunkFrom, METRICS};
 
 /// A body is sent in windows of at most this many bytes, each checked for being in memory.
@@ -158,16 +159,7 @@ impl MappedFile {
             let n = (range.end - at).min(scratch.len() as u64) as usize;
             self.file
                 .read_exact_at(&mut scratch[..n], at)
-                .map_err(|e| {
-                    if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                        BlobError::Io(std::io::Error::new(
-                            std::io::ErrorKind::UnexpectedEof,
-                            "a stored blob ended before its length",
-                        ))
-                    } else {
-                        BlobError::Io(e)
-                    }
-                })?;
+                .map_err(read_error)?;
             at += n as u64;
         }
         Ok(())
