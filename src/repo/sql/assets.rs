@@ -265,6 +265,9 @@ where
     }
 
     async fn get_asset(&self, tenant: &str, id: &AssetId) -> RepoResult<Option<Asset>> {
+        if let Some(Ok(asset)) = self.point.as_ref().map(|p| p.asset(Some(tenant), id)) {
+            return asset;
+        }
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {ASSET_COLUMNS} FROM assets \
              WHERE id = $1 AND tenant = $2 AND deleted_at IS NULL"
@@ -277,6 +280,9 @@ where
     }
 
     async fn get_asset_any_tenant(&self, id: &AssetId) -> RepoResult<Option<Asset>> {
+        if let Some(Ok(asset)) = self.point.as_ref().map(|p| p.asset(None, id)) {
+            return asset;
+        }
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {ASSET_COLUMNS} FROM assets WHERE id = $1 AND deleted_at IS NULL"
         )))

@@ -16,6 +16,7 @@ mod keys;
 mod maintenance;
 mod migrations;
 mod names;
+mod point;
 pub mod postgres;
 mod quotas;
 mod reviews;
@@ -46,6 +47,8 @@ use super::{
 pub struct SqlRepo<DB: Database> {
     read: Pool<DB>,
     write: Pool<DB>,
+    /// SQLite's one-row reads on the calling thread (`point.rs`); `None` on PostgreSQL.
+    point: Option<Arc<point::PointReads>>,
 }
 
 impl<DB: Database> Clone for SqlRepo<DB> {
@@ -53,13 +56,18 @@ impl<DB: Database> Clone for SqlRepo<DB> {
         Self {
             read: self.read.clone(),
             write: self.write.clone(),
+            point: self.point.clone(),
         }
     }
 }
 
 impl<DB: Database> SqlRepo<DB> {
     fn new(read: Pool<DB>, write: Pool<DB>) -> Self {
-        Self { read, write }
+        Self {
+            read,
+            write,
+            point: None,
+        }
     }
 }
 

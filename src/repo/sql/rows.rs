@@ -29,45 +29,87 @@ where
     Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
     i64: Decode<'r, R::Database> + Type<R::Database>,
 {
-    let id: String = row.try_get("id")?;
-    let asset_type: String = row.try_get("asset_type")?;
-    let status: String = row.try_get("status")?;
-    let facts: String = row.try_get("facts")?;
-    let failure_code: Option<String> = row.try_get("failure_code")?;
-    let failure_message: Option<String> = row.try_get("failure_message")?;
-    let bytes: i64 = row.try_get("bytes")?;
-    let moderation: Option<String> = row.try_get("moderation")?;
-    Ok(Asset {
-        id: AssetId::parse(&id).ok_or_else(|| RepoError::Corrupt(format!("asset id {id}")))?,
+    AssetColumns {
+        seq: row.try_get("seq")?,
+        id: row.try_get("id")?,
         tenant: row.try_get("tenant")?,
         name: row.try_get("name")?,
-        asset_type: AssetType::parse(&asset_type)
-            .ok_or_else(|| RepoError::Corrupt(format!("asset type {asset_type}")))?,
+        asset_type: row.try_get("asset_type")?,
         url: row.try_get("url")?,
         sha256: row.try_get("sha256")?,
-        bytes: u64::try_from(bytes).map_err(|_| RepoError::Corrupt(format!("size {bytes}")))?,
+        bytes: row.try_get("bytes")?,
         format: row.try_get("format")?,
-        facts: serde_json::from_str::<MediaFacts>(&facts)
-            .map_err(|e| RepoError::Corrupt(format!("facts of {id}: {e}")))?,
-        status: Status::parse(&status)
-            .ok_or_else(|| RepoError::Corrupt(format!("status {status}")))?,
-        failure: failure_code.map(|code| Failure {
-            code,
-            message: failure_message.unwrap_or_default(),
-        }),
-        moderation: moderation
-            .map(|m| serde_json::from_str(&m))
-            .transpose()
-            .map_err(|e| RepoError::Corrupt(format!("moderation of {id}: {e}")))?,
+        facts: row.try_get("facts")?,
+        status: row.try_get("status")?,
+        failure_code: row.try_get("failure_code")?,
+        failure_message: row.try_get("failure_message")?,
+        moderation: row.try_get("moderation")?,
         group_id: row.try_get("group_id")?,
-        last_used_at: row
-            .try_get::<Option<i64>, _>("last_used_at")?
-            .map(from_millis)
-            .transpose()?,
-        create_time: from_millis(row.try_get("created_at")?)?,
-        update_time: from_millis(row.try_get("updated_at")?)?,
-        seq: row.try_get("seq")?,
-    })
+        last_used_at: row.try_get("last_used_at")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    }
+    .into_asset()
+}
+
+/// The values of an asset row's columns (`ASSET_COLUMNS`, in order), as the database holds
+/// them: read from a sqlx row ([`asset_from_row`]) or by the embedded database's one-row
+/// reads (`point.rs`), and checked into an [`Asset`] by one function.
+pub struct AssetColumns {
+    pub seq: i64,
+    pub id: String,
+    pub tenant: String,
+    pub name: Option<String>,
+    pub asset_type: String,
+    pub url: String,
+    pub sha256: String,
+    pub bytes: i64,
+    pub format: Option<String>,
+    pub facts: String,
+    pub status: String,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    pub moderation: Option<String>,
+    pub group_id: Option<String>,
+    pub last_used_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl AssetColumns {
+    pub fn into_asset(self) -> RepoResult<Asset> {
+        let (id, bytes) = (&self.id, self.bytes);
+        Ok(Asset {
+            id: AssetId::parse(id).ok_or_else(|| RepoError::Corrupt(format!("asset id {id}")))?,
+            asset_type: AssetType::parse(&self.asset_type)
+                .ok_or_else(|| RepoError::Corrupt(format!("asset type {}", self.asset_type)))?,
+            bytes: u64::try_from(bytes).map_err(|_| RepoError::Corrupt(format!("size {bytes}")))?,
+            facts: serde_json::from_str::<MediaFacts>(&self.facts)
+                .map_err(|e| RepoError::Corrupt(format!("facts of {id}: {e}")))?,
+            status: Status::parse(&self.status)
+                .ok_or_else(|| RepoError::Corrupt(format!("status {}", self.status)))?,
+            moderation: self
+                .moderation
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|e| RepoError::Corrupt(format!("moderation of {id}: {e}")))?,
+            last_used_at: self.last_used_at.map(from_millis).transpose()?,
+            create_time: from_millis(self.created_at)?,
+            update_time: from_millis(self.updated_at)?,
+            failure: self.failure_code.map(|code| Failure {
+                code,
+                message: self.failure_message.unwrap_or_default(),
+            }),
+            tenant: self.tenant,
+            name: self.name,
+            url: self.url,
+            sha256: self.sha256,
+            format: self.format,
+            group_id: self.group_id,
+            seq: self.seq,
+        })
+    }
 }
 
 pub fn key_from_row<'r, R>(row: &'r R) -> RepoResult<ApiKeyRecord>

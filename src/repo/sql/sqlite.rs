@@ -81,6 +81,8 @@ impl SqlRepo<Sqlite> {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self::new(read, write))
+        let mut repo = Self::new(read, write);
+        repo.point = Some(Arc::new(super::point::PointReads::new(path)));
+        Ok(repo)
     }
 }

@@ -263,6 +263,52 @@ async fn a_deleted_asset_is_gone_from_reads_and_its_blob_still_referenced(repo: 
     );
 }
 
+/// A read by id (on SQLite a one-row read on the calling thread, on PostgreSQL the pool's) is
+/// the whole row as a listing reads it, and sees each committed change at once: nothing is
+/// cached between reads.
+async fn a_read_by_id_is_the_listed_row_and_sees_each_change_at_once(repo: Arc<dyn Repo>) {
+    let assets = insert_four(&repo).await;
+    let [a, b, ..] = &assets;
+    let before = repo.get_asset("t1", &a.id).await.expect("get");
+    assert_eq!(before.map(|x| x.status), Some(Status::Processing));
+    settle_first_fail_second(&repo, &assets).await;
+    let listed = repo
+        .list_assets_offset("t1", &AssetFilter::default(), 0, 10)
+        .await
+        .expect("list");
+    assert_eq!(listed.items.len(), 3);
+    for item in &listed.items {
+        let read = repo.get_asset("t1", &item.id).await.expect("get");
+        assert_eq!(read.as_ref(), Some(item), "{} read by id", item.id);
+        let any = repo.get_asset_any_tenant(&item.id).await.expect("get");
+        assert_eq!(
+            any.as_ref(),
+            Some(item),
+            "{} read by id, any tenant",
+            item.id
+        );
+    }
+    let active = repo.get_asset("t1", &a.id).await.expect("get");
+    assert_eq!(active.as_ref().and_then(|x| x.facts.width), Some(640));
+    let failed = repo.get_asset("t1", &b.id).await.expect("get");
+    assert_eq!(
+        failed.and_then(|x| x.failure).map(|f| f.code),
+        Some("image-ratio".to_owned())
+    );
+    assert!(
+        repo.delete_asset("t1", &a.id, Utc::now())
+            .await
+            .expect("delete")
+    );
+    assert!(repo.get_asset("t1", &a.id).await.expect("get").is_none());
+    assert!(
+        repo.get_asset_any_tenant(&a.id)
+            .await
+            .expect("get")
+            .is_none()
+    );
+}
+
 async fn list_totals_follow_inserts_status_changes_and_deletes_contract(repo: Arc<dyn Repo>) {
     let total = |tenant: &'static str, filter: AssetFilter| {
         let repo = repo.clone();
@@ -367,6 +413,7 @@ per_backend!(sqlite: crate::backends::sqlite, postgres: crate::backends::postgre
         offset_pages_are_newest_first_with_totals_and_filters,
         keyset_pages_follow_one_another_to_the_oldest,
         a_deleted_asset_is_gone_from_reads_and_its_blob_still_referenced,
+        a_read_by_id_is_the_listed_row_and_sees_each_change_at_once,
         list_totals_follow_inserts_status_changes_and_deletes_contract,
         sha256_filter_contract,
     ]
