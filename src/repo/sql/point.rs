@@ -5,8 +5,9 @@
 //! values. For the one read every content request makes (an asset by its id) that was about
 //! 0.1 ms of CPU, a third of what serving a whole 600 kB photo cost (docs/PERFORMANCE.md,
 //! "Asset rows read in place"). Here that row is read by a plain read-only SQLite connection,
-//! in place, on the calling thread: a lookup by primary key in pages the database keeps in
-//! memory.
+//! in place, on the calling thread: a lookup by primary key, whose few pages are as a rule in
+//! the connection's page cache or the kernel's (a page that is not is read from the disk on
+//! that thread; a content window's pages, by contrast, are checked first: `blob/mapped.rs`).
 //!
 //! Nothing is cached: every call reads the row as committed, as the pool's readers do (a WAL
 //! reader sees every committed write, another process's too). A call that finds the database

@@ -7,6 +7,7 @@ use sqlx::{ColumnIndex, Decode, Row, Type};
 use crate::domain::{Asset, AssetId, AssetType, Failure, MediaFacts, Role, Status};
 use crate::repo::{ApiKeyRecord, AssetRef, RepoError, RepoResult};
 
+/// The columns of an asset row, in the order `point.rs` reads them by position.
 pub const ASSET_COLUMNS: &str = "seq, id, tenant, name, asset_type, url, sha256, bytes, format, \
      facts, status, failure_code, failure_message, moderation, group_id, last_used_at, created_at, updated_at";
 
