@@ -142,6 +142,47 @@ mod tests {
     use crate::domain::AssetId;
 
     #[test]
+    fn a_locked_database_leaves_the_read_to_the_pool_without_waiting() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("locked.db");
+        let setup = rusqlite::Connection::open(&path).expect("open");
+        setup
+            .execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 CREATE TABLE assets (seq INTEGER PRIMARY KEY, id TEXT, tenant TEXT, name TEXT,
+                   asset_type TEXT, url TEXT, sha256 TEXT, bytes INTEGER, format TEXT,
+                   facts TEXT, status TEXT, failure_code TEXT, failure_message TEXT,
+                   moderation TEXT, group_id TEXT, last_used_at INTEGER, created_at INTEGER,
+                   updated_at INTEGER, deleted_at INTEGER);
+                 INSERT INTO assets VALUES (1, 'asset-20260101000001-aaaaa', 't1', NULL,
+                   'Image', 'upload://a.png', 'ab', 3, 'png', '{}', 'Active', NULL, NULL, NULL,
+                   NULL, NULL, 0, 0, NULL);",
+            )
+            .expect("schema");
+        drop(setup);
+        // A connection in exclusive locking mode keeps the file locked once it has read it.
+        let locker = rusqlite::Connection::open(&path).expect("open");
+        locker
+            .execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE;")
+            .expect("lock");
+        let reads = PointReads::new(&path);
+        let id = AssetId::parse("asset-20260101000001-aaaaa").expect("id");
+        let asked = std::time::Instant::now();
+        assert!(
+            reads.asset(Some("t1"), &id).is_err(),
+            "locked: the pool reads"
+        );
+        // The pool would wait up to its 10 s busy timeout; this read does not wait at all.
+        assert!(
+            asked.elapsed() < std::time::Duration::from_secs(5),
+            "it waited"
+        );
+        locker.execute_batch("COMMIT;").expect("commit");
+        drop(locker);
+        assert!(reads.asset(Some("t1"), &id).is_ok(), "unlocked: read here");
+    }
+
+    #[test]
     fn a_database_that_cannot_be_opened_leaves_the_read_to_the_pool() {
         let dir = tempfile::tempdir().expect("temp dir");
         let reads = PointReads::new(&dir.path().join("missing.db"));
