@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, QueryBuilder, Row, Type};
 
 use super::jobs::{FAIR_SLICE_MS, INSERT_JOB};
-use super::rows::{ASSET_COLUMNS, asset_from_row, millis};
+use super::rows::{ASSET_BY_ID, ASSET_BY_ID_AND_TENANT, ASSET_COLUMNS, asset_from_row, millis};
 use super::{Dialect, SqlRepo};
 use crate::domain::{Asset, AssetId, Status, Usage, check_quota, fold_name};
 use crate::repo::AssetOrder;
@@ -268,14 +268,11 @@ where
         if let Some(Ok(asset)) = self.point.as_ref().map(|p| p.asset(Some(tenant), id)) {
             return asset;
         }
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {ASSET_COLUMNS} FROM assets \
-             WHERE id = $1 AND tenant = $2 AND deleted_at IS NULL"
-        )))
-        .bind(id.as_str())
-        .bind(tenant)
-        .fetch_optional(&self.read)
-        .await?;
+        let row = sqlx::query(ASSET_BY_ID_AND_TENANT.as_str())
+            .bind(id.as_str())
+            .bind(tenant)
+            .fetch_optional(&self.read)
+            .await?;
         row.as_ref().map(asset_from_row).transpose()
     }
 
@@ -283,12 +280,10 @@ where
         if let Some(Ok(asset)) = self.point.as_ref().map(|p| p.asset(None, id)) {
             return asset;
         }
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {ASSET_COLUMNS} FROM assets WHERE id = $1 AND deleted_at IS NULL"
-        )))
-        .bind(id.as_str())
-        .fetch_optional(&self.read)
-        .await?;
+        let row = sqlx::query(ASSET_BY_ID.as_str())
+            .bind(id.as_str())
+            .fetch_optional(&self.read)
+            .await?;
         row.as_ref().map(asset_from_row).transpose()
     }
 

@@ -20,7 +20,7 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 
-use super::rows::{ASSET_COLUMNS, AssetColumns};
+use super::rows::{ASSET_BY_ID, ASSET_BY_ID_AND_TENANT, AssetColumns};
 use crate::domain::{Asset, AssetId};
 use crate::repo::RepoResult;
 
@@ -32,8 +32,6 @@ const IDLE: usize = 8;
 pub struct PointReads {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
-    by_id: String,
-    by_id_and_tenant: String,
 }
 
 /// A read that did not happen here (busy, or any other failure): read through the pool.
@@ -44,13 +42,6 @@ impl PointReads {
         Self {
             path: path.to_owned(),
             idle: Mutex::new(Vec::new()),
-            by_id: format!(
-                "SELECT {ASSET_COLUMNS} FROM assets WHERE id = ?1 AND deleted_at IS NULL"
-            ),
-            by_id_and_tenant: format!(
-                "SELECT {ASSET_COLUMNS} FROM assets \
-                 WHERE id = ?1 AND tenant = ?2 AND deleted_at IS NULL"
-            ),
         }
     }
 
@@ -62,12 +53,12 @@ impl PointReads {
     ) -> Result<RepoResult<Option<Asset>>, Unread> {
         let columns = match tenant {
             Some(tenant) => self.with_connection(|conn| {
-                conn.prepare_cached(&self.by_id_and_tenant)?
+                conn.prepare_cached(&ASSET_BY_ID_AND_TENANT)?
                     .query_row((id.as_str(), tenant), columns_of)
                     .optional()
             }),
             None => self.with_connection(|conn| {
-                conn.prepare_cached(&self.by_id)?
+                conn.prepare_cached(&ASSET_BY_ID)?
                     .query_row([id.as_str()], columns_of)
                     .optional()
             }),
@@ -141,25 +132,16 @@ mod tests {
     use super::PointReads;
     use crate::domain::AssetId;
 
-    #[test]
-    fn a_locked_database_leaves_the_read_to_the_pool_without_waiting() {
+    #[tokio::test]
+    async fn a_locked_database_leaves_the_read_to_the_pool_without_waiting() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("locked.db");
-        let setup = rusqlite::Connection::open(&path).expect("open");
-        setup
-            .execute_batch(
-                "PRAGMA journal_mode = WAL;
-                 CREATE TABLE assets (seq INTEGER PRIMARY KEY, id TEXT, tenant TEXT, name TEXT,
-                   asset_type TEXT, url TEXT, sha256 TEXT, bytes INTEGER, format TEXT,
-                   facts TEXT, status TEXT, failure_code TEXT, failure_message TEXT,
-                   moderation TEXT, group_id TEXT, last_used_at INTEGER, created_at INTEGER,
-                   updated_at INTEGER, deleted_at INTEGER);
-                 INSERT INTO assets VALUES (1, 'asset-20260101000001-aaaaa', 't1', NULL,
-                   'Image', 'upload://a.png', 'ab', 3, 'png', '{}', 'Active', NULL, NULL, NULL,
-                   NULL, NULL, 0, 0, NULL);",
-            )
-            .expect("schema");
-        drop(setup);
+        // The server's own schema, its pools closed again.
+        let repo = super::super::sqlite::SqliteRepo::open(&path)
+            .await
+            .expect("open");
+        repo.read.close().await;
+        repo.write.close().await;
         // A connection in exclusive locking mode keeps the file locked once it has read it.
         let locker = rusqlite::Connection::open(&path).expect("open");
         locker

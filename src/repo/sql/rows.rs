@@ -1,6 +1,8 @@
 //! Row ↔ domain conversions shared by every SQL backend (times are Unix milliseconds; facts
 //! and moderation records are JSON text).
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
@@ -10,6 +12,20 @@ use crate::repo::{ApiKeyRecord, AssetRef, RepoError, RepoResult};
 /// The columns of an asset row, in the order `point.rs` reads them by position.
 pub const ASSET_COLUMNS: &str = "seq, id, tenant, name, asset_type, url, sha256, bytes, format, \
      facts, status, failure_code, failure_message, moderation, group_id, last_used_at, created_at, updated_at";
+
+/// An asset by its id and tenant, unless deleted: read through the pool on every backend, and
+/// in place on SQLite (`point.rs`).
+pub static ASSET_BY_ID_AND_TENANT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {ASSET_COLUMNS} FROM assets \
+         WHERE id = $1 AND tenant = $2 AND deleted_at IS NULL"
+    )
+});
+
+/// An asset by its id alone, unless deleted (as [`ASSET_BY_ID_AND_TENANT`]).
+pub static ASSET_BY_ID: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {ASSET_COLUMNS} FROM assets WHERE id = $1 AND deleted_at IS NULL")
+});
 
 pub fn millis(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
