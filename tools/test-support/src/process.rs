@@ -29,7 +29,13 @@ pub struct Proc {
     /// The admin key printed before the ready line (first start of a data directory).
     pub printed_key: Option<String>,
     logs: Lines,
+    /// The thread that reads stderr into `logs`; it ends at the pipe's end, when the child
+    /// has exited.
+    reader: Option<JoinHandle<()>>,
 }
+
+/// How long a stopped child's last log lines may take to be read out of its pipe.
+const DRAIN_WITHIN: Duration = Duration::from_secs(10);
 
 impl Proc {
     /// Starts `command` and reads its stdout until a line that starts with `ready`; fails if
@@ -83,6 +89,7 @@ impl Proc {
             base,
             printed_key,
             logs,
+            reader,
         })
     }
 
@@ -95,15 +102,32 @@ impl Proc {
         snapshot(&self.logs)
     }
 
-    /// SIGKILL now (a crash); the log lines written before it stay readable.
+    /// SIGKILL now (a crash); every log line written before it is in [`Proc::logs`] when
+    /// this returns.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        // Let the reader thread take the last lines out of the pipe.
-        std::thread::sleep(Duration::from_millis(100));
+        self.drain();
     }
 
-    /// Asks the process to stop (SIGTERM) and waits up to `within` for it to exit.
+    /// Waits (up to `DRAIN_WITHIN`) for the reader to take the last lines of the exited
+    /// child out of the pipe: it ends at the pipe's end. A fixed pause was not enough on a
+    /// loaded machine, where the reader may run late.
+    fn drain(&mut self) {
+        let deadline = Instant::now() + DRAIN_WITHIN;
+        while self.reader.as_ref().is_some_and(|r| !r.is_finished()) {
+            if Instant::now() >= deadline {
+                return; // something else holds the pipe open: read what is there
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+    }
+
+    /// Asks the process to stop (SIGTERM) and waits up to `within` for it to exit; every log
+    /// line written before it exited is in [`Proc::logs`] when this returns.
     pub fn terminate(&mut self, within: Duration) -> io::Result<ExitStatus> {
         let sent = Command::new("kill")
             .args(["-TERM", &self.pid().to_string()])
@@ -117,6 +141,7 @@ impl Proc {
         let deadline = Instant::now() + within;
         loop {
             if let Some(status) = self.child.try_wait()? {
+                self.drain();
                 return Ok(status);
             }
             if Instant::now() >= deadline {
@@ -161,4 +186,65 @@ fn collect(stderr: impl io::Read + Send + 'static, logs: Lines) -> JoinHandle<()
 
 fn snapshot(logs: &Lines) -> Vec<String> {
     logs.lock().unwrap_or_else(PoisonError::into_inner).clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A shell that prints its ready line, writes `lines` lines to stderr, creates `marker`
+    /// once it has written them all, then waits (as `sleep`, the same process) to be stopped.
+    fn chatty(lines: usize, marker: &std::path::Path) -> Proc {
+        let script = format!(
+            "echo ready; seq -f 'line %g' 0 {} >&2; : > '{}'; exec sleep 60",
+            lines - 1,
+            marker.display()
+        );
+        let mut command = Command::new("sh");
+        command.args(["-c", &script]);
+        Proc::start(command, "ready", Stderr::Capture).expect("start sh")
+    }
+
+    fn wait_for(marker: &std::path::Path) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !marker.exists() {
+            assert!(Instant::now() < deadline, "the child never wrote its lines");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn marker(name: &str) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!(
+            "assetlib-test-support-{name}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_file(&path);
+        path
+    }
+
+    fn assert_all_read(proc: &Proc, lines: usize) {
+        let logs = proc.logs();
+        assert_eq!(logs.len(), lines, "every line read");
+        assert_eq!(logs.last().map(String::as_str), Some("line 19999"));
+    }
+
+    #[test]
+    fn every_line_a_killed_child_wrote_is_read_when_kill_returns() {
+        let marker = marker("kill");
+        let mut proc = chatty(20_000, &marker);
+        wait_for(&marker);
+        proc.kill();
+        assert_all_read(&proc, 20_000);
+        let _ = std::fs::remove_file(&marker);
+    }
+
+    #[test]
+    fn every_line_a_terminated_child_wrote_is_read_when_terminate_returns() {
+        let marker = marker("term");
+        let mut proc = chatty(20_000, &marker);
+        wait_for(&marker);
+        proc.terminate(Duration::from_secs(30)).expect("stops");
+        assert_all_read(&proc, 20_000);
+        let _ = std::fs::remove_file(&marker);
+    }
 }
