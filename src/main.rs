@@ -454,23 +454,56 @@ fn print_fsck(report: &FsckReport, repair: bool) {
     }
 }
 
-/// glibc gives each thread that allocates under contention an arena of its own and keeps freed
-/// memory there; with the blocking pool's many short-lived file threads, eight concurrent 48 MB
-/// ingests left ~190 MiB resident instead of ~110 MiB (docs/PERFORMANCE.md). Two arenas are
-/// plenty for a server whose hot paths stream through small buffers.
-fn limit_malloc_arenas() {
+/// glibc's allocator settings for this server, each `(mallopt parameter, value)`, less what
+/// the environment sets itself (`MALLOC_ARENA_MAX`, `MALLOC_MMAP_THRESHOLD_`,
+/// `MALLOC_TRIM_THRESHOLD_`, or `glibc.malloc` tunables in `GLIBC_TUNABLES`), which then wins.
+///
+/// - Two arenas: glibc gives each thread that allocates under contention an arena of its own and
+///   keeps freed memory there; with the blocking pool's many short-lived file threads, eight
+///   concurrent 48 MB ingests left ~190 MiB resident instead of ~110 MiB (docs/PERFORMANCE.md).
+///   Two are plenty for a server whose hot paths stream through small buffers.
+/// - Blocks up to 8 MiB from the arenas, and up to 16 MiB of free memory kept at an arena's top:
+///   each face check allocates and frees the same few megabytes (the nets' activations, 2–5 MB
+///   each). glibc's defaults map such blocks afresh or hand the freed pages back to the kernel,
+///   so every check faulted them in and the kernel zeroed them again — 6 % of the server's CPU
+///   under eight importers (docs/PERFORMANCE.md, "The face check's memory kept").
+fn malloc_settings(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Vec<(i32, i32)> {
+    const ARENA_MAX: i32 = -8; // M_ARENA_MAX
+    const TRIM_THRESHOLD: i32 = -1; // M_TRIM_THRESHOLD
+    const MMAP_THRESHOLD: i32 = -3; // M_MMAP_THRESHOLD
+    const MIB: i32 = 1024 * 1024;
+    let tuned =
+        |name: &str| env("GLIBC_TUNABLES").is_some_and(|t| t.to_string_lossy().contains(name));
+    let mut settings = Vec::new();
+    if env("MALLOC_ARENA_MAX").is_none() && !tuned("glibc.malloc.arena_max") {
+        settings.push((ARENA_MAX, 2));
+    }
+    // Setting either threshold turns glibc's own adjustment of both off: both are set, or none.
+    let thresholds = ["MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"];
+    if thresholds.iter().all(|v| env(v).is_none())
+        && !tuned("glibc.malloc.mmap_threshold")
+        && !tuned("glibc.malloc.trim_threshold")
+    {
+        settings.push((MMAP_THRESHOLD, 8 * MIB));
+        settings.push((TRIM_THRESHOLD, 16 * MIB));
+    }
+    settings
+}
+
+/// Applies [`malloc_settings`].
+fn tune_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes allocator settings; it is called before any other thread
-    // exists. An explicit MALLOC_ARENA_MAX in the environment still wins.
-    unsafe {
-        if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-            libc::mallopt(libc::M_ARENA_MAX, 2);
+    for (parameter, value) in malloc_settings(|name| std::env::var_os(name)) {
+        // SAFETY: mallopt only changes allocator settings; it is called before any other
+        // thread exists.
+        unsafe {
+            libc::mallopt(parameter, value);
         }
     }
 }
 
 fn main() -> ExitCode {
-    limit_malloc_arenas();
+    tune_malloc();
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -544,5 +577,44 @@ mod tests {
                 assert!(doc.contains(&row), "docs/CONFIGURATION.md has no {row}");
             }
         }
+    }
+
+    fn settings(env: &[(&str, &str)]) -> Vec<(i32, i32)> {
+        super::malloc_settings(|name| {
+            env.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| std::ffi::OsString::from(v))
+        })
+    }
+
+    #[test]
+    fn the_allocator_keeps_two_arenas_and_the_face_checks_blocks_unless_told_otherwise() {
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        let (arena, mmap, trim) = (
+            libc::M_ARENA_MAX,
+            libc::M_MMAP_THRESHOLD,
+            libc::M_TRIM_THRESHOLD,
+        );
+        #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+        let (arena, mmap, trim) = (-8, -3, -1);
+        let mib = 1024 * 1024;
+        let all = vec![(arena, 2), (mmap, 8 * mib), (trim, 16 * mib)];
+        assert_eq!(settings(&[]), all);
+        assert_eq!(settings(&[("GLIBC_TUNABLES", "glibc.rtld.nns=2")]), all);
+        // What the environment sets wins; the two thresholds go together.
+        assert_eq!(settings(&[("MALLOC_ARENA_MAX", "4")]), all[1..]);
+        assert_eq!(settings(&[("MALLOC_TRIM_THRESHOLD_", "0")]), all[..1]);
+        assert_eq!(settings(&[("MALLOC_MMAP_THRESHOLD_", "65536")]), all[..1]);
+        assert_eq!(
+            settings(&[("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=65536")]),
+            all[..1]
+        );
+        assert_eq!(
+            settings(&[(
+                "GLIBC_TUNABLES",
+                "glibc.malloc.arena_max=1:glibc.malloc.trim_threshold=0"
+            )]),
+            Vec::new()
+        );
     }
 }
