@@ -1,7 +1,9 @@
 //! The soak: a steady mixed load (uploads of every kind through both faces, lists, details,
 //! byte ranges, task resolution, deletes) for a bounded time, the server's RSS and open
-//! descriptors sampled at a fixed interval. It fails if either grows (`sample::judge`), if
-//! any answer is a 5xx or a request gets no answer, or if the server does not stop cleanly.
+//! descriptors sampled at a fixed interval. It fails if either grows (`sample::judge`; the
+//! descriptors on stored blobs, which content answers keep open up to a cap, are judged against
+//! that cap), if any answer is a 5xx or a request gets no answer, or if the server does not
+//! stop cleanly.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -42,7 +44,7 @@ pub struct SoakArgs {
     /// …or this many MiB, whichever is larger.
     #[arg(long, default_value_t = 16.0)]
     rss_tolerance_mib: f64,
-    /// Open descriptors may grow by this many.
+    /// Open descriptors other than stored blobs may grow by this many.
     #[arg(long, default_value_t = 8.0)]
     fds_tolerance: f64,
 }
@@ -241,14 +243,14 @@ pub async fn run(bin: &Path, work: &Path, args: &SoakArgs) -> anyhow::Result<boo
     });
     let mut samples: Vec<Sample> = Vec::new();
     let mut table = String::from(
-        "| t (s) | RSS (MiB) | fds | threads | uploads ok | backlog | 5xx | no answer |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| t (s) | RSS (MiB) | fds | of them on blobs | threads | uploads ok | backlog | 5xx | no answer |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let mut alive = true;
     let mut tick = tokio::time::interval(Duration::from_secs(args.interval_secs.max(1)));
     loop {
         tick.tick().await;
         let at = started.elapsed();
-        let Some(s) = sample::read(node.pid(), at) else {
+        let Some(s) = sample::read(node.pid(), at, &data.join("blobs")) else {
             alive = false;
             break;
         };
@@ -261,10 +263,11 @@ pub async fn run(bin: &Path, work: &Path, args: &SoakArgs) -> anyhow::Result<boo
             let t = load.tally();
             let fives: u64 = t.statuses.range(500..).map(|(_, n)| n).sum();
             format!(
-                "| {} | {:.1} | {} | {} | {} | {backlog} | {fives} | {} |",
+                "| {} | {:.1} | {} | {} | {} | {} | {backlog} | {fives} | {} |",
                 at.as_secs(),
                 s.rss_kib as f64 / 1024.0,
                 s.fds,
+                s.blob_fds,
                 s.threads,
                 t.uploads,
                 t.errors
@@ -319,10 +322,20 @@ pub async fn run(bin: &Path, work: &Path, args: &SoakArgs) -> anyhow::Result<boo
                 if v.rss_grew { "GREW" } else { "steady" }
             );
             println!(
-                "| open fds mean, first → last third | {:.1} → {:.1} ({}) |",
+                "| open fds but stored blobs, mean, first → last third | {:.1} → {:.1} ({}) |",
                 v.fds_first,
                 v.fds_last,
                 if v.fds_grew { "GREW" } else { "steady" }
+            );
+            println!(
+                "| stored blobs open at once, most (the server keeps up to {}) | {} ({}) |",
+                sample::BLOB_FDS_MAX,
+                v.blob_fds_max,
+                if v.blob_fds_over {
+                    "TOO MANY"
+                } else {
+                    "within"
+                }
             );
         }
         None => println!("| verdict | too few samples after the warm-up to judge (need 6) |"),
