@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::common::{KYY, Origin, TestApp, media, serve, spawn_app, spawn_app_with};
 use crate::corpus;
@@ -410,17 +411,23 @@ fn a_gateway_with_loopback_content_urls_warns_at_start() {
         "k",
     ];
     let node = serve(dir.path(), &args, "warn");
-    let warned = |node: &assetlib_test_support::Proc| {
-        node.logs()
-            .iter()
-            .any(|l| l.contains("WARN") && l.contains("cannot fetch the assets"))
+    // Written before the ready line, but read from stderr on a thread of its own: waited for.
+    let warned = |node: &assetlib_test_support::Proc, within: Duration| {
+        node.saw_line(
+            |l| l.contains("WARN") && l.contains("cannot fetch the assets"),
+            within,
+        )
     };
-    assert!(warned(&node), "{:?}", node.logs());
+    assert!(warned(&node, Duration::from_secs(10)), "{:?}", node.logs());
     drop(node);
 
     let dir = tempfile::tempdir().expect("dir");
     let mut args = args.to_vec();
     args.extend(["--public-url", "https://assets.example.com"]);
     let node = serve(dir.path(), &args, "warn");
-    assert!(!warned(&node), "{:?}", node.logs());
+    assert!(
+        !warned(&node, Duration::from_millis(500)),
+        "{:?}",
+        node.logs()
+    );
 }

@@ -102,6 +102,28 @@ impl Proc {
         snapshot(&self.logs)
     }
 
+    /// Whether a captured line matches `line` within `within`: the lines are read on a thread
+    /// of their own, which may deliver a line the child wrote long ago only now (a loaded
+    /// machine runs it late).
+    pub fn saw_line(&self, line: impl Fn(&str) -> bool, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        loop {
+            if self
+                .logs
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .any(|l| line(l))
+            {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// SIGKILL now (a crash); every log line written before it is in [`Proc::logs`] when
     /// this returns.
     pub fn kill(&mut self) {
@@ -235,6 +257,15 @@ mod tests {
         wait_for(&marker);
         proc.kill();
         assert_all_read(&proc, 20_000);
+        let _ = std::fs::remove_file(&marker);
+    }
+
+    #[test]
+    fn a_line_is_waited_for_and_a_missing_one_is_not_seen() {
+        let marker = marker("saw");
+        let proc = chatty(2_000, &marker);
+        assert!(proc.saw_line(|l| l == "line 1999", Duration::from_secs(30)));
+        assert!(!proc.saw_line(|l| l == "line 2000", Duration::from_millis(50)));
         let _ = std::fs::remove_file(&marker);
     }
 
