@@ -82,8 +82,16 @@ async fn metrics_and_json_logs_follow_each_request_and_its_job() {
         .expect("refused upload");
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
 
-    // Logs: every line is JSON; the request's lines and its job's carry its id.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Logs: every line is JSON; the request's lines and its job's carry its id. The job's
+    // line is the last written: once it has been read, so have the others.
+    assert!(
+        server.saw_line(
+            |l| l.contains("req-observe-1") && l.contains("asset processed"),
+            Duration::from_secs(10)
+        ),
+        "the job's line arrives: {:#?}",
+        server.logs()
+    );
     let logs = server.logs();
     assert!(!logs.is_empty());
     for line in &logs {
@@ -221,7 +229,23 @@ async fn every_request_leaves_an_access_line_and_refusals_warn_without_secrets()
         assert!(answer.status().is_client_error(), "{}", answer.status());
     }
 
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Each request's access line is written once it is answered: waited for.
+    for request_id in [
+        "req-access-ok",
+        "req-refused-type",
+        "req-refused-missing",
+        "req-refused-key",
+        "req-refused-console",
+    ] {
+        assert!(
+            server.saw_line(
+                |l| l.contains("assetlib::access") && l.contains(request_id),
+                Duration::from_secs(10)
+            ),
+            "the access line of {request_id} arrives: {:#?}",
+            server.logs()
+        );
+    }
     let logs = server.logs();
     for line in &logs {
         assert!(!line.contains(wrong_key), "a secret in the log: {line}");
