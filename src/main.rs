@@ -467,16 +467,14 @@ fn print_fsck(report: &FsckReport, repair: bool) {
 ///   each). glibc's defaults map such blocks afresh or hand the freed pages back to the kernel,
 ///   so every check faulted them in and the kernel zeroed them again — 6 % of the server's CPU
 ///   under eight importers (docs/PERFORMANCE.md, "The face check's memory kept").
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn malloc_settings(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Vec<(i32, i32)> {
-    const ARENA_MAX: i32 = -8; // M_ARENA_MAX
-    const TRIM_THRESHOLD: i32 = -1; // M_TRIM_THRESHOLD
-    const MMAP_THRESHOLD: i32 = -3; // M_MMAP_THRESHOLD
     const MIB: i32 = 1024 * 1024;
     let tuned =
         |name: &str| env("GLIBC_TUNABLES").is_some_and(|t| t.to_string_lossy().contains(name));
     let mut settings = Vec::new();
     if env("MALLOC_ARENA_MAX").is_none() && !tuned("glibc.malloc.arena_max") {
-        settings.push((ARENA_MAX, 2));
+        settings.push((libc::M_ARENA_MAX, 2));
     }
     // Setting either threshold turns glibc's own adjustment of both off: both are set, or none.
     let thresholds = ["MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"];
@@ -484,8 +482,8 @@ fn malloc_settings(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Vec<(i32
         && !tuned("glibc.malloc.mmap_threshold")
         && !tuned("glibc.malloc.trim_threshold")
     {
-        settings.push((MMAP_THRESHOLD, 8 * MIB));
-        settings.push((TRIM_THRESHOLD, 16 * MIB));
+        settings.push((libc::M_MMAP_THRESHOLD, 8 * MIB));
+        settings.push((libc::M_TRIM_THRESHOLD, 16 * MIB));
     }
     settings
 }
@@ -579,6 +577,7 @@ mod tests {
         }
     }
 
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
     fn settings(env: &[(&str, &str)]) -> Vec<(i32, i32)> {
         super::malloc_settings(|name| {
             env.iter()
@@ -587,18 +586,15 @@ mod tests {
         })
     }
 
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
     #[test]
     fn the_allocator_keeps_two_arenas_and_the_face_checks_blocks_unless_told_otherwise() {
-        #[cfg(all(target_os = "linux", target_env = "gnu"))]
-        let (arena, mmap, trim) = (
-            libc::M_ARENA_MAX,
-            libc::M_MMAP_THRESHOLD,
-            libc::M_TRIM_THRESHOLD,
-        );
-        #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-        let (arena, mmap, trim) = (-8, -3, -1);
         let mib = 1024 * 1024;
-        let all = vec![(arena, 2), (mmap, 8 * mib), (trim, 16 * mib)];
+        let all = vec![
+            (libc::M_ARENA_MAX, 2),
+            (libc::M_MMAP_THRESHOLD, 8 * mib),
+            (libc::M_TRIM_THRESHOLD, 16 * mib),
+        ];
         assert_eq!(settings(&[]), all);
         assert_eq!(settings(&[("GLIBC_TUNABLES", "glibc.rtld.nns=2")]), all);
         // What the environment sets wins; the two thresholds go together.

@@ -264,7 +264,7 @@ impl Default for MappedFiles {
         Self::with_capacity(
             usize::try_from(open_files / 16)
                 .unwrap_or(usize::MAX)
-                .clamp(16, 256),
+                .clamp(16, super::CONTENT_FILES_KEPT_OPEN_MAX),
         )
     }
 }

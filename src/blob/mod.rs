@@ -18,6 +18,11 @@ use chrono::{DateTime, Utc};
 pub use content_cache::ContentCache;
 pub use object::ObjectBlobStore;
 
+/// The most stored files a node keeps mapped and open for content answers (a sixteenth of its
+/// open-file limit, between 16 and this; Linux, local store): up to it, open blob files are a
+/// cache, not a leak (the soak judges them against it).
+pub const CONTENT_FILES_KEPT_OPEN_MAX: usize = 256;
+
 /// Errors of the blob store.
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {

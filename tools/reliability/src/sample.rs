@@ -4,9 +4,9 @@ use std::path::Path;
 use std::time::Duration;
 
 /// The most stored blobs a server keeps open at once: content answers keep the most recently
-/// sent files mapped and open, a sixteenth of the open-file limit and at most this many
-/// (`src/blob/mapped.rs`). Up to it, more open blobs are the cache filling, not a leak.
-pub const BLOB_FDS_MAX: u64 = 256;
+/// sent files mapped and open, a sixteenth of the open-file limit and at most this many. Up to
+/// it, more open blobs are the cache filling, not a leak.
+pub const BLOB_FDS_MAX: u64 = assetlib::blob::CONTENT_FILES_KEPT_OPEN_MAX as u64;
 
 /// One reading of the server process.
 #[derive(Debug, Clone, Copy, PartialEq)]
