@@ -10,6 +10,13 @@
 //! detector screens, MTCNN confirms); then the tiny screen and the cascade at other thresholds.
 //! `--bench PHOTOS` also times each candidate over the bench photographs (`people-*.jpg`,
 //! `none-*.jpg` at 1920×1080 and 4000×3000), 5 scans each.
+//!
+//! MTCNN runs twice on every image: as the server runs it (`f32`, the ONNX files' own
+//! arithmetic) and with its convolutions in 8 bits (`Mtcnn::embedded_int8`, a candidate); the
+//! images where the two disagree — held or not, or the faces' places — are listed. With `FACE_EVAL_CALIBRATE=1` the `f32` run records the input range of
+//! every convolution of the three nets and prints them at the end (`PNET_INT8` and the other
+//! tables of `src/moderation/mtcnn.rs`); `FACE_EVAL_INT8=pnet,rnet` runs only the nets named in
+//! 8 bits. `FACE_EVAL_TINY_SIDES=` (empty) leaves the tiny face detector out.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -60,7 +67,7 @@ fn lfw(path: &Path) -> Vec<Item> {
 }
 
 /// Faces found by the server's scan, and how long it took.
-fn scan(item: &Item, detector: &dyn FaceDetector) -> (usize, (u32, u32), Duration) {
+fn scan(item: &Item, detector: &dyn FaceDetector) -> (Vec<FaceBox>, (u32, u32), Duration) {
     let started = cpu_now();
     let found = match &item.source {
         Source::File(path) => scan_image(path, detector).expect("the image decodes"),
@@ -75,10 +82,29 @@ fn scan(item: &Item, detector: &dyn FaceDetector) -> (usize, (u32, u32), Duratio
         .expect("the detector runs"),
     };
     (
-        found.faces.len(),
+        found.faces,
         (found.width, found.height),
         cpu_now().saturating_sub(started),
     )
+}
+
+/// Whether `a` and `b` are the same faces, each box's corners within a tenth of its size (at
+/// least 2 px) of the other's.
+fn same_places(a: &[FaceBox], b: &[FaceBox]) -> bool {
+    let sorted = |boxes: &[FaceBox]| {
+        let mut boxes = boxes.to_vec();
+        boxes.sort_by_key(|f| (f.x, f.y));
+        boxes
+    };
+    let (a, b) = (sorted(a), sorted(b));
+    let near = |p: u32, q: u32, size: u32| p.abs_diff(q) <= (size / 10).max(2);
+    a.len() == b.len()
+        && a.iter().zip(&b).all(|(f, g)| {
+            near(f.x, g.x, g.width)
+                && near(f.y, g.y, g.height)
+                && near(f.x + f.width, g.x + g.width, g.width)
+                && near(f.y + f.height, g.y + g.height, g.height)
+        })
 }
 
 /// The tiny detector's best score on each image it is given (it reports no face, so the scan
@@ -151,6 +177,11 @@ fn env_list(name: &str, default: &str) -> Vec<f32> {
 struct Outcome {
     mtcnn: bool,
     mtcnn_time: Duration,
+    /// MTCNN in `f32`: whether it held the image, in how long, and whether the 8-bit detector
+    /// found the same faces in the same places (`same_places`).
+    float: bool,
+    float_time: Duration,
+    same_boxes: bool,
     cascade: bool,
     cascade_time: Duration,
     /// Per tiny input side: best score and scan time.
@@ -199,7 +230,18 @@ fn main() {
         "FACE_EVAL_SCREENS",
         "0.02,0.05,0.08,0.1,0.15,0.2,0.3,0.4,0.5,0.6,0.7",
     );
-    let mtcnn = Mtcnn::embedded().expect("model").on_one_thread();
+    // FACE_EVAL_INT8="pnet,rnet" runs only those nets in 8 bits (all three by default).
+    let int8 = std::env::var("FACE_EVAL_INT8").unwrap_or_else(|_| "pnet,rnet,onet".to_owned());
+    let int8 = ["pnet", "rnet", "onet"].map(|net| int8.split(',').any(|n| n.trim() == net));
+    let mtcnn = Mtcnn::embedded_int8(int8).expect("model").on_one_thread();
+    let calibrate = std::env::var_os("FACE_EVAL_CALIBRATE").is_some();
+    let float = if calibrate {
+        Mtcnn::recording()
+    } else {
+        Mtcnn::embedded()
+    }
+    .expect("model")
+    .on_one_thread();
     // FACE_EVAL_CASCADE="SIDE,THRESHOLD" tries other screen settings in the timed scans.
     let mut cascade = Cascade::embedded().expect("model");
     if let [side, threshold] = env_list("FACE_EVAL_CASCADE", "")[..] {
@@ -222,8 +264,11 @@ fn main() {
     println!("|---|---|---|---|---|");
     let mut outcomes = Vec::new();
     for item in &set {
-        let (m, (w, h), mtcnn_time) = scan(item, &mtcnn);
+        let (found, (w, h), mtcnn_time) = scan(item, &mtcnn);
+        let (found_float, _, float_time) = scan(item, &float);
+        let m = found.len();
         let (c, _, cascade_time) = scan(item, &cascade);
+        let c = c.len();
         let tiny: Vec<(f32, Duration)> = probes
             .iter()
             .map(|p| {
@@ -231,9 +276,13 @@ fn main() {
                 (*p.best.lock().expect("probe"), t)
             })
             .collect();
+        let same_boxes = same_places(&found, &found_float);
         let o = Outcome {
             mtcnn: m > 0,
             mtcnn_time,
+            float: !found_float.is_empty(),
+            float_time,
+            same_boxes,
             cascade: c > 0,
             cascade_time,
             tiny,
@@ -290,12 +339,37 @@ fn main() {
     println!("|---|---|---|---|---|---|");
     let (hit, wrong) = count(&|_, o| o.mtcnn);
     println!(
-        "| MTCNN, threshold 0.9 | {} | {} | {} | {} | {} |",
+        "| MTCNN in 8 bits (FACE_EVAL_INT8), threshold 0.9 | {} | {} | {} | {} | {} |",
         rate(hit, faces),
         rate(wrong, others),
         median_p99(outcomes.iter().map(|o| o.mtcnn_time).collect()),
         names(&|_, o| o.mtcnn, true),
         names(&|_, o| o.mtcnn, false)
+    );
+    let (hit, wrong) = count(&|_, o| o.float);
+    println!(
+        "| MTCNN (the detector, f32), threshold 0.9 | {} | {} | {} | {} | {} |",
+        rate(hit, faces),
+        rate(wrong, others),
+        median_p99(outcomes.iter().map(|o| o.float_time).collect()),
+        names(&|_, o| o.float, true),
+        names(&|_, o| o.float, false)
+    );
+    let differ = |f: &dyn Fn(&Outcome) -> bool| -> Vec<&str> {
+        set.iter()
+            .zip(&outcomes)
+            .filter(|(_, o)| f(o))
+            .map(|(i, _)| i.name.as_str())
+            .collect()
+    };
+    let held = differ(&|o| o.mtcnn != o.float);
+    let boxes = differ(&|o| !o.same_boxes);
+    println!(
+        "| 8 bits against f32 | held differently: {} {:?} | faces elsewhere: {} {:?} |",
+        held.len(),
+        held,
+        boxes.len(),
+        boxes
     );
     let (hit, wrong) = count(&|_, o| o.cascade);
     println!(
@@ -343,12 +417,32 @@ fn main() {
         }
     }
     if let Some(bench) = bench {
-        bench_photos(Path::new(&bench), &mtcnn, &cascade, &probes, &sides);
+        bench_photos(Path::new(&bench), &mtcnn, &float, &cascade, &probes, &sides);
+    }
+    if let Some(recorded) = float.recorded() {
+        println!();
+        for (net, ranges) in ["P-Net", "R-Net", "O-Net"].iter().zip(recorded) {
+            let ranges: Vec<String> = ranges
+                .iter()
+                .map(|r| match r {
+                    Some(r) => format!("{:.4}..{:.4}", r.lo, r.hi),
+                    None => "—".to_owned(),
+                })
+                .collect();
+            println!("{net} convolutions' input ranges: {}", ranges.join(", "));
+        }
     }
 }
 
 /// Whole-scan times of each candidate over the bench photographs, 5 scans each.
-fn bench_photos(dir: &Path, mtcnn: &Mtcnn, cascade: &Cascade, probes: &[Probe], sides: &[u32]) {
+fn bench_photos(
+    dir: &Path,
+    mtcnn: &Mtcnn,
+    float: &Mtcnn,
+    cascade: &Cascade,
+    probes: &[Probe],
+    sides: &[u32],
+) {
     let mut photos: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("bench dir")
         .flatten()
@@ -357,7 +451,8 @@ fn bench_photos(dir: &Path, mtcnn: &Mtcnn, cascade: &Cascade, probes: &[Probe], 
         .collect();
     photos.sort();
     let mut candidates: Vec<(String, &dyn FaceDetector)> = vec![
-        ("MTCNN".to_owned(), mtcnn as &dyn FaceDetector),
+        ("MTCNN in 8 bits".to_owned(), mtcnn as &dyn FaceDetector),
+        ("MTCNN (f32)".to_owned(), float as &dyn FaceDetector),
         ("cascade".to_owned(), cascade as &dyn FaceDetector),
     ];
     for (p, side) in probes.iter().zip(sides) {

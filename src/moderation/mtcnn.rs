@@ -9,9 +9,11 @@
 //! [-1, 1]. Pyramid levels are padded to a multiple of 8 px with mid grey (0 once
 //! normalised), so windows that run over a level's right and bottom edges are scored too.
 
+use std::sync::Mutex;
+
 use image::RgbImage;
 
-use assetlib_cnn::{Net, Tensor};
+use assetlib_cnn::{InputRange, Net, Tensor};
 
 use super::resample::triangle_resize;
 use super::spare::Check;
@@ -21,6 +23,33 @@ use super::{FaceBox, FaceDetector};
 static PNET: &[u8] = include_bytes!("../../models/mtcnn_pnet.onnx");
 static RNET: &[u8] = include_bytes!("../../models/mtcnn_rnet.onnx");
 static ONET: &[u8] = include_bytes!("../../models/mtcnn_onet.onnx");
+
+/// Every net's first convolution reads the image's pixels `p` as `(p − 127.5) / 128`: over
+/// this range each is quantised to exactly its byte `p`.
+const PIXELS: Option<InputRange> = Some(InputRange {
+    lo: -127.5 / 128.0,
+    hi: 127.5 / 128.0,
+});
+
+/// Shorthand for the tables below.
+const fn range(lo: f32, hi: f32) -> Option<InputRange> {
+    Some(InputRange { lo, hi })
+}
+
+/// The input ranges over which each net's convolutions run in 8 bits (`Net::with_int8`,
+/// `Mtcnn::embedded_int8`: a candidate, not the server's detector), in the graph's order: the pixels, then what the layers before gave, from `f32` runs of the
+/// three nets over the labelled set and the bench photographs (`examples/face_eval.rs` with
+/// `FACE_EVAL_CALIBRATE=1`, docs/MODERATION.md), rounded outwards. P-Net's two 1×1 heads
+/// (the face probability and the box regression) stay `f32`.
+const PNET_INT8: [Option<InputRange>; 5] =
+    [PIXELS, range(-3.75, 11.9), range(-9.0, 16.5), None, None];
+const RNET_INT8: [Option<InputRange>; 3] = [PIXELS, range(-5.75, 4.8), range(-3.3, 6.0)];
+const ONET_INT8: [Option<InputRange>; 4] = [
+    PIXELS,
+    range(-1.65, 7.0),
+    range(-3.85, 6.15),
+    range(-1.45, 4.6),
+];
 
 /// Pyramid step between scales (0.709 in the original paper; 0.6 costs a fifth less and
 /// finds the same faces on the labelled set, see docs/MODERATION.md).
@@ -117,14 +146,8 @@ fn suppress(mut all: Vec<Window>, limit: f32, overlap: Overlap) -> Vec<Window> {
     kept
 }
 
-/// Runs `net` on `input`.
-fn run(net: &Net, input: Tensor) -> Result<Vec<Tensor>, String> {
-    let &[_, w, h, _] = input.shape() else {
-        return Err(format!("an input of shape {:?}", input.shape()));
-    };
-    net.run(input)
-        .map_err(|e| format!("the net did not run on a {w}×{h} input: {e}"))
-}
+/// The input ranges each net's convolutions read (P-Net, R-Net, O-Net), while recording.
+type Ranges = [Vec<Option<InputRange>>; 3];
 
 /// Outputs of a run, told apart by their last dimension (4: box regression, 10: key points,
 /// 2: face / not-face probabilities).
@@ -151,10 +174,13 @@ pub struct Mtcnn {
     thresholds: [f32; 3],
     /// Whether a check may lend an idle core its largest steps (`spare.rs`).
     split: bool,
+    /// Set by [`Mtcnn::recording`]: the ranges the `f32` nets' convolutions have read.
+    recorded: Option<Mutex<Ranges>>,
 }
 
 impl Mtcnn {
-    /// The embedded nets with the tuned defaults (see docs/MODERATION.md).
+    /// The embedded nets with the tuned defaults (see docs/MODERATION.md), in `f32` as their
+    /// ONNX files give them.
     pub fn embedded() -> anyhow::Result<Self> {
         Ok(Self {
             pnet: Net::parse(PNET)?,
@@ -163,7 +189,62 @@ impl Mtcnn {
             min_face: 18.0,
             thresholds: [0.7, 0.7, 0.9],
             split: true,
+            recorded: None,
         })
+    }
+
+    /// A candidate, not the server's detector: the embedded nets, P-Net's, R-Net's and
+    /// O-Net's convolutions in 8 bits where `int8` says so (the others `f32`). Faster, and on
+    /// the labelled set it loses a face the `f32` nets find (docs/MODERATION.md, "8-bit
+    /// convolutions"); `examples/face_eval.rs` compares the two.
+    pub fn embedded_int8(int8: [bool; 3]) -> anyhow::Result<Self> {
+        let mut mtcnn = Self::embedded()?;
+        if int8[0] {
+            mtcnn.pnet = mtcnn.pnet.with_int8(&PNET_INT8)?;
+        }
+        if int8[1] {
+            mtcnn.rnet = mtcnn.rnet.with_int8(&RNET_INT8)?;
+        }
+        if int8[2] {
+            mtcnn.onet = mtcnn.onet.with_int8(&ONET_INT8)?;
+        }
+        Ok(mtcnn)
+    }
+
+    /// The `f32` nets, recording the ranges their convolutions read ([`Mtcnn::recorded`]):
+    /// how the 8-bit ranges above were chosen.
+    pub fn recording() -> anyhow::Result<Self> {
+        let mut mtcnn = Self::embedded()?;
+        let slots = |net: &Net| vec![None; net.convolutions()];
+        mtcnn.recorded = Some(Mutex::new([
+            slots(&mtcnn.pnet),
+            slots(&mtcnn.rnet),
+            slots(&mtcnn.onet),
+        ]));
+        Ok(mtcnn)
+    }
+
+    /// What a [`Mtcnn::recording`] detector has recorded so far: per net, each convolution's
+    /// input range.
+    pub fn recorded(&self) -> Option<Vec<Vec<Option<InputRange>>>> {
+        let recorded = self.recorded.as_ref()?.lock().ok()?;
+        Some(recorded.to_vec())
+    }
+
+    /// Runs net `stage` (0: P-Net, 1: R-Net, 2: O-Net) on `input`.
+    fn run(&self, stage: usize, input: Tensor) -> Result<Vec<Tensor>, String> {
+        let &[_, w, h, _] = input.shape() else {
+            return Err(format!("an input of shape {:?}", input.shape()));
+        };
+        let net = [&self.pnet, &self.rnet, &self.onet][stage];
+        let answer = match &self.recorded {
+            Some(recorded) => {
+                let mut recorded = recorded.lock().map_err(|_| "a recording panicked")?;
+                net.run_recording(input, &mut recorded[stage])
+            }
+            None => net.run(input),
+        };
+        answer.map_err(|e| format!("the net did not run on a {w}×{h} input: {e}"))
     }
 
     /// Never splits a check over two threads (what it costs on one core).
@@ -237,7 +318,7 @@ impl Mtcnn {
     /// P-Net on `input` (a level, or a band of one whose first output is the level's output
     /// `x0` across x): its windows.
     fn pnet_band(&self, input: Tensor, x0: usize, scale: f32) -> Result<Vec<Window>, String> {
-        let outputs = run(&self.pnet, input)?;
+        let outputs = self.run(0, input)?;
         let (prob, shape) = by_width(&outputs, 2)?;
         let (reg, _) = by_width(&outputs, 4)?;
         let &[_, ow, oh, _] = shape else {
@@ -308,17 +389,13 @@ impl Mtcnn {
         windows: &[Window],
         stage: usize,
     ) -> Result<Vec<Window>, String> {
-        let (net, side) = if stage == 1 {
-            (&self.rnet, 24)
-        } else {
-            (&self.onet, 48)
-        };
+        let side = if stage == 1 { 24 } else { 48 };
         let mut kept = Vec::new();
         for chunk in windows.chunks(BATCH) {
             let crops: Vec<RgbImage> = chunk.iter().map(|w| crop(image, w, side)).collect();
             let refs: Vec<&RgbImage> = crops.iter().collect();
             let input = transposed(&refs, side as usize, side as usize)?;
-            let outputs = run(net, input)?;
+            let outputs = self.run(stage, input)?;
             let (prob, _) = by_width(&outputs, 2)?;
             let (reg, _) = by_width(&outputs, 4)?;
             for (i, w) in chunk.iter().enumerate() {
@@ -581,21 +658,57 @@ mod tests {
         assert!(face.y > 50 && face.y + face.height < 400, "{face:?}");
     }
 
+    /// A fixture photograph at the working size.
+    fn working_image(name: &str) -> RgbImage {
+        let path = format!(
+            "{}/tests/fixtures/photos/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let photo = image::open(&path).expect("fixture").to_rgb8();
+        image::imageops::thumbnail(&photo, 480, 480)
+    }
+
+    #[test]
+    fn the_eight_bit_candidate_finds_the_same_faces_in_the_fixtures() {
+        let (float, int8) = (
+            Mtcnn::embedded().expect("the nets load"),
+            Mtcnn::embedded_int8([true; 3]).expect("the nets load"),
+        );
+        for (name, faces) in [
+            ("grace_hopper.jpg", 1),
+            ("astronaut.png", 1),
+            ("coffee.png", 0),
+            ("chelsea.png", 0),
+        ] {
+            let work = working_image(name);
+            let want = float.detect(&work).expect("runs");
+            let got = int8.detect(&work).expect("runs");
+            assert_eq!((want.len(), got.len()), (faces, faces), "{name}");
+            for (w, g) in want.iter().zip(&got) {
+                let near = |a: u32, b: u32| a.abs_diff(b) <= (w.width / 10).max(2);
+                assert!(
+                    near(w.x, g.x) && near(w.y, g.y) && near(w.width, g.width),
+                    "{name}: {g:?} in 8 bits, {w:?} in f32"
+                );
+                assert!(g.score >= 0.9, "{name}: {g:?}");
+            }
+        }
+    }
+
     #[test]
     fn a_check_split_over_two_threads_finds_the_same_windows_and_faces() {
-        let detector = Mtcnn::embedded().expect("the nets load");
-        for name in [
+        let detectors = [
+            Mtcnn::embedded().expect("the nets load"),
+            Mtcnn::embedded_int8([true; 3]).expect("the nets load"),
+        ];
+        let names = [
             "grace_hopper.jpg",
             "astronaut.png",
             "coffee.png",
             "chelsea.png",
-        ] {
-            let path = format!(
-                "{}/tests/fixtures/photos/{name}",
-                env!("CARGO_MANIFEST_DIR")
-            );
-            let photo = image::open(&path).expect("fixture").to_rgb8();
-            let work = image::imageops::thumbnail(&photo, 480, 480);
+        ];
+        for (detector, name) in detectors.iter().flat_map(|d| names.map(|n| (d, n))) {
+            let work = working_image(name);
             let (split, alone) = (Check::split(), Check::alone());
             let proposed = detector.propose(&work, &split).expect("runs");
             assert!(!proposed.is_empty(), "{name}: P-Net proposes windows");

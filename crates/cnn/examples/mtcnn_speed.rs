@@ -3,11 +3,14 @@
 //! of 16 as the detector runs them — wall time on one thread, best and median of repeated runs. The nets' arithmetic does not depend on the
 //! pixels, so the input is a fixed pattern.
 //!
+//! With `MTCNN_SPEED_INT8=1`, the nets' convolutions run in 8 bits (`Net::with_int8`) as the
+//! detector runs them (P-Net's two 1×1 heads stay `f32`), over ranges recorded on the inputs.
+//!
 //! cargo run --release -p assetlib-cnn --example mtcnn_speed [-- RUNS [pnet|rnet|onet]]
 
 use std::time::{Duration, Instant};
 
-use assetlib_cnn::{Net, Tensor};
+use assetlib_cnn::{InputRange, Net, Tensor};
 
 fn load(name: &str) -> Net {
     let path = format!("{}/../../models/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -42,7 +45,7 @@ fn main() {
         .unwrap_or(20usize);
     let only = std::env::args().nth(2);
     let wanted = |net: &str| only.as_deref().is_none_or(|o| o == net);
-    let (pnet, rnet, onet) = (
+    let (mut pnet, mut rnet, mut onet) = (
         load("mtcnn_pnet.onnx"),
         load("mtcnn_rnet.onnx"),
         load("mtcnn_onet.onnx"),
@@ -63,6 +66,21 @@ fn main() {
         );
     };
     let first = levels[0].clone();
+    if std::env::var_os("MTCNN_SPEED_INT8").is_some() {
+        // Ranges recorded on the inputs below; P-Net's last two (its 1×1 heads) left out.
+        let int8 = |net: Net, input: &Tensor, float_last: usize| {
+            let mut ranges: Vec<Option<InputRange>> = vec![None; net.convolutions()];
+            net.run_recording(input.clone(), &mut ranges)
+                .expect("recording");
+            let keep = ranges.len() - float_last;
+            ranges[keep..].fill(None);
+            net.with_int8(&ranges).expect("int8")
+        };
+        pnet = int8(pnet, &first, 2);
+        rnet = int8(rnet, &input(16, 24, 24), 0);
+        onet = int8(onet, &input(16, 48, 48), 0);
+        println!("convolutions in 8 bits");
+    }
     if wanted("pnet") {
         report(
             &format!("P-Net, first level {:?}", &first.shape()[1..3]),

@@ -18,19 +18,19 @@ const LANES: usize = 16;
 pub struct Conv {
     /// `[kh, kw · c, lanes]`: for each kernel row, the weight of each of its inputs (`kx`, then
     /// the channel) for each output (`m` padded to `lanes`).
-    packed: Vec<f32>,
+    pub(crate) packed: Vec<f32>,
     /// `lanes` biases (zeros past `m`).
-    bias: Vec<f32>,
+    pub(crate) bias: Vec<f32>,
     /// `lanes` slopes of a `PRelu` applied to each output row as soon as it is summed (while
     /// it is in the nearest cache), when the net's next step is one.
-    prelu: Option<Vec<f32>>,
+    pub(crate) prelu: Option<Vec<f32>>,
     /// Outputs, input channels, kernel height and width, padded outputs.
-    m: usize,
-    c: usize,
-    kh: usize,
-    kw: usize,
-    lanes: usize,
-    strides: [usize; 2],
+    pub(crate) m: usize,
+    pub(crate) c: usize,
+    pub(crate) kh: usize,
+    pub(crate) kw: usize,
+    pub(crate) lanes: usize,
+    pub(crate) strides: [usize; 2],
 }
 
 impl Conv {
@@ -151,15 +151,7 @@ impl Conv {
         w: usize,
         shape: &[usize],
     ) -> Result<(usize, usize), Error> {
-        let (kh, kw) = (self.kh, self.kw);
-        if c != self.c || kh > h || kw > w {
-            bail!(
-                "Conv: a {kh}×{kw} kernel over {} channels on input {shape:?}",
-                self.c
-            );
-        }
-        let [sh, sw] = self.strides;
-        Ok(((h - kh) / sh + 1, (w - kw) / sw + 1))
+        output_size_of((self.c, self.kh, self.kw, self.strides), (c, h, w), shape)
     }
 
     /// Output row `oy` of one channels-last image `[h, w, c]`, into `row` (`lanes` values a
@@ -183,15 +175,34 @@ impl Conv {
             row,
         );
         if let Some(slope) = &self.prelu {
-            for (block, slope) in row
-                .chunks_exact_mut(LANES)
-                .zip(slope.chunks_exact(LANES).cycle())
-            {
-                for (v, &s) in block.iter_mut().zip(slope) {
-                    // Branch-free, so that it is computed eight or sixteen at a time.
-                    *v = v.min(0.0) * s + v.max(0.0);
-                }
-            }
+            prelu_row(row, slope);
+        }
+    }
+}
+
+/// The output's height and width of a kernel of `kernel_c` channels, `kh`×`kw`, at `strides`,
+/// on an input of `c` channels, `h`×`w` (of `shape`, named in the error).
+pub(crate) fn output_size_of(
+    (kernel_c, kh, kw, strides): (usize, usize, usize, [usize; 2]),
+    (c, h, w): (usize, usize, usize),
+    shape: &[usize],
+) -> Result<(usize, usize), Error> {
+    if c != kernel_c || kh > h || kw > w {
+        bail!("Conv: a {kh}×{kw} kernel over {kernel_c} channels on input {shape:?}");
+    }
+    let [sh, sw] = strides;
+    Ok(((h - kh) / sh + 1, (w - kw) / sw + 1))
+}
+
+/// `PRelu` with `slope` (`lanes` values, a multiple of 16) on a row of `lanes` values a pixel.
+pub(crate) fn prelu_row(row: &mut [f32], slope: &[f32]) {
+    for (block, slope) in row
+        .chunks_exact_mut(LANES)
+        .zip(slope.chunks_exact(LANES).cycle())
+    {
+        for (v, &s) in block.iter_mut().zip(slope) {
+            // Branch-free, so that it is computed eight or sixteen at a time.
+            *v = v.min(0.0) * s + v.max(0.0);
         }
     }
 }
@@ -199,7 +210,7 @@ impl Conv {
 /// Each pixel's first `m` of `lanes` values of `acc`, appended to `out` (`m` a pixel). The
 /// usual widths are copied at a length known at compile time: a call to copy 8 or 40 bytes,
 /// once a pixel, costs more than the copy.
-fn unpad(acc: &[f32], lanes: usize, m: usize, out: &mut Vec<f32>) {
+pub(crate) fn unpad(acc: &[f32], lanes: usize, m: usize, out: &mut Vec<f32>) {
     fn fixed<const M: usize>(acc: &[f32], lanes: usize, out: &mut Vec<f32>) {
         for padded in acc.chunks_exact(lanes) {
             if let Some(Ok(values)) = padded.get(..M).map(<&[f32; M]>::try_from) {

@@ -6,6 +6,7 @@ use crate::conv::Conv;
 use crate::error::{Error, bail};
 use crate::onnx::{self, Node};
 use crate::ops::{self, Padding};
+use crate::quant_conv::{InputRange, QuantConv};
 use crate::tensor::Tensor;
 
 /// One operator with its constant operands.
@@ -13,6 +14,8 @@ enum Op {
     Conv(Conv),
     /// `Conv` on a value held channels-last.
     ConvLast(Conv),
+    /// `Conv` on a value held channels-last, in 8-bit integers (`Net::with_int8`).
+    ConvInt8(QuantConv),
     PRelu(Tensor),
     /// `PRelu` with one slope per channel (or one for all) on a value held channels-last.
     PReluLast(Vec<f32>),
@@ -189,8 +192,59 @@ impl Net {
 
     /// Runs the net on `input`; its outputs in the order of the graph's outputs.
     pub fn run(&self, input: Tensor) -> Result<Vec<Tensor>, Error> {
+        self.run_inner(input, None)
+    }
+
+    /// The convolutions the net runs channels-last (the ones [`Net::with_int8`] may turn into
+    /// 8-bit ones), in the graph's order.
+    pub fn convolutions(&self) -> usize {
+        self.steps.iter().filter(|s| s.op.convolution()).count()
+    }
+
+    /// [`Net::run`], widening `ranges[i]` to every value the `i`-th of
+    /// [`Net::convolutions`] reads (the ranges to give [`Net::with_int8`]).
+    pub fn run_recording(
+        &self,
+        input: Tensor,
+        ranges: &mut [Option<InputRange>],
+    ) -> Result<Vec<Tensor>, Error> {
+        if ranges.len() != self.convolutions() {
+            bail!(
+                "{} ranges for a net of {} convolutions",
+                ranges.len(),
+                self.convolutions()
+            );
+        }
+        self.run_inner(input, Some(ranges))
+    }
+
+    /// The net with its `i`-th convolution in 8-bit integers over `ranges[i]`, where given
+    /// (`quant_conv.rs`). Its answers are close to the `f32` net's, not the same.
+    pub fn with_int8(mut self, ranges: &[Option<InputRange>]) -> Result<Self, Error> {
+        if ranges.len() != self.convolutions() {
+            bail!(
+                "{} ranges for a net of {} convolutions",
+                ranges.len(),
+                self.convolutions()
+            );
+        }
+        let convolutions = self.steps.iter_mut().filter(|s| s.op.convolution());
+        for (step, range) in convolutions.zip(ranges) {
+            if let (Op::ConvLast(conv), Some(range)) = (&step.op, range) {
+                step.op = Op::ConvInt8(QuantConv::new(conv, *range)?);
+            }
+        }
+        Ok(self)
+    }
+
+    fn run_inner(
+        &self,
+        input: Tensor,
+        mut ranges: Option<&mut [Option<InputRange>]>,
+    ) -> Result<Vec<Tensor>, Error> {
         let mut values: Vec<Option<Tensor>> = (0..self.slots).map(|_| None).collect();
         values[self.input] = Some(input);
+        let mut convolution = 0;
         for (i, step) in self.steps.iter().enumerate() {
             let value = if step.last_read {
                 values[step.input].take()
@@ -200,6 +254,12 @@ impl Net {
             let Some(x) = value else {
                 bail!("step {i} reads a value not written yet");
             };
+            if step.op.convolution() {
+                if let Some(range) = ranges.as_deref_mut().and_then(|r| r.get_mut(convolution)) {
+                    *range = widened(*range, x.data());
+                }
+                convolution += 1;
+            }
             values[step.output] = Some(step.op.run(x)?);
         }
         // Each output is handed over, not copied (unless the graph lists it again later).
@@ -217,11 +277,34 @@ impl Net {
     }
 }
 
+/// `range` widened to cover `values`.
+fn widened(range: Option<InputRange>, values: &[f32]) -> Option<InputRange> {
+    let (lo, hi) = values
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    match range {
+        _ if lo > hi => range,
+        None => Some(InputRange { lo, hi }),
+        Some(r) => Some(InputRange {
+            lo: r.lo.min(lo),
+            hi: r.hi.max(hi),
+        }),
+    }
+}
+
 impl Op {
+    /// Whether this is a convolution on a value held channels-last.
+    fn convolution(&self) -> bool {
+        matches!(self, Op::ConvLast(_) | Op::ConvInt8(_))
+    }
+
     fn run(&self, x: Tensor) -> Result<Tensor, Error> {
         match self {
             Op::Conv(conv) => conv.run(&x),
             Op::ConvLast(conv) => conv.run_channels_last(&x),
+            Op::ConvInt8(conv) => conv.run_channels_last(&x),
             Op::PRelu(slope) => ops::prelu(x, slope),
             Op::PReluLast(slope) => ops::prelu_channels_last(x, slope),
             Op::MaxPool {

@@ -2,7 +2,7 @@
 //! inputs (`tests/reference.txt` and, on crops of real photographs, `tests/photo_reference.txt`,
 //! both written by `tests/reference.py`).
 
-use assetlib_cnn::{Net, Tensor};
+use assetlib_cnn::{InputRange, Net, Tensor};
 
 /// The committed nets, compiled in as the server compiles them in (src/moderation/mtcnn.rs).
 fn model(net: &str) -> &'static [u8] {
@@ -157,6 +157,83 @@ fn face_scores_on_real_photographs_match_the_reference_evaluator() {
     assert!(score("rnet astronaut") > 0.99, "{faces:?}");
     assert!(score("pnet astronaut") > 0.99, "{faces:?}");
     assert!(score("onet chelsea") < 0.01, "{faces:?}");
+}
+
+/// The photo cases of `photo_reference.txt` with a face probability: net, photo, crop, and
+/// the reference's best face probability.
+fn photo_face_cases() -> Vec<(String, String, [u32; 4], f32)> {
+    let mut cases = Vec::new();
+    let mut lines = include_str!("photo_reference.txt").lines();
+    while let (Some(head), Some(values)) = (lines.next(), lines.next()) {
+        let (left, right) = head.split_once(" -> ").expect("a case line");
+        if !right.starts_with("softmax") {
+            continue;
+        }
+        let words: Vec<&str> = left.split_whitespace().collect();
+        let crop: Vec<u32> = words[2..]
+            .iter()
+            .map(|w| w.parse().expect("a number"))
+            .collect();
+        let best = values
+            .split_whitespace()
+            .skip(1)
+            .step_by(2)
+            .map(|v| v.parse::<f32>().expect("a value"))
+            .fold(0f32, f32::max);
+        let crop = [crop[0], crop[1], crop[2], crop[3]];
+        cases.push((words[0].to_owned(), words[1].to_owned(), crop, best));
+    }
+    cases
+}
+
+#[test]
+fn eight_bit_nets_keep_the_face_scores_on_real_photographs() {
+    let cases = photo_face_cases();
+    assert_eq!(cases.len(), 4, "{cases:?}");
+    for net_name in ["pnet", "rnet", "onet"] {
+        let float = Net::parse(model(net_name)).expect("parses");
+        // Ranges recorded over this net's crops, the pixels' range for its first convolution
+        // (as the detector sets it); P-Net's two 1×1 heads stay f32, as in the detector.
+        let mut ranges = vec![None; float.convolutions()];
+        for (_, photo, crop, _) in cases.iter().filter(|c| c.0 == net_name) {
+            float
+                .run_recording(photo_input(photo, *crop), &mut ranges)
+                .expect("runs");
+        }
+        ranges[0] = Some(InputRange {
+            lo: -127.5 / 128.0,
+            hi: 127.5 / 128.0,
+        });
+        if net_name == "pnet" {
+            let heads = ranges.len() - 2;
+            ranges[heads..].fill(None);
+        }
+        let int8 = float.with_int8(&ranges).expect("8 bits");
+        for (_, photo, crop, reference) in cases.iter().filter(|c| c.0 == net_name) {
+            let outputs = int8.run(photo_input(photo, *crop)).expect("runs");
+            let probabilities = outputs
+                .iter()
+                .find(|o| o.shape().last() == Some(&2))
+                .expect("a face probability");
+            let best = probabilities
+                .data()
+                .iter()
+                .skip(1)
+                .step_by(2)
+                .fold(0f32, |a, &b| a.max(b));
+            assert!(
+                (best - reference).abs() <= 0.02,
+                "{net_name} on {photo}: {best} in 8 bits, {reference} in the reference"
+            );
+            // The same side of every threshold the detector uses (0.7 for P-Net and R-Net,
+            // 0.9 for O-Net) as the reference, by a margin.
+            if photo == "astronaut" {
+                assert!(best > 0.97, "{net_name} on {photo}: {best}");
+            } else {
+                assert!(best < 0.03, "{net_name} on {photo}: {best}");
+            }
+        }
+    }
 }
 
 /// The graph outputs' names, in order, as `Net::run` returns them.
