@@ -13,7 +13,8 @@
 //!
 //! MTCNN runs twice on every image: as the server runs it (`f32`, the ONNX files' own
 //! arithmetic) and with its convolutions in 8 bits (`Mtcnn::embedded_int8`, a candidate); the
-//! images where the two disagree — held or not, or the faces' places — are listed. With `FACE_EVAL_CALIBRATE=1` the `f32` run records the input range of
+//! images where the two disagree — held or not, or the faces' places — are listed. With
+//! `FACE_EVAL_CALIBRATE=1` the `f32` run records the input range of
 //! every convolution of the three nets and prints them at the end (`PNET_INT8` and the other
 //! tables of `src/moderation/mtcnn.rs`); `FACE_EVAL_INT8=pnet,rnet` runs only the nets named in
 //! 8 bits. `FACE_EVAL_TINY_SIDES=` (empty) leaves the tiny face detector out.

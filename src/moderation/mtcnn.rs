@@ -37,8 +37,9 @@ const fn range(lo: f32, hi: f32) -> Option<InputRange> {
 }
 
 /// The input ranges over which each net's convolutions run in 8 bits (`Net::with_int8`,
-/// `Mtcnn::embedded_int8`: a candidate, not the server's detector), in the graph's order: the pixels, then what the layers before gave, from `f32` runs of the
-/// three nets over the labelled set and the bench photographs (`examples/face_eval.rs` with
+/// `Mtcnn::embedded_int8`: a candidate, not the server's detector), in the graph's order:
+/// the pixels, then the extremes of what the layers before gave in `f32` runs of the three
+/// nets over the labelled set and the bench photographs (`examples/face_eval.rs` with
 /// `FACE_EVAL_CALIBRATE=1`, docs/MODERATION.md), rounded outwards. P-Net's two 1×1 heads
 /// (the face probability and the box regression) stay `f32`.
 const PNET_INT8: [Option<InputRange>; 5] =
