@@ -11,9 +11,9 @@
 //! `--bench PHOTOS` also times each candidate over the bench photographs (`people-*.jpg`,
 //! `none-*.jpg` at 1920×1080 and 4000×3000), 5 scans each.
 //!
-//! MTCNN runs twice on every image: as the server runs it (`f32`, the ONNX files' own
-//! arithmetic) and with its convolutions in 8 bits (`Mtcnn::embedded_int8`, a candidate); the
-//! images where the two disagree — held or not, or the faces' places — are listed. With
+//! MTCNN runs twice on every image: as the server runs it (its convolutions in 8 bits) and in
+//! `f32` (the ONNX files' own arithmetic, `Mtcnn::embedded_f32`); the images where the two
+//! disagree — held or not, or the faces' places — are listed. With
 //! `FACE_EVAL_CALIBRATE=1` the `f32` run records the input range of
 //! every convolution of the three nets and prints them at the end (`PNET_INT8` and the other
 //! tables of `src/moderation/mtcnn.rs`); `FACE_EVAL_INT8=pnet,rnet` runs only the nets named in
@@ -239,7 +239,7 @@ fn main() {
     let float = if calibrate {
         Mtcnn::recording()
     } else {
-        Mtcnn::embedded()
+        Mtcnn::embedded_f32()
     }
     .expect("model")
     .on_one_thread();
@@ -340,7 +340,7 @@ fn main() {
     println!("|---|---|---|---|---|---|");
     let (hit, wrong) = count(&|_, o| o.mtcnn);
     println!(
-        "| MTCNN in 8 bits (FACE_EVAL_INT8), threshold 0.9 | {} | {} | {} | {} | {} |",
+        "| MTCNN (the detector: 8 bits, or FACE_EVAL_INT8), threshold 0.9 | {} | {} | {} | {} | {} |",
         rate(hit, faces),
         rate(wrong, others),
         median_p99(outcomes.iter().map(|o| o.mtcnn_time).collect()),
@@ -349,7 +349,7 @@ fn main() {
     );
     let (hit, wrong) = count(&|_, o| o.float);
     println!(
-        "| MTCNN (the detector, f32), threshold 0.9 | {} | {} | {} | {} | {} |",
+        "| MTCNN in f32, threshold 0.9 | {} | {} | {} | {} | {} |",
         rate(hit, faces),
         rate(wrong, others),
         median_p99(outcomes.iter().map(|o| o.float_time).collect()),
@@ -452,8 +452,8 @@ fn bench_photos(
         .collect();
     photos.sort();
     let mut candidates: Vec<(String, &dyn FaceDetector)> = vec![
-        ("MTCNN in 8 bits".to_owned(), mtcnn as &dyn FaceDetector),
-        ("MTCNN (f32)".to_owned(), float as &dyn FaceDetector),
+        ("MTCNN".to_owned(), mtcnn as &dyn FaceDetector),
+        ("MTCNN in f32".to_owned(), float as &dyn FaceDetector),
         ("cascade".to_owned(), cascade as &dyn FaceDetector),
     ];
     for (p, side) in probes.iter().zip(sides) {

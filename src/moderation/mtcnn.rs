@@ -1,5 +1,6 @@
 //! The default detector: MTCNN (three small CNNs in a cascade), run in-process by
-//! `assetlib-cnn` (crates/cnn) with the three ONNX nets compiled into the binary.
+//! `assetlib-cnn` (crates/cnn) with the three ONNX nets compiled into the binary, their
+//! convolutions in 8 bits over fixed input ranges (`PNET_INT8` and the tables beside it).
 //!
 //! P-Net slides over an image pyramid and proposes windows; R-Net (24×24) and O-Net (48×48)
 //! re-score and refine the best of the survivors (at most `MAX_RNET` and `MAX_ONET` of them:
@@ -36,8 +37,8 @@ const fn range(lo: f32, hi: f32) -> Option<InputRange> {
     Some(InputRange { lo, hi })
 }
 
-/// The input ranges over which each net's convolutions run in 8 bits (`Net::with_int8`,
-/// `Mtcnn::embedded_int8`: a candidate, not the server's detector), in the graph's order:
+/// The input ranges over which each net's convolutions run in 8 bits (`Net::with_int8`), in
+/// the graph's order:
 /// the pixels, then the extremes of what the layers before gave in `f32` runs of the three
 /// nets over the labelled set and the bench photographs (`examples/face_eval.rs` with
 /// `FACE_EVAL_CALIBRATE=1`, docs/MODERATION.md), rounded outwards. P-Net's two 1×1 heads
@@ -180,26 +181,16 @@ pub struct Mtcnn {
 }
 
 impl Mtcnn {
-    /// The embedded nets with the tuned defaults (see docs/MODERATION.md), in `f32` as their
-    /// ONNX files give them.
+    /// The embedded nets with the tuned defaults (see docs/MODERATION.md), their
+    /// convolutions in 8 bits.
     pub fn embedded() -> anyhow::Result<Self> {
-        Ok(Self {
-            pnet: Net::parse(PNET)?,
-            rnet: Net::parse(RNET)?,
-            onet: Net::parse(ONET)?,
-            min_face: 18.0,
-            thresholds: [0.7, 0.7, 0.9],
-            split: true,
-            recorded: None,
-        })
+        Self::embedded_int8([true; 3])
     }
 
-    /// A candidate, not the server's detector: the embedded nets, P-Net's, R-Net's and
-    /// O-Net's convolutions in 8 bits where `int8` says so (the others `f32`). Faster, and on
-    /// the labelled set it loses a face the `f32` nets find (docs/MODERATION.md, "8-bit
-    /// convolutions"); `examples/face_eval.rs` compares the two.
+    /// The embedded nets, P-Net's, R-Net's and O-Net's convolutions in 8 bits where `int8`
+    /// says so (the others `f32`).
     pub fn embedded_int8(int8: [bool; 3]) -> anyhow::Result<Self> {
-        let mut mtcnn = Self::embedded()?;
+        let mut mtcnn = Self::embedded_f32()?;
         if int8[0] {
             mtcnn.pnet = mtcnn.pnet.with_int8(&PNET_INT8)?;
         }
@@ -212,10 +203,24 @@ impl Mtcnn {
         Ok(mtcnn)
     }
 
+    /// The embedded nets in `f32`, as their ONNX files give them: the reference the 8-bit
+    /// detector is compared with (`examples/face_eval.rs`).
+    pub fn embedded_f32() -> anyhow::Result<Self> {
+        Ok(Self {
+            pnet: Net::parse(PNET)?,
+            rnet: Net::parse(RNET)?,
+            onet: Net::parse(ONET)?,
+            min_face: 18.0,
+            thresholds: [0.7, 0.7, 0.9],
+            split: true,
+            recorded: None,
+        })
+    }
+
     /// The `f32` nets, recording the ranges their convolutions read ([`Mtcnn::recorded`]):
     /// how the 8-bit ranges above were chosen.
     pub fn recording() -> anyhow::Result<Self> {
-        let mut mtcnn = Self::embedded()?;
+        let mut mtcnn = Self::embedded_f32()?;
         let slots = |net: &Net| vec![None; net.convolutions()];
         mtcnn.recorded = Some(Mutex::new([
             slots(&mtcnn.pnet),
@@ -670,10 +675,10 @@ mod tests {
     }
 
     #[test]
-    fn the_eight_bit_candidate_finds_the_same_faces_in_the_fixtures() {
+    fn the_eight_bit_nets_find_the_faces_the_f32_nets_find_in_the_fixtures() {
         let (float, int8) = (
+            Mtcnn::embedded_f32().expect("the nets load"),
             Mtcnn::embedded().expect("the nets load"),
-            Mtcnn::embedded_int8([true; 3]).expect("the nets load"),
         );
         for (name, faces) in [
             ("grace_hopper.jpg", 1),
@@ -700,7 +705,7 @@ mod tests {
     fn a_check_split_over_two_threads_finds_the_same_windows_and_faces() {
         let detectors = [
             Mtcnn::embedded().expect("the nets load"),
-            Mtcnn::embedded_int8([true; 3]).expect("the nets load"),
+            Mtcnn::embedded_f32().expect("the nets load"),
         ];
         let names = [
             "grace_hopper.jpg",

@@ -195,7 +195,7 @@ pub(crate) fn output_size_of(
 }
 
 /// `PRelu` with `slope` (`lanes` values, a multiple of 16) on a row of `lanes` values a pixel.
-pub(crate) fn prelu_row(row: &mut [f32], slope: &[f32]) {
+fn prelu_row(row: &mut [f32], slope: &[f32]) {
     for (block, slope) in row
         .chunks_exact_mut(LANES)
         .zip(slope.chunks_exact(LANES).cycle())

@@ -1,13 +1,14 @@
 //! `out = a · w` in integers, for the 8-bit convolutions (`quant_conv.rs`): `a` unsigned 8-bit
-//! activations, `w` signed weights of at most 7 bits (−63..=63), sums in 32-bit integers.
+//! activations (0..=255), `w` signed 8-bit weights (−127..=127), sums in 32-bit integers.
 //!
 //! Inputs go in groups of four: a row's inputs are `taps.count` runs of `4 · groups` bytes
 //! (a kernel row's `kw · c` values, padded with weights of zero up to a multiple of four), and
 //! the weights of a group are four bytes per output channel, so that one instruction multiplies
-//! four inputs by four weights per channel and adds them: `vpdpbusd` with AVX-512 VNNI,
-//! `vpmaddubsw` then `vpmaddwd` with AVX2 (whose 16-bit sums of two products cannot saturate:
-//! 2 · 255 · 63 < 32,767), plain Rust otherwise. Every sum is exact, so every kernel gives the
-//! same integers, and a verdict does not depend on the CPU that reached it.
+//! four inputs by four weights per channel and adds them: `vpdpbusd` with AVX-512 VNNI; with
+//! AVX2, `vpmaddubsw` then `vpmaddwd` on `|x − 128|` by the weight with the sign of `x − 128`
+//! (each product at most 128 · 127, so the 16-bit sum of two cannot saturate as 255 · 127 · 2
+//! would), each sum starting at `128 · Σ w`; plain Rust otherwise. Every sum is exact, so every
+//! kernel gives the same integers, and a verdict does not depend on the CPU that reached it.
 
 use std::sync::OnceLock;
 
@@ -16,7 +17,7 @@ use crate::pointwise::Taps;
 /// Output channels of one block (sixteen 32-bit lanes: one AVX-512 register).
 pub(crate) const LANES: usize = 16;
 /// The largest weight's magnitude.
-pub(crate) const WEIGHT_MAX: i32 = 63;
+pub(crate) const WEIGHT_MAX: i32 = 127;
 
 /// The instruction set an integer product runs with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -247,9 +248,21 @@ unsafe fn block_vnni<const R: usize, const V: usize>(
 #[target_feature(enable = "avx2")]
 unsafe fn product_avx2(shape: Shape, a: &[u8], w: &[i8], out: &mut [i32]) {
     let Shape {
-        rows, lda, lanes, ..
+        rows,
+        groups,
+        lda,
+        taps,
+        lanes,
     } = shape;
     for c0 in (0..lanes).step_by(LANES) {
+        // Σ x · w = Σ (x − 128) · w + 128 · Σ w: each channel's sums start at 128 · Σ w.
+        let mut start = [0i32; LANES];
+        for group in w[..taps.count * groups * lanes * 4].chunks_exact(lanes * 4) {
+            let quads = group[c0 * 4..(c0 + LANES) * 4].chunks_exact(4);
+            for (s, quad) in start.iter_mut().zip(quads) {
+                *s += 128 * quad.iter().map(|&v| i32::from(v)).sum::<i32>();
+            }
+        }
         let mut p = 0;
         while p < rows {
             // SAFETY: as in `product_vnni`.
@@ -257,16 +270,17 @@ unsafe fn product_avx2(shape: Shape, a: &[u8], w: &[i8], out: &mut [i32]) {
                 let (ap, wp) = (a.as_ptr().add(p * lda), w.as_ptr().add(c0 * 4));
                 let o = out.as_mut_ptr().add(p * lanes + c0);
                 p += if rows - p >= 4 {
-                    block_avx2::<4>(shape, ap, wp, o)
+                    block_avx2::<4>(shape, ap, wp, &start, o)
                 } else {
-                    block_avx2::<1>(shape, ap, wp, o)
+                    block_avx2::<1>(shape, ap, wp, &start, o)
                 };
             }
         }
     }
 }
 
-/// `R` pixels by sixteen channels, written to `o`; returns `R`.
+/// `R` pixels by sixteen channels, written to `o`, each channel's sums starting at `start`;
+/// returns `R`.
 ///
 /// # Safety
 /// The CPU has AVX2; as `block_vnni` with `V = 1`.
@@ -277,11 +291,13 @@ unsafe fn block_avx2<const R: usize>(
     shape: Shape,
     a: *const u8,
     w: *const i8,
+    start: &[i32; LANES],
     o: *mut i32,
 ) -> usize {
     use std::arch::x86_64::{
-        _mm256_add_epi32, _mm256_loadu_si256, _mm256_madd_epi16, _mm256_maddubs_epi16,
-        _mm256_set1_epi16, _mm256_set1_epi32, _mm256_setzero_si256, _mm256_storeu_si256,
+        _mm256_abs_epi8, _mm256_add_epi32, _mm256_loadu_si256, _mm256_madd_epi16,
+        _mm256_maddubs_epi16, _mm256_set1_epi8, _mm256_set1_epi16, _mm256_set1_epi32,
+        _mm256_sign_epi8, _mm256_storeu_si256, _mm256_xor_si256,
     };
     let Shape {
         groups,
@@ -291,10 +307,11 @@ unsafe fn block_avx2<const R: usize>(
         ..
     } = shape;
     let ones = _mm256_set1_epi16(1);
-    let mut lo = [_mm256_setzero_si256(); R];
-    let mut hi = [_mm256_setzero_si256(); R];
+    let flip = _mm256_set1_epi8(i8::MIN);
     // SAFETY: the pointers stay inside what the caller vouches for.
     unsafe {
+        let mut lo = [_mm256_loadu_si256(start.as_ptr().cast()); R];
+        let mut hi = [_mm256_loadu_si256(start.as_ptr().add(8).cast()); R];
         let mut wp = w;
         for t in 0..taps.count {
             let at = a.add(t * taps.stride);
@@ -303,10 +320,13 @@ unsafe fn block_avx2<const R: usize>(
                 let w1 = _mm256_loadu_si256(wp.add(32).cast());
                 for r in 0..R {
                     let inputs = _mm256_set1_epi32(quad(at.add(r * lda + 4 * g)));
-                    // Two products summed in 16 bits (at most 2 · 255 · 63), then two such
-                    // sums in 32.
-                    let pairs0 = _mm256_maddubs_epi16(inputs, w0);
-                    let pairs1 = _mm256_maddubs_epi16(inputs, w1);
+                    // x − 128 as signed bytes, and its size read unsigned (128 for x = 0).
+                    let centred = _mm256_xor_si256(inputs, flip);
+                    let size = _mm256_abs_epi8(centred);
+                    // |x − 128| by ±w: two products summed in 16 bits (at most 2 · 128 · 127),
+                    // then two such sums in 32.
+                    let pairs0 = _mm256_maddubs_epi16(size, _mm256_sign_epi8(w0, centred));
+                    let pairs1 = _mm256_maddubs_epi16(size, _mm256_sign_epi8(w1, centred));
                     lo[r] = _mm256_add_epi32(lo[r], _mm256_madd_epi16(pairs0, ones));
                     hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(pairs1, ones));
                 }
@@ -325,13 +345,13 @@ unsafe fn block_avx2<const R: usize>(
 mod tests {
     use super::*;
 
-    /// A product's operands: `a` of `rows` overlapping rows, weights in −63..=63.
+    /// A product's operands: `a` of `rows` overlapping rows, weights in −127..=127.
     fn operands(shape: Shape, seed: usize) -> (Vec<u8>, Vec<i8>) {
         let a = (0..shape.reach())
             .map(|i| ((i * 131 + seed) % 256) as u8)
             .collect();
         let w = (0..shape.taps.count * shape.groups * shape.lanes * 4)
-            .map(|i| (((i * 71 + seed) % 127) as i32 - WEIGHT_MAX) as i8)
+            .map(|i| (((i * 71 + seed) % 255) as i32 - WEIGHT_MAX) as i8)
             .collect();
         (a, w)
     }
@@ -339,8 +359,8 @@ mod tests {
     #[test]
     fn every_kernel_gives_the_same_integers() {
         // MTCNN's shapes (P-Net's 3×3 rows of 3, 10 and 16 channels; R-Net's and O-Net's wider
-        // ones) and odd pixel counts that leave partial blocks; the largest values (255 by
-        // ±63) included.
+        // ones) and odd pixel counts that leave partial blocks; the extremes included: 255 and
+        // 0 (the AVX2 kernel's 128 either side of its centre) by ±127.
         let shapes = [
             (155, 3, 48, 3, 32),
             (318, 3, 3, 3, 16),
@@ -362,11 +382,13 @@ mod tests {
                 },
                 lanes,
             };
-            for seed in [0, 5, 77] {
+            for seed in [0, 5, 77, 78] {
                 let (mut a, mut w) = operands(shape, seed);
-                if seed == 77 {
-                    a.fill(255);
-                    w.iter_mut().step_by(2).for_each(|v| *v = -63);
+                if seed >= 77 {
+                    let x = if seed == 77 { 255 } else { 0 };
+                    a.fill(x);
+                    w.iter_mut().step_by(2).for_each(|v| *v = -127);
+                    w.iter_mut().skip(1).step_by(2).for_each(|v| *v = 127);
                 }
                 let mut want = vec![0; rows * lanes];
                 portable(shape, &a, &w, &mut want);
@@ -391,11 +413,11 @@ mod tests {
         };
         let a = [1u8, 2, 3, 4, 5, 6];
         let mut w = vec![0i8; LANES * 4];
-        w[..8].copy_from_slice(&[1, 1, 1, 1, -1, 0, 2, 63]);
+        w[..8].copy_from_slice(&[1, 1, 1, 1, -1, 0, 2, 127]);
         let mut out = vec![0; 2 * LANES];
         product(IntIsa::Portable, shape, &a, &w, &mut out);
-        assert_eq!(&out[..2], &[10, -1 + 6 + 4 * 63]);
-        assert_eq!(&out[LANES..LANES + 2], &[18, -3 + 10 + 6 * 63]);
+        assert_eq!(&out[..2], &[10, -1 + 6 + 4 * 127]);
+        assert_eq!(&out[LANES..LANES + 2], &[18, -3 + 10 + 6 * 127]);
         assert!(out[2..LANES].iter().all(|&v| v == 0));
     }
 }
