@@ -56,6 +56,26 @@ impl IntIsa {
     }
 }
 
+/// A product's weights: `[taps, groups, lanes, 4]` signed bytes (four per output channel and
+/// group), and each channel's `128 · Σ w`, where the AVX2 kernel's sums start.
+pub(crate) struct Weights {
+    bytes: Vec<i8>,
+    start: Vec<i32>,
+}
+
+impl Weights {
+    /// `bytes` of a product with `lanes` output channels.
+    pub(crate) fn new(bytes: Vec<i8>, lanes: usize) -> Self {
+        let mut start = vec![0i32; lanes];
+        for group in bytes.chunks_exact(lanes * 4) {
+            for (s, quad) in start.iter_mut().zip(group.chunks_exact(4)) {
+                *s += 128 * quad.iter().map(|&v| i32::from(v)).sum::<i32>();
+            }
+        }
+        Self { bytes, start }
+    }
+}
+
 /// The shape of a product: `rows` pixels, row `p` of `a` starting at `a[p · lda]` and made of
 /// `taps` runs of `4 · groups` bytes; `lanes` output channels (a multiple of [`LANES`]).
 #[derive(Clone, Copy, Debug)]
@@ -81,7 +101,8 @@ impl Shape {
 
 /// `out[p · lanes + o] = Σ_t Σ_g Σ_j a[p · lda + t · stride + 4g + j] · w[((t · groups + g) ·
 /// lanes + o) · 4 + j]`, with `isa` (one of [`IntIsa::available`]).
-pub(crate) fn product(isa: IntIsa, shape: Shape, a: &[u8], w: &[i8], out: &mut [i32]) {
+pub(crate) fn product(isa: IntIsa, shape: Shape, a: &[u8], weights: &Weights, out: &mut [i32]) {
+    let w = &weights.bytes;
     let Shape {
         rows,
         groups,
@@ -93,6 +114,7 @@ pub(crate) fn product(isa: IntIsa, shape: Shape, a: &[u8], w: &[i8], out: &mut [
         lanes % LANES == 0
             && a.len() >= shape.reach()
             && w.len() >= taps.count * groups * lanes * 4
+            && weights.start.len() >= lanes
             && out.len() >= rows * lanes
     );
     if rows == 0 {
@@ -105,7 +127,7 @@ pub(crate) fn product(isa: IntIsa, shape: Shape, a: &[u8], w: &[i8], out: &mut [
         IntIsa::Vnni => unsafe { product_vnni(shape, a, w, out) },
         // SAFETY: `IntIsa::Avx2` is only handed out when the CPU has AVX2; sizes asserted.
         #[cfg(target_arch = "x86_64")]
-        IntIsa::Avx2 => unsafe { product_avx2(shape, a, w, out) },
+        IntIsa::Avx2 => unsafe { product_avx2(shape, a, w, &weights.start, out) },
         _ => portable(shape, a, w, out),
     }
 }
@@ -240,39 +262,31 @@ unsafe fn block_vnni<const R: usize, const V: usize>(
 }
 
 /// The kernel with AVX2: blocks of four pixels by sixteen channels (eight accumulators of
-/// eight lanes), then one pixel at a time.
+/// eight lanes), then two and one; each channel's sums start at its `start`.
 ///
 /// # Safety
 /// The CPU has AVX2; the sizes are those `product` asserts.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn product_avx2(shape: Shape, a: &[u8], w: &[i8], out: &mut [i32]) {
+unsafe fn product_avx2(shape: Shape, a: &[u8], w: &[i8], start: &[i32], out: &mut [i32]) {
     let Shape {
-        rows,
-        groups,
-        lda,
-        taps,
-        lanes,
+        rows, lda, lanes, ..
     } = shape;
     for c0 in (0..lanes).step_by(LANES) {
         // Σ x · w = Σ (x − 128) · w + 128 · Σ w: each channel's sums start at 128 · Σ w.
-        let mut start = [0i32; LANES];
-        for group in w[..taps.count * groups * lanes * 4].chunks_exact(lanes * 4) {
-            let quads = group[c0 * 4..(c0 + LANES) * 4].chunks_exact(4);
-            for (s, quad) in start.iter_mut().zip(quads) {
-                *s += 128 * quad.iter().map(|&v| i32::from(v)).sum::<i32>();
-            }
-        }
+        let Ok(start) = <&[i32; LANES]>::try_from(&start[c0..c0 + LANES]) else {
+            return;
+        };
         let mut p = 0;
         while p < rows {
             // SAFETY: as in `product_vnni`.
             unsafe {
                 let (ap, wp) = (a.as_ptr().add(p * lda), w.as_ptr().add(c0 * 4));
                 let o = out.as_mut_ptr().add(p * lanes + c0);
-                p += if rows - p >= 4 {
-                    block_avx2::<4>(shape, ap, wp, &start, o)
-                } else {
-                    block_avx2::<1>(shape, ap, wp, &start, o)
+                p += match rows - p {
+                    4.. => block_avx2::<4>(shape, ap, wp, start, o),
+                    2.. => block_avx2::<2>(shape, ap, wp, start, o),
+                    _ => block_avx2::<1>(shape, ap, wp, start, o),
                 };
             }
         }
@@ -392,9 +406,10 @@ mod tests {
                 }
                 let mut want = vec![0; rows * lanes];
                 portable(shape, &a, &w, &mut want);
+                let weights = Weights::new(w, lanes);
                 for isa in IntIsa::available() {
                     let mut got = vec![-1; rows * lanes];
-                    product(isa, shape, &a, &w, &mut got);
+                    product(isa, shape, &a, &weights, &mut got);
                     assert_eq!(got, want, "{isa:?} on {shape:?}, seed {seed}");
                 }
             }
@@ -415,7 +430,13 @@ mod tests {
         let mut w = vec![0i8; LANES * 4];
         w[..8].copy_from_slice(&[1, 1, 1, 1, -1, 0, 2, 127]);
         let mut out = vec![0; 2 * LANES];
-        product(IntIsa::Portable, shape, &a, &w, &mut out);
+        product(
+            IntIsa::Portable,
+            shape,
+            &a,
+            &Weights::new(w, LANES),
+            &mut out,
+        );
         assert_eq!(&out[..2], &[10, -1 + 6 + 4 * 127]);
         assert_eq!(&out[LANES..LANES + 2], &[18, -3 + 10 + 6 * 127]);
         assert!(out[2..LANES].iter().all(|&v| v == 0));

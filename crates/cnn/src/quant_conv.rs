@@ -10,7 +10,7 @@
 
 use crate::conv::{Conv, output_size_of, unpad};
 use crate::error::{Error, bail};
-use crate::int_product::{self, IntIsa, Shape, WEIGHT_MAX};
+use crate::int_product::{self, IntIsa, Shape, WEIGHT_MAX, Weights};
 use crate::pointwise::Taps;
 use crate::tensor::Tensor;
 
@@ -26,7 +26,7 @@ pub struct InputRange {
 pub(crate) struct QuantConv {
     /// `[kh, groups, lanes, 4]`: each kernel row's `kw · c` inputs in groups of four (the last
     /// padded with zeros), four weights per output channel and group.
-    weights: Vec<i8>,
+    weights: Weights,
     /// Per output lane: what one unit of the integer sum is worth (the input's step times the
     /// channel's weight step), and what is added (the bias less the input's offset).
     scale: Vec<f32>,
@@ -78,7 +78,7 @@ impl QuantConv {
             offset[o] = (f64::from(conv.bias[o]) - worth * zero * sum as f64) as f32;
         }
         Ok(Self {
-            weights,
+            weights: Weights::new(weights, lanes),
             scale,
             offset,
             prelu: conv.prelu.clone(),
