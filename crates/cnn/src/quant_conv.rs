@@ -1,9 +1,9 @@
 //! A channels-last convolution in 8-bit integers (`Net::with_int8`): the input quantised to
 //! unsigned bytes over a fixed range, the weights to signed bytes per output channel, the
 //! products summed exactly in 32-bit integers (`int_product.rs`), then each sum turned back
-//! into `f32` with its channel's scale, bias and `PRelu`. A quarter of the multiply-adds'
-//! cost of the `f32` convolution with VNNI (four products per lane and instruction instead of
-//! one), half with AVX2.
+//! into `f32` with its channel's scale, bias and `PRelu`. With VNNI a product costs a quarter
+//! of the `f32` one's instructions (four products per lane and instruction instead of one);
+//! with AVX2 about as many, on narrower loads (docs/MODERATION.md, "8-bit convolutions").
 //!
 //! Given the same input, every CPU gives the same output bits: the sums are exact, and what
 //! follows them is the same scalar arithmetic everywhere.
