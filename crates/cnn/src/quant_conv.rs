@@ -6,7 +6,8 @@
 //! with AVX2 about as many, on narrower loads (docs/MODERATION.md, "8-bit convolutions").
 //!
 //! Given the same input, every CPU gives the same output bits: the sums are exact, and what
-//! follows them is the same scalar arithmetic everywhere.
+//! comes before and after them is the same arithmetic everywhere (scalar, or eight values at a
+//! time with AVX2, in the same order; unit tests compare the bits).
 
 use crate::conv::{Conv, output_size_of, unpad};
 use crate::error::{Error, bail};
