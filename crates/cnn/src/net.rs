@@ -208,26 +208,14 @@ impl Net {
         input: Tensor,
         ranges: &mut [Option<InputRange>],
     ) -> Result<Vec<Tensor>, Error> {
-        if ranges.len() != self.convolutions() {
-            bail!(
-                "{} ranges for a net of {} convolutions",
-                ranges.len(),
-                self.convolutions()
-            );
-        }
+        self.check_ranges(ranges.len())?;
         self.run_inner(input, Some(ranges))
     }
 
     /// The net with its `i`-th convolution in 8-bit integers over `ranges[i]`, where given
     /// (`quant_conv.rs`). Its answers are close to the `f32` net's, not the same.
     pub fn with_int8(mut self, ranges: &[Option<InputRange>]) -> Result<Self, Error> {
-        if ranges.len() != self.convolutions() {
-            bail!(
-                "{} ranges for a net of {} convolutions",
-                ranges.len(),
-                self.convolutions()
-            );
-        }
+        self.check_ranges(ranges.len())?;
         let convolutions = self.steps.iter_mut().filter(|s| s.op.convolution());
         for (step, range) in convolutions.zip(ranges) {
             if let (Op::ConvLast(conv), Some(range)) = (&step.op, range) {
@@ -235,6 +223,17 @@ impl Net {
             }
         }
         Ok(self)
+    }
+
+    /// Whether `count` ranges are one per convolution.
+    fn check_ranges(&self, count: usize) -> Result<(), Error> {
+        if count != self.convolutions() {
+            bail!(
+                "{count} ranges for a net of {} convolutions",
+                self.convolutions()
+            );
+        }
+        Ok(())
     }
 
     fn run_inner(

@@ -33,8 +33,8 @@ pub(crate) struct QuantConv {
     scale: Vec<f32>,
     offset: Vec<f32>,
     prelu: Option<Vec<f32>>,
-    range: InputRange,
-    /// 255 / (hi − lo).
+    /// The input range's lower end (byte 0), and 255 / (hi − lo).
+    lo: f32,
     steps_per_unit: f32,
     m: usize,
     c: usize,
@@ -83,7 +83,7 @@ impl QuantConv {
             scale,
             offset,
             prelu: conv.prelu.clone(),
-            range,
+            lo,
             steps_per_unit: (255.0 / f64::from(hi - lo)) as f32,
             m: conv.m,
             c: conv.c,
@@ -181,7 +181,7 @@ impl QuantConv {
 
     /// `image` as bytes: each value's nearest of the range's 256 steps.
     fn quantise(&self, image: &[f32], bytes: &mut [u8]) {
-        let (lo, per) = (self.range.lo, self.steps_per_unit);
+        let (lo, per) = (self.lo, self.steps_per_unit);
         let mut done = 0;
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {

@@ -135,14 +135,7 @@ fn face_scores_on_real_photographs_match_the_reference_evaluator() {
         let x = photo_input(photo, [crop[0], crop[1], crop[2], crop[3]]);
         let got = checked_output(net, x, name, out_shape, &expected, head);
         if name.starts_with("softmax") {
-            // The best face probability of the output (every second value).
-            let best = got
-                .data()
-                .iter()
-                .skip(1)
-                .step_by(2)
-                .fold(0f32, |a, &b| a.max(b));
-            faces.push((format!("{net} {photo}"), best));
+            faces.push((format!("{net} {photo}"), best_face(got.data())));
         }
     }
     // The scores themselves: the astronaut's face is a face to every net, the cat's is not.
@@ -157,6 +150,15 @@ fn face_scores_on_real_photographs_match_the_reference_evaluator() {
     assert!(score("rnet astronaut") > 0.99, "{faces:?}");
     assert!(score("pnet astronaut") > 0.99, "{faces:?}");
     assert!(score("onet chelsea") < 0.01, "{faces:?}");
+}
+
+/// The best face probability of a net's (not-face, face) pairs: every second value.
+fn best_face(probabilities: &[f32]) -> f32 {
+    probabilities
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .fold(0f32, |a, &b| a.max(b))
 }
 
 /// The photo cases of `photo_reference.txt` with a face probability: net, photo, crop, and
@@ -174,12 +176,11 @@ fn photo_face_cases() -> Vec<(String, String, [u32; 4], f32)> {
             .iter()
             .map(|w| w.parse().expect("a number"))
             .collect();
-        let best = values
+        let probabilities: Vec<f32> = values
             .split_whitespace()
-            .skip(1)
-            .step_by(2)
-            .map(|v| v.parse::<f32>().expect("a value"))
-            .fold(0f32, f32::max);
+            .map(|v| v.parse().expect("a value"))
+            .collect();
+        let best = best_face(&probabilities);
         let crop = [crop[0], crop[1], crop[2], crop[3]];
         cases.push((words[0].to_owned(), words[1].to_owned(), crop, best));
     }
@@ -215,12 +216,7 @@ fn eight_bit_nets_keep_the_face_scores_on_real_photographs() {
                 .iter()
                 .find(|o| o.shape().last() == Some(&2))
                 .expect("a face probability");
-            let best = probabilities
-                .data()
-                .iter()
-                .skip(1)
-                .step_by(2)
-                .fold(0f32, |a, &b| a.max(b));
+            let best = best_face(probabilities.data());
             assert!(
                 (best - reference).abs() <= 0.02,
                 "{net_name} on {photo}: {best} in 8 bits, {reference} in the reference"
