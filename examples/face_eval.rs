@@ -18,6 +18,9 @@
 //! every convolution of the three nets and prints them at the end (`PNET_INT8` and the other
 //! tables of `src/moderation/mtcnn.rs`); `FACE_EVAL_INT8=pnet,rnet` runs only the nets named in
 //! 8 bits. `FACE_EVAL_TINY_SIDES=` (empty) leaves the tiny face detector out.
+//! `FACE_EVAL_STAGES=P,R` sets P-Net's and R-Net's thresholds of both MTCNN runs (to weigh
+//! fewer windows against the faces kept). The windows R-Net and O-Net score per image are
+//! reported by kind of image.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -25,7 +28,8 @@ use std::time::Duration;
 use std::sync::Mutex;
 
 use assetlib::moderation::{
-    Cascade, Decoded, FaceBox, FaceDetector, Mtcnn, TinyFace, scan_decoded, scan_image,
+    Cascade, Decoded, FaceBox, FaceDetector, Mtcnn, TinyFace, WindowCounts, scan_decoded,
+    scan_image,
 };
 use image::{DynamicImage, GrayImage, Luma};
 
@@ -183,6 +187,8 @@ struct Outcome {
     float: bool,
     float_time: Duration,
     same_boxes: bool,
+    /// The windows R-Net and O-Net scored in the 8-bit detector's scan.
+    windows: (u64, u64),
     cascade: bool,
     cascade_time: Duration,
     /// Per tiny input side: best score and scan time.
@@ -234,15 +240,27 @@ fn main() {
     // FACE_EVAL_INT8="pnet,rnet" runs only those nets in 8 bits (all three by default).
     let int8 = std::env::var("FACE_EVAL_INT8").unwrap_or_else(|_| "pnet,rnet,onet".to_owned());
     let int8 = ["pnet", "rnet", "onet"].map(|net| int8.split(',').any(|n| n.trim() == net));
-    let mtcnn = Mtcnn::embedded_int8(int8).expect("model").on_one_thread();
-    let calibrate = std::env::var_os("FACE_EVAL_CALIBRATE").is_some();
-    let float = if calibrate {
-        Mtcnn::recording()
-    } else {
-        Mtcnn::embedded_f32()
+    // FACE_EVAL_STAGES="P,R": P-Net's and R-Net's thresholds.
+    let stages = env_list("FACE_EVAL_STAGES", "");
+    let staged = |mut m: Mtcnn| {
+        for (stage, &t) in stages.iter().enumerate().take(2) {
+            m = m.with_stage_threshold(stage, t);
+        }
+        m.on_one_thread()
+    };
+    if !stages.is_empty() {
+        println!("P-Net, R-Net thresholds: {stages:?}");
     }
-    .expect("model")
-    .on_one_thread();
+    let mtcnn = staged(Mtcnn::embedded_int8(int8).expect("model"));
+    let calibrate = std::env::var_os("FACE_EVAL_CALIBRATE").is_some();
+    let float = staged(
+        if calibrate {
+            Mtcnn::recording()
+        } else {
+            Mtcnn::embedded_f32()
+        }
+        .expect("model"),
+    );
     // FACE_EVAL_CASCADE="SIDE,THRESHOLD" tries other screen settings in the timed scans.
     let mut cascade = Cascade::embedded().expect("model");
     if let [side, threshold] = env_list("FACE_EVAL_CASCADE", "")[..] {
@@ -265,7 +283,9 @@ fn main() {
     println!("|---|---|---|---|---|");
     let mut outcomes = Vec::new();
     for item in &set {
+        let before = mtcnn.windows();
         let (found, (w, h), mtcnn_time) = scan(item, &mtcnn);
+        let windows = scored_since(&mtcnn, before);
         let (found_float, _, float_time) = scan(item, &float);
         let m = found.len();
         let (c, _, cascade_time) = scan(item, &cascade);
@@ -284,6 +304,7 @@ fn main() {
             float: !found_float.is_empty(),
             float_time,
             same_boxes,
+            windows,
             cascade: c > 0,
             cascade_time,
             tiny,
@@ -356,6 +377,19 @@ fn main() {
         |o| o.mtcnn_time,
     );
     detector_row("MTCNN in f32, threshold 0.9", |o| o.float, |o| o.float_time);
+    for face in [true, false] {
+        let scored: Vec<(u64, u64)> = set
+            .iter()
+            .zip(&outcomes)
+            .filter(|(i, _)| i.face == face)
+            .map(|(_, o)| o.windows)
+            .collect();
+        println!(
+            "| MTCNN's windows on the {} images | {} |",
+            if face { "face" } else { "no-face" },
+            windows_per_image(&scored)
+        );
+    }
     let differ = |f: &dyn Fn(&Outcome) -> bool| -> Vec<&str> {
         set.iter()
             .zip(&outcomes)
@@ -461,7 +495,9 @@ fn bench_photos(
     println!();
     println!("| candidate | group | photos | faces found in | median / p99 whole scan (5 each) |");
     println!("|---|---|---|---|---|");
+    let mut windows: Vec<(String, Vec<(u64, u64)>)> = Vec::new();
     for (name, detector) in candidates {
+        let counted = name == "MTCNN";
         let mut groups: Vec<(String, Vec<Duration>, usize, usize)> = Vec::new();
         for path in &photos {
             let file = path.file_name().unwrap_or_default().to_string_lossy();
@@ -478,11 +514,20 @@ fn bench_photos(
             );
             let mut found = false;
             let mut times = Vec::new();
+            let before = mtcnn.windows();
             for _ in 0..5 {
                 let started = cpu_now();
                 let scan = scan_image(path, detector).expect("decodes");
                 times.push(cpu_now().saturating_sub(started));
                 found = !scan.faces.is_empty();
+            }
+            if counted {
+                let (r, o) = scored_since(mtcnn, before);
+                let per_scan = (r / 5, o / 5);
+                match windows.iter_mut().find(|w| w.0 == group) {
+                    Some(w) => w.1.push(per_scan),
+                    None => windows.push((group.clone(), vec![per_scan])),
+                }
             }
             match groups.iter_mut().find(|g| g.0 == group) {
                 Some(g) => {
@@ -501,6 +546,34 @@ fn bench_photos(
             );
         }
     }
+    windows.sort_by(|a, b| a.0.cmp(&b.0));
+    println!();
+    println!("| MTCNN's windows per scan | |");
+    println!("|---|---|");
+    for (group, scored) in windows {
+        println!("| {group} | {} |", windows_per_image(&scored));
+    }
+}
+
+/// The windows R-Net and O-Net of `mtcnn` have scored since it counted `before`.
+fn scored_since(mtcnn: &Mtcnn, before: WindowCounts) -> (u64, u64) {
+    let now = mtcnn.windows();
+    (now.rnet - before.rnet, now.onet - before.onet)
+}
+
+/// Mean and largest count of R-Net's and O-Net's windows over images.
+fn windows_per_image(scored: &[(u64, u64)]) -> String {
+    let n = scored.len().max(1) as f64;
+    let mean = |f: fn(&(u64, u64)) -> u64| scored.iter().map(f).sum::<u64>() as f64 / n;
+    let most = |f: fn(&(u64, u64)) -> u64| scored.iter().map(f).max().unwrap_or(0);
+    format!(
+        "R-Net {:.1} a scan (at most {}), O-Net {:.1} (at most {}), {} images",
+        mean(|w| w.0),
+        most(|w| w.0),
+        mean(|w| w.1),
+        most(|w| w.1),
+        scored.len()
+    )
 }
 
 fn imagesize(path: &Path) -> (u32, u32) {

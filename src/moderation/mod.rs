@@ -13,7 +13,7 @@ pub mod video;
 
 pub use budget::{DecodeBudget, Reservation};
 pub use decode::{DecodeError, DecodePlan, Decoded, decode, plan};
-pub use mtcnn::Mtcnn;
+pub use mtcnn::{Mtcnn, WindowCounts};
 pub use scan::{DETECT_SIDE, Scan, scan_decoded, scan_image, scan_video};
 pub use tiny::{Cascade, TinyFace};
 

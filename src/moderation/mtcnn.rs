@@ -11,6 +11,7 @@
 //! normalised), so windows that run over a level's right and bottom edges are scored too.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use image::RgbImage;
 
@@ -178,6 +179,27 @@ pub struct Mtcnn {
     split: bool,
     /// Set by [`Mtcnn::recording`]: the ranges the `f32` nets' convolutions have read.
     recorded: Option<Mutex<Ranges>>,
+    /// What the detector has done so far ([`Mtcnn::windows`]).
+    counts: Counts,
+}
+
+/// Images checked, and the windows R-Net and O-Net scored in them.
+#[derive(Default)]
+struct Counts {
+    images: AtomicU64,
+    rnet: AtomicU64,
+    onet: AtomicU64,
+}
+
+/// What a detector has done since it was made ([`Mtcnn::windows`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowCounts {
+    /// Images checked.
+    pub images: u64,
+    /// Windows R-Net scored (P-Net's best, at most `MAX_RNET` an image).
+    pub rnet: u64,
+    /// Windows O-Net scored (R-Net's best, at most `MAX_ONET` an image).
+    pub onet: u64,
 }
 
 impl Mtcnn {
@@ -214,6 +236,7 @@ impl Mtcnn {
             thresholds: [0.7, 0.7, 0.9],
             split: true,
             recorded: None,
+            counts: Counts::default(),
         })
     }
 
@@ -235,6 +258,17 @@ impl Mtcnn {
     pub fn recorded(&self) -> Option<Vec<Vec<Option<InputRange>>>> {
         let recorded = self.recorded.as_ref()?.lock().ok()?;
         Some(recorded.to_vec())
+    }
+
+    /// How many images this detector has checked and how many windows R-Net and O-Net scored
+    /// in them (`examples/face_eval.rs` reports them per kind of photo).
+    pub fn windows(&self) -> WindowCounts {
+        let read = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        WindowCounts {
+            images: read(&self.counts.images),
+            rnet: read(&self.counts.rnet),
+            onet: read(&self.counts.onet),
+        }
     }
 
     /// Runs net `stage` (0: P-Net, 1: R-Net, 2: O-Net) on `input`.
@@ -262,6 +296,15 @@ impl Mtcnn {
     /// Overrides the last net's threshold (higher = fewer, surer faces).
     pub fn with_threshold(mut self, threshold: f32) -> Self {
         self.thresholds[2] = threshold;
+        self
+    }
+
+    /// Overrides the lowest face probability of net `stage` (0: P-Net, 1: R-Net, 2: O-Net, as
+    /// [`Mtcnn::with_threshold`]); a stage outside 0..3 changes nothing.
+    pub fn with_stage_threshold(mut self, stage: usize, threshold: f32) -> Self {
+        if let Some(t) = self.thresholds.get_mut(stage) {
+            *t = threshold;
+        }
         self
     }
 
@@ -512,13 +555,18 @@ impl Mtcnn {
         if (width.min(height) as f32) < CELL {
             return Ok(Vec::new());
         }
+        self.counts.images.fetch_add(1, Ordering::Relaxed);
         let mut windows = self.propose(image, check)?;
-        for (stage, most) in [(1, MAX_RNET), (2, MAX_ONET)] {
+        for (stage, most, count) in [
+            (1, MAX_RNET, &self.counts.rnet),
+            (2, MAX_ONET, &self.counts.onet),
+        ] {
             if windows.is_empty() {
                 break;
             }
             // Both earlier stages hand their windows over best-scored first.
             windows.truncate(most);
+            count.fetch_add(windows.len() as u64, Ordering::Relaxed);
             windows = self.refine(image, windows, stage, check)?;
         }
         Ok(windows
