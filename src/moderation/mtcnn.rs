@@ -17,7 +17,7 @@ use image::RgbImage;
 
 use assetlib_cnn::{InputRange, Net, Tensor};
 
-use super::resample::triangle_resize;
+use super::resample::{View, resize_view, triangle_resize};
 use super::spare::Check;
 use super::{FaceBox, FaceDetector};
 
@@ -495,25 +495,31 @@ fn crop(image: &RgbImage, w: &Window, side: u32) -> RgbImage {
     let (x1, y1) = (w.x1 as i64, w.y1 as i64);
     let cw = ((w.x2 - w.x1) as i64 + 1).clamp(1, 4096);
     let ch = ((w.y2 - w.y1) as i64 + 1).clamp(1, 4096);
-    // The part inside the image, copied by the image crate; the rest stays black.
+    // The part inside the image; the rest stays black.
     let (ix, iy) = (x1.clamp(0, iw), y1.clamp(0, ih));
     let (ex, ey) = ((x1 + cw).clamp(0, iw), (y1 + ch).clamp(0, ih));
+    let inside = View {
+        x: ix as usize,
+        y: iy as usize,
+        width: (ex - ix).max(0) as u32,
+        height: (ey - iy).max(0) as u32,
+        ..View::of(image)
+    };
+    if (ix, iy, ex - ix, ey - iy) == (x1, y1, cw, ch) {
+        // All of it inside: read in place.
+        return resize_view(inside, side, side);
+    }
     let inside = image::imageops::crop_imm(
         image,
-        ix as u32,
-        iy as u32,
-        (ex - ix).max(0) as u32,
-        (ey - iy).max(0) as u32,
+        inside.x as u32,
+        inside.y as u32,
+        inside.width,
+        inside.height,
     )
     .to_image();
-    let patch = if (ix, iy, ex - ix, ey - iy) == (x1, y1, cw, ch) {
-        inside
-    } else {
-        let mut canvas = RgbImage::new(cw as u32, ch as u32);
-        image::imageops::overlay(&mut canvas, &inside, ix - x1, iy - y1);
-        canvas
-    };
-    triangle_resize(&patch, side, side)
+    let mut canvas = RgbImage::new(cw as u32, ch as u32);
+    image::imageops::overlay(&mut canvas, &inside, ix - x1, iy - y1);
+    triangle_resize(&canvas, side, side)
 }
 
 /// Images of at most `w`×`h` as a `[N, W, H, 3]` tensor of values in [-1, 1] (0 where an
