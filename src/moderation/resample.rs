@@ -4,11 +4,11 @@
 //! its per-pixel generic accessors, its four-channel intermediate and its call to `roundf`
 //! per channel, which made the face check's pyramid levels and crops cost as much as a net.
 //!
-//! The pass down the columns runs eight values at a time where the CPU has AVX2; the pass
-//! along the rows sums a pixel's three channels together in one SSE2 register, every pixel
-//! reading as many taps as the widest (zero weights, which change no sum). A rectangle of an
-//! image is read in place (`resize_view`: MTCNN's crops). Unit tests compare the pixels with
-//! the image crate's.
+//! The pass down the columns runs eight values at a time where the CPU has AVX2. Along the
+//! rows every pixel reads as many taps as the widest (zero weights, which change no sum): with
+//! AVX2 eight pixels at a time, each channel gathered into one register; otherwise a pixel's
+//! three channels in one SSE2 register. A rectangle of an image is read in place
+//! (`resize_view`: MTCNN's crops). Unit tests compare the pixels with the image crate's.
 
 use image::RgbImage;
 
@@ -141,10 +141,26 @@ pub fn resize_view(src: View<'_>, width: u32, height: u32) -> RgbImage {
     }
     // Along the rows, rounded to the nearest value.
     let (taps_each, starts, weights) = widened(&taps(w, width), w as usize);
+    #[cfg(target_arch = "x86_64")]
+    let runs = Runs::new(&starts, &weights, taps_each, stride);
     let mut out = vec![0u8; height as usize * width as usize * 3];
     for (y, out_row) in out.chunks_exact_mut(width as usize * 3).enumerate() {
         let row = &columns[y * stride..(y + 1) * stride + 1];
-        across(row, &starts, &weights, taps_each, out_row);
+        #[allow(unused_mut)]
+        let mut done = 0;
+        #[cfg(target_arch = "x86_64")]
+        if let Some(runs) = &runs {
+            // SAFETY: `Runs::new` gave runs only on a CPU with AVX2, for these taps, which read
+            // inside `row` (`stride` values).
+            done = unsafe { across_avx2(row, runs, out_row) };
+        }
+        across(
+            row,
+            &starts[done..],
+            &weights[done * taps_each..],
+            taps_each,
+            &mut out_row[done * 3..],
+        );
     }
     RgbImage::from_raw(width, height, out).unwrap_or_else(|| RgbImage::new(width, height))
 }
@@ -188,6 +204,102 @@ fn across(row: &[f32], starts: &[usize], weights: &[f32], taps_each: usize, out:
             *p = (s.clamp(0.0, 255.0) + 0.5) as u8;
         }
     }
+}
+
+/// The taps of whole runs of eight output pixels, laid out for AVX2's gathers: the index of
+/// each pixel's first value in the row, and each tap's eight weights side by side.
+#[cfg(target_arch = "x86_64")]
+struct Runs {
+    first: Vec<i32>,
+    weights: Vec<f32>,
+    taps_each: usize,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Runs {
+    /// `None` on a CPU without AVX2, or for rows too long for 32-bit indices.
+    fn new(starts: &[usize], weights: &[f32], taps_each: usize, stride: usize) -> Option<Self> {
+        if !std::arch::is_x86_feature_detected!("avx2")
+            || i32::try_from(stride).is_err()
+            || taps_each == 0
+        {
+            return None;
+        }
+        let whole = starts.len() / 8 * 8;
+        let first = starts[..whole]
+            .iter()
+            .map(|&s| i32::try_from(s * 3).ok())
+            .collect::<Option<Vec<_>>>()?;
+        let mut runs = vec![0f32; whole * taps_each];
+        for (run, out) in runs.chunks_exact_mut(8 * taps_each).enumerate() {
+            for (k, lanes) in out.chunks_exact_mut(8).enumerate() {
+                for (lane, w) in lanes.iter_mut().enumerate() {
+                    *w = weights[(run * 8 + lane) * taps_each + k];
+                }
+            }
+        }
+        Some(Self {
+            first,
+            weights: runs,
+            taps_each,
+        })
+    }
+}
+
+/// [`across`] for the whole runs of eight pixels of `runs`, each channel of eight pixels
+/// gathered into one register: the same multiplies and adds, tap after tap, so the same
+/// sums, and the same clamping and rounding. How many pixels it wrote.
+///
+/// # Safety
+/// The CPU has AVX2; every index `runs` makes (each pixel's first value, plus `3 · tap + 2`)
+/// is inside `row`, and `out` holds three bytes a pixel of the runs.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn across_avx2(row: &[f32], runs: &Runs, out: &mut [u8]) -> usize {
+    use std::arch::x86_64::{
+        _mm256_add_epi32, _mm256_add_ps, _mm256_cvttps_epi32, _mm256_i32gather_ps, _mm256_loadu_ps,
+        _mm256_loadu_si256, _mm256_max_ps, _mm256_min_ps, _mm256_mul_ps, _mm256_set1_epi32,
+        _mm256_set1_ps, _mm256_setzero_ps, _mm256_storeu_si256,
+    };
+    let taps_each = runs.taps_each;
+    let (zero, top, half) = (
+        _mm256_setzero_ps(),
+        _mm256_set1_ps(255.0),
+        _mm256_set1_ps(0.5),
+    );
+    let mut done = 0;
+    for (first, weights) in runs
+        .first
+        .chunks_exact(8)
+        .zip(runs.weights.chunks_exact(8 * taps_each))
+    {
+        // SAFETY (every unsafe operation below): the caller vouches for the CPU and for the
+        // indices; `first` holds 8 indices, `weights` 8 per tap, `out` 24 bytes from `done`.
+        unsafe {
+            let mut index = _mm256_loadu_si256(first.as_ptr().cast());
+            let mut sums = [zero; 3];
+            for k in 0..taps_each {
+                let w = _mm256_loadu_ps(weights.as_ptr().add(k * 8));
+                for (c, sum) in sums.iter_mut().enumerate() {
+                    let at = _mm256_add_epi32(index, _mm256_set1_epi32(c as i32));
+                    let v = _mm256_i32gather_ps::<4>(row.as_ptr(), at);
+                    *sum = _mm256_add_ps(*sum, _mm256_mul_ps(v, w));
+                }
+                index = _mm256_add_epi32(index, _mm256_set1_epi32(3));
+            }
+            let pixels = &mut out[done * 3..done * 3 + 24];
+            for (c, sum) in sums.into_iter().enumerate() {
+                let rounded = _mm256_add_ps(_mm256_min_ps(_mm256_max_ps(sum, zero), top), half);
+                let mut bytes = [0i32; 8];
+                _mm256_storeu_si256(bytes.as_mut_ptr().cast(), _mm256_cvttps_epi32(rounded));
+                for (lane, &b) in bytes.iter().enumerate() {
+                    pixels[lane * 3 + c] = b as u8;
+                }
+            }
+        }
+        done += 8;
+    }
+    done
 }
 
 /// The three channels' sums of `cells` (three values a pixel, and one more read past the
