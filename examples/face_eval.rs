@@ -311,8 +311,14 @@ fn main() {
         };
         if !item.name.starts_with("lfw") || item.face != o.mtcnn || item.face != o.cascade {
             let scores: Vec<String> = o.tiny.iter().map(|(s, _)| format!("{s:.3}")).collect();
+            // The best face's score and size, in the scanned image's pixels.
+            let best = found
+                .iter()
+                .max_by(|a, b| a.score.total_cmp(&b.score))
+                .map(|f| format!(" (best {:.2}, {}×{} px)", f.score, f.width, f.height))
+                .unwrap_or_default();
             println!(
-                "| {} ({w}×{h}) | {} | {m}{} | {c}{} | {} |",
+                "| {} ({w}×{h}) | {} | {m}{best}{} | {c}{} | {} |",
                 item.name,
                 if item.face { "face" } else { "no face" },
                 if item.face != o.mtcnn {

@@ -6,7 +6,9 @@ Run by scripts/face-eval.sh after it has unpacked the packages into WORK/x:
 
 Writes WORK/set/face/*, WORK/set/noface/* (next to the images face-eval.sh copies there) and
 WORK/bench/{people,none}-*.jpg. Needs Pillow only. Every image is labelled by hand: a "face" image
-shows at least one human face, a "noface" image shows none (no painting, cartoon or mask of one).
+shows at least one human face (a photograph, or a painted portrait of a real person), a "noface"
+image shows none: no mask of one, and none but the hard negatives below (cartoon faces, a
+rendered monkey head, a drawn fish, a sudoku grid), which a moderator would let pass.
 """
 
 import math
@@ -68,6 +70,11 @@ NOFACES = {
         "fruits.jpg", "gauge-1.jpg", "home.jpg", "leuvenA.jpg", "licenseplate_motion.jpg",
         "mcc_ccm_test.jpg", "orange.jpg", "rubberwhale1.png", "smarties.png", "squirrel_cls.jpg",
         "starry_night.jpg", "stuff.jpg",
+        # Hard negatives (2026-12-08): faces that are not people's, and a grid.
+        "graf1.png", "graf3.png",  # graffiti: cartoon figures with faces
+        "Blender_Suzanne1.jpg", "Blender_Suzanne2.jpg",  # a rendered cartoon monkey head
+        "HappyFish.jpg",  # a drawn fish with an eye and a smile
+        "sudoku.png",  # a printed sudoku grid
     ]
 }
 NOFACES.update(
