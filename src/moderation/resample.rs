@@ -389,6 +389,8 @@ mod tests {
             (120, 50, 40, 40, 48),
             (33, 21, 19, 19, 24),
             (5, 5, 12, 12, 24),
+            // A crop already at the net's size: its own pixels, as a copy would be.
+            (10, 10, 24, 24, 24),
         ] {
             let copy = image::imageops::crop_imm(&src, x, y, w, h).to_image();
             let view = super::View {
@@ -398,11 +400,15 @@ mod tests {
                 height: h,
                 ..super::View::of(&src)
             };
+            let resized = super::resize_view(view, side, side);
             assert_eq!(
-                super::resize_view(view, side, side),
+                resized,
                 super::triangle_resize(&copy, side, side),
                 "{w}×{h} at ({x}, {y})"
             );
+            if (w, h) == (side, side) {
+                assert_eq!(resized, copy, "a same-size crop is its copy");
+            }
         }
         // A rectangle reaching past its image is black, not a panic.
         let outside = super::View {
