@@ -183,10 +183,9 @@ pub struct Mtcnn {
     counts: Counts,
 }
 
-/// Images checked, and the windows R-Net and O-Net scored in them.
+/// The windows R-Net and O-Net have scored.
 #[derive(Default)]
 struct Counts {
-    images: AtomicU64,
     rnet: AtomicU64,
     onet: AtomicU64,
 }
@@ -194,8 +193,6 @@ struct Counts {
 /// What a detector has done since it was made ([`Mtcnn::windows`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WindowCounts {
-    /// Images checked.
-    pub images: u64,
     /// Windows R-Net scored (P-Net's best, at most `MAX_RNET` an image).
     pub rnet: u64,
     /// Windows O-Net scored (R-Net's best, at most `MAX_ONET` an image).
@@ -260,12 +257,11 @@ impl Mtcnn {
         Some(recorded.to_vec())
     }
 
-    /// How many images this detector has checked and how many windows R-Net and O-Net scored
-    /// in them (`examples/face_eval.rs` reports them per kind of photo).
+    /// How many windows R-Net and O-Net of this detector have scored (`examples/face_eval.rs`
+    /// reports them per kind of photo).
     pub fn windows(&self) -> WindowCounts {
         let read = |c: &AtomicU64| c.load(Ordering::Relaxed);
         WindowCounts {
-            images: read(&self.counts.images),
             rnet: read(&self.counts.rnet),
             onet: read(&self.counts.onet),
         }
@@ -561,7 +557,6 @@ impl Mtcnn {
         if (width.min(height) as f32) < CELL {
             return Ok(Vec::new());
         }
-        self.counts.images.fetch_add(1, Ordering::Relaxed);
         let mut windows = self.propose(image, check)?;
         for (stage, most, count) in [
             (1, MAX_RNET, &self.counts.rnet),

@@ -13,12 +13,26 @@
 use image::RgbImage;
 
 /// The source cells each output cell reads and their weights (summing to 1), flat: cell `i`
-/// reads `count[i]` cells from `start[i]`, weighted by `weights[at[i]..]`.
+/// reads `count[i]` cells from `start[i]`, its weights following those of the cells before it.
 struct Taps {
     start: Vec<usize>,
     count: Vec<usize>,
-    at: Vec<usize>,
     weights: Vec<f32>,
+}
+
+impl Taps {
+    /// Each cell's first source cell and its weights, in order.
+    fn cells(&self) -> impl Iterator<Item = (usize, &[f32])> {
+        let mut rest = self.weights.as_slice();
+        self.start
+            .iter()
+            .zip(&self.count)
+            .map(move |(&start, &count)| {
+                let (own, after) = rest.split_at(count);
+                rest = after;
+                (start, own)
+            })
+    }
 }
 
 /// The image crate's triangle kernel: 1 at the centre, 0 from one cell away.
@@ -36,7 +50,6 @@ fn taps(len: u32, new_len: u32) -> Taps {
     let mut taps = Taps {
         start: Vec::with_capacity(cells),
         count: Vec::with_capacity(cells),
-        at: Vec::with_capacity(cells),
         weights: Vec::with_capacity(cells * (2 * support.ceil() as usize + 2)),
     };
     for out in 0..new_len {
@@ -54,7 +67,6 @@ fn taps(len: u32, new_len: u32) -> Taps {
         }
         taps.start.push(left as usize);
         taps.count.push((right - left) as usize);
-        taps.at.push(from);
     }
     taps
 }
@@ -67,11 +79,9 @@ fn widened(taps: &Taps, len: usize) -> (usize, Vec<usize>, Vec<f32>) {
     let width = taps.count.iter().copied().max().unwrap_or(0);
     let mut starts = Vec::with_capacity(taps.start.len());
     let mut weights = vec![0f32; taps.start.len() * width];
-    for (i, cell) in weights.chunks_exact_mut(width.max(1)).enumerate() {
-        let (start, count) = (taps.start[i], taps.count[i]);
+    for (cell, (start, own)) in weights.chunks_exact_mut(width.max(1)).zip(taps.cells()) {
         let first = start.min(len.saturating_sub(width));
-        let own = &taps.weights[taps.at[i]..taps.at[i] + count];
-        cell[start - first..start - first + count].copy_from_slice(own);
+        cell[start - first..start - first + own.len()].copy_from_slice(own);
         starts.push(first);
     }
     (width, starts, weights)
@@ -130,9 +140,8 @@ pub fn resize_view(src: View<'_>, width: u32, height: u32) -> RgbImage {
     // last pixel's four-wide reads below take in and weigh by nothing).
     let mut columns = vec![0f32; height as usize * stride + 1];
     let down = taps(h, height);
-    for (i, out) in columns.chunks_exact_mut(stride).enumerate() {
-        let (start, count, at) = (down.start[i], down.count[i], down.at[i]);
-        for (k, &weight) in down.weights[at..at + count].iter().enumerate() {
+    for (out, (start, own)) in columns.chunks_exact_mut(stride).zip(down.cells()) {
+        for (k, &weight) in own.iter().enumerate() {
             let Some(row) = src.row(start + k) else {
                 return RgbImage::new(width, height);
             };
